@@ -1,0 +1,99 @@
+/**
+ * The error contract every World honours. The conformance suite checks that each World throws these
+ * same errors for the same situations, so code above the World never needs to know which one it has.
+ */
+import { registerErrorCode, StepwiseError } from "./base.ts";
+
+/** A run, step, hook or stream that was asked for does not exist. */
+export class NotFoundError extends StepwiseError {
+  static override readonly code: string = "NOT_FOUND";
+}
+registerErrorCode(NotFoundError.code, StepwiseError.code);
+
+/** No run has this id. */
+export class RunNotFoundError extends NotFoundError {
+  static override readonly code: string = "RUN_NOT_FOUND";
+  readonly runId: string;
+  constructor(runId: string) {
+    super(
+      `No run with id "${runId}" exists. Check the id (run ids look like wrun_01J...), and that this process uses the same World (STEPWISE_WORLD, STEPWISE_DATA_DIR) as the one that started it.`,
+    );
+    this.runId = runId;
+  }
+}
+registerErrorCode(RunNotFoundError.code, NotFoundError.code);
+
+/** No active hook has this token. */
+export class HookNotFoundError extends NotFoundError {
+  static override readonly code: string = "HOOK_NOT_FOUND";
+  readonly token: string;
+  constructor(token: string) {
+    super(
+      `No active hook has the token "${token}". The run that created it may have ended or disposed it, or it has not been created yet; check the token, or list hooks with \`npx stepwise inspect hooks\`.`,
+    );
+    this.token = token;
+  }
+}
+registerErrorCode(HookNotFoundError.code, NotFoundError.code);
+
+/** A write lost a race: the state it was based on has changed. */
+export class ConflictError extends StepwiseError {
+  static override readonly code: string = "CONFLICT";
+}
+registerErrorCode(ConflictError.code, StepwiseError.code);
+
+/** An append expected the run's log to end at one sequence number, and it ends at another. */
+export class SequenceConflictError extends ConflictError {
+  static override readonly code: string = "SEQUENCE_CONFLICT";
+  readonly runId: string;
+  readonly expectedSeq: number;
+  readonly actualSeq: number;
+  constructor(runId: string, expectedSeq: number, actualSeq: number) {
+    super(
+      `Run ${runId} has moved on: the append expected its log to end at event ${expectedSeq}, but it ends at ${actualSeq}. Another worker extended the run; reload it before writing.`,
+    );
+    this.runId = runId;
+    this.expectedSeq = expectedSeq;
+    this.actualSeq = actualSeq;
+  }
+}
+registerErrorCode(SequenceConflictError.code, ConflictError.code);
+
+/** A hook token is already held by an active hook of a run that has not ended. */
+export class HookTokenConflictError extends ConflictError {
+  static override readonly code: string = "HOOK_TOKEN_CONFLICT";
+  readonly token: string;
+  readonly heldByRunId: string | undefined;
+  constructor(token: string, heldByRunId?: string) {
+    super(
+      `The hook token "${token}" is already in use${heldByRunId ? ` by run ${heldByRunId}` : ""}. A token can be reused only after that run ends or disposes the hook; choose a different token or dispose the other hook first.`,
+    );
+    this.token = token;
+    this.heldByRunId = heldByRunId;
+  }
+}
+registerErrorCode(HookTokenConflictError.code, ConflictError.code);
+
+/** The run has already completed, failed or been cancelled; its log takes no more events. */
+export class RunFinishedError extends ConflictError {
+  static override readonly code: string = "RUN_FINISHED";
+  readonly runId: string;
+  readonly status: string;
+  constructor(runId: string, status: string) {
+    super(`Run ${runId} has already ended (status: ${status}); nothing more can be written to it.`);
+    this.runId = runId;
+    this.status = status;
+  }
+}
+registerErrorCode(RunFinishedError.code, ConflictError.code);
+
+/** The caller no longer holds the lease it wrote or acknowledged under: another worker took over. */
+export class LeaseLostError extends StepwiseError {
+  static override readonly code: string = "LEASE_LOST";
+  constructor(what: string, owner: string, heldBy?: string) {
+    super(
+      `${what} is no longer leased to ${owner}${heldBy ? ` (now held by ${heldBy})` : ""}. Its lease expired and another worker took over; the work will continue there.`,
+    );
+  }
+}
+registerErrorCode(LeaseLostError.code, StepwiseError.code);

@@ -1,0 +1,54 @@
+/**
+ * Identifiers. Runs, queue messages and inbox items get a prefix and a random ULID. Step, wait and
+ * hook ids inside a run are derived from the run's secret seed and the position of the call in the
+ * workflow, so every replay of the run derives exactly the same ids, and nobody without the seed
+ * can guess them (hook and webhook tokens are derived the same way, with 160 bits of HMAC output).
+ */
+import { createHmac, randomBytes } from "node:crypto";
+import { encodeTime, monotonicFactory } from "ulid";
+
+const nextUlid = monotonicFactory();
+const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+export type IdPrefix = "wrun" | "msg" | "inbox" | "step" | "wait" | "hook" | "whk";
+
+/** A fresh, time-ordered id such as `wrun_01JD3...`. */
+export function newId(prefix: IdPrefix): string {
+  return `${prefix}_${nextUlid()}`;
+}
+
+/** 128 random bits, hex encoded: the per-run seed for deterministic ids and randomness. */
+export function newRunSeed(): string {
+  return randomBytes(16).toString("hex");
+}
+
+function base32(bytes: Uint8Array, length: number): string {
+  let out = "";
+  let buffer = 0;
+  let bits = 0;
+  for (const byte of bytes) {
+    buffer = (buffer << 8) | byte;
+    bits += 8;
+    while (bits >= 5 && out.length < length) {
+      out += CROCKFORD[(buffer >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+    buffer &= (1 << bits) - 1;
+  }
+  return out;
+}
+
+/**
+ * A deterministic ULID-shaped id for the `index`-th call of kind `prefix` in a run: its time part is
+ * the run's creation time (so ids sort with the run) and its random part comes from HMAC(seed).
+ */
+export function derivedId(prefix: IdPrefix, seed: string, runCreatedAt: number, index: number): string {
+  const mac = createHmac("sha256", seed).update(`${prefix}:${index}`).digest();
+  return `${prefix}_${encodeTime(runCreatedAt, 10)}${base32(mac, 16)}`;
+}
+
+/** An unguessable token (160 bits) derived from the run seed, stable across replays. */
+export function derivedToken(seed: string, index: number): string {
+  const mac = createHmac("sha256", seed).update(`token:${index}`).digest();
+  return base32(mac, 32).toLowerCase();
+}

@@ -1,0 +1,98 @@
+/**
+ * The event types of a run's log and the metadata each carries. The log is the truth: runs, steps,
+ * hooks and waits are projections of these events (see `projection.ts`). Payloads (step inputs and
+ * outputs, hook payloads, errors) are opaque bytes produced by `serde/`; the metadata here is small,
+ * plain JSON that every World stores as it is.
+ */
+
+export interface EventDataMap {
+  /** The run exists. Payload: the serialized workflow arguments. */
+  run_created: { workflowName: string; seed: string; specVersion: number };
+  /** A worker began executing the run for the first time. */
+  run_started: Record<string, never>;
+  /** An attempt of a step began. On attempt 1 the payload is the serialized arguments. */
+  step_started: { stepId: string; stepName: string; attempt: number };
+  /** The step returned. Payload: the serialized result. */
+  step_completed: { stepId: string; attempt: number };
+  /** An attempt failed and another will follow at `retryAt`. Payload: the serialized error. */
+  step_retrying: { stepId: string; attempt: number; retryAt: number };
+  /** The step failed for good (fatal error, or attempts exhausted). Payload: the serialized error. */
+  step_failed: { stepId: string; attempt: number; fatal: boolean };
+  /** The workflow began a durable sleep until `resumeAt`. */
+  wait_created: { waitId: string; resumeAt: number };
+  /** A sleep ended. */
+  wait_completed: { waitId: string };
+  /** The workflow created a hook (or a webhook) listening on `token`. */
+  hook_created: { hookId: string; token: string; kind: "hook" | "webhook"; meta?: Record<string, unknown> };
+  /** The hook's token was already held by another active hook; the workflow receives an error. */
+  hook_conflict: { hookId: string; token: string; heldByRunId?: string };
+  /** A payload arrived for a hook. Payload: the serialized hook payload. */
+  hook_received: { hookId: string; inboxId?: string };
+  /** The hook stopped listening; its token is free again. */
+  hook_disposed: { hookId: string };
+  /** The workflow returned. Payload: the serialized return value. */
+  run_completed: Record<string, never>;
+  /** The workflow threw, or the runtime failed it (non-determinism). Payload: the serialized error. */
+  run_failed: { reason?: string };
+  /** The run was cancelled. */
+  run_cancelled: { reason?: string };
+}
+
+export type EventType = keyof EventDataMap;
+
+export const EVENT_TYPES: readonly EventType[] = [
+  "run_created",
+  "run_started",
+  "step_started",
+  "step_completed",
+  "step_retrying",
+  "step_failed",
+  "wait_created",
+  "wait_completed",
+  "hook_created",
+  "hook_conflict",
+  "hook_received",
+  "hook_disposed",
+  "run_completed",
+  "run_failed",
+  "run_cancelled",
+];
+
+/** Event types that end a run; nothing may follow them in the log. */
+export const TERMINAL_EVENT_TYPES: ReadonlySet<EventType> = new Set([
+  "run_completed",
+  "run_failed",
+  "run_cancelled",
+]);
+
+/** An event as a caller hands it to `events.append`. */
+export type NewEvent = {
+  [K in EventType]: {
+    type: K;
+    data: EventDataMap[K];
+    /** Serialized payload bytes (see the per-type notes above), when the type has one. */
+    payload?: Uint8Array;
+    /** Epoch ms; the World fills in its clock when omitted. */
+    createdAt?: number;
+  };
+}[EventType];
+
+/** An event as stored: numbered within its run, from 1. */
+export type EventRecord = {
+  [K in EventType]: {
+    runId: string;
+    seq: number;
+    type: K;
+    data: EventDataMap[K];
+    payload?: Uint8Array;
+    createdAt: number;
+  };
+}[EventType];
+
+/** Narrows an event record to one type. */
+export function isEventOfType<K extends EventType>(
+  event: EventRecord,
+  type: K,
+): event is Extract<EventRecord, { type: K }> {
+  return event.type === type;
+}

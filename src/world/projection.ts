@@ -1,0 +1,155 @@
+/**
+ * How events become projections, and the checks every append must pass, shared by all Worlds so
+ * that they agree on both. A World applies the effects returned by `projectEvent` to its own tables,
+ * in the same transaction as the append, and calls `checkAppend` before writing anything.
+ */
+import { ConflictError, LeaseLostError, RunFinishedError, SequenceConflictError } from "../errors/world.ts";
+import { type EventRecord, TERMINAL_EVENT_TYPES } from "./events.ts";
+import {
+  type AppendRequest,
+  type HookRecord,
+  type RunRecord,
+  type StepRecord,
+  TERMINAL_RUN_STATUSES,
+  type WaitRecord,
+} from "./types.ts";
+
+export type RunPatch = Partial<Pick<RunRecord, "status" | "startedAt" | "completedAt" | "output" | "error">>;
+export type StepPatch = Partial<
+  Pick<StepRecord, "status" | "attempt" | "output" | "error" | "startedAt" | "completedAt" | "retryAt">
+>;
+
+export type ProjectionEffect =
+  | { kind: "run.update"; set: RunPatch }
+  /** Insert the step, or (on a later attempt) update it with `set`. */
+  | { kind: "step.start"; step: StepRecord; set: StepPatch }
+  | { kind: "step.update"; stepId: string; set: StepPatch }
+  | { kind: "hook.create"; hook: HookRecord }
+  | { kind: "hook.dispose"; hookId: string; at: number }
+  /** Dispose every active hook of the run (it ended), freeing their tokens. */
+  | { kind: "hooks.disposeAll"; at: number }
+  | { kind: "wait.create"; wait: WaitRecord }
+  | { kind: "wait.complete"; waitId: string; at: number };
+
+/** The projection changes one stored event implies. */
+export function projectEvent(event: EventRecord): ProjectionEffect[] {
+  const at = event.createdAt;
+  switch (event.type) {
+    case "run_created":
+      return [];
+    case "run_started":
+      return [{ kind: "run.update", set: { status: "running", startedAt: at } }];
+    case "step_started": {
+      const { stepId, stepName, attempt } = event.data;
+      const step: StepRecord = {
+        runId: event.runId,
+        stepId,
+        stepName,
+        status: "running",
+        attempt,
+        createdAt: at,
+        startedAt: at,
+        updatedAt: at,
+      };
+      if (event.payload !== undefined) step.input = event.payload;
+      return [{ kind: "step.start", step, set: { status: "running", attempt, startedAt: at } }];
+    }
+    case "step_completed": {
+      const set: StepPatch = { status: "completed", attempt: event.data.attempt, completedAt: at };
+      if (event.payload !== undefined) set.output = event.payload;
+      return [{ kind: "step.update", stepId: event.data.stepId, set }];
+    }
+    case "step_retrying": {
+      const set: StepPatch = { status: "retrying", attempt: event.data.attempt, retryAt: event.data.retryAt };
+      if (event.payload !== undefined) set.error = event.payload;
+      return [{ kind: "step.update", stepId: event.data.stepId, set }];
+    }
+    case "step_failed": {
+      const set: StepPatch = { status: "failed", attempt: event.data.attempt, completedAt: at };
+      if (event.payload !== undefined) set.error = event.payload;
+      return [{ kind: "step.update", stepId: event.data.stepId, set }];
+    }
+    case "wait_created":
+      return [
+        {
+          kind: "wait.create",
+          wait: {
+            runId: event.runId,
+            waitId: event.data.waitId,
+            resumeAt: event.data.resumeAt,
+            status: "waiting",
+            createdAt: at,
+          },
+        },
+      ];
+    case "wait_completed":
+      return [{ kind: "wait.complete", waitId: event.data.waitId, at }];
+    case "hook_created": {
+      const hook: HookRecord = {
+        runId: event.runId,
+        hookId: event.data.hookId,
+        token: event.data.token,
+        kind: event.data.kind,
+        status: "active",
+        createdAt: at,
+      };
+      if (event.data.meta !== undefined) hook.meta = event.data.meta;
+      return [{ kind: "hook.create", hook }];
+    }
+    case "hook_conflict":
+    case "hook_received":
+      return [];
+    case "hook_disposed":
+      return [{ kind: "hook.dispose", hookId: event.data.hookId, at }];
+    case "run_completed": {
+      const set: RunPatch = { status: "completed", completedAt: at };
+      if (event.payload !== undefined) set.output = event.payload;
+      return [
+        { kind: "run.update", set },
+        { kind: "hooks.disposeAll", at },
+      ];
+    }
+    case "run_failed": {
+      const set: RunPatch = { status: "failed", completedAt: at };
+      if (event.payload !== undefined) set.error = event.payload;
+      return [
+        { kind: "run.update", set },
+        { kind: "hooks.disposeAll", at },
+      ];
+    }
+    case "run_cancelled":
+      return [
+        { kind: "run.update", set: { status: "cancelled", completedAt: at } },
+        { kind: "hooks.disposeAll", at },
+      ];
+  }
+}
+
+/**
+ * Validates an append against the run as it is now, throwing the contract's error. The order of the
+ * checks is part of the contract: finished, then lease, then sequence, then the batch's own shape.
+ */
+export function checkAppend(run: RunRecord, request: AppendRequest): void {
+  if (TERMINAL_RUN_STATUSES.has(run.status)) throw new RunFinishedError(run.runId, run.status);
+  if (request.owner !== undefined && run.lease !== undefined && run.lease.owner !== request.owner) {
+    throw new LeaseLostError(`Run ${run.runId}`, request.owner, run.lease.owner);
+  }
+  if (run.seq !== request.expectedSeq)
+    throw new SequenceConflictError(run.runId, request.expectedSeq, run.seq);
+  request.events.forEach((event, index) => {
+    if (event.type === "run_created") {
+      throw new ConflictError(`run_created cannot be appended to run ${run.runId}; runs.create writes it.`);
+    }
+    if (TERMINAL_EVENT_TYPES.has(event.type) && index !== request.events.length - 1) {
+      throw new ConflictError(`${event.type} must be the last event of an append (run ${run.runId}).`);
+    }
+  });
+  if (request.releaseLease && request.owner === undefined) {
+    throw new ConflictError("releaseLease needs the owner whose lease is released.");
+  }
+}
+
+/** True when `lease` is held by someone other than `owner` and has not expired at `now`. */
+export function leaseBlocks(lease: RunRecord["lease"], owner: string, now: number): boolean {
+  return lease !== undefined && lease.owner !== owner && lease.expiresAt > now;
+}

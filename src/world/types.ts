@@ -1,0 +1,333 @@
+/**
+ * The World interface: everything the runtime needs from storage and queuing, and nothing more.
+ * A World is a plain object grouped by resource (runs, events, steps, hooks, waits, queue, inbox,
+ * streams). Every method documents the errors it throws; those errors come from `errors/world.ts`
+ * and the conformance suite (`test/world-conformance/`) holds every World to them.
+ *
+ * Times are epoch milliseconds. Payloads are opaque bytes from `serde/`. A World never interprets
+ * payloads and never calls user code.
+ */
+import type { EventRecord, NewEvent } from "./events.ts";
+
+export type RunStatus = "pending" | "running" | "completed" | "failed" | "cancelled";
+export const TERMINAL_RUN_STATUSES: ReadonlySet<RunStatus> = new Set(["completed", "failed", "cancelled"]);
+
+export interface Lease {
+  owner: string;
+  expiresAt: number;
+}
+
+export interface RunRecord {
+  runId: string;
+  workflowName: string;
+  status: RunStatus;
+  /** Sequence number of the last event in the run's log (1 after creation). */
+  seq: number;
+  /** Replay/format version the run was created with; a worker leaves runs from newer versions alone. */
+  specVersion: number;
+  /** Secret per-run seed for deterministic ids and randomness. */
+  seed: string;
+  input: Uint8Array;
+  output?: Uint8Array;
+  error?: Uint8Array;
+  createdAt: number;
+  startedAt?: number;
+  completedAt?: number;
+  updatedAt: number;
+  /** Who is driving the run, until when. Absent when nobody is. */
+  lease?: Lease;
+  /** Someone asked for the run while it was leased; the holder must look again before releasing. */
+  wakePending: boolean;
+}
+
+export type StepStatus = "running" | "retrying" | "completed" | "failed";
+
+export interface StepRecord {
+  runId: string;
+  stepId: string;
+  stepName: string;
+  status: StepStatus;
+  /** The current (or last) attempt, from 1. */
+  attempt: number;
+  input?: Uint8Array;
+  output?: Uint8Array;
+  error?: Uint8Array;
+  createdAt: number;
+  startedAt: number;
+  completedAt?: number;
+  retryAt?: number;
+  updatedAt: number;
+}
+
+export type HookStatus = "active" | "disposed";
+
+export interface HookRecord {
+  runId: string;
+  hookId: string;
+  token: string;
+  kind: "hook" | "webhook";
+  status: HookStatus;
+  meta?: Record<string, unknown>;
+  createdAt: number;
+  disposedAt?: number;
+}
+
+export type WaitStatus = "waiting" | "completed";
+
+export interface WaitRecord {
+  runId: string;
+  waitId: string;
+  resumeAt: number;
+  status: WaitStatus;
+  createdAt: number;
+  completedAt?: number;
+}
+
+/** A queued instruction to look at a run ("start it", "a sleep is due", "a hook payload arrived"). */
+export interface QueueMessage {
+  messageId: string;
+  runId: string;
+  kind: string;
+  dedupeKey?: string;
+  availableAt: number;
+  /** How many times the message has been claimed, this claim included. */
+  deliveries: number;
+  lease?: Lease;
+  createdAt: number;
+}
+
+export interface NewMessage {
+  runId: string;
+  kind: string;
+  /**
+   * While a message with this key is waiting (not yet claimed), enqueueing another with the same key
+   * is a no-op. A message that is claimed no longer blocks its key.
+   */
+  dedupeKey?: string;
+  /** Epoch ms before which nobody can claim the message; now when omitted. */
+  availableAt?: number;
+}
+
+/** Something from outside the run (a hook payload, a cancel request) waiting for the run's driver. */
+export interface InboxItem {
+  itemId: string;
+  runId: string;
+  kind: "hook_payload" | "cancel";
+  /** For hook payloads, the hook they are for. */
+  hookId?: string;
+  payload?: Uint8Array;
+  createdAt: number;
+}
+
+export interface NewInboxItem {
+  runId: string;
+  kind: InboxItem["kind"];
+  hookId?: string;
+  payload?: Uint8Array;
+}
+
+export interface StreamChunk {
+  index: number;
+  data: Uint8Array;
+  createdAt: number;
+}
+
+export interface StreamInfo {
+  runId: string;
+  name: string;
+  /** Number of chunks written so far; the next chunk gets this index. */
+  length: number;
+  closed: boolean;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Pass back as `cursor` for the next page; absent on the last page. */
+  nextCursor?: string;
+}
+
+export interface ListRunsFilter {
+  status?: RunStatus | readonly RunStatus[];
+  workflowName?: string;
+  /** Newest first; at most this many (default 50, at most 1000). */
+  limit?: number;
+  cursor?: string;
+}
+
+export interface CreateRunInput {
+  runId: string;
+  workflowName: string;
+  specVersion: number;
+  seed: string;
+  input: Uint8Array;
+  createdAt?: number;
+}
+
+export interface AppendRequest {
+  runId: string;
+  /** The `seq` the caller last saw; the append fails with `SequenceConflictError` if the log moved. */
+  expectedSeq: number;
+  /** When given, the run's lease must belong to this owner, or the append fails with `LeaseLostError`. */
+  owner?: string;
+  events: NewEvent[];
+  /** Messages enqueued in the same transaction (a sleep's wake-up, a retry's next attempt). */
+  enqueue?: NewMessage[];
+  /** Inbox items taken in the same transaction; items already gone are ignored. */
+  consumeInbox?: readonly string[];
+  /** Messages (claimed by `owner`) acknowledged in the same transaction. */
+  ack?: readonly string[];
+  /**
+   * Release the owner's lease in the same transaction, unless someone asked for the run meanwhile
+   * (`wakePending`): then the lease stays, the flag is cleared, and `leaseReleased` is false.
+   */
+  releaseLease?: boolean;
+}
+
+export interface AppendResult {
+  /** The run's new last sequence number. */
+  seq: number;
+  events: EventRecord[];
+  /** Set when `releaseLease` was asked: whether the lease was released. */
+  leaseReleased?: boolean;
+  /** The run after the append. */
+  run: RunRecord;
+}
+
+export type AcquireResult = { acquired: true; run: RunRecord } | { acquired: false; run: RunRecord };
+
+/**
+ * A hint that something changed. Notifications may be coalesced, duplicated or (across processes)
+ * reduced to `{ type: "any" }`; listeners re-read what they care about and never rely on payloads.
+ */
+export type WorldNotification =
+  | { type: "queue" }
+  | { type: "run"; runId: string }
+  | { type: "stream"; runId: string; name: string }
+  | { type: "any" };
+
+export interface World {
+  /** A short name for messages: "memory", "local", "postgres", ... */
+  readonly name: string;
+
+  runs: {
+    /**
+     * Creates the run, appends its `run_created` event (seq 1) and enqueues its start message
+     * (kind "start"), in one transaction. `ConflictError` if the id exists.
+     */
+    create(input: CreateRunInput): Promise<RunRecord>;
+    /** `RunNotFoundError` if missing. */
+    get(runId: string): Promise<RunRecord>;
+    /** Newest first, filtered, paginated. An unknown cursor gives an empty page. */
+    list(filter?: ListRunsFilter): Promise<Page<RunRecord>>;
+    /**
+     * Takes the run's lease for `owner` if it is free, expired, or already `owner`'s. Otherwise sets
+     * `wakePending` on the run, so the holder looks again before releasing, and returns
+     * `acquired: false`. `RunNotFoundError` if missing.
+     */
+    acquire(runId: string, owner: string, leaseMs: number): Promise<AcquireResult>;
+    /** Extends `owner`'s leases; returns the ids still held (the others were lost). */
+    renew(owner: string, runIds: readonly string[], leaseMs: number): Promise<string[]>;
+    /**
+     * Releases `owner`'s lease unless `wakePending` is set, in which case the flag is cleared, the
+     * lease stays, and the result is false. True also when `owner` held no lease.
+     */
+    release(runId: string, owner: string): Promise<boolean>;
+  };
+
+  events: {
+    /**
+     * Appends events to a run's log and updates the projections (run, steps, hooks, waits) in the
+     * same transaction, together with the enqueues, inbox takes, acks and lease release of the
+     * request. Errors: `RunNotFoundError`; `SequenceConflictError` when the log moved;
+     * `LeaseLostError` when `owner` does not hold the lease; `RunFinishedError` when the run has
+     * already ended; `HookTokenConflictError` when a `hook_created` uses a token held by another
+     * active hook. On any error nothing is written.
+     */
+    append(request: AppendRequest): Promise<AppendResult>;
+    /** Events after `afterSeq` (default 0), in order, at most `limit`. `RunNotFoundError` if missing. */
+    list(runId: string, options?: { afterSeq?: number; limit?: number }): Promise<EventRecord[]>;
+  };
+
+  steps: {
+    /** In the order they were first started. `RunNotFoundError` if the run is missing. */
+    list(runId: string): Promise<StepRecord[]>;
+    /** `NotFoundError` if missing. */
+    get(runId: string, stepId: string): Promise<StepRecord>;
+  };
+
+  hooks: {
+    /** The active hook holding `token`. `HookNotFoundError` if none. */
+    getByToken(token: string): Promise<HookRecord>;
+    /** `NotFoundError` if missing. */
+    get(hookId: string): Promise<HookRecord>;
+    /** A run's hooks, or all hooks (newest first) when no run is given. */
+    list(filter?: { runId?: string; status?: HookStatus; limit?: number }): Promise<HookRecord[]>;
+  };
+
+  waits: {
+    /** A run's waits in creation order, or all waits (newest first) when no run is given. */
+    list(filter?: { runId?: string; status?: WaitStatus; limit?: number }): Promise<WaitRecord[]>;
+  };
+
+  queue: {
+    /** Adds messages (see `NewMessage.dedupeKey`). `RunNotFoundError` for an unknown run. */
+    enqueue(messages: readonly NewMessage[]): Promise<void>;
+    /**
+     * Claims up to `limit` messages that are due and not leased (or whose lease expired), oldest
+     * `availableAt` first, leasing them to `owner` for `leaseMs`.
+     */
+    claim(owner: string, options: { limit: number; leaseMs: number }): Promise<QueueMessage[]>;
+    /** Deletes messages leased to `owner`; ids not leased to `owner` are ignored. */
+    ack(owner: string, messageIds: readonly string[]): Promise<void>;
+    /** Returns a leased message to the queue, available again at `availableAt` (default now). */
+    release(owner: string, messageId: string, availableAt?: number): Promise<void>;
+    /** Extends `owner`'s message leases; returns the ids still held. */
+    extend(owner: string, messageIds: readonly string[], leaseMs: number): Promise<string[]>;
+    /** When the next message becomes claimable: now or earlier if one is due, undefined if none. */
+    nextAvailableAt(): Promise<number | undefined>;
+    /** Messages for a run (for inspection and tests). */
+    list(runId: string): Promise<QueueMessage[]>;
+  };
+
+  inbox: {
+    /**
+     * Stores an item for a run and enqueues a message (kind "inbox") in one transaction.
+     * `RunNotFoundError` for an unknown run; `RunFinishedError` if the run has ended.
+     */
+    put(item: NewInboxItem): Promise<InboxItem>;
+    /** Items waiting for a run, oldest first. */
+    list(runId: string): Promise<InboxItem[]>;
+  };
+
+  streams: {
+    /**
+     * Appends chunks to a run's named stream (created on first write) and optionally closes it.
+     * Returns the stream after the write. `RunNotFoundError`; `ConflictError` if already closed.
+     */
+    write(
+      runId: string,
+      name: string,
+      chunks: readonly Uint8Array[],
+      options?: { close?: boolean },
+    ): Promise<StreamInfo>;
+    /**
+     * Chunks from index `from` (default 0), at most `limit` (default 1000). A `from` past the end
+     * gives no chunks. `NotFoundError` if the stream was never written.
+     */
+    read(
+      runId: string,
+      name: string,
+      options?: { from?: number; limit?: number },
+    ): Promise<{ chunks: StreamChunk[]; info: StreamInfo }>;
+    /** `NotFoundError` if the stream was never written. */
+    info(runId: string, name: string): Promise<StreamInfo>;
+    /** A run's streams. */
+    list(runId: string): Promise<StreamInfo[]>;
+  };
+
+  /** Subscribes to change hints (see `WorldNotification`); returns the unsubscribe function. */
+  subscribe(listener: (notification: WorldNotification) => void): () => void;
+
+  /** Releases connections, files and timers. Further calls fail. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,491 @@
+/**
+ * The memory World: everything in this process's heap, nothing survives it. Useful for unit tests
+ * and for trying things out (`STEPWISE_WORLD=memory`). It honours the whole World contract (the
+ * conformance suite runs against it), including leases, fencing and delayed messages.
+ */
+import {
+  ConflictError,
+  HookNotFoundError,
+  HookTokenConflictError,
+  NotFoundError,
+  RunFinishedError,
+  RunNotFoundError,
+} from "../../errors/world.ts";
+import { newId } from "../../util/ids.ts";
+import type { EventRecord } from "../../world/events.ts";
+import { createNotifier } from "../../world/notify.ts";
+import { checkAppend, leaseBlocks, projectEvent } from "../../world/projection.ts";
+import {
+  type AcquireResult,
+  type AppendRequest,
+  type AppendResult,
+  type HookRecord,
+  type InboxItem,
+  type QueueMessage,
+  type RunRecord,
+  type StepRecord,
+  type StreamChunk,
+  type StreamInfo,
+  TERMINAL_RUN_STATUSES,
+  type WaitRecord,
+  type World,
+} from "../../world/types.ts";
+import { pageOf, runMatches } from "../shared.ts";
+
+interface RunState {
+  run: RunRecord;
+  events: EventRecord[];
+  steps: Map<string, StepRecord>;
+  waits: Map<string, WaitRecord>;
+  inbox: Map<string, InboxItem>;
+  streams: Map<string, { info: StreamInfo; chunks: StreamChunk[] }>;
+}
+
+export interface MemoryWorldOptions {
+  /** Clock, for tests. Defaults to `Date.now`. */
+  now?: () => number;
+}
+
+export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
+  const now = options.now ?? Date.now;
+  const runs = new Map<string, RunState>();
+  const hooks = new Map<string, HookRecord>();
+  const activeTokens = new Map<string, string>(); // token -> hookId
+  const messages = new Map<string, QueueMessage>();
+  const notifier = createNotifier();
+  let closed = false;
+
+  const live = (): void => {
+    if (closed) throw new ConflictError("This World has been closed.");
+  };
+  const stateOf = (runId: string): RunState => {
+    const state = runs.get(runId);
+    if (!state) throw new RunNotFoundError(runId);
+    return state;
+  };
+  const copy = <T extends object>(value: T): T => ({ ...value });
+
+  const enqueue = (runId: string, kind: string, dedupeKey: string | undefined, availableAt: number): void => {
+    if (dedupeKey !== undefined) {
+      for (const message of messages.values()) {
+        if (message.dedupeKey === dedupeKey && message.lease === undefined) return;
+      }
+    }
+    const message: QueueMessage = {
+      messageId: newId("msg"),
+      runId,
+      kind,
+      availableAt,
+      deliveries: 0,
+      createdAt: now(),
+    };
+    if (dedupeKey !== undefined) message.dedupeKey = dedupeKey;
+    messages.set(message.messageId, message);
+  };
+
+  const heldBy = (message: QueueMessage, owner: string): boolean => message.lease?.owner === owner;
+
+  const world: World = {
+    name: "memory",
+
+    runs: {
+      async create(input) {
+        live();
+        if (runs.has(input.runId)) throw new ConflictError(`A run with id ${input.runId} already exists.`);
+        const at = input.createdAt ?? now();
+        const run: RunRecord = {
+          runId: input.runId,
+          workflowName: input.workflowName,
+          status: "pending",
+          seq: 1,
+          specVersion: input.specVersion,
+          seed: input.seed,
+          input: input.input,
+          createdAt: at,
+          updatedAt: at,
+          wakePending: false,
+        };
+        const created: EventRecord = {
+          runId: input.runId,
+          seq: 1,
+          type: "run_created",
+          data: { workflowName: input.workflowName, seed: input.seed, specVersion: input.specVersion },
+          payload: input.input,
+          createdAt: at,
+        };
+        runs.set(input.runId, {
+          run,
+          events: [created],
+          steps: new Map(),
+          waits: new Map(),
+          inbox: new Map(),
+          streams: new Map(),
+        });
+        enqueue(input.runId, "start", `start:${input.runId}`, at);
+        notifier.emit({ type: "queue" });
+        notifier.emit({ type: "run", runId: input.runId });
+        return copy(run);
+      },
+
+      async get(runId) {
+        live();
+        return copy(stateOf(runId).run);
+      },
+
+      async list(filter = {}) {
+        live();
+        const all = [...runs.values()].map((state) => state.run).filter((run) => runMatches(run, filter));
+        all.sort((a, b) => b.createdAt - a.createdAt || (a.runId < b.runId ? 1 : -1));
+        return pageOf(all.map(copy), filter, (run) => run.runId);
+      },
+
+      async acquire(runId, owner, leaseMs): Promise<AcquireResult> {
+        live();
+        const { run } = stateOf(runId);
+        const at = now();
+        if (leaseBlocks(run.lease, owner, at)) {
+          run.wakePending = true;
+          return { acquired: false, run: copy(run) };
+        }
+        run.lease = { owner, expiresAt: at + leaseMs };
+        return { acquired: true, run: copy(run) };
+      },
+
+      async renew(owner, runIds, leaseMs) {
+        live();
+        const held: string[] = [];
+        const at = now();
+        for (const runId of runIds) {
+          const run = runs.get(runId)?.run;
+          if (run?.lease?.owner === owner) {
+            run.lease = { owner, expiresAt: at + leaseMs };
+            held.push(runId);
+          }
+        }
+        return held;
+      },
+
+      async release(runId, owner) {
+        live();
+        const { run } = stateOf(runId);
+        if (run.lease?.owner !== owner) return true;
+        if (run.wakePending) {
+          run.wakePending = false;
+          return false;
+        }
+        delete run.lease;
+        return true;
+      },
+    },
+
+    events: {
+      async append(request: AppendRequest): Promise<AppendResult> {
+        live();
+        const state = stateOf(request.runId);
+        const { run } = state;
+        checkAppend(run, request);
+        // Check hook tokens before writing anything, so a conflict leaves no trace.
+        for (const event of request.events) {
+          if (event.type !== "hook_created") continue;
+          const holder = activeTokens.get(event.data.token);
+          if (holder !== undefined) {
+            throw new HookTokenConflictError(event.data.token, hooks.get(holder)?.runId);
+          }
+        }
+        const at = now();
+        const stored: EventRecord[] = request.events.map((event, index) => {
+          const record = {
+            runId: run.runId,
+            seq: run.seq + index + 1,
+            type: event.type,
+            data: event.data,
+            createdAt: event.createdAt ?? at,
+          } as EventRecord;
+          if (event.payload !== undefined) record.payload = event.payload;
+          return record;
+        });
+        for (const event of stored) {
+          state.events.push(event);
+          for (const effect of projectEvent(event)) {
+            switch (effect.kind) {
+              case "run.update":
+                Object.assign(run, effect.set);
+                break;
+              case "step.start": {
+                const existing = state.steps.get(effect.step.stepId);
+                if (existing) Object.assign(existing, effect.set, { updatedAt: event.createdAt });
+                else state.steps.set(effect.step.stepId, { ...effect.step });
+                break;
+              }
+              case "step.update": {
+                const step = state.steps.get(effect.stepId);
+                if (step) Object.assign(step, effect.set, { updatedAt: event.createdAt });
+                break;
+              }
+              case "hook.create":
+                hooks.set(effect.hook.hookId, { ...effect.hook });
+                activeTokens.set(effect.hook.token, effect.hook.hookId);
+                break;
+              case "hook.dispose": {
+                const hook = hooks.get(effect.hookId);
+                if (hook && hook.status === "active") disposeHook(hook, effect.at);
+                break;
+              }
+              case "hooks.disposeAll":
+                for (const hook of hooks.values()) {
+                  if (hook.runId === run.runId && hook.status === "active") disposeHook(hook, effect.at);
+                }
+                break;
+              case "wait.create":
+                state.waits.set(effect.wait.waitId, { ...effect.wait });
+                break;
+              case "wait.complete": {
+                const wait = state.waits.get(effect.waitId);
+                if (wait) Object.assign(wait, { status: "completed", completedAt: effect.at });
+                break;
+              }
+            }
+          }
+        }
+        run.seq += stored.length;
+        run.updatedAt = at;
+        for (const message of request.enqueue ?? []) {
+          if (!runs.has(message.runId)) continue;
+          enqueue(message.runId, message.kind, message.dedupeKey, message.availableAt ?? at);
+        }
+        for (const itemId of request.consumeInbox ?? []) state.inbox.delete(itemId);
+        if (request.owner !== undefined) {
+          for (const messageId of request.ack ?? []) {
+            const message = messages.get(messageId);
+            if (message && heldBy(message, request.owner)) messages.delete(messageId);
+          }
+        }
+        let leaseReleased: boolean | undefined;
+        if (request.releaseLease && request.owner !== undefined) {
+          if (run.lease?.owner !== request.owner) leaseReleased = true;
+          else if (run.wakePending && !TERMINAL_RUN_STATUSES.has(run.status)) {
+            run.wakePending = false;
+            leaseReleased = false;
+          } else {
+            run.wakePending = false;
+            delete run.lease;
+            leaseReleased = true;
+          }
+        }
+        if ((request.enqueue?.length ?? 0) > 0) notifier.emit({ type: "queue" });
+        notifier.emit({ type: "run", runId: run.runId });
+        const result: AppendResult = { seq: run.seq, events: stored, run: copy(run) };
+        if (leaseReleased !== undefined) result.leaseReleased = leaseReleased;
+        return result;
+      },
+
+      async list(runId, options = {}) {
+        live();
+        const afterSeq = options.afterSeq ?? 0;
+        const limit = options.limit ?? Number.POSITIVE_INFINITY;
+        const events = stateOf(runId).events;
+        // seq n lives at index n - 1.
+        return events.slice(afterSeq, afterSeq + limit);
+      },
+    },
+
+    steps: {
+      async list(runId) {
+        live();
+        return [...stateOf(runId).steps.values()].map(copy);
+      },
+      async get(runId, stepId) {
+        live();
+        const step = stateOf(runId).steps.get(stepId);
+        if (!step) throw new NotFoundError(`Run ${runId} has no step with id ${stepId}.`);
+        return copy(step);
+      },
+    },
+
+    hooks: {
+      async getByToken(token) {
+        live();
+        const hookId = activeTokens.get(token);
+        const hook = hookId === undefined ? undefined : hooks.get(hookId);
+        if (!hook) throw new HookNotFoundError(token);
+        return copy(hook);
+      },
+      async get(hookId) {
+        live();
+        const hook = hooks.get(hookId);
+        if (!hook) throw new NotFoundError(`No hook with id ${hookId} exists.`);
+        return copy(hook);
+      },
+      async list(filter = {}) {
+        live();
+        let all = [...hooks.values()];
+        if (filter.runId !== undefined) all = all.filter((hook) => hook.runId === filter.runId);
+        else all.reverse();
+        if (filter.status !== undefined) all = all.filter((hook) => hook.status === filter.status);
+        return all.slice(0, filter.limit ?? all.length).map(copy);
+      },
+    },
+
+    waits: {
+      async list(filter = {}) {
+        live();
+        let all: WaitRecord[];
+        if (filter.runId !== undefined) all = [...stateOf(filter.runId).waits.values()];
+        else all = [...runs.values()].flatMap((state) => [...state.waits.values()]).reverse();
+        if (filter.status !== undefined) all = all.filter((wait) => wait.status === filter.status);
+        return all.slice(0, filter.limit ?? all.length).map(copy);
+      },
+    },
+
+    queue: {
+      async enqueue(list) {
+        live();
+        for (const message of list) stateOf(message.runId);
+        const at = now();
+        for (const message of list)
+          enqueue(message.runId, message.kind, message.dedupeKey, message.availableAt ?? at);
+        if (list.length > 0) notifier.emit({ type: "queue" });
+      },
+      async claim(owner, { limit, leaseMs }) {
+        live();
+        const at = now();
+        const due = [...messages.values()]
+          .filter(
+            (message) =>
+              message.availableAt <= at && (message.lease === undefined || message.lease.expiresAt <= at),
+          )
+          .sort((a, b) => a.availableAt - b.availableAt || (a.messageId < b.messageId ? -1 : 1))
+          .slice(0, limit);
+        for (const message of due) {
+          message.lease = { owner, expiresAt: at + leaseMs };
+          message.deliveries += 1;
+        }
+        return due.map(copy);
+      },
+      async ack(owner, ids) {
+        live();
+        for (const id of ids) {
+          const message = messages.get(id);
+          if (message && heldBy(message, owner)) messages.delete(id);
+        }
+      },
+      async release(owner, messageId, availableAt) {
+        live();
+        const message = messages.get(messageId);
+        if (!message || !heldBy(message, owner)) return;
+        delete message.lease;
+        message.availableAt = availableAt ?? now();
+        notifier.emit({ type: "queue" });
+      },
+      async extend(owner, ids, leaseMs) {
+        live();
+        const at = now();
+        const held: string[] = [];
+        for (const id of ids) {
+          const message = messages.get(id);
+          if (message && heldBy(message, owner)) {
+            message.lease = { owner, expiresAt: at + leaseMs };
+            held.push(id);
+          }
+        }
+        return held;
+      },
+      async nextAvailableAt() {
+        live();
+        let next: number | undefined;
+        for (const message of messages.values()) {
+          const at =
+            message.lease === undefined
+              ? message.availableAt
+              : Math.max(message.availableAt, message.lease.expiresAt);
+          if (next === undefined || at < next) next = at;
+        }
+        return next;
+      },
+      async list(runId) {
+        live();
+        return [...messages.values()].filter((message) => message.runId === runId).map(copy);
+      },
+    },
+
+    inbox: {
+      async put(input) {
+        live();
+        const state = stateOf(input.runId);
+        if (TERMINAL_RUN_STATUSES.has(state.run.status))
+          throw new RunFinishedError(input.runId, state.run.status);
+        const item: InboxItem = {
+          itemId: newId("inbox"),
+          runId: input.runId,
+          kind: input.kind,
+          createdAt: now(),
+        };
+        if (input.hookId !== undefined) item.hookId = input.hookId;
+        if (input.payload !== undefined) item.payload = input.payload;
+        state.inbox.set(item.itemId, item);
+        enqueue(input.runId, "inbox", undefined, item.createdAt);
+        notifier.emit({ type: "queue" });
+        notifier.emit({ type: "run", runId: input.runId });
+        return copy(item);
+      },
+      async list(runId) {
+        live();
+        return [...stateOf(runId).inbox.values()].map(copy);
+      },
+    },
+
+    streams: {
+      async write(runId, name, chunks, options = {}) {
+        live();
+        const state = stateOf(runId);
+        let stream = state.streams.get(name);
+        if (!stream) {
+          stream = { info: { runId, name, length: 0, closed: false }, chunks: [] };
+          state.streams.set(name, stream);
+        }
+        if (stream.info.closed)
+          throw new ConflictError(
+            `Stream "${name}" of run ${runId} is closed; nothing more can be written to it.`,
+          );
+        const at = now();
+        for (const data of chunks) stream.chunks.push({ index: stream.chunks.length, data, createdAt: at });
+        stream.info.length = stream.chunks.length;
+        if (options.close) stream.info.closed = true;
+        notifier.emit({ type: "stream", runId, name });
+        return copy(stream.info);
+      },
+      async read(runId, name, options = {}) {
+        live();
+        const stream = stateOf(runId).streams.get(name);
+        if (!stream) throw new NotFoundError(`Run ${runId} has no stream named "${name}".`);
+        const from = Math.max(0, options.from ?? 0);
+        const limit = options.limit ?? 1000;
+        return { chunks: stream.chunks.slice(from, from + limit).map(copy), info: copy(stream.info) };
+      },
+      async info(runId, name) {
+        live();
+        const stream = stateOf(runId).streams.get(name);
+        if (!stream) throw new NotFoundError(`Run ${runId} has no stream named "${name}".`);
+        return copy(stream.info);
+      },
+      async list(runId) {
+        live();
+        return [...stateOf(runId).streams.values()].map((stream) => copy(stream.info));
+      },
+    },
+
+    subscribe: (listener) => notifier.subscribe(listener),
+
+    async close() {
+      closed = true;
+    },
+  };
+
+  function disposeHook(hook: HookRecord, at: number): void {
+    hook.status = "disposed";
+    hook.disposedAt = at;
+    if (activeTokens.get(hook.token) === hook.hookId) activeTokens.delete(hook.token);
+  }
+
+  return world;
+}
