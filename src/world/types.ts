@@ -202,6 +202,8 @@ export type AcquireResult = { acquired: true; run: RunRecord } | { acquired: fal
 export type WorldNotification =
   | { type: "queue" }
   | { type: "run"; runId: string }
+  /** Something for the run's driver arrived (an inbox item, or another worker asked for the run). */
+  | { type: "inbox"; runId: string }
   | { type: "stream"; runId: string; name: string }
   | { type: "any" };
 
@@ -221,8 +223,8 @@ export interface World {
     list(filter?: ListRunsFilter): Promise<Page<RunRecord>>;
     /**
      * Takes the run's lease for `owner` if it is free, expired, or already `owner`'s. Otherwise sets
-     * `wakePending` on the run, so the holder looks again before releasing, and returns
-     * `acquired: false`. `RunNotFoundError` if missing.
+     * `wakePending` on the run, so the holder looks again before releasing, notifies
+     * `{ type: "inbox", runId }`, and returns `acquired: false`. `RunNotFoundError` if missing.
      */
     acquire(runId: string, owner: string, leaseMs: number): Promise<AcquireResult>;
     /** Extends `owner`'s leases; returns the ids still held (the others were lost). */
@@ -241,7 +243,9 @@ export interface World {
      * request. Errors: `RunNotFoundError`; `SequenceConflictError` when the log moved;
      * `LeaseLostError` when `owner` does not hold the lease; `RunFinishedError` when the run has
      * already ended; `HookTokenConflictError` when a `hook_created` uses a token held by another
-     * active hook. On any error nothing is written.
+     * active hook (including another `hook_created` earlier in the same request). On any error
+     * nothing is written. An append with no events is valid: it only does the rest of the request.
+     * Notifies `{ type: "run", runId }` (and `{ type: "queue" }` when it enqueued).
      */
     append(request: AppendRequest): Promise<AppendResult>;
     /** Events after `afterSeq` (default 0), in order, at most `limit`. `RunNotFoundError` if missing. */
@@ -291,7 +295,8 @@ export interface World {
 
   inbox: {
     /**
-     * Stores an item for a run and enqueues a message (kind "inbox") in one transaction.
+     * Stores an item for a run and enqueues a message (kind "inbox") in one transaction, then
+     * notifies `{ type: "inbox", runId }`.
      * `RunNotFoundError` for an unknown run; `RunFinishedError` if the run has ended.
      */
     put(item: NewInboxItem): Promise<InboxItem>;

@@ -21,8 +21,18 @@ export function runMatches(run: RunRecord, filter: ListRunsFilter): boolean {
   return true;
 }
 
-/** Cursor pagination over an already sorted and filtered list: the cursor is the last item's key. */
-export function pageOf<T>(sorted: T[], filter: ListRunsFilter, key: (item: T) => string): Page<T> {
+/**
+ * Keyset pagination over a list sorted in page order and NOT yet filtered: the cursor is the key of
+ * the last item of the previous page, and the next page holds the matching items that sort after it.
+ * The cursor item need not match the filter any more (a run whose status changed between two pages
+ * does not end the listing); a cursor naming no item gives an empty page.
+ */
+export function pageOf<T>(
+  sorted: readonly T[],
+  filter: ListRunsFilter,
+  key: (item: T) => string,
+  matches: (item: T) => boolean,
+): Page<T> {
   const size = pageSize(filter.limit);
   let start = 0;
   if (filter.cursor !== undefined) {
@@ -30,9 +40,19 @@ export function pageOf<T>(sorted: T[], filter: ListRunsFilter, key: (item: T) =>
     if (at === -1) return { items: [] };
     start = at + 1;
   }
-  const items = sorted.slice(start, start + size);
+  const items: T[] = [];
+  let more = false;
+  for (let index = start; index < sorted.length; index++) {
+    const item = sorted[index] as T;
+    if (!matches(item)) continue;
+    if (items.length === size) {
+      more = true;
+      break;
+    }
+    items.push(item);
+  }
   const page: Page<T> = { items };
   const last = items[items.length - 1];
-  if (last !== undefined && start + size < sorted.length) page.nextCursor = key(last);
+  if (last !== undefined && more) page.nextCursor = key(last);
   return page;
 }

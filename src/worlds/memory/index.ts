@@ -64,6 +64,11 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
     return state;
   };
   const copy = <T extends object>(value: T): T => ({ ...value });
+  /** The World keeps its own copy of bytes it is given, so a caller reusing a buffer changes nothing. */
+  const own = (bytes: Uint8Array): Uint8Array => new Uint8Array(bytes);
+  /** Event data is plain JSON in every World: store what a JSON round trip gives. */
+  const asJson = <T>(data: T): T => JSON.parse(JSON.stringify(data)) as T;
+  const waitLog: WaitRecord[] = []; // every wait of every run, in creation order
 
   const enqueue = (runId: string, kind: string, dedupeKey: string | undefined, availableAt: number): void => {
     if (dedupeKey !== undefined) {
@@ -100,7 +105,7 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
           seq: 1,
           specVersion: input.specVersion,
           seed: input.seed,
-          input: input.input,
+          input: own(input.input),
           createdAt: at,
           updatedAt: at,
           wakePending: false,
@@ -110,7 +115,7 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
           seq: 1,
           type: "run_created",
           data: { workflowName: input.workflowName, seed: input.seed, specVersion: input.specVersion },
-          payload: input.input,
+          payload: run.input,
           createdAt: at,
         };
         runs.set(input.runId, {
@@ -134,9 +139,15 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
 
       async list(filter = {}) {
         live();
-        const all = [...runs.values()].map((state) => state.run).filter((run) => runMatches(run, filter));
+        const all = [...runs.values()].map((state) => state.run);
         all.sort((a, b) => b.createdAt - a.createdAt || (a.runId < b.runId ? 1 : -1));
-        return pageOf(all.map(copy), filter, (run) => run.runId);
+        const page = pageOf(
+          all,
+          filter,
+          (run) => run.runId,
+          (run) => runMatches(run, filter),
+        );
+        return { ...page, items: page.items.map(copy) };
       },
 
       async acquire(runId, owner, leaseMs): Promise<AcquireResult> {
@@ -145,6 +156,7 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
         const at = now();
         if (leaseBlocks(run.lease, owner, at)) {
           run.wakePending = true;
+          notifier.emit({ type: "inbox", runId });
           return { acquired: false, run: copy(run) };
         }
         run.lease = { owner, expiresAt: at + leaseMs };
@@ -184,24 +196,18 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
         const state = stateOf(request.runId);
         const { run } = state;
         checkAppend(run, request);
-        // Check hook tokens before writing anything, so a conflict leaves no trace.
-        for (const event of request.events) {
-          if (event.type !== "hook_created") continue;
-          const holder = activeTokens.get(event.data.token);
-          if (holder !== undefined) {
-            throw new HookTokenConflictError(event.data.token, hooks.get(holder)?.runId);
-          }
-        }
+        // Check hook tokens and ids before writing anything, so a conflict leaves no trace.
+        checkHooksAndWaits(state, request);
         const at = now();
         const stored: EventRecord[] = request.events.map((event, index) => {
           const record = {
             runId: run.runId,
             seq: run.seq + index + 1,
             type: event.type,
-            data: event.data,
+            data: asJson(event.data),
             createdAt: event.createdAt ?? at,
           } as EventRecord;
-          if (event.payload !== undefined) record.payload = event.payload;
+          if (event.payload !== undefined) record.payload = own(event.payload);
           return record;
         });
         for (const event of stored) {
@@ -228,7 +234,8 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
                 break;
               case "hook.dispose": {
                 const hook = hooks.get(effect.hookId);
-                if (hook && hook.status === "active") disposeHook(hook, effect.at);
+                if (hook && hook.runId === run.runId && hook.status === "active")
+                  disposeHook(hook, effect.at);
                 break;
               }
               case "hooks.disposeAll":
@@ -236,9 +243,12 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
                   if (hook.runId === run.runId && hook.status === "active") disposeHook(hook, effect.at);
                 }
                 break;
-              case "wait.create":
-                state.waits.set(effect.wait.waitId, { ...effect.wait });
+              case "wait.create": {
+                const wait = { ...effect.wait };
+                state.waits.set(wait.waitId, wait);
+                waitLog.push(wait);
                 break;
+              }
               case "wait.complete": {
                 const wait = state.waits.get(effect.waitId);
                 if (wait) Object.assign(wait, { status: "completed", completedAt: effect.at });
@@ -285,7 +295,7 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
         const limit = options.limit ?? Number.POSITIVE_INFINITY;
         const events = stateOf(runId).events;
         // seq n lives at index n - 1.
-        return events.slice(afterSeq, afterSeq + limit);
+        return events.slice(Math.max(0, afterSeq), Math.max(0, afterSeq) + limit).map(copy);
       },
     },
 
@@ -331,7 +341,7 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
         live();
         let all: WaitRecord[];
         if (filter.runId !== undefined) all = [...stateOf(filter.runId).waits.values()];
-        else all = [...runs.values()].flatMap((state) => [...state.waits.values()]).reverse();
+        else all = [...waitLog].reverse();
         if (filter.status !== undefined) all = all.filter((wait) => wait.status === filter.status);
         return all.slice(0, filter.limit ?? all.length).map(copy);
       },
@@ -421,11 +431,11 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
           createdAt: now(),
         };
         if (input.hookId !== undefined) item.hookId = input.hookId;
-        if (input.payload !== undefined) item.payload = input.payload;
+        if (input.payload !== undefined) item.payload = own(input.payload);
         state.inbox.set(item.itemId, item);
         enqueue(input.runId, "inbox", undefined, item.createdAt);
         notifier.emit({ type: "queue" });
-        notifier.emit({ type: "run", runId: input.runId });
+        notifier.emit({ type: "inbox", runId: input.runId });
         return copy(item);
       },
       async list(runId) {
@@ -448,7 +458,9 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
             `Stream "${name}" of run ${runId} is closed; nothing more can be written to it.`,
           );
         const at = now();
-        for (const data of chunks) stream.chunks.push({ index: stream.chunks.length, data, createdAt: at });
+        for (const data of chunks) {
+          stream.chunks.push({ index: stream.chunks.length, data: own(data), createdAt: at });
+        }
         stream.info.length = stream.chunks.length;
         if (options.close) stream.info.closed = true;
         notifier.emit({ type: "stream", runId, name });
@@ -480,6 +492,45 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
       closed = true;
     },
   };
+
+  /**
+   * Throws, before anything is written, when the append's `hook_created` events would take a token
+   * held by an active hook (of any run, or earlier in the same append), or reuse a hook or wait id.
+   */
+  function checkHooksAndWaits(state: RunState, request: AppendRequest): void {
+    const batchTokens = new Map<string, string>(); // hookId -> token, for hooks created in this append
+    const freed = new Set<string>(); // tokens freed by a hook_disposed earlier in this append
+    const taken = new Set<string>(); // tokens taken earlier in this append
+    const waitIds = new Set<string>();
+    for (const event of request.events) {
+      if (event.type === "hook_disposed") {
+        const existing = hooks.get(event.data.hookId);
+        const token =
+          batchTokens.get(event.data.hookId) ??
+          (existing?.runId === state.run.runId && existing.status === "active" ? existing.token : undefined);
+        if (token !== undefined && taken.delete(token)) continue;
+        if (token !== undefined) freed.add(token);
+      } else if (event.type === "hook_created") {
+        const { hookId, token } = event.data;
+        if (hooks.has(hookId) || batchTokens.has(hookId)) {
+          throw new ConflictError(`A hook with id ${hookId} already exists (run ${state.run.runId}).`);
+        }
+        if (taken.has(token)) throw new HookTokenConflictError(token, state.run.runId);
+        const holder = activeTokens.get(token);
+        if (holder !== undefined && !freed.has(token)) {
+          throw new HookTokenConflictError(token, hooks.get(holder)?.runId);
+        }
+        batchTokens.set(hookId, token);
+        taken.add(token);
+      } else if (event.type === "wait_created") {
+        const { waitId } = event.data;
+        if (state.waits.has(waitId) || waitIds.has(waitId)) {
+          throw new ConflictError(`Run ${state.run.runId} already has a wait with id ${waitId}.`);
+        }
+        waitIds.add(waitId);
+      }
+    }
+  }
 
   function disposeHook(hook: HookRecord, at: number): void {
     hook.status = "disposed";

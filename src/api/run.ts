@@ -1,0 +1,167 @@
+/**
+ * `Run`: a handle on a workflow run, by id. Every property reads the World when awaited, so a
+ * handle is cheap and always current. `returnValue` resolves the moment the run ends: it listens
+ * for the World's change notifications instead of polling on a timer.
+ */
+import { WorkflowRunCancelledError, WorkflowRunFailedError } from "../errors/runtime.ts";
+import { RunFinishedError } from "../errors/world.ts";
+import { getPayloadCodec, getWorld, keepAlive } from "../runtime/process.ts";
+import { decodeValue } from "../serde/codec.ts";
+import { newOwnerId } from "../util/owner.ts";
+import { type RunRecord, type RunStatus, TERMINAL_RUN_STATUSES, type World } from "../world/types.ts";
+
+/** How long a client-side cancel holds the run's lease while it records the cancellation. */
+const CANCEL_LEASE_MS = 10_000;
+/** Safety net for Worlds whose cross-process notifications can be missed. */
+const FALLBACK_CHECK_MS = 1_000;
+
+export type WorkflowRunStatus = RunStatus;
+
+function decodeStored(runId: string, bytes: Uint8Array | undefined): unknown {
+  return bytes === undefined ? undefined : decodeValue(getPayloadCodec().decode(runId, bytes));
+}
+
+/** Waits until the run satisfies `done` (re-reading it on every notification about it). */
+export async function waitForRun(world: World, runId: string, done: (run: RunRecord) => boolean): Promise<RunRecord> {
+  const release = keepAlive();
+  let unsubscribe: (() => void) | undefined;
+  let fallback: NodeJS.Timeout | undefined;
+  try {
+    return await new Promise<RunRecord>((resolve, reject) => {
+      let checking = false;
+      let again = false;
+      let settled = false;
+      const check = async (): Promise<void> => {
+        if (settled) return;
+        if (checking) {
+          again = true;
+          return;
+        }
+        checking = true;
+        try {
+          do {
+            again = false;
+            const run = await world.runs.get(runId);
+            if (done(run)) {
+              settled = true;
+              resolve(run);
+              return;
+            }
+          } while (again);
+        } catch (error) {
+          settled = true;
+          reject(error);
+        } finally {
+          checking = false;
+        }
+      };
+      unsubscribe = world.subscribe((notification) => {
+        if (notification.type === "any" || (notification.type === "run" && notification.runId === runId)) void check();
+      });
+      fallback = setInterval(() => void check(), FALLBACK_CHECK_MS);
+      void check();
+    });
+  } finally {
+    unsubscribe?.();
+    if (fallback) clearInterval(fallback);
+    release();
+  }
+}
+
+export class Run<Result = unknown> {
+  readonly runId: string;
+
+  constructor(runId: string) {
+    this.runId = runId;
+  }
+
+  async #record(): Promise<RunRecord> {
+    return (await getWorld()).runs.get(this.runId);
+  }
+
+  /** 'pending' | 'running' | 'completed' | 'failed' | 'cancelled'. `RunNotFoundError` for an unknown id. */
+  get status(): Promise<WorkflowRunStatus> {
+    return this.#record().then((run) => run.status);
+  }
+
+  get workflowName(): Promise<string> {
+    return this.#record().then((run) => run.workflowName);
+  }
+
+  get createdAt(): Promise<Date> {
+    return this.#record().then((run) => new Date(run.createdAt));
+  }
+
+  get startedAt(): Promise<Date | undefined> {
+    return this.#record().then((run) => (run.startedAt === undefined ? undefined : new Date(run.startedAt)));
+  }
+
+  get completedAt(): Promise<Date | undefined> {
+    return this.#record().then((run) => (run.completedAt === undefined ? undefined : new Date(run.completedAt)));
+  }
+
+  /**
+   * The workflow's return value, once the run completes. Rejects with `WorkflowRunFailedError`
+   * (its `cause` is the error the workflow threw) or `WorkflowRunCancelledError`.
+   */
+  get returnValue(): Promise<Result> {
+    return (async () => {
+      const world = await getWorld();
+      const run = await waitForRun(world, this.runId, (r) => TERMINAL_RUN_STATUSES.has(r.status));
+      if (run.status === "completed") return decodeStored(run.runId, run.output) as Result;
+      if (run.status === "cancelled") throw new WorkflowRunCancelledError(run.runId);
+      throw new WorkflowRunFailedError(run.runId, decodeStored(run.runId, run.error));
+    })();
+  }
+
+  /**
+   * Cancels the run: it stops at its next step boundary and ends with status 'cancelled'. Resolves
+   * once the run has ended (immediately if it already had). `RunNotFoundError` for an unknown id.
+   */
+  async cancel(): Promise<void> {
+    const world = await getWorld();
+    let run = await world.runs.get(this.runId);
+    if (TERMINAL_RUN_STATUSES.has(run.status)) return;
+    try {
+      await world.inbox.put({ runId: this.runId, kind: "cancel" });
+    } catch (error) {
+      if (RunFinishedError.is(error)) return;
+      throw error;
+    }
+    const owner = newOwnerId();
+    for (;;) {
+      // Nobody drives the run (it sleeps or waits): record the cancellation here.
+      const taken = await world.runs.acquire(this.runId, owner, CANCEL_LEASE_MS);
+      run = taken.run;
+      if (TERMINAL_RUN_STATUSES.has(run.status)) {
+        if (taken.acquired) await world.runs.release(this.runId, owner);
+        return;
+      }
+      if (taken.acquired) {
+        try {
+          const items = await world.inbox.list(this.runId);
+          await world.events.append({
+            runId: this.runId,
+            expectedSeq: run.seq,
+            owner,
+            events: [{ type: "run_cancelled", data: { reason: "cancelled" } }],
+            consumeInbox: items.map((item) => item.itemId),
+            releaseLease: true,
+          });
+          return;
+        } catch (error) {
+          await world.runs.release(this.runId, owner);
+          if (!RunFinishedError.is(error)) throw error;
+          return;
+        }
+      }
+      // A worker drives it and will see the request; wait for the end, or for its lease to lapse.
+      const expiresAt = run.lease?.expiresAt ?? Date.now();
+      const ended = await Promise.race([
+        waitForRun(world, this.runId, (r) => TERMINAL_RUN_STATUSES.has(r.status)).then(() => true),
+        new Promise<false>((resolve) => setTimeout(() => resolve(false), Math.max(50, expiresAt - Date.now() + 50))),
+      ]);
+      if (ended) return;
+    }
+  }
+}

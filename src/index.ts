@@ -1,0 +1,112 @@
+/**
+ * `stepwise`: the functions workflow and step code import. Inside a workflow ("use workflow") the
+ * compiler swaps this module for its sandbox twin (`workflow/api.ts`), where `sleep` and the hooks
+ * are durable; here, in ordinary code and in steps, they explain where they belong instead.
+ */
+import type { StandardSchemaV1 } from "@standard-schema/spec";
+import { resumeHook } from "./api/index.ts";
+import { StepwiseError } from "./errors/base.ts";
+import { stepContext } from "./runtime/step-context.ts";
+import type { Duration } from "./util/duration.ts";
+import type { Hook } from "./workflow/hooks.ts";
+import { validatePayload } from "./workflow/schema.ts";
+
+export { ensureError, StepwiseError } from "./errors/base.ts";
+export {
+  HookPayloadValidationError,
+  InvalidDurationError,
+  NonDeterminismError,
+  SandboxViolationError,
+  SerializationError,
+  WorkflowNotRegisteredError,
+  WorkflowRunCancelledError,
+  WorkflowRunFailedError,
+} from "./errors/runtime.ts";
+export { FatalError, RetryableError, type RetryableErrorOptions, type RetryAfter } from "./errors/user.ts";
+export { HookNotFoundError, HookTokenConflictError, RunNotFoundError } from "./errors/world.ts";
+export type { RetryConfig, StepConfig } from "./runtime/registry.ts";
+export type { Duration } from "./util/duration.ts";
+export type { Hook } from "./workflow/hooks.ts";
+
+function onlyInWorkflow(name: string): never {
+  throw new StepwiseError(
+    `${name} can only be used inside a workflow function ("use workflow"), where it is durable. In a step or in application code, it has no durable meaning.`,
+  );
+}
+
+/** Durably pauses the workflow: for a duration ('10s', '5m', '7 days', ms) or until a `Date`. */
+export function sleep(_duration: Duration): Promise<void> {
+  return onlyInWorkflow("sleep()");
+}
+
+export interface CreateHookOptions {
+  /** A token of your choosing (1 to 256 characters); an unguessable one is derived when omitted. */
+  token?: string;
+}
+
+/** A hook the workflow waits on: `await hook` gives the first payload, `for await` gives each one. */
+export function createHook<T = unknown>(_options?: CreateHookOptions): Hook<T> {
+  return onlyInWorkflow("createHook()");
+}
+
+export interface HookDefinition<T> {
+  /** In a workflow: creates the hook (see `createHook`). */
+  create(options?: CreateHookOptions): Hook<T>;
+  /** In application code: validates `payload` against the schema, then resumes the hook. */
+  resume(token: string, payload: T): Promise<void>;
+}
+
+/** A typed hook, optionally validated by a Standard Schema (zod, valibot, arktype, ...). */
+export function defineHook<T = unknown>(definition: { schema?: StandardSchemaV1<unknown, T> } = {}): HookDefinition<T> {
+  return {
+    create: () => onlyInWorkflow("hook.create()"),
+    async resume(token, payload) {
+      const value =
+        definition.schema === undefined
+          ? payload
+          : await validatePayload(
+              definition.schema,
+              payload,
+              (summary) => `The payload for hook ${token} does not match the hook's schema: ${summary}. Nothing was sent.`,
+            );
+      await resumeHook(token, value);
+    },
+  };
+}
+
+export interface StepMetadata {
+  /** Stable across attempts and replays: use it as an idempotency key. */
+  stepId: string;
+  stepName: string;
+  /** 1 for the first attempt. */
+  attempt: number;
+  stepStartedAt: Date;
+}
+
+/** The current step's id and attempt. Only inside a step ("use step"). */
+export function getStepMetadata(): StepMetadata {
+  const context = stepContext.getStore();
+  if (context === undefined) {
+    throw new StepwiseError(
+      "getStepMetadata() can only be called inside a step function (\"use step\"), while it runs.",
+    );
+  }
+  return { stepId: context.stepId, stepName: context.stepName, attempt: context.attempt, stepStartedAt: context.stepStartedAt };
+}
+
+export interface WorkflowMetadata {
+  runId: string;
+  workflowName: string;
+  workflowStartedAt: Date;
+}
+
+/** The current run's id and workflow. Inside a workflow, or a step it called. */
+export function getWorkflowMetadata(): WorkflowMetadata {
+  const context = stepContext.getStore();
+  if (context === undefined) {
+    throw new StepwiseError(
+      "getWorkflowMetadata() can only be called inside a workflow (\"use workflow\") or one of its steps.",
+    );
+  }
+  return { runId: context.runId, workflowName: context.workflowName, workflowStartedAt: context.workflowStartedAt };
+}

@@ -1,0 +1,302 @@
+/**
+ * Drives one run while this worker holds its lease: feeds step outcomes, due sleeps and retries,
+ * hook payloads and cancellation into the run's machine, commits each batch of events with one
+ * fenced append, executes the steps the workflow asks for (inline, bounded), and, when nothing is
+ * left to do soon, releases the run in the same append that schedules its next wake-up.
+ */
+import { HookTokenConflictError } from "../errors/world.ts";
+import { encodeValue } from "../serde/codec.ts";
+import type { NewEvent } from "../world/events.ts";
+import type { AppendRequest, NewMessage, World } from "../world/types.ts";
+import { executeStep, type StepOutcome } from "./executor.ts";
+import type { RunMachine, StepTask } from "./machine.ts";
+import { getStep } from "./registry.ts";
+import { INTERRUPTION_ALLOWANCE, maxAttempts } from "./retry.ts";
+import type { Semaphore } from "./semaphore.ts";
+
+export type DriveOutcome = "finished" | "suspended" | "lost" | "stopped";
+
+export interface DriverHost {
+  world: World;
+  owner: string;
+  /** Worker-wide bound on steps executing at once. */
+  stepSlots: Semaphore;
+  /** Bound on steps executing at once within this run. */
+  perRunConcurrency: number;
+  /** A run whose next wake-up is at most this far away keeps its lease and waits in memory. */
+  holdMs: number;
+}
+
+interface StepResult {
+  step: StepTask;
+  attempt: number;
+  outcome: StepOutcome;
+}
+
+export class RunDriver {
+  readonly machine: RunMachine;
+  /** Queue messages this driver answers for; acknowledged when the run is released. */
+  anchors: string[];
+  #host: DriverHost;
+  #results: StepResult[] = [];
+  #running = 0;
+  #inboxDirty = true;
+  #consumed: string[] = [];
+  #cancelRequested = false;
+  #stopRequested = false;
+  #lost = false;
+  #signal: (() => void) | undefined;
+
+  constructor(machine: RunMachine, host: DriverHost, anchors: string[]) {
+    this.machine = machine;
+    this.#host = host;
+    this.anchors = anchors;
+  }
+
+  get runId(): string {
+    return this.machine.run.runId;
+  }
+
+  /** Something may be waiting in the run's inbox. */
+  notifyInbox(): void {
+    this.#inboxDirty = true;
+    this.#wake();
+  }
+
+  /** Finish the steps in flight, commit, and hand the run back to the queue. */
+  requestStop(): void {
+    this.#stopRequested = true;
+    this.#wake();
+  }
+
+  /** The lease was lost: stop at once, writing nothing more. */
+  abandon(): void {
+    this.#lost = true;
+    this.#wake();
+  }
+
+  #wake(): void {
+    const signal = this.#signal;
+    this.#signal = undefined;
+    signal?.();
+  }
+
+  async drive(): Promise<DriveOutcome> {
+    try {
+      return await this.#loop();
+    } catch (error) {
+      this.#lost = true;
+      throw error;
+    }
+  }
+
+  async #loop(): Promise<DriveOutcome> {
+    const { machine } = this;
+    for (;;) {
+      if (this.#lost) return "lost";
+      await machine.deliverConflicts(Date.now());
+      await this.#applyResults();
+      await this.#applyDue();
+      if (this.#inboxDirty && !machine.finished) await this.#readInbox();
+      if (this.#lost) return "lost";
+
+      if (machine.finished || this.#cancelRequested) {
+        await this.#finish();
+        return "finished";
+      }
+      if (this.#stopRequested && this.#running === 0) {
+        await this.#commit({ release: true });
+        return "stopped";
+      }
+      if (machine.outboxSize > 0 || this.#consumed.length > 0) await this.#commit();
+      if (!this.#stopRequested) this.#launchQueued();
+
+      const busy = this.#running > 0 || this.#results.length > 0 || machine.conflicts.length > 0;
+      const next = machine.nextDueAt();
+      if (!busy && !this.#inboxDirty && !this.#stopRequested) {
+        if (next === undefined || next - Date.now() > this.#host.holdMs) {
+          const released = await this.#commit({ release: true, wakeAt: next });
+          if (released) return "suspended";
+          this.#inboxDirty = true;
+          continue;
+        }
+      }
+      if (this.#results.length > 0 || this.#inboxDirty || machine.conflicts.length > 0) continue;
+      if (next !== undefined && next <= Date.now()) continue;
+      await this.#waitForSignal(next);
+    }
+  }
+
+  #waitForSignal(dueAt: number | undefined): Promise<void> {
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      this.#signal = () => {
+        if (timer !== undefined) clearTimeout(timer);
+        resolve();
+      };
+      if (dueAt !== undefined) {
+        timer = setTimeout(() => this.#wake(), Math.max(0, dueAt - Date.now()));
+        timer.unref();
+      }
+    });
+  }
+
+  async #applyResults(): Promise<void> {
+    const { machine } = this;
+    while (this.#results.length > 0 && !machine.finished && !this.#lost) {
+      const result = this.#results.shift();
+      if (result === undefined) break;
+      const { step, outcome } = result;
+      if (machine.steps.get(step.id) !== step || step.attempt !== result.attempt) continue;
+      const now = Date.now();
+      if (outcome.ok) await machine.completeStep(step, outcome.value, now);
+      else if (outcome.decision.retry) machine.retryStep(step, outcome.error, outcome.decision.retryAt, now);
+      else await machine.failStep(step, outcome.error, outcome.decision.fatal, now);
+      if (machine.hasUncommittedHook) await this.#commit();
+    }
+  }
+
+  async #applyDue(): Promise<void> {
+    const { machine } = this;
+    const now = Date.now();
+    for (const step of [...machine.steps.values()]) {
+      if (step.status === "retrying" && step.retryAt !== undefined && step.retryAt <= now) {
+        machine.nextAttempt(step, now);
+      } else if (step.status === "queued" && step.interrupted) {
+        delete step.interrupted;
+        if (step.attempt >= maxAttempts(getStep(step.name)) + INTERRUPTION_ALLOWANCE) {
+          const error = new Error(
+            `Step ${step.name} was interrupted ${step.attempt} times: the worker running it stopped or died before it finished (attempt ${step.attempt}). Check that the step does not crash its process (memory, native code).`,
+          );
+          error.name = "StepInterruptedError";
+          await machine.failStep(step, encodeValue(error), false, now);
+        } else {
+          machine.nextAttempt(step, now);
+        }
+      }
+    }
+    for (const [waitId, resumeAt] of [...machine.waits]) {
+      if (machine.finished || this.#lost) return;
+      if (resumeAt <= now) {
+        await machine.completeWait(waitId, now);
+        if (machine.hasUncommittedHook) await this.#commit();
+      }
+    }
+  }
+
+  async #readInbox(): Promise<void> {
+    this.#inboxDirty = false;
+    const items = await this.#host.world.inbox.list(this.runId);
+    for (const item of items) {
+      if (this.machine.finished || this.#lost) return;
+      if (this.#consumed.includes(item.itemId)) continue;
+      this.#consumed.push(item.itemId);
+      if (item.kind === "cancel") {
+        this.#cancelRequested = true;
+        return;
+      }
+      if (item.hookId !== undefined && item.payload !== undefined) {
+        await this.machine.receiveHook(item.hookId, item.payload, item.itemId, Date.now());
+        if (this.machine.hasUncommittedHook) await this.#commit();
+      }
+    }
+  }
+
+  #launchQueued(): void {
+    for (const step of this.machine.steps.values()) {
+      if (this.#running >= this.#host.perRunConcurrency) return;
+      if (step.status !== "queued" || step.interrupted) continue;
+      step.status = "running";
+      this.#running += 1;
+      const attempt = step.attempt;
+      void (async () => {
+        await this.#host.stepSlots.acquire();
+        let outcome: StepOutcome;
+        try {
+          outcome = await executeStep(this.machine.run, step);
+        } finally {
+          this.#host.stepSlots.release();
+        }
+        this.#running -= 1;
+        this.#results.push({ step, attempt, outcome });
+        this.#wake();
+      })();
+    }
+  }
+
+  async #finish(): Promise<void> {
+    const { machine } = this;
+    const at = Date.now();
+    let terminal: NewEvent;
+    const payloads = machine.payloads;
+    if (this.#cancelRequested && machine.settlement === undefined && machine.divergence === undefined) {
+      terminal = { type: "run_cancelled", data: { reason: "cancelled" }, createdAt: at };
+    } else if (machine.divergence !== undefined) {
+      terminal = {
+        type: "run_failed",
+        data: { reason: "non_determinism" },
+        payload: payloads.encode(this.runId, encodeValue(machine.divergence)),
+        createdAt: at,
+      };
+    } else if (machine.settlement?.ok) {
+      terminal = { type: "run_completed", data: {}, payload: payloads.encode(this.runId, machine.settlement.value), createdAt: at };
+    } else {
+      const error = machine.settlement?.ok === false ? machine.settlement.error : encodeValue(new Error("unknown failure"));
+      terminal = { type: "run_failed", data: {}, payload: payloads.encode(this.runId, error), createdAt: at };
+    }
+    await this.#commit({ release: true, terminal });
+  }
+
+  /**
+   * Appends the machine's outbox (and `terminal`), fenced on the run's sequence number and our
+   * lease. With `release`, also acknowledges the anchors, schedules the wake-up and releases the
+   * lease; returns whether the lease was released. A hook token clash turns that hook's creation
+   * into a conflict and retries.
+   */
+  async #commit(options: { release?: boolean; wakeAt?: number | undefined; terminal?: NewEvent } = {}): Promise<boolean> {
+    const { machine } = this;
+    for (;;) {
+      const events = machine.takeOutbox();
+      if (options.terminal) events.push(options.terminal);
+      if (events.length === 0 && this.#consumed.length === 0 && !options.release) return false;
+      const request: AppendRequest = {
+        runId: this.runId,
+        expectedSeq: machine.seq,
+        owner: this.#host.owner,
+        events,
+      };
+      const consumed = this.#consumed;
+      if (consumed.length > 0) request.consumeInbox = consumed;
+      if (options.release) {
+        request.releaseLease = true;
+        if (!this.#stopRequested) request.ack = this.anchors;
+        if (options.wakeAt !== undefined && !options.terminal) {
+          const wake: NewMessage = {
+            runId: this.runId,
+            kind: "wake",
+            availableAt: options.wakeAt,
+            dedupeKey: `wake:${this.runId}:${options.wakeAt}`,
+          };
+          request.enqueue = [wake];
+        }
+      }
+      try {
+        const result = await this.#host.world.events.append(request);
+        machine.committed(result.seq);
+        this.#consumed = this.#consumed.filter((id) => !consumed.includes(id));
+        if (options.release && !this.#stopRequested) this.anchors = [];
+        return result.leaseReleased ?? false;
+      } catch (error) {
+        if (HookTokenConflictError.is(error) && machine.convertHookConflict(events, error)) {
+          if (options.terminal) events.pop();
+          machine.restoreOutbox(events);
+          if (!options.terminal) await machine.deliverConflicts(Date.now());
+          continue;
+        }
+        machine.restoreOutbox(options.terminal ? events.slice(0, -1) : events);
+        this.#lost = true;
+        throw error;
+      }
+    }
+  }
+}

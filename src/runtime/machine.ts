@@ -1,0 +1,475 @@
+/**
+ * One run's workflow, alive in a sandbox: the bridge between the workflow's calls and the event
+ * log. It replays a log (checking every call against it and failing loudly on divergence), and in
+ * live mode turns new calls into events and outcomes into deliveries. It does no I/O: the driver
+ * (`driver.ts`) commits its outbox, executes its steps and feeds it outcomes.
+ */
+import { NonDeterminismError } from "../errors/runtime.ts";
+import { HookTokenConflictError } from "../errors/world.ts";
+import { encodeValue } from "../serde/codec.ts";
+import type { PayloadCodec } from "../serde/payload.ts";
+import { derivedId, derivedToken } from "../util/ids.ts";
+import type { EventRecord, NewEvent } from "../world/events.ts";
+import type { Command, CommandReceipt, Delivery, HostBridge, RunInfo, Settlement } from "../workflow/protocol.ts";
+import type { WorkflowBundle } from "./registry.ts";
+import { deliveryTarget, type PlannedCall, planReplay } from "./replay-plan.ts";
+import { createSandbox, drain, type Sandbox } from "./sandbox.ts";
+
+export interface StepTask {
+  id: string;
+  name: string;
+  /** Codec text of the arguments. */
+  args: string;
+  attempt: number;
+  /** queued: waits to be executed; running: executing; retrying: waits for `retryAt`. */
+  status: "queued" | "running" | "retrying";
+  retryAt?: number;
+  /** The attempt before this one was interrupted (its worker died), not failed. */
+  interrupted?: boolean;
+}
+
+interface HookState {
+  token: string;
+  disposed: boolean;
+  /** hook_created is in the outbox, not yet committed. */
+  uncommitted: boolean;
+}
+
+export interface MachineOptions {
+  run: RunInfo;
+  workflowId: string;
+  bundle: WorkflowBundle;
+  /** Codec text of the workflow arguments. */
+  input: string;
+  payloads: PayloadCodec;
+  /** Where workflow console output goes (dropped while replaying). */
+  log?: (level: string, args: unknown[]) => void;
+}
+
+export class RunMachine {
+  readonly run: RunInfo;
+  /** Sequence number of the last committed event. */
+  seq = 1;
+  readonly steps = new Map<string, StepTask>();
+  readonly waits = new Map<string, number>();
+  readonly hooks = new Map<string, HookState>();
+  settlement: Settlement | undefined;
+  divergence: NonDeterminismError | undefined;
+  /** Hook conflicts found at call time (same token twice in this run), to deliver next. */
+  readonly conflicts: { id: string; error: string }[] = [];
+
+  readonly #options: MachineOptions;
+  readonly #sandbox: Sandbox;
+  readonly payloads: PayloadCodec;
+  #outbox: NewEvent[] = [];
+  #index = 0;
+  #expected: PlannedCall[] | undefined;
+  #deliveriesLeft = 0;
+  #clock: number;
+  #started = false;
+  #replaying = false;
+
+  constructor(options: MachineOptions) {
+    this.#options = options;
+    this.run = options.run;
+    this.payloads = options.payloads;
+    this.#clock = options.run.createdAt;
+    this.#sandbox = createSandbox(options.bundle, this.#bridge());
+  }
+
+  /** True while the workflow is being replayed from the log. */
+  get replaying(): boolean {
+    return this.#replaying;
+  }
+
+  get finished(): boolean {
+    return this.settlement !== undefined || this.divergence !== undefined;
+  }
+
+  #bridge(): HostBridge {
+    return {
+      run: this.run,
+      command: (command) => this.#command(command),
+      disposeHook: (hookId) => this.#disposeHook(hookId),
+      settle: (settlement) => {
+        if (this.divergence === undefined && this.settlement === undefined) this.settlement = settlement;
+      },
+      log: (level, args) => {
+        if (this.#replaying) return;
+        const sink = this.#options.log ?? ((lvl: string, a: unknown[]) => (console as unknown as Record<string, (...x: unknown[]) => void>)[lvl]?.(...a));
+        sink(level, args);
+      },
+    };
+  }
+
+  /**
+   * Replays the log from the start (a fresh machine), leaving the machine live at its end. A run
+   * whose log has no `run_started` yet is started here (`now` stamps that event).
+   */
+  async replay(events: readonly EventRecord[], now: number): Promise<void> {
+    const plan = planReplay(events);
+    if (!events.some((event) => event.type === "run_started")) {
+      this.#push({ type: "run_started", data: {}, createdAt: now });
+    }
+    this.seq = events.length === 0 ? 1 : (events[events.length - 1]?.seq ?? 1);
+    this.#expected = plan.calls;
+    this.#deliveriesLeft = plan.deliveries.length;
+    this.#replaying = true;
+    try {
+      await this.#startWorkflow();
+      for (const event of plan.deliveries) {
+        if (this.finished) break;
+        this.#deliveriesLeft -= 1;
+        const target = deliveryTarget(event);
+        if (!this.#issued(target)) {
+          this.#diverge(`the log has an outcome for ${describeId(target)} (event ${event.seq}), but the workflow never made that call before it`);
+          break;
+        }
+        await this.#deliver(this.#deliveryFor(event), event.createdAt);
+      }
+      if (!this.finished && this.#index < plan.calls.length) {
+        const missing = plan.calls[this.#index];
+        if (missing !== undefined) {
+          this.#diverge(`the log records ${describeCall(missing)} as call #${this.#index + 1}, but the workflow did not make it`);
+        }
+      }
+    } finally {
+      this.#replaying = false;
+      this.#expected = undefined;
+      this.#clock = Math.max(this.#clock, plan.lastEventAt);
+    }
+  }
+
+  #issued(id: string): boolean {
+    return this.steps.has(id) || this.waits.has(id) || this.hooks.has(id) || this.#resolved.has(id);
+  }
+
+  /** Ids whose calls were made and already resolved in this sandbox. */
+  readonly #resolved = new Set<string>();
+
+  #deliveryFor(event: ReturnType<typeof planReplay>["deliveries"][number]): Delivery {
+    const id = deliveryTarget(event);
+    switch (event.type) {
+      case "step_completed":
+        this.#resolveStep(id);
+        return { kind: "step_completed", id, value: this.#text(event.payload) };
+      case "step_failed":
+        this.#resolveStep(id);
+        return { kind: "step_failed", id, error: this.#text(event.payload) };
+      case "wait_completed":
+        this.waits.delete(id);
+        this.#resolved.add(id);
+        return { kind: "wait_completed", id };
+      case "hook_received":
+        return { kind: "hook_received", id, payload: this.#text(event.payload) };
+      case "hook_conflict":
+        return { kind: "hook_conflict", id, error: conflictText(event.data.token, event.data.heldByRunId) };
+    }
+  }
+
+  #resolveStep(id: string): void {
+    this.steps.delete(id);
+    this.#resolved.add(id);
+  }
+
+  #text(payload: Uint8Array | undefined): string {
+    return payload === undefined ? encodeValue(undefined) : this.payloads.decode(this.run.runId, payload);
+  }
+
+  async #startWorkflow(): Promise<void> {
+    if (this.#started) return;
+    this.#started = true;
+    this.#sandbox.runtime.setNow(this.run.createdAt);
+    this.#sandbox.runtime.start(this.#options.workflowId, this.#options.input);
+    await drain();
+  }
+
+  #advance(at: number): number {
+    this.#clock = Math.max(this.#clock, at);
+    return this.#clock;
+  }
+
+  async #deliver(delivery: Delivery, at: number): Promise<void> {
+    this.#sandbox.runtime.setNow(at);
+    this.#sandbox.runtime.deliver(delivery);
+    await drain();
+  }
+
+  #push(event: NewEvent): void {
+    this.#outbox.push(event);
+  }
+
+  #command(command: Command): CommandReceipt {
+    const index = this.#index++;
+    const { seed, createdAt } = this.run;
+    const id =
+      command.kind === "step"
+        ? derivedId("step", seed, createdAt, index)
+        : derivedId(command.kind === "sleep" ? "wait" : "hook", seed, createdAt, index);
+    const token = command.kind === "hook" ? (command.token ?? derivedToken(seed, index)) : undefined;
+    const receipt: CommandReceipt = token === undefined ? { id } : { id, token };
+    if (this.finished) return receipt;
+
+    const expected = this.#expected?.[index];
+    if (expected !== undefined) {
+      if (!callMatches(expected, command, id, token)) {
+        this.#diverge(`call #${index + 1} was ${describeCall(expected)} when the log was written, but the workflow now makes ${describeCommand(command)}`);
+        return receipt;
+      }
+      this.#restore(expected, command);
+      return receipt;
+    }
+    if (this.#replaying && this.#deliveriesLeft > 0) {
+      this.#diverge(`the workflow makes ${describeCommand(command)} as call #${index + 1}, which the log does not have at that point`);
+      return receipt;
+    }
+    const at = this.#clock;
+    switch (command.kind) {
+      case "step":
+        this.steps.set(id, { id, name: command.name, args: command.args, attempt: 1, status: "queued" });
+        this.#push({
+          type: "step_started",
+          data: { stepId: id, stepName: command.name, attempt: 1 },
+          payload: this.payloads.encode(this.run.runId, command.args),
+          createdAt: at,
+        });
+        break;
+      case "sleep":
+        this.waits.set(id, command.resumeAt);
+        this.#push({ type: "wait_created", data: { waitId: id, resumeAt: command.resumeAt }, createdAt: at });
+        break;
+      case "hook": {
+        const tokenText = token ?? "";
+        const clash = [...this.hooks.values()].some((hook) => hook.token === tokenText && !hook.disposed);
+        this.hooks.set(id, { token: tokenText, disposed: clash, uncommitted: !clash });
+        if (clash) {
+          this.#push({ type: "hook_conflict", data: { hookId: id, token: tokenText, heldByRunId: this.run.runId }, createdAt: at });
+          this.conflicts.push({ id, error: conflictText(tokenText, this.run.runId) });
+        } else {
+          this.#push({
+            type: "hook_created",
+            data: { hookId: id, token: tokenText, kind: command.webhook ? "webhook" : "hook" },
+            createdAt: at,
+          });
+        }
+        break;
+      }
+    }
+    return receipt;
+  }
+
+  #restore(call: PlannedCall, command: Command): void {
+    switch (call.kind) {
+      case "step":
+        if (call.status === "resolved") {
+          this.steps.set(call.id, { id: call.id, name: call.name, args: "", attempt: call.attempt, status: "running" });
+          return;
+        }
+        this.steps.set(call.id, {
+          id: call.id,
+          name: call.name,
+          args: command.kind === "step" ? command.args : "[]",
+          attempt: call.attempt,
+          // An attempt with no outcome in the log was interrupted: it runs again.
+          status: call.status === "retrying" ? "retrying" : "queued",
+          ...(call.retryAt === undefined ? {} : { retryAt: call.retryAt }),
+          ...(call.status === "running" ? { interrupted: true } : {}),
+        });
+        return;
+      case "sleep":
+        this.waits.set(call.id, call.resumeAt);
+        return;
+      case "hook":
+        this.hooks.set(call.id, { token: call.token, disposed: call.disposed, uncommitted: false });
+        return;
+    }
+  }
+
+  #disposeHook(hookId: string): void {
+    const hook = this.hooks.get(hookId);
+    if (hook === undefined || hook.disposed) return;
+    hook.disposed = true;
+    if (this.#replaying) return;
+    this.#push({ type: "hook_disposed", data: { hookId }, createdAt: this.#clock });
+  }
+
+  #diverge(detail: string): void {
+    if (this.divergence !== undefined) return;
+    this.divergence = new NonDeterminismError(
+      `Replay of run ${this.run.runId} (${this.run.workflowName}) diverged from its event log: ${detail}. Workflow code must make the same calls in the same order on every replay: keep non-deterministic work (I/O, randomness outside the sandbox's seeded Math.random, reading the environment) in steps, and do not change a workflow's calls while it has runs in progress.`,
+    );
+  }
+
+  // ---- live mode: called by the driver ----
+
+  /** True when the outbox holds a hook creation whose token the World has not accepted yet. */
+  get hasUncommittedHook(): boolean {
+    for (const hook of this.hooks.values()) if (hook.uncommitted) return true;
+    return false;
+  }
+
+  takeOutbox(): NewEvent[] {
+    const events = this.#outbox;
+    this.#outbox = [];
+    return events;
+  }
+
+  /** Puts events back after a failed commit, ahead of anything pushed since. */
+  restoreOutbox(events: NewEvent[]): void {
+    this.#outbox = [...events, ...this.#outbox];
+  }
+
+  get outboxSize(): number {
+    return this.#outbox.length;
+  }
+
+  committed(seq: number): void {
+    this.seq = seq;
+    for (const hook of this.hooks.values()) hook.uncommitted = false;
+  }
+
+  /**
+   * The World refused a batch because a hook token is taken: turns that hook's creation into a
+   * conflict in `events` (in place, same position) and queues the error for delivery.
+   */
+  convertHookConflict(events: NewEvent[], error: HookTokenConflictError): boolean {
+    for (let i = events.length - 1; i >= 0; i--) {
+      const event = events[i];
+      if (event?.type !== "hook_created" || event.data.token !== error.token) continue;
+      const hook = this.hooks.get(event.data.hookId);
+      if (hook) {
+        hook.disposed = true;
+        hook.uncommitted = false;
+      }
+      const conflict: NewEvent = { type: "hook_conflict", data: { hookId: event.data.hookId, token: error.token }, createdAt: event.createdAt ?? this.#clock };
+      if (error.heldByRunId !== undefined) conflict.data.heldByRunId = error.heldByRunId;
+      events[i] = conflict;
+      this.conflicts.push({ id: event.data.hookId, error: conflictText(error.token, error.heldByRunId) });
+      return true;
+    }
+    return false;
+  }
+
+  /** Delivers hook conflicts found at call time or at commit time. */
+  async deliverConflicts(at: number): Promise<void> {
+    while (this.conflicts.length > 0 && !this.finished) {
+      const conflict = this.conflicts.shift();
+      if (conflict) await this.#deliver({ kind: "hook_conflict", id: conflict.id, error: conflict.error }, this.#advance(at));
+    }
+  }
+
+  async completeStep(step: StepTask, value: string, at: number): Promise<void> {
+    const time = this.#advance(at);
+    this.#push({
+      type: "step_completed",
+      data: { stepId: step.id, attempt: step.attempt },
+      payload: this.payloads.encode(this.run.runId, value),
+      createdAt: time,
+    });
+    this.#resolveStep(step.id);
+    await this.#deliver({ kind: "step_completed", id: step.id, value }, time);
+  }
+
+  async failStep(step: StepTask, error: string, fatal: boolean, at: number): Promise<void> {
+    const time = this.#advance(at);
+    this.#push({
+      type: "step_failed",
+      data: { stepId: step.id, attempt: step.attempt, fatal },
+      payload: this.payloads.encode(this.run.runId, error),
+      createdAt: time,
+    });
+    this.#resolveStep(step.id);
+    await this.#deliver({ kind: "step_failed", id: step.id, error }, time);
+  }
+
+  retryStep(step: StepTask, error: string, retryAt: number, at: number): void {
+    this.#push({
+      type: "step_retrying",
+      data: { stepId: step.id, attempt: step.attempt, retryAt },
+      payload: this.payloads.encode(this.run.runId, error),
+      createdAt: this.#advance(at),
+    });
+    step.status = "retrying";
+    step.retryAt = retryAt;
+  }
+
+  /** Records the next attempt of a step that waited for a retry or was interrupted. */
+  nextAttempt(step: StepTask, at: number): void {
+    step.attempt += 1;
+    step.status = "queued";
+    delete step.retryAt;
+    this.#push({ type: "step_started", data: { stepId: step.id, stepName: step.name, attempt: step.attempt }, createdAt: this.#advance(at) });
+  }
+
+  async completeWait(waitId: string, at: number): Promise<void> {
+    const time = this.#advance(at);
+    this.waits.delete(waitId);
+    this.#resolved.add(waitId);
+    this.#push({ type: "wait_completed", data: { waitId }, createdAt: time });
+    await this.#deliver({ kind: "wait_completed", id: waitId }, time);
+  }
+
+  /** Delivers a hook payload (stored bytes from the inbox). False if the hook no longer listens. */
+  async receiveHook(hookId: string, payload: Uint8Array, inboxId: string, at: number): Promise<boolean> {
+    const hook = this.hooks.get(hookId);
+    if (hook === undefined || hook.disposed) return false;
+    const time = this.#advance(at);
+    this.#push({ type: "hook_received", data: { hookId, inboxId }, payload, createdAt: time });
+    await this.#deliver({ kind: "hook_received", id: hookId, payload: this.payloads.decode(this.run.runId, payload) }, time);
+    return true;
+  }
+
+  /** The earliest time a wait or a retry is due, if any. */
+  nextDueAt(): number | undefined {
+    let next: number | undefined;
+    for (const resumeAt of this.waits.values()) if (next === undefined || resumeAt < next) next = resumeAt;
+    for (const step of this.steps.values()) {
+      if (step.status === "retrying" && step.retryAt !== undefined && (next === undefined || step.retryAt < next)) next = step.retryAt;
+    }
+    return next;
+  }
+}
+
+function callMatches(call: PlannedCall, command: Command, id: string, token: string | undefined): boolean {
+  if (call.id !== id) return false;
+  switch (call.kind) {
+    case "step":
+      return command.kind === "step" && command.name === call.name;
+    case "sleep":
+      return command.kind === "sleep";
+    case "hook":
+      return command.kind === "hook" && call.token === token;
+  }
+}
+
+function describeCall(call: PlannedCall): string {
+  switch (call.kind) {
+    case "step":
+      return `step "${call.name}"`;
+    case "sleep":
+      return "sleep()";
+    case "hook":
+      return `a hook on token "${call.token}"`;
+  }
+}
+
+function describeCommand(command: Command): string {
+  switch (command.kind) {
+    case "step":
+      return `step "${command.name}"`;
+    case "sleep":
+      return "sleep()";
+    case "hook":
+      return command.token === undefined ? "a hook" : `a hook on token "${command.token}"`;
+  }
+}
+
+function describeId(id: string): string {
+  if (id.startsWith("step_")) return `step ${id}`;
+  if (id.startsWith("wait_")) return `sleep ${id}`;
+  return `hook ${id}`;
+}
+
+function conflictText(token: string, heldByRunId: string | undefined): string {
+  return encodeValue(new HookTokenConflictError(token, heldByRunId));
+}

@@ -1,0 +1,92 @@
+/**
+ * The process-wide runtime behind `stepwise/api`: one World (opened from the environment on first
+ * use, or set with `configure`), the payload codec, and the in-process worker, which starts with the
+ * first `start()`, `getRun()` or `resumeHook()` of a process that has workflows registered, unless
+ * STEPWISE_WORKER=0. Nothing here keeps the process alive by itself; `keepAlive()` is taken only
+ * while application code awaits a run.
+ */
+import { createPayloadCodec, type PayloadCodec } from "../serde/payload.ts";
+import type { World } from "../world/types.ts";
+import { hasRegisteredWorkflows, onWorkflowsRegistered } from "./registry.ts";
+import { Worker, type WorkerOptions } from "./worker.ts";
+import { createWorldFromEnv } from "./world-env.ts";
+
+let worldPromise: Promise<World> | undefined;
+let payloads: PayloadCodec | undefined;
+let worker: Worker | undefined;
+let workerOptions: Omit<WorkerOptions, "world"> = {};
+let waitingForWorkflows: (() => void) | undefined;
+let holds = 0;
+let holdTimer: NodeJS.Timeout | undefined;
+
+export interface ConfigureOptions {
+  /** Use this World instead of the one STEPWISE_WORLD names. */
+  world?: World;
+  /** Options for the in-process worker. */
+  worker?: Omit<WorkerOptions, "world">;
+}
+
+/** Sets the World and worker options before first use (embedding, tests). */
+export function configure(options: ConfigureOptions): void {
+  if (options.world) worldPromise = Promise.resolve(options.world);
+  if (options.worker) workerOptions = options.worker;
+}
+
+/** The process's World, opened from the environment on first use. */
+export function getWorld(): Promise<World> {
+  worldPromise ??= createWorldFromEnv();
+  return worldPromise;
+}
+
+export function getPayloadCodec(): PayloadCodec {
+  payloads ??= createPayloadCodec();
+  return payloads;
+}
+
+/** Starts the in-process worker if this process should have one. */
+export async function ensureWorker(): Promise<void> {
+  if (worker !== undefined || process.env.STEPWISE_WORKER === "0") return;
+  if (!hasRegisteredWorkflows()) {
+    waitingForWorkflows ??= onWorkflowsRegistered(() => {
+      waitingForWorkflows?.();
+      waitingForWorkflows = undefined;
+      void ensureWorker();
+    });
+    return;
+  }
+  const world = await getWorld();
+  if (worker !== undefined) return;
+  worker = new Worker({ ...workerOptions, world, payloads: getPayloadCodec() });
+  worker.start();
+}
+
+/** The in-process worker, if it runs. */
+export function inProcessWorker(): Worker | undefined {
+  return worker;
+}
+
+/** Keeps the process alive until the returned function is called (while a caller awaits a run). */
+export function keepAlive(): () => void {
+  holds += 1;
+  if (holdTimer === undefined) holdTimer = setInterval(() => {}, 1 << 30);
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    holds -= 1;
+    if (holds === 0 && holdTimer !== undefined) {
+      clearInterval(holdTimer);
+      holdTimer = undefined;
+    }
+  };
+}
+
+/** Stops the in-process worker and closes the World (tests, orderly shutdown). */
+export async function shutdown(): Promise<void> {
+  const current = worker;
+  worker = undefined;
+  await current?.stop();
+  const world = worldPromise;
+  worldPromise = undefined;
+  if (world) await (await world).close();
+}

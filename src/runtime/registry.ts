@@ -1,0 +1,120 @@
+/**
+ * What this process knows how to run: step bodies (host functions) and workflow bundles (scripts
+ * evaluated in the sandbox), each under its stable id. The compiler's output calls these; so can
+ * tests and hand-written integrations.
+ *
+ *   step ids:      step//<path relative to the project root>//<function name>
+ *   workflow ids:  workflow//<path relative to the project root>//<function name>
+ */
+import vm from "node:vm";
+import { WorkflowNotRegisteredError } from "../errors/runtime.ts";
+
+/** A step body, with the optional retry settings users attach to the function object. */
+export type StepFunction = ((...args: never[]) => unknown) & StepConfig;
+
+export interface RetryConfig {
+  /** How many retries after the first attempt (same as `maxRetries`). */
+  limit?: number;
+  /** First delay: ms or a duration string. Default 5 s. */
+  delay?: number | string;
+  /** How the delay grows: "exponential" (default), "linear" or "constant". */
+  backoff?: "constant" | "linear" | "exponential";
+}
+
+export interface StepConfig {
+  /** Retries after the first attempt; the default is 63 (64 attempts in all). */
+  maxRetries?: number;
+  retries?: RetryConfig;
+}
+
+export interface WorkflowBundle {
+  /** Where the bundle came from, for stack traces. */
+  filename: string;
+  script: vm.Script;
+  workflowIds: readonly string[];
+}
+
+export interface WorkflowBundleSource {
+  /** A script (not a module) that registers workflows through the sandbox registrar. */
+  code: string;
+  filename: string;
+  workflowIds: readonly string[];
+}
+
+/** What `start()` accepts: the reference the compiler puts where a workflow function was. */
+export interface WorkflowReference<Args extends unknown[] = unknown[], Result = unknown> {
+  readonly workflowId: string;
+  /** Type-only markers, so `start(ref, args)` checks the arguments and the result. */
+  readonly __args?: Args;
+  readonly __result?: Result;
+}
+
+const steps = new Map<string, StepFunction>();
+const workflows = new Map<string, WorkflowBundle>();
+const listeners = new Set<() => void>();
+
+export function registerStep(stepName: string, fn: StepFunction): void {
+  steps.set(stepName, fn);
+}
+
+export function getStep(stepName: string): StepFunction | undefined {
+  return steps.get(stepName);
+}
+
+/** Registers a sandbox bundle defining `workflowIds`. Later registrations of an id replace earlier. */
+export function registerWorkflowBundle(source: WorkflowBundleSource): void {
+  const script = new vm.Script(source.code, { filename: source.filename });
+  const bundle: WorkflowBundle = { filename: source.filename, script, workflowIds: source.workflowIds };
+  for (const id of source.workflowIds) workflows.set(id, bundle);
+  for (const listener of listeners) listener();
+}
+
+export function getWorkflowBundle(workflowId: string): WorkflowBundle | undefined {
+  return workflows.get(workflowId);
+}
+
+export function registeredWorkflowIds(): string[] {
+  return [...workflows.keys()].sort();
+}
+
+export function hasRegisteredWorkflows(): boolean {
+  return workflows.size > 0;
+}
+
+/** Calls `listener` whenever workflows are registered (the in-process worker starts lazily). */
+export function onWorkflowsRegistered(listener: () => void): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+/** Makes the reference object `start()` takes. */
+export function workflowReference<Args extends unknown[], Result>(workflowId: string): WorkflowReference<Args, Result> {
+  return Object.freeze({ workflowId });
+}
+
+/** The workflow id behind whatever was passed to `start()`, or a typed error saying what is wrong. */
+export function resolveWorkflowId(workflow: unknown): string {
+  const id =
+    (typeof workflow === "object" || typeof workflow === "function") && workflow !== null
+      ? (workflow as { workflowId?: unknown }).workflowId
+      : undefined;
+  if (typeof id !== "string") {
+    const what = typeof workflow === "function" ? `the function ${(workflow as { name?: string }).name || "(anonymous)"}` : `a ${typeof workflow}`;
+    throw new WorkflowNotRegisteredError(
+      `start() was given ${what}, which is not a workflow. Pass a function marked with "use workflow", imported from a file loaded through stepwise (node --import stepwise/register, or a worker started with npx stepwise worker).`,
+    );
+  }
+  if (!workflows.has(id)) {
+    const known = registeredWorkflowIds();
+    throw new WorkflowNotRegisteredError(
+      `The workflow ${id} is not registered in this process. ${known.length > 0 ? `Registered workflows: ${known.join(", ")}.` : "No workflows are registered: import the file that defines it before calling start()."}`,
+    );
+  }
+  return id;
+}
+
+/** For tests: forget everything registered. */
+export function clearRegistry(): void {
+  steps.clear();
+  workflows.clear();
+}

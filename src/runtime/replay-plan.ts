@@ -1,0 +1,129 @@
+/**
+ * Reads a run's event log into a replay plan: the calls the workflow made, in call order, each
+ * with the state the log left it in, and the outcomes to hand back to the workflow, in log order.
+ * Replaying means running the workflow again, checking each call against `calls`, and delivering
+ * `deliveries` one at a time, in order, with every microtask drained in between.
+ */
+import type { EventRecord } from "../world/events.ts";
+
+export type PlannedCall =
+  | {
+      kind: "step";
+      id: string;
+      name: string;
+      /** The last attempt the log started. */
+      attempt: number;
+      /** "running" when the last attempt has no outcome (its worker died or is still at it). */
+      status: "running" | "retrying" | "resolved";
+      retryAt?: number;
+    }
+  | { kind: "sleep"; id: string; resumeAt: number; status: "waiting" | "resolved" }
+  | { kind: "hook"; id: string; token: string; webhook: boolean; disposed: boolean; conflicted: boolean };
+
+export type PlannedDelivery = Extract<
+  EventRecord,
+  { type: "step_completed" | "step_failed" | "wait_completed" | "hook_received" | "hook_conflict" }
+>;
+
+export interface ReplayPlan {
+  calls: PlannedCall[];
+  deliveries: PlannedDelivery[];
+  /** Set when the log already ended the run. */
+  terminal?: EventRecord;
+  /** Time of the last event, so a resumed clock never goes backwards. */
+  lastEventAt: number;
+}
+
+export function planReplay(events: readonly EventRecord[]): ReplayPlan {
+  const calls: PlannedCall[] = [];
+  const byId = new Map<string, PlannedCall>();
+  const deliveries: PlannedDelivery[] = [];
+  let terminal: EventRecord | undefined;
+  let lastEventAt = 0;
+
+  const add = (call: PlannedCall): void => {
+    calls.push(call);
+    byId.set(call.id, call);
+  };
+
+  for (const event of events) {
+    lastEventAt = Math.max(lastEventAt, event.createdAt);
+    switch (event.type) {
+      case "step_started": {
+        const existing = byId.get(event.data.stepId);
+        if (existing?.kind === "step") {
+          existing.attempt = event.data.attempt;
+          existing.status = "running";
+          delete existing.retryAt;
+        } else if (existing === undefined) {
+          add({ kind: "step", id: event.data.stepId, name: event.data.stepName, attempt: event.data.attempt, status: "running" });
+        }
+        break;
+      }
+      case "step_retrying": {
+        const call = byId.get(event.data.stepId);
+        if (call?.kind === "step") {
+          call.status = "retrying";
+          call.retryAt = event.data.retryAt;
+        }
+        break;
+      }
+      case "step_completed":
+      case "step_failed": {
+        const call = byId.get(event.data.stepId);
+        if (call?.kind === "step") call.status = "resolved";
+        deliveries.push(event);
+        break;
+      }
+      case "wait_created":
+        add({ kind: "sleep", id: event.data.waitId, resumeAt: event.data.resumeAt, status: "waiting" });
+        break;
+      case "wait_completed": {
+        const call = byId.get(event.data.waitId);
+        if (call?.kind === "sleep") call.status = "resolved";
+        deliveries.push(event);
+        break;
+      }
+      case "hook_created":
+        add({ kind: "hook", id: event.data.hookId, token: event.data.token, webhook: event.data.kind === "webhook", disposed: false, conflicted: false });
+        break;
+      case "hook_conflict":
+        add({ kind: "hook", id: event.data.hookId, token: event.data.token, webhook: false, disposed: true, conflicted: true });
+        deliveries.push(event);
+        break;
+      case "hook_received":
+        deliveries.push(event);
+        break;
+      case "hook_disposed": {
+        const call = byId.get(event.data.hookId);
+        if (call?.kind === "hook") call.disposed = true;
+        break;
+      }
+      case "run_completed":
+      case "run_failed":
+      case "run_cancelled":
+        terminal = event;
+        break;
+      case "run_created":
+      case "run_started":
+        break;
+    }
+  }
+  const plan: ReplayPlan = { calls, deliveries, lastEventAt };
+  if (terminal !== undefined) plan.terminal = terminal;
+  return plan;
+}
+
+/** The id a delivery is for. */
+export function deliveryTarget(event: PlannedDelivery): string {
+  switch (event.type) {
+    case "step_completed":
+    case "step_failed":
+      return event.data.stepId;
+    case "wait_completed":
+      return event.data.waitId;
+    case "hook_received":
+    case "hook_conflict":
+      return event.data.hookId;
+  }
+}

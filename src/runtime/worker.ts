@@ -1,0 +1,344 @@
+/**
+ * The worker: claims queue messages, takes the lease of each message's run, and drives the run
+ * (see `driver.ts`). It keeps suspended runs' sandboxes in an LRU cache so a run that wakes up in
+ * the same worker continues without replay, renews its leases with a heartbeat, reacts to World
+ * notifications instead of polling, and never keeps the Node process alive by itself: every timer
+ * it owns is unref'd.
+ */
+import { createPayloadCodec, type PayloadCodec } from "../serde/payload.ts";
+import { newOwnerId } from "../util/owner.ts";
+import { TERMINAL_RUN_STATUSES, type QueueMessage, type RunRecord, type World, type WorldNotification } from "../world/types.ts";
+import { type DriveOutcome, RunDriver } from "./driver.ts";
+import { LruCache } from "./lru.ts";
+import { RunMachine } from "./machine.ts";
+import { getWorkflowBundle } from "./registry.ts";
+import { Semaphore } from "./semaphore.ts";
+import { SPEC_VERSION } from "./version.ts";
+
+export interface WorkerOptions {
+  world: World;
+  /** Lease owner id; a fresh `host/pid/random` by default. */
+  owner?: string;
+  /** How long a run's lease lasts without renewal (default 5 s); renewed every quarter of it. */
+  leaseMs?: number;
+  /** Runs driven at once (default 256). */
+  maxActiveRuns?: number;
+  /** Steps executing at once across all runs (default 256). */
+  maxConcurrentSteps?: number;
+  /** Steps executing at once within one run (default 32). */
+  perRunConcurrency?: number;
+  /** Suspended runs kept in memory for a fast wake-up (default 256); 0 disables the cache. */
+  maxCachedRuns?: number;
+  /** A suspended run's sandbox is dropped after this long (default 60 s). */
+  cacheIdleMs?: number;
+  /** Waits due within this much time are waited for in memory, keeping the lease (default 1 s). */
+  holdMs?: number;
+  payloads?: PayloadCodec;
+  /** Where the worker reports problems (default: console.warn). */
+  warn?: (message: string, error?: unknown) => void;
+}
+
+interface ActiveRun {
+  anchors: string[];
+  driver?: RunDriver;
+  leased: boolean;
+}
+
+export class Worker {
+  readonly owner: string;
+  readonly world: World;
+  readonly #options: Required<Omit<WorkerOptions, "owner" | "world" | "payloads" | "warn">>;
+  readonly #payloads: PayloadCodec;
+  readonly #warn: (message: string, error?: unknown) => void;
+  readonly #active = new Map<string, ActiveRun>();
+  readonly #cache: LruCache<string, RunMachine>;
+  readonly #slots: Semaphore;
+  readonly #idle = new Set<() => void>();
+  readonly #warned = new Set<string>();
+  #unsubscribe: (() => void) | undefined;
+  #heartbeat: NodeJS.Timeout | undefined;
+  #claimTimer: NodeJS.Timeout | undefined;
+  #claimScheduled = false;
+  #claiming = false;
+  #claimAgain = false;
+  #running = false;
+  #stopping: Promise<void> | undefined;
+  #lastBroadcast = 0;
+
+  constructor(options: WorkerOptions) {
+    this.world = options.world;
+    this.owner = options.owner ?? newOwnerId();
+    this.#options = {
+      leaseMs: options.leaseMs ?? 5_000,
+      maxActiveRuns: options.maxActiveRuns ?? 256,
+      maxConcurrentSteps: options.maxConcurrentSteps ?? 256,
+      perRunConcurrency: options.perRunConcurrency ?? 32,
+      maxCachedRuns: options.maxCachedRuns ?? 256,
+      cacheIdleMs: options.cacheIdleMs ?? 60_000,
+      holdMs: options.holdMs ?? 1_000,
+    };
+    this.#payloads = options.payloads ?? createPayloadCodec();
+    this.#warn = options.warn ?? ((message, error) => console.warn(`[stepwise] ${message}`, error ?? ""));
+    this.#cache = new LruCache(this.#options.maxCachedRuns);
+    this.#slots = new Semaphore(this.#options.maxConcurrentSteps);
+  }
+
+  get activeRuns(): number {
+    return this.#active.size;
+  }
+
+  get cachedRuns(): number {
+    return this.#cache.size;
+  }
+
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#unsubscribe = this.world.subscribe((notification) => this.#onNotification(notification));
+    const beat = Math.max(50, Math.floor(this.#options.leaseMs / 4));
+    this.#heartbeat = setInterval(() => void this.#beat(), beat);
+    this.#heartbeat.unref();
+    this.#scheduleClaim();
+  }
+
+  /** Resolves when no run is being driven (for tests and orderly shutdown). */
+  whenIdle(): Promise<void> {
+    if (this.#active.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.add(resolve));
+  }
+
+  /**
+   * Stops taking work. Runs being driven finish the steps in flight, commit, and are handed back
+   * to the queue for another worker; resolves when all are handed back.
+   */
+  stop(): Promise<void> {
+    if (this.#stopping) return this.#stopping;
+    this.#running = false;
+    this.#unsubscribe?.();
+    if (this.#claimTimer) clearTimeout(this.#claimTimer);
+    for (const active of this.#active.values()) active.driver?.requestStop();
+    this.#stopping = this.whenIdle().then(() => {
+      if (this.#heartbeat) clearInterval(this.#heartbeat);
+      this.#cache.clear();
+    });
+    return this.#stopping;
+  }
+
+  #onNotification(notification: WorldNotification): void {
+    switch (notification.type) {
+      case "queue":
+        this.#scheduleClaim();
+        return;
+      case "inbox":
+        this.#active.get(notification.runId)?.driver?.notifyInbox();
+        return;
+      case "any": {
+        this.#scheduleClaim();
+        // Another process changed something: a held run may have inbox items. Look, at most every 50 ms.
+        const now = Date.now();
+        if (now - this.#lastBroadcast < 50) return;
+        this.#lastBroadcast = now;
+        for (const active of this.#active.values()) active.driver?.notifyInbox();
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  #scheduleClaim(): void {
+    if (!this.#running || this.#claimScheduled) return;
+    this.#claimScheduled = true;
+    setImmediate(() => {
+      this.#claimScheduled = false;
+      void this.#claim();
+    });
+  }
+
+  async #claim(): Promise<void> {
+    if (this.#claiming) {
+      this.#claimAgain = true;
+      return;
+    }
+    this.#claiming = true;
+    try {
+      do {
+        this.#claimAgain = false;
+        if (!this.#running) return;
+        const capacity = this.#options.maxActiveRuns - this.#active.size;
+        if (capacity <= 0) return;
+        const limit = Math.min(capacity, 64);
+        const messages = await this.world.queue.claim(this.owner, { limit, leaseMs: this.#options.leaseMs });
+        for (const message of messages) this.#handle(message);
+        if (messages.length === limit) this.#claimAgain = true;
+      } while (this.#claimAgain);
+      await this.#armClaimTimer();
+    } catch (error) {
+      this.#warn("claiming queue messages failed; retrying in 1 s.", error);
+      this.#armRetry(1_000);
+    } finally {
+      this.#claiming = false;
+    }
+  }
+
+  async #armClaimTimer(): Promise<void> {
+    const next = await this.world.queue.nextAvailableAt();
+    if (!this.#running || next === undefined) return;
+    this.#armRetry(Math.max(0, next - Date.now()) + 1);
+  }
+
+  #armRetry(delay: number): void {
+    if (this.#claimTimer) clearTimeout(this.#claimTimer);
+    // Timers cannot wait longer than ~24.8 days; look again then.
+    this.#claimTimer = setTimeout(() => this.#scheduleClaim(), Math.min(delay, 2 ** 31 - 1));
+    this.#claimTimer.unref();
+  }
+
+  #handle(message: QueueMessage): void {
+    const existing = this.#active.get(message.runId);
+    if (existing !== undefined) {
+      if (existing.driver) {
+        existing.driver.anchors.push(message.messageId);
+        existing.driver.notifyInbox();
+      } else {
+        existing.anchors.push(message.messageId);
+      }
+      return;
+    }
+    const active: ActiveRun = { anchors: [message.messageId], leased: false };
+    this.#active.set(message.runId, active);
+    void this.#take(message.runId, active)
+      .catch((error: unknown) => {
+        this.#warn(`driving run ${message.runId} failed; it will be retried.`, error);
+        return this.#handBack(message.runId, active, Date.now() + 1_000);
+      })
+      .catch((error: unknown) => this.#warn(`handing run ${message.runId} back failed.`, error))
+      .finally(() => {
+        this.#active.delete(message.runId);
+        if (this.#active.size === 0) {
+          for (const resolve of this.#idle) resolve();
+          this.#idle.clear();
+        }
+        this.#scheduleClaim();
+      });
+  }
+
+  async #take(runId: string, active: ActiveRun): Promise<void> {
+    const { world, owner } = this;
+    const acquired = await world.runs.acquire(runId, owner, this.#options.leaseMs);
+    const run = acquired.run;
+    if (!acquired.acquired) {
+      // Another worker drives the run; it was told to look again. Keep our messages as a fallback
+      // in case it dies: they come back when its lease would have expired.
+      await this.#releaseMessages(active, (run.lease?.expiresAt ?? Date.now()) + 100);
+      return;
+    }
+    active.leased = true;
+    if (TERMINAL_RUN_STATUSES.has(run.status)) {
+      await world.queue.ack(owner, active.anchors);
+      await world.runs.release(runId, owner);
+      this.#cache.delete(runId);
+      return;
+    }
+    if (run.specVersion > SPEC_VERSION) {
+      this.#warnOnce(
+        `spec:${runId}`,
+        `run ${runId} was created by a newer Stepwise (format ${run.specVersion}, this worker knows ${SPEC_VERSION}); leaving it to a newer worker.`,
+      );
+      await this.#handBack(runId, active, Date.now() + 60_000);
+      return;
+    }
+    const bundle = getWorkflowBundle(run.workflowName);
+    if (bundle === undefined) {
+      this.#warnOnce(
+        `wf:${run.workflowName}`,
+        `this worker has no workflow ${run.workflowName}; run ${runId} is left for a worker that loads it.`,
+      );
+      await this.#handBack(runId, active, Date.now() + 5_000);
+      return;
+    }
+    const machine = await this.#machineFor(run);
+    const driver = new RunDriver(
+      machine,
+      {
+        world,
+        owner,
+        stepSlots: this.#slots,
+        perRunConcurrency: this.#options.perRunConcurrency,
+        holdMs: this.#options.holdMs,
+      },
+      active.anchors,
+    );
+    active.driver = driver;
+    if (!this.#running) driver.requestStop();
+    const outcome: DriveOutcome = await driver.drive();
+    active.anchors = driver.anchors;
+    switch (outcome) {
+      case "suspended":
+      case "finished":
+        if (outcome === "suspended") this.#cache.put(runId, machine);
+        // Messages that arrived while the run was being released are answered by a new claim.
+        await this.#releaseMessages(active, Date.now());
+        return;
+      case "stopped":
+        await this.#handBack(runId, active, Date.now());
+        return;
+      case "lost":
+        return;
+    }
+  }
+
+  async #machineFor(run: RunRecord): Promise<RunMachine> {
+    const cached = this.#cache.take(run.runId);
+    if (cached !== undefined && cached.seq === run.seq && !cached.finished) return cached;
+    const bundle = getWorkflowBundle(run.workflowName);
+    if (bundle === undefined) throw new Error(`workflow ${run.workflowName} is not registered`);
+    const machine = new RunMachine({
+      run: { runId: run.runId, workflowName: run.workflowName, createdAt: run.createdAt, seed: run.seed },
+      workflowId: run.workflowName,
+      bundle,
+      input: this.#payloads.decode(run.runId, run.input),
+      payloads: this.#payloads,
+    });
+    const events = run.seq > 1 ? await this.world.events.list(run.runId) : [];
+    await machine.replay(events.length > 0 ? events : [], Date.now());
+    return machine;
+  }
+
+  async #handBack(runId: string, active: ActiveRun, availableAt: number): Promise<void> {
+    if (active.leased) {
+      // A first release may be refused because someone asked for the run; the flag is then
+      // cleared and the second one goes through.
+      if (!(await this.world.runs.release(runId, this.owner))) await this.world.runs.release(runId, this.owner);
+    }
+    await this.#releaseMessages(active, availableAt);
+  }
+
+  async #releaseMessages(active: ActiveRun, availableAt: number): Promise<void> {
+    for (const messageId of active.anchors) await this.world.queue.release(this.owner, messageId, availableAt);
+    active.anchors = [];
+  }
+
+  async #beat(): Promise<void> {
+    try {
+      this.#cache.evictOlderThan(Date.now() - this.#options.cacheIdleMs);
+      const leased = [...this.#active].filter(([, active]) => active.leased).map(([runId]) => runId);
+      if (leased.length > 0) {
+        const held = new Set(await this.world.runs.renew(this.owner, leased, this.#options.leaseMs));
+        for (const runId of leased) {
+          if (!held.has(runId)) this.#active.get(runId)?.driver?.abandon();
+        }
+      }
+      const anchors = [...this.#active.values()].flatMap((active) => active.driver?.anchors ?? active.anchors);
+      if (anchors.length > 0) await this.world.queue.extend(this.owner, anchors, this.#options.leaseMs);
+    } catch (error) {
+      this.#warn("renewing leases failed.", error);
+    }
+  }
+
+  #warnOnce(key: string, message: string): void {
+    if (this.#warned.has(key)) return;
+    this.#warned.add(key);
+    this.#warn(message);
+  }
+}

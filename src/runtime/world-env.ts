@@ -1,0 +1,48 @@
+/**
+ * Opens the World the environment asks for: STEPWISE_WORLD = local (default), memory, postgres,
+ * or a module specifier whose default export is a World or a function returning one.
+ */
+import { pathToFileURL } from "node:url";
+import { ConfigError } from "../errors/runtime.ts";
+import { createMemoryWorld } from "../worlds/memory/index.ts";
+import type { World } from "../world/types.ts";
+
+type Env = Record<string, string | undefined>;
+
+function isWorld(value: unknown): value is World {
+  return typeof value === "object" && value !== null && "events" in value && "runs" in value && "queue" in value;
+}
+
+async function fromModule(specifier: string): Promise<World> {
+  const target = specifier.startsWith(".") || specifier.startsWith("/") ? pathToFileURL(specifier).href : specifier;
+  let module: { default?: unknown };
+  try {
+    module = (await import(target)) as { default?: unknown };
+  } catch (error) {
+    throw new ConfigError(
+      `STEPWISE_WORLD=${specifier} could not be imported (${(error as Error).message}). Use local, memory, postgres, or a module whose default export makes a World.`,
+      { cause: error },
+    );
+  }
+  const made = typeof module.default === "function" ? await (module.default as () => unknown)() : module.default;
+  if (!isWorld(made)) {
+    throw new ConfigError(`The default export of STEPWISE_WORLD=${specifier} is not a World (or a function returning one).`);
+  }
+  return made;
+}
+
+export async function createWorldFromEnv(env: Env = process.env): Promise<World> {
+  const kind = env.STEPWISE_WORLD?.trim() || "local";
+  switch (kind) {
+    case "memory":
+      return createMemoryWorld();
+    case "local": {
+      const { createLocalWorld } = await import("../worlds/local/index.ts");
+      const options: { dataDir?: string } = {};
+      if (env.STEPWISE_DATA_DIR) options.dataDir = env.STEPWISE_DATA_DIR;
+      return createLocalWorld(options);
+    }
+    default:
+      return fromModule(kind);
+  }
+}

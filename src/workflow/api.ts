@@ -1,0 +1,106 @@
+/**
+ * The `stepwise` module as workflow code sees it inside the sandbox: `sleep`, hooks, metadata and
+ * the error classes. Every durable operation becomes a command to the host runtime; its outcome
+ * comes back as a delivery (see `prelude.ts`).
+ *
+ * Runs inside the sandbox: no Node imports.
+ */
+import type { StandardSchemaV1 } from "@standard-schema/spec";
+import { StepwiseError } from "../errors/base.ts";
+import { FatalError, RetryableError } from "../errors/user.ts";
+import { type Duration, resolveDeadline } from "../util/duration.ts";
+import { Hook } from "./hooks.ts";
+import type { Clock } from "./determinism.ts";
+import type { CommandReceipt, HostBridge } from "./protocol.ts";
+
+export interface Pending {
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+export interface ApiContext {
+  bridge: HostBridge;
+  clock: Clock;
+  pending: Map<string, Pending>;
+  hooks: Map<string, Hook<unknown>>;
+}
+
+export interface CreateHookOptions {
+  /** A token of your choosing (1 to 256 characters); a secret one is derived when omitted. */
+  token?: string;
+}
+
+function checkToken(token: unknown): string | undefined {
+  if (token === undefined) return undefined;
+  if (typeof token !== "string" || token.length === 0 || token.length > 256) {
+    throw new StepwiseError(`A hook token must be a string of 1 to 256 characters; got ${JSON.stringify(token)}.`);
+  }
+  return token;
+}
+
+export function createWorkflowApi(context: ApiContext): Record<string, unknown> {
+  const { bridge, clock, pending, hooks } = context;
+
+  const awaitCommand = (receipt: CommandReceipt): Promise<unknown> =>
+    new Promise((resolve, reject) => {
+      pending.set(receipt.id, { resolve, reject });
+    });
+
+  function sleep(duration: Duration): Promise<void> {
+    let resumeAt: number;
+    try {
+      resumeAt = resolveDeadline(duration, clock.now, "sleep()");
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return awaitCommand(bridge.command({ kind: "sleep", resumeAt })).then(() => undefined);
+  }
+
+  function makeHook<T>(options: CreateHookOptions | undefined, schema: StandardSchemaV1<unknown, T> | undefined): Hook<T> {
+    const token = checkToken(options?.token);
+    const receipt = bridge.command(token === undefined ? { kind: "hook", webhook: false } : { kind: "hook", token, webhook: false });
+    const hook = new Hook<T>(receipt.id, receipt.token ?? "", schema, () => bridge.disposeHook(receipt.id));
+    hooks.set(receipt.id, hook as Hook<unknown>);
+    return hook;
+  }
+
+  function createHook<T = unknown>(options?: CreateHookOptions): Hook<T> {
+    return makeHook<T>(options, undefined);
+  }
+
+  function defineHook<T = unknown>(definition: { schema?: StandardSchemaV1<unknown, T> } = {}) {
+    return {
+      create: (options?: CreateHookOptions): Hook<T> => makeHook<T>(options, definition.schema),
+      resume: (): never => {
+        throw new StepwiseError(
+          "hook.resume() cannot be called inside a workflow. Resume hooks from application code (resumeHook from stepwise/api), or from a step.",
+        );
+      },
+    };
+  }
+
+  function getWorkflowMetadata() {
+    return {
+      runId: bridge.run.runId,
+      workflowName: bridge.run.workflowName,
+      workflowStartedAt: new Date(bridge.run.createdAt),
+    };
+  }
+
+  function getStepMetadata(): never {
+    throw new StepwiseError(
+      "getStepMetadata() can only be called inside a step ('use step'), where it gives the step id and attempt. In workflow code, use getWorkflowMetadata().",
+    );
+  }
+
+  return {
+    sleep,
+    createHook,
+    defineHook,
+    getWorkflowMetadata,
+    getStepMetadata,
+    FatalError,
+    RetryableError,
+    StepwiseError,
+  };
+}

@@ -1,0 +1,72 @@
+/**
+ * The protocol between the host runtime and the workflow sandbox. The host puts a `HostBridge` on
+ * the sandbox's global object before the prelude runs; the prelude takes it and exposes a
+ * `SandboxRuntime` in return. Only strings and plain objects cross: values travel as codec text,
+ * so each side builds them with its own realm's intrinsics.
+ *
+ * Types only: this file has no runtime code, so both sides can import it.
+ */
+
+/** `Symbol.for` keys of the two objects on the sandbox's global. */
+export const BRIDGE_KEY = "stepwise.bridge";
+export const SANDBOX_KEY = "stepwise.sandbox";
+
+/** Something the workflow asks the runtime to do. Each takes the next call index of the run. */
+export type Command =
+  | { kind: "step"; name: string; args: string }
+  | { kind: "sleep"; resumeAt: number }
+  | { kind: "hook"; token?: string; webhook: boolean };
+
+export interface CommandReceipt {
+  /** Deterministic id of the step, wait or hook. */
+  id: string;
+  /** For hooks: the token (given, or derived from the run seed). */
+  token?: string;
+}
+
+/** The outcome of a command, handed to the sandbox. Values and errors are codec text. */
+export type Delivery =
+  | { kind: "step_completed"; id: string; value: string }
+  | { kind: "step_failed"; id: string; error: string }
+  | { kind: "wait_completed"; id: string }
+  | { kind: "hook_received"; id: string; payload: string }
+  | { kind: "hook_conflict"; id: string; error: string };
+
+export type Settlement = { ok: true; value: string } | { ok: false; error: string };
+
+export interface RunInfo {
+  runId: string;
+  workflowName: string;
+  /** Epoch ms when the run was created. */
+  createdAt: number;
+  /** Secret seed for the sandbox's random numbers. */
+  seed: string;
+}
+
+/** Provided by the host; called by workflow code through the prelude. */
+export interface HostBridge {
+  readonly run: RunInfo;
+  command(command: Command): CommandReceipt;
+  disposeHook(hookId: string): void;
+  settle(settlement: Settlement): void;
+  /** Console output from workflow code; the host drops it while replaying. */
+  log(level: "log" | "info" | "warn" | "error" | "debug", args: unknown[]): void;
+}
+
+/** Provided by the prelude to the host. */
+export interface SandboxRuntime {
+  /** Starts the workflow `workflowId` with codec-text arguments; the outcome goes to `bridge.settle`. */
+  start(workflowId: string, args: string): void;
+  deliver(delivery: Delivery): void;
+  /** Moves the sandbox's clock (Date, Date.now, performance.now). */
+  setNow(epochMs: number): void;
+  hasWorkflow(workflowId: string): boolean;
+}
+
+/** The object workflow bundles use to register workflows and obtain step stubs. */
+export interface SandboxRegistrar {
+  registerWorkflow(workflowId: string, fn: (...args: unknown[]) => unknown): void;
+  step(stepName: string): (...args: unknown[]) => Promise<unknown>;
+  /** The `stepwise` module as workflow code sees it. */
+  api: Record<string, unknown>;
+}
