@@ -6,8 +6,10 @@
  * Runs inside the sandbox: no Node imports.
  */
 import type { StandardSchemaV1 } from "@standard-schema/spec";
-import { StepwiseError } from "../errors/base.ts";
+import { ensureError, StepwiseError } from "../errors/base.ts";
+import * as runtimeErrors from "../errors/runtime.ts";
 import { FatalError, RetryableError } from "../errors/user.ts";
+import * as worldErrors from "../errors/world.ts";
 import { type Duration, resolveDeadline } from "../util/duration.ts";
 import { Hook } from "./hooks.ts";
 import type { Clock } from "./determinism.ts";
@@ -93,7 +95,7 @@ export function createWorkflowApi(context: ApiContext): Record<string, unknown> 
     );
   }
 
-  return {
+  const api: Record<string, unknown> = {
     sleep,
     createHook,
     defineHook,
@@ -102,5 +104,27 @@ export function createWorkflowApi(context: ApiContext): Record<string, unknown> 
     FatalError,
     RetryableError,
     StepwiseError,
+    ensureError,
   };
+  for (const [name, value] of Object.entries({ ...runtimeErrors, ...worldErrors })) {
+    if (typeof value === "function" && name.endsWith("Error")) api[name] = value;
+  }
+  return api;
 }
+
+/**
+ * The names workflow code may import from `stepwise`. The compiler maps the import to the
+ * sandbox's api object and rejects other names with a message.
+ */
+export const WORKFLOW_API_NAMES: readonly string[] = [
+  "sleep",
+  "createHook",
+  "defineHook",
+  "getWorkflowMetadata",
+  "getStepMetadata",
+  "FatalError",
+  "RetryableError",
+  "StepwiseError",
+  "ensureError",
+  ...Object.keys({ ...runtimeErrors, ...worldErrors }).filter((name) => name.endsWith("Error")),
+];

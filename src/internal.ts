@@ -1,0 +1,12 @@
+/**
+ * @internal `stepwise/internal`: the registration API that compiled code calls. Not for
+ * application code; its shape may change between versions together with the compiler.
+ */
+export {
+  registerStep,
+  registerWorkflowBundle,
+  type StepFunction,
+  type WorkflowBundleSource,
+  type WorkflowReference,
+  workflowReference,
+} from "./runtime/registry.ts";
