@@ -22,7 +22,7 @@ export {
   WorkflowRunCancelledError,
   WorkflowRunFailedError,
 } from "./errors/runtime.ts";
-export { FatalError, RetryableError, type RetryableErrorOptions, type RetryAfter } from "./errors/user.ts";
+export { FatalError, type RetryAfter, RetryableError, type RetryableErrorOptions } from "./errors/user.ts";
 export { HookNotFoundError, HookTokenConflictError, RunNotFoundError } from "./errors/world.ts";
 export type { RetryConfig, StepConfig } from "./runtime/registry.ts";
 export type { Duration } from "./util/duration.ts";
@@ -57,7 +57,9 @@ export interface HookDefinition<T> {
 }
 
 /** A typed hook, optionally validated by a Standard Schema (zod, valibot, arktype, ...). */
-export function defineHook<T = unknown>(definition: { schema?: StandardSchemaV1<unknown, T> } = {}): HookDefinition<T> {
+export function defineHook<T = unknown>(
+  definition: { schema?: StandardSchemaV1<unknown, T> } = {},
+): HookDefinition<T> {
   return {
     create: () => onlyInWorkflow("hook.create()"),
     async resume(token, payload) {
@@ -67,7 +69,8 @@ export function defineHook<T = unknown>(definition: { schema?: StandardSchemaV1<
           : await validatePayload(
               definition.schema,
               payload,
-              (summary) => `The payload for hook ${token} does not match the hook's schema: ${summary}. Nothing was sent.`,
+              (summary) =>
+                `The payload for hook ${token} does not match the hook's schema: ${summary}. Nothing was sent.`,
             );
       await resumeHook(token, value);
     },
@@ -88,10 +91,15 @@ export function getStepMetadata(): StepMetadata {
   const context = stepContext.getStore();
   if (context === undefined) {
     throw new StepwiseError(
-      "getStepMetadata() can only be called inside a step function (\"use step\"), while it runs.",
+      'getStepMetadata() can only be called inside a step function ("use step"), while it runs.',
     );
   }
-  return { stepId: context.stepId, stepName: context.stepName, attempt: context.attempt, stepStartedAt: context.stepStartedAt };
+  return {
+    stepId: context.stepId,
+    stepName: context.stepName,
+    attempt: context.attempt,
+    stepStartedAt: context.stepStartedAt,
+  };
 }
 
 export interface WorkflowMetadata {
@@ -105,8 +113,12 @@ export function getWorkflowMetadata(): WorkflowMetadata {
   const context = stepContext.getStore();
   if (context === undefined) {
     throw new StepwiseError(
-      "getWorkflowMetadata() can only be called inside a workflow (\"use workflow\") or one of its steps.",
+      'getWorkflowMetadata() can only be called inside a workflow ("use workflow") or one of its steps.',
     );
   }
-  return { runId: context.runId, workflowName: context.workflowName, workflowStartedAt: context.workflowStartedAt };
+  return {
+    runId: context.runId,
+    workflowName: context.workflowName,
+    workflowStartedAt: context.workflowStartedAt,
+  };
 }

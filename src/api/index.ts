@@ -20,14 +20,19 @@ export type StartableWorkflow<Args extends unknown[], Result> =
 
 function encodeArguments(workflowId: string, args: unknown): string {
   if (!Array.isArray(args)) {
-    throw new SerializationError(`start(${workflowId}, args) expects the arguments as an array, e.g. start(workflow, ["order-1"]).`);
+    throw new SerializationError(
+      `start(${workflowId}, args) expects the arguments as an array, e.g. start(workflow, ["order-1"]).`,
+    );
   }
   try {
     return encodeValue(args);
   } catch (error) {
-    throw new SerializationError(`The arguments for ${workflowId} cannot be serialized: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw new SerializationError(
+      `The arguments for ${workflowId} cannot be serialized: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
   }
 }
 
@@ -72,7 +77,13 @@ export interface HookInfo {
 }
 
 function hookInfo(record: HookRecord): HookInfo {
-  return { hookId: record.hookId, token: record.token, runId: record.runId, kind: record.kind, createdAt: new Date(record.createdAt) };
+  return {
+    hookId: record.hookId,
+    token: record.token,
+    runId: record.runId,
+    kind: record.kind,
+    createdAt: new Date(record.createdAt),
+  };
 }
 
 /** The active hook listening on `token`. `HookNotFoundError` if none. */
@@ -92,9 +103,12 @@ export async function resumeHook(token: string, payload: unknown): Promise<HookI
   try {
     text = encodeValue(payload);
   } catch (error) {
-    throw new SerializationError(`The payload for hook ${token} cannot be serialized: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw new SerializationError(
+      `The payload for hook ${token} cannot be serialized: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
   }
   await world.inbox.put({
     runId: hook.runId,

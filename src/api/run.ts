@@ -22,7 +22,11 @@ function decodeStored(runId: string, bytes: Uint8Array | undefined): unknown {
 }
 
 /** Waits until the run satisfies `done` (re-reading it on every notification about it). */
-export async function waitForRun(world: World, runId: string, done: (run: RunRecord) => boolean): Promise<RunRecord> {
+export async function waitForRun(
+  world: World,
+  runId: string,
+  done: (run: RunRecord) => boolean,
+): Promise<RunRecord> {
   const release = keepAlive();
   let unsubscribe: (() => void) | undefined;
   let fallback: NodeJS.Timeout | undefined;
@@ -56,7 +60,8 @@ export async function waitForRun(world: World, runId: string, done: (run: RunRec
         }
       };
       unsubscribe = world.subscribe((notification) => {
-        if (notification.type === "any" || (notification.type === "run" && notification.runId === runId)) void check();
+        if (notification.type === "any" || (notification.type === "run" && notification.runId === runId))
+          void check();
       });
       fallback = setInterval(() => void check(), FALLBACK_CHECK_MS);
       void check();
@@ -97,7 +102,9 @@ export class Run<Result = unknown> {
   }
 
   get completedAt(): Promise<Date | undefined> {
-    return this.#record().then((run) => (run.completedAt === undefined ? undefined : new Date(run.completedAt)));
+    return this.#record().then((run) =>
+      run.completedAt === undefined ? undefined : new Date(run.completedAt),
+    );
   }
 
   /**
@@ -159,7 +166,9 @@ export class Run<Result = unknown> {
       const expiresAt = run.lease?.expiresAt ?? Date.now();
       const ended = await Promise.race([
         waitForRun(world, this.runId, (r) => TERMINAL_RUN_STATUSES.has(r.status)).then(() => true),
-        new Promise<false>((resolve) => setTimeout(() => resolve(false), Math.max(50, expiresAt - Date.now() + 50))),
+        new Promise<false>((resolve) =>
+          setTimeout(() => resolve(false), Math.max(50, expiresAt - Date.now() + 50)),
+        ),
       ]);
       if (ended) return;
     }

@@ -108,7 +108,11 @@ export class RunDriver {
         await this.#commit({ release: true });
         return "stopped";
       }
-      if (machine.outboxSize > 0 || this.#consumed.length > 0) await this.#commit();
+      if (machine.outboxSize > 0 || this.#consumed.length > 0) {
+        await this.#commit();
+        // A commit can deliver hook conflicts, which may end the workflow.
+        if (machine.finished) continue;
+      }
       if (!this.#stopRequested) this.#launchQueued();
 
       const busy = this.#running > 0 || this.#results.length > 0 || machine.conflicts.length > 0;
@@ -239,9 +243,17 @@ export class RunDriver {
         createdAt: at,
       };
     } else if (machine.settlement?.ok) {
-      terminal = { type: "run_completed", data: {}, payload: payloads.encode(this.runId, machine.settlement.value), createdAt: at };
+      terminal = {
+        type: "run_completed",
+        data: {},
+        payload: payloads.encode(this.runId, machine.settlement.value),
+        createdAt: at,
+      };
     } else {
-      const error = machine.settlement?.ok === false ? machine.settlement.error : encodeValue(new Error("unknown failure"));
+      const error =
+        machine.settlement?.ok === false
+          ? machine.settlement.error
+          : encodeValue(new Error("unknown failure"));
       terminal = { type: "run_failed", data: {}, payload: payloads.encode(this.runId, error), createdAt: at };
     }
     await this.#commit({ release: true, terminal });
@@ -253,7 +265,9 @@ export class RunDriver {
    * lease; returns whether the lease was released. A hook token clash turns that hook's creation
    * into a conflict and retries.
    */
-  async #commit(options: { release?: boolean; wakeAt?: number | undefined; terminal?: NewEvent } = {}): Promise<boolean> {
+  async #commit(
+    options: { release?: boolean; wakeAt?: number | undefined; terminal?: NewEvent } = {},
+  ): Promise<boolean> {
     const { machine } = this;
     for (;;) {
       const events = machine.takeOutbox();
@@ -290,6 +304,8 @@ export class RunDriver {
         if (HookTokenConflictError.is(error) && machine.convertHookConflict(events, error)) {
           if (options.terminal) events.pop();
           machine.restoreOutbox(events);
+          // Before a release, let the loop deliver the conflict and decide again.
+          if (options.release && !options.terminal) return false;
           if (!options.terminal) await machine.deliverConflicts(Date.now());
           continue;
         }

@@ -12,9 +12,7 @@ import { getStep } from "./registry.ts";
 import { decideRetry, type RetryDecision } from "./retry.ts";
 import { stepContext } from "./step-context.ts";
 
-export type StepOutcome =
-  | { ok: true; value: string }
-  | { ok: false; error: string; decision: RetryDecision };
+export type StepOutcome = { ok: true; value: string } | { ok: false; error: string; decision: RetryDecision };
 
 function encodeError(error: unknown): string {
   try {
@@ -56,11 +54,17 @@ export async function executeStep(run: RunInfo, step: StepTask): Promise<StepOut
     try {
       text = encodeValue(value);
     } catch (error) {
-      const fatal = new FatalError(`Step ${step.name} returned a value that cannot be serialized: ${(error as Error).message}`);
+      const fatal = new FatalError(
+        `Step ${step.name} returned a value that cannot be serialized: ${(error as Error).message}`,
+      );
       return { ok: false, error: encodeError(fatal), decision: { retry: false, fatal: true } };
     }
     return { ok: true, value: text };
   } catch (error) {
-    return { ok: false, error: encodeError(error), decision: decideRetry(fn, step.attempt, error, Date.now()) };
+    return {
+      ok: false,
+      error: encodeError(error),
+      decision: decideRetry(fn, step.attempt, error, Date.now()),
+    };
   }
 }

@@ -9,8 +9,15 @@ import { HookTokenConflictError } from "../errors/world.ts";
 import { encodeValue } from "../serde/codec.ts";
 import type { PayloadCodec } from "../serde/payload.ts";
 import { derivedId, derivedToken } from "../util/ids.ts";
+import type {
+  Command,
+  CommandReceipt,
+  Delivery,
+  HostBridge,
+  RunInfo,
+  Settlement,
+} from "../workflow/protocol.ts";
 import type { EventRecord, NewEvent } from "../world/events.ts";
-import type { Command, CommandReceipt, Delivery, HostBridge, RunInfo, Settlement } from "../workflow/protocol.ts";
 import type { WorkflowBundle } from "./registry.ts";
 import { deliveryTarget, type PlannedCall, planReplay } from "./replay-plan.ts";
 import { createSandbox, drain, type Sandbox } from "./sandbox.ts";
@@ -96,7 +103,10 @@ export class RunMachine {
       },
       log: (level, args) => {
         if (this.#replaying) return;
-        const sink = this.#options.log ?? ((lvl: string, a: unknown[]) => (console as unknown as Record<string, (...x: unknown[]) => void>)[lvl]?.(...a));
+        const sink =
+          this.#options.log ??
+          ((lvl: string, a: unknown[]) =>
+            (console as unknown as Record<string, (...x: unknown[]) => void>)[lvl]?.(...a));
         sink(level, args);
       },
     };
@@ -122,7 +132,9 @@ export class RunMachine {
         this.#deliveriesLeft -= 1;
         const target = deliveryTarget(event);
         if (!this.#issued(target)) {
-          this.#diverge(`the log has an outcome for ${describeId(target)} (event ${event.seq}), but the workflow never made that call before it`);
+          this.#diverge(
+            `the log has an outcome for ${describeId(target)} (event ${event.seq}), but the workflow never made that call before it`,
+          );
           break;
         }
         await this.#deliver(this.#deliveryFor(event), event.createdAt);
@@ -130,7 +142,9 @@ export class RunMachine {
       if (!this.finished && this.#index < plan.calls.length) {
         const missing = plan.calls[this.#index];
         if (missing !== undefined) {
-          this.#diverge(`the log records ${describeCall(missing)} as call #${this.#index + 1}, but the workflow did not make it`);
+          this.#diverge(
+            `the log records ${describeCall(missing)} as call #${this.#index + 1}, but the workflow did not make it`,
+          );
         }
       }
     } finally {
@@ -213,14 +227,18 @@ export class RunMachine {
     const expected = this.#expected?.[index];
     if (expected !== undefined) {
       if (!callMatches(expected, command, id, token)) {
-        this.#diverge(`call #${index + 1} was ${describeCall(expected)} when the log was written, but the workflow now makes ${describeCommand(command)}`);
+        this.#diverge(
+          `call #${index + 1} was ${describeCall(expected)} when the log was written, but the workflow now makes ${describeCommand(command)}`,
+        );
         return receipt;
       }
       this.#restore(expected, command);
       return receipt;
     }
     if (this.#replaying && this.#deliveriesLeft > 0) {
-      this.#diverge(`the workflow makes ${describeCommand(command)} as call #${index + 1}, which the log does not have at that point`);
+      this.#diverge(
+        `the workflow makes ${describeCommand(command)} as call #${index + 1}, which the log does not have at that point`,
+      );
       return receipt;
     }
     const at = this.#clock;
@@ -243,7 +261,11 @@ export class RunMachine {
         const clash = [...this.hooks.values()].some((hook) => hook.token === tokenText && !hook.disposed);
         this.hooks.set(id, { token: tokenText, disposed: clash, uncommitted: !clash });
         if (clash) {
-          this.#push({ type: "hook_conflict", data: { hookId: id, token: tokenText, heldByRunId: this.run.runId }, createdAt: at });
+          this.#push({
+            type: "hook_conflict",
+            data: { hookId: id, token: tokenText, heldByRunId: this.run.runId },
+            createdAt: at,
+          });
           this.conflicts.push({ id, error: conflictText(tokenText, this.run.runId) });
         } else {
           this.#push({
@@ -262,7 +284,13 @@ export class RunMachine {
     switch (call.kind) {
       case "step":
         if (call.status === "resolved") {
-          this.steps.set(call.id, { id: call.id, name: call.name, args: "", attempt: call.attempt, status: "running" });
+          this.steps.set(call.id, {
+            id: call.id,
+            name: call.name,
+            args: "",
+            attempt: call.attempt,
+            status: "running",
+          });
           return;
         }
         this.steps.set(call.id, {
@@ -341,7 +369,11 @@ export class RunMachine {
         hook.disposed = true;
         hook.uncommitted = false;
       }
-      const conflict: NewEvent = { type: "hook_conflict", data: { hookId: event.data.hookId, token: error.token }, createdAt: event.createdAt ?? this.#clock };
+      const conflict: NewEvent = {
+        type: "hook_conflict",
+        data: { hookId: event.data.hookId, token: error.token },
+        createdAt: event.createdAt ?? this.#clock,
+      };
       if (error.heldByRunId !== undefined) conflict.data.heldByRunId = error.heldByRunId;
       events[i] = conflict;
       this.conflicts.push({ id: event.data.hookId, error: conflictText(error.token, error.heldByRunId) });
@@ -354,7 +386,11 @@ export class RunMachine {
   async deliverConflicts(at: number): Promise<void> {
     while (this.conflicts.length > 0 && !this.finished) {
       const conflict = this.conflicts.shift();
-      if (conflict) await this.#deliver({ kind: "hook_conflict", id: conflict.id, error: conflict.error }, this.#advance(at));
+      if (conflict)
+        await this.#deliver(
+          { kind: "hook_conflict", id: conflict.id, error: conflict.error },
+          this.#advance(at),
+        );
     }
   }
 
@@ -398,7 +434,11 @@ export class RunMachine {
     step.attempt += 1;
     step.status = "queued";
     delete step.retryAt;
-    this.#push({ type: "step_started", data: { stepId: step.id, stepName: step.name, attempt: step.attempt }, createdAt: this.#advance(at) });
+    this.#push({
+      type: "step_started",
+      data: { stepId: step.id, stepName: step.name, attempt: step.attempt },
+      createdAt: this.#advance(at),
+    });
   }
 
   async completeWait(waitId: string, at: number): Promise<void> {
@@ -415,7 +455,10 @@ export class RunMachine {
     if (hook === undefined || hook.disposed) return false;
     const time = this.#advance(at);
     this.#push({ type: "hook_received", data: { hookId, inboxId }, payload, createdAt: time });
-    await this.#deliver({ kind: "hook_received", id: hookId, payload: this.payloads.decode(this.run.runId, payload) }, time);
+    await this.#deliver(
+      { kind: "hook_received", id: hookId, payload: this.payloads.decode(this.run.runId, payload) },
+      time,
+    );
     return true;
   }
 
@@ -424,7 +467,12 @@ export class RunMachine {
     let next: number | undefined;
     for (const resumeAt of this.waits.values()) if (next === undefined || resumeAt < next) next = resumeAt;
     for (const step of this.steps.values()) {
-      if (step.status === "retrying" && step.retryAt !== undefined && (next === undefined || step.retryAt < next)) next = step.retryAt;
+      if (
+        step.status === "retrying" &&
+        step.retryAt !== undefined &&
+        (next === undefined || step.retryAt < next)
+      )
+        next = step.retryAt;
     }
     return next;
   }

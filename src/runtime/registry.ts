@@ -88,7 +88,9 @@ export function onWorkflowsRegistered(listener: () => void): () => void {
 }
 
 /** Makes the reference object `start()` takes. */
-export function workflowReference<Args extends unknown[], Result>(workflowId: string): WorkflowReference<Args, Result> {
+export function workflowReference<Args extends unknown[], Result>(
+  workflowId: string,
+): WorkflowReference<Args, Result> {
   return Object.freeze({ workflowId });
 }
 
@@ -99,7 +101,10 @@ export function resolveWorkflowId(workflow: unknown): string {
       ? (workflow as { workflowId?: unknown }).workflowId
       : undefined;
   if (typeof id !== "string") {
-    const what = typeof workflow === "function" ? `the function ${(workflow as { name?: string }).name || "(anonymous)"}` : `a ${typeof workflow}`;
+    const what =
+      typeof workflow === "function"
+        ? `the function ${(workflow as { name?: string }).name || "(anonymous)"}`
+        : `a ${typeof workflow}`;
     throw new WorkflowNotRegisteredError(
       `start() was given ${what}, which is not a workflow. Pass a function marked with "use workflow", imported from a file loaded through stepwise (node --import stepwise/register, or a worker started with npx stepwise worker).`,
     );

@@ -56,7 +56,13 @@ export function planReplay(events: readonly EventRecord[]): ReplayPlan {
           existing.status = "running";
           delete existing.retryAt;
         } else if (existing === undefined) {
-          add({ kind: "step", id: event.data.stepId, name: event.data.stepName, attempt: event.data.attempt, status: "running" });
+          add({
+            kind: "step",
+            id: event.data.stepId,
+            name: event.data.stepName,
+            attempt: event.data.attempt,
+            status: "running",
+          });
         }
         break;
       }
@@ -85,10 +91,24 @@ export function planReplay(events: readonly EventRecord[]): ReplayPlan {
         break;
       }
       case "hook_created":
-        add({ kind: "hook", id: event.data.hookId, token: event.data.token, webhook: event.data.kind === "webhook", disposed: false, conflicted: false });
+        add({
+          kind: "hook",
+          id: event.data.hookId,
+          token: event.data.token,
+          webhook: event.data.kind === "webhook",
+          disposed: false,
+          conflicted: false,
+        });
         break;
       case "hook_conflict":
-        add({ kind: "hook", id: event.data.hookId, token: event.data.token, webhook: false, disposed: true, conflicted: true });
+        add({
+          kind: "hook",
+          id: event.data.hookId,
+          token: event.data.token,
+          webhook: false,
+          disposed: true,
+          conflicted: true,
+        });
         deliveries.push(event);
         break;
       case "hook_received":

@@ -22,7 +22,8 @@ export function maxAttempts(config: StepConfig | undefined): number {
 
 export function backoffDelay(config: StepConfig | undefined, attempt: number): number {
   const policy = config?.retries;
-  const base = policy?.delay === undefined ? DEFAULT_RETRY_DELAY_MS : parseDurationMs(policy.delay, "retries.delay");
+  const base =
+    policy?.delay === undefined ? DEFAULT_RETRY_DELAY_MS : parseDurationMs(policy.delay, "retries.delay");
   const n = Math.max(1, attempt);
   let delay: number;
   switch (policy?.backoff ?? "exponential") {
@@ -42,7 +43,12 @@ export function backoffDelay(config: StepConfig | undefined, attempt: number): n
 export type RetryDecision = { retry: false; fatal: boolean } | { retry: true; retryAt: number };
 
 /** What to do after attempt `attempt` of a step threw `error`. */
-export function decideRetry(config: StepConfig | undefined, attempt: number, error: unknown, now: number): RetryDecision {
+export function decideRetry(
+  config: StepConfig | undefined,
+  attempt: number,
+  error: unknown,
+  now: number,
+): RetryDecision {
   if (FatalError.is(error)) return { retry: false, fatal: true };
   if (attempt >= maxAttempts(config)) return { retry: false, fatal: false };
   if (RetryableError.is(error)) {

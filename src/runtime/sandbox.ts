@@ -9,7 +9,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import vm from "node:vm";
 import { buildSync } from "esbuild";
-import { SANDBOX_KEY, BRIDGE_KEY, type HostBridge, type SandboxRuntime } from "../workflow/protocol.ts";
+import { BRIDGE_KEY, type HostBridge, SANDBOX_KEY, type SandboxRuntime } from "../workflow/protocol.ts";
 import type { WorkflowBundle } from "./registry.ts";
 
 let prelude: vm.Script | undefined;
@@ -42,7 +42,16 @@ function preludeScript(): vm.Script {
 }
 
 /** Web platform globals that workflow code may use; they are deterministic. */
-const PASSTHROUGH = ["TextEncoder", "TextDecoder", "URL", "URLSearchParams", "Headers", "atob", "btoa", "structuredClone"];
+const PASSTHROUGH = [
+  "TextEncoder",
+  "TextDecoder",
+  "URL",
+  "URLSearchParams",
+  "Headers",
+  "atob",
+  "btoa",
+  "structuredClone",
+];
 
 export interface Sandbox {
   runtime: SandboxRuntime;
@@ -57,7 +66,9 @@ export function createSandbox(bundle: WorkflowBundle, bridge: HostBridge): Sandb
   const context = vm.createContext(globals, { name: `stepwise:${bridge.run.runId}` });
   preludeScript().runInContext(context);
   bundle.script.runInContext(context);
-  const exposed = (context as Record<symbol, { runtime: SandboxRuntime } | undefined>)[Symbol.for(SANDBOX_KEY)];
+  const exposed = (context as Record<symbol, { runtime: SandboxRuntime } | undefined>)[
+    Symbol.for(SANDBOX_KEY)
+  ];
   if (exposed === undefined) throw new Error("The sandbox prelude did not initialise.");
   return { runtime: exposed.runtime };
 }

@@ -7,7 +7,13 @@
  */
 import { createPayloadCodec, type PayloadCodec } from "../serde/payload.ts";
 import { newOwnerId } from "../util/owner.ts";
-import { TERMINAL_RUN_STATUSES, type QueueMessage, type RunRecord, type World, type WorldNotification } from "../world/types.ts";
+import {
+  type QueueMessage,
+  type RunRecord,
+  TERMINAL_RUN_STATUSES,
+  type World,
+  type WorldNotification,
+} from "../world/types.ts";
 import { type DriveOutcome, RunDriver } from "./driver.ts";
 import { LruCache } from "./lru.ts";
 import { RunMachine } from "./machine.ts";
@@ -309,13 +315,15 @@ export class Worker {
     if (active.leased) {
       // A first release may be refused because someone asked for the run; the flag is then
       // cleared and the second one goes through.
-      if (!(await this.world.runs.release(runId, this.owner))) await this.world.runs.release(runId, this.owner);
+      if (!(await this.world.runs.release(runId, this.owner)))
+        await this.world.runs.release(runId, this.owner);
     }
     await this.#releaseMessages(active, availableAt);
   }
 
   async #releaseMessages(active: ActiveRun, availableAt: number): Promise<void> {
-    for (const messageId of active.anchors) await this.world.queue.release(this.owner, messageId, availableAt);
+    for (const messageId of active.anchors)
+      await this.world.queue.release(this.owner, messageId, availableAt);
     active.anchors = [];
   }
 
@@ -329,7 +337,9 @@ export class Worker {
           if (!held.has(runId)) this.#active.get(runId)?.driver?.abandon();
         }
       }
-      const anchors = [...this.#active.values()].flatMap((active) => active.driver?.anchors ?? active.anchors);
+      const anchors = [...this.#active.values()].flatMap(
+        (active) => active.driver?.anchors ?? active.anchors,
+      );
       if (anchors.length > 0) await this.world.queue.extend(this.owner, anchors, this.#options.leaseMs);
     } catch (error) {
       this.#warn("renewing leases failed.", error);

@@ -4,17 +4,20 @@
  */
 import { pathToFileURL } from "node:url";
 import { ConfigError } from "../errors/runtime.ts";
-import { createMemoryWorld } from "../worlds/memory/index.ts";
 import type { World } from "../world/types.ts";
+import { createMemoryWorld } from "../worlds/memory/index.ts";
 
 type Env = Record<string, string | undefined>;
 
 function isWorld(value: unknown): value is World {
-  return typeof value === "object" && value !== null && "events" in value && "runs" in value && "queue" in value;
+  return (
+    typeof value === "object" && value !== null && "events" in value && "runs" in value && "queue" in value
+  );
 }
 
 async function fromModule(specifier: string): Promise<World> {
-  const target = specifier.startsWith(".") || specifier.startsWith("/") ? pathToFileURL(specifier).href : specifier;
+  const target =
+    specifier.startsWith(".") || specifier.startsWith("/") ? pathToFileURL(specifier).href : specifier;
   let module: { default?: unknown };
   try {
     module = (await import(target)) as { default?: unknown };
@@ -24,9 +27,12 @@ async function fromModule(specifier: string): Promise<World> {
       { cause: error },
     );
   }
-  const made = typeof module.default === "function" ? await (module.default as () => unknown)() : module.default;
+  const made =
+    typeof module.default === "function" ? await (module.default as () => unknown)() : module.default;
   if (!isWorld(made)) {
-    throw new ConfigError(`The default export of STEPWISE_WORLD=${specifier} is not a World (or a function returning one).`);
+    throw new ConfigError(
+      `The default export of STEPWISE_WORLD=${specifier} is not a World (or a function returning one).`,
+    );
   }
   return made;
 }

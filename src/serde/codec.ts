@@ -21,7 +21,15 @@ interface ErrorShape {
   props?: Record<string, unknown>;
 }
 
-const BUILTIN_ERRORS = ["Error", "TypeError", "RangeError", "SyntaxError", "ReferenceError", "EvalError", "URIError"];
+const BUILTIN_ERRORS = [
+  "Error",
+  "TypeError",
+  "RangeError",
+  "SyntaxError",
+  "ReferenceError",
+  "EvalError",
+  "URIError",
+];
 
 function isError(value: unknown): value is Error {
   return Object.prototype.toString.call(value) === "[object Error]" || value instanceof Error;
@@ -59,15 +67,35 @@ function reviveError(shape: ErrorShape): Error {
     const ctor = (globalThis as unknown as Record<string, ErrorConstructor>)[name] ?? Error;
     error = new ctor(shape.message);
   }
-  Object.defineProperty(error, "name", { value: shape.name, writable: true, configurable: true, enumerable: false });
+  Object.defineProperty(error, "name", {
+    value: shape.name,
+    writable: true,
+    configurable: true,
+    enumerable: false,
+  });
   if (shape.stack !== undefined) {
-    Object.defineProperty(error, "stack", { value: shape.stack, writable: true, configurable: true, enumerable: false });
+    Object.defineProperty(error, "stack", {
+      value: shape.stack,
+      writable: true,
+      configurable: true,
+      enumerable: false,
+    });
   }
   if (shape.cause !== undefined) {
-    Object.defineProperty(error, "cause", { value: shape.cause, writable: true, configurable: true, enumerable: false });
+    Object.defineProperty(error, "cause", {
+      value: shape.cause,
+      writable: true,
+      configurable: true,
+      enumerable: false,
+    });
   }
   if (shape.code !== undefined) {
-    Object.defineProperty(error, "code", { value: shape.code, writable: true, configurable: true, enumerable: true });
+    Object.defineProperty(error, "code", {
+      value: shape.code,
+      writable: true,
+      configurable: true,
+      enumerable: true,
+    });
   }
   if (shape.props) Object.assign(error, shape.props);
   return error;

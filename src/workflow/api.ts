@@ -11,8 +11,8 @@ import * as runtimeErrors from "../errors/runtime.ts";
 import { FatalError, RetryableError } from "../errors/user.ts";
 import * as worldErrors from "../errors/world.ts";
 import { type Duration, resolveDeadline } from "../util/duration.ts";
-import { Hook } from "./hooks.ts";
 import type { Clock } from "./determinism.ts";
+import { Hook } from "./hooks.ts";
 import type { CommandReceipt, HostBridge } from "./protocol.ts";
 
 export interface Pending {
@@ -35,7 +35,9 @@ export interface CreateHookOptions {
 function checkToken(token: unknown): string | undefined {
   if (token === undefined) return undefined;
   if (typeof token !== "string" || token.length === 0 || token.length > 256) {
-    throw new StepwiseError(`A hook token must be a string of 1 to 256 characters; got ${JSON.stringify(token)}.`);
+    throw new StepwiseError(
+      `A hook token must be a string of 1 to 256 characters; got ${JSON.stringify(token)}.`,
+    );
   }
   return token;
 }
@@ -58,9 +60,14 @@ export function createWorkflowApi(context: ApiContext): Record<string, unknown> 
     return awaitCommand(bridge.command({ kind: "sleep", resumeAt })).then(() => undefined);
   }
 
-  function makeHook<T>(options: CreateHookOptions | undefined, schema: StandardSchemaV1<unknown, T> | undefined): Hook<T> {
+  function makeHook<T>(
+    options: CreateHookOptions | undefined,
+    schema: StandardSchemaV1<unknown, T> | undefined,
+  ): Hook<T> {
     const token = checkToken(options?.token);
-    const receipt = bridge.command(token === undefined ? { kind: "hook", webhook: false } : { kind: "hook", token, webhook: false });
+    const receipt = bridge.command(
+      token === undefined ? { kind: "hook", webhook: false } : { kind: "hook", token, webhook: false },
+    );
     const hook = new Hook<T>(receipt.id, receipt.token ?? "", schema, () => bridge.disposeHook(receipt.id));
     hooks.set(receipt.id, hook as Hook<unknown>);
     return hook;

@@ -81,8 +81,16 @@ export function installDeterminism(global: Global, seed: string, clock: Clock): 
   installRandom(global, seed);
   const start = clock.now;
   global.performance = { now: () => clock.now - start, timeOrigin: start };
-  const timers = "Use `await sleep('1s')` from stepwise for a durable delay, or move the code into a step ('use step').";
-  for (const name of ["setTimeout", "setInterval", "setImmediate", "clearTimeout", "clearInterval", "clearImmediate"]) {
+  const timers =
+    "Use `await sleep('1s')` from stepwise for a durable delay, or move the code into a step ('use step').";
+  for (const name of [
+    "setTimeout",
+    "setInterval",
+    "setImmediate",
+    "clearTimeout",
+    "clearInterval",
+    "clearImmediate",
+  ]) {
     forbid(global, name, timers);
   }
   forbid(

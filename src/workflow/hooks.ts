@@ -26,7 +26,12 @@ export class Hook<T = unknown> implements PromiseLike<T>, AsyncIterable<T> {
   #failure: Result<unknown> | undefined;
   #disposed = false;
 
-  constructor(hookId: string, token: string, schema: StandardSchemaV1<unknown, T> | undefined, dispose: () => void) {
+  constructor(
+    hookId: string,
+    token: string,
+    schema: StandardSchemaV1<unknown, T> | undefined,
+    dispose: () => void,
+  ) {
     this.hookId = hookId;
     this.token = token;
     this.#schema = schema;
@@ -67,7 +72,9 @@ export class Hook<T = unknown> implements PromiseLike<T>, AsyncIterable<T> {
       this.#failure ??
       (this.#disposed
         ? undefined
-        : await new Promise<Result<unknown> | undefined>((resolve) => this.#waiters.push({ index, resolve })));
+        : await new Promise<Result<unknown> | undefined>((resolve) =>
+            this.#waiters.push({ index, resolve }),
+          ));
     if (result === undefined) return { done: true };
     if (!result.ok) throw result.error;
     return { done: false, value: await this.#validate(result.value) };
@@ -75,7 +82,11 @@ export class Hook<T = unknown> implements PromiseLike<T>, AsyncIterable<T> {
 
   async #validate(value: unknown): Promise<T> {
     if (this.#schema === undefined) return value as T;
-    return validatePayload(this.#schema, value, (summary) => `A payload for hook ${this.token} does not match the hook's schema: ${summary}`);
+    return validatePayload(
+      this.#schema,
+      value,
+      (summary) => `A payload for hook ${this.token} does not match the hook's schema: ${summary}`,
+    );
   }
 
   // biome-ignore lint/suspicious/noThenProperty: hooks are awaitable by design (first payload).

@@ -52,7 +52,9 @@ function step(stepName: string): (...args: unknown[]) => Promise<unknown> {
       text = encodeValue(args);
     } catch (error) {
       return Promise.reject(
-        new StepwiseError(`The arguments of step ${stepName} cannot be serialized: ${(error as Error).message}`),
+        new StepwiseError(
+          `The arguments of step ${stepName} cannot be serialized: ${(error as Error).message}`,
+        ),
       );
     }
     const receipt = bridge.command({ kind: "step", name: stepName, args: text });
@@ -79,7 +81,14 @@ function settle(outcome: Promise<unknown>): void {
       try {
         text = encodeValue(value);
       } catch (error) {
-        bridge.settle({ ok: false, error: encodeError(new StepwiseError(`The workflow's return value cannot be serialized: ${(error as Error).message}`)) });
+        bridge.settle({
+          ok: false,
+          error: encodeError(
+            new StepwiseError(
+              `The workflow's return value cannot be serialized: ${(error as Error).message}`,
+            ),
+          ),
+        });
         return;
       }
       bridge.settle({ ok: true, value: text });

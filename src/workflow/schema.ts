@@ -18,7 +18,9 @@ export async function validatePayload<T>(
     return entry;
   });
   const summary = issues
-    .map((issue) => (issue.path && issue.path.length > 0 ? `${issue.path.join(".")}: ${issue.message}` : issue.message))
+    .map((issue) =>
+      issue.path && issue.path.length > 0 ? `${issue.path.join(".")}: ${issue.message}` : issue.message,
+    )
     .join("; ");
   throw new HookPayloadValidationError(describe(summary), issues);
 }

@@ -14,7 +14,9 @@ import {
 } from "../../src/runtime/registry.ts";
 
 type AnyFn = (...args: never[]) => unknown;
-type Stubs<S> = { [K in keyof S]: S[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never };
+type Stubs<S> = {
+  [K in keyof S]: S[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
+};
 
 export interface SandboxScope<S> {
   steps: Stubs<S>;
@@ -24,7 +26,9 @@ export interface SandboxScope<S> {
 type Factories<S> = Record<string, (scope: SandboxScope<S>) => (...args: never[]) => Promise<unknown>>;
 
 type Refs<S, W extends Factories<S>> = {
-  [K in keyof W]: ReturnType<W[K]> extends (...args: infer A) => Promise<infer R> ? WorkflowReference<A, R> : never;
+  [K in keyof W]: ReturnType<W[K]> extends (...args: infer A) => Promise<infer R>
+    ? WorkflowReference<A, R>
+    : never;
 };
 
 export function defineWorkflows<S extends Record<string, AnyFn>, W extends Factories<S>>(
@@ -53,6 +57,10 @@ export function defineWorkflows<S extends Record<string, AnyFn>, W extends Facto
     refs[name] = workflowReference(id);
   }
   lines.push("})();");
-  registerWorkflowBundle({ code: lines.join("\n"), filename: `${file}.workflows.js`, workflowIds: Object.values(refs).map((r) => r.workflowId) });
+  registerWorkflowBundle({
+    code: lines.join("\n"),
+    filename: `${file}.workflows.js`,
+    workflowIds: Object.values(refs).map((r) => r.workflowId),
+  });
   return Object.assign(refs, { stepIds }) as Refs<S, W> & { stepIds: Record<keyof S, string> };
 }

@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { configure, getRun, shutdown, start } from "../../src/api/index.ts";
 import { FatalError } from "../../src/errors/user.ts";
-import { createMemoryWorld } from "../../src/worlds/memory/index.ts";
 import type { World } from "../../src/world/types.ts";
+import { createMemoryWorld } from "../../src/worlds/memory/index.ts";
 import { defineWorkflows } from "../helpers/workflows.ts";
 
 let world: World;

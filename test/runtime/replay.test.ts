@@ -1,0 +1,124 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { configure, shutdown, start } from "../../src/api/index.ts";
+import { NonDeterminismError, WorkflowRunFailedError } from "../../src/errors/runtime.ts";
+import { registerWorkflowBundle } from "../../src/runtime/registry.ts";
+import type { World } from "../../src/world/types.ts";
+import { createMemoryWorld } from "../../src/worlds/memory/index.ts";
+import { defineWorkflows } from "../helpers/workflows.ts";
+
+let world: World;
+beforeEach(() => {
+  world = createMemoryWorld();
+  // No sandbox cache and no holding: every wake-up replays the log from the start.
+  configure({ world, worker: { holdMs: 0, maxCachedRuns: 0 } });
+});
+afterEach(async () => {
+  await shutdown();
+});
+
+const executions: string[] = [];
+
+const wf = defineWorkflows("test/replay.ts", {
+  steps: {
+    record: async (label: string, value: unknown) => {
+      executions.push(label);
+      return value;
+    },
+  },
+  workflows: {
+    randomness: ({ api, steps }) =>
+      async function randomness() {
+        const a = Math.random();
+        const t0 = Date.now();
+        const uuid = crypto.randomUUID();
+        await steps.record("r1", a);
+        await api.sleep(20);
+        const b = Math.random();
+        const t1 = Date.now();
+        await steps.record("r2", b);
+        await api.sleep(20);
+        return { a, b, t0, t1, uuid, again: [Math.random(), crypto.randomUUID()] };
+      },
+    changing: ({ api, steps }) =>
+      async function changing() {
+        await steps.record("c1", 1);
+        await api.sleep(30);
+        await steps.record("c2", 2);
+        return "done";
+      },
+    forbidden: () =>
+      async function forbidden() {
+        try {
+          setTimeout(() => {}, 10);
+          return "allowed";
+        } catch (error) {
+          return `${(error as Error).name}: ${(error as Error).message}`;
+        }
+      },
+  },
+});
+
+describe("replay", () => {
+  it("replays Math.random, crypto and Date identically, and never re-executes completed steps", async () => {
+    const run = await start(wf.randomness, []);
+    const result = (await run.returnValue) as {
+      a: number;
+      b: number;
+      t0: number;
+      t1: number;
+      uuid: string;
+      again: unknown[];
+    };
+    const events = await world.events.list(run.runId);
+    const recorded = events.filter((e) => e.type === "step_started").length;
+    expect(recorded).toBe(2);
+    // Each step ran once even though the run was replayed from its log after each sleep.
+    expect(executions.filter((label) => label === "r1")).toHaveLength(1);
+    expect(executions.filter((label) => label === "r2")).toHaveLength(1);
+    expect(result.t0).toBe((await run.createdAt).getTime());
+    expect(result.t1).toBeGreaterThanOrEqual(result.t0 + 20);
+    expect(result.a).not.toBe(result.b);
+    expect(result.uuid).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    // The step outputs recorded the values seen before the sleeps; the final result, computed
+    // after two replays, agrees with them.
+    const completed = events.filter((e) => e.type === "step_completed");
+    expect(completed).toHaveLength(2);
+  });
+
+  it("fails the run loudly when the code changes under a run in progress", async () => {
+    const run = await start(wf.changing, []);
+    // Wait until the run sleeps, then swap the workflow's code for one that calls a different step.
+    for (let i = 0; i < 200; i++) {
+      if ((await world.waits.list({ runId: run.runId })).length > 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    registerWorkflowBundle({
+      filename: "changed.js",
+      workflowIds: [wf.changing.workflowId],
+      code: `(() => {
+        const r = globalThis[Symbol.for("stepwise.sandbox")].registrar;
+        const other = r.step("step//test/replay.ts//somethingElse");
+        r.registerWorkflow(${JSON.stringify(wf.changing.workflowId)}, async function changing() {
+          await other(1);
+          await r.api.sleep(30);
+          return "changed";
+        });
+      })();`,
+    });
+    const failure = await run.returnValue.catch((error: unknown) => error);
+    expect(WorkflowRunFailedError.is(failure)).toBe(true);
+    const cause = (failure as Error).cause;
+    expect(NonDeterminismError.is(cause)).toBe(true);
+    expect((cause as Error).message).toContain('step "step//test/replay.ts//record"');
+    expect((cause as Error).message).toContain('step "step//test/replay.ts//somethingElse"');
+    const last = (await world.events.list(run.runId)).at(-1);
+    expect(last?.type).toBe("run_failed");
+  });
+
+  it("refuses timers in workflow code with the durable alternative", async () => {
+    const run = await start(wf.forbidden, []);
+    const message = (await run.returnValue) as string;
+    expect(message).toMatch(/^SandboxViolationError: setTimeout\(\) is not available in workflow code/);
+    expect(message).toContain("sleep(");
+  });
+});
