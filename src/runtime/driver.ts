@@ -46,6 +46,8 @@ export class RunDriver {
   #stopRequested = false;
   #lost = false;
   #signal: (() => void) | undefined;
+  /** Steps this driver saw complete (for progress reports). */
+  stepsCompleted = 0;
 
   constructor(machine: RunMachine, host: DriverHost, anchors: string[]) {
     this.machine = machine;
@@ -153,7 +155,10 @@ export class RunDriver {
       const { step, outcome } = result;
       if (machine.steps.get(step.id) !== step || step.attempt !== result.attempt) continue;
       const now = Date.now();
-      if (outcome.ok) await machine.completeStep(step, outcome.value, now);
+      if (outcome.ok) {
+        this.stepsCompleted += 1;
+        await machine.completeStep(step, outcome.value, now);
+      }
       else if (outcome.decision.retry) machine.retryStep(step, outcome.error, outcome.decision.retryAt, now);
       else await machine.failStep(step, outcome.error, outcome.decision.fatal, now);
       if (machine.hasUncommittedHook) await this.#commit();

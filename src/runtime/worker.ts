@@ -42,6 +42,17 @@ export interface WorkerOptions {
   payloads?: PayloadCodec;
   /** Where the worker reports problems (default: console.warn). */
   warn?: (message: string, error?: unknown) => void;
+  /** Told each time the worker stops driving a run, and why (progress output, metrics). */
+  onRun?: (report: RunReport) => void;
+}
+
+export interface RunReport {
+  runId: string;
+  workflowName: string;
+  /** finished: the run ended; suspended: it waits (sleep, hook, retry); stopped: handed back. */
+  outcome: DriveOutcome;
+  /** Steps that completed while this worker drove the run this time. */
+  stepsCompleted: number;
 }
 
 interface ActiveRun {
@@ -53,7 +64,8 @@ interface ActiveRun {
 export class Worker {
   readonly owner: string;
   readonly world: World;
-  readonly #options: Required<Omit<WorkerOptions, "owner" | "world" | "payloads" | "warn">>;
+  readonly #options: Required<Omit<WorkerOptions, "owner" | "world" | "payloads" | "warn" | "onRun">>;
+  readonly #onRun: ((report: RunReport) => void) | undefined;
   readonly #payloads: PayloadCodec;
   readonly #warn: (message: string, error?: unknown) => void;
   readonly #active = new Map<string, ActiveRun>();
@@ -85,6 +97,7 @@ export class Worker {
     };
     this.#payloads = options.payloads ?? createPayloadCodec();
     this.#warn = options.warn ?? ((message, error) => console.warn(`[stepwise] ${message}`, error ?? ""));
+    this.#onRun = options.onRun;
     this.#cache = new LruCache(this.#options.maxCachedRuns);
     this.#slots = new Semaphore(this.#options.maxConcurrentSteps);
   }
@@ -279,6 +292,7 @@ export class Worker {
     if (!this.#running) driver.requestStop();
     const outcome: DriveOutcome = await driver.drive();
     active.anchors = driver.anchors;
+    this.#onRun?.({ runId, workflowName: run.workflowName, outcome, stepsCompleted: driver.stepsCompleted });
     switch (outcome) {
       case "suspended":
       case "finished":

@@ -1,0 +1,72 @@
+/** `stepwise worker <files…>`: a dedicated worker process for the workflows in <files>. */
+import { parseArgs } from "node:util";
+import { getWorld, listWorkflows, shutdown } from "../../api/index.ts";
+import { discoverWorkflowFiles, loadWorkflowFiles } from "../../ops/load.ts";
+import { getPayloadCodec } from "../../runtime/process.ts";
+import { Worker } from "../../runtime/worker.ts";
+import { note, UsageError } from "../output.ts";
+
+export const help = `Usage: npx stepwise worker [files…] [options]
+
+Runs a dedicated worker for the workflows defined in [files…] (default: every file under
+./workflows) against the World chosen by STEPWISE_WORLD. Any number of workers can share one
+World. On SIGTERM or SIGINT the worker stops taking work, finishes the steps it is running,
+hands its runs back to the queue and exits; a second signal exits at once.
+
+Options:
+  --concurrency <n>   steps executing at once (default 256)
+  --quiet             do not print a line per run
+  -h, --help          show this help`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { concurrency: { type: "string" }, quiet: { type: "boolean" } },
+  });
+  const files = positionals.length > 0 ? positionals : discoverWorkflowFiles();
+  if (files.length === 0) throw new UsageError("worker needs the workflow files to load (none given, and no ./workflows directory).");
+  const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
+  if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency <= 0)) {
+    throw new UsageError(`--concurrency must be a positive integer, got "${values.concurrency}".`);
+  }
+  process.env.STEPWISE_WORKER = "0"; // this command runs its own worker, not the in-process one
+  await loadWorkflowFiles(files);
+  const workflows = listWorkflows();
+  if (workflows.length === 0) throw new UsageError(`no workflows found in ${files.join(", ")} (mark them with "use workflow").`);
+  const world = await getWorld();
+  const worker = new Worker({
+    world,
+    payloads: getPayloadCodec(),
+    ...(concurrency === undefined ? {} : { maxConcurrentSteps: concurrency }),
+    ...(values.quiet
+      ? {}
+      : {
+          onRun: (report) =>
+            note(`${new Date().toISOString()} ${report.runId} ${report.outcome} (${report.workflowName.split("//").pop()}, ${report.stepsCompleted} steps)`),
+        }),
+  });
+  note(`stepwise worker ${worker.owner} on the ${world.name} World, ${workflows.length} workflow(s):\n  ${workflows.join("\n  ")}`);
+  worker.start();
+  // The worker's timers do not keep the process alive; a worker process must stay up until told.
+  const keepAlive = setInterval(() => {}, 1 << 30);
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        note(`${signal} again: exiting now.`);
+        process.exit(130);
+      }
+      stopping = true;
+      note(`${signal}: finishing the steps in flight and handing runs back…`);
+      resolve();
+    };
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
+  });
+  await worker.stop();
+  clearInterval(keepAlive);
+  await shutdown();
+  note("stopped.");
+  return 0;
+}

@@ -1,0 +1,245 @@
+/**
+ * What `npx stepwise inspect` shows, as a library: runs, steps, events, hooks and sleeps read from
+ * a World, as plain rows (for `--json`) and as readable tables. Payloads are decoded for display
+ * through the payload codec; nothing here writes to the World.
+ */
+import { decodeValue } from "../serde/codec.ts";
+import type { PayloadCodec } from "../serde/payload.ts";
+import type { EventRecord } from "../world/events.ts";
+import type { HookRecord, ListRunsFilter, RunRecord, RunStatus, StepRecord, WaitRecord, World } from "../world/types.ts";
+import { type Column, formatDuration, formatTable, formatTime } from "./table.ts";
+
+export type InspectResource = "runs" | "steps" | "events" | "hooks" | "sleeps";
+export const INSPECT_RESOURCES: readonly InspectResource[] = ["runs", "steps", "events", "hooks", "sleeps"];
+
+export interface InspectOptions {
+  /** For runs: one run's details; for the others: the run whose rows to show. */
+  id?: string;
+  status?: string;
+  workflow?: string;
+  runId?: string;
+  limit?: number;
+  cursor?: string;
+}
+
+export interface InspectResult {
+  rows: Record<string, unknown>[];
+  table: string;
+  nextCursor?: string;
+}
+
+function preview(payloads: PayloadCodec, runId: string, bytes: Uint8Array | undefined): unknown {
+  if (bytes === undefined) return undefined;
+  try {
+    return decodeValue(payloads.decode(runId, bytes));
+  } catch (error) {
+    return `<unreadable: ${(error as Error).message}>`;
+  }
+}
+
+/** A short, one-line text for a decoded value. */
+export function describeValue(value: unknown): string {
+  if (value === undefined) return "";
+  if (value instanceof Error) return `${value.name}: ${value.message}`;
+  try {
+    return JSON.stringify(value, (_key, v: unknown) => (typeof v === "bigint" ? `${v.toString()}n` : v)) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+function shortName(id: string): string {
+  const at = id.lastIndexOf("//");
+  return at === -1 ? id : id.slice(at + 2);
+}
+
+function runRow(payloads: PayloadCodec, run: RunRecord, full: boolean): Record<string, unknown> {
+  const row: Record<string, unknown> = {
+    runId: run.runId,
+    workflow: run.workflowName,
+    status: run.status,
+    createdAt: new Date(run.createdAt).toISOString(),
+    startedAt: run.startedAt === undefined ? null : new Date(run.startedAt).toISOString(),
+    completedAt: run.completedAt === undefined ? null : new Date(run.completedAt).toISOString(),
+    events: run.seq,
+  };
+  if (full) {
+    row.input = preview(payloads, run.runId, run.input);
+    if (run.output !== undefined) row.output = preview(payloads, run.runId, run.output);
+    if (run.error !== undefined) row.error = preview(payloads, run.runId, run.error);
+  }
+  return row;
+}
+
+const RUN_COLUMNS: Column<RunRecord>[] = [
+  { header: "run", value: (r) => r.runId },
+  { header: "workflow", value: (r) => shortName(r.workflowName), max: 30 },
+  { header: "status", value: (r) => r.status },
+  { header: "created", value: (r) => formatTime(r.createdAt) },
+  { header: "duration", value: (r) => formatDuration(r.startedAt, r.completedAt ?? (r.startedAt === undefined ? undefined : Date.now())) },
+  { header: "events", value: (r) => String(r.seq) },
+];
+
+function statusFilter(status: string | undefined): RunStatus[] | undefined {
+  if (status === undefined) return undefined;
+  return status.split(",").map((s) => s.trim()) as RunStatus[];
+}
+
+async function inspectRuns(world: World, payloads: PayloadCodec, options: InspectOptions): Promise<InspectResult> {
+  if (options.id !== undefined) {
+    const run = await world.runs.get(options.id);
+    const row = runRow(payloads, run, true);
+    const lines = Object.entries(row).map(([key, value]) => `${key.padEnd(12)} ${typeof value === "string" ? value : describeValue(value)}`);
+    return { rows: [row], table: lines.join("\n") };
+  }
+  const filter: ListRunsFilter = {};
+  const statuses = statusFilter(options.status);
+  if (statuses !== undefined) filter.status = statuses;
+  if (options.workflow !== undefined) filter.workflowName = options.workflow;
+  if (options.limit !== undefined) filter.limit = options.limit;
+  if (options.cursor !== undefined) filter.cursor = options.cursor;
+  let page = await world.runs.list(filter);
+  if (options.workflow !== undefined && page.items.length === 0 && !options.workflow.startsWith("workflow//")) {
+    // Accept a short name ("order") as well as a full id.
+    const all = await world.runs.list({ ...filter, workflowName: undefined, limit: 1000 } as ListRunsFilter);
+    const wanted = options.workflow;
+    page = { items: all.items.filter((run) => shortName(run.workflowName) === wanted).slice(0, filter.limit ?? 50) };
+  }
+  const result: InspectResult = {
+    rows: page.items.map((run) => runRow(payloads, run, false)),
+    table: page.items.length === 0 ? "No runs." : formatTable(page.items, RUN_COLUMNS),
+  };
+  if (page.nextCursor !== undefined) result.nextCursor = page.nextCursor;
+  return result;
+}
+
+const STEP_COLUMNS: Column<StepRecord & { value: string }>[] = [
+  { header: "step", value: (s) => s.stepId },
+  { header: "name", value: (s) => shortName(s.stepName), max: 30 },
+  { header: "status", value: (s) => s.status },
+  { header: "attempt", value: (s) => String(s.attempt) },
+  { header: "started", value: (s) => formatTime(s.startedAt) },
+  { header: "duration", value: (s) => formatDuration(s.startedAt, s.completedAt) },
+  { header: "result", value: (s) => s.value, max: 50 },
+];
+
+async function inspectSteps(world: World, payloads: PayloadCodec, runId: string): Promise<InspectResult> {
+  const steps = await world.steps.list(runId);
+  const withValues = steps.map((step) => {
+    const value = step.status === "completed" ? preview(payloads, runId, step.output) : preview(payloads, runId, step.error);
+    return { ...step, value: describeValue(value) };
+  });
+  return {
+    rows: withValues.map((step) => ({
+      stepId: step.stepId,
+      stepName: step.stepName,
+      status: step.status,
+      attempt: step.attempt,
+      startedAt: new Date(step.startedAt).toISOString(),
+      completedAt: step.completedAt === undefined ? null : new Date(step.completedAt).toISOString(),
+      retryAt: step.retryAt === undefined ? null : new Date(step.retryAt).toISOString(),
+      input: preview(payloads, runId, step.input),
+      result: step.status === "completed" ? preview(payloads, runId, step.output) : undefined,
+      error: step.error === undefined ? undefined : preview(payloads, runId, step.error),
+    })),
+    table: steps.length === 0 ? `Run ${runId} has no steps yet.` : formatTable(withValues, STEP_COLUMNS),
+  };
+}
+
+function eventDetail(payloads: PayloadCodec, event: EventRecord): string {
+  const data = Object.entries(event.data as Record<string, unknown>)
+    .filter(([key]) => key !== "seed")
+    .map(([key, value]) => `${key}=${typeof value === "string" ? value : JSON.stringify(value)}`)
+    .join(" ");
+  const payload = event.payload === undefined ? "" : ` ${describeValue(preview(payloads, event.runId, event.payload))}`;
+  return `${data}${payload}`;
+}
+
+async function inspectEvents(world: World, payloads: PayloadCodec, runId: string, options: InspectOptions): Promise<InspectResult> {
+  const afterSeq = options.cursor === undefined ? 0 : Number(options.cursor);
+  const limit = options.limit ?? 100;
+  const events = await world.events.list(runId, { afterSeq: Number.isFinite(afterSeq) ? afterSeq : 0, limit });
+  const result: InspectResult = {
+    rows: events.map((event) => ({
+      seq: event.seq,
+      type: event.type,
+      createdAt: new Date(event.createdAt).toISOString(),
+      data: event.data,
+      payload: preview(payloads, runId, event.payload),
+    })),
+    table:
+      events.length === 0
+        ? `Run ${runId} has no events${afterSeq > 0 ? ` after ${afterSeq}` : ""}.`
+        : formatTable(events, [
+            { header: "seq", value: (e) => String(e.seq) },
+            { header: "type", value: (e) => e.type },
+            { header: "time", value: (e) => formatTime(e.createdAt) },
+            { header: "detail", value: (e) => eventDetail(payloads, e), max: 80 },
+          ]),
+  };
+  const last = events.at(-1);
+  if (last !== undefined && events.length === limit) result.nextCursor = String(last.seq);
+  return result;
+}
+
+const HOOK_COLUMNS: Column<HookRecord>[] = [
+  { header: "hook", value: (h) => h.hookId },
+  { header: "token", value: (h) => h.token, max: 40 },
+  { header: "kind", value: (h) => h.kind },
+  { header: "status", value: (h) => h.status },
+  { header: "run", value: (h) => h.runId },
+  { header: "created", value: (h) => formatTime(h.createdAt) },
+];
+
+const WAIT_COLUMNS: Column<WaitRecord>[] = [
+  { header: "sleep", value: (w) => w.waitId },
+  { header: "status", value: (w) => w.status },
+  { header: "resumes", value: (w) => formatTime(w.resumeAt) },
+  { header: "run", value: (w) => w.runId },
+  { header: "created", value: (w) => formatTime(w.createdAt) },
+];
+
+/** Runs one inspect query. `RunNotFoundError` when a run id does not exist. */
+export async function inspect(
+  world: World,
+  payloads: PayloadCodec,
+  resource: InspectResource,
+  options: InspectOptions = {},
+): Promise<InspectResult> {
+  const runId = options.runId ?? options.id;
+  switch (resource) {
+    case "runs":
+      return inspectRuns(world, payloads, options);
+    case "steps":
+    case "events":
+      if (runId === undefined) throw new Error(`inspect ${resource} needs a run id: npx stepwise inspect ${resource} <runId>`);
+      await world.runs.get(runId);
+      return resource === "steps" ? inspectSteps(world, payloads, runId) : inspectEvents(world, payloads, runId, options);
+    case "hooks": {
+      if (runId !== undefined) await world.runs.get(runId);
+      const filter: { runId?: string; status?: "active" | "disposed"; limit?: number } = { limit: options.limit ?? 50 };
+      if (runId !== undefined) filter.runId = runId;
+      if (options.status === "active" || options.status === "disposed") filter.status = options.status;
+      const hooks = await world.hooks.list(filter);
+      return {
+        rows: hooks.map((hook) => ({ ...hook, createdAt: new Date(hook.createdAt).toISOString() })),
+        table: hooks.length === 0 ? "No hooks." : formatTable(hooks, HOOK_COLUMNS),
+      };
+    }
+    case "sleeps": {
+      if (runId !== undefined) await world.runs.get(runId);
+      const filter: { runId?: string; status?: "waiting" | "completed"; limit?: number } = { limit: options.limit ?? 50 };
+      if (runId !== undefined) filter.runId = runId;
+      if (options.status === "waiting" || options.status === "completed") filter.status = options.status;
+      const waits = await world.waits.list(filter);
+      return {
+        rows: waits.map((wait) => ({
+          ...wait,
+          resumeAt: new Date(wait.resumeAt).toISOString(),
+          createdAt: new Date(wait.createdAt).toISOString(),
+        })),
+        table: waits.length === 0 ? "No sleeps." : formatTable(waits, WAIT_COLUMNS),
+      };
+    }
+  }
+}
