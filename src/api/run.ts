@@ -5,73 +5,21 @@
  */
 import { WorkflowRunCancelledError, WorkflowRunFailedError } from "../errors/runtime.ts";
 import { RunFinishedError } from "../errors/world.ts";
-import { getPayloadCodec, getWorld, keepAlive } from "../runtime/process.ts";
+import { getPayloadCodec, getWorld } from "../runtime/process.ts";
 import { decodeValue } from "../serde/codec.ts";
 import { newOwnerId } from "../util/owner.ts";
-import { type RunRecord, type RunStatus, TERMINAL_RUN_STATUSES, type World } from "../world/types.ts";
+import { type RunRecord, type RunStatus, TERMINAL_RUN_STATUSES } from "../world/types.ts";
+import { waitForRun } from "./watch.ts";
 
 /** How long a client-side cancel holds the run's lease while it records the cancellation. */
 const CANCEL_LEASE_MS = 10_000;
-/** Safety net for Worlds whose cross-process notifications can be missed. */
-const FALLBACK_CHECK_MS = 1_000;
-
-export type WorkflowRunStatus = RunStatus;
-
 function decodeStored(runId: string, bytes: Uint8Array | undefined): unknown {
   return bytes === undefined ? undefined : decodeValue(getPayloadCodec().decode(runId, bytes));
 }
 
-/** Waits until the run satisfies `done` (re-reading it on every notification about it). */
-export async function waitForRun(
-  world: World,
-  runId: string,
-  done: (run: RunRecord) => boolean,
-): Promise<RunRecord> {
-  const release = keepAlive();
-  let unsubscribe: (() => void) | undefined;
-  let fallback: NodeJS.Timeout | undefined;
-  try {
-    return await new Promise<RunRecord>((resolve, reject) => {
-      let checking = false;
-      let again = false;
-      let settled = false;
-      const check = async (): Promise<void> => {
-        if (settled) return;
-        if (checking) {
-          again = true;
-          return;
-        }
-        checking = true;
-        try {
-          do {
-            again = false;
-            const run = await world.runs.get(runId);
-            if (done(run)) {
-              settled = true;
-              resolve(run);
-              return;
-            }
-          } while (again);
-        } catch (error) {
-          settled = true;
-          reject(error);
-        } finally {
-          checking = false;
-        }
-      };
-      unsubscribe = world.subscribe((notification) => {
-        if (notification.type === "any" || (notification.type === "run" && notification.runId === runId))
-          void check();
-      });
-      fallback = setInterval(() => void check(), FALLBACK_CHECK_MS);
-      void check();
-    });
-  } finally {
-    unsubscribe?.();
-    if (fallback) clearInterval(fallback);
-    release();
-  }
-}
+export type WorkflowRunStatus = RunStatus;
+
+const isTerminal = (status: RunStatus): boolean => TERMINAL_RUN_STATUSES.has(status);
 
 export class Run<Result = unknown> {
   readonly runId: string;
@@ -114,7 +62,7 @@ export class Run<Result = unknown> {
   get returnValue(): Promise<Result> {
     return (async () => {
       const world = await getWorld();
-      const run = await waitForRun(world, this.runId, (r) => TERMINAL_RUN_STATUSES.has(r.status));
+      const run = await waitForRun(world, this.runId, (r) => isTerminal(r.status), isTerminal);
       if (run.status === "completed") return decodeStored(run.runId, run.output) as Result;
       if (run.status === "cancelled") throw new WorkflowRunCancelledError(run.runId);
       throw new WorkflowRunFailedError(run.runId, decodeStored(run.runId, run.error));
@@ -165,7 +113,7 @@ export class Run<Result = unknown> {
       // A worker drives it and will see the request; wait for the end, or for its lease to lapse.
       const expiresAt = run.lease?.expiresAt ?? Date.now();
       const ended = await Promise.race([
-        waitForRun(world, this.runId, (r) => TERMINAL_RUN_STATUSES.has(r.status)).then(() => true),
+        waitForRun(world, this.runId, (r) => isTerminal(r.status), isTerminal).then(() => true),
         new Promise<false>((resolve) =>
           setTimeout(() => resolve(false), Math.max(50, expiresAt - Date.now() + 50)),
         ),

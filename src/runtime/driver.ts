@@ -158,8 +158,8 @@ export class RunDriver {
       if (outcome.ok) {
         this.stepsCompleted += 1;
         await machine.completeStep(step, outcome.value, now);
-      }
-      else if (outcome.decision.retry) machine.retryStep(step, outcome.error, outcome.decision.retryAt, now);
+      } else if (outcome.decision.retry)
+        machine.retryStep(step, outcome.error, outcome.decision.retryAt, now);
       else await machine.failStep(step, outcome.error, outcome.decision.fatal, now);
       if (machine.hasUncommittedHook) await this.#commit();
     }
@@ -238,13 +238,13 @@ export class RunDriver {
     const at = Date.now();
     let terminal: NewEvent;
     const payloads = machine.payloads;
-    if (this.#cancelRequested && machine.settlement === undefined && machine.divergence === undefined) {
+    if (this.#cancelRequested && machine.settlement === undefined && machine.fatal === undefined) {
       terminal = { type: "run_cancelled", data: { reason: "cancelled" }, createdAt: at };
-    } else if (machine.divergence !== undefined) {
+    } else if (machine.fatal !== undefined) {
       terminal = {
         type: "run_failed",
-        data: { reason: "non_determinism" },
-        payload: payloads.encode(this.runId, encodeValue(machine.divergence)),
+        data: { reason: machine.fatal.code === "NON_DETERMINISM" ? "non_determinism" : "sandbox_violation" },
+        payload: payloads.encode(this.runId, encodeValue(machine.fatal)),
         createdAt: at,
       };
     } else if (machine.settlement?.ok) {

@@ -4,6 +4,7 @@
  * live mode turns new calls into events and outcomes into deliveries. It does no I/O: the driver
  * (`driver.ts`) commits its outbox, executes its steps and feeds it outcomes.
  */
+import type { StepwiseError } from "../errors/base.ts";
 import { NonDeterminismError } from "../errors/runtime.ts";
 import { HookTokenConflictError } from "../errors/world.ts";
 import { encodeValue } from "../serde/codec.ts";
@@ -20,7 +21,7 @@ import type {
 import type { EventRecord, NewEvent } from "../world/events.ts";
 import type { WorkflowBundle } from "./registry.ts";
 import { deliveryTarget, type PlannedCall, planReplay } from "./replay-plan.ts";
-import { createSandbox, drain, type Sandbox } from "./sandbox.ts";
+import { createSandbox, type Sandbox } from "./sandbox.ts";
 
 export interface StepTask {
   id: string;
@@ -61,7 +62,8 @@ export class RunMachine {
   readonly waits = new Map<string, number>();
   readonly hooks = new Map<string, HookState>();
   settlement: Settlement | undefined;
-  divergence: NonDeterminismError | undefined;
+  /** Set when the runtime must fail the run: non-determinism, or a sandbox violation. */
+  fatal: StepwiseError | undefined;
   /** Hook conflicts found at call time (same token twice in this run), to deliver next. */
   readonly conflicts: { id: string; error: string }[] = [];
 
@@ -81,7 +83,9 @@ export class RunMachine {
     this.run = options.run;
     this.payloads = options.payloads;
     this.#clock = options.run.createdAt;
-    this.#sandbox = createSandbox(options.bundle, this.#bridge());
+    this.#sandbox = createSandbox(options.bundle, this.#bridge(), (violation) => {
+      this.fatal ??= violation;
+    });
   }
 
   /** True while the workflow is being replayed from the log. */
@@ -90,7 +94,7 @@ export class RunMachine {
   }
 
   get finished(): boolean {
-    return this.settlement !== undefined || this.divergence !== undefined;
+    return this.settlement !== undefined || this.fatal !== undefined;
   }
 
   #bridge(): HostBridge {
@@ -99,7 +103,7 @@ export class RunMachine {
       command: (command) => this.#command(command),
       disposeHook: (hookId) => this.#disposeHook(hookId),
       settle: (settlement) => {
-        if (this.divergence === undefined && this.settlement === undefined) this.settlement = settlement;
+        if (this.fatal === undefined && this.settlement === undefined) this.settlement = settlement;
       },
       log: (level, args) => {
         if (this.#replaying) return;
@@ -193,9 +197,12 @@ export class RunMachine {
   async #startWorkflow(): Promise<void> {
     if (this.#started) return;
     this.#started = true;
-    this.#sandbox.runtime.setNow(this.run.createdAt);
-    this.#sandbox.runtime.start(this.#options.workflowId, this.#options.input);
-    await drain();
+    try {
+      await this.#sandbox.start(this.#options.workflowId, this.#options.input);
+    } catch (error) {
+      // The workflow's module threw while loading: the run cannot start with this code.
+      this.settlement ??= { ok: false, error: encodeError(error) };
+    }
   }
 
   #advance(at: number): number {
@@ -204,9 +211,7 @@ export class RunMachine {
   }
 
   async #deliver(delivery: Delivery, at: number): Promise<void> {
-    this.#sandbox.runtime.setNow(at);
-    this.#sandbox.runtime.deliver(delivery);
-    await drain();
+    await this.#sandbox.deliver(delivery, at);
   }
 
   #push(event: NewEvent): void {
@@ -322,8 +327,8 @@ export class RunMachine {
   }
 
   #diverge(detail: string): void {
-    if (this.divergence !== undefined) return;
-    this.divergence = new NonDeterminismError(
+    if (this.fatal !== undefined) return;
+    this.fatal = new NonDeterminismError(
       `Replay of run ${this.run.runId} (${this.run.workflowName}) diverged from its event log: ${detail}. Workflow code must make the same calls in the same order on every replay: keep non-deterministic work (I/O, randomness outside the sandbox's seeded Math.random, reading the environment) in steps, and do not change a workflow's calls while it has runs in progress.`,
     );
   }
@@ -516,6 +521,14 @@ function describeId(id: string): string {
   if (id.startsWith("step_")) return `step ${id}`;
   if (id.startsWith("wait_")) return `sleep ${id}`;
   return `hook ${id}`;
+}
+
+function encodeError(error: unknown): string {
+  try {
+    return encodeValue(error);
+  } catch {
+    return encodeValue(new Error(String(error)));
+  }
 }
 
 function conflictText(token: string, heldByRunId: string | undefined): string {

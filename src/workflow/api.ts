@@ -113,11 +113,14 @@ export function createWorkflowApi(context: ApiContext): Record<string, unknown> 
     StepwiseError,
     ensureError,
   };
-  for (const [name, value] of Object.entries({ ...runtimeErrors, ...worldErrors })) {
-    if (typeof value === "function" && name.endsWith("Error")) api[name] = value;
-  }
-  return api;
+  return Object.assign(api, ERROR_CLASSES);
 }
+
+const ERROR_CLASSES: Record<string, unknown> = Object.fromEntries(
+  Object.entries({ ...runtimeErrors, ...worldErrors }).filter(
+    ([name, value]) => typeof value === "function" && name.endsWith("Error"),
+  ),
+);
 
 /**
  * The names workflow code may import from `stepwise`. The compiler maps the import to the
@@ -133,5 +136,5 @@ export const WORKFLOW_API_NAMES: readonly string[] = [
   "RetryableError",
   "StepwiseError",
   "ensureError",
-  ...Object.keys({ ...runtimeErrors, ...worldErrors }).filter((name) => name.endsWith("Error")),
+  ...Object.keys(ERROR_CLASSES),
 ];

@@ -1,29 +1,38 @@
 /**
- * Makes the sandbox deterministic: `Math.random` and `crypto` draw from the run's seeded generator,
- * `Date` and `performance.now` read a clock the host moves to each replayed event's time, and the
- * timer functions and global `fetch` throw an error naming the durable alternative.
+ * Makes the sandbox deterministic: `Math.random` and `crypto` draw from the current run's seeded
+ * generator, `Date` and `performance.now` read the current run's clock (which the host moves to each
+ * replayed event's time), and the timer functions and global `fetch` throw an error naming the
+ * durable alternative. "Current run" is whichever run the host has entered (see `prelude.ts`).
  *
  * Runs inside the sandbox (bundled into the prelude): no Node imports.
  */
 import { SandboxViolationError } from "../errors/runtime.ts";
-import { createPrng } from "../util/prng.ts";
+import type { Prng } from "../util/prng.ts";
 
 export interface Clock {
   now: number;
+  /** The run's creation time, where `performance.now()` counts from. */
+  origin: number;
+}
+
+/** What the shims need from the run being executed. */
+export interface DeterminismSource {
+  clock: Clock;
+  prng: Prng;
 }
 
 type Global = Record<string, unknown>;
 
-function installDate(global: Global, clock: Clock): void {
+function installDate(global: Global, source: () => DeterminismSource): void {
   const RealDate = global.Date as DateConstructor;
   function VirtualDate(this: unknown, ...args: unknown[]): Date | string {
-    if (new.target === undefined) return new RealDate(clock.now).toString();
-    if (args.length === 0) return new RealDate(clock.now);
+    if (new.target === undefined) return new RealDate(source().clock.now).toString();
+    if (args.length === 0) return new RealDate(source().clock.now);
     return new (RealDate as unknown as new (...a: unknown[]) => Date)(...args);
   }
   VirtualDate.prototype = RealDate.prototype;
   Object.defineProperties(VirtualDate, {
-    now: { value: () => clock.now, writable: true, configurable: true },
+    now: { value: () => source().clock.now, writable: true, configurable: true },
     parse: { value: RealDate.parse, writable: true, configurable: true },
     UTC: { value: RealDate.UTC, writable: true, configurable: true },
   });
@@ -35,16 +44,15 @@ function installDate(global: Global, clock: Clock): void {
   global.Date = VirtualDate;
 }
 
-function installRandom(global: Global, seed: string): void {
-  const prng = createPrng(seed);
-  (global.Math as { random: () => number }).random = () => prng.next();
+function installRandom(global: Global, source: () => DeterminismSource): void {
+  (global.Math as { random: () => number }).random = () => source().prng.next();
   const getRandomValues = <T extends ArrayBufferView | null>(array: T): T => {
     if (array === null || !ArrayBuffer.isView(array)) {
       throw new TypeError("crypto.getRandomValues expects an integer typed array.");
     }
     const bytes = new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
     for (let i = 0; i < bytes.length; i += 4) {
-      let word = prng.nextUint32();
+      let word = source().prng.nextUint32();
       for (let j = 0; j < 4 && i + j < bytes.length; j++) {
         bytes[i + j] = word & 0xff;
         word >>>= 8;
@@ -76,11 +84,15 @@ function forbid(global: Global, name: string, advice: string): void {
   };
 }
 
-export function installDeterminism(global: Global, seed: string, clock: Clock): void {
-  installDate(global, clock);
-  installRandom(global, seed);
-  const start = clock.now;
-  global.performance = { now: () => clock.now - start, timeOrigin: start };
+export function installDeterminism(global: Global, source: () => DeterminismSource): void {
+  installDate(global, source);
+  installRandom(global, source);
+  global.performance = {
+    now: () => source().clock.now - source().clock.origin,
+    get timeOrigin() {
+      return source().clock.origin;
+    },
+  };
   const timers =
     "Use `await sleep('1s')` from stepwise for a durable delay, or move the code into a step ('use step').";
   for (const name of [

@@ -1,14 +1,13 @@
 /**
- * The protocol between the host runtime and the workflow sandbox. The host puts a `HostBridge` on
- * the sandbox's global object before the prelude runs; the prelude takes it and exposes a
- * `SandboxRuntime` in return. Only strings and plain objects cross: values travel as codec text,
- * so each side builds them with its own realm's intrinsics.
+ * The protocol between the host runtime and the workflow sandbox. The prelude exposes a
+ * `RealmRuntime`; for each run the host opens a scope with its `HostBridge`. Only strings and plain
+ * objects cross: values travel as codec text, so each side builds them with its own realm's
+ * intrinsics.
  *
  * Types only: this file has no runtime code, so both sides can import it.
  */
 
-/** `Symbol.for` keys of the two objects on the sandbox's global. */
-export const BRIDGE_KEY = "stepwise.bridge";
+/** `Symbol.for` key of the prelude's exports on the sandbox's global object. */
 export const SANDBOX_KEY = "stepwise.sandbox";
 
 /** Something the workflow asks the runtime to do. Each takes the next call index of the run. */
@@ -53,14 +52,24 @@ export interface HostBridge {
   log(level: "log" | "info" | "warn" | "error" | "debug", args: unknown[]): void;
 }
 
-/** Provided by the prelude to the host. */
-export interface SandboxRuntime {
-  /** Starts the workflow `workflowId` with codec-text arguments; the outcome goes to `bridge.settle`. */
+/** A run inside a realm: opaque to the host, which only hands it back to `enter`. */
+export type RunScope = object & { readonly __runScope: unique symbol };
+
+/**
+ * Provided by the prelude to the host. One realm (a `node:vm` context) hosts many runs; the host
+ * enters one run at a time, and everything the workflow code does until the host leaves (including
+ * the microtasks it drains) belongs to that run.
+ */
+export interface RealmRuntime {
+  /** Prepares a run. The host then enters it and evaluates the workflow bundle, which registers into it. */
+  open(bridge: HostBridge): RunScope;
+  enter(scope: RunScope): void;
+  leave(): void;
+  /** Starts the entered run's workflow `workflowId` with codec-text arguments. */
   start(workflowId: string, args: string): void;
   deliver(delivery: Delivery): void;
-  /** Moves the sandbox's clock (Date, Date.now, performance.now). */
+  /** Moves the entered run's clock (Date, Date.now, performance.now). */
   setNow(epochMs: number): void;
-  hasWorkflow(workflowId: string): boolean;
 }
 
 /** The object workflow bundles use to register workflows and obtain step stubs. */

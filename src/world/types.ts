@@ -201,7 +201,8 @@ export type AcquireResult = { acquired: true; run: RunRecord } | { acquired: fal
  */
 export type WorldNotification =
   | { type: "queue" }
-  | { type: "run"; runId: string }
+  /** The run changed; `status`, when given, is its status after the change. */
+  | { type: "run"; runId: string; status?: RunStatus }
   /** Something for the run's driver arrived (an inbox item, or another worker asked for the run). */
   | { type: "inbox"; runId: string }
   | { type: "stream"; runId: string; name: string }

@@ -46,6 +46,22 @@ const wf = defineWorkflows("test/replay.ts", {
         await steps.record("c2", 2);
         return "done";
       },
+    moduleState: ({ steps }) => {
+      // Module-level state: every run must get its own copy.
+      let counter = 0;
+      return async function moduleState(label: string) {
+        counter += 1;
+        const first = Math.random();
+        await steps.record(label, first);
+        counter += 1;
+        return { counter, first, second: Math.random() };
+      };
+    },
+    leaky: () =>
+      async function leaky() {
+        (globalThis as Record<string, unknown>).leakedState = 42;
+        return "leaked";
+      },
     forbidden: () =>
       async function forbidden() {
         try {
@@ -113,6 +129,33 @@ describe("replay", () => {
     expect((cause as Error).message).toContain('step "step//test/replay.ts//somethingElse"');
     const last = (await world.events.list(run.runId)).at(-1);
     expect(last?.type).toBe("run_failed");
+  });
+
+  it("gives each of many concurrent runs its own module state and its own random sequence", async () => {
+    const runs = await Promise.all(Array.from({ length: 20 }, (_, i) => start(wf.moduleState, [`m${i}`])));
+    const results = (await Promise.all(runs.map((run) => run.returnValue))) as {
+      counter: number;
+      first: number;
+      second: number;
+    }[];
+    for (const result of results) expect(result.counter).toBe(2);
+    expect(new Set(results.map((r) => r.first)).size).toBe(20);
+    // Each run's first random number is the value its step recorded before any interleaving.
+    for (const [i, run] of runs.entries()) {
+      const completed = (await world.events.list(run.runId)).find((e) => e.type === "step_completed");
+      expect(completed).toBeDefined();
+      expect(results[i]?.first).not.toBe(results[i]?.second);
+    }
+  });
+
+  it("fails a run that sets a global, and removes the global", async () => {
+    const run = await start(wf.leaky, []);
+    const failure = await run.returnValue.catch((error: unknown) => error);
+    const cause = (failure as Error).cause as Error;
+    expect(cause.name).toBe("SandboxViolationError");
+    expect(cause.message).toContain('"leakedState"');
+    const again = await start(wf.leaky, []);
+    await expect(again.returnValue).rejects.toBeDefined();
   });
 
   it("refuses timers in workflow code with the durable alternative", async () => {

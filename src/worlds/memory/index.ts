@@ -6,7 +6,6 @@
 import {
   ConflictError,
   HookNotFoundError,
-  HookTokenConflictError,
   NotFoundError,
   RunFinishedError,
   RunNotFoundError,
@@ -30,7 +29,7 @@ import {
   type WaitRecord,
   type World,
 } from "../../world/types.ts";
-import { pageOf, runMatches } from "../shared.ts";
+import { checkHookAndWaitIds, pageOf, releaseAfterAppend, runMatches } from "../shared.ts";
 
 interface RunState {
   run: RunRecord;
@@ -197,7 +196,14 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
         const { run } = state;
         checkAppend(run, request);
         // Check hook tokens and ids before writing anything, so a conflict leaves no trace.
-        checkHooksAndWaits(state, request);
+        checkHookAndWaitIds(run.runId, request.events, {
+          hook: (hookId) => hooks.get(hookId),
+          tokenHolder: (token) => {
+            const hookId = activeTokens.get(token);
+            return hookId === undefined ? undefined : (hooks.get(hookId)?.runId ?? "");
+          },
+          waitExists: (waitId) => state.waits.has(waitId),
+        });
         const at = now();
         const stored: EventRecord[] = request.events.map((event, index) => {
           const record = {
@@ -234,8 +240,7 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
                 break;
               case "hook.dispose": {
                 const hook = hooks.get(effect.hookId);
-                if (hook && hook.runId === run.runId && hook.status === "active")
-                  disposeHook(hook, effect.at);
+                if (hook?.runId === run.runId && hook.status === "active") disposeHook(hook, effect.at);
                 break;
               }
               case "hooks.disposeAll":
@@ -270,20 +275,12 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
             if (message && heldBy(message, request.owner)) messages.delete(messageId);
           }
         }
-        let leaseReleased: boolean | undefined;
-        if (request.releaseLease && request.owner !== undefined) {
-          if (run.lease?.owner !== request.owner) leaseReleased = true;
-          else if (run.wakePending && !TERMINAL_RUN_STATUSES.has(run.status)) {
-            run.wakePending = false;
-            leaseReleased = false;
-          } else {
-            run.wakePending = false;
-            delete run.lease;
-            leaseReleased = true;
-          }
-        }
+        const leaseReleased =
+          request.releaseLease && request.owner !== undefined
+            ? releaseAfterAppend(run, request.owner)
+            : undefined;
         if ((request.enqueue?.length ?? 0) > 0) notifier.emit({ type: "queue" });
-        notifier.emit({ type: "run", runId: run.runId });
+        notifier.emit({ type: "run", runId: run.runId, status: run.status });
         const result: AppendResult = { seq: run.seq, events: stored, run: copy(run) };
         if (leaseReleased !== undefined) result.leaseReleased = leaseReleased;
         return result;
@@ -492,45 +489,6 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
       closed = true;
     },
   };
-
-  /**
-   * Throws, before anything is written, when the append's `hook_created` events would take a token
-   * held by an active hook (of any run, or earlier in the same append), or reuse a hook or wait id.
-   */
-  function checkHooksAndWaits(state: RunState, request: AppendRequest): void {
-    const batchTokens = new Map<string, string>(); // hookId -> token, for hooks created in this append
-    const freed = new Set<string>(); // tokens freed by a hook_disposed earlier in this append
-    const taken = new Set<string>(); // tokens taken earlier in this append
-    const waitIds = new Set<string>();
-    for (const event of request.events) {
-      if (event.type === "hook_disposed") {
-        const existing = hooks.get(event.data.hookId);
-        const token =
-          batchTokens.get(event.data.hookId) ??
-          (existing?.runId === state.run.runId && existing.status === "active" ? existing.token : undefined);
-        if (token !== undefined && taken.delete(token)) continue;
-        if (token !== undefined) freed.add(token);
-      } else if (event.type === "hook_created") {
-        const { hookId, token } = event.data;
-        if (hooks.has(hookId) || batchTokens.has(hookId)) {
-          throw new ConflictError(`A hook with id ${hookId} already exists (run ${state.run.runId}).`);
-        }
-        if (taken.has(token)) throw new HookTokenConflictError(token, state.run.runId);
-        const holder = activeTokens.get(token);
-        if (holder !== undefined && !freed.has(token)) {
-          throw new HookTokenConflictError(token, hooks.get(holder)?.runId);
-        }
-        batchTokens.set(hookId, token);
-        taken.add(token);
-      } else if (event.type === "wait_created") {
-        const { waitId } = event.data;
-        if (state.waits.has(waitId) || waitIds.has(waitId)) {
-          throw new ConflictError(`Run ${state.run.runId} already has a wait with id ${waitId}.`);
-        }
-        waitIds.add(waitId);
-      }
-    }
-  }
 
   function disposeHook(hook: HookRecord, at: number): void {
     hook.status = "disposed";
