@@ -3,6 +3,12 @@
  * application code; its shape may change between versions together with the compiler.
  */
 export {
+  markWorkflow,
+  registerWorkflowBundleFile,
+  stepUnavailable,
+  workflowCalledDirectly,
+} from "./compiler/runtime-support.ts";
+export {
   registerStep,
   registerWorkflowBundle,
   type StepFunction,
@@ -10,3 +16,8 @@ export {
   type WorkflowReference,
   workflowReference,
 } from "./runtime/registry.ts";
+export {
+  mapSandboxErrorStacks,
+  mapSandboxStack,
+  registerSandboxSourceMap,
+} from "./runtime/sandbox-stack.ts";

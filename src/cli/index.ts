@@ -11,9 +11,15 @@ interface Command {
 }
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
-  worker: { summary: "run a dedicated worker for your workflow files", load: () => import("./commands/worker.ts") },
+  worker: {
+    summary: "run a dedicated worker for your workflow files",
+    load: () => import("./commands/worker.ts"),
+  },
   start: { summary: "start a run and print its id", load: () => import("./commands/start.ts") },
-  inspect: { summary: "show runs, steps, events, hooks and sleeps", load: () => import("./commands/inspect.ts") },
+  inspect: {
+    summary: "show runs, steps, events, hooks and sleeps",
+    load: () => import("./commands/inspect.ts"),
+  },
   cancel: { summary: "cancel a run", load: () => import("./commands/cancel.ts") },
   resume: { summary: "send a payload to a waiting hook", load: () => import("./commands/resume.ts") },
 };

@@ -17,10 +17,15 @@ export class UsageError extends Error {
 /** Prints an error the way a user needs it and returns the exit code. */
 export function reportError(error: unknown, command: string | undefined): number {
   if (error instanceof UsageError) {
-    note(`error: ${error.message}\nRun \`npx stepwise ${command ?? ""} --help\` for usage.`.replace("  ", " "));
+    note(
+      `error: ${error.message}\nRun \`npx stepwise ${command ?? ""} --help\` for usage.`.replace("  ", " "),
+    );
     return 2;
   }
-  if (StepwiseError.is(error) || (error instanceof Error && (error.name === "TransformError" || error.name === "CompileError"))) {
+  if (
+    StepwiseError.is(error) ||
+    (error instanceof Error && (error.name === "TransformError" || error.name === "CompileError"))
+  ) {
     note(`error: ${error.message}`);
     return 1;
   }

@@ -6,7 +6,15 @@
 import { decodeValue } from "../serde/codec.ts";
 import type { PayloadCodec } from "../serde/payload.ts";
 import type { EventRecord } from "../world/events.ts";
-import type { HookRecord, ListRunsFilter, RunRecord, RunStatus, StepRecord, WaitRecord, World } from "../world/types.ts";
+import type {
+  HookRecord,
+  ListRunsFilter,
+  RunRecord,
+  RunStatus,
+  StepRecord,
+  WaitRecord,
+  World,
+} from "../world/types.ts";
 import { type Column, formatDuration, formatTable, formatTime } from "./table.ts";
 
 export type InspectResource = "runs" | "steps" | "events" | "hooks" | "sleeps";
@@ -42,7 +50,10 @@ export function describeValue(value: unknown): string {
   if (value === undefined) return "";
   if (value instanceof Error) return `${value.name}: ${value.message}`;
   try {
-    return JSON.stringify(value, (_key, v: unknown) => (typeof v === "bigint" ? `${v.toString()}n` : v)) ?? String(value);
+    return (
+      JSON.stringify(value, (_key, v: unknown) => (typeof v === "bigint" ? `${v.toString()}n` : v)) ??
+      String(value)
+    );
   } catch {
     return String(value);
   }
@@ -76,7 +87,11 @@ const RUN_COLUMNS: Column<RunRecord>[] = [
   { header: "workflow", value: (r) => shortName(r.workflowName), max: 30 },
   { header: "status", value: (r) => r.status },
   { header: "created", value: (r) => formatTime(r.createdAt) },
-  { header: "duration", value: (r) => formatDuration(r.startedAt, r.completedAt ?? (r.startedAt === undefined ? undefined : Date.now())) },
+  {
+    header: "duration",
+    value: (r) =>
+      formatDuration(r.startedAt, r.completedAt ?? (r.startedAt === undefined ? undefined : Date.now())),
+  },
   { header: "events", value: (r) => String(r.seq) },
 ];
 
@@ -85,11 +100,17 @@ function statusFilter(status: string | undefined): RunStatus[] | undefined {
   return status.split(",").map((s) => s.trim()) as RunStatus[];
 }
 
-async function inspectRuns(world: World, payloads: PayloadCodec, options: InspectOptions): Promise<InspectResult> {
+async function inspectRuns(
+  world: World,
+  payloads: PayloadCodec,
+  options: InspectOptions,
+): Promise<InspectResult> {
   if (options.id !== undefined) {
     const run = await world.runs.get(options.id);
     const row = runRow(payloads, run, true);
-    const lines = Object.entries(row).map(([key, value]) => `${key.padEnd(12)} ${typeof value === "string" ? value : describeValue(value)}`);
+    const lines = Object.entries(row).map(
+      ([key, value]) => `${key.padEnd(12)} ${typeof value === "string" ? value : describeValue(value)}`,
+    );
     return { rows: [row], table: lines.join("\n") };
   }
   const filter: ListRunsFilter = {};
@@ -99,11 +120,17 @@ async function inspectRuns(world: World, payloads: PayloadCodec, options: Inspec
   if (options.limit !== undefined) filter.limit = options.limit;
   if (options.cursor !== undefined) filter.cursor = options.cursor;
   let page = await world.runs.list(filter);
-  if (options.workflow !== undefined && page.items.length === 0 && !options.workflow.startsWith("workflow//")) {
+  if (
+    options.workflow !== undefined &&
+    page.items.length === 0 &&
+    !options.workflow.startsWith("workflow//")
+  ) {
     // Accept a short name ("order") as well as a full id.
     const all = await world.runs.list({ ...filter, workflowName: undefined, limit: 1000 } as ListRunsFilter);
     const wanted = options.workflow;
-    page = { items: all.items.filter((run) => shortName(run.workflowName) === wanted).slice(0, filter.limit ?? 50) };
+    page = {
+      items: all.items.filter((run) => shortName(run.workflowName) === wanted).slice(0, filter.limit ?? 50),
+    };
   }
   const result: InspectResult = {
     rows: page.items.map((run) => runRow(payloads, run, false)),
@@ -126,7 +153,10 @@ const STEP_COLUMNS: Column<StepRecord & { value: string }>[] = [
 async function inspectSteps(world: World, payloads: PayloadCodec, runId: string): Promise<InspectResult> {
   const steps = await world.steps.list(runId);
   const withValues = steps.map((step) => {
-    const value = step.status === "completed" ? preview(payloads, runId, step.output) : preview(payloads, runId, step.error);
+    const value =
+      step.status === "completed"
+        ? preview(payloads, runId, step.output)
+        : preview(payloads, runId, step.error);
     return { ...step, value: describeValue(value) };
   });
   return {
@@ -151,14 +181,23 @@ function eventDetail(payloads: PayloadCodec, event: EventRecord): string {
     .filter(([key]) => key !== "seed")
     .map(([key, value]) => `${key}=${typeof value === "string" ? value : JSON.stringify(value)}`)
     .join(" ");
-  const payload = event.payload === undefined ? "" : ` ${describeValue(preview(payloads, event.runId, event.payload))}`;
+  const payload =
+    event.payload === undefined ? "" : ` ${describeValue(preview(payloads, event.runId, event.payload))}`;
   return `${data}${payload}`;
 }
 
-async function inspectEvents(world: World, payloads: PayloadCodec, runId: string, options: InspectOptions): Promise<InspectResult> {
+async function inspectEvents(
+  world: World,
+  payloads: PayloadCodec,
+  runId: string,
+  options: InspectOptions,
+): Promise<InspectResult> {
   const afterSeq = options.cursor === undefined ? 0 : Number(options.cursor);
   const limit = options.limit ?? 100;
-  const events = await world.events.list(runId, { afterSeq: Number.isFinite(afterSeq) ? afterSeq : 0, limit });
+  const events = await world.events.list(runId, {
+    afterSeq: Number.isFinite(afterSeq) ? afterSeq : 0,
+    limit,
+  });
   const result: InspectResult = {
     rows: events.map((event) => ({
       seq: event.seq,
@@ -212,12 +251,17 @@ export async function inspect(
       return inspectRuns(world, payloads, options);
     case "steps":
     case "events":
-      if (runId === undefined) throw new Error(`inspect ${resource} needs a run id: npx stepwise inspect ${resource} <runId>`);
+      if (runId === undefined)
+        throw new Error(`inspect ${resource} needs a run id: npx stepwise inspect ${resource} <runId>`);
       await world.runs.get(runId);
-      return resource === "steps" ? inspectSteps(world, payloads, runId) : inspectEvents(world, payloads, runId, options);
+      return resource === "steps"
+        ? inspectSteps(world, payloads, runId)
+        : inspectEvents(world, payloads, runId, options);
     case "hooks": {
       if (runId !== undefined) await world.runs.get(runId);
-      const filter: { runId?: string; status?: "active" | "disposed"; limit?: number } = { limit: options.limit ?? 50 };
+      const filter: { runId?: string; status?: "active" | "disposed"; limit?: number } = {
+        limit: options.limit ?? 50,
+      };
       if (runId !== undefined) filter.runId = runId;
       if (options.status === "active" || options.status === "disposed") filter.status = options.status;
       const hooks = await world.hooks.list(filter);
@@ -228,7 +272,9 @@ export async function inspect(
     }
     case "sleeps": {
       if (runId !== undefined) await world.runs.get(runId);
-      const filter: { runId?: string; status?: "waiting" | "completed"; limit?: number } = { limit: options.limit ?? 50 };
+      const filter: { runId?: string; status?: "waiting" | "completed"; limit?: number } = {
+        limit: options.limit ?? 50,
+      };
       if (runId !== undefined) filter.runId = runId;
       if (options.status === "waiting" || options.status === "completed") filter.status = options.status;
       const waits = await world.waits.list(filter);

@@ -10,9 +10,14 @@ export function findWorkflowId(query: string): string {
   if (known.includes(query)) return query;
   const matches = known.filter((id) => id.endsWith(`//${query}`) || id === `workflow//${query}`);
   if (matches.length === 1 && matches[0] !== undefined) return matches[0];
-  const list = known.length === 0 ? "none (no workflow files were loaded; pass them with --load <file>)" : known.map((id) => `\n  ${id}`).join("");
+  const list =
+    known.length === 0
+      ? "none (no workflow files were loaded; pass them with --load <file>)"
+      : known.map((id) => `\n  ${id}`).join("");
   if (matches.length > 1) {
-    throw new WorkflowNotRegisteredError(`"${query}" matches several workflows; use the full id:${matches.map((id) => `\n  ${id}`).join("")}`);
+    throw new WorkflowNotRegisteredError(
+      `"${query}" matches several workflows; use the full id:${matches.map((id) => `\n  ${id}`).join("")}`,
+    );
   }
   throw new WorkflowNotRegisteredError(`No workflow named "${query}". Known workflows: ${list}`);
 }

@@ -14,7 +14,9 @@ function shorten(text: string, max: number): string {
 
 export function formatTable<Row>(rows: readonly Row[], columns: readonly Column<Row>[]): string {
   const cells = rows.map((row) => columns.map((column) => shorten(column.value(row), column.max ?? 60)));
-  const widths = columns.map((column, i) => Math.max(column.header.length, ...cells.map((line) => line[i]?.length ?? 0)));
+  const widths = columns.map((column, i) =>
+    Math.max(column.header.length, ...cells.map((line) => line[i]?.length ?? 0)),
+  );
   const render = (line: readonly string[]): string =>
     line
       .map((cell, i) => cell.padEnd(widths[i] ?? 0))

@@ -7,7 +7,7 @@
 import type { StepwiseError } from "../errors/base.ts";
 import { NonDeterminismError } from "../errors/runtime.ts";
 import { HookTokenConflictError } from "../errors/world.ts";
-import { encodeValue } from "../serde/codec.ts";
+import { decodeValue, encodeValue } from "../serde/codec.ts";
 import type { PayloadCodec } from "../serde/payload.ts";
 import { derivedId, derivedToken } from "../util/ids.ts";
 import type {
@@ -22,6 +22,7 @@ import type { EventRecord, NewEvent } from "../world/events.ts";
 import type { WorkflowBundle } from "./registry.ts";
 import { deliveryTarget, type PlannedCall, planReplay } from "./replay-plan.ts";
 import { createSandbox, type Sandbox } from "./sandbox.ts";
+import { mapSandboxErrorStacks } from "./sandbox-stack.ts";
 
 export interface StepTask {
   id: string;
@@ -103,7 +104,9 @@ export class RunMachine {
       command: (command) => this.#command(command),
       disposeHook: (hookId) => this.#disposeHook(hookId),
       settle: (settlement) => {
-        if (this.fatal === undefined && this.settlement === undefined) this.settlement = settlement;
+        if (this.fatal === undefined && this.settlement === undefined) {
+          this.settlement = settlement.ok ? settlement : { ok: false, error: mapErrorText(settlement.error) };
+        }
       },
       log: (level, args) => {
         if (this.#replaying) return;
@@ -201,7 +204,7 @@ export class RunMachine {
       await this.#sandbox.start(this.#options.workflowId, this.#options.input);
     } catch (error) {
       // The workflow's module threw while loading: the run cannot start with this code.
-      this.settlement ??= { ok: false, error: encodeError(error) };
+      this.settlement ??= { ok: false, error: encodeError(mapSandboxErrorStacks(error)) };
     }
   }
 
@@ -521,6 +524,15 @@ function describeId(id: string): string {
   if (id.startsWith("step_")) return `step ${id}`;
   if (id.startsWith("wait_")) return `sleep ${id}`;
   return `hook ${id}`;
+}
+
+/** Points the stack frames of an error thrown by workflow code at the user's files. */
+function mapErrorText(text: string): string {
+  try {
+    return encodeValue(mapSandboxErrorStacks(decodeValue(text)));
+  } catch {
+    return text;
+  }
 }
 
 function encodeError(error: unknown): string {

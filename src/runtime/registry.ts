@@ -109,7 +109,9 @@ export function resolveWorkflowId(workflow: unknown): string {
       `start() was given ${what}, which is not a workflow. Pass a function marked with "use workflow", imported from a file loaded through stepwise (node --import stepwise/register, or a worker started with npx stepwise worker).`,
     );
   }
-  if (!workflows.has(id)) {
+  // A client-only process (STEPWISE_WORKER=0) may start workflows it does not load: the
+  // compiler's client references carry the id, and the workers that run it have the code.
+  if (!workflows.has(id) && process.env.STEPWISE_WORKER !== "0") {
     const known = registeredWorkflowIds();
     throw new WorkflowNotRegisteredError(
       `The workflow ${id} is not registered in this process. ${known.length > 0 ? `Registered workflows: ${known.join(", ")}.` : "No workflows are registered: import the file that defines it before calling start()."}`,

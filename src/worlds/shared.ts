@@ -1,5 +1,16 @@
-/** Small helpers shared by the World implementations: run filters and cursor pagination. */
-import type { ListRunsFilter, Page, RunRecord } from "../world/types.ts";
+/**
+ * Small helpers shared by the World implementations: run filters, cursor pagination, and the
+ * up-front hook-token and id checks of an append for Worlds that cannot roll back.
+ */
+import { ConflictError, HookTokenConflictError } from "../errors/world.ts";
+import type { NewEvent } from "../world/events.ts";
+import {
+  type HookRecord,
+  type ListRunsFilter,
+  type Page,
+  type RunRecord,
+  TERMINAL_RUN_STATUSES,
+} from "../world/types.ts";
 
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 1000;
@@ -18,6 +29,20 @@ export function runMatches(run: RunRecord, filter: ListRunsFilter): boolean {
   const statuses = statusList(filter);
   if (statuses !== undefined && !statuses.includes(run.status)) return false;
   if (filter.workflowName !== undefined && run.workflowName !== filter.workflowName) return false;
+  return true;
+}
+
+/**
+ * An append's `releaseLease` for `owner`, applied to the run as the append left it; returns
+ * `leaseReleased`. The lease stays (and the flag is cleared) when someone asked for the run
+ * meanwhile (`wakePending`), unless the run has just ended; an owner without the lease "released" it.
+ */
+export function releaseAfterAppend(run: RunRecord, owner: string): boolean {
+  if (run.lease?.owner !== owner) return true;
+  const stay = run.wakePending && !TERMINAL_RUN_STATUSES.has(run.status);
+  run.wakePending = false;
+  if (stay) return false;
+  delete run.lease;
   return true;
 }
 
@@ -55,4 +80,58 @@ export function pageOf<T>(
   const last = items[items.length - 1];
   if (last !== undefined && more) page.nextCursor = key(last);
   return page;
+}
+
+/** What `checkHookAndWaitIds` needs to know about the World's current state. */
+export interface HookAndWaitLookups {
+  hook(hookId: string): Pick<HookRecord, "runId" | "token" | "status"> | undefined;
+  /** The run whose active hook holds `token`, if any. */
+  tokenHolder(token: string): string | undefined;
+  /** Whether the appending run already has a wait with this id. */
+  waitExists(waitId: string): boolean;
+}
+
+/**
+ * For a World that checks before it writes (one that cannot roll back): throws what the append's
+ * events would hit, in event order. `HookTokenConflictError` when a `hook_created` takes a token
+ * held by an active hook (of any run, or created earlier in the same append and not disposed since);
+ * `ConflictError` when it reuses a hook id, or a `wait_created` reuses one of the run's wait ids.
+ * A `hook_disposed` of the run's own active hook frees its token for the events after it.
+ */
+export function checkHookAndWaitIds(
+  runId: string,
+  events: readonly NewEvent[],
+  lookups: HookAndWaitLookups,
+): void {
+  const created = new Map<string, string>(); // hookId -> token, for hooks created in this append
+  const freed = new Set<string>(); // tokens freed by a hook_disposed earlier in this append
+  const taken = new Set<string>(); // tokens taken earlier in this append
+  const waits = new Set<string>();
+  for (const event of events) {
+    if (event.type === "hook_disposed") {
+      const existing = lookups.hook(event.data.hookId);
+      const token =
+        created.get(event.data.hookId) ??
+        (existing?.runId === runId && existing.status === "active" ? existing.token : undefined);
+      if (token === undefined) continue;
+      if (!taken.delete(token)) freed.add(token);
+    } else if (event.type === "hook_created") {
+      const { hookId, token } = event.data;
+      if (lookups.hook(hookId) !== undefined || created.has(hookId)) {
+        throw new ConflictError(`A hook with id ${hookId} already exists (run ${runId}).`);
+      }
+      if (taken.has(token)) throw new HookTokenConflictError(token, runId);
+      const holder = lookups.tokenHolder(token);
+      if (holder !== undefined && !freed.has(token))
+        throw new HookTokenConflictError(token, holder || undefined);
+      created.set(hookId, token);
+      taken.add(token);
+    } else if (event.type === "wait_created") {
+      const { waitId } = event.data;
+      if (lookups.waitExists(waitId) || waits.has(waitId)) {
+        throw new ConflictError(`Run ${runId} already has a wait with id ${waitId}.`);
+      }
+      waits.add(waitId);
+    }
+  }
 }

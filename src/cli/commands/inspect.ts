@@ -39,7 +39,9 @@ export async function run(argv: string[]): Promise<number> {
   });
   const [resource, id] = positionals;
   if (resource === undefined || !INSPECT_RESOURCES.includes(resource as InspectResource)) {
-    throw new UsageError(`inspect needs one of: ${INSPECT_RESOURCES.join(", ")}${resource === undefined ? "" : ` (got "${resource}")`}.`);
+    throw new UsageError(
+      `inspect needs one of: ${INSPECT_RESOURCES.join(", ")}${resource === undefined ? "" : ` (got "${resource}")`}.`,
+    );
   }
   const options: InspectOptions = {};
   if (id !== undefined) options.id = id;
@@ -49,7 +51,8 @@ export async function run(argv: string[]): Promise<number> {
   if (values.cursor !== undefined) options.cursor = values.cursor;
   if (values.limit !== undefined) {
     const limit = Number(values.limit);
-    if (!Number.isInteger(limit) || limit <= 0) throw new UsageError(`--limit must be a positive integer, got "${values.limit}".`);
+    if (!Number.isInteger(limit) || limit <= 0)
+      throw new UsageError(`--limit must be a positive integer, got "${values.limit}".`);
     options.limit = limit;
   }
   process.env.STEPWISE_WORKER = "0";
@@ -57,10 +60,19 @@ export async function run(argv: string[]): Promise<number> {
     const world = await getWorld();
     const result = await inspect(world, getPayloadCodec(), resource as InspectResource, options);
     if (values.json) {
-      print(JSON.stringify(result.nextCursor === undefined ? { items: result.rows } : { items: result.rows, nextCursor: result.nextCursor }, jsonReplacer, 2));
+      print(
+        JSON.stringify(
+          result.nextCursor === undefined
+            ? { items: result.rows }
+            : { items: result.rows, nextCursor: result.nextCursor },
+          jsonReplacer,
+          2,
+        ),
+      );
     } else {
       print(result.table);
-      if (result.nextCursor !== undefined) print(`\nMore: npx stepwise inspect ${resource}${id ? ` ${id}` : ""} --cursor ${result.nextCursor}`);
+      if (result.nextCursor !== undefined)
+        print(`\nMore: npx stepwise inspect ${resource}${id ? ` ${id}` : ""} --cursor ${result.nextCursor}`);
     }
     return 0;
   } finally {

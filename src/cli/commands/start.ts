@@ -36,7 +36,11 @@ export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { load: { type: "string", multiple: true }, wait: { type: "boolean" }, json: { type: "boolean" } },
+    options: {
+      load: { type: "string", multiple: true },
+      wait: { type: "boolean" },
+      json: { type: "boolean" },
+    },
   });
   const [name, json] = positionals;
   if (name === undefined) throw new UsageError("start needs the workflow to start.");
@@ -54,7 +58,11 @@ export async function run(argv: string[]): Promise<number> {
   print(values.json ? "" : `started ${handle.runId}`);
   try {
     const result = await getRun(handle.runId).returnValue;
-    print(values.json ? JSON.stringify({ runId: handle.runId, result }) : `completed ${handle.runId}: ${JSON.stringify(result)}`);
+    print(
+      values.json
+        ? JSON.stringify({ runId: handle.runId, result })
+        : `completed ${handle.runId}: ${JSON.stringify(result)}`,
+    );
     return 0;
   } finally {
     await shutdown();

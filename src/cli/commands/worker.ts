@@ -25,7 +25,10 @@ export async function run(argv: string[]): Promise<number> {
     options: { concurrency: { type: "string" }, quiet: { type: "boolean" } },
   });
   const files = positionals.length > 0 ? positionals : discoverWorkflowFiles();
-  if (files.length === 0) throw new UsageError("worker needs the workflow files to load (none given, and no ./workflows directory).");
+  if (files.length === 0)
+    throw new UsageError(
+      "worker needs the workflow files to load (none given, and no ./workflows directory).",
+    );
   const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
   if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency <= 0)) {
     throw new UsageError(`--concurrency must be a positive integer, got "${values.concurrency}".`);
@@ -33,7 +36,8 @@ export async function run(argv: string[]): Promise<number> {
   process.env.STEPWISE_WORKER = "0"; // this command runs its own worker, not the in-process one
   await loadWorkflowFiles(files);
   const workflows = listWorkflows();
-  if (workflows.length === 0) throw new UsageError(`no workflows found in ${files.join(", ")} (mark them with "use workflow").`);
+  if (workflows.length === 0)
+    throw new UsageError(`no workflows found in ${files.join(", ")} (mark them with "use workflow").`);
   const world = await getWorld();
   const worker = new Worker({
     world,
@@ -43,10 +47,14 @@ export async function run(argv: string[]): Promise<number> {
       ? {}
       : {
           onRun: (report) =>
-            note(`${new Date().toISOString()} ${report.runId} ${report.outcome} (${report.workflowName.split("//").pop()}, ${report.stepsCompleted} steps)`),
+            note(
+              `${new Date().toISOString()} ${report.runId} ${report.outcome} (${report.workflowName.split("//").pop()}, ${report.stepsCompleted} steps)`,
+            ),
         }),
   });
-  note(`stepwise worker ${worker.owner} on the ${world.name} World, ${workflows.length} workflow(s):\n  ${workflows.join("\n  ")}`);
+  note(
+    `stepwise worker ${worker.owner} on the ${world.name} World, ${workflows.length} workflow(s):\n  ${workflows.join("\n  ")}`,
+  );
   worker.start();
   // The worker's timers do not keep the process alive; a worker process must stay up until told.
   const keepAlive = setInterval(() => {}, 1 << 30);

@@ -1,0 +1,160 @@
+/**
+ * Builds the sandbox bundle of one workflow file: esbuild bundles the file and everything it
+ * imports into one classic script (IIFE), every project file compiled in workflow mode on the way
+ * in (step bodies become stubs, `stepwise` the sandbox api, Node built-ins refused), npm packages
+ * bundled as they are, except that a Node built-in anywhere in the graph fails the build with the
+ * importer and the fix. The source map leads back to the user's files; the result also lists every
+ * file read, for the cache.
+ */
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { basename, dirname, isAbsolute, resolve, sep } from "node:path";
+import { type BuildFailure, build, type Message, type Plugin } from "esbuild";
+import { loaderFor, type SourceMapJson, withInlineMap } from "./compile.ts";
+import { CompileError, CompileWarning } from "./errors.ts";
+import { isNodeBuiltin } from "./imports.ts";
+import { displayPath } from "./positions.ts";
+import { findProjectRoot } from "./project.ts";
+import { transformDirectives } from "./transform.ts";
+
+export interface SandboxBundle {
+  /** The script, without a sourceMappingURL comment. */
+  code: string;
+  /** Its source map; sources are relative to the directory of `outFile`. */
+  map: SourceMapJson;
+  /** Every file the bundle was built from, with the sha256 of the content used. */
+  inputs: Map<string, string>;
+  /** The workflows the entry file defines. */
+  workflowIds: string[];
+  warnings: CompileWarning[];
+}
+
+export interface SandboxBundleOptions {
+  /** Where the bundle will be written (the map's sources are relative to its directory). */
+  outFile: string;
+  /** The project root (ids are relative to it); by default the entry's nearest package.json. */
+  root?: string;
+}
+
+const API_NAMESPACE = "stepwise-sandbox-api";
+const SOURCE_FILE = /\.[cm]?[jt]sx?$/;
+
+export const sha256 = (content: string | Buffer): string =>
+  createHash("sha256").update(content).digest("hex");
+
+const inNodeModules = (path: string): boolean => path.includes(`${sep}node_modules${sep}`);
+
+function sandboxPlugin(entry: string, root: string, state: Omit<SandboxBundle, "code" | "map">): Plugin {
+  const reason = `it is bundled into the workflow sandbox of ${displayPath(entry)}, which runs without Node.js APIs`;
+  return {
+    name: "stepwise-sandbox",
+    setup(b) {
+      b.onResolve({ filter: /^stepwise$/ }, () => ({ path: "stepwise", namespace: API_NAMESPACE }));
+      b.onResolve({ filter: /^stepwise\// }, (args) => ({
+        errors: [
+          {
+            text: `"${args.path}" cannot be imported by workflow code (${reason}). Call it from a step ("use step").`,
+          },
+        ],
+      }));
+      b.onResolve({ filter: /.*/ }, (args) => {
+        if (!isNodeBuiltin(args.path)) return undefined;
+        return {
+          errors: [
+            {
+              text: `"${args.path}" is a Node.js built-in module, imported by ${displayPath(args.importer)}; ${reason}. Move the code that needs it into a step ("use step"), or keep that import out of the files workflow code imports.`,
+            },
+          ],
+        };
+      });
+      b.onLoad({ filter: /.*/, namespace: API_NAMESPACE }, () => ({
+        contents: `module.exports = globalThis[Symbol.for("stepwise.sandbox")].registrar.api;`,
+        loader: "js",
+      }));
+      b.onLoad({ filter: SOURCE_FILE }, async (args) => {
+        if (inNodeModules(args.path)) return undefined;
+        const source = await readFile(args.path, "utf8");
+        state.inputs.set(args.path, sha256(source));
+        const result = transformDirectives(source, {
+          filename: args.path,
+          mode: "workflow",
+          root: args.path === entry ? root : findProjectRoot(args.path),
+          ...(args.path === entry ? {} : { bundleEntry: displayPath(entry) }),
+        });
+        state.warnings.push(...result.warnings);
+        if (args.path === entry) state.workflowIds = result.workflows.map((w) => w.id);
+        const contents = result.changed
+          ? withInlineMap(result.code, { ...result.map, sources: [basename(args.path)] })
+          : source;
+        return { contents, loader: loaderFor(args.path), resolveDir: dirname(args.path) };
+      });
+    },
+  };
+}
+
+function toCompileError(message: Message, root: string): Error {
+  const detail: unknown = message.detail;
+  if (detail instanceof CompileError) return detail;
+  const location = message.location;
+  if (location === null) return new Error(`Building the workflow sandbox failed: ${message.text}`);
+  const file = isAbsolute(location.file) ? location.file : resolve(root, location.file);
+  const pointer = `${" ".repeat(location.column)}^`;
+  return new CompileError(
+    { file, line: location.line, column: location.column + 1 },
+    message.text,
+    undefined,
+    `> ${location.line} | ${location.lineText}\n  ${" ".repeat(String(location.line).length)} | ${pointer}`,
+  );
+}
+
+export async function buildSandboxBundle(
+  entry: string,
+  options: SandboxBundleOptions,
+): Promise<SandboxBundle> {
+  const root = options.root ?? findProjectRoot(entry);
+  const state: Omit<SandboxBundle, "code" | "map"> = { inputs: new Map(), workflowIds: [], warnings: [] };
+  let result: Awaited<ReturnType<typeof build>>;
+  try {
+    result = await build({
+      entryPoints: [entry],
+      absWorkingDir: root,
+      bundle: true,
+      write: false,
+      format: "iife",
+      platform: "neutral",
+      target: "es2022",
+      mainFields: ["module", "main"],
+      outfile: options.outFile,
+      sourcemap: "external",
+      sourcesContent: true,
+      keepNames: true,
+      metafile: true,
+      logLevel: "silent",
+      legalComments: "none",
+      // Packages commonly read NODE_ENV; the sandbox has no `process`, so it is a build-time constant.
+      define: { "process.env.NODE_ENV": '"production"' },
+      plugins: [sandboxPlugin(entry, root, state)],
+    });
+  } catch (error) {
+    const first = (error as Partial<BuildFailure>).errors?.[0];
+    if (first !== undefined) throw toCompileError(first, root);
+    throw error;
+  }
+  for (const warning of result.warnings) {
+    const at = warning.location;
+    if (at !== null)
+      state.warnings.push(new CompileWarning(resolve(root, at.file), at.line, at.column + 1, warning.text));
+  }
+  for (const key of Object.keys(result.metafile?.inputs ?? {})) {
+    if (/^[a-z-]+:/.test(key)) continue;
+    const path = resolve(root, key);
+    if (!state.inputs.has(path)) state.inputs.set(path, sha256(await readFile(path)));
+  }
+  const outputs = result.outputFiles ?? [];
+  const js = outputs.find((f) => f.path.endsWith(".js"));
+  const map = outputs.find((f) => f.path.endsWith(".map"));
+  if (js === undefined || map === undefined)
+    throw new Error(`Building the workflow sandbox of ${entry} produced no output.`);
+  const code = js.text.replace(/\n?\/\/# sourceMappingURL=.*\s*$/, "\n");
+  return { ...state, code, map: JSON.parse(map.text) as SourceMapJson };
+}

@@ -1,0 +1,98 @@
+/**
+ * What every part of the local World shares: the connection and its prepared statements, the clock,
+ * the notifier, transaction helpers that also enforce `close()` and call order, the cache of run
+ * inputs (immutable, and returned with every append's run), and dead-owner detection.
+ */
+import type Database from "better-sqlite3";
+import { ConflictError } from "../../errors/world.ts";
+import { isOwnerDeadOnThisHost } from "../../util/owner.ts";
+import type { Notifier } from "../../world/notify.ts";
+import { bytesOf } from "./rows.ts";
+import type { Statements } from "./statements.ts";
+
+export interface LocalContext {
+  readonly db: Database.Database;
+  readonly sql: Statements;
+  readonly now: () => number;
+  readonly notifier: Notifier;
+  /**
+   * Called at the start of every World method: throws once the World is closed, and commits pending
+   * group-commit appends first, so that a call sees the effect of every call made before it.
+   */
+  enter(): void;
+  /** Runs `fn` in a write transaction (BEGIN IMMEDIATE: takes the write lock up front). */
+  write<T>(fn: () => T): T;
+  /** Runs `fn` in a read transaction: one consistent snapshot across its statements. */
+  read<T>(fn: () => T): T;
+  /** A lease owner that is a dead process on this host holds nothing. */
+  isOwnerDead(owner: string): boolean;
+  /** The run's input (its run_created payload), from cache. */
+  inputOf(runId: string): Uint8Array;
+  rememberInput(runId: string, input: Uint8Array): void;
+}
+
+export interface ContextParts {
+  db: Database.Database;
+  sql: Statements;
+  now: () => number;
+  notifier: Notifier;
+  isClosed: () => boolean;
+  flushPending: () => void;
+}
+
+const INPUT_CACHE_ENTRIES = 2048;
+const INPUT_CACHE_BYTES = 64 * 1024 * 1024;
+
+export function createContext(parts: ContextParts): LocalContext {
+  const { db, sql } = parts;
+  const immediate = db.transaction((fn: () => unknown) => fn()).immediate;
+  const deferred = db.transaction((fn: () => unknown) => fn()).deferred;
+
+  const dead = new Set<string>();
+  const inputs = new Map<string, Uint8Array>();
+  let inputBytes = 0;
+
+  const remember = (runId: string, input: Uint8Array): void => {
+    if (input.byteLength > INPUT_CACHE_BYTES / 8) return;
+    const old = inputs.get(runId);
+    if (old) inputBytes -= old.byteLength;
+    inputs.delete(runId);
+    inputs.set(runId, input);
+    inputBytes += input.byteLength;
+    while (inputs.size > INPUT_CACHE_ENTRIES || inputBytes > INPUT_CACHE_BYTES) {
+      const oldest = inputs.keys().next();
+      if (oldest.done) break;
+      inputBytes -= inputs.get(oldest.value)?.byteLength ?? 0;
+      inputs.delete(oldest.value);
+    }
+  };
+
+  return {
+    db,
+    sql,
+    now: parts.now,
+    notifier: parts.notifier,
+    enter() {
+      if (parts.isClosed()) throw new ConflictError("This World has been closed.");
+      parts.flushPending();
+    },
+    write: <T>(fn: () => T): T => immediate(fn) as T,
+    read: <T>(fn: () => T): T => deferred(fn) as T,
+    isOwnerDead(owner) {
+      if (dead.has(owner)) return true;
+      if (!isOwnerDeadOnThisHost(owner)) return false;
+      if (dead.size > 10_000) dead.clear();
+      dead.add(owner);
+      return true;
+    },
+    inputOf(runId) {
+      const cached = inputs.get(runId);
+      if (cached) return cached;
+      const input = sql.runInput.get(runId);
+      const bytes = input ? bytesOf(input) : new Uint8Array(0);
+      remember(runId, bytes);
+      return bytes;
+    },
+    rememberInput: remember,
+  };
+}

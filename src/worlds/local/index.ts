@@ -1,0 +1,125 @@
+/**
+ * The local World: one SQLite file (`<dataDir>/stepwise.db`, WAL mode) via better-sqlite3, shared
+ * safely by any number of processes on this machine. Appends are group-committed (see
+ * `group-commit.ts`) and fenced inside the write transaction; notifications are in-process for this
+ * process's writes and, while anyone listens, `{ type: "any" }` for other processes' commits
+ * (see `watch.ts`). The schema and the design notes are in `migrations.ts`.
+ */
+import { ConflictError, RunNotFoundError } from "../../errors/world.ts";
+import { createNotifier } from "../../world/notify.ts";
+import type { World } from "../../world/types.ts";
+import { applyAppend } from "./append.ts";
+import { createContext } from "./context.ts";
+import { openDatabase, resolveSynchronous, type Synchronous } from "./database.ts";
+import { createGroupCommit } from "./group-commit.ts";
+import { createQueue } from "./queue.ts";
+import { createRecords } from "./records.ts";
+import { eventFromRow } from "./rows.ts";
+import { createRuns } from "./runs.ts";
+import { prepareStatements } from "./statements.ts";
+import { createStreams } from "./streams.ts";
+import { createChangeWatcher } from "./watch.ts";
+
+export interface LocalWorldOptions {
+  /** Where `stepwise.db` lives; created if missing. Default: STEPWISE_DATA_DIR, else `./.stepwise`. */
+  dataDir?: string;
+  /** Clock, for tests. Defaults to `Date.now`. */
+  now?: () => number;
+  /**
+   * SQLite durability. "normal" (default) survives the death of any process; "full" also survives
+   * power loss and OS crashes, at the cost of an fsync per commit. Env: STEPWISE_SQLITE_SYNCHRONOUS.
+   */
+  synchronous?: Synchronous;
+  /** How long a write waits for another process's write lock before failing. Default 10 s. */
+  busyTimeoutMs?: number;
+  /** Batch appends issued in the same tick into one transaction. Default true. */
+  groupCommit?: boolean;
+  /** Fallback poll for other processes' changes while subscribed. Default 1000 ms. */
+  pollIntervalMs?: number;
+}
+
+export type { Synchronous } from "./database.ts";
+
+export function createLocalWorld(options: LocalWorldOptions = {}): World {
+  const { db, file, dir } = openDatabase({
+    dataDir: options.dataDir ?? process.env.STEPWISE_DATA_DIR ?? "./.stepwise",
+    synchronous: resolveSynchronous(options.synchronous, process.env.STEPWISE_SQLITE_SYNCHRONOUS),
+    busyTimeoutMs: options.busyTimeoutMs ?? 10_000,
+  });
+  const sql = prepareStatements(db);
+  const notifier = createNotifier();
+  let closed = false;
+
+  const ctx = createContext({
+    db,
+    sql,
+    now: options.now ?? Date.now,
+    notifier,
+    isClosed: () => closed,
+    flushPending: () => groupCommit.flush(),
+  });
+
+  const groupCommit = createGroupCommit(
+    db,
+    (request) => applyAppend(ctx, request),
+    (committed) => {
+      const runs = new Set<string>();
+      let enqueued = false;
+      for (const { request } of committed) {
+        runs.add(request.runId);
+        if ((request.enqueue?.length ?? 0) > 0) enqueued = true;
+      }
+      if (enqueued) notifier.emit({ type: "queue" });
+      for (const runId of runs) notifier.emit({ type: "run", runId });
+    },
+    { enabled: options.groupCommit ?? true },
+  );
+
+  const watcher = createChangeWatcher({
+    dir,
+    file,
+    dataVersion: () => sql.dataVersion.get() ?? 0,
+    onChange: () => notifier.emit({ type: "any" }),
+    pollMs: options.pollIntervalMs ?? 1000,
+  });
+
+  return {
+    name: "local",
+    runs: createRuns(ctx),
+    events: {
+      append(request) {
+        if (closed) return Promise.reject(new ConflictError("This World has been closed."));
+        return groupCommit.submit(request);
+      },
+      async list(runId, listOptions = {}) {
+        ctx.enter();
+        return ctx.read(() => {
+          const limit = listOptions.limit === undefined ? -1 : Math.max(0, Math.floor(listOptions.limit));
+          const rows = sql.events.all(runId, listOptions.afterSeq ?? 0, limit);
+          if (rows.length === 0 && sql.runExists.get(runId) === undefined) throw new RunNotFoundError(runId);
+          return rows.map(eventFromRow);
+        });
+      },
+    },
+    ...createRecords(ctx),
+    queue: createQueue(ctx),
+    streams: createStreams(ctx),
+
+    subscribe(listener) {
+      const unsubscribe = notifier.subscribe(listener);
+      if (!closed && notifier.size === 1) watcher.start();
+      return () => {
+        unsubscribe();
+        if (notifier.size === 0) watcher.stop();
+      };
+    },
+
+    async close() {
+      if (closed) return;
+      groupCommit.flush();
+      closed = true;
+      watcher.stop();
+      db.close();
+    },
+  };
+}

@@ -1,0 +1,183 @@
+/**
+ * The local World's schema, as numbered migrations of plain SQL, and the code that applies them when
+ * a database is opened. The schema version lives in `PRAGMA user_version` (written in the same
+ * transaction as the migration), `PRAGMA application_id` marks the file as Stepwise's, and a
+ * database written by a newer Stepwise is refused rather than misread.
+ *
+ * Payload bytes are stored once, in `events.payload`: the run's input is its `run_created` payload,
+ * its output or error the payload of its last event, and steps point at the events that carried
+ * their input, output and error (`*_seq`). So a checkpoint writes its bytes once, and projection
+ * updates are small rows.
+ */
+import type Database from "better-sqlite3";
+import { ConfigError } from "../../errors/runtime.ts";
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** "STPW": marks a SQLite file as a Stepwise database. */
+export const APPLICATION_ID = 0x53545057;
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "initial schema",
+    sql: `
+CREATE TABLE runs (
+  run_id           TEXT PRIMARY KEY NOT NULL,
+  workflow_name    TEXT NOT NULL,
+  status           TEXT NOT NULL,
+  seq              INTEGER NOT NULL,
+  spec_version     INTEGER NOT NULL,
+  seed             TEXT NOT NULL,
+  created_at       INTEGER NOT NULL,
+  started_at       INTEGER,
+  completed_at     INTEGER,
+  updated_at       INTEGER NOT NULL,
+  lease_owner      TEXT,
+  lease_expires_at INTEGER,
+  wake_pending     INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX runs_by_created  ON runs (created_at DESC, run_id DESC);
+CREATE INDEX runs_by_status   ON runs (status, created_at DESC, run_id DESC);
+CREATE INDEX runs_by_workflow ON runs (workflow_name, created_at DESC, run_id DESC);
+
+CREATE TABLE events (
+  run_id     TEXT NOT NULL,
+  seq        INTEGER NOT NULL,
+  type       TEXT NOT NULL,
+  data       TEXT NOT NULL,
+  payload    BLOB,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (run_id, seq)
+);
+
+CREATE TABLE steps (
+  run_id       TEXT NOT NULL,
+  step_id      TEXT NOT NULL,
+  step_name    TEXT NOT NULL,
+  status       TEXT NOT NULL,
+  attempt      INTEGER NOT NULL,
+  input_seq    INTEGER,
+  output_seq   INTEGER,
+  error_seq    INTEGER,
+  created_at   INTEGER NOT NULL,
+  started_at   INTEGER NOT NULL,
+  completed_at INTEGER,
+  retry_at     INTEGER,
+  updated_at   INTEGER NOT NULL,
+  PRIMARY KEY (run_id, step_id)
+);
+
+CREATE TABLE hooks (
+  hook_id     TEXT PRIMARY KEY NOT NULL,
+  run_id      TEXT NOT NULL,
+  token       TEXT NOT NULL,
+  kind        TEXT NOT NULL,
+  status      TEXT NOT NULL,
+  meta        TEXT,
+  created_at  INTEGER NOT NULL,
+  disposed_at INTEGER
+);
+-- An active hook holds its token exclusively.
+CREATE UNIQUE INDEX hooks_active_token ON hooks (token) WHERE status = 'active';
+CREATE INDEX hooks_by_run ON hooks (run_id, status);
+
+CREATE TABLE waits (
+  run_id       TEXT NOT NULL,
+  wait_id      TEXT NOT NULL,
+  resume_at    INTEGER NOT NULL,
+  status       TEXT NOT NULL,
+  created_at   INTEGER NOT NULL,
+  completed_at INTEGER,
+  PRIMARY KEY (run_id, wait_id)
+);
+
+CREATE TABLE queue (
+  message_id       TEXT PRIMARY KEY NOT NULL,
+  run_id           TEXT NOT NULL,
+  kind             TEXT NOT NULL,
+  dedupe_key       TEXT,
+  available_at     INTEGER NOT NULL,
+  deliveries       INTEGER NOT NULL DEFAULT 0,
+  lease_owner      TEXT,
+  lease_expires_at INTEGER,
+  created_at       INTEGER NOT NULL
+);
+CREATE INDEX queue_by_available ON queue (available_at, message_id);
+CREATE INDEX queue_waiting_by_key ON queue (dedupe_key) WHERE dedupe_key IS NOT NULL AND lease_owner IS NULL;
+CREATE INDEX queue_waiting_by_available ON queue (available_at) WHERE lease_owner IS NULL;
+CREATE INDEX queue_leased_by_owner ON queue (lease_owner) WHERE lease_owner IS NOT NULL;
+CREATE INDEX queue_by_run ON queue (run_id);
+
+CREATE TABLE inbox (
+  item_id    TEXT PRIMARY KEY NOT NULL,
+  run_id     TEXT NOT NULL,
+  kind       TEXT NOT NULL,
+  hook_id    TEXT,
+  payload    BLOB,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX inbox_by_run ON inbox (run_id);
+
+CREATE TABLE streams (
+  run_id     TEXT NOT NULL,
+  name       TEXT NOT NULL,
+  length     INTEGER NOT NULL,
+  closed     INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (run_id, name)
+);
+
+CREATE TABLE stream_chunks (
+  run_id     TEXT NOT NULL,
+  name       TEXT NOT NULL,
+  idx        INTEGER NOT NULL,
+  data       BLOB NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (run_id, name, idx)
+);
+`,
+  },
+];
+
+export const LATEST_VERSION = MIGRATIONS.reduce(
+  (latest, migration) => Math.max(latest, migration.version),
+  0,
+);
+
+function tooNew(file: string, version: number): ConfigError {
+  return new ConfigError(
+    `The Stepwise database ${file} has schema version ${version}, which is newer than this version of Stepwise understands (up to ${LATEST_VERSION}). It was written by a newer Stepwise: upgrade Stepwise, or point STEPWISE_DATA_DIR at another directory.`,
+  );
+}
+
+/**
+ * Brings the database's schema up to date, in one write transaction (so two processes opening a
+ * fresh file at once migrate it once). Refuses a file that is not Stepwise's or is newer than us.
+ */
+export function migrate(db: Database.Database, file: string): void {
+  const check = (): number => {
+    const version = db.pragma("user_version", { simple: true }) as number;
+    const appId = db.pragma("application_id", { simple: true }) as number;
+    if (appId !== 0 && appId !== APPLICATION_ID) {
+      throw new ConfigError(
+        `${file} is a SQLite database that does not belong to Stepwise (application_id ${appId}). Point STEPWISE_DATA_DIR at a directory of its own.`,
+      );
+    }
+    if (version > LATEST_VERSION) throw tooNew(file, version);
+    return version;
+  };
+  if (check() === LATEST_VERSION) return;
+  db.transaction(() => {
+    const version = check();
+    for (const migration of MIGRATIONS) {
+      if (migration.version > version) db.exec(migration.sql);
+    }
+    db.pragma(`application_id = ${APPLICATION_ID}`);
+    db.pragma(`user_version = ${LATEST_VERSION}`);
+  }).immediate();
+}

@@ -1,0 +1,100 @@
+/**
+ * The local World's message queue. A claim is one UPDATE ... RETURNING over the due messages in
+ * `available_at` order, inside a write transaction, so two processes can never claim the same
+ * message; a message leased to a process on this host that has died is claimable at once.
+ */
+
+import { RunNotFoundError } from "../../errors/world.ts";
+import { newId } from "../../util/ids.ts";
+import type { NewMessage, World } from "../../world/types.ts";
+import type { LocalContext } from "./context.ts";
+import { messageFromRow } from "./rows.ts";
+
+/** Inserts a message unless its dedupe key is held by a waiting message. Call inside a write transaction. */
+export function insertMessage(ctx: LocalContext, message: NewMessage, at: number): void {
+  const { sql } = ctx;
+  if (message.dedupeKey !== undefined && sql.waitingWithKey.get(message.dedupeKey) !== undefined) return;
+  sql.insertMessage.run(
+    newId("msg"),
+    message.runId,
+    message.kind,
+    message.dedupeKey ?? null,
+    message.availableAt ?? at,
+    ctx.now(),
+  );
+}
+
+/** JSON list of the owners of unexpired message leases that are dead processes on this host. */
+function deadLeaseOwners(ctx: LocalContext, at: number): string {
+  const dead = ctx.sql.leaseOwners.all(at).filter((owner) => ctx.isOwnerDead(owner));
+  return JSON.stringify(dead);
+}
+
+export function createQueue(ctx: LocalContext): World["queue"] {
+  const { sql } = ctx;
+  return {
+    async enqueue(messages) {
+      ctx.enter();
+      ctx.write(() => {
+        for (const message of messages) {
+          if (sql.runExists.get(message.runId) === undefined) throw new RunNotFoundError(message.runId);
+        }
+        const at = ctx.now();
+        for (const message of messages) insertMessage(ctx, message, at);
+      });
+      if (messages.length > 0) ctx.notifier.emit({ type: "queue" });
+    },
+
+    async claim(owner, { limit, leaseMs }) {
+      ctx.enter();
+      const rows = ctx.write(() => {
+        const at = ctx.now();
+        const dead = deadLeaseOwners(ctx, at);
+        return sql.claim.all({ owner, expiresAt: at + leaseMs, now: at, dead, limit: Math.max(0, limit) });
+      });
+      return rows
+        .map(messageFromRow)
+        .sort((a, b) => a.availableAt - b.availableAt || (a.messageId < b.messageId ? -1 : 1));
+    },
+
+    async ack(owner, messageIds) {
+      ctx.enter();
+      ctx.write(() => {
+        for (const messageId of messageIds) sql.ack.run(messageId, owner);
+      });
+    },
+
+    async release(owner, messageId, availableAt) {
+      ctx.enter();
+      const changed = ctx.write(
+        () => sql.releaseMessage.run(availableAt ?? ctx.now(), messageId, owner).changes,
+      );
+      if (changed > 0) ctx.notifier.emit({ type: "queue" });
+    },
+
+    async extend(owner, messageIds, leaseMs) {
+      ctx.enter();
+      return ctx.write(() => {
+        const expiresAt = ctx.now() + leaseMs;
+        return messageIds.filter(
+          (messageId) => sql.extendMessage.run(expiresAt, messageId, owner).changes > 0,
+        );
+      });
+    },
+
+    async nextAvailableAt() {
+      ctx.enter();
+      return ctx.read(() => {
+        const waiting = sql.nextWaiting.get() ?? null;
+        const leased = sql.nextLeased.get(deadLeaseOwners(ctx, ctx.now())) ?? null;
+        if (waiting === null) return leased ?? undefined;
+        return leased === null ? waiting : Math.min(waiting, leased);
+      });
+    },
+
+    async list(runId) {
+      ctx.enter();
+      return sql.runMessages.all(runId).map(messageFromRow);
+    },
+  };
+}

@@ -1,0 +1,144 @@
+/**
+ * The local World's runs: create (run row, `run_created` event and start message in one
+ * transaction), reads with keyset pagination, and leases. A lease held by a dead process on this
+ * host counts as expired, so a new worker takes over a killed worker's runs at once.
+ */
+import { ConflictError, RunNotFoundError } from "../../errors/world.ts";
+import { leaseBlocks } from "../../world/projection.ts";
+import type { ListRunsFilter, Page, RunRecord, World } from "../../world/types.ts";
+import { pageSize, statusList } from "../shared.ts";
+import type { LocalContext } from "./context.ts";
+import { insertMessage } from "./queue.ts";
+import { type RunRow, runFromRow } from "./rows.ts";
+import { RUN_SELECT } from "./statements.ts";
+
+export function createRuns(ctx: LocalContext): World["runs"] {
+  const { sql, db } = ctx;
+  const listStatements = new Map<string, ReturnType<typeof db.prepare<Record<string, unknown>, RunRow>>>();
+
+  const getRun = (runId: string): RunRecord => {
+    const row = sql.run.get(runId);
+    if (!row) throw new RunNotFoundError(runId);
+    return runFromRow(row);
+  };
+
+  /** One prepared statement per combination of filters, so each can use its index. */
+  const listStatement = (filter: ListRunsFilter, cursor: boolean) => {
+    const where: string[] = [];
+    if (filter.status !== undefined) where.push("r.status IN (SELECT value FROM json_each(@statuses))");
+    if (filter.workflowName !== undefined) where.push("r.workflow_name = @workflowName");
+    if (cursor)
+      where.push("(r.created_at < @cursorAt OR (r.created_at = @cursorAt AND r.run_id < @cursorId))");
+    const key = where.join(" AND ");
+    let statement = listStatements.get(key);
+    if (!statement) {
+      statement = db.prepare<Record<string, unknown>, RunRow>(
+        `${RUN_SELECT} ${where.length > 0 ? `WHERE ${key}` : ""} ORDER BY r.created_at DESC, r.run_id DESC LIMIT @limit`,
+      );
+      listStatements.set(key, statement);
+    }
+    return statement;
+  };
+
+  return {
+    async create(input) {
+      ctx.enter();
+      const at = input.createdAt ?? ctx.now();
+      const run = ctx.write(() => {
+        const inserted = sql.insertRun.run(
+          input.runId,
+          input.workflowName,
+          input.specVersion,
+          input.seed,
+          at,
+          at,
+        );
+        if (inserted.changes === 0) throw new ConflictError(`A run with id ${input.runId} already exists.`);
+        const data = { workflowName: input.workflowName, seed: input.seed, specVersion: input.specVersion };
+        sql.insertEvent.run(input.runId, 1, "run_created", JSON.stringify(data), input.input, at);
+        insertMessage(
+          ctx,
+          { runId: input.runId, kind: "start", dedupeKey: `start:${input.runId}`, availableAt: at },
+          at,
+        );
+        return getRun(input.runId);
+      });
+      ctx.rememberInput(run.runId, run.input);
+      ctx.notifier.emit({ type: "queue" });
+      ctx.notifier.emit({ type: "run", runId: run.runId });
+      return run;
+    },
+
+    async get(runId) {
+      ctx.enter();
+      return getRun(runId);
+    },
+
+    async list(filter = {}): Promise<Page<RunRecord>> {
+      ctx.enter();
+      return ctx.read(() => {
+        const params: Record<string, unknown> = { limit: pageSize(filter.limit) + 1 };
+        if (filter.cursor !== undefined) {
+          const cursorAt = sql.runCreatedAt.get(filter.cursor);
+          if (cursorAt === undefined) return { items: [] };
+          params.cursorAt = cursorAt;
+          params.cursorId = filter.cursor;
+        }
+        const statuses = statusList(filter);
+        if (statuses !== undefined) params.statuses = JSON.stringify(statuses);
+        if (filter.workflowName !== undefined) params.workflowName = filter.workflowName;
+        const rows = listStatement(filter, filter.cursor !== undefined).all(params);
+        const size = pageSize(filter.limit);
+        const items = rows.slice(0, size).map(runFromRow);
+        const page: Page<RunRecord> = { items };
+        const last = items[items.length - 1];
+        if (rows.length > size && last) page.nextCursor = last.runId;
+        return page;
+      });
+    },
+
+    async acquire(runId, owner, leaseMs) {
+      ctx.enter();
+      const result = ctx.write(() => {
+        const head = sql.runHead.get(runId);
+        if (!head) throw new RunNotFoundError(runId);
+        const at = ctx.now();
+        const lease =
+          head.lease_owner === null || head.lease_expires_at === null
+            ? undefined
+            : { owner: head.lease_owner, expiresAt: head.lease_expires_at };
+        if (leaseBlocks(lease, owner, at) && !ctx.isOwnerDead(lease?.owner ?? "")) {
+          sql.setLease.run(head.lease_owner, head.lease_expires_at, 1, runId);
+          return { acquired: false as const, run: getRun(runId) };
+        }
+        sql.setLease.run(owner, at + leaseMs, head.wake_pending, runId);
+        return { acquired: true as const, run: getRun(runId) };
+      });
+      if (!result.acquired) ctx.notifier.emit({ type: "inbox", runId });
+      return result;
+    },
+
+    async renew(owner, runIds, leaseMs) {
+      ctx.enter();
+      return ctx.write(() => {
+        const expiresAt = ctx.now() + leaseMs;
+        return runIds.filter((runId) => sql.renewLease.run(expiresAt, runId, owner).changes > 0);
+      });
+    },
+
+    async release(runId, owner) {
+      ctx.enter();
+      return ctx.write(() => {
+        const head = sql.runHead.get(runId);
+        if (!head) throw new RunNotFoundError(runId);
+        if (head.lease_owner !== owner) return true;
+        if (head.wake_pending !== 0) {
+          sql.setLease.run(head.lease_owner, head.lease_expires_at, 0, runId);
+          return false;
+        }
+        sql.setLease.run(null, null, 0, runId);
+        return true;
+      });
+    },
+  };
+}

@@ -1,0 +1,287 @@
+/**
+ * Every SQL statement the local World runs, prepared once per connection and kept here in one place
+ * (plain SQL, no ORM). Positional parameters on the hot paths (append, claim); named ones where a
+ * statement has many. Rows are typed in `rows.ts`.
+ */
+import type Database from "better-sqlite3";
+import type {
+  EventRow,
+  HookRow,
+  InboxRow,
+  MessageRow,
+  RunHeadRow,
+  RunRow,
+  StepRow,
+  StreamRow,
+  WaitRow,
+} from "./rows.ts";
+
+/** The part of better-sqlite3's Statement the World uses (a name declaration files can spell). */
+export interface Stmt<P extends unknown[], R = unknown> {
+  run(...params: P): Database.RunResult;
+  get(...params: P): R | undefined;
+  all(...params: P): R[];
+  pluck(toggle?: boolean): this;
+}
+
+const RUN_HEAD =
+  "run_id, workflow_name, status, seq, spec_version, seed, created_at, started_at, completed_at, updated_at, lease_owner, lease_expires_at, wake_pending";
+
+/** A run with its input (event 1's payload) and final payload (its last event's, once it ended). */
+export const RUN_SELECT = `
+SELECT r.run_id, r.workflow_name, r.status, r.seq, r.spec_version, r.seed, r.created_at, r.started_at,
+       r.completed_at, r.updated_at, r.lease_owner, r.lease_expires_at, r.wake_pending,
+       i.payload AS input, t.payload AS final_payload
+FROM runs r
+JOIN events i ON i.run_id = r.run_id AND i.seq = 1
+LEFT JOIN events t ON r.status IN ('completed', 'failed') AND t.run_id = r.run_id AND t.seq = r.seq`;
+
+const STEP_SELECT = `
+SELECT s.run_id, s.step_id, s.step_name, s.status, s.attempt, i.payload AS input, o.payload AS output,
+       e.payload AS error, s.created_at, s.started_at, s.completed_at, s.retry_at, s.updated_at
+FROM steps s
+LEFT JOIN events i ON i.run_id = s.run_id AND i.seq = s.input_seq
+LEFT JOIN events o ON o.run_id = s.run_id AND o.seq = s.output_seq
+LEFT JOIN events e ON e.run_id = s.run_id AND e.seq = s.error_seq`;
+
+const MESSAGE_COLUMNS =
+  "message_id, run_id, kind, dedupe_key, available_at, deliveries, lease_owner, lease_expires_at, created_at";
+
+export function prepareStatements(db: Database.Database) {
+  const prep = <P extends unknown[], R = unknown>(source: string): Stmt<P, R> =>
+    db.prepare(source) as unknown as Stmt<P, R>;
+  return {
+    // runs
+    runExists: prep<[runId: string], number>("SELECT 1 FROM runs WHERE run_id = ?").pluck(),
+    runHead: prep<[runId: string], RunHeadRow>(`SELECT ${RUN_HEAD} FROM runs WHERE run_id = ?`),
+    run: prep<[runId: string], RunRow>(`${RUN_SELECT} WHERE r.run_id = ?`),
+    runInput: prep<[runId: string], Uint8Array>(
+      "SELECT payload FROM events WHERE run_id = ? AND seq = 1",
+    ).pluck(),
+    runCreatedAt: prep<[runId: string], number>("SELECT created_at FROM runs WHERE run_id = ?").pluck(),
+    insertRun: prep<
+      [
+        runId: string,
+        workflowName: string,
+        specVersion: number,
+        seed: string,
+        createdAt: number,
+        updatedAt: number,
+      ]
+    >(
+      `INSERT INTO runs (run_id, workflow_name, status, seq, spec_version, seed, created_at, updated_at)
+       VALUES (?, ?, 'pending', 1, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING`,
+    ),
+    /** Everything an append or a lease change may alter, in one write. */
+    updateRun: prep<
+      [
+        status: string,
+        seq: number,
+        startedAt: number | null,
+        completedAt: number | null,
+        updatedAt: number,
+        leaseOwner: string | null,
+        leaseExpiresAt: number | null,
+        wakePending: number,
+        runId: string,
+      ]
+    >(
+      `UPDATE runs SET status = ?, seq = ?, started_at = ?, completed_at = ?, updated_at = ?,
+       lease_owner = ?, lease_expires_at = ?, wake_pending = ? WHERE run_id = ?`,
+    ),
+    setLease: prep<[owner: string | null, expiresAt: number | null, wakePending: number, runId: string]>(
+      "UPDATE runs SET lease_owner = ?, lease_expires_at = ?, wake_pending = ? WHERE run_id = ?",
+    ),
+    renewLease: prep<[expiresAt: number, runId: string, owner: string]>(
+      "UPDATE runs SET lease_expires_at = ? WHERE run_id = ? AND lease_owner = ?",
+    ),
+
+    // events
+    insertEvent: prep<
+      [runId: string, seq: number, type: string, data: string, payload: Uint8Array | null, createdAt: number]
+    >("INSERT INTO events (run_id, seq, type, data, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)"),
+    events: prep<[runId: string, afterSeq: number, limit: number], EventRow>(
+      "SELECT run_id, seq, type, data, payload, created_at FROM events WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+    ),
+
+    // steps
+    startStep: prep<
+      [
+        runId: string,
+        stepId: string,
+        stepName: string,
+        attempt: number,
+        inputSeq: number | null,
+        createdAt: number,
+        startedAt: number,
+        updatedAt: number,
+      ]
+    >(
+      `INSERT INTO steps (run_id, step_id, step_name, status, attempt, input_seq, created_at, started_at, updated_at)
+       VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?)
+       ON CONFLICT (run_id, step_id) DO UPDATE SET
+         status = 'running', attempt = excluded.attempt, started_at = excluded.started_at,
+         updated_at = excluded.updated_at`,
+    ),
+    /** NULL leaves a column as it is (the projection's patch sets only what it names). */
+    updateStep: prep<
+      [
+        status: string | null,
+        attempt: number | null,
+        outputSeq: number | null,
+        errorSeq: number | null,
+        startedAt: number | null,
+        completedAt: number | null,
+        retryAt: number | null,
+        updatedAt: number,
+        runId: string,
+        stepId: string,
+      ]
+    >(
+      `UPDATE steps SET status = coalesce(?, status), attempt = coalesce(?, attempt),
+         output_seq = coalesce(?, output_seq), error_seq = coalesce(?, error_seq),
+         started_at = coalesce(?, started_at), completed_at = coalesce(?, completed_at),
+         retry_at = coalesce(?, retry_at), updated_at = ?
+       WHERE run_id = ? AND step_id = ?`,
+    ),
+    steps: prep<[runId: string], StepRow>(`${STEP_SELECT} WHERE s.run_id = ? ORDER BY s.rowid`),
+    step: prep<[runId: string, stepId: string], StepRow>(
+      `${STEP_SELECT} WHERE s.run_id = ? AND s.step_id = ?`,
+    ),
+
+    // hooks
+    hookExists: prep<[hookId: string], number>("SELECT 1 FROM hooks WHERE hook_id = ?").pluck(),
+    tokenHolder: prep<[token: string], string>(
+      "SELECT run_id FROM hooks WHERE token = ? AND status = 'active'",
+    ).pluck(),
+    insertHook: prep<
+      [hookId: string, runId: string, token: string, kind: string, meta: string | null, createdAt: number]
+    >(
+      "INSERT INTO hooks (hook_id, run_id, token, kind, status, meta, created_at) VALUES (?, ?, ?, ?, 'active', ?, ?)",
+    ),
+    disposeHook: prep<[at: number, hookId: string, runId: string]>(
+      "UPDATE hooks SET status = 'disposed', disposed_at = ? WHERE hook_id = ? AND run_id = ? AND status = 'active'",
+    ),
+    disposeRunHooks: prep<[at: number, runId: string]>(
+      "UPDATE hooks SET status = 'disposed', disposed_at = ? WHERE run_id = ? AND status = 'active'",
+    ),
+    hook: prep<[hookId: string], HookRow>("SELECT * FROM hooks WHERE hook_id = ?"),
+    hookByToken: prep<[token: string], HookRow>("SELECT * FROM hooks WHERE token = ? AND status = 'active'"),
+    runHooks: prep<[runId: string, status: string | null, sameStatus: string | null, limit: number], HookRow>(
+      "SELECT * FROM hooks WHERE run_id = ? AND (? IS NULL OR status = ?) ORDER BY rowid LIMIT ?",
+    ),
+    allHooks: prep<[status: string | null, sameStatus: string | null, limit: number], HookRow>(
+      "SELECT * FROM hooks WHERE (? IS NULL OR status = ?) ORDER BY rowid DESC LIMIT ?",
+    ),
+
+    // waits
+    insertWait: prep<[runId: string, waitId: string, resumeAt: number, createdAt: number]>(
+      `INSERT INTO waits (run_id, wait_id, resume_at, status, created_at) VALUES (?, ?, ?, 'waiting', ?)
+       ON CONFLICT (run_id, wait_id) DO NOTHING`,
+    ),
+    completeWait: prep<[at: number, runId: string, waitId: string]>(
+      "UPDATE waits SET status = 'completed', completed_at = ? WHERE run_id = ? AND wait_id = ?",
+    ),
+    runWaits: prep<[runId: string, status: string | null, sameStatus: string | null, limit: number], WaitRow>(
+      "SELECT * FROM waits WHERE run_id = ? AND (? IS NULL OR status = ?) ORDER BY rowid LIMIT ?",
+    ),
+    allWaits: prep<[status: string | null, sameStatus: string | null, limit: number], WaitRow>(
+      "SELECT * FROM waits WHERE (? IS NULL OR status = ?) ORDER BY rowid DESC LIMIT ?",
+    ),
+
+    // queue
+    waitingWithKey: prep<[dedupeKey: string], number>(
+      "SELECT 1 FROM queue WHERE dedupe_key = ? AND lease_owner IS NULL LIMIT 1",
+    ).pluck(),
+    insertMessage: prep<
+      [
+        messageId: string,
+        runId: string,
+        kind: string,
+        dedupeKey: string | null,
+        availableAt: number,
+        createdAt: number,
+      ]
+    >(
+      "INSERT INTO queue (message_id, run_id, kind, dedupe_key, available_at, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+    ),
+    /** Owners holding unexpired message leases (some may be dead processes). */
+    leaseOwners: prep<[now: number], string>(
+      "SELECT DISTINCT lease_owner FROM queue WHERE lease_owner IS NOT NULL AND lease_expires_at > ?",
+    ).pluck(),
+    claim: prep<[{ owner: string; expiresAt: number; now: number; dead: string; limit: number }], MessageRow>(
+      `UPDATE queue SET lease_owner = @owner, lease_expires_at = @expiresAt, deliveries = deliveries + 1
+       WHERE message_id IN (
+         SELECT message_id FROM queue
+         WHERE available_at <= @now
+           AND (lease_owner IS NULL OR lease_expires_at <= @now
+                OR lease_owner IN (SELECT value FROM json_each(@dead)))
+         ORDER BY available_at, message_id
+         LIMIT @limit)
+       RETURNING ${MESSAGE_COLUMNS}`,
+    ),
+    ack: prep<[messageId: string, owner: string]>(
+      "DELETE FROM queue WHERE message_id = ? AND lease_owner = ?",
+    ),
+    releaseMessage: prep<[availableAt: number, messageId: string, owner: string]>(
+      `UPDATE queue SET lease_owner = NULL, lease_expires_at = NULL, available_at = ?
+       WHERE message_id = ? AND lease_owner = ?`,
+    ),
+    extendMessage: prep<[expiresAt: number, messageId: string, owner: string]>(
+      "UPDATE queue SET lease_expires_at = ? WHERE message_id = ? AND lease_owner = ?",
+    ),
+    nextWaiting: prep<[], number | null>(
+      "SELECT min(available_at) FROM queue WHERE lease_owner IS NULL",
+    ).pluck(),
+    nextLeased: prep<[dead: string], number | null>(
+      `SELECT min(CASE WHEN lease_owner IN (SELECT value FROM json_each(?)) THEN available_at
+                         ELSE max(available_at, lease_expires_at) END)
+         FROM queue WHERE lease_owner IS NOT NULL`,
+    ).pluck(),
+    runMessages: prep<[runId: string], MessageRow>(
+      `SELECT ${MESSAGE_COLUMNS} FROM queue WHERE run_id = ? ORDER BY rowid`,
+    ),
+
+    // inbox
+    insertInbox: prep<
+      [
+        itemId: string,
+        runId: string,
+        kind: string,
+        hookId: string | null,
+        payload: Uint8Array | null,
+        createdAt: number,
+      ]
+    >("INSERT INTO inbox (item_id, run_id, kind, hook_id, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)"),
+    consumeInbox: prep<[itemId: string, runId: string]>("DELETE FROM inbox WHERE item_id = ? AND run_id = ?"),
+    inbox: prep<[runId: string], InboxRow>("SELECT * FROM inbox WHERE run_id = ? ORDER BY rowid"),
+
+    // streams
+    stream: prep<[runId: string, name: string], StreamRow>(
+      "SELECT run_id, name, length, closed FROM streams WHERE run_id = ? AND name = ?",
+    ),
+    insertStream: prep<[runId: string, name: string, createdAt: number]>(
+      "INSERT INTO streams (run_id, name, length, closed, created_at) VALUES (?, ?, 0, 0, ?)",
+    ),
+    updateStream: prep<[length: number, closed: number, runId: string, name: string]>(
+      "UPDATE streams SET length = ?, closed = ? WHERE run_id = ? AND name = ?",
+    ),
+    insertChunk: prep<[runId: string, name: string, index: number, data: Uint8Array, createdAt: number]>(
+      "INSERT INTO stream_chunks (run_id, name, idx, data, created_at) VALUES (?, ?, ?, ?, ?)",
+    ),
+    chunks: prep<
+      [runId: string, name: string, from: number, limit: number],
+      { idx: number; data: Uint8Array; created_at: number }
+    >(
+      "SELECT idx, data, created_at FROM stream_chunks WHERE run_id = ? AND name = ? AND idx >= ? ORDER BY idx LIMIT ?",
+    ),
+    streams: prep<[runId: string], StreamRow>(
+      "SELECT run_id, name, length, closed FROM streams WHERE run_id = ? ORDER BY rowid",
+    ),
+
+    // cross-process change detection
+    dataVersion: prep<[], number>("PRAGMA data_version").pluck(),
+  };
+}
+
+export type Statements = ReturnType<typeof prepareStatements>;

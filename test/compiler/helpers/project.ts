@@ -1,0 +1,67 @@
+/**
+ * Throwaway projects for the compiler's end-to-end tests: a temp directory with a package.json
+ * (`"type": "module"`), the given files, and `node_modules/stepwise` linked to this repository, so
+ * the project imports Stepwise the way an application does. `runNode` spawns a real Node process
+ * in it (the e2e tests need `npm run build` first: they load `dist/`).
+ */
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const REPO = fileURLToPath(new URL("../../../", import.meta.url));
+export const REGISTER = join(REPO, "dist", "register", "index.js");
+
+export interface Project {
+  dir: string;
+  write(path: string, content: string): void;
+  remove(): void;
+}
+
+export function makeProject(files: Record<string, string>): Project {
+  const dir = mkdtempSync(join(tmpdir(), "stepwise-compiler-"));
+  const write = (path: string, content: string): void => {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), content);
+  };
+  write("package.json", `${JSON.stringify({ name: "app", type: "module" })}\n`);
+  mkdirSync(join(dir, "node_modules"), { recursive: true });
+  symlinkSync(REPO, join(dir, "node_modules", "stepwise"), "dir");
+  for (const [path, content] of Object.entries(files)) write(path, content);
+  return { dir, write, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export interface NodeResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function runNode(
+  args: readonly string[],
+  cwd: string,
+  env: Record<string, string> = {},
+): Promise<NodeResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, {
+      cwd,
+      env: { ...process.env, STEPWISE_WORLD: "memory", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const timer = setTimeout(() => child.kill("SIGKILL"), 45_000);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}

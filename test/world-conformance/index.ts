@@ -1,0 +1,46 @@
+/**
+ * The World conformance suite: one set of tests that every World (memory, local, postgres, ...) runs
+ * unchanged, pinning down each behaviour and error of the contract in `src/world/types.ts`. A World
+ * is done when this passes. Usage, from a test file:
+ *
+ *   describeWorldConformance("local", async () => {
+ *     const world = createLocalWorld({ dataDir, now: clock.now });
+ *     return { world, clock, cleanup: () => world.close() };
+ *   });
+ *
+ * `makeWorld` runs before every test and must return an empty World; see `harness.ts` for the clock.
+ */
+import { describe } from "vitest";
+import { describeAppend } from "./append.ts";
+import { describeAtomicity } from "./atomicity.ts";
+import { type MakeWorld, useWorld } from "./harness.ts";
+import { describeHooks } from "./hooks.ts";
+import { describeInbox } from "./inbox.ts";
+import { describeLeases } from "./leases.ts";
+import { describeLifecycle } from "./lifecycle.ts";
+import { describeNotifications } from "./notifications.ts";
+import { describePagination } from "./pagination.ts";
+import { describeProjections } from "./projections.ts";
+import { describeQueue } from "./queue.ts";
+import { describeRuns } from "./runs.ts";
+import { describeStreams } from "./streams.ts";
+
+export type { ConformanceClock, MakeWorld, WorldUnderTest } from "./harness.ts";
+
+export function describeWorldConformance(name: string, makeWorld: MakeWorld): void {
+  describe(`World conformance: ${name}`, () => {
+    const context = useWorld(makeWorld);
+    describeRuns(context);
+    describeAppend(context);
+    describeAtomicity(context);
+    describeProjections(context);
+    describeHooks(context);
+    describeLeases(context);
+    describeQueue(context);
+    describeInbox(context);
+    describeStreams(context);
+    describeNotifications(context);
+    describePagination(context);
+    describeLifecycle(context);
+  });
+}

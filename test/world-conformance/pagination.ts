@@ -1,0 +1,113 @@
+/**
+ * Conformance: `runs.list` — newest first (ties broken by run id, descending), filtered by status
+ * (one or several) and workflow name, paged by an opaque cursor, 50 per page by default and at most
+ * 1000; an unknown cursor gives an empty page.
+ */
+import { describe, expect, it } from "vitest";
+import type { ListRunsFilter, RunRecord } from "../../src/world/types.ts";
+import { appendNext, createRun, runInput } from "./fixtures.ts";
+import type { WorldContext } from "./harness.ts";
+
+export function describePagination(t: WorldContext): void {
+  describe("runs.list pagination", () => {
+    async function collect(filter: ListRunsFilter): Promise<{ ids: string[]; pages: number }> {
+      const ids: string[] = [];
+      let cursor: string | undefined;
+      let pages = 0;
+      do {
+        const page = await t.world.runs.list({ ...filter, ...(cursor === undefined ? {} : { cursor }) });
+        ids.push(...page.items.map((run) => run.runId));
+        cursor = page.nextCursor;
+        pages++;
+        if (pages > 1000) throw new Error("pagination does not end");
+      } while (cursor !== undefined);
+      return { ids, pages };
+    }
+
+    /** `count` runs with distinct createdAt from `base` on, returned newest first. */
+    async function makeRuns(count: number, workflowName?: string, base = 1_000_000): Promise<RunRecord[]> {
+      const runs: RunRecord[] = [];
+      for (let index = 0; index < count; index++) {
+        const overrides = { createdAt: base + index, ...(workflowName ? { workflowName } : {}) };
+        runs.push(await createRun(t.world, overrides));
+      }
+      return runs.reverse();
+    }
+
+    it("pages through all runs newest first, each once", async () => {
+      const runs = await makeRuns(7);
+      const first = await t.world.runs.list({ limit: 3 });
+      expect(first.items.map((run) => run.runId)).toEqual(runs.slice(0, 3).map((run) => run.runId));
+      expect(first.nextCursor).toEqual(expect.any(String));
+      expect(await collect({ limit: 3 })).toEqual({ ids: runs.map((run) => run.runId), pages: 3 });
+    });
+
+    it("the last page has no cursor, also when it is full", async () => {
+      await makeRuns(4);
+      const first = await t.world.runs.list({ limit: 2 });
+      const second = await t.world.runs.list({ limit: 2, cursor: first.nextCursor ?? "" });
+      expect(second.items).toHaveLength(2);
+      expect(second.nextCursor).toBeUndefined();
+      expect((await t.world.runs.list({ limit: 4 })).nextCursor).toBeUndefined();
+    });
+
+    it("breaks createdAt ties by run id, descending", async () => {
+      const ids = ["wrun_b", "wrun_d", "wrun_a", "wrun_c"];
+      for (const runId of ids) await t.world.runs.create(runInput({ runId, createdAt: 5000 }));
+      await t.world.runs.create(runInput({ runId: "wrun_0", createdAt: 6000 }));
+      expect((await collect({ limit: 2 })).ids).toEqual(["wrun_0", "wrun_d", "wrun_c", "wrun_b", "wrun_a"]);
+    });
+
+    it("an unknown cursor gives an empty page", async () => {
+      await makeRuns(3);
+      const page = await t.world.runs.list({ cursor: "wrun_unknown" });
+      expect(page.items).toEqual([]);
+      expect(page.nextCursor).toBeUndefined();
+    });
+
+    it("filters by status (one or several) and workflow name, across pages", async () => {
+      const runs = await makeRuns(9);
+      for (const [index, run] of runs.entries()) {
+        if (index % 3 === 1) await appendNext(t.world, run.runId, [{ type: "run_started", data: {} }]);
+        if (index % 3 === 2) await appendNext(t.world, run.runId, [{ type: "run_cancelled", data: {} }]);
+      }
+      const others = await makeRuns(2, "other/workflow", 2_000_000);
+      const pick = (remainder: number) =>
+        runs.filter((_, index) => index % 3 === remainder).map((run) => run.runId);
+      expect((await collect({ status: "running", limit: 2 })).ids).toEqual(pick(1));
+      expect((await collect({ status: ["pending", "cancelled"], limit: 2 })).ids).toEqual(
+        [...others, ...runs]
+          .filter((_run, index) => index < 2 || (index - 2) % 3 !== 1)
+          .map((run) => run.runId),
+      );
+      expect((await collect({ workflowName: "other/workflow", limit: 1 })).ids).toEqual(
+        others.map((run) => run.runId),
+      );
+      expect((await collect({ workflowName: "other/workflow", status: "running" })).ids).toEqual([]);
+      expect((await collect({ status: [] })).ids).toEqual([]);
+    });
+
+    it("a run whose status changed between pages does not end the listing", async () => {
+      const runs = await makeRuns(4);
+      const first = await t.world.runs.list({ status: "pending", limit: 2 });
+      const last = first.items[1];
+      if (!last) throw new Error("expected two runs");
+      await appendNext(t.world, last.runId, [{ type: "run_started", data: {} }]);
+      const second = await t.world.runs.list({ status: "pending", limit: 2, cursor: first.nextCursor ?? "" });
+      expect(second.items.map((run) => run.runId)).toEqual(runs.slice(2).map((run) => run.runId));
+    });
+
+    it("returns 50 runs by default and at most 1000", async () => {
+      const input = Array.from({ length: 1001 }, (_, index) => runInput({ createdAt: 2_000_000 + index }));
+      for (const run of input) await t.world.runs.create(run);
+      const page = await t.world.runs.list();
+      expect(page.items).toHaveLength(50);
+      expect(page.items[0]?.runId).toBe(input[1000]?.runId);
+      const big = await t.world.runs.list({ limit: 5000 });
+      expect(big.items).toHaveLength(1000);
+      const rest = await t.world.runs.list({ limit: 5000, cursor: big.nextCursor ?? "" });
+      expect(rest.items.map((run) => run.runId)).toEqual([input[0]?.runId]);
+      expect(rest.nextCursor).toBeUndefined();
+    });
+  });
+}
