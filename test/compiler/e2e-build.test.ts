@@ -7,8 +7,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BuildProjectResult, buildProject } from "../../src/compiler/build.ts";
 import { CompileError } from "../../src/compiler/errors.ts";
+import { makeProject, type Project, REPO, runNode } from "../helpers/project.ts";
 import { APP_FILES } from "./helpers/app-files.ts";
-import { makeProject, type Project, REPO, runNode } from "./helpers/project.ts";
 
 let project: Project;
 let built: BuildProjectResult;

@@ -8,8 +8,8 @@
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { makeProject, type Project, REGISTER, REPO, runNode } from "../helpers/project.ts";
 import { APP_FILES } from "./helpers/app-files.ts";
-import { makeProject, type Project, REGISTER, REPO, runNode } from "./helpers/project.ts";
 
 let project: Project;
 const register = (...args: string[]) => runNode(["--import", REGISTER, ...args], project.dir);

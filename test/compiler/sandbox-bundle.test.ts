@@ -11,7 +11,7 @@ import { ensureSandboxBundle } from "../../src/compiler/bundle-cache.ts";
 import { CompileError } from "../../src/compiler/errors.ts";
 import { buildSandboxBundle } from "../../src/compiler/sandbox-bundle.ts";
 import { mapSandboxStack, registerSandboxSourceMap } from "../../src/runtime/sandbox-stack.ts";
-import { makeProject } from "./helpers/project.ts";
+import { makeProject } from "../helpers/project.ts";
 
 const project = makeProject({
   "workflows/order.ts": [

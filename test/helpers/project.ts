@@ -1,5 +1,5 @@
 /**
- * Throwaway projects for the compiler's end-to-end tests: a temp directory with a package.json
+ * Throwaway projects for end-to-end tests: a temp directory with a package.json
  * (`"type": "module"`), the given files, and `node_modules/stepwise` linked to this repository, so
  * the project imports Stepwise the way an application does. `runNode` spawns a real Node process
  * in it (the e2e tests need `npm run build` first: they load `dist/`).
@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-export const REPO = fileURLToPath(new URL("../../../", import.meta.url));
+export const REPO = fileURLToPath(new URL("../../", import.meta.url));
 export const REGISTER = join(REPO, "dist", "register", "index.js");
 
 export interface Project {
@@ -64,4 +64,22 @@ export function runNode(
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/** Starts a Node process in the project and hands it back (for tests that kill it). */
+export function spawnNode(args: readonly string[], cwd: string, env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, args, {
+    cwd,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const output = { stdout: "", stderr: "" };
+  child.stdout.on("data", (chunk: Buffer) => {
+    output.stdout += chunk.toString();
+  });
+  child.stderr.on("data", (chunk: Buffer) => {
+    output.stderr += chunk.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+  return { child, output, exited };
 }
