@@ -22,6 +22,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   },
   cancel: { summary: "cancel a run", load: () => import("./commands/cancel.ts") },
   resume: { summary: "send a payload to a waiting hook", load: () => import("./commands/resume.ts") },
+  build: {
+    summary: "compile workflows ahead of time for production",
+    load: () => import("./commands/build.ts"),
+  },
 };
 
 const MAIN_HELP = `Usage: npx stepwise <command> [options]

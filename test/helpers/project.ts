@@ -4,7 +4,7 @@
  * the project imports Stepwise the way an application does. `runNode` spawns a real Node process
  * in it (the e2e tests need `npm run build` first: they load `dist/`).
  */
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -26,8 +26,10 @@ export function makeProject(files: Record<string, string>): Project {
     writeFileSync(join(dir, path), content);
   };
   write("package.json", `${JSON.stringify({ name: "app", type: "module" })}\n`);
-  mkdirSync(join(dir, "node_modules"), { recursive: true });
+  mkdirSync(join(dir, "node_modules", ".bin"), { recursive: true });
   symlinkSync(REPO, join(dir, "node_modules", "stepwise"), "dir");
+  // What npm does when it installs the package: link its bin, so `npx stepwise` works.
+  symlinkSync("../stepwise/dist/cli/index.js", join(dir, "node_modules", ".bin", "stepwise"));
   for (const [path, content] of Object.entries(files)) write(path, content);
   return { dir, write, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
@@ -82,4 +84,23 @@ export function spawnNode(args: readonly string[], cwd: string, env: Record<stri
   });
   const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
   return { child, output, exited };
+}
+
+/** Runs `npx stepwise <args>` in the project, as a user would. */
+export function npxStepwise(
+  args: readonly string[],
+  cwd: string,
+  env: Record<string, string> = {},
+): Promise<NodeResult> {
+  return new Promise((resolve) => {
+    execFile(
+      "npx",
+      ["--no", "--", "stepwise", ...args],
+      { cwd, env: { ...process.env, ...env }, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === "number" ? error.code : 1;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
 }
