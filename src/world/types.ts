@@ -226,6 +226,7 @@ export interface World {
      * Takes the run's lease for `owner` if it is free, expired, or already `owner`'s. Otherwise sets
      * `wakePending` on the run, so the holder looks again before releasing, notifies
      * `{ type: "inbox", runId }`, and returns `acquired: false`. `RunNotFoundError` if missing.
+     * `wakePending` survives a takeover: the new owner's first release is refused once.
      */
     acquire(runId: string, owner: string, leaseMs: number): Promise<AcquireResult>;
     /** Extends `owner`'s leases; returns the ids still held (the others were lost). */
@@ -246,7 +247,12 @@ export interface World {
      * already ended; `HookTokenConflictError` when a `hook_created` uses a token held by another
      * active hook (including another `hook_created` earlier in the same request). On any error
      * nothing is written. An append with no events is valid: it only does the rest of the request.
-     * Notifies `{ type: "run", runId }` (and `{ type: "queue" }` when it enqueued).
+     * Further rules every World follows (the conformance suite checks them): a reused hook or wait
+     * id is a `ConflictError`; a `hook_disposed` for another run's hook is ignored; messages for
+     * unknown runs are skipped; `ack` needs `owner`; an owner may append while nobody holds the
+     * lease, but a lease held by someone else fails even when expired; an append that ends the
+     * run releases the lease even if `wakePending` is set.
+     * Notifies `{ type: "run", runId, status }` (and `{ type: "queue" }` when it enqueued).
      */
     append(request: AppendRequest): Promise<AppendResult>;
     /** Events after `afterSeq` (default 0), in order, at most `limit`. `RunNotFoundError` if missing. */
@@ -334,6 +340,6 @@ export interface World {
   /** Subscribes to change hints (see `WorldNotification`); returns the unsubscribe function. */
   subscribe(listener: (notification: WorldNotification) => void): () => void;
 
-  /** Releases connections, files and timers. Further calls fail. */
+  /** Commits what is pending, then releases connections, files and timers. Further calls reject with `ConflictError`. */
   close(): Promise<void>;
 }

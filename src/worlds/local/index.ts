@@ -7,7 +7,7 @@
  */
 import { ConflictError, RunNotFoundError } from "../../errors/world.ts";
 import { createNotifier } from "../../world/notify.ts";
-import type { World } from "../../world/types.ts";
+import type { RunStatus, World } from "../../world/types.ts";
 import { applyAppend } from "./append.ts";
 import { createContext } from "./context.ts";
 import { openDatabase, resolveSynchronous, type Synchronous } from "./database.ts";
@@ -63,14 +63,14 @@ export function createLocalWorld(options: LocalWorldOptions = {}): World {
     db,
     (request) => applyAppend(ctx, request),
     (committed) => {
-      const runs = new Set<string>();
+      const runs = new Map<string, RunStatus>();
       let enqueued = false;
-      for (const { request } of committed) {
-        runs.add(request.runId);
+      for (const { request, result } of committed) {
+        runs.set(request.runId, result.run.status);
         if ((request.enqueue?.length ?? 0) > 0) enqueued = true;
       }
       if (enqueued) notifier.emit({ type: "queue" });
-      for (const runId of runs) notifier.emit({ type: "run", runId });
+      for (const [runId, status] of runs) notifier.emit({ type: "run", runId, status });
     },
     { enabled: options.groupCommit ?? true },
   );

@@ -1,13 +1,13 @@
 /**
  * Measures the local World's append latency (run with `npm run build && node
- * test/worlds/bench/local-append.mjs`): sequential two-event checkpoints on one run as its log
+ * bench/local-append.mjs`): sequential two-event checkpoints on one run as its log
  * grows past 10,000 events, and 1,000 runs x 10 checkpoints issued concurrently, with group commit
  * on and off (and synchronous=FULL for comparison). Prints numbers; asserts nothing.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createLocalWorld } from "../../../dist/worlds/local/index.js";
+import { createLocalWorld } from "../dist/worlds/local/index.js";
 
 const payload = new Uint8Array(200).fill(7);
 const input = new Uint8Array(64).fill(1);
