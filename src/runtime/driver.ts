@@ -243,7 +243,7 @@ export class RunDriver {
     } else if (machine.fatal !== undefined) {
       terminal = {
         type: "run_failed",
-        data: { reason: machine.fatal.code === "NON_DETERMINISM" ? "non_determinism" : "sandbox_violation" },
+        data: { reason: "non_determinism" },
         payload: payloads.encode(this.runId, encodeValue(machine.fatal)),
         createdAt: at,
       };

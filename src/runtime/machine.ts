@@ -63,7 +63,7 @@ export class RunMachine {
   readonly waits = new Map<string, number>();
   readonly hooks = new Map<string, HookState>();
   settlement: Settlement | undefined;
-  /** Set when the runtime must fail the run: non-determinism, or a sandbox violation. */
+  /** Set when the runtime must fail the run (non-determinism). */
   fatal: StepwiseError | undefined;
   /** Hook conflicts found at call time (same token twice in this run), to deliver next. */
   readonly conflicts: { id: string; error: string }[] = [];
@@ -84,9 +84,7 @@ export class RunMachine {
     this.run = options.run;
     this.payloads = options.payloads;
     this.#clock = options.run.createdAt;
-    this.#sandbox = createSandbox(options.bundle, this.#bridge(), (violation) => {
-      this.fatal ??= violation;
-    });
+    this.#sandbox = createSandbox(options.bundle, this.#bridge());
   }
 
   /** True while the workflow is being replayed from the log. */

@@ -8,6 +8,8 @@
  */
 import vm from "node:vm";
 import { WorkflowNotRegisteredError } from "../errors/runtime.ts";
+import { RUN_GLOBAL_NAMES } from "../workflow/determinism.ts";
+import { SANDBOX_KEY } from "../workflow/protocol.ts";
 
 /** A step body, with the optional retry settings users attach to the function object. */
 export type StepFunction = ((...args: never[]) => unknown) & StepConfig;
@@ -63,10 +65,20 @@ export function getStep(stepName: string): StepFunction | undefined {
 
 /** Registers a sandbox bundle defining `workflowIds`. Later registrations of an id replace earlier. */
 export function registerWorkflowBundle(source: WorkflowBundleSource): void {
-  const script = new vm.Script(source.code, { filename: source.filename });
+  const script = new vm.Script(wrapBundle(source.code), { filename: source.filename });
   const bundle: WorkflowBundle = { filename: source.filename, script, workflowIds: source.workflowIds };
   for (const id of source.workflowIds) workflows.set(id, bundle);
   for (const listener of listeners) listener();
+}
+
+/**
+ * Wraps bundle code so that, for each run, it sees that run's globals as lexical bindings and runs
+ * in strict mode (an undeclared assignment is an error instead of a shared global). The prologue
+ * stays on the first line, so line numbers (and source maps) are unchanged.
+ */
+function wrapBundle(code: string): string {
+  const names = RUN_GLOBAL_NAMES.join(", ");
+  return `(function (${names}) { "use strict"; ${code}\n})(...globalThis[Symbol.for("${SANDBOX_KEY}")].globals);`;
 }
 
 export function getWorkflowBundle(workflowId: string): WorkflowBundle | undefined {

@@ -1,27 +1,17 @@
 /**
- * Workflow realms: one `node:vm` context per workflow bundle, hosting any number of runs, one at a
- * time. The prelude (determinism, the registrar, the delivery runtime) is evaluated once per realm;
- * each run gets its own scope (clock, seeded randomness, pending calls) and its own evaluation of
- * the bundle, so module-level state belongs to the run. Creating a context costs about a
- * millisecond; sharing realms is what lets a worker start thousands of runs a second.
- *
- * Entering a run, delivering to it and draining its microtasks happen under the realm's lock, so
- * all sandbox code that runs in that window belongs to that run. A global that workflow code adds
- * while running would leak into other runs: it is removed and the run fails with a
- * `SandboxViolationError` naming it.
+ * Workflow realms: one `node:vm` context per workflow bundle, hosting any number of runs at once.
+ * The prelude (determinism, registrars, the delivery runtime) is evaluated once per realm; each run
+ * gets its own scope and its own evaluation of the bundle, whose lexical globals (`Math`, `Date`,
+ * `crypto`, `performance`, `console`, `globalThis`) belong to the run (see `registry.ts` for the
+ * wrapper), so module state and randomness never leak between runs and their microtasks may
+ * interleave. Creating a context costs about a millisecond; sharing realms is what lets a worker
+ * start thousands of runs a second.
  */
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import vm from "node:vm";
 import { buildSync } from "esbuild";
-import { SandboxViolationError } from "../errors/runtime.ts";
-import {
-  type Delivery,
-  type HostBridge,
-  type RealmRuntime,
-  type RunScope,
-  SANDBOX_KEY,
-} from "../workflow/protocol.ts";
+import { type Delivery, type HostBridge, type RealmRuntime, SANDBOX_KEY } from "../workflow/protocol.ts";
 import type { WorkflowBundle } from "./registry.ts";
 
 let prelude: vm.Script | undefined;
@@ -73,8 +63,6 @@ export function drain(): Promise<void> {
 class Realm {
   readonly context: vm.Context;
   readonly runtime: RealmRuntime;
-  readonly #baseline: Set<string>;
-  #lock: Promise<void> = Promise.resolve();
 
   constructor(name: string) {
     const globals: Record<string, unknown> = {};
@@ -88,48 +76,6 @@ class Realm {
     ];
     if (exposed === undefined) throw new Error("The sandbox prelude did not initialise.");
     this.runtime = exposed.runtime;
-    this.#baseline = new Set(Object.getOwnPropertyNames(this.context));
-  }
-
-  /**
-   * Runs `body` inside `scope`, then drains its microtasks, holding the realm's lock throughout.
-   * `prepare` runs first in the same window; globals it adds (module initialisation) are allowed.
-   */
-  run(scope: RunScope, body: () => void, prepare?: () => void): Promise<SandboxViolationError | undefined> {
-    const turn = this.#lock.then(async () => {
-      this.runtime.enter(scope);
-      try {
-        if (prepare !== undefined) {
-          prepare();
-          this.#checkGlobals(true);
-        }
-        body();
-        await drain();
-      } finally {
-        this.runtime.leave();
-      }
-      return this.#checkGlobals(false);
-    });
-    this.#lock = turn.then(
-      () => undefined,
-      () => undefined,
-    );
-    return turn;
-  }
-
-  #checkGlobals(allow: boolean): SandboxViolationError | undefined {
-    const names = Object.getOwnPropertyNames(this.context);
-    if (names.length === this.#baseline.size) return undefined;
-    const added = names.filter((name) => !this.#baseline.has(name));
-    if (allow) {
-      // Module initialisation (libraries setting up globals) is allowed; it happens on every run alike.
-      for (const name of added) this.#baseline.add(name);
-      return undefined;
-    }
-    for (const name of added) delete (this.context as Record<string, unknown>)[name];
-    return new SandboxViolationError(
-      `Workflow code set the global ${added.map((n) => `"${n}"`).join(", ")}. Globals are shared by the runs of a worker and are not replayed: keep state in variables of the workflow function, or in a step's result.`,
-    );
   }
 }
 
@@ -152,37 +98,22 @@ export interface Sandbox {
   deliver(delivery: Delivery, at: number): Promise<void>;
 }
 
-/** Opens a run in the bundle's realm. `onViolation` hears of globals the workflow set. */
-export function createSandbox(
-  bundle: WorkflowBundle,
-  bridge: HostBridge,
-  onViolation: (error: SandboxViolationError) => void,
-): Sandbox {
+/** Opens a run in the bundle's realm. A bundle that throws while loading rejects `start`. */
+export function createSandbox(bundle: WorkflowBundle, bridge: HostBridge): Sandbox {
   const realm = realmFor(bundle);
-  const scope = realm.runtime.open(bridge);
-  const report = (violation: SandboxViolationError | undefined): void => {
-    if (violation !== undefined) onViolation(violation);
-  };
+  const { runtime } = realm;
+  const scope = runtime.open(bridge);
   return {
     async start(workflowId, args) {
-      report(
-        await realm.run(
-          scope,
-          () => {
-            realm.runtime.setNow(bridge.run.createdAt);
-            realm.runtime.start(workflowId, args);
-          },
-          () => bundle.script.runInContext(realm.context),
-        ),
-      );
+      runtime.evaluate(scope, () => bundle.script.runInContext(realm.context));
+      runtime.setNow(scope, bridge.run.createdAt);
+      runtime.start(scope, workflowId, args);
+      await drain();
     },
     async deliver(delivery, at) {
-      report(
-        await realm.run(scope, () => {
-          realm.runtime.setNow(at);
-          realm.runtime.deliver(delivery);
-        }),
-      );
+      runtime.setNow(scope, at);
+      runtime.deliver(scope, delivery);
+      await drain();
     },
   };
 }

@@ -1,19 +1,19 @@
 /**
  * The sandbox prelude: the first code evaluated in a workflow realm (a `node:vm` context). A realm
- * hosts many runs, one at a time: the host opens a scope per run, enters it, and everything the
- * workflow code does until the host leaves belongs to that run. The prelude makes the realm
- * deterministic per run (seeded randomness, the run's clock), and exposes the registrar that workflow
- * bundles use (`registerWorkflow`, `step`, `api`, all bound to the entered run) and the runtime the
- * host drives (`open`, `enter`, `leave`, `start`, `deliver`, `setNow`).
+ * hosts many runs at once. For each run the host opens a scope (its clock, seeded randomness,
+ * pending calls, hooks, and its own `Math`, `Date`, `crypto`, `performance`, `console` and
+ * `globalThis`), evaluates the workflow bundle for it — the bundle's lexical globals and its
+ * registrar belong to that run — and from then on delivers outcomes to that scope explicitly. Runs
+ * never share mutable state, so their microtasks may interleave freely.
  *
  * Bundled with esbuild into one script (see `runtime/sandbox.ts`): no Node imports here.
  */
 import { StepwiseError } from "../errors/base.ts";
 import { SandboxViolationError } from "../errors/runtime.ts";
 import { decodeValue, encodeValue } from "../serde/codec.ts";
-import { createPrng } from "../util/prng.ts";
+import { createPrng, type Prng } from "../util/prng.ts";
 import { createWorkflowApi, type Pending } from "./api.ts";
-import { type Clock, installDeterminism } from "./determinism.ts";
+import { type Clock, guardRealm, runGlobals } from "./determinism.ts";
 import type { Hook } from "./hooks.ts";
 import {
   type Delivery,
@@ -27,30 +27,27 @@ import {
 interface Scope {
   bridge: HostBridge;
   clock: Clock;
-  prng: ReturnType<typeof createPrng>;
+  prng: Prng;
   pending: Map<string, Pending>;
   hooks: Map<string, Hook<unknown>>;
   workflows: Map<string, (...args: unknown[]) => unknown>;
-  api: Record<string, unknown>;
+  registrar: SandboxRegistrar;
+  globals: unknown[];
 }
 
-const global = globalThis as unknown as Record<string | symbol, unknown>;
-let current: Scope | undefined;
+const realm = globalThis as unknown as Record<string | symbol, unknown>;
+/** The run whose bundle is being evaluated (synchronously), if any. */
+let evaluating: Scope | undefined;
 
-function entered(): Scope {
-  if (current === undefined) {
+guardRealm(realm as Record<string, unknown>, () => evaluating);
+
+function evaluatingScope(what: string): Scope {
+  if (evaluating === undefined) {
     throw new SandboxViolationError(
-      "Workflow code ran outside of its run (from a callback the runtime did not schedule). Keep workflow code to async functions awaiting steps, sleeps and hooks.",
+      `${what} is only available while a workflow bundle is being loaded for a run.`,
     );
   }
-  return current;
-}
-
-installDeterminism(global as Record<string, unknown>, entered);
-
-for (const level of ["log", "info", "warn", "error", "debug"] as const) {
-  (global.console as Record<string, unknown>)[level] = (...args: unknown[]) =>
-    current?.bridge.log(level, args);
+  return evaluating;
 }
 
 function encodeError(error: unknown): string {
@@ -82,18 +79,6 @@ function stepStub(scope: Scope, stepName: string): (...args: unknown[]) => Promi
   return stub;
 }
 
-const registrar: SandboxRegistrar = {
-  registerWorkflow(workflowId, fn) {
-    entered().workflows.set(workflowId, fn);
-  },
-  step(stepName) {
-    return stepStub(entered(), stepName);
-  },
-  get api() {
-    return entered().api;
-  },
-};
-
 function settle(scope: Scope, outcome: Promise<unknown>): void {
   outcome.then(
     (value) => {
@@ -117,30 +102,39 @@ function settle(scope: Scope, outcome: Promise<unknown>): void {
   );
 }
 
+const asScope = (scope: RunScope): Scope => scope as unknown as Scope;
+
 const runtime: RealmRuntime = {
   open(bridge) {
     const clock = { now: bridge.run.createdAt, origin: bridge.run.createdAt };
     const pending = new Map<string, Pending>();
     const hooks = new Map<string, Hook<unknown>>();
-    const scope: Scope = {
-      bridge,
-      clock,
-      prng: createPrng(bridge.run.seed),
-      pending,
-      hooks,
-      workflows: new Map(),
-      api: createWorkflowApi({ bridge, clock, pending, hooks }),
+    const prng = createPrng(bridge.run.seed);
+    const workflows = new Map<string, (...args: unknown[]) => unknown>();
+    const scope = { bridge, clock, prng, pending, hooks, workflows } as Scope;
+    const api = createWorkflowApi({ bridge, clock, pending, hooks });
+    scope.registrar = {
+      registerWorkflow: (workflowId, fn) => {
+        workflows.set(workflowId, fn);
+      },
+      step: (stepName) => stepStub(scope, stepName),
+      api,
     };
+    scope.globals = runGlobals(realm as Record<string, unknown>, scope, (level, args) =>
+      bridge.log(level, args),
+    );
     return scope as unknown as RunScope;
   },
-  enter(scope) {
-    current = scope as unknown as Scope;
+  evaluate(scope, load) {
+    evaluating = asScope(scope);
+    try {
+      load();
+    } finally {
+      evaluating = undefined;
+    }
   },
-  leave() {
-    current = undefined;
-  },
-  start(workflowId, argsText) {
-    const scope = entered();
+  start(handle, workflowId, argsText) {
+    const scope = asScope(handle);
     const fn = scope.workflows.get(workflowId);
     if (fn === undefined) {
       settle(
@@ -157,8 +151,8 @@ const runtime: RealmRuntime = {
       })(),
     );
   },
-  deliver(delivery: Delivery) {
-    const scope = entered();
+  deliver(handle, delivery: Delivery) {
+    const scope = asScope(handle);
     if (delivery.kind === "hook_received" || delivery.kind === "hook_conflict") {
       const hook = scope.hooks.get(delivery.id);
       if (hook === undefined) return;
@@ -173,9 +167,22 @@ const runtime: RealmRuntime = {
     else if (delivery.kind === "step_failed") waiter.reject(decodeValue(delivery.error));
     else waiter.resolve(undefined);
   },
-  setNow(epochMs) {
-    entered().clock.now = epochMs;
+  setNow(handle, epochMs) {
+    asScope(handle).clock.now = epochMs;
   },
 };
 
-Object.defineProperty(global, Symbol.for(SANDBOX_KEY), { value: { registrar, runtime }, enumerable: false });
+Object.defineProperty(realm, Symbol.for(SANDBOX_KEY), {
+  value: {
+    /** The registrar of the run whose bundle is being evaluated. */
+    get registrar(): SandboxRegistrar {
+      return evaluatingScope("The workflow registrar").registrar;
+    },
+    /** That run's lexical globals, in RUN_GLOBAL_NAMES order (the bundle wrapper spreads them). */
+    get globals(): unknown[] {
+      return evaluatingScope("Workflow globals").globals;
+    },
+    runtime,
+  },
+  enumerable: false,
+});

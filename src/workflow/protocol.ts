@@ -52,24 +52,23 @@ export interface HostBridge {
   log(level: "log" | "info" | "warn" | "error" | "debug", args: unknown[]): void;
 }
 
-/** A run inside a realm: opaque to the host, which only hands it back to `enter`. */
+/** A run inside a realm: opaque to the host, which only hands it back. */
 export type RunScope = object & { readonly __runScope: unique symbol };
 
 /**
- * Provided by the prelude to the host. One realm (a `node:vm` context) hosts many runs; the host
- * enters one run at a time, and everything the workflow code does until the host leaves (including
- * the microtasks it drains) belongs to that run.
+ * Provided by the prelude to the host. One realm (a `node:vm` context) hosts many runs; each has
+ * its own scope, and every call names the scope it is for.
  */
 export interface RealmRuntime {
-  /** Prepares a run. The host then enters it and evaluates the workflow bundle, which registers into it. */
+  /** Prepares a run: its clock, randomness, registrar and lexical globals. */
   open(bridge: HostBridge): RunScope;
-  enter(scope: RunScope): void;
-  leave(): void;
-  /** Starts the entered run's workflow `workflowId` with codec-text arguments. */
-  start(workflowId: string, args: string): void;
-  deliver(delivery: Delivery): void;
-  /** Moves the entered run's clock (Date, Date.now, performance.now). */
-  setNow(epochMs: number): void;
+  /** Runs `load` (which evaluates the workflow bundle) with `scope` as the run being loaded. */
+  evaluate(scope: RunScope, load: () => void): void;
+  /** Starts the run's workflow `workflowId` with codec-text arguments. */
+  start(scope: RunScope, workflowId: string, args: string): void;
+  deliver(scope: RunScope, delivery: Delivery): void;
+  /** Moves the run's clock (Date, Date.now, performance.now). */
+  setNow(scope: RunScope, epochMs: number): void;
 }
 
 /** The object workflow bundles use to register workflows and obtain step stubs. */
