@@ -116,7 +116,7 @@ say(
 );
 say("");
 
-const conc = await concurrent(1_000, full ? 10 : 5);
+const conc = await concurrent(1_000, 10);
 say("## 1,000 concurrent short runs");
 say("");
 say(
