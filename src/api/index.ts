@@ -2,7 +2,8 @@
  * `stepwise/api`: what application code uses to start runs, look at them, and resume their hooks.
  */
 import { SerializationError } from "../errors/runtime.ts";
-import { ensureWorker, getPayloadCodec, getWorld } from "../runtime/process.ts";
+import { checkPayload } from "../runtime/limits.ts";
+import { ensureWorker, getLimits, getPayloadCodec, getWorld } from "../runtime/process.ts";
 import { registeredWorkflowIds, resolveWorkflowId, type WorkflowReference } from "../runtime/registry.ts";
 import { SPEC_VERSION } from "../runtime/version.ts";
 import { encodeValue } from "../serde/codec.ts";
@@ -40,7 +41,8 @@ function encodeArguments(workflowId: string, args: unknown): string {
  * Starts a run of `workflow` with `args` and returns its handle at once; the run executes in the
  * in-process worker (unless STEPWISE_WORKER=0) or in any worker sharing the World.
  * Errors: `WorkflowNotRegisteredError` when `workflow` is not a registered workflow,
- * `SerializationError` when the arguments cannot be stored. Neither writes anything.
+ * `SerializationError` when the arguments cannot be stored, `PayloadTooLargeError` when they are
+ * over the per-payload limit. None writes anything.
  */
 export async function start<Args extends unknown[], Result>(
   workflow: StartableWorkflow<Args, Result>,
@@ -48,14 +50,16 @@ export async function start<Args extends unknown[], Result>(
 ): Promise<Run<Result>> {
   const workflowId = resolveWorkflowId(workflow);
   const text = encodeArguments(workflowId, args);
-  const world = await getWorld();
   const runId = newId("wrun");
+  const input = getPayloadCodec().encode(runId, text);
+  checkPayload(input.length, `The arguments of workflow ${workflowId}`, getLimits());
+  const world = await getWorld();
   await world.runs.create({
     runId,
     workflowName: workflowId,
     specVersion: SPEC_VERSION,
     seed: newRunSeed(),
-    input: getPayloadCodec().encode(runId, text),
+    input,
   });
   await ensureWorker();
   return new Run<Result>(runId);
@@ -94,7 +98,7 @@ export async function getHookByToken(token: string): Promise<HookInfo> {
 /**
  * Sends `payload` to the hook listening on `token`; the waiting workflow receives it. Errors:
  * `HookNotFoundError` for an unknown token, `SerializationError` for a payload that cannot be
- * stored. Neither writes anything.
+ * stored, `PayloadTooLargeError` for one over the per-payload limit. None writes anything.
  */
 export async function resumeHook(token: string, payload: unknown): Promise<HookInfo> {
   const world = await getWorld();
@@ -110,12 +114,9 @@ export async function resumeHook(token: string, payload: unknown): Promise<HookI
       },
     );
   }
-  await world.inbox.put({
-    runId: hook.runId,
-    kind: "hook_payload",
-    hookId: hook.hookId,
-    payload: getPayloadCodec().encode(hook.runId, text),
-  });
+  const bytes = getPayloadCodec().encode(hook.runId, text);
+  checkPayload(bytes.length, `The payload for hook ${token}`, getLimits());
+  await world.inbox.put({ runId: hook.runId, kind: "hook_payload", hookId: hook.hookId, payload: bytes });
   await ensureWorker();
   return hookInfo(hook);
 }

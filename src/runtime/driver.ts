@@ -25,6 +25,7 @@ export interface DriverHost {
   perRunConcurrency: number;
   /** A run whose next wake-up is at most this far away keeps its lease and waits in memory. */
   holdMs: number;
+  warn(message: string): void;
 }
 
 interface StepResult {
@@ -96,7 +97,7 @@ export class RunDriver {
     const { machine } = this;
     for (;;) {
       if (this.#lost) return "lost";
-      await machine.deliverConflicts(Date.now());
+      await machine.deliverPending(Date.now());
       await this.#applyResults();
       await this.#applyDue();
       if (this.#inboxDirty && !machine.finished) await this.#readInbox();
@@ -117,7 +118,7 @@ export class RunDriver {
       }
       if (!this.#stopRequested) this.#launchQueued();
 
-      const busy = this.#running > 0 || this.#results.length > 0 || machine.conflicts.length > 0;
+      const busy = this.#running > 0 || this.#results.length > 0 || machine.pending.length > 0;
       const next = machine.nextDueAt();
       if (!busy && !this.#inboxDirty && !this.#stopRequested) {
         if (next === undefined || next - Date.now() > this.#host.holdMs) {
@@ -127,7 +128,7 @@ export class RunDriver {
           continue;
         }
       }
-      if (this.#results.length > 0 || this.#inboxDirty || machine.conflicts.length > 0) continue;
+      if (this.#results.length > 0 || this.#inboxDirty || machine.pending.length > 0) continue;
       if (next !== undefined && next <= Date.now()) continue;
       await this.#waitForSignal(next);
     }
@@ -205,7 +206,14 @@ export class RunDriver {
         return;
       }
       if (item.hookId !== undefined && item.payload !== undefined) {
-        await this.machine.receiveHook(item.hookId, item.payload, item.itemId, Date.now());
+        try {
+          await this.machine.receiveHook(item.hookId, item.payload, item.itemId, Date.now());
+        } catch (error) {
+          // Over the run's size limit: the payload is dropped (the item is consumed), the run goes on.
+          this.#host.warn(
+            `a payload for hook ${item.hookId} of run ${this.runId} was dropped: ${(error as Error).message}`,
+          );
+        }
         if (this.machine.hasUncommittedHook) await this.#commit();
       }
     }
@@ -248,12 +256,20 @@ export class RunDriver {
         createdAt: at,
       };
     } else if (machine.settlement?.ok) {
-      terminal = {
-        type: "run_completed",
-        data: {},
-        payload: payloads.encode(this.runId, machine.settlement.value),
-        createdAt: at,
-      };
+      try {
+        const output = machine.store(
+          machine.settlement.value,
+          `The return value of workflow ${machine.run.workflowName}`,
+        );
+        terminal = { type: "run_completed", data: {}, payload: output, createdAt: at };
+      } catch (error) {
+        terminal = {
+          type: "run_failed",
+          data: {},
+          payload: payloads.encode(this.runId, encodeValue(error)),
+          createdAt: at,
+        };
+      }
     } else {
       const error =
         machine.settlement?.ok === false
@@ -311,7 +327,7 @@ export class RunDriver {
           machine.restoreOutbox(events);
           // Before a release, let the loop deliver the conflict and decide again.
           if (options.release && !options.terminal) return false;
-          if (!options.terminal) await machine.deliverConflicts(Date.now());
+          if (!options.terminal) await machine.deliverPending(Date.now());
           continue;
         }
         machine.restoreOutbox(options.terminal ? events.slice(0, -1) : events);

@@ -19,6 +19,7 @@ import type {
   Settlement,
 } from "../workflow/protocol.ts";
 import type { EventRecord, NewEvent } from "../world/events.ts";
+import { checkPayload, checkRunTotal, type Limits } from "./limits.ts";
 import type { WorkflowBundle } from "./registry.ts";
 import { deliveryTarget, type PlannedCall, planReplay } from "./replay-plan.ts";
 import { createSandbox, type Sandbox } from "./sandbox.ts";
@@ -51,6 +52,7 @@ export interface MachineOptions {
   /** Codec text of the workflow arguments. */
   input: string;
   payloads: PayloadCodec;
+  limits: Limits;
   /** Where workflow console output goes (dropped while replaying). */
   log?: (level: string, args: unknown[]) => void;
 }
@@ -65,8 +67,13 @@ export class RunMachine {
   settlement: Settlement | undefined;
   /** Set when the runtime must fail the run (non-determinism). */
   fatal: StepwiseError | undefined;
-  /** Hook conflicts found at call time (same token twice in this run), to deliver next. */
-  readonly conflicts: { id: string; error: string }[] = [];
+  /**
+   * Outcomes decided at call or commit time (a hook token clash, a step whose arguments are too
+   * large), to deliver before anything else.
+   */
+  readonly pending: Delivery[] = [];
+  /** Bytes of payload in the run's log (for the per-run limit). */
+  bytes = 0;
 
   readonly #options: MachineOptions;
   readonly #sandbox: Sandbox;
@@ -123,6 +130,7 @@ export class RunMachine {
    */
   async replay(events: readonly EventRecord[], now: number): Promise<void> {
     const plan = planReplay(events);
+    for (const event of events) this.bytes += event.payload?.length ?? 0;
     if (!events.some((event) => event.type === "run_started")) {
       this.#push({ type: "run_started", data: {}, createdAt: now });
     }
@@ -249,15 +257,37 @@ export class RunMachine {
     }
     const at = this.#clock;
     switch (command.kind) {
-      case "step":
+      case "step": {
+        let payload: Uint8Array;
+        try {
+          payload = this.store(command.args, `The arguments of step ${command.name}`);
+        } catch (error) {
+          // Record the call, refuse it at once: the workflow's await rejects with the error.
+          const text = encodeError(error);
+          this.#push({
+            type: "step_started",
+            data: { stepId: id, stepName: command.name, attempt: 1 },
+            createdAt: at,
+          });
+          this.#push({
+            type: "step_failed",
+            data: { stepId: id, attempt: 1, fatal: true },
+            payload: this.payloads.encode(this.run.runId, text),
+            createdAt: at,
+          });
+          this.#resolved.add(id);
+          this.pending.push({ kind: "step_failed", id, error: text });
+          break;
+        }
         this.steps.set(id, { id, name: command.name, args: command.args, attempt: 1, status: "queued" });
         this.#push({
           type: "step_started",
           data: { stepId: id, stepName: command.name, attempt: 1 },
-          payload: this.payloads.encode(this.run.runId, command.args),
+          payload,
           createdAt: at,
         });
         break;
+      }
       case "sleep":
         this.waits.set(id, command.resumeAt);
         this.#push({ type: "wait_created", data: { waitId: id, resumeAt: command.resumeAt }, createdAt: at });
@@ -272,7 +302,7 @@ export class RunMachine {
             data: { hookId: id, token: tokenText, heldByRunId: this.run.runId },
             createdAt: at,
           });
-          this.conflicts.push({ id, error: conflictText(tokenText, this.run.runId) });
+          this.pending.push({ kind: "hook_conflict", id, error: conflictText(tokenText, this.run.runId) });
         } else {
           this.#push({
             type: "hook_created",
@@ -382,30 +412,49 @@ export class RunMachine {
       };
       if (error.heldByRunId !== undefined) conflict.data.heldByRunId = error.heldByRunId;
       events[i] = conflict;
-      this.conflicts.push({ id: event.data.hookId, error: conflictText(error.token, error.heldByRunId) });
+      this.pending.push({
+        kind: "hook_conflict",
+        id: event.data.hookId,
+        error: conflictText(error.token, error.heldByRunId),
+      });
       return true;
     }
     return false;
   }
 
-  /** Delivers hook conflicts found at call time or at commit time. */
-  async deliverConflicts(at: number): Promise<void> {
-    while (this.conflicts.length > 0 && !this.finished) {
-      const conflict = this.conflicts.shift();
-      if (conflict)
-        await this.#deliver(
-          { kind: "hook_conflict", id: conflict.id, error: conflict.error },
-          this.#advance(at),
-        );
+  /** Delivers the outcomes decided at call or commit time. */
+  async deliverPending(at: number): Promise<void> {
+    while (this.pending.length > 0 && !this.finished) {
+      const delivery = this.pending.shift();
+      if (delivery) await this.#deliver(delivery, this.#advance(at));
     }
   }
 
+  /**
+   * Encodes codec text as a stored payload of this run, enforcing the per-payload and per-run
+   * limits (`PayloadTooLargeError`, naming `what`), and counts it toward the run's total.
+   */
+  store(text: string, what: string): Uint8Array {
+    const bytes = this.payloads.encode(this.run.runId, text);
+    checkPayload(bytes.length, what, this.#options.limits);
+    checkRunTotal(this.bytes, bytes.length, what, this.run.runId, this.#options.limits);
+    this.bytes += bytes.length;
+    return bytes;
+  }
+
   async completeStep(step: StepTask, value: string, at: number): Promise<void> {
+    let payload: Uint8Array;
+    try {
+      payload = this.store(value, `The result of step ${step.name}`);
+    } catch (error) {
+      await this.failStep(step, encodeError(error), true, at);
+      return;
+    }
     const time = this.#advance(at);
     this.#push({
       type: "step_completed",
       data: { stepId: step.id, attempt: step.attempt },
-      payload: this.payloads.encode(this.run.runId, value),
+      payload,
       createdAt: time,
     });
     this.#resolveStep(step.id);
@@ -417,7 +466,7 @@ export class RunMachine {
     this.#push({
       type: "step_failed",
       data: { stepId: step.id, attempt: step.attempt, fatal },
-      payload: this.payloads.encode(this.run.runId, error),
+      payload: this.#storeError(error),
       createdAt: time,
     });
     this.#resolveStep(step.id);
@@ -428,11 +477,27 @@ export class RunMachine {
     this.#push({
       type: "step_retrying",
       data: { stepId: step.id, attempt: step.attempt, retryAt },
-      payload: this.payloads.encode(this.run.runId, error),
+      payload: this.#storeError(error),
       createdAt: this.#advance(at),
     });
     step.status = "retrying";
     step.retryAt = retryAt;
+  }
+
+  /**
+   * Errors are always stored, even when the run is at its size limit (they are how the workflow
+   * learns what went wrong); one over the per-payload limit is cut to its name and message.
+   */
+  #storeError(text: string): Uint8Array {
+    let bytes = this.payloads.encode(this.run.runId, text);
+    if (bytes.length > this.#options.limits.maxPayloadBytes) {
+      const original = decodeValue(text) as { name?: unknown; message?: unknown };
+      const summary = new Error(String(original?.message ?? "").slice(0, 4096));
+      summary.name = String(original?.name ?? "Error");
+      bytes = this.payloads.encode(this.run.runId, encodeError(summary));
+    }
+    this.bytes += bytes.length;
+    return bytes;
   }
 
   /** Records the next attempt of a step that waited for a retry or was interrupted. */
@@ -455,10 +520,21 @@ export class RunMachine {
     await this.#deliver({ kind: "wait_completed", id: waitId }, time);
   }
 
-  /** Delivers a hook payload (stored bytes from the inbox). False if the hook no longer listens. */
+  /**
+   * Delivers a hook payload (stored bytes from the inbox). False if the hook no longer listens;
+   * `PayloadTooLargeError` if the payload would take the run over its limit.
+   */
   async receiveHook(hookId: string, payload: Uint8Array, inboxId: string, at: number): Promise<boolean> {
     const hook = this.hooks.get(hookId);
     if (hook === undefined || hook.disposed) return false;
+    checkRunTotal(
+      this.bytes,
+      payload.length,
+      `A payload for hook ${hook.token}`,
+      this.run.runId,
+      this.#options.limits,
+    );
+    this.bytes += payload.length;
     const time = this.#advance(at);
     this.#push({ type: "hook_received", data: { hookId, inboxId }, payload, createdAt: time });
     await this.#deliver(

@@ -7,6 +7,7 @@
  */
 import { createPayloadCodec, type PayloadCodec } from "../serde/payload.ts";
 import type { World } from "../world/types.ts";
+import { type Limits, limitsFromEnv } from "./limits.ts";
 import { hasRegisteredWorkflows, onWorkflowsRegistered } from "./registry.ts";
 import { Worker, type WorkerOptions } from "./worker.ts";
 import { createWorldFromEnv } from "./world-env.ts";
@@ -16,12 +17,15 @@ let payloads: PayloadCodec | undefined;
 let worker: Worker | undefined;
 let workerOptions: Omit<WorkerOptions, "world"> = {};
 let waitingForWorkflows: (() => void) | undefined;
+let limits: Limits | undefined;
 let holds = 0;
 let holdTimer: NodeJS.Timeout | undefined;
 
 export interface ConfigureOptions {
   /** Use this World instead of the one STEPWISE_WORLD names. */
   world?: World;
+  /** Payload size limits instead of STEPWISE_MAX_PAYLOAD_BYTES / STEPWISE_MAX_RUN_BYTES. */
+  limits?: Limits;
   /** Options for the in-process worker. */
   worker?: Omit<WorkerOptions, "world">;
 }
@@ -30,6 +34,13 @@ export interface ConfigureOptions {
 export function configure(options: ConfigureOptions): void {
   if (options.world) worldPromise = Promise.resolve(options.world);
   if (options.worker) workerOptions = options.worker;
+  if (options.limits) limits = options.limits;
+}
+
+/** The payload size limits of this process (configured, or from the environment). */
+export function getLimits(): Limits {
+  limits ??= limitsFromEnv();
+  return limits;
 }
 
 /** The process's World, opened from the environment on first use. */
@@ -56,7 +67,7 @@ export async function ensureWorker(): Promise<void> {
   }
   const world = await getWorld();
   if (worker !== undefined) return;
-  worker = new Worker({ ...workerOptions, world, payloads: getPayloadCodec() });
+  worker = new Worker({ ...workerOptions, world, payloads: getPayloadCodec(), limits: getLimits() });
   worker.start();
 }
 

@@ -15,6 +15,7 @@ import {
   type WorldNotification,
 } from "../world/types.ts";
 import { type DriveOutcome, RunDriver } from "./driver.ts";
+import { type Limits, limitsFromEnv } from "./limits.ts";
 import { LruCache } from "./lru.ts";
 import { RunMachine } from "./machine.ts";
 import { getWorkflowBundle } from "./registry.ts";
@@ -40,6 +41,8 @@ export interface WorkerOptions {
   /** Waits due within this much time are waited for in memory, keeping the lease (default 1 s). */
   holdMs?: number;
   payloads?: PayloadCodec;
+  /** Payload size limits (default: from STEPWISE_MAX_PAYLOAD_BYTES / STEPWISE_MAX_RUN_BYTES). */
+  limits?: Limits;
   /** Where the worker reports problems (default: console.warn). */
   warn?: (message: string, error?: unknown) => void;
   /** Told each time the worker stops driving a run, and why (progress output, metrics). */
@@ -64,9 +67,12 @@ interface ActiveRun {
 export class Worker {
   readonly owner: string;
   readonly world: World;
-  readonly #options: Required<Omit<WorkerOptions, "owner" | "world" | "payloads" | "warn" | "onRun">>;
+  readonly #options: Required<
+    Omit<WorkerOptions, "owner" | "world" | "payloads" | "limits" | "warn" | "onRun">
+  >;
   readonly #onRun: ((report: RunReport) => void) | undefined;
   readonly #payloads: PayloadCodec;
+  readonly #limits: Limits;
   readonly #warn: (message: string, error?: unknown) => void;
   readonly #active = new Map<string, ActiveRun>();
   readonly #cache: LruCache<string, RunMachine>;
@@ -96,6 +102,7 @@ export class Worker {
       holdMs: options.holdMs ?? 1_000,
     };
     this.#payloads = options.payloads ?? createPayloadCodec();
+    this.#limits = options.limits ?? limitsFromEnv();
     this.#warn = options.warn ?? ((message, error) => console.warn(`[stepwise] ${message}`, error ?? ""));
     this.#onRun = options.onRun;
     this.#cache = new LruCache(this.#options.maxCachedRuns);
@@ -285,6 +292,7 @@ export class Worker {
         stepSlots: this.#slots,
         perRunConcurrency: this.#options.perRunConcurrency,
         holdMs: this.#options.holdMs,
+        warn: (message) => this.#warn(message),
       },
       active.anchors,
     );
@@ -319,6 +327,7 @@ export class Worker {
       bundle,
       input: this.#payloads.decode(run.runId, run.input),
       payloads: this.#payloads,
+      limits: this.#limits,
     });
     const events = run.seq > 1 ? await this.world.events.list(run.runId) : [];
     await machine.replay(events.length > 0 ? events : [], Date.now());
