@@ -7,6 +7,7 @@ import type { StandardSchemaV1 } from "@standard-schema/spec";
 import { resumeHook } from "./api/index.ts";
 import { StepwiseError } from "./errors/base.ts";
 import { stepContext } from "./runtime/step-context.ts";
+import { durableWritable, streamName } from "./runtime/streams.ts";
 import type { Duration } from "./util/duration.ts";
 import type { Hook } from "./workflow/hooks.ts";
 import { validatePayload } from "./workflow/schema.ts";
@@ -15,9 +16,12 @@ export { ensureError, StepwiseError } from "./errors/base.ts";
 export {
   HookPayloadValidationError,
   InvalidDurationError,
+  InvalidStreamNameError,
   NonDeterminismError,
+  PayloadTooLargeError,
   SandboxViolationError,
   SerializationError,
+  StreamRangeError,
   WorkflowNotRegisteredError,
   WorkflowRunCancelledError,
   WorkflowRunFailedError,
@@ -121,4 +125,32 @@ export function getWorkflowMetadata(): WorkflowMetadata {
     workflowName: context.workflowName,
     workflowStartedAt: context.workflowStartedAt,
   };
+}
+
+export interface WritableOptions {
+  /** The stream's name; the run's default stream when omitted. */
+  namespace?: string;
+}
+
+/**
+ * The run's durable stream (or the one named `namespace`), for writing chunks — text, objects or
+ * `Uint8Array` — that clients read with `run.getReadable()`, even after reconnecting. Inside a step,
+ * write to it directly; in workflow code, pass it to the steps that write.
+ * `InvalidStreamNameError` for a name that is not allowed.
+ */
+export function getWritable<T = unknown>(options: WritableOptions = {}): WritableStream<T> {
+  const context = stepContext.getStore();
+  if (context === undefined) {
+    throw new StepwiseError(
+      'getWritable() can only be called inside a workflow ("use workflow") or one of its steps, where it gives the run\'s durable stream.',
+    );
+  }
+  const { world, payloads, limits } = context.env;
+  return durableWritable({
+    world,
+    payloads,
+    limits,
+    runId: context.runId,
+    name: streamName(options.namespace),
+  }) as WritableStream<T>;
 }

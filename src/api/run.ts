@@ -6,6 +6,7 @@
 import { WorkflowRunCancelledError, WorkflowRunFailedError } from "../errors/runtime.ts";
 import { RunFinishedError } from "../errors/world.ts";
 import { getPayloadCodec, getWorld } from "../runtime/process.ts";
+import { durableReadable, streamName } from "../runtime/streams.ts";
 import { decodeValue } from "../serde/codec.ts";
 import { newOwnerId } from "../util/owner.ts";
 import { type RunRecord, type RunStatus, TERMINAL_RUN_STATUSES } from "../world/types.ts";
@@ -67,6 +68,28 @@ export class Run<Result = unknown> {
       if (run.status === "cancelled") throw new WorkflowRunCancelledError(run.runId);
       throw new WorkflowRunFailedError(run.runId, decodeStored(run.runId, run.error));
     })();
+  }
+
+  /**
+   * The run's durable stream (or the one named `namespace`) from `startIndex` (default 0; negative
+   * counts from the end), then live until the stream closes or the run ends. A client that
+   * disconnects reads again from the index after the last chunk it saw. The stream errors with
+   * `StreamRangeError` for a start past the end, `RunNotFoundError` for an unknown run.
+   */
+  getReadable<Chunk = unknown>(
+    options: { namespace?: string; startIndex?: number } = {},
+  ): ReadableStream<Chunk> {
+    const name = streamName(options.namespace);
+    const readOptions = options.startIndex === undefined ? {} : { startIndex: options.startIndex };
+    return durableReadable(
+      { world: getWorld(), payloads: getPayloadCodec(), runId: this.runId, name },
+      readOptions,
+    ) as ReadableStream<Chunk>;
+  }
+
+  /** The run's default stream from its first chunk (see `getReadable`). */
+  get readable(): ReadableStream<unknown> {
+    return this.getReadable();
   }
 
   /**

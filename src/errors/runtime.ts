@@ -51,6 +51,16 @@ export class PayloadTooLargeError extends StepwiseError {
   static override readonly code: string = define("PAYLOAD_TOO_LARGE");
 }
 
+/** A stream name that is empty, too long, or tries to escape (`../`, slashes, control characters). */
+export class InvalidStreamNameError extends StepwiseError {
+  static override readonly code: string = define("INVALID_STREAM_NAME");
+}
+
+/** A reader asked for a stream position past its end. */
+export class StreamRangeError extends StepwiseError {
+  static override readonly code: string = define("STREAM_RANGE");
+}
+
 /** A hook payload failed the hook's schema. */
 export class HookPayloadValidationError extends StepwiseError {
   static override readonly code: string = define("HOOK_PAYLOAD_INVALID");

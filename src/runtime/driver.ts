@@ -13,6 +13,7 @@ import type { RunMachine, StepTask } from "./machine.ts";
 import { getStep } from "./registry.ts";
 import { INTERRUPTION_ALLOWANCE, maxAttempts } from "./retry.ts";
 import type { Semaphore } from "./semaphore.ts";
+import type { StepEnvironment } from "./step-context.ts";
 
 export type DriveOutcome = "finished" | "suspended" | "lost" | "stopped";
 
@@ -26,6 +27,8 @@ export interface DriverHost {
   /** A run whose next wake-up is at most this far away keeps its lease and waits in memory. */
   holdMs: number;
   warn(message: string): void;
+  /** What steps get to use (their streams). */
+  stepEnv: StepEnvironment;
 }
 
 interface StepResult {
@@ -230,7 +233,7 @@ export class RunDriver {
         await this.#host.stepSlots.acquire();
         let outcome: StepOutcome;
         try {
-          outcome = await executeStep(this.machine.run, step);
+          outcome = await executeStep(this.machine.run, step, this.#host.stepEnv);
         } finally {
           this.#host.stepSlots.release();
         }

@@ -10,7 +10,7 @@ import type { RunInfo } from "../workflow/protocol.ts";
 import type { StepTask } from "./machine.ts";
 import { getStep } from "./registry.ts";
 import { decideRetry, type RetryDecision } from "./retry.ts";
-import { stepContext } from "./step-context.ts";
+import { type StepEnvironment, stepContext } from "./step-context.ts";
 
 export type StepOutcome = { ok: true; value: string } | { ok: false; error: string; decision: RetryDecision };
 
@@ -27,7 +27,7 @@ function encodeError(error: unknown): string {
   }
 }
 
-export async function executeStep(run: RunInfo, step: StepTask): Promise<StepOutcome> {
+export async function executeStep(run: RunInfo, step: StepTask, env: StepEnvironment): Promise<StepOutcome> {
   const fn = getStep(step.name);
   const startedAt = Date.now();
   if (fn === undefined) {
@@ -47,6 +47,7 @@ export async function executeStep(run: RunInfo, step: StepTask): Promise<StepOut
         stepName: step.name,
         attempt: step.attempt,
         stepStartedAt: new Date(startedAt),
+        env,
       },
       () => (fn as (...a: unknown[]) => unknown)(...(Array.isArray(args) ? args : [])),
     );

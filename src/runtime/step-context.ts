@@ -3,6 +3,16 @@
  * AsyncLocalStorage so `getStepMetadata()` and `getWorkflowMetadata()` work anywhere inside a step.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
+import type { PayloadCodec } from "../serde/payload.ts";
+import type { World } from "../world/types.ts";
+import type { Limits } from "./limits.ts";
+
+/** The worker's resources a step may use (its streams). */
+export interface StepEnvironment {
+  world: World;
+  payloads: PayloadCodec;
+  limits: Limits;
+}
 
 export interface StepContext {
   runId: string;
@@ -12,6 +22,7 @@ export interface StepContext {
   stepName: string;
   attempt: number;
   stepStartedAt: Date;
+  env: StepEnvironment;
 }
 
 export const stepContext = new AsyncLocalStorage<StepContext>();

@@ -293,6 +293,7 @@ export class Worker {
         perRunConcurrency: this.#options.perRunConcurrency,
         holdMs: this.#options.holdMs,
         warn: (message) => this.#warn(message),
+        stepEnv: { world, payloads: this.#payloads, limits: this.#limits },
       },
       active.anchors,
     );
