@@ -9,7 +9,7 @@ import { StepwiseError } from "./errors/base.ts";
 import { stepContext } from "./runtime/step-context.ts";
 import { durableWritable, streamName } from "./runtime/streams.ts";
 import type { Duration } from "./util/duration.ts";
-import type { Hook } from "./workflow/hooks.ts";
+import type { Hook, Webhook } from "./workflow/hooks.ts";
 import { validatePayload } from "./workflow/schema.ts";
 
 export { ensureError, StepwiseError } from "./errors/base.ts";
@@ -30,7 +30,7 @@ export { FatalError, type RetryAfter, RetryableError, type RetryableErrorOptions
 export { HookNotFoundError, HookTokenConflictError, RunNotFoundError } from "./errors/world.ts";
 export type { RetryConfig, StepConfig } from "./runtime/registry.ts";
 export type { Duration } from "./util/duration.ts";
-export type { Hook } from "./workflow/hooks.ts";
+export type { Hook, Webhook } from "./workflow/hooks.ts";
 
 function onlyInWorkflow(name: string): never {
   throw new StepwiseError(
@@ -79,6 +79,32 @@ export function defineHook<T = unknown>(
       await resumeHook(token, value);
     },
   };
+}
+
+export interface CreateWebhookOptions {
+  /**
+   * How each request is answered: a `Response` made in the workflow (recorded), or "manual" — the
+   * workflow answers with `await request.respondWith(response)`. Default: 202 Accepted.
+   */
+  respondWith?: "manual" | Response;
+}
+
+/**
+ * A webhook (workflow code only): `webhook.url` accepts HTTP requests (served by the HTTP handler,
+ * `stepwise/http`); `await webhook` gives the first `Request`, `for await` every one. The token in
+ * the URL is unguessable.
+ */
+export function createWebhook(_options?: CreateWebhookOptions): Webhook {
+  return onlyInWorkflow("createWebhook()");
+}
+
+/**
+ * In workflow code, a durable `fetch`: it runs as a step, so it is recorded once and retried like
+ * one (network errors, 5xx and 429, honouring Retry-After). Elsewhere (steps, application code) it
+ * is the platform's `fetch`.
+ */
+export function fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+  return globalThis.fetch(input, init);
 }
 
 export interface StepMetadata {

@@ -13,6 +13,7 @@ import { Run } from "./run.ts";
 
 export { configure, getWorld, shutdown } from "../runtime/process.ts";
 export { Run, type WorkflowRunStatus } from "./run.ts";
+export { DEFAULT_WEBHOOK_TIMEOUT_MS, resumeWebhook } from "./webhooks.ts";
 
 /** A workflow as `start()` accepts it: a function marked "use workflow", or its reference. */
 export type StartableWorkflow<Args extends unknown[], Result> =

@@ -53,6 +53,8 @@ export interface MachineOptions {
   input: string;
   payloads: PayloadCodec;
   limits: Limits;
+  /** Where the HTTP handler is reachable, for webhook URLs (default STEPWISE_PUBLIC_URL). */
+  publicUrl?: string;
   /** Where workflow console output goes (dropped while replaying). */
   log?: (level: string, args: unknown[]) => void;
 }
@@ -236,6 +238,8 @@ export class RunMachine {
         : derivedId(command.kind === "sleep" ? "wait" : "hook", seed, createdAt, index);
     const token = command.kind === "hook" ? (command.token ?? derivedToken(seed, index)) : undefined;
     const receipt: CommandReceipt = token === undefined ? { id } : { id, token };
+    if (command.kind === "hook" && command.webhook && token !== undefined)
+      receipt.url = this.#webhookUrl(token);
     if (this.finished) return receipt;
 
     const expected = this.#expected?.[index];
@@ -304,16 +308,27 @@ export class RunMachine {
           });
           this.pending.push({ kind: "hook_conflict", id, error: conflictText(tokenText, this.run.runId) });
         } else {
-          this.#push({
-            type: "hook_created",
-            data: { hookId: id, token: tokenText, kind: command.webhook ? "webhook" : "hook" },
-            createdAt: at,
-          });
+          const data: Extract<NewEvent, { type: "hook_created" }>["data"] = {
+            hookId: id,
+            token: tokenText,
+            kind: command.webhook ? "webhook" : "hook",
+          };
+          if (command.meta !== undefined) data.meta = command.meta;
+          this.#push({ type: "hook_created", data, createdAt: at });
         }
         break;
       }
     }
     return receipt;
+  }
+
+  #webhookUrl(token: string): string {
+    const base = (
+      this.#options.publicUrl ??
+      process.env.STEPWISE_PUBLIC_URL ??
+      "http://localhost:3000/stepwise"
+    ).replace(/\/+$/, "");
+    return `${base}/webhooks/${encodeURIComponent(token)}`;
   }
 
   #restore(call: PlannedCall, command: Command): void {

@@ -14,6 +14,7 @@ import {
   type World,
   type WorldNotification,
 } from "../world/types.ts";
+import "./builtin-steps.ts";
 import { type DriveOutcome, RunDriver } from "./driver.ts";
 import { type Limits, limitsFromEnv } from "./limits.ts";
 import { LruCache } from "./lru.ts";

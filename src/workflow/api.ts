@@ -11,8 +11,20 @@ import * as runtimeErrors from "../errors/runtime.ts";
 import { FatalError, RetryableError } from "../errors/user.ts";
 import * as worldErrors from "../errors/world.ts";
 import { type Duration, resolveDeadline } from "../util/duration.ts";
+import { BUILTIN_STEPS } from "./builtin-step-names.ts";
 import type { Clock } from "./determinism.ts";
-import { Hook } from "./hooks.ts";
+import { Hook, Webhook } from "./hooks.ts";
+import {
+  type RequestShape,
+  type ResponseShape,
+  requestShape,
+  responseShape,
+  toRequest,
+  toResponse,
+} from "./web.ts";
+
+const { fetch: FETCH_STEP, webhookRespond: WEBHOOK_RESPOND_STEP } = BUILTIN_STEPS;
+
 import type { CommandReceipt, HostBridge } from "./protocol.ts";
 
 export interface Pending {
@@ -25,6 +37,22 @@ export interface ApiContext {
   clock: Clock;
   pending: Map<string, Pending>;
   hooks: Map<string, Hook<unknown>>;
+  /** A stub that calls one of the runtime's built-in steps. */
+  step(stepName: string): (...args: unknown[]) => Promise<unknown>;
+  /** The realm's global object (for Request / Response). */
+  realm: Record<string, unknown>;
+}
+
+/** How a webhook answers the HTTP request that resumed it. */
+export type WebhookRespondWith = "manual" | Response;
+
+export interface CreateWebhookOptions {
+  /**
+   * The response to every request: a `Response` (status, headers and body are recorded), or
+   * "manual": the workflow answers each request with `await request.respondWith(response)`.
+   * Default: 202 Accepted.
+   */
+  respondWith?: WebhookRespondWith;
 }
 
 export interface CreateHookOptions {
@@ -68,9 +96,34 @@ export function createWorkflowApi(context: ApiContext): Record<string, unknown> 
     const receipt = bridge.command(
       token === undefined ? { kind: "hook", webhook: false } : { kind: "hook", token, webhook: false },
     );
-    const hook = new Hook<T>(receipt.id, receipt.token ?? "", schema, () => bridge.disposeHook(receipt.id));
+    const hook = new Hook<T>(receipt.id, receipt.token ?? "", {
+      schema,
+      dispose: () => bridge.disposeHook(receipt.id),
+    });
     hooks.set(receipt.id, hook as Hook<unknown>);
     return hook;
+  }
+
+  function createWebhook(options: CreateWebhookOptions = {}): Webhook {
+    const respondWith = options.respondWith;
+    let meta: Record<string, unknown>;
+    if (respondWith === undefined) meta = { respond: "accepted" };
+    else if (respondWith === "manual") meta = { respond: "manual" };
+    else meta = { respond: "static", response: responseShape(respondWith) };
+    const receipt = bridge.command({ kind: "hook", webhook: true, meta });
+    const respond = respondWith === "manual" ? context.step(WEBHOOK_RESPOND_STEP) : undefined;
+    const webhook = new Webhook(receipt.id, receipt.token ?? "", receipt.url ?? "", {
+      transform: (payload) => toRequest(payload as RequestShape, context.realm, respond),
+      dispose: () => bridge.disposeHook(receipt.id),
+    });
+    hooks.set(receipt.id, webhook as Hook<unknown>);
+    return webhook;
+  }
+
+  const fetchStep = context.step(FETCH_STEP);
+  async function fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+    const shape = await requestShape(input, init);
+    return toResponse((await fetchStep(shape)) as ResponseShape, context.realm);
   }
 
   function createHook<T = unknown>(options?: CreateHookOptions): Hook<T> {
@@ -105,7 +158,9 @@ export function createWorkflowApi(context: ApiContext): Record<string, unknown> 
   const api: Record<string, unknown> = {
     sleep,
     createHook,
+    createWebhook,
     defineHook,
+    fetch,
     getWorkflowMetadata,
     getStepMetadata,
     FatalError,
@@ -129,7 +184,9 @@ const ERROR_CLASSES: Record<string, unknown> = Object.fromEntries(
 export const WORKFLOW_API_NAMES: readonly string[] = [
   "sleep",
   "createHook",
+  "createWebhook",
   "defineHook",
+  "fetch",
   "getWorkflowMetadata",
   "getStepMetadata",
   "FatalError",

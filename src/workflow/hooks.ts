@@ -22,6 +22,7 @@ export class Hook<T = unknown> implements PromiseLike<T>, AsyncIterable<T> {
   readonly #received: Result<unknown>[] = [];
   readonly #waiters: { index: number; resolve: (result: Result<unknown> | undefined) => void }[] = [];
   readonly #schema: StandardSchemaV1<unknown, T> | undefined;
+  readonly #transform: ((payload: unknown) => unknown) | undefined;
   readonly #dispose: () => void;
   #failure: Result<unknown> | undefined;
   #disposed = false;
@@ -29,13 +30,18 @@ export class Hook<T = unknown> implements PromiseLike<T>, AsyncIterable<T> {
   constructor(
     hookId: string,
     token: string,
-    schema: StandardSchemaV1<unknown, T> | undefined,
-    dispose: () => void,
+    options: {
+      schema?: StandardSchemaV1<unknown, T> | undefined;
+      /** Turns each delivered payload into what the workflow receives (webhooks: a Request). */
+      transform?: (payload: unknown) => unknown;
+      dispose: () => void;
+    },
   ) {
     this.hookId = hookId;
     this.token = token;
-    this.#schema = schema;
-    this.#dispose = dispose;
+    this.#schema = options.schema;
+    this.#transform = options.transform;
+    this.#dispose = options.dispose;
   }
 
   /** @internal Used by the prelude to feed the hook. */
@@ -80,7 +86,8 @@ export class Hook<T = unknown> implements PromiseLike<T>, AsyncIterable<T> {
     return { done: false, value: await this.#validate(result.value) };
   }
 
-  async #validate(value: unknown): Promise<T> {
+  async #validate(payload: unknown): Promise<T> {
+    const value = this.#transform === undefined ? payload : this.#transform(payload);
     if (this.#schema === undefined) return value as T;
     return validatePayload(
       this.#schema,
@@ -120,5 +127,20 @@ export class Hook<T = unknown> implements PromiseLike<T>, AsyncIterable<T> {
     this.#disposed = true;
     this.#dispose();
     this.#flush();
+  }
+}
+
+/** A webhook: a hook whose payloads are HTTP requests sent to `url`. */
+export class Webhook extends Hook<Request> {
+  readonly url: string;
+
+  constructor(
+    hookId: string,
+    token: string,
+    url: string,
+    options: { transform: (payload: unknown) => unknown; dispose: () => void },
+  ) {
+    super(hookId, token, options);
+    this.url = url;
   }
 }

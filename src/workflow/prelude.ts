@@ -23,6 +23,7 @@ import {
   SANDBOX_KEY,
   type SandboxRegistrar,
 } from "./protocol.ts";
+import { installCapturingResponse } from "./web.ts";
 
 interface Scope {
   bridge: HostBridge;
@@ -40,6 +41,7 @@ const realm = globalThis as unknown as Record<string | symbol, unknown>;
 let evaluating: Scope | undefined;
 
 guardRealm(realm as Record<string, unknown>, () => evaluating);
+installCapturingResponse(realm as Record<string, unknown>);
 
 function evaluatingScope(what: string): Scope {
   if (evaluating === undefined) {
@@ -112,7 +114,14 @@ const runtime: RealmRuntime = {
     const prng = createPrng(bridge.run.seed);
     const workflows = new Map<string, (...args: unknown[]) => unknown>();
     const scope = { bridge, clock, prng, pending, hooks, workflows } as Scope;
-    const api = createWorkflowApi({ bridge, clock, pending, hooks });
+    const api = createWorkflowApi({
+      bridge,
+      clock,
+      pending,
+      hooks,
+      step: (stepName) => stepStub(scope, stepName),
+      realm: realm as Record<string, unknown>,
+    });
     scope.registrar = {
       registerWorkflow: (workflowId, fn) => {
         workflows.set(workflowId, fn);

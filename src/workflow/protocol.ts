@@ -14,13 +14,15 @@ export const SANDBOX_KEY = "stepwise.sandbox";
 export type Command =
   | { kind: "step"; name: string; args: string }
   | { kind: "sleep"; resumeAt: number }
-  | { kind: "hook"; token?: string; webhook: boolean };
+  | { kind: "hook"; token?: string; webhook: boolean; meta?: Record<string, unknown> };
 
 export interface CommandReceipt {
   /** Deterministic id of the step, wait or hook. */
   id: string;
   /** For hooks: the token (given, or derived from the run seed). */
   token?: string;
+  /** For webhooks: the URL that resumes it. */
+  url?: string;
 }
 
 /** The outcome of a command, handed to the sandbox. Values and errors are codec text. */

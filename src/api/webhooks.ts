@@ -1,0 +1,123 @@
+/**
+ * `resumeWebhook`: hands an HTTP request to the workflow waiting on a webhook, and answers it the
+ * way the webhook was created to: 202 Accepted (default), a static response, or (manual mode) the
+ * response the workflow sends with `request.respondWith()`.
+ */
+import { PayloadTooLargeError } from "../errors/runtime.ts";
+import { HookNotFoundError } from "../errors/world.ts";
+import { webhookResponseStream } from "../runtime/builtin-steps.ts";
+import { checkPayload, formatBytes } from "../runtime/limits.ts";
+import { ensureWorker, getLimits, getPayloadCodec, getWorld } from "../runtime/process.ts";
+import { durableReadable } from "../runtime/streams.ts";
+import { encodeValue } from "../serde/codec.ts";
+import { newId } from "../util/ids.ts";
+import type { RequestShape, ResponseShape } from "../workflow/web.ts";
+
+/** How long a manual-mode webhook waits for the workflow's response by default. */
+export const DEFAULT_WEBHOOK_TIMEOUT_MS = 30_000;
+
+async function readBody(request: Request, max: number): Promise<Uint8Array | null> {
+  if (request.body === null) return null;
+  const reader = request.body.getReader();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > max) {
+      await reader.cancel();
+      throw new PayloadTooLargeError(
+        `The webhook request body is over ${formatBytes(max)}, the limit per payload (STEPWISE_MAX_PAYLOAD_BYTES).`,
+      );
+    }
+    parts.push(value);
+  }
+  const body = new Uint8Array(size);
+  let at = 0;
+  for (const part of parts) {
+    body.set(part, at);
+    at += part.length;
+  }
+  return body;
+}
+
+function toResponse(shape: ResponseShape): Response {
+  const nullBody =
+    shape.status === 204 || shape.status === 304 || (shape.status >= 100 && shape.status < 200);
+  return new Response(nullBody ? null : (shape.body ?? null), {
+    status: shape.status,
+    statusText: shape.statusText ?? "",
+    headers: shape.headers,
+  });
+}
+
+function problem(status: number, code: string, message: string): Response {
+  return Response.json({ error: { code, message } }, { status });
+}
+
+async function manualResponse(runId: string, requestId: string, timeoutMs: number): Promise<Response> {
+  const stream = durableReadable({
+    world: getWorld(),
+    payloads: getPayloadCodec(),
+    runId,
+    name: webhookResponseStream(requestId),
+  });
+  const reader = stream.getReader();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const first = await Promise.race([
+      reader.read(),
+      new Promise<"timeout">((resolve) => {
+        timer = setTimeout(() => resolve("timeout"), timeoutMs);
+      }),
+    ]);
+    if (first === "timeout") {
+      return problem(
+        504,
+        "WEBHOOK_TIMEOUT",
+        `The workflow did not respond to this request within ${timeoutMs} ms.`,
+      );
+    }
+    if (first.done)
+      return problem(502, "WEBHOOK_NO_RESPONSE", "The run ended without responding to this request.");
+    return toResponse(first.value as ResponseShape);
+  } finally {
+    if (timer) clearTimeout(timer);
+    await reader.cancel().catch(() => undefined);
+  }
+}
+
+/**
+ * Delivers `request` to the workflow waiting on the webhook with `token` and returns the HTTP
+ * response to send. `HookNotFoundError` for an unknown token, or one that belongs to a plain hook
+ * (those are not reachable over HTTP); `PayloadTooLargeError` for a body over the payload limit.
+ * Neither writes anything.
+ */
+export async function resumeWebhook(
+  token: string,
+  request: Request,
+  options: { timeoutMs?: number } = {},
+): Promise<Response> {
+  const world = await getWorld();
+  const hook = await world.hooks.getByToken(token);
+  if (hook.kind !== "webhook") throw new HookNotFoundError(token);
+  const limits = getLimits();
+  const body = await readBody(request, limits.maxPayloadBytes);
+  const headers: [string, string][] = [];
+  request.headers.forEach((value, key) => {
+    headers.push([key, value]);
+  });
+  const requestId = newId("whk");
+  const shape: RequestShape = { id: requestId, url: request.url, method: request.method, headers, body };
+  const bytes = getPayloadCodec().encode(hook.runId, encodeValue(shape));
+  checkPayload(bytes.length, `The webhook request for ${token}`, limits);
+  await world.inbox.put({ runId: hook.runId, kind: "hook_payload", hookId: hook.hookId, payload: bytes });
+  await ensureWorker();
+  const meta = hook.meta as { respond?: string; response?: ResponseShape } | undefined;
+  if (meta?.respond === "static" && meta.response !== undefined) return toResponse(meta.response);
+  if (meta?.respond === "manual") {
+    return manualResponse(hook.runId, requestId, options.timeoutMs ?? DEFAULT_WEBHOOK_TIMEOUT_MS);
+  }
+  return new Response(null, { status: 202 });
+}
