@@ -30,7 +30,7 @@ export { FatalError, type RetryAfter, RetryableError, type RetryableErrorOptions
 export { HookNotFoundError, HookTokenConflictError, RunNotFoundError } from "./errors/world.ts";
 export type { RetryConfig, StepConfig } from "./runtime/registry.ts";
 export type { Duration } from "./util/duration.ts";
-export type { Hook, Webhook } from "./workflow/hooks.ts";
+export type { Hook, Webhook, WebhookRequest } from "./workflow/hooks.ts";
 
 function onlyInWorkflow(name: string): never {
   throw new StepwiseError(

@@ -89,6 +89,7 @@ export class Worker {
   #running = false;
   #stopping: Promise<void> | undefined;
   #lastBroadcast = 0;
+  #claimFailures = 0;
 
   constructor(options: WorkerOptions) {
     this.world = options.world;
@@ -200,9 +201,20 @@ export class Worker {
         if (messages.length === limit) this.#claimAgain = true;
       } while (this.#claimAgain);
       await this.#armClaimTimer();
+      if (this.#claimFailures > 0) {
+        this.#warn(`the ${this.world.name} World is reachable again.`);
+        this.#claimFailures = 0;
+      }
     } catch (error) {
-      this.#warn("claiming queue messages failed; retrying in 1 s.", error);
-      this.#armRetry(1_000);
+      // The World is unreachable or failing: back off (up to 30 s), say so once per streak.
+      this.#claimFailures += 1;
+      const delay = Math.min(30_000, 250 * 2 ** Math.min(this.#claimFailures - 1, 7));
+      if (this.#claimFailures === 1 || this.#claimFailures % 10 === 0) {
+        this.#warn(
+          `cannot claim work from the ${this.world.name} World (${(error as Error).message ?? String(error)}); retrying with backoff, next in ${delay} ms.`,
+        );
+      }
+      this.#armRetry(delay);
     } finally {
       this.#claiming = false;
     }

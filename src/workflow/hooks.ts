@@ -130,8 +130,14 @@ export class Hook<T = unknown> implements PromiseLike<T>, AsyncIterable<T> {
   }
 }
 
+/** A request delivered by a webhook. In manual mode, answer it with `respondWith`. */
+export type WebhookRequest = Request & {
+  /** Manual mode only: sends `response` to the waiting HTTP client (once). */
+  respondWith(response: Response): Promise<void>;
+};
+
 /** A webhook: a hook whose payloads are HTTP requests sent to `url`. */
-export class Webhook extends Hook<Request> {
+export class Webhook extends Hook<WebhookRequest> {
   readonly url: string;
 
   constructor(
