@@ -1,0 +1,72 @@
+/**
+ * The shared secret that guards every route except webhook URLs. Clients send
+ * `Authorization: Bearer <secret>`; the comparison hashes both sides first, so it takes the same
+ * time whatever the length or content of a guess. A handler without a usable secret refuses the
+ * guarded routes (503) with a message saying what to set: it never serves them open.
+ */
+import { createHash, timingSafeEqual } from "node:crypto";
+import { HttpProblem } from "./problem.ts";
+
+/** The environment variable the secret is read from. */
+export const SECRET_ENV = "STEPWISE_HTTP_SECRET";
+/** Shortest secret accepted: 32 characters, e.g. `openssl rand -hex 16` or longer. */
+export const MIN_SECRET_LENGTH = 32;
+
+/** Checks requests against the secret; built once per handler. */
+export interface Guard {
+  /** Throws 503 when no usable secret is configured, 401 when the request does not carry it. */
+  check(request: Request): void;
+}
+
+function digest(text: string): Buffer {
+  return createHash("sha256").update(text, "utf8").digest();
+}
+
+function notConfigured(reason: string): HttpProblem {
+  return new HttpProblem(
+    503,
+    "HTTP_SECRET_NOT_SET",
+    `${reason} Set ${SECRET_ENV} to a random secret of at least ${MIN_SECRET_LENGTH} characters (e.g. \`openssl rand -hex 32\`) in the server's environment, or pass { secret } to createHandler(); until then the run API refuses every request. Webhook URLs keep working.`,
+  );
+}
+
+const unauthorized = (message: string): HttpProblem =>
+  new HttpProblem(401, "UNAUTHORIZED", message, {
+    headers: { "www-authenticate": 'Bearer realm="stepwise"' },
+  });
+
+/** The guard for `secret` (undefined or too short: every guarded request gets a 503). */
+export function createGuard(secret: string | undefined): Guard {
+  if (secret === undefined || secret === "") {
+    const problem = notConfigured(`No secret is configured for Stepwise's HTTP API.`);
+    return {
+      check() {
+        throw problem;
+      },
+    };
+  }
+  if (secret.length < MIN_SECRET_LENGTH) {
+    const problem = notConfigured(`The configured secret is too short (${secret.length} characters).`);
+    return {
+      check() {
+        throw problem;
+      },
+    };
+  }
+  const expected = digest(secret);
+  return {
+    check(request) {
+      const header = request.headers.get("authorization");
+      if (header === null) {
+        throw unauthorized(`This route needs the API secret: send "Authorization: Bearer <${SECRET_ENV}>".`);
+      }
+      const match = /^Bearer[ \t]+(.+)$/i.exec(header.trim());
+      const given = match?.[1]?.trim() ?? "";
+      if (!timingSafeEqual(digest(given), expected)) {
+        throw unauthorized(
+          `The Authorization header does not carry the right secret. Send "Authorization: Bearer <${SECRET_ENV}>" with the value the server is configured with.`,
+        );
+      }
+    },
+  };
+}

@@ -1,0 +1,51 @@
+/**
+ * Turns whatever a route throws into an HTTP problem: `HttpProblem`s as they are, Stepwise errors
+ * by their stable code (not found → 404, finished run → 409, bad payload or stream name → 400, too large → 413, index past a stream's end → 416,
+ * configuration → 503), and anything else into a 500 that names an error id and reveals nothing
+ * about the failure (the details go to `onError`, the server's log).
+ */
+import { randomUUID } from "node:crypto";
+import {
+  ConfigError,
+  InvalidStreamNameError,
+  PayloadTooLargeError,
+  SerializationError,
+  StreamRangeError,
+  WorkflowNotRegisteredError,
+} from "../errors/runtime.ts";
+import { HookNotFoundError, NotFoundError, RunFinishedError, RunNotFoundError } from "../errors/world.ts";
+import { HttpProblem } from "./problem.ts";
+
+/** Maps known Stepwise errors to problems; undefined for anything else. */
+function knownProblem(error: unknown): HttpProblem | undefined {
+  if (error instanceof HttpProblem) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  if (RunNotFoundError.is(error)) return new HttpProblem(404, RunNotFoundError.code, message);
+  if (HookNotFoundError.is(error)) return new HttpProblem(404, HookNotFoundError.code, message);
+  if (NotFoundError.is(error)) return new HttpProblem(404, NotFoundError.code, message);
+  if (WorkflowNotRegisteredError.is(error))
+    return new HttpProblem(404, WorkflowNotRegisteredError.code, message);
+  if (RunFinishedError.is(error)) return new HttpProblem(409, RunFinishedError.code, message);
+  if (PayloadTooLargeError.is(error)) return new HttpProblem(413, PayloadTooLargeError.code, message);
+  if (SerializationError.is(error)) return new HttpProblem(400, SerializationError.code, message);
+  if (InvalidStreamNameError.is(error)) return new HttpProblem(400, InvalidStreamNameError.code, message);
+  if (StreamRangeError.is(error)) return new HttpProblem(416, StreamRangeError.code, message);
+  if (ConfigError.is(error)) return new HttpProblem(503, ConfigError.code, message);
+  return undefined;
+}
+
+/**
+ * The problem to answer `error` with. Unknown errors are reported to `onError` with a fresh id and
+ * answered with a 500 that carries only that id.
+ */
+export function toProblem(error: unknown, onError: (error: unknown, errorId: string) => void): HttpProblem {
+  const known = knownProblem(error);
+  if (known !== undefined) return known;
+  const errorId = randomUUID();
+  onError(error, errorId);
+  return new HttpProblem(
+    500,
+    "INTERNAL",
+    `The server failed to handle this request (error id ${errorId}). The server's log has the details under that id; retry later or report it with the id.`,
+  );
+}

@@ -1,0 +1,58 @@
+/**
+ * `GET /health`: whether the World answers (a one-row read, bounded in time) and what the
+ * in-process worker is doing. 200 when the World is reachable, 503 when it is not.
+ */
+import { getWorld, listWorkflows } from "../../api/index.ts";
+import { inProcessWorker } from "../../runtime/process.ts";
+import type { ResolvedOptions } from "../options.ts";
+import { jsonResponse } from "../problem.ts";
+import type { RouteContext } from "../router.ts";
+
+/** How long the World gets to answer before it counts as unreachable. */
+const WORLD_TIMEOUT_MS = 5_000;
+
+interface WorldHealth {
+  reachable: boolean;
+  name?: string;
+  latencyMs?: number;
+  error?: string;
+}
+
+async function probeWorld(): Promise<WorldHealth> {
+  const started = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`no answer within ${WORLD_TIMEOUT_MS} ms`)),
+        WORLD_TIMEOUT_MS,
+      );
+    });
+    const world = await Promise.race([getWorld(), timeout]);
+    await Promise.race([world.runs.list({ limit: 1 }), timeout]);
+    return { reachable: true, name: world.name, latencyMs: Math.round(performance.now() - started) };
+  } catch (error) {
+    return { reachable: false, error: error instanceof Error ? error.message : String(error) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function workerHealth(): Record<string, unknown> {
+  const worker = inProcessWorker();
+  if (worker !== undefined) {
+    return { running: true, activeRuns: worker.activeRuns, cachedRuns: worker.cachedRuns };
+  }
+  const reason =
+    process.env.STEPWISE_WORKER === "0"
+      ? "STEPWISE_WORKER=0: this process only starts and reads runs"
+      : "not started yet (it starts with the first run API call of a process that has workflows registered)";
+  return { running: false, reason };
+}
+
+/** 200 `{ ok: true, world, worker, workflows }`, or 503 with `ok: false` when the World does not answer. */
+export async function health(_context: RouteContext<ResolvedOptions>): Promise<Response> {
+  const world = await probeWorld();
+  const body = { ok: world.reachable, world, worker: workerHealth(), workflows: listWorkflows().length };
+  return jsonResponse(world.reachable ? 200 : 503, body);
+}

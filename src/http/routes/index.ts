@@ -1,0 +1,25 @@
+/**
+ * The route table: every path the handler serves, its method, and whether it needs the API
+ * secret. docs/http.md describes each one; keep the two in step.
+ */
+import type { ResolvedOptions } from "../options.ts";
+import type { Route } from "../router.ts";
+import { cancelRun } from "./cancel.ts";
+import { health } from "./health.ts";
+import { resumeHookRoute } from "./hooks.ts";
+import { getResult } from "./result.ts";
+import { getRunRoute, startRun } from "./runs.ts";
+import { readStream } from "./streams.ts";
+import { webhook } from "./webhooks.ts";
+
+/** The routes, relative to the base path. */
+export const routes: readonly Route<ResolvedOptions>[] = [
+  { method: "GET", path: "health", guarded: true, handle: health },
+  { method: "POST", path: "runs", guarded: true, handle: startRun },
+  { method: "GET", path: "runs/:runId", guarded: true, handle: getRunRoute },
+  { method: "POST", path: "runs/:runId/cancel", guarded: true, handle: cancelRun },
+  { method: "GET", path: "runs/:runId/result", guarded: true, handle: getResult },
+  { method: "GET", path: "runs/:runId/streams/:name", guarded: true, handle: readStream },
+  { method: "POST", path: "hooks/:token", guarded: true, handle: resumeHookRoute },
+  { method: "*", path: "webhooks/:token", guarded: false, handle: webhook },
+];

@@ -1,0 +1,52 @@
+/**
+ * How a run looks over HTTP: its metadata, and once it has ended its outcome in plain JSON
+ * (`output` when it completed, `error` when it failed; see `json-value.ts` for the conversion).
+ * Shared by `GET /runs/:runId` and `GET /runs/:runId/result`.
+ */
+import { getRun } from "../../api/index.ts";
+import { WorkflowRunCancelledError, WorkflowRunFailedError } from "../../errors/runtime.ts";
+import type { RunRecord, RunStatus } from "../../world/types.ts";
+import { type JsonValue, toJsonValue } from "../json-value.ts";
+
+/** The JSON body describing a run. */
+export interface RunView {
+  runId: string;
+  workflowName: string;
+  status: RunStatus;
+  createdAt: string;
+  startedAt: string | null;
+  completedAt: string | null;
+  /** The return value, when the run completed. */
+  output?: JsonValue;
+  /** What the workflow threw (`{ name, message, code?, cause? }`), when the run failed. */
+  error?: JsonValue;
+}
+
+const iso = (time: number | undefined): string | null =>
+  time === undefined ? null : new Date(time).toISOString();
+
+/** The run's outcome as JSON fields; empty while it runs and when it was cancelled. */
+async function outcome(record: RunRecord): Promise<Pick<RunView, "output" | "error">> {
+  if (record.status !== "completed" && record.status !== "failed") return {};
+  try {
+    return { output: toJsonValue(await getRun(record.runId).returnValue) };
+  } catch (error) {
+    if (WorkflowRunFailedError.is(error)) return { error: toJsonValue(error.cause) };
+    if (WorkflowRunCancelledError.is(error)) return {};
+    // The stored outcome cannot be read back: a server problem, not the client's.
+    throw new Error(`The outcome of run ${record.runId} could not be read.`, { cause: error });
+  }
+}
+
+/** The view of a run record, with its outcome when it has ended. */
+export async function runView(record: RunRecord): Promise<RunView> {
+  return {
+    runId: record.runId,
+    workflowName: record.workflowName,
+    status: record.status,
+    createdAt: new Date(record.createdAt).toISOString(),
+    startedAt: iso(record.startedAt),
+    completedAt: iso(record.completedAt),
+    ...(await outcome(record)),
+  };
+}

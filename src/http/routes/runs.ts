@@ -1,0 +1,43 @@
+/**
+ * `POST /runs` starts a run of a registered workflow (by name or full id) with JSON arguments;
+ * `GET /runs/:runId` describes a run. Starting validates everything (body, workflow, arguments)
+ * before `start()` writes the run, so a refused request leaves no trace.
+ */
+import { getWorld, listWorkflows, start } from "../../api/index.ts";
+import { WorkflowNotRegisteredError } from "../../errors/runtime.ts";
+import { findWorkflowId } from "../../ops/resolve-workflow.ts";
+import { startRunBody } from "../bodies.ts";
+import { readJsonBody } from "../body.ts";
+import type { ResolvedOptions } from "../options.ts";
+import { jsonResponse } from "../problem.ts";
+import type { RouteContext } from "../router.ts";
+import { runView } from "./run-view.ts";
+
+/** The full id of the workflow a client named; `WorkflowNotRegisteredError` (404) otherwise. */
+function resolveWorkflow(name: string): string {
+  if (listWorkflows().length === 0) {
+    throw new WorkflowNotRegisteredError(
+      `No workflows are registered in the process serving this API, so "${name}" cannot be started. Import the workflow files (compiled, or through stepwise/register) in the server before it handles requests.`,
+    );
+  }
+  return findWorkflowId(name);
+}
+
+/** `POST /runs` `{ workflow, args? }` → 201 `{ runId, workflowName, status }` with a Location. */
+export async function startRun({ request, options }: RouteContext<ResolvedOptions>): Promise<Response> {
+  const body = await readJsonBody(request, startRunBody, options.maxBodyBytes);
+  const workflowId = resolveWorkflow(body.workflow);
+  const run = await start({ workflowId }, body.args ?? []);
+  return jsonResponse(
+    201,
+    { runId: run.runId, workflowName: workflowId, status: "pending" },
+    { location: `${options.basePath}/runs/${encodeURIComponent(run.runId)}` },
+  );
+}
+
+/** `GET /runs/:runId` → 200 with the run's metadata, and its output or error once it has ended. */
+export async function getRunRoute({ params }: RouteContext<ResolvedOptions>): Promise<Response> {
+  const world = await getWorld();
+  const record = await world.runs.get(params.runId ?? "");
+  return jsonResponse(200, await runView(record));
+}
