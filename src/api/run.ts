@@ -63,7 +63,7 @@ export class Run<Result = unknown> {
   get returnValue(): Promise<Result> {
     return (async () => {
       const world = await getWorld();
-      const run = await waitForRun(world, this.runId, (r) => isTerminal(r.status), isTerminal);
+      const run = await waitForRun(world, this.runId, (r) => isTerminal(r.status), { hint: isTerminal });
       if (run.status === "completed") return decodeStored(run.runId, run.output) as Result;
       if (run.status === "cancelled") throw new WorkflowRunCancelledError(run.runId);
       throw new WorkflowRunFailedError(run.runId, decodeStored(run.runId, run.error));
@@ -93,8 +93,9 @@ export class Run<Result = unknown> {
   }
 
   /**
-   * Cancels the run: it stops at its next step boundary and ends with status 'cancelled'. Resolves
-   * once the run has ended (immediately if it already had). `RunNotFoundError` for an unknown id.
+   * Cancels the run: it ends at once with status 'cancelled' (a step already executing finishes in
+   * the background, and its result is discarded). Resolves once the run has ended (immediately if
+   * it already had). `RunNotFoundError` for an unknown id.
    */
   async cancel(): Promise<void> {
     const world = await getWorld();
@@ -136,7 +137,7 @@ export class Run<Result = unknown> {
       // A worker drives it and will see the request; wait for the end, or for its lease to lapse.
       const expiresAt = run.lease?.expiresAt ?? Date.now();
       const ended = await Promise.race([
-        waitForRun(world, this.runId, (r) => isTerminal(r.status), isTerminal).then(() => true),
+        waitForRun(world, this.runId, (r) => isTerminal(r.status), { hint: isTerminal }).then(() => true),
         new Promise<false>((resolve) =>
           setTimeout(() => resolve(false), Math.max(50, expiresAt - Date.now() + 50)),
         ),

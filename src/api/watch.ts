@@ -65,24 +65,42 @@ function forget(world: World, watch: Watch, waiter: Waiter): void {
   }
 }
 
+export interface WaitOptions {
+  /** Which statuses could satisfy the wait, so notifications about other changes cost no read. */
+  hint?: (status: RunStatus) => boolean;
+  /** Give up after this long and resolve with the run as it is then. */
+  timeoutMs?: number;
+  /** Give up when this aborts (a client left) and resolve with the run as it is then. */
+  signal?: AbortSignal;
+  /** Keep the process alive while waiting (default true; a server's long-poll says false). */
+  keepAlive?: boolean;
+}
+
 /**
- * Resolves with the run once `done(run)` holds. `hint` says which statuses could satisfy `done`,
- * so notifications about other changes do not cost a read. Keeps the process alive meanwhile.
+ * Resolves with the run once `done(run)` holds — or, when `timeoutMs` passes or `signal` aborts
+ * first, with the run as it is then. `RunNotFoundError` for an unknown run.
  */
 export async function waitForRun(
   world: World,
   runId: string,
   done: (run: RunRecord) => boolean,
-  hint?: (status: RunStatus) => boolean,
+  options: WaitOptions = {},
 ): Promise<RunRecord> {
-  const release = keepAlive();
+  const release = options.keepAlive === false ? () => {} : keepAlive();
   const watch = watchOf(world);
   let waiter: Waiter | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
   try {
     return await new Promise<RunRecord>((resolve, reject) => {
       let checking = false;
       let again = false;
       let settled = false;
+      const giveUp = (): void => {
+        if (settled) return;
+        settled = true;
+        world.runs.get(runId).then(resolve, reject);
+      };
       const check = (): void => {
         if (settled) return;
         if (checking) {
@@ -95,6 +113,7 @@ export async function waitForRun(
             do {
               again = false;
               const run = await world.runs.get(runId);
+              if (settled) return;
               if (done(run)) {
                 settled = true;
                 resolve(run);
@@ -102,24 +121,34 @@ export async function waitForRun(
               }
             } while (again);
           } catch (error) {
-            settled = true;
-            reject(error);
+            if (!settled) {
+              settled = true;
+              reject(error);
+            }
           } finally {
             checking = false;
           }
         })();
       };
-      waiter = { runId, hint, check };
+      waiter = { runId, hint: options.hint, check };
       let set = watch.waiters.get(runId);
       if (set === undefined) {
         set = new Set();
         watch.waiters.set(runId, set);
       }
       set.add(waiter);
+      if (options.timeoutMs !== undefined) timer = setTimeout(giveUp, Math.max(0, options.timeoutMs));
+      if (options.signal !== undefined) {
+        if (options.signal.aborted) giveUp();
+        onAbort = giveUp;
+        options.signal.addEventListener("abort", onAbort, { once: true });
+      }
       check();
     });
   } finally {
     if (waiter !== undefined) forget(world, watch, waiter);
+    if (timer !== undefined) clearTimeout(timer);
+    if (onAbort !== undefined) options.signal?.removeEventListener("abort", onAbort);
     release();
   }
 }

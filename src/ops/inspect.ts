@@ -1,12 +1,20 @@
 /**
  * What `npx stepwise inspect` shows, as a library: runs, steps, events, hooks and sleeps read from
- * a World, as plain rows (for `--json`) and as readable tables. Payloads are decoded for display
- * through the payload codec; nothing here writes to the World.
+ * a World, as plain rows (for `--json`) and as readable tables, and the audit trail. Payloads are
+ * decoded for display through the payload codec, except encrypted ones, which show as
+ * `<encrypted>` unless decryption is asked for: then an audit record (who, what, when, why) is
+ * written BEFORE any payload is decrypted. That record is the only thing inspecting writes.
  */
+import { hostname, userInfo } from "node:os";
+import { StepwiseError } from "../errors/base.ts";
+import { ConfigError } from "../errors/runtime.ts";
 import { decodeValue } from "../serde/codec.ts";
-import type { PayloadCodec } from "../serde/payload.ts";
+import { PayloadDecryptionError } from "../serde/errors.ts";
+import { type PayloadCodec, payloadInfo } from "../serde/payload.ts";
 import type { EventRecord } from "../world/events.ts";
 import type {
+  AuditActor,
+  AuditEntry,
   HookRecord,
   ListRunsFilter,
   RunRecord,
@@ -17,8 +25,15 @@ import type {
 } from "../world/types.ts";
 import { type Column, formatDuration, formatTable, formatTime } from "./table.ts";
 
-export type InspectResource = "runs" | "steps" | "events" | "hooks" | "sleeps";
-export const INSPECT_RESOURCES: readonly InspectResource[] = ["runs", "steps", "events", "hooks", "sleeps"];
+export type InspectResource = "runs" | "steps" | "events" | "hooks" | "sleeps" | "audit";
+export const INSPECT_RESOURCES: readonly InspectResource[] = [
+  "runs",
+  "steps",
+  "events",
+  "hooks",
+  "sleeps",
+  "audit",
+];
 
 export interface InspectOptions {
   /** For runs: one run's details; for the others: the run whose rows to show. */
@@ -28,26 +43,90 @@ export interface InspectOptions {
   runId?: string;
   limit?: number;
   cursor?: string;
+  /**
+   * Decrypt encrypted payloads (one run's: `runs <id>`, `steps`, `events`), after recording who
+   * reads them in the World's audit trail. Needs the key (`ConfigError` without one).
+   */
+  decrypt?: boolean;
+  /** Why, for the audit record. */
+  reason?: string;
+  /** Who, for the audit record; by default this process (`currentActor()`). */
+  actor?: AuditActor;
 }
 
 export interface InspectResult {
   rows: Record<string, unknown>[];
   table: string;
   nextCursor?: string;
+  /** The audit record written before decrypting, when decryption was asked for. */
+  audit?: AuditEntry;
 }
 
-function preview(payloads: PayloadCodec, runId: string, bytes: Uint8Array | undefined): unknown {
-  if (bytes === undefined) return undefined;
+/** Stands in for an encrypted payload that is not decrypted: `<encrypted>` in tables and JSON. */
+export const ENCRYPTED_PAYLOAD: { toJSON(): string; toString(): string } = Object.freeze({
+  toJSON: () => "<encrypted>",
+  toString: () => "<encrypted>",
+});
+
+/** This process as an audit actor: the OS user, the host name and the pid. */
+export function currentActor(): AuditActor {
+  let user: string;
   try {
-    return decodeValue(payloads.decode(runId, bytes));
-  } catch (error) {
-    return `<unreadable: ${(error as Error).message}>`;
+    user = userInfo().username;
+  } catch {
+    user = process.env.USER ?? process.env.USERNAME ?? `uid ${String(process.getuid?.() ?? "?")}`;
+  }
+  return { user, host: hostname(), pid: process.pid };
+}
+
+/**
+ * How payloads are shown: decoded when plain; `<encrypted>` when encrypted, unless decryption was
+ * asked for and `unlock` has recorded it. A payload that cannot be decrypted fails the whole
+ * inspection with its `PayloadDecryptionError` (which names the key id), never shows garbage.
+ */
+class PayloadView {
+  #unlocked = false;
+  audit: AuditEntry | undefined;
+
+  constructor(
+    private readonly payloads: PayloadCodec,
+    private readonly options: InspectOptions,
+  ) {}
+
+  /** Records the decryption of `runIds`' payloads, if asked for; call before `show`. */
+  async unlock(world: World, resource: InspectResource, runIds: readonly string[]): Promise<void> {
+    if (!this.options.decrypt) return;
+    const entry = {
+      actor: this.options.actor ?? currentActor(),
+      action: "decrypt",
+      resource,
+      runIds: [...new Set(runIds)],
+    };
+    this.audit = await world.audit.record(
+      this.options.reason === undefined ? entry : { ...entry, reason: this.options.reason },
+    );
+    this.#unlocked = true;
+  }
+
+  show(runId: string, bytes: Uint8Array | undefined): unknown {
+    if (bytes === undefined) return undefined;
+    if (payloadInfo(bytes).format === "encrypted") {
+      if (!this.options.decrypt) return ENCRYPTED_PAYLOAD;
+      if (!this.#unlocked) throw new Error("internal: payloads decrypted before the audit record was written");
+    }
+    try {
+      return decodeValue(this.payloads.decode(runId, bytes));
+    } catch (error) {
+      if (PayloadDecryptionError.is(error)) throw error;
+      return `<unreadable: ${(error as Error).message}>`;
+    }
   }
 }
 
 /** A short, one-line text for a decoded value. */
 export function describeValue(value: unknown): string {
   if (value === undefined) return "";
+  if (value === ENCRYPTED_PAYLOAD) return String(value);
   if (value instanceof Error) return `${value.name}: ${value.message}`;
   try {
     return (
@@ -64,7 +143,7 @@ function shortName(id: string): string {
   return at === -1 ? id : id.slice(at + 2);
 }
 
-function runRow(payloads: PayloadCodec, run: RunRecord, full: boolean): Record<string, unknown> {
+function runRow(view: PayloadView, run: RunRecord, full: boolean): Record<string, unknown> {
   const row: Record<string, unknown> = {
     runId: run.runId,
     workflow: run.workflowName,
@@ -75,9 +154,9 @@ function runRow(payloads: PayloadCodec, run: RunRecord, full: boolean): Record<s
     events: run.seq,
   };
   if (full) {
-    row.input = preview(payloads, run.runId, run.input);
-    if (run.output !== undefined) row.output = preview(payloads, run.runId, run.output);
-    if (run.error !== undefined) row.error = preview(payloads, run.runId, run.error);
+    row.input = view.show(run.runId, run.input);
+    if (run.output !== undefined) row.output = view.show(run.runId, run.output);
+    if (run.error !== undefined) row.error = view.show(run.runId, run.error);
   }
   return row;
 }
@@ -100,14 +179,11 @@ function statusFilter(status: string | undefined): RunStatus[] | undefined {
   return status.split(",").map((s) => s.trim()) as RunStatus[];
 }
 
-async function inspectRuns(
-  world: World,
-  payloads: PayloadCodec,
-  options: InspectOptions,
-): Promise<InspectResult> {
+async function inspectRuns(world: World, view: PayloadView, options: InspectOptions): Promise<InspectResult> {
   if (options.id !== undefined) {
     const run = await world.runs.get(options.id);
-    const row = runRow(payloads, run, true);
+    await view.unlock(world, "runs", [run.runId]);
+    const row = runRow(view, run, true);
     const lines = Object.entries(row).map(
       ([key, value]) => `${key.padEnd(12)} ${typeof value === "string" ? value : describeValue(value)}`,
     );
@@ -133,7 +209,7 @@ async function inspectRuns(
     };
   }
   const result: InspectResult = {
-    rows: page.items.map((run) => runRow(payloads, run, false)),
+    rows: page.items.map((run) => runRow(view, run, false)),
     table: page.items.length === 0 ? "No runs." : formatTable(page.items, RUN_COLUMNS),
   };
   if (page.nextCursor !== undefined) result.nextCursor = page.nextCursor;
@@ -150,13 +226,14 @@ const STEP_COLUMNS: Column<StepRecord & { value: string }>[] = [
   { header: "result", value: (s) => s.value, max: 50 },
 ];
 
-async function inspectSteps(world: World, payloads: PayloadCodec, runId: string): Promise<InspectResult> {
+async function inspectSteps(world: World, view: PayloadView, runId: string): Promise<InspectResult> {
   const steps = await world.steps.list(runId);
+  await view.unlock(world, "steps", [runId]);
   const withValues = steps.map((step) => {
     const value =
       step.status === "completed"
-        ? preview(payloads, runId, step.output)
-        : preview(payloads, runId, step.error);
+        ? view.show(runId, step.output)
+        : view.show(runId, step.error);
     return { ...step, value: describeValue(value) };
   });
   return {
@@ -168,27 +245,27 @@ async function inspectSteps(world: World, payloads: PayloadCodec, runId: string)
       startedAt: new Date(step.startedAt).toISOString(),
       completedAt: step.completedAt === undefined ? null : new Date(step.completedAt).toISOString(),
       retryAt: step.retryAt === undefined ? null : new Date(step.retryAt).toISOString(),
-      input: preview(payloads, runId, step.input),
-      result: step.status === "completed" ? preview(payloads, runId, step.output) : undefined,
-      error: step.error === undefined ? undefined : preview(payloads, runId, step.error),
+      input: view.show(runId, step.input),
+      result: step.status === "completed" ? view.show(runId, step.output) : undefined,
+      error: step.error === undefined ? undefined : view.show(runId, step.error),
     })),
     table: steps.length === 0 ? `Run ${runId} has no steps yet.` : formatTable(withValues, STEP_COLUMNS),
   };
 }
 
-function eventDetail(payloads: PayloadCodec, event: EventRecord): string {
+function eventDetail(view: PayloadView, event: EventRecord): string {
   const data = Object.entries(event.data as Record<string, unknown>)
     .filter(([key]) => key !== "seed")
     .map(([key, value]) => `${key}=${typeof value === "string" ? value : JSON.stringify(value)}`)
     .join(" ");
   const payload =
-    event.payload === undefined ? "" : ` ${describeValue(preview(payloads, event.runId, event.payload))}`;
+    event.payload === undefined ? "" : ` ${describeValue(view.show(event.runId, event.payload))}`;
   return `${data}${payload}`;
 }
 
 async function inspectEvents(
   world: World,
-  payloads: PayloadCodec,
+  view: PayloadView,
   runId: string,
   options: InspectOptions,
 ): Promise<InspectResult> {
@@ -198,13 +275,14 @@ async function inspectEvents(
     afterSeq: Number.isFinite(afterSeq) ? afterSeq : 0,
     limit,
   });
+  await view.unlock(world, "events", [runId]);
   const result: InspectResult = {
     rows: events.map((event) => ({
       seq: event.seq,
       type: event.type,
       createdAt: new Date(event.createdAt).toISOString(),
       data: event.data,
-      payload: preview(payloads, runId, event.payload),
+      payload: view.show(runId, event.payload),
     })),
     table:
       events.length === 0
@@ -213,7 +291,7 @@ async function inspectEvents(
             { header: "seq", value: (e) => String(e.seq) },
             { header: "type", value: (e) => e.type },
             { header: "time", value: (e) => formatTime(e.createdAt) },
-            { header: "detail", value: (e) => eventDetail(payloads, e), max: 80 },
+            { header: "detail", value: (e) => eventDetail(view, e), max: 80 },
           ]),
   };
   const last = events.at(-1);
@@ -238,25 +316,76 @@ const WAIT_COLUMNS: Column<WaitRecord>[] = [
   { header: "created", value: (w) => formatTime(w.createdAt) },
 ];
 
-/** Runs one inspect query. `RunNotFoundError` when a run id does not exist. */
+const AUDIT_COLUMNS: Column<AuditEntry>[] = [
+  { header: "time", value: (a) => formatTime(a.at) },
+  { header: "who", value: (a) => `${a.actor.user}@${a.actor.host}`, max: 40 },
+  { header: "pid", value: (a) => String(a.actor.pid) },
+  { header: "action", value: (a) => a.action },
+  { header: "resource", value: (a) => a.resource },
+  { header: "runs", value: (a) => a.runIds.join(",") || "-", max: 60 },
+  { header: "reason", value: (a) => a.reason ?? "", max: 50 },
+];
+
+async function inspectAudit(world: World, runId: string | undefined, options: InspectOptions): Promise<InspectResult> {
+  const page = await world.audit.list({
+    ...(runId === undefined ? {} : { runId }),
+    ...(options.limit === undefined ? {} : { limit: options.limit }),
+    ...(options.cursor === undefined ? {} : { cursor: options.cursor }),
+  });
+  const result: InspectResult = {
+    rows: page.items.map((entry) => ({ ...entry, at: new Date(entry.at).toISOString() })),
+    table: page.items.length === 0 ? "No audit records." : formatTable(page.items, AUDIT_COLUMNS),
+  };
+  if (page.nextCursor !== undefined) result.nextCursor = page.nextCursor;
+  return result;
+}
+
+/** Refuses a decryption that cannot happen, before anything is read or recorded. */
+function checkDecrypt(payloads: PayloadCodec, resource: InspectResource, options: InspectOptions): void {
+  const payloadView = resource === "steps" || resource === "events" || (resource === "runs" && options.id !== undefined);
+  if (!payloadView) {
+    throw new StepwiseError(
+      `Decrypting applies to one run's payloads: inspect runs <runId>, inspect steps <runId> or inspect events <runId> (inspect ${resource}${resource === "runs" ? " without a run id" : ""} shows no payloads).`,
+    );
+  }
+  if (payloads.keyIds.length === 0) {
+    throw new ConfigError(
+      "Decrypting needs the key the payloads were encrypted with: set STEPWISE_ENCRYPTION_KEY (and STEPWISE_ENCRYPTION_OLD_KEYS, comma-separated, for keys rotated out) in this environment.",
+    );
+  }
+}
+
+/**
+ * Runs one inspect query. `RunNotFoundError` when a run id does not exist. With `decrypt`, writes
+ * the audit record (returned as `audit`) before decrypting; `PayloadDecryptionError` when a payload
+ * cannot be decrypted with the configured keys.
+ */
 export async function inspect(
   world: World,
   payloads: PayloadCodec,
   resource: InspectResource,
   options: InspectOptions = {},
 ): Promise<InspectResult> {
+  if (options.decrypt) checkDecrypt(payloads, resource, options);
+  const view = new PayloadView(payloads, options);
+  const withAudit = (result: InspectResult): InspectResult =>
+    view.audit === undefined ? result : { ...result, audit: view.audit };
   const runId = options.runId ?? options.id;
   switch (resource) {
     case "runs":
-      return inspectRuns(world, payloads, options);
+      return withAudit(await inspectRuns(world, view, options));
+    case "audit":
+      return inspectAudit(world, runId, options);
     case "steps":
     case "events":
       if (runId === undefined)
         throw new Error(`inspect ${resource} needs a run id: npx stepwise inspect ${resource} <runId>`);
       await world.runs.get(runId);
-      return resource === "steps"
-        ? inspectSteps(world, payloads, runId)
-        : inspectEvents(world, payloads, runId, options);
+      return withAudit(
+        resource === "steps"
+          ? await inspectSteps(world, view, runId)
+          : await inspectEvents(world, view, runId, options),
+      );
     case "hooks": {
       if (runId !== undefined) await world.runs.get(runId);
       const filter: { runId?: string; status?: "active" | "disposed"; limit?: number } = {

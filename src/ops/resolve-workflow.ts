@@ -12,7 +12,7 @@ export function findWorkflowId(query: string): string {
   if (matches.length === 1 && matches[0] !== undefined) return matches[0];
   const list =
     known.length === 0
-      ? "none (no workflow files were loaded; pass them with --load <file>)"
+      ? "none (no workflow files are loaded in this process: import them, or with the CLI pass --load <file>)"
       : known.map((id) => `\n  ${id}`).join("");
   if (matches.length > 1) {
     throw new WorkflowNotRegisteredError(

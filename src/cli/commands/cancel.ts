@@ -5,7 +5,8 @@ import { print, UsageError } from "../output.ts";
 
 export const help = `Usage: npx stepwise cancel <runId>
 
-Cancels the run: it stops at its next step boundary and ends with status "cancelled".
+Cancels the run: it ends at once with status "cancelled" (a step already running finishes,
+and its result is discarded).
 Cancelling a run that has already ended changes nothing.
 
 Options:

@@ -1,7 +1,7 @@
 /**
- * `POST /runs/:runId/cancel`: asks a run to stop. The run stops at its next step boundary, which
- * can take a while when a step is executing, so the route waits at most `cancelWaitMs`: 200 when
- * the run has ended cancelled, 202 when the request is recorded and the run is still stopping.
+ * `POST /runs/:runId/cancel`: asks a run to stop. The worker driving the run ends it as soon as it
+ * sees the request; the route waits at most `cancelWaitMs` for that: 200 when the run has ended
+ * cancelled, 202 when the request is recorded and the run is still stopping.
  * A run that already completed or failed cannot be cancelled (409); a cancelled one answers 200.
  */
 import { randomUUID } from "node:crypto";

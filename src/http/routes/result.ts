@@ -4,11 +4,12 @@
  * out (at most `maxWaitMs`) or the client goes away.
  */
 
-import { TERMINAL_RUN_STATUSES } from "../../world/types.ts";
+import { getWorld } from "../../api/index.ts";
+import { waitForRun } from "../../api/watch.ts";
+import { type RunStatus, TERMINAL_RUN_STATUSES } from "../../world/types.ts";
 import type { ResolvedOptions } from "../options.ts";
 import { HttpProblem, jsonResponse } from "../problem.ts";
 import type { RouteContext } from "../router.ts";
-import { waitForRunEnd } from "../wait.ts";
 import { runView } from "./run-view.ts";
 
 /** The `wait` query parameter in ms (0 when absent), cut to `max`. 400 when not a whole number. */
@@ -33,7 +34,13 @@ export async function getResult({
   options,
 }: RouteContext<ResolvedOptions>): Promise<Response> {
   const wait = waitParam(url, options.maxWaitMs);
-  const record = await waitForRunEnd(params.runId ?? "", wait, request.signal);
+  const ended = (status: RunStatus): boolean => TERMINAL_RUN_STATUSES.has(status);
+  const record = await waitForRun(await getWorld(), params.runId ?? "", (run) => ended(run.status), {
+    hint: ended,
+    timeoutMs: wait,
+    signal: request.signal,
+    keepAlive: false,
+  });
   if (TERMINAL_RUN_STATUSES.has(record.status)) return jsonResponse(200, await runView(record));
   return jsonResponse(202, { runId: record.runId, status: record.status }, { "retry-after": "1" });
 }
