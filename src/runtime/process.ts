@@ -5,6 +5,7 @@
  * STEPWISE_WORKER=0. Nothing here keeps the process alive by itself; `keepAlive()` is taken only
  * while application code awaits a run.
  */
+import { PLAINTEXT_NOTICE } from "../serde/keys.ts";
 import { createPayloadCodec, type PayloadCodec } from "../serde/payload.ts";
 import type { World } from "../world/types.ts";
 import { type Limits, limitsFromEnv } from "./limits.ts";
@@ -45,13 +46,37 @@ export function getLimits(): Limits {
 
 /** The process's World, opened from the environment on first use. */
 export function getWorld(): Promise<World> {
-  worldPromise ??= createWorldFromEnv();
+  if (worldPromise === undefined) {
+    const opening = createWorldFromEnv();
+    worldPromise = opening;
+    // A World that failed to open (server down, wrong URL) is tried again by the next call.
+    opening.catch(() => {
+      if (worldPromise === opening) worldPromise = undefined;
+    });
+  }
   return worldPromise;
 }
 
+/**
+ * The process's payload codec: encrypts with STEPWISE_ENCRYPTION_KEY, decrypts with it and
+ * STEPWISE_ENCRYPTION_OLD_KEYS (`ConfigError` if one is malformed). Without a key it stores payloads
+ * in clear and says so once on stderr, unless the World is the memory World (nothing is at rest).
+ */
 export function getPayloadCodec(): PayloadCodec {
-  payloads ??= createPayloadCodec();
+  payloads ??= createPayloadCodec({ onPlaintext: noticePlaintextOnce });
   return payloads;
+}
+
+let plaintextNoticed = false;
+function noticePlaintextOnce(): void {
+  if (plaintextNoticed) return;
+  plaintextNoticed = true;
+  getWorld().then(
+    (world) => {
+      if (world.name !== "memory") process.stderr.write(`${PLAINTEXT_NOTICE}\n`);
+    },
+    () => {},
+  );
 }
 
 /** Starts the in-process worker if this process should have one. */

@@ -1,6 +1,7 @@
 /**
- * Opens the World the environment asks for: STEPWISE_WORLD = local (default), memory, postgres,
- * or a module specifier whose default export is a World or a function returning one.
+ * Opens the World the environment asks for: STEPWISE_WORLD = local (default), memory, postgres
+ * (STEPWISE_POSTGRES_URL, STEPWISE_POSTGRES_SCHEMA), or a module specifier whose default export is
+ * a World or a function returning one.
  */
 import { pathToFileURL } from "node:url";
 import { ConfigError } from "../errors/runtime.ts";
@@ -47,6 +48,13 @@ export async function createWorldFromEnv(env: Env = process.env): Promise<World>
       const options: { dataDir?: string } = {};
       if (env.STEPWISE_DATA_DIR) options.dataDir = env.STEPWISE_DATA_DIR;
       return createLocalWorld(options);
+    }
+    case "postgres": {
+      const { createPostgresWorld } = await import("../worlds/postgres/index.ts");
+      const options: { connectionString?: string; schema?: string } = {};
+      if (env.STEPWISE_POSTGRES_URL) options.connectionString = env.STEPWISE_POSTGRES_URL;
+      if (env.STEPWISE_POSTGRES_SCHEMA) options.schema = env.STEPWISE_POSTGRES_SCHEMA;
+      return createPostgresWorld(options);
     }
     default:
       return fromModule(kind);

@@ -1,11 +1,14 @@
-/** `stepwise inspect runs|steps|events|hooks|sleeps [id]`: reads runs and their history. */
+/**
+ * `stepwise inspect runs|steps|events|hooks|sleeps|audit [id]`: reads runs, their history and the
+ * audit trail. `--decrypt` shows encrypted payloads after the library has written an audit record.
+ */
 import { parseArgs } from "node:util";
 import { getWorld, shutdown } from "../../api/index.ts";
 import { INSPECT_RESOURCES, type InspectOptions, type InspectResource, inspect } from "../../ops/inspect.ts";
 import { getPayloadCodec } from "../../runtime/process.ts";
-import { print, UsageError } from "../output.ts";
+import { note, print, UsageError } from "../output.ts";
 
-export const help = `Usage: npx stepwise inspect <runs|steps|events|hooks|sleeps> [id] [options]
+export const help = `Usage: npx stepwise inspect <runs|steps|events|hooks|sleeps|audit> [id] [options]
 
   inspect runs                 the most recent runs (newest first)
   inspect runs <runId>         one run in detail, with its input and result
@@ -13,6 +16,12 @@ export const help = `Usage: npx stepwise inspect <runs|steps|events|hooks|sleeps
   inspect events <runId>       a run's event log
   inspect hooks [runId]        hooks (all, or one run's)
   inspect sleeps [runId]       durable sleeps (all, or one run's)
+  inspect audit [runId]        who decrypted payloads (all, or one run's), newest first
+
+Encrypted payloads (STEPWISE_ENCRYPTION_KEY) show as <encrypted>. To read them:
+  inspect runs|steps|events <runId> --decrypt [--reason "..."]
+needs the key in the environment and first writes an audit record: your OS user, host, pid,
+the run, the time and the reason. See docs/security.md.
 
 Options:
   --status <s>       filter by status (runs: pending,running,completed,failed,cancelled;
@@ -21,6 +30,8 @@ Options:
   --run <runId>      same as giving the run id as [id]
   --limit <n>        at most n rows (default 50; events: 100)
   --cursor <c>       the next page, as printed after a full page
+  --decrypt          show encrypted payloads (recorded in the audit trail first)
+  --reason <text>    why you decrypt, stored in the audit record
   --json             machine-readable output
   -h, --help         show this help`;
 
@@ -34,6 +45,8 @@ export async function run(argv: string[]): Promise<number> {
       run: { type: "string" },
       limit: { type: "string" },
       cursor: { type: "string" },
+      decrypt: { type: "boolean" },
+      reason: { type: "string" },
       json: { type: "boolean" },
     },
   });
@@ -49,6 +62,10 @@ export async function run(argv: string[]): Promise<number> {
   if (values.status !== undefined) options.status = values.status;
   if (values.workflow !== undefined) options.workflow = values.workflow;
   if (values.cursor !== undefined) options.cursor = values.cursor;
+  if (values.reason !== undefined && !values.decrypt)
+    throw new UsageError("--reason goes with --decrypt: it is stored in the audit record of a decryption.");
+  if (values.decrypt) options.decrypt = true;
+  if (values.reason !== undefined) options.reason = values.reason;
   if (values.limit !== undefined) {
     const limit = Number(values.limit);
     if (!Number.isInteger(limit) || limit <= 0)
@@ -59,6 +76,12 @@ export async function run(argv: string[]): Promise<number> {
   try {
     const world = await getWorld();
     const result = await inspect(world, getPayloadCodec(), resource as InspectResource, options);
+    if (result.audit !== undefined) {
+      const { auditId, actor } = result.audit;
+      note(
+        `Decrypting: recorded in the audit trail as ${auditId} (${actor.user}@${actor.host}, pid ${actor.pid}).`,
+      );
+    }
     if (values.json) {
       print(
         JSON.stringify(

@@ -1,9 +1,11 @@
 /** `stepwise worker <files…>`: a dedicated worker process for the workflows in <files>. */
 import { parseArgs } from "node:util";
 import { getWorld, listWorkflows, shutdown } from "../../api/index.ts";
+import { ConfigError } from "../../errors/runtime.ts";
 import { discoverWorkflowFiles, loadWorkflowFiles } from "../../ops/load.ts";
 import { getPayloadCodec } from "../../runtime/process.ts";
 import { Worker } from "../../runtime/worker.ts";
+import type { World } from "../../world/types.ts";
 import { note, UsageError } from "../output.ts";
 
 export const help = `Usage: npx stepwise worker [files…] [options]
@@ -15,6 +17,8 @@ hands its runs back to the queue and exits; a second signal exits at once.
 
 Options:
   --concurrency <n>   steps executing at once (default 256)
+  --lease-ms <ms>     how long a run stays with this worker without a heartbeat; a dead
+                      worker's runs move to a live one after at most this long (default 5000)
   --quiet             do not print a line per run
   -h, --help          show this help`;
 
@@ -22,7 +26,7 @@ export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { concurrency: { type: "string" }, quiet: { type: "boolean" } },
+    options: { concurrency: { type: "string" }, "lease-ms": { type: "string" }, quiet: { type: "boolean" } },
   });
   const files = positionals.length > 0 ? positionals : discoverWorkflowFiles();
   if (files.length === 0)
@@ -33,16 +37,23 @@ export async function run(argv: string[]): Promise<number> {
   if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency <= 0)) {
     throw new UsageError(`--concurrency must be a positive integer, got "${values.concurrency}".`);
   }
+  const leaseMs = values["lease-ms"] === undefined ? undefined : Number(values["lease-ms"]);
+  if (leaseMs !== undefined && (!Number.isInteger(leaseMs) || leaseMs < 200)) {
+    throw new UsageError(
+      `--lease-ms must be a whole number of milliseconds, at least 200, got "${values["lease-ms"]}".`,
+    );
+  }
   process.env.STEPWISE_WORKER = "0"; // this command runs its own worker, not the in-process one
   await loadWorkflowFiles(files);
   const workflows = listWorkflows();
   if (workflows.length === 0)
     throw new UsageError(`no workflows found in ${files.join(", ")} (mark them with "use workflow").`);
-  const world = await getWorld();
+  const world = await openWorldWithRetry();
   const worker = new Worker({
     world,
     payloads: getPayloadCodec(),
     ...(concurrency === undefined ? {} : { maxConcurrentSteps: concurrency }),
+    ...(leaseMs === undefined ? {} : { leaseMs }),
     ...(values.quiet
       ? {}
       : {
@@ -77,4 +88,22 @@ export async function run(argv: string[]): Promise<number> {
   await shutdown();
   note("stopped.");
   return 0;
+}
+
+/** Opens the World, retrying with backoff (up to 30 s between tries) while it is unreachable. */
+async function openWorldWithRetry(): Promise<World> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const world = await getWorld();
+      await world.runs.list({ limit: 1 });
+      return world;
+    } catch (error) {
+      if (ConfigError.is(error)) throw error; // wrong configuration: retrying cannot help
+      const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt - 1, 6));
+      note(
+        `cannot open the World (${(error as Error).message}); retrying in ${Math.round(delay / 100) / 10} s.`,
+      );
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
 }
