@@ -29,6 +29,13 @@ export {
 export { FatalError, type RetryAfter, RetryableError, type RetryableErrorOptions } from "./errors/user.ts";
 export { HookNotFoundError, HookTokenConflictError, RunNotFoundError } from "./errors/world.ts";
 export type { RetryConfig, StepConfig } from "./runtime/registry.ts";
+export {
+  deserialize,
+  registerClass,
+  type SerializableClass,
+  serialize,
+  UnregisteredInstance,
+} from "./serde/classes.ts";
 export type { Duration } from "./util/duration.ts";
 export type { Hook, Webhook, WebhookRequest } from "./workflow/hooks.ts";
 

@@ -8,6 +8,7 @@ import { isBuiltin } from "node:module";
 import type MagicString from "magic-string";
 import { WORKFLOW_API_NAMES } from "../workflow/api.ts";
 import { type AstNode, prop } from "./ast.ts";
+import { SANDBOX_SERDE, SERDE_NAMES } from "./classes.ts";
 import type { Reporter } from "./errors.ts";
 import type { References } from "./references.ts";
 import {
@@ -105,18 +106,28 @@ function prune(ctx: ImportContext, info: ImportInfo): void {
 
 /** The names workflow code may import, with the error classes summarised. */
 function describeApi(): string {
-  const functions = WORKFLOW_API_NAMES.filter((n) => !n.endsWith("Error") || n === "ensureError");
+  const functions = [...WORKFLOW_API_NAMES, ...SERDE_NAMES].filter(
+    (n) => !n.endsWith("Error") || n === "ensureError",
+  );
   const errors = WORKFLOW_API_NAMES.filter((n) => n.endsWith("Error") && n !== "ensureError");
   return `${functions.join(", ")} and the error classes (${errors.slice(0, 3).join(", ")}, ... every *Error export)`;
 }
 
-function mapStepwise(ctx: ImportContext, info: ImportInfo): void {
+/**
+ * `import ... from "stepwise"` in workflow code: the run's api object (`<ns>.api`), and for the
+ * serialization helpers (`serialize`, `deserialize`, `registerClass`) the realm's `SANDBOX_SERDE`.
+ * Returns whether the output refers to the helper object `<ns>`.
+ */
+function mapStepwise(ctx: ImportContext, info: ImportInfo): boolean {
   const used = info.bindings.filter((b) => !b.isType && ctx.after.names.has(b.local));
   const allowed = new Set(WORKFLOW_API_NAMES);
   const parts: string[] = [];
+  const serde: string[] = [];
   let namespace: string | undefined;
   for (const b of used) {
     if (b.imported === "*") namespace = b.local;
+    else if (SERDE_NAMES.has(b.imported))
+      serde.push(b.imported === b.local ? b.local : `${b.imported}: ${b.local}`);
     else if (b.imported === "default" || !allowed.has(b.imported)) {
       const what = b.imported === "default" ? "the default export" : `\`${b.imported}\``;
       throw ctx.reporter.error(
@@ -127,9 +138,12 @@ function mapStepwise(ctx: ImportContext, info: ImportInfo): void {
     } else parts.push(b.imported === b.local ? b.local : `${b.imported}: ${b.local}`);
   }
   const declarations: string[] = [];
-  if (namespace !== undefined) declarations.push(`const ${namespace} = ${ctx.ns}.api;`);
+  if (namespace !== undefined)
+    declarations.push(`const ${namespace} = { ...${ctx.ns}.api, ...${SANDBOX_SERDE} };`);
   if (parts.length > 0) declarations.push(`const { ${parts.join(", ")} } = ${ctx.ns}.api;`);
+  if (serde.length > 0) declarations.push(`const { ${serde.join(", ")} } = ${SANDBOX_SERDE};`);
   blank(ctx.s, ctx.source, info.node.start, info.node.end, declarations.join(" "));
+  return namespace !== undefined || parts.length > 0;
 }
 
 /** Rewrites imports for workflow code; returns whether the helper object is referenced. */
@@ -139,8 +153,7 @@ export function rewriteWorkflowImports(ctx: ImportContext, imports: readonly Imp
     if (info.isType) continue;
     const used = info.bindings.filter((b) => !b.isType && ctx.after.names.has(b.local));
     if (info.specifier === "stepwise") {
-      mapStepwise(ctx, info);
-      usesNs ||= used.length > 0;
+      usesNs = mapStepwise(ctx, info) || usesNs;
     } else if (info.specifier.startsWith("stepwise/")) {
       if (used.length > 0) refuseHostApi(ctx, info, used);
       blank(ctx.s, ctx.source, info.node.start, info.node.end);

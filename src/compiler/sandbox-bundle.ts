@@ -10,6 +10,7 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { basename, dirname, isAbsolute, resolve, sep } from "node:path";
 import { type BuildFailure, build, type Message, type Plugin } from "esbuild";
+import { SANDBOX_SERDE } from "./classes.ts";
 import { loaderFor, type SourceMapJson, withInlineMap } from "./compile.ts";
 import { CompileError, CompileWarning } from "./errors.ts";
 import { isNodeBuiltin } from "./imports.ts";
@@ -68,7 +69,8 @@ function sandboxPlugin(entry: string, root: string, state: Omit<SandboxBundle, "
         };
       });
       b.onLoad({ filter: /.*/, namespace: API_NAMESPACE }, () => ({
-        contents: `module.exports = globalThis[Symbol.for("stepwise.sandbox")].registrar.api;`,
+        // The run's api, plus the realm's serialization helpers (serialize, deserialize, registerClass).
+        contents: `module.exports = { ...globalThis[Symbol.for("stepwise.sandbox")].registrar.api, ...${SANDBOX_SERDE} };`,
         loader: "js",
       }));
       b.onLoad({ filter: SOURCE_FILE }, async (args) => {

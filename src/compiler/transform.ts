@@ -11,10 +11,19 @@
  *             error (they only run through `start()`), each workflow carrying its `workflowId`, and
  *             the file's sandbox bundle registered.
  *   client    for code that only starts runs: workflows become references, step bodies throw.
+ *
+ * In every mode, top-level classes with a static serialize / deserialize pair are registered under
+ * their class id right after their declaration (see `classes.ts`).
  */
 import { basename, extname } from "node:path";
 import MagicString, { type SourceMap } from "magic-string";
 import { type AstNode, prologue, prop } from "./ast.ts";
+import {
+  classRegistration,
+  findSerializableClasses,
+  mayDeclareSerializableClass,
+  SANDBOX_SERDE,
+} from "./classes.ts";
 import { removeDeadDeclarations } from "./dead-code.ts";
 import { analyzeDirectives, type DirectiveFunction } from "./directives.ts";
 import { emitClient, emitHost, emitWorkflow } from "./emit.ts";
@@ -63,9 +72,12 @@ export interface TransformResult {
 
 const DIRECTIVE_TEXT = /["']use (?:workflow|step)["']/;
 
-/** True when `source` may contain a directive (a cheap test before parsing). */
+/**
+ * True when `source` may need the transform (a cheap test before parsing): it may contain a
+ * directive, or a class with a static serialize / deserialize pair to register.
+ */
 export function mayContainDirectives(source: string): boolean {
-  return DIRECTIVE_TEXT.test(source);
+  return DIRECTIVE_TEXT.test(source) || mayDeclareSerializableClass(source);
 }
 
 function helperName(source: string): string {
@@ -143,6 +155,11 @@ export function transformDirectives(source: string, options: TransformOptions): 
   };
   const imports = collectImports(program);
   for (const statement of removed) blankStatement(s, source, statement);
+  const classes = findSerializableClasses(program, imports, projectPath(root, filename)).filter(
+    (cls) => !removed.has(cls.statement),
+  );
+  const registerClass = mode === "workflow" ? `${SANDBOX_SERDE}.registerClass` : `${ns}Class`;
+  for (const cls of classes) s.appendLeft(cls.statement.end, ` ${classRegistration(registerClass, cls)}`);
 
   let prelude: string | undefined;
   let registrations: string[] = [];
@@ -167,6 +184,8 @@ export function transformDirectives(source: string, options: TransformOptions): 
   }
   if (mode !== "workflow" && analysis.functions.length > 0)
     prelude = `import * as ${ns} from "stepwise/internal";`;
+  if (mode !== "workflow" && classes.length > 0)
+    registrations.unshift(`import { registerClass as ${registerClass} } from "stepwise";`);
   // Registrations go right after the helper binding, on the same line: function declarations are
   // hoisted, so they already exist there, and code later in the module (a top-level `await
   // start(fn)` in the same file) sees them registered.

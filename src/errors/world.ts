@@ -97,3 +97,13 @@ export class LeaseLostError extends StepwiseError {
   }
 }
 registerErrorCode(LeaseLostError.code, StepwiseError.code);
+
+/**
+ * The World cannot be reached right now (refused or dropped connection, a server restarting). The
+ * call that hit it failed; the next call reconnects. A write whose connection dropped while it was
+ * committing may have committed: re-read before writing again.
+ */
+export class WorldUnavailableError extends StepwiseError {
+  static override readonly code: string = "WORLD_UNAVAILABLE";
+}
+registerErrorCode(WorldUnavailableError.code, StepwiseError.code);

@@ -112,7 +112,8 @@ class PayloadView {
     if (bytes === undefined) return undefined;
     if (payloadInfo(bytes).format === "encrypted") {
       if (!this.options.decrypt) return ENCRYPTED_PAYLOAD;
-      if (!this.#unlocked) throw new Error("internal: payloads decrypted before the audit record was written");
+      if (!this.#unlocked)
+        throw new Error("internal: payloads decrypted before the audit record was written");
     }
     try {
       return decodeValue(this.payloads.decode(runId, bytes));
@@ -230,10 +231,7 @@ async function inspectSteps(world: World, view: PayloadView, runId: string): Pro
   const steps = await world.steps.list(runId);
   await view.unlock(world, "steps", [runId]);
   const withValues = steps.map((step) => {
-    const value =
-      step.status === "completed"
-        ? view.show(runId, step.output)
-        : view.show(runId, step.error);
+    const value = step.status === "completed" ? view.show(runId, step.output) : view.show(runId, step.error);
     return { ...step, value: describeValue(value) };
   });
   return {
@@ -326,7 +324,11 @@ const AUDIT_COLUMNS: Column<AuditEntry>[] = [
   { header: "reason", value: (a) => a.reason ?? "", max: 50 },
 ];
 
-async function inspectAudit(world: World, runId: string | undefined, options: InspectOptions): Promise<InspectResult> {
+async function inspectAudit(
+  world: World,
+  runId: string | undefined,
+  options: InspectOptions,
+): Promise<InspectResult> {
   const page = await world.audit.list({
     ...(runId === undefined ? {} : { runId }),
     ...(options.limit === undefined ? {} : { limit: options.limit }),
@@ -342,7 +344,8 @@ async function inspectAudit(world: World, runId: string | undefined, options: In
 
 /** Refuses a decryption that cannot happen, before anything is read or recorded. */
 function checkDecrypt(payloads: PayloadCodec, resource: InspectResource, options: InspectOptions): void {
-  const payloadView = resource === "steps" || resource === "events" || (resource === "runs" && options.id !== undefined);
+  const payloadView =
+    resource === "steps" || resource === "events" || (resource === "runs" && options.id !== undefined);
   if (!payloadView) {
     throw new StepwiseError(
       `Decrypting applies to one run's payloads: inspect runs <runId>, inspect steps <runId> or inspect events <runId> (inspect ${resource}${resource === "runs" ? " without a run id" : ""} shows no payloads).`,

@@ -4,7 +4,7 @@
  * fenced append, executes the steps the workflow asks for (inline, bounded), and, when nothing is
  * left to do soon, releases the run in the same append that schedules its next wake-up.
  */
-import { HookTokenConflictError } from "../errors/world.ts";
+import { ConflictError, HookTokenConflictError, LeaseLostError } from "../errors/world.ts";
 import { encodeValue } from "../serde/codec.ts";
 import type { NewEvent } from "../world/events.ts";
 import type { AppendRequest, NewMessage, World } from "../world/types.ts";
@@ -92,6 +92,8 @@ export class RunDriver {
       return await this.#loop();
     } catch (error) {
       this.#lost = true;
+      // Another worker moved the run on (took the lease, appended, or ended it): it is theirs now.
+      if (ConflictError.is(error) || LeaseLostError.is(error)) return "lost";
       throw error;
     }
   }

@@ -68,15 +68,19 @@ export function getPayloadCodec(): PayloadCodec {
 }
 
 let plaintextNoticed = false;
+/** Says once that payloads are stored in clear, unless the World (open, or to be opened) is memory. */
 function noticePlaintextOnce(): void {
   if (plaintextNoticed) return;
   plaintextNoticed = true;
-  getWorld().then(
-    (world) => {
-      if (world.name !== "memory") process.stderr.write(`${PLAINTEXT_NOTICE}\n`);
-    },
-    () => {},
-  );
+  const say = (worldName: string): void => {
+    if (worldName !== "memory") process.stderr.write(`${PLAINTEXT_NOTICE}\n`);
+  };
+  if (worldPromise === undefined) say(process.env.STEPWISE_WORLD?.trim() || "local");
+  else
+    worldPromise.then(
+      (world) => say(world.name),
+      () => {},
+    );
 }
 
 /** Starts the in-process worker if this process should have one. */

@@ -206,6 +206,7 @@ export class Worker {
         this.#claimFailures = 0;
       }
     } catch (error) {
+      if (!this.#running) return; // stopping: the World may already be closed
       // The World is unreachable or failing: back off (up to 30 s), say so once per streak.
       this.#claimFailures += 1;
       const delay = Math.min(30_000, 250 * 2 ** Math.min(this.#claimFailures - 1, 7));

@@ -1,110 +1,39 @@
 /**
  * The value codec: turns workflow and step values into text and back with devalue-level fidelity
- * (undefined, BigInt, NaN, -0, Date, RegExp, Map, Set, typed arrays, ArrayBuffer, URL,
- * URLSearchParams, cyclic references) plus Errors (name, message, stack, cause, code) and Headers.
+ * (undefined, BigInt, NaN, ±Infinity, -0, Date (invalid ones too), RegExp, Map, Set, typed arrays,
+ * ArrayBuffer, DataView, URL, URLSearchParams, sparse arrays, null-prototype objects, repeated and
+ * cyclic references), plus Errors (see `error-values.ts`), Headers, and user classes with a static
+ * serialize / deserialize pair (see `classes.ts`).
  *
  * This file runs in two realms: in the host, and bundled into the workflow sandbox, where it must
  * build values from the sandbox's own intrinsics so `instanceof Date` holds in workflow code. It
  * therefore imports nothing from Node and finds constructors on `globalThis` when it runs.
  */
 import { parse, stringify } from "devalue";
-import { FatalError, RetryableError } from "../errors/user.ts";
+import {
+  type ClassRegistry,
+  explainClassInstance,
+  reduceClassInstance,
+  reviveClassInstance,
+} from "./classes.ts";
+import { type ErrorShape, reduceError, reviveError } from "./error-values.ts";
 
-/** A serialized Error: enough to rebuild it with the same name, message, stack and cause. */
-interface ErrorShape {
-  name: string;
-  message: string;
-  stack?: string;
-  cause?: unknown;
-  code?: string;
-  retryAfter?: unknown;
-  props?: Record<string, unknown>;
-}
-
-const BUILTIN_ERRORS = [
-  "Error",
-  "TypeError",
-  "RangeError",
-  "SyntaxError",
-  "ReferenceError",
-  "EvalError",
-  "URIError",
-];
-
-function isError(value: unknown): value is Error {
-  return Object.prototype.toString.call(value) === "[object Error]" || value instanceof Error;
-}
-
-function reduceError(value: unknown): ErrorShape | false {
-  if (!isError(value)) return false;
-  const error = value as Error & { code?: unknown; retryAfter?: unknown; cause?: unknown };
-  const shape: ErrorShape = { name: String(error.name), message: String(error.message) };
-  if (typeof error.stack === "string") shape.stack = error.stack;
-  if ("cause" in error && error.cause !== undefined) shape.cause = error.cause;
-  if (typeof error.code === "string") shape.code = error.code;
-  if (error.retryAfter !== undefined) shape.retryAfter = error.retryAfter;
-  const props: Record<string, unknown> = {};
-  let any = false;
-  for (const key of Object.keys(error)) {
-    if (key === "name" || key === "message" || key === "stack" || key === "cause" || key === "code") continue;
-    if (key === "retryAfter") continue;
-    const prop = (error as unknown as Record<string, unknown>)[key];
-    if (typeof prop === "function" || typeof prop === "symbol") continue;
-    props[key] = prop;
-    any = true;
-  }
-  if (any) shape.props = props;
-  return shape;
-}
-
-function reviveError(shape: ErrorShape): Error {
-  let error: Error;
-  if (shape.code === FatalError.code) error = new FatalError(shape.message);
-  else if (shape.code === RetryableError.code) {
-    error = new RetryableError(shape.message, { retryAfter: shape.retryAfter as number | string | Date });
-  } else {
-    const name = BUILTIN_ERRORS.includes(shape.name) ? shape.name : "Error";
-    const ctor = (globalThis as unknown as Record<string, ErrorConstructor>)[name] ?? Error;
-    error = new ctor(shape.message);
-  }
-  Object.defineProperty(error, "name", {
-    value: shape.name,
-    writable: true,
-    configurable: true,
-    enumerable: false,
-  });
-  if (shape.stack !== undefined) {
-    Object.defineProperty(error, "stack", {
-      value: shape.stack,
-      writable: true,
-      configurable: true,
-      enumerable: false,
-    });
-  }
-  if (shape.cause !== undefined) {
-    Object.defineProperty(error, "cause", {
-      value: shape.cause,
-      writable: true,
-      configurable: true,
-      enumerable: false,
-    });
-  }
-  if (shape.code !== undefined) {
-    Object.defineProperty(error, "code", {
-      value: shape.code,
-      writable: true,
-      configurable: true,
-      enumerable: true,
-    });
-  }
-  if (shape.props) Object.assign(error, shape.props);
-  return error;
-}
+export {
+  type ClassRegistry,
+  createClassRegistry,
+  deserialize,
+  registerClass,
+  type SerializableClass,
+  serialize,
+  UnregisteredInstance,
+  withClassRegistry,
+} from "./classes.ts";
 
 type HeadersLike = { forEach(callback: (value: string, key: string) => void): void };
+type HeadersCtor = new (init?: [string, string][]) => HeadersLike;
 
 function reduceHeaders(value: unknown): [string, string][] | false {
-  const ctor = (globalThis as { Headers?: new (init?: [string, string][]) => HeadersLike }).Headers;
+  const ctor = (globalThis as { Headers?: HeadersCtor }).Headers;
   if (ctor === undefined || !(value instanceof ctor)) return false;
   const entries: [string, string][] = [];
   (value as HeadersLike).forEach((v, k) => {
@@ -114,16 +43,23 @@ function reduceHeaders(value: unknown): [string, string][] | false {
 }
 
 function reviveHeaders(entries: [string, string][]): unknown {
-  const ctor = (globalThis as { Headers?: new (init?: [string, string][]) => HeadersLike }).Headers;
+  const ctor = (globalThis as { Headers?: HeadersCtor }).Headers;
   if (ctor === undefined) throw new Error("Headers are not available in this environment.");
   return new ctor(entries);
 }
 
-const reducers = { Error: reduceError, Headers: reduceHeaders };
-const revivers = {
-  Error: (shape: ErrorShape) => reviveError(shape),
-  Headers: (entries: [string, string][]) => reviveHeaders(entries),
-};
+// Order matters: a user class (even one extending Error) is written by its own serializer.
+const reducers = { Class: reduceClassInstance, Error: reduceError, Headers: reduceHeaders };
+
+function revivers(classes: ClassRegistry | undefined) {
+  return {
+    Class: (entry: [string, unknown]) => reviveClassInstance(entry, classes),
+    Error: (shape: ErrorShape) => reviveError(shape),
+    Headers: (entries: [string, string][]) => reviveHeaders(entries),
+  };
+}
+
+const defaultRevivers = revivers(undefined);
 
 /** Why a value cannot be serialized, with the path to the offending part. */
 export class EncodeError extends Error {
@@ -135,22 +71,41 @@ export class EncodeError extends Error {
   }
 }
 
-/** Serializes a value to text. Throws `EncodeError` naming what and where for unsupported values. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * devalue leaves a lone surrogate (a string cut inside a surrogate pair) raw, and UTF-8 cannot
+ * carry it: write it as a JSON escape, which reads back as the same string. Lone surrogates only
+ * occur inside string literals of the output.
+ */
+function escapeLoneSurrogates(text: string): string {
+  if ((text as { isWellFormed?: () => boolean }).isWellFormed?.() === true) return text;
+  return text.replace(LONE_SURROGATE, (unit) => `\\u${unit.charCodeAt(0).toString(16)}`);
+}
+
+/**
+ * Serializes a value to text. Throws `EncodeError` naming what and where for unsupported values
+ * (for a class instance: the class, and how to make it serializable).
+ */
 export function encodeValue(value: unknown): string {
   try {
-    return stringify(value, reducers);
+    return escapeLoneSurrogates(stringify(value, reducers));
   } catch (error) {
-    const path = (error as { path?: string }).path ?? "";
-    const reason = error instanceof Error ? error.message : String(error);
+    const { path = "", value: offending } = error as { path?: string; value?: unknown };
+    const reason =
+      explainClassInstance(offending) ?? (error instanceof Error ? error.message : String(error));
     const where = path === "" ? "the value" : `the value at ${path}`;
     throw new EncodeError(
-      `${where} cannot be serialized (${reason}). Pass plain data: objects, arrays, strings, numbers, Dates, Maps, Sets, typed arrays, URLs, Errors; functions, symbols and class instances without a serializer cannot cross a step or workflow boundary.`,
+      `${where} cannot be serialized (${reason}). Pass plain data: objects, arrays, strings, numbers, Dates, Maps, Sets, typed arrays, URLs, Errors, and classes with a static [serialize]/[deserialize] pair; functions and symbols cannot cross a step or workflow boundary.`,
       path,
     );
   }
 }
 
-/** Reads text written by `encodeValue`, building values in the current realm. */
-export function decodeValue(text: string): unknown {
-  return parse(text, revivers);
+/**
+ * Reads text written by `encodeValue`, building values in the current realm. User classes are
+ * looked up in `classes` (a run's registry in the sandbox), else in the realm's registry.
+ */
+export function decodeValue(text: string, classes?: ClassRegistry): unknown {
+  return parse(text, classes === undefined ? defaultRevivers : revivers(classes));
 }

@@ -10,7 +10,13 @@
  */
 import { StepwiseError } from "../errors/base.ts";
 import { SandboxViolationError } from "../errors/runtime.ts";
-import { decodeValue, encodeValue } from "../serde/codec.ts";
+import {
+  type ClassRegistry,
+  createClassRegistry,
+  decodeValue,
+  encodeValue,
+  withClassRegistry,
+} from "../serde/codec.ts";
 import { createPrng, type Prng } from "../util/prng.ts";
 import { createWorkflowApi, type Pending } from "./api.ts";
 import { type Clock, guardRealm, runGlobals } from "./determinism.ts";
@@ -34,6 +40,8 @@ interface Scope {
   workflows: Map<string, (...args: unknown[]) => unknown>;
   registrar: SandboxRegistrar;
   globals: unknown[];
+  /** The user classes this run's bundle registered: its payloads are decoded against them. */
+  classes: ClassRegistry;
 }
 
 const realm = globalThis as unknown as Record<string | symbol, unknown>;
@@ -113,7 +121,8 @@ const runtime: RealmRuntime = {
     const hooks = new Map<string, Hook<unknown>>();
     const prng = createPrng(bridge.run.seed);
     const workflows = new Map<string, (...args: unknown[]) => unknown>();
-    const scope = { bridge, clock, prng, pending, hooks, workflows } as Scope;
+    const classes = createClassRegistry();
+    const scope = { bridge, clock, prng, pending, hooks, workflows, classes } as Scope;
     const api = createWorkflowApi({
       bridge,
       clock,
@@ -137,7 +146,7 @@ const runtime: RealmRuntime = {
   evaluate(scope, load) {
     evaluating = asScope(scope);
     try {
-      load();
+      withClassRegistry(asScope(scope).classes, load);
     } finally {
       evaluating = undefined;
     }
@@ -155,7 +164,7 @@ const runtime: RealmRuntime = {
     settle(
       scope,
       (async () => {
-        const args = decodeValue(argsText);
+        const args = decodeValue(argsText, scope.classes);
         return await fn(...(Array.isArray(args) ? args : [args]));
       })(),
     );
@@ -165,15 +174,16 @@ const runtime: RealmRuntime = {
     if (delivery.kind === "hook_received" || delivery.kind === "hook_conflict") {
       const hook = scope.hooks.get(delivery.id);
       if (hook === undefined) return;
-      if (delivery.kind === "hook_received") hook.internals().receive(decodeValue(delivery.payload));
-      else hook.internals().fail(decodeValue(delivery.error));
+      if (delivery.kind === "hook_received")
+        hook.internals().receive(decodeValue(delivery.payload, scope.classes));
+      else hook.internals().fail(decodeValue(delivery.error, scope.classes));
       return;
     }
     const waiter = scope.pending.get(delivery.id);
     if (waiter === undefined) return;
     scope.pending.delete(delivery.id);
-    if (delivery.kind === "step_completed") waiter.resolve(decodeValue(delivery.value));
-    else if (delivery.kind === "step_failed") waiter.reject(decodeValue(delivery.error));
+    if (delivery.kind === "step_completed") waiter.resolve(decodeValue(delivery.value, scope.classes));
+    else if (delivery.kind === "step_failed") waiter.reject(decodeValue(delivery.error, scope.classes));
     else waiter.resolve(undefined);
   },
   setNow(handle, epochMs) {

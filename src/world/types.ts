@@ -1,7 +1,7 @@
 /**
  * The World interface: everything the runtime needs from storage and queuing, and nothing more.
  * A World is a plain object grouped by resource (runs, events, steps, hooks, waits, queue, inbox,
- * streams). Every method documents the errors it throws; those errors come from `errors/world.ts`
+ * streams, audit). Every method documents the errors it throws; those errors come from `errors/world.ts`
  * and the conformance suite (`test/world-conformance/`) holds every World to them.
  *
  * Times are epoch milliseconds. Payloads are opaque bytes from `serde/`. A World never interprets
@@ -195,6 +195,46 @@ export interface AppendResult {
 
 export type AcquireResult = { acquired: true; run: RunRecord } | { acquired: false; run: RunRecord };
 
+/** Who did something: the operating-system user, the host and the process, as the process saw them. */
+export interface AuditActor {
+  user: string;
+  host: string;
+  pid: number;
+}
+
+/** A record of someone reading protected data (decrypted payloads). Never changed or removed. */
+export interface AuditEntry {
+  /** `audit_` and a ULID. */
+  auditId: string;
+  /** When the World recorded it (epoch ms, the World's clock). */
+  at: number;
+  actor: AuditActor;
+  /** What was done, e.g. "decrypt". */
+  action: string;
+  /** What was read, e.g. "runs", "steps", "events". */
+  resource: string;
+  /** The runs whose data was read, in the order given. */
+  runIds: string[];
+  /** Why, in the reader's words; absent when none was given. */
+  reason?: string;
+}
+
+export interface NewAuditEntry {
+  actor: AuditActor;
+  action: string;
+  resource: string;
+  runIds: readonly string[];
+  reason?: string;
+}
+
+export interface ListAuditFilter {
+  /** Only entries whose `runIds` include this run. */
+  runId?: string;
+  /** Newest first; at most this many (default 50, at most 1000). */
+  limit?: number;
+  cursor?: string;
+}
+
 /**
  * A hint that something changed. Notifications may be coalesced, duplicated or (across processes)
  * reduced to `{ type: "any" }`; listeners re-read what they care about and never rely on payloads.
@@ -335,6 +375,20 @@ export interface World {
     info(runId: string, name: string): Promise<StreamInfo>;
     /** A run's streams. */
     list(runId: string): Promise<StreamInfo[]>;
+  };
+
+  audit: {
+    /**
+     * Appends an entry; the World assigns `auditId` and `at` (its clock) and returns the stored
+     * entry. Run ids need not exist (an audit trail outlives the runs it mentions). Durable once the
+     * promise resolves: callers record BEFORE they show what the entry covers.
+     */
+    record(entry: NewAuditEntry): Promise<AuditEntry>;
+    /**
+     * Entries newest first (by `at`, ties by `auditId` descending), optionally only those naming
+     * `runId`; paginated like `runs.list` (the cursor is an `auditId`; an unknown one gives an empty page).
+     */
+    list(filter?: ListAuditFilter): Promise<Page<AuditEntry>>;
   };
 
   /** Subscribes to change hints (see `WorldNotification`); returns the unsubscribe function. */

@@ -1,12 +1,16 @@
 /**
- * Small helpers shared by the World implementations: run filters, cursor pagination, and the
- * up-front hook-token and id checks of an append for Worlds that cannot roll back.
+ * Small helpers shared by the World implementations: run filters, cursor pagination, the
+ * up-front hook-token and id checks of an append for Worlds that cannot roll back, and the making
+ * of audit entries.
  */
+import { monotonicFactory } from "ulid";
 import { ConflictError, HookTokenConflictError } from "../errors/world.ts";
 import type { NewEvent } from "../world/events.ts";
 import {
+  type AuditEntry,
   type HookRecord,
   type ListRunsFilter,
+  type NewAuditEntry,
   type Page,
   type RunRecord,
   TERMINAL_RUN_STATUSES,
@@ -54,7 +58,7 @@ export function releaseAfterAppend(run: RunRecord, owner: string): boolean {
  */
 export function pageOf<T>(
   sorted: readonly T[],
-  filter: ListRunsFilter,
+  filter: Pick<ListRunsFilter, "limit" | "cursor">,
   key: (item: T) => string,
   matches: (item: T) => boolean,
 ): Page<T> {
@@ -134,4 +138,28 @@ export function checkHookAndWaitIds(
       waits.add(waitId);
     }
   }
+}
+
+const nextUlid = monotonicFactory();
+
+/** A fresh audit id, `audit_` and a ULID (increasing within a process). */
+export function newAuditId(): string {
+  return `audit_${nextUlid()}`;
+}
+
+/**
+ * The entry a World stores for `input`, with its id and time: a copy (the caller's arrays are not
+ * kept), `reason` present only when a string was given.
+ */
+export function auditEntryOf(input: NewAuditEntry, auditId: string, at: number): AuditEntry {
+  const entry: AuditEntry = {
+    auditId,
+    at,
+    actor: { user: String(input.actor.user), host: String(input.actor.host), pid: Number(input.actor.pid) },
+    action: String(input.action),
+    resource: String(input.resource),
+    runIds: input.runIds.map(String),
+  };
+  if (typeof input.reason === "string") entry.reason = input.reason;
+  return entry;
 }

@@ -8,7 +8,8 @@
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeProject, type Project, REGISTER, REPO, runNode } from "../helpers/project.ts";
+import { PLAINTEXT_NOTICE } from "../../src/serde/keys.ts";
+import { makeProject, type Project, REGISTER, runNode } from "../helpers/project.ts";
 import { APP_FILES } from "./helpers/app-files.ts";
 
 let project: Project;
@@ -38,19 +39,17 @@ describe("node --import stepwise/register", () => {
     expect(readFileSync(join(project.dir, "charges.log"), "utf8")).toBe("o-1 42\n");
   });
 
-  it.skipIf(!existsSync(join(REPO, "src", "worlds", "local", "index.ts")))(
-    "runs on the default (local) World",
-    async () => {
-      const dataDir = join(project.dir, ".stepwise-data");
-      const result = await runNode(["--import", REGISTER, "app.ts", "o-local"], project.dir, {
-        STEPWISE_WORLD: "",
-        STEPWISE_DATA_DIR: dataDir,
-      });
-      expect(result.stderr).toBe("");
-      expect(result.stdout).toContain('{"id":"o-local","text":"<confirmed o-local for 42>"}');
-      expect(existsSync(dataDir)).toBe(true);
-    },
-  );
+  it("runs on the default (local) World", async () => {
+    const dataDir = join(project.dir, ".stepwise-data");
+    const result = await runNode(["--import", REGISTER, "app.ts", "o-local"], project.dir, {
+      STEPWISE_WORLD: "",
+      STEPWISE_DATA_DIR: dataDir,
+    });
+    // The one notice that payloads are stored unencrypted (no STEPWISE_ENCRYPTION_KEY), and nothing else.
+    expect(result.stderr).toBe(`${PLAINTEXT_NOTICE}\n`);
+    expect(result.stdout).toContain('{"id":"o-local","text":"<confirmed o-local for 42>"}');
+    expect(existsSync(dataDir)).toBe(true);
+  });
 
   it("refuses a one-file app that starts its own workflow at top level, explaining why", async () => {
     const result = await register("single.ts");

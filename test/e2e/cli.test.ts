@@ -5,6 +5,7 @@
  */
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PLAINTEXT_NOTICE } from "../../src/serde/keys.ts";
 import {
   makeProject,
   type NodeResult,
@@ -96,7 +97,8 @@ describe("a new user's first run", () => {
 
   it("runs app.ts with node --import stepwise/register and prints the result", async () => {
     const result = await runNode(["--import", REGISTER, "app.ts"], project.dir, env);
-    expect(result.stderr).toBe("");
+    // The one notice that payloads are stored unencrypted (no STEPWISE_ENCRYPTION_KEY), and nothing else.
+    expect(result.stderr).toBe(`${PLAINTEXT_NOTICE}\n`);
     expect(result.code).toBe(0);
     const [id, json] = result.stdout.trim().split("\n");
     runId = id ?? "";

@@ -5,6 +5,7 @@
  */
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PLAINTEXT_NOTICE } from "../../src/serde/keys.ts";
 import { createLocalWorld } from "../../src/worlds/local/index.ts";
 import { makeProject, type Project, REGISTER, runNode } from "../helpers/project.ts";
 
@@ -51,7 +52,8 @@ describe("process lifetime", () => {
     const fired = await runNode(["--import", REGISTER, "fire.ts"], project.dir, env);
     const firedMs = Date.now() - started;
     expect(fired.code).toBe(0);
-    expect(fired.stderr).toBe("");
+    // The one notice that payloads are stored unencrypted (no STEPWISE_ENCRYPTION_KEY), and nothing else.
+    expect(fired.stderr).toBe(`${PLAINTEXT_NOTICE}\n`);
     // It did not wait for the 2.5 s sleep.
     expect(firedMs).toBeLessThan(2500);
     const runId = fired.stdout.trim();

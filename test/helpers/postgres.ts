@@ -5,12 +5,14 @@
  * and returns its URL with `createDatabase()`, `restart()` and `stop()`. When the server cannot
  * start it THROWS, with the server's log: Postgres tests fail, they never skip.
  *
- * One server per test file: files run in parallel in separate processes, and a file that restarts
- * its server (the LISTEN reconnect tests) disturbs nobody else. `initdb` runs once per machine
- * (about 2.5 s) into a template directory under the temp dir; each server starts from a copy of it
- * (about 0.3 s). initdb refuses to run as root, so as root every server command runs as the
- * `postgres` user (created if missing). The helper imports nothing from vitest: it works in
- * `beforeAll` and in child processes alike (pass `url` to them in STEPWISE_POSTGRES_URL).
+ * One server per test file (not one per run from a vitest globalSetup): files run in parallel in
+ * separate processes, a file that restarts its server (the LISTEN reconnect tests) disturbs nobody
+ * else, and no shared configuration is needed. `initdb` runs once per machine (about 2.5 s) into
+ * a template directory under the temp dir; each server starts from a copy of it (about 0.5 s),
+ * and each test file can make fresh databases on its server (`createDatabase`). initdb refuses to
+ * run as root, so as root every server command runs as the `postgres` user (created if missing).
+ * The helper imports nothing from vitest: it works in `beforeAll` and in child processes alike
+ * (pass `url` to them in STEPWISE_POSTGRES_URL).
  *
  * Servers whose owning process died without stopping them (a killed test run) are stopped and
  * removed by the next `startPostgres()`; a normal process exit stops this process's servers.
@@ -38,7 +40,7 @@ const PREFIX = "stepwise-pg-";
 const TEMPLATE = join(tmpdir(), "stepwise-pg15-template");
 
 export interface PostgresServer {
-  /** `postgres://postgres@127.0.0.1:<port>/postgres` */
+  /** `postgres://postgres@127.0.0.1:<port>/postgres` (trust authentication, TCP on 127.0.0.1) */
   readonly url: string;
   readonly port: number;
   /** The cluster's directory (data, log, socket). */

@@ -13,6 +13,7 @@
 import { describe } from "vitest";
 import { describeAppend } from "./append.ts";
 import { describeAtomicity } from "./atomicity.ts";
+import { describeAudit } from "./audit.ts";
 import { type MakeWorld, useWorld } from "./harness.ts";
 import { describeHooks } from "./hooks.ts";
 import { describeInbox } from "./inbox.ts";
@@ -42,5 +43,6 @@ export function describeWorldConformance(name: string, makeWorld: MakeWorld): vo
     describeNotifications(context);
     describePagination(context);
     describeLifecycle(context);
+    describeAudit(context);
   });
 }

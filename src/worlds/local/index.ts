@@ -9,6 +9,7 @@ import { ConflictError, RunNotFoundError } from "../../errors/world.ts";
 import { createNotifier } from "../../world/notify.ts";
 import type { RunStatus, World } from "../../world/types.ts";
 import { applyAppend } from "./append.ts";
+import { createAudit } from "./audit.ts";
 import { createContext } from "./context.ts";
 import { openDatabase, resolveSynchronous, type Synchronous } from "./database.ts";
 import { createGroupCommit } from "./group-commit.ts";
@@ -104,6 +105,7 @@ export function createLocalWorld(options: LocalWorldOptions = {}): World {
     ...createRecords(ctx),
     queue: createQueue(ctx),
     streams: createStreams(ctx),
+    audit: createAudit(ctx),
 
     subscribe(listener) {
       const unsubscribe = notifier.subscribe(listener);

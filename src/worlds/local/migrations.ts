@@ -142,6 +142,25 @@ CREATE TABLE stream_chunks (
 );
 `,
   },
+  {
+    version: 2,
+    name: "audit trail",
+    sql: `
+-- Who read protected data (decrypted payloads), when and why. Rows are only ever inserted.
+CREATE TABLE audit (
+  audit_id   TEXT PRIMARY KEY NOT NULL,
+  at         INTEGER NOT NULL,
+  actor_user TEXT NOT NULL,
+  actor_host TEXT NOT NULL,
+  actor_pid  INTEGER NOT NULL,
+  action     TEXT NOT NULL,
+  resource   TEXT NOT NULL,
+  run_ids    TEXT NOT NULL, -- JSON array of run ids, in the order given
+  reason     TEXT
+);
+CREATE INDEX audit_by_time ON audit (at DESC, audit_id DESC);
+`,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce(

@@ -5,6 +5,7 @@
  */
 import type { EventRecord } from "../../world/events.ts";
 import type {
+  AuditEntry,
   HookRecord,
   InboxItem,
   QueueMessage,
@@ -235,4 +236,29 @@ export interface StreamRow {
 
 export function streamFromRow(row: StreamRow): StreamInfo {
   return { runId: row.run_id, name: row.name, length: row.length, closed: row.closed !== 0 };
+}
+
+export interface AuditRow {
+  audit_id: string;
+  at: number;
+  actor_user: string;
+  actor_host: string;
+  actor_pid: number;
+  action: string;
+  resource: string;
+  run_ids: string;
+  reason: string | null;
+}
+
+export function auditFromRow(row: AuditRow): AuditEntry {
+  const entry: AuditEntry = {
+    auditId: row.audit_id,
+    at: row.at,
+    actor: { user: row.actor_user, host: row.actor_host, pid: row.actor_pid },
+    action: row.action,
+    resource: row.resource,
+    runIds: JSON.parse(row.run_ids) as string[],
+  };
+  if (row.reason !== null) entry.reason = row.reason;
+  return entry;
 }

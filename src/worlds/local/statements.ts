@@ -5,6 +5,7 @@
  */
 import type Database from "better-sqlite3";
 import type {
+  AuditRow,
   EventRow,
   HookRow,
   InboxRow,
@@ -277,6 +278,35 @@ export function prepareStatements(db: Database.Database) {
     ),
     streams: prep<[runId: string], StreamRow>(
       "SELECT run_id, name, length, closed FROM streams WHERE run_id = ? ORDER BY rowid",
+    ),
+
+    // audit
+    insertAudit: prep<
+      [
+        auditId: string,
+        at: number,
+        user: string,
+        host: string,
+        pid: number,
+        action: string,
+        resource: string,
+        runIds: string,
+        reason: string | null,
+      ]
+    >(
+      `INSERT INTO audit (audit_id, at, actor_user, actor_host, actor_pid, action, resource, run_ids, reason)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    auditAt: prep<[auditId: string], number>("SELECT at FROM audit WHERE audit_id = ?").pluck(),
+    /** Newest first, after the cursor entry (at, id) when given, naming `runId` when given. */
+    auditPage: prep<
+      [{ runId: string | null; cursorAt: number | null; cursorId: string | null; limit: number }],
+      AuditRow
+    >(
+      `SELECT * FROM audit
+       WHERE (@runId IS NULL OR EXISTS (SELECT 1 FROM json_each(audit.run_ids) WHERE value = @runId))
+         AND (@cursorAt IS NULL OR at < @cursorAt OR (at = @cursorAt AND audit_id < @cursorId))
+       ORDER BY at DESC, audit_id DESC LIMIT @limit`,
     ),
 
     // cross-process change detection

@@ -18,6 +18,7 @@ import {
   type AcquireResult,
   type AppendRequest,
   type AppendResult,
+  type AuditEntry,
   type HookRecord,
   type InboxItem,
   type QueueMessage,
@@ -29,7 +30,14 @@ import {
   type WaitRecord,
   type World,
 } from "../../world/types.ts";
-import { checkHookAndWaitIds, pageOf, releaseAfterAppend, runMatches } from "../shared.ts";
+import {
+  auditEntryOf,
+  checkHookAndWaitIds,
+  newAuditId,
+  pageOf,
+  releaseAfterAppend,
+  runMatches,
+} from "../shared.ts";
 
 interface RunState {
   run: RunRecord;
@@ -68,6 +76,12 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
   /** Event data is plain JSON in every World: store what a JSON round trip gives. */
   const asJson = <T>(data: T): T => JSON.parse(JSON.stringify(data)) as T;
   const waitLog: WaitRecord[] = []; // every wait of every run, in creation order
+  const auditLog: AuditEntry[] = []; // newest first
+  const copyAudit = (entry: AuditEntry): AuditEntry => ({
+    ...entry,
+    actor: { ...entry.actor },
+    runIds: [...entry.runIds],
+  });
 
   const enqueue = (runId: string, kind: string, dedupeKey: string | undefined, availableAt: number): void => {
     if (dedupeKey !== undefined) {
@@ -480,6 +494,26 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
       async list(runId) {
         live();
         return [...stateOf(runId).streams.values()].map((stream) => copy(stream.info));
+      },
+    },
+
+    audit: {
+      async record(input) {
+        live();
+        const entry = auditEntryOf(input, newAuditId(), now());
+        const at = auditLog.findIndex((other) => other.at <= entry.at);
+        auditLog.splice(at === -1 ? auditLog.length : at, 0, entry);
+        return copyAudit(entry);
+      },
+      async list(filter = {}) {
+        live();
+        const page = pageOf(
+          auditLog,
+          filter,
+          (entry) => entry.auditId,
+          (entry) => filter.runId === undefined || entry.runIds.includes(filter.runId),
+        );
+        return { ...page, items: page.items.map(copyAudit) };
       },
     },
 

@@ -1,0 +1,114 @@
+/**
+ * What every part of the postgres World shares: the pool and its statements, the clock, the
+ * notifier and the NOTIFY channel, a `query` that turns connection failures into errors naming the
+ * server, the closed check, and the cache of run inputs (immutable; returned with every append's
+ * run, so an append need not send them back from the database).
+ */
+import type pg from "pg";
+import { ConflictError } from "../../errors/world.ts";
+import type { Notifier } from "../../world/notify.ts";
+import { connectionFailure, type Target } from "./connection.ts";
+import { type Note, notePayload } from "./notifications.ts";
+import type { Queries, Statement } from "./queries.ts";
+import { bytesOf } from "./rows.ts";
+
+export interface PgContext {
+  readonly pool: pg.Pool;
+  readonly q: Queries;
+  readonly now: () => number;
+  readonly notifier: Notifier;
+  /** The NOTIFY channel of the World's schema. */
+  readonly channel: string;
+  /** This World instance's id in its notifications. */
+  readonly origin: string;
+  readonly target: Target;
+  /** Called first by every World method: throws once the World is closed. */
+  enter(): void;
+  /** Runs a statement on the pool; connection failures become errors that name the server. */
+  query<R>(statement: Statement, values: readonly unknown[]): Promise<R[]>;
+  /** The payload of a notification carrying `notes` from this World. */
+  notes(notes: readonly Note[]): string;
+  /** The inputs (run_created payloads) of these runs, from cache or one query. */
+  inputsOf(runIds: readonly string[]): Promise<Map<string, Uint8Array>>;
+  rememberInput(runId: string, input: Uint8Array): void;
+}
+
+export interface ContextParts {
+  pool: pg.Pool;
+  q: Queries;
+  now: () => number;
+  notifier: Notifier;
+  channel: string;
+  origin: string;
+  target: Target;
+  isClosed: () => boolean;
+}
+
+const INPUT_CACHE_ENTRIES = 4096;
+const INPUT_CACHE_BYTES = 64 * 1024 * 1024;
+
+export function createContext(parts: ContextParts): PgContext {
+  const { pool, target } = parts;
+  const inputs = new Map<string, Uint8Array>();
+  let inputBytes = 0;
+
+  const remember = (runId: string, input: Uint8Array): void => {
+    if (input.byteLength > INPUT_CACHE_BYTES / 8) return;
+    const old = inputs.get(runId);
+    if (old) inputBytes -= old.byteLength;
+    inputs.delete(runId);
+    inputs.set(runId, input);
+    inputBytes += input.byteLength;
+    while (inputs.size > INPUT_CACHE_ENTRIES || inputBytes > INPUT_CACHE_BYTES) {
+      const oldest = inputs.keys().next();
+      if (oldest.done) break;
+      inputBytes -= inputs.get(oldest.value)?.byteLength ?? 0;
+      inputs.delete(oldest.value);
+    }
+  };
+
+  const query = async <R>(statement: Statement, values: readonly unknown[]): Promise<R[]> => {
+    try {
+      const config: pg.QueryConfig = { text: statement.text, values: values as unknown[] };
+      if (statement.name !== undefined) config.name = statement.name;
+      const result = await pool.query(config);
+      return result.rows as R[];
+    } catch (error) {
+      throw connectionFailure(error, target, "reach the Stepwise database");
+    }
+  };
+
+  return {
+    pool,
+    q: parts.q,
+    now: parts.now,
+    notifier: parts.notifier,
+    channel: parts.channel,
+    origin: parts.origin,
+    target,
+    enter() {
+      if (parts.isClosed()) throw new ConflictError("This World has been closed.");
+    },
+    query,
+    notes: (notes) => notePayload(parts.origin, notes),
+    async inputsOf(runIds) {
+      const found = new Map<string, Uint8Array>();
+      const missing: string[] = [];
+      for (const runId of new Set(runIds)) {
+        const cached = inputs.get(runId);
+        if (cached) found.set(runId, cached);
+        else missing.push(runId);
+      }
+      if (missing.length > 0) {
+        const rows = await query<{ run_id: string; payload: Uint8Array | null }>(parts.q.inputs, [missing]);
+        for (const row of rows) {
+          const input = row.payload === null ? new Uint8Array(0) : bytesOf(row.payload);
+          remember(row.run_id, input);
+          found.set(row.run_id, input);
+        }
+      }
+      return found;
+    },
+    rememberInput: remember,
+  };
+}

@@ -1,0 +1,22 @@
+/**
+ * The postgres World's schema history: numbered migrations of plain SQL, applied in order by
+ * `migrate.ts`. A migration is never edited once released; a change is a new file with the next
+ * number. Each takes the quoted name of the World's schema.
+ */
+import * as m001 from "./001-schema.ts";
+import * as m002 from "./002-append.ts";
+import * as m003 from "./003-audit.ts";
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql(schema: string): string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: m001.name, sql: m001.sql },
+  { version: 2, name: m002.name, sql: m002.sql },
+  { version: 3, name: m003.name, sql: m003.sql },
+];
+
+export const LATEST_VERSION: number = MIGRATIONS.reduce((latest, m) => Math.max(latest, m.version), 0);

@@ -1,0 +1,290 @@
+/**
+ * Every SQL statement the postgres World runs outside its migrations, in one place: plain SQL over
+ * the World's schema (`s`, quoted), positional parameters. Hot statements are named (node-postgres
+ * prepares a named statement once per connection); the name includes a hash of the schema so two
+ * Worlds on different schemas can share a pool. Each write that others must hear about calls
+ * `pg_notify` in the same statement (the notification is sent at commit, and only then). Row
+ * shapes are in `rows.ts`; the append itself is the `append_batch` function of migration 002.
+ */
+import { createHash } from "node:crypto";
+
+export interface Statement {
+  name?: string;
+  text: string;
+}
+
+const RUN_COLUMNS = `r.run_id, r.workflow_name, r.status, r.seq, r.spec_version, r.seed, r.created_at,
+  r.started_at, r.completed_at, r.updated_at, r.lease_owner, r.lease_expires_at, r.wake_pending`;
+
+const MESSAGE_COLUMNS =
+  "message_id, run_id, kind, dedupe_key, available_at, deliveries, lease_owner, lease_expires_at, created_at";
+
+export function createQueries(s: string) {
+  const tag = createHash("sha1").update(s).digest("hex").slice(0, 8);
+  const named = (name: string, text: string): Statement => ({ name: `sw_${tag}_${name}`, text });
+
+  /** A run with its input (event 1's payload) and final payload (its last event's, once it ended). */
+  const runWith = (from: string): string => `
+    SELECT ${RUN_COLUMNS}, i.payload AS input, t.payload AS final_payload
+    FROM ${from}
+    JOIN ${s}.events i ON i.run_id = r.run_id AND i.seq = 1
+    LEFT JOIN ${s}.events t ON r.status IN ('completed', 'failed') AND t.run_id = r.run_id AND t.seq = r.seq`;
+
+  const stepSelect = `
+    SELECT st.run_id, st.step_id, st.step_name, st.status, st.attempt, i.payload AS input,
+           o.payload AS output, e.payload AS error, st.created_at, st.started_at, st.completed_at,
+           st.retry_at, st.updated_at
+    FROM ${s}.steps st
+    LEFT JOIN ${s}.events i ON i.run_id = st.run_id AND i.seq = st.input_seq
+    LEFT JOIN ${s}.events o ON o.run_id = st.run_id AND o.seq = st.output_seq
+    LEFT JOIN ${s}.events e ON e.run_id = st.run_id AND e.seq = st.error_seq`;
+
+  return {
+    // ---- appends and streams (functions of migration 002)
+    /** $1 requests (jsonb), $2 all payload bytes, $3 channel, $4 origin. */
+    appendBatch: named(
+      "append_batch",
+      `SELECT outcome FROM ${s}.append_batch($1::jsonb, $2::bytea, $3, $4) AS outcome`,
+    ),
+    inputs: named(
+      "inputs",
+      `SELECT run_id, payload FROM ${s}.events WHERE run_id = ANY($1::text[]) AND seq = 1`,
+    ),
+    streamWrite: named(
+      "stream_write",
+      `SELECT o_found, o_length, o_closed, o_refused
+       FROM ${s}.stream_write($1, $2, $3::bytea, $4::integer[], $5, $6::bigint, $7, $8)`,
+    ),
+
+    // ---- runs
+    /** $1 run id, $2 workflow, $3 spec version, $4 seed, $5 created at, $6 data, $7 input,
+     *  $8 start message id, $9 now, $10 channel, $11 notification. No row: the id exists. */
+    createRun: named(
+      "create_run",
+      `WITH run AS (
+         INSERT INTO ${s}.runs (run_id, workflow_name, status, seq, spec_version, seed, created_at, updated_at)
+         VALUES ($1, $2, 'pending', 1, $3, $4, $5, $5)
+         ON CONFLICT (run_id) DO NOTHING
+         RETURNING run_id),
+       created AS (
+         INSERT INTO ${s}.events (run_id, seq, type, data, payload, created_at)
+         SELECT run_id, 1, 'run_created', $6::jsonb, $7::bytea, $5 FROM run),
+       start AS (
+         INSERT INTO ${s}.queue (message_id, run_id, kind, dedupe_key, available_at, created_at)
+         SELECT $8, run_id, 'start', 'start:' || run_id, $5, $9 FROM run
+         ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL AND lease_owner IS NULL DO NOTHING)
+       SELECT run_id, pg_notify($10, $11) FROM run`,
+    ),
+    run: named("run", `${runWith(`${s}.runs r`)} WHERE r.run_id = $1`),
+    runExists: named("run_exists", `SELECT 1 FROM ${s}.runs WHERE run_id = $1`),
+    /** Built per filter: $1 is the limit, `where` uses $2 and on. */
+    listRuns: (where: string[]): Statement => ({
+      text: `${runWith(`${s}.runs r`)}
+        ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
+        ORDER BY r.created_at DESC, r.run_id DESC LIMIT $1`,
+    }),
+    /** Keyset condition: after the run named by parameter `$n` (an unknown run matches nothing). */
+    afterRun: (n: number): string =>
+      `(r.created_at, r.run_id) < (SELECT c.created_at, c.run_id FROM ${s}.runs c WHERE c.run_id = $${n})`,
+    /** $1 run, $2 owner, $3 now, $4 lease ms, $5 channel, $6 notification (sent when refused). */
+    acquire: named(
+      "acquire",
+      `WITH r AS (
+         UPDATE ${s}.runs SET
+           wake_pending = CASE WHEN lease_owner <> $2 AND lease_expires_at > $3::bigint
+                               THEN true ELSE wake_pending END,
+           lease_expires_at = CASE WHEN lease_owner <> $2 AND lease_expires_at > $3::bigint
+                                   THEN lease_expires_at ELSE $3::bigint + $4::bigint END,
+           lease_owner = CASE WHEN lease_owner <> $2 AND lease_expires_at > $3::bigint
+                              THEN lease_owner ELSE $2 END
+         WHERE run_id = $1
+         RETURNING *)
+       SELECT q.*, CASE WHEN q.lease_owner <> $2 THEN pg_notify($5, $6) END AS notified
+       FROM (${runWith("r")}) q`,
+    ),
+    /** $1 expires at, $2 run ids, $3 owner. Locks in run id order, as appends do (no deadlocks). */
+    renew: named(
+      "renew",
+      `WITH held AS (
+         SELECT run_id FROM ${s}.runs WHERE run_id = ANY($2::text[]) AND lease_owner = $3
+         ORDER BY run_id FOR UPDATE)
+       UPDATE ${s}.runs r SET lease_expires_at = $1 FROM held WHERE r.run_id = held.run_id
+       RETURNING r.run_id`,
+    ),
+    /** $1 run, $2 owner. refused: wakePending was set, so the lease stays (the flag is cleared). */
+    release: named(
+      "release",
+      `WITH u AS (
+         UPDATE ${s}.runs SET wake_pending = false,
+           lease_owner = CASE WHEN wake_pending THEN lease_owner END,
+           lease_expires_at = CASE WHEN wake_pending THEN lease_expires_at END
+         WHERE run_id = $1 AND lease_owner = $2
+         RETURNING lease_owner IS NOT NULL AS refused)
+       SELECT EXISTS (SELECT 1 FROM ${s}.runs WHERE run_id = $1) AS found, (SELECT refused FROM u) AS refused`,
+    ),
+
+    // ---- events and projections
+    events: named(
+      "events",
+      `SELECT run_id, seq, type, data, payload, created_at FROM ${s}.events
+       WHERE run_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+    ),
+    steps: named("steps", `${stepSelect} WHERE st.run_id = $1 ORDER BY st.first_seq`),
+    step: named("step", `${stepSelect} WHERE st.run_id = $1 AND st.step_id = $2`),
+    hook: named("hook", `SELECT * FROM ${s}.hooks WHERE hook_id = $1`),
+    hookByToken: named("hook_by_token", `SELECT * FROM ${s}.hooks WHERE token = $1 AND status = 'active'`),
+    runHooks: named(
+      "run_hooks",
+      `SELECT * FROM ${s}.hooks WHERE run_id = $1 AND ($2::text IS NULL OR status = $2)
+       ORDER BY id LIMIT $3`,
+    ),
+    allHooks: named(
+      "all_hooks",
+      `SELECT * FROM ${s}.hooks WHERE $1::text IS NULL OR status = $1 ORDER BY id DESC LIMIT $2`,
+    ),
+    runWaits: named(
+      "run_waits",
+      `SELECT * FROM ${s}.waits WHERE run_id = $1 AND ($2::text IS NULL OR status = $2)
+       ORDER BY id LIMIT $3`,
+    ),
+    allWaits: named(
+      "all_waits",
+      `SELECT * FROM ${s}.waits WHERE $1::text IS NULL OR status = $1 ORDER BY id DESC LIMIT $2`,
+    ),
+
+    // ---- queue
+    /** $1 messages (jsonb: id, run, kind, key, at), $2 now, $3 channel, $4 notification. */
+    enqueue: named(
+      "enqueue",
+      `WITH m AS (
+         SELECT * FROM jsonb_to_recordset($1::jsonb) AS m(id text, run text, kind text, key text, at bigint)),
+       missing AS (
+         SELECT m.run FROM m WHERE NOT EXISTS (SELECT 1 FROM ${s}.runs r WHERE r.run_id = m.run) LIMIT 1),
+       ins AS (
+         INSERT INTO ${s}.queue (message_id, run_id, kind, dedupe_key, available_at, created_at)
+         SELECT m.id, m.run, m.kind, m.key, coalesce(m.at, $2::bigint), $2::bigint FROM m
+         WHERE NOT EXISTS (SELECT 1 FROM missing)
+         ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL AND lease_owner IS NULL DO NOTHING)
+       SELECT (SELECT run FROM missing) AS missing,
+              CASE WHEN NOT EXISTS (SELECT 1 FROM missing) THEN pg_notify($3, $4) END AS notified`,
+    ),
+    /** $1 now, $2 limit, $3 owner, $4 lease ms. Due waiting messages and expired claims, oldest first. */
+    claim: named(
+      "claim",
+      `WITH waiting AS (
+         SELECT message_id, available_at FROM ${s}.queue
+         WHERE lease_owner IS NULL AND available_at <= $1::bigint
+         ORDER BY available_at, message_id LIMIT $2 FOR UPDATE SKIP LOCKED),
+       expired AS (
+         SELECT message_id, available_at FROM ${s}.queue
+         WHERE lease_owner IS NOT NULL AND greatest(available_at, lease_expires_at) <= $1::bigint
+         ORDER BY greatest(available_at, lease_expires_at) LIMIT $2 FOR UPDATE SKIP LOCKED),
+       picked AS (
+         SELECT message_id FROM (SELECT * FROM waiting UNION ALL SELECT * FROM expired) c
+         ORDER BY available_at, message_id LIMIT $2)
+       UPDATE ${s}.queue q SET lease_owner = $3, lease_expires_at = $1::bigint + $4::bigint,
+         deliveries = q.deliveries + 1
+       FROM picked WHERE q.message_id = picked.message_id
+       RETURNING q.message_id, q.run_id, q.kind, q.dedupe_key, q.available_at, q.deliveries,
+                 q.lease_owner, q.lease_expires_at, q.created_at`,
+    ),
+    /** Locks in message id order, as `extend` and append batches do (no deadlocks). */
+    ack: named(
+      "ack",
+      `WITH held AS (
+         SELECT message_id FROM ${s}.queue WHERE message_id = ANY($1::text[]) AND lease_owner = $2
+         ORDER BY message_id FOR UPDATE)
+       DELETE FROM ${s}.queue q USING held WHERE q.message_id = held.message_id`,
+    ),
+    /** $1 available at, $2 message, $3 owner, $4 channel, $5 notification. A waiting message that
+     *  holds the same dedupe key keeps it; the released one then drops its key. */
+    releaseMessage: named(
+      "release_message",
+      `UPDATE ${s}.queue q SET lease_owner = NULL, lease_expires_at = NULL, available_at = $1,
+         dedupe_key = CASE WHEN EXISTS (SELECT 1 FROM ${s}.queue w
+                                        WHERE w.dedupe_key = q.dedupe_key AND w.lease_owner IS NULL)
+                           THEN NULL ELSE q.dedupe_key END
+       WHERE q.message_id = $2 AND q.lease_owner = $3
+       RETURNING pg_notify($4, $5)`,
+    ),
+    /** $1 expires at, $2 message ids, $3 owner. Locks in message id order. */
+    extend: named(
+      "extend",
+      `WITH held AS (
+         SELECT message_id FROM ${s}.queue WHERE message_id = ANY($2::text[]) AND lease_owner = $3
+         ORDER BY message_id FOR UPDATE)
+       UPDATE ${s}.queue q SET lease_expires_at = $1 FROM held WHERE q.message_id = held.message_id
+       RETURNING q.message_id`,
+    ),
+    /** Waiting messages count from availableAt, claimed ones from when their lease runs out. */
+    nextAvailableAt: named(
+      "next_available_at",
+      `SELECT least(
+         (SELECT min(available_at) FROM ${s}.queue WHERE lease_owner IS NULL),
+         (SELECT min(greatest(available_at, lease_expires_at)) FROM ${s}.queue
+          WHERE lease_owner IS NOT NULL)) AS next`,
+    ),
+    runMessages: named(
+      "run_messages",
+      `SELECT ${MESSAGE_COLUMNS} FROM ${s}.queue WHERE run_id = $1 ORDER BY message_id`,
+    ),
+
+    // ---- inbox
+    /** $1 run, $2 item id, $3 kind, $4 hook, $5 payload, $6 now, $7 message id, $8 channel, $9
+     *  notification. status: null (no run), terminal (refused, nothing written), or written. */
+    putInbox: named(
+      "put_inbox",
+      `WITH run AS (SELECT run_id, status FROM ${s}.runs WHERE run_id = $1 FOR SHARE),
+       ok AS (SELECT run_id FROM run WHERE status NOT IN ('completed', 'failed', 'cancelled')),
+       item AS (
+         INSERT INTO ${s}.inbox (item_id, run_id, kind, hook_id, payload, created_at)
+         SELECT $2, run_id, $3, $4, $5::bytea, $6::bigint FROM ok RETURNING run_id),
+       message AS (
+         INSERT INTO ${s}.queue (message_id, run_id, kind, available_at, created_at)
+         SELECT $7, run_id, 'inbox', $6::bigint, $6::bigint FROM ok)
+       SELECT (SELECT status FROM run) AS status, (SELECT pg_notify($8, $9) FROM item) AS notified`,
+    ),
+    /** A run's items, oldest first; one row with a null item_id when the run has none, none when
+     *  there is no such run (a driver reads its inbox when it takes a run: one round trip). */
+    inbox: named(
+      "inbox",
+      `SELECT i.item_id, r.run_id, i.kind, i.hook_id, i.payload, i.created_at
+       FROM ${s}.runs r LEFT JOIN ${s}.inbox i ON i.run_id = r.run_id
+       WHERE r.run_id = $1 ORDER BY i.id`,
+    ),
+
+    // ---- streams
+    /** One row when the stream exists: its info and the chunks from $3, at most $4. */
+    readStream: named(
+      "read_stream",
+      `SELECT st.length, st.closed, c.idx, c.data, c.created_at
+       FROM ${s}.streams st
+       LEFT JOIN LATERAL (
+         SELECT idx, data, created_at FROM ${s}.stream_chunks
+         WHERE run_id = st.run_id AND name = st.name AND idx >= $3 ORDER BY idx LIMIT $4) c ON true
+       WHERE st.run_id = $1 AND st.name = $2
+       ORDER BY c.idx`,
+    ),
+    streams: named(
+      "streams",
+      `SELECT run_id, name, length, closed FROM ${s}.streams WHERE run_id = $1 ORDER BY id`,
+    ),
+
+    // ---- audit
+    recordAudit: named(
+      "record_audit",
+      `INSERT INTO ${s}.audit (audit_id, at, actor_user, actor_host, actor_pid, action, resource, run_ids, reason)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text[], $9)`,
+    ),
+    /** $1 limit, $2 cursor (an audit id; unknown: no rows), $3 run id: newest first. */
+    auditPage: named(
+      "audit_page",
+      `SELECT * FROM ${s}.audit a
+       WHERE ($3::text IS NULL OR a.run_ids @> ARRAY[$3::text])
+         AND ($2::text IS NULL OR (a.at, a.audit_id) < (SELECT c.at, c.audit_id FROM ${s}.audit c WHERE c.audit_id = $2))
+       ORDER BY a.at DESC, a.audit_id DESC LIMIT $1`,
+    ),
+  };
+}
+
+export type Queries = ReturnType<typeof createQueries>;

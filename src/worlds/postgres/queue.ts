@@ -1,0 +1,91 @@
+/**
+ * The postgres World's message queue, in the same database as the runs (so an append enqueues in
+ * its own transaction). A claim is one statement: it locks due messages with FOR UPDATE SKIP
+ * LOCKED (concurrent claimers pass over each other's rows instead of waiting or double-claiming)
+ * and leases them; a claim whose lease ran out is claimable again. Dedupe keys are a partial unique
+ * index over waiting messages. Every enqueue and release notifies the queue.
+ */
+import { RunNotFoundError } from "../../errors/world.ts";
+import { newId } from "../../util/ids.ts";
+import type { World } from "../../world/types.ts";
+import type { PgContext } from "./context.ts";
+import { type MessageRow, messageFromRow, num } from "./rows.ts";
+
+/** Postgres's unique_violation: a waiting message took the released message's dedupe key meanwhile. */
+const UNIQUE_VIOLATION = "23505";
+
+export function createQueue(ctx: PgContext): World["queue"] {
+  const { q } = ctx;
+  return {
+    async enqueue(messages) {
+      ctx.enter();
+      if (messages.length === 0) return;
+      const wire = messages.map((message) => ({
+        id: newId("msg"),
+        run: message.runId,
+        kind: message.kind,
+        ...(message.dedupeKey === undefined ? {} : { key: message.dedupeKey }),
+        ...(message.availableAt === undefined ? {} : { at: message.availableAt }),
+      }));
+      const [row] = await ctx.query<{ missing: string | null }>(q.enqueue, [
+        JSON.stringify(wire),
+        ctx.now(),
+        ctx.channel,
+        ctx.notes([["q"]]),
+      ]);
+      if (row?.missing) throw new RunNotFoundError(row.missing);
+      ctx.notifier.emit({ type: "queue" });
+    },
+
+    async claim(owner, { limit, leaseMs }) {
+      ctx.enter();
+      if (limit <= 0) return [];
+      const rows = await ctx.query<MessageRow>(q.claim, [ctx.now(), Math.floor(limit), owner, leaseMs]);
+      return rows
+        .map(messageFromRow)
+        .sort((a, b) => a.availableAt - b.availableAt || (a.messageId < b.messageId ? -1 : 1));
+    },
+
+    async ack(owner, messageIds) {
+      ctx.enter();
+      if (messageIds.length === 0) return;
+      await ctx.query(q.ack, [[...messageIds], owner]);
+    },
+
+    async release(owner, messageId, availableAt) {
+      ctx.enter();
+      const values = [availableAt ?? ctx.now(), messageId, owner, ctx.channel, ctx.notes([["q"]])];
+      let rows: unknown[];
+      try {
+        rows = await ctx.query(q.releaseMessage, values);
+      } catch (error) {
+        if ((error as { code?: unknown }).code !== UNIQUE_VIOLATION) throw error;
+        rows = await ctx.query(q.releaseMessage, values); // the key holder is visible now
+      }
+      if (rows.length > 0) ctx.notifier.emit({ type: "queue" });
+    },
+
+    async extend(owner, messageIds, leaseMs) {
+      ctx.enter();
+      if (messageIds.length === 0) return [];
+      const rows = await ctx.query<{ message_id: string }>(q.extend, [
+        ctx.now() + leaseMs,
+        [...messageIds],
+        owner,
+      ]);
+      const held = new Set(rows.map((row) => row.message_id));
+      return messageIds.filter((messageId) => held.has(messageId));
+    },
+
+    async nextAvailableAt() {
+      ctx.enter();
+      const [row] = await ctx.query<{ next: string | number | null }>(q.nextAvailableAt, []);
+      return row?.next == null ? undefined : num(row.next);
+    },
+
+    async list(runId) {
+      ctx.enter();
+      return (await ctx.query<MessageRow>(q.runMessages, [runId])).map(messageFromRow);
+    },
+  };
+}

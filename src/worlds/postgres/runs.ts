@@ -1,0 +1,129 @@
+/**
+ * The postgres World's runs: create (run row, `run_created` event and start message in one
+ * statement), reads with keyset pagination, and leases. Each call is one statement, so one round
+ * trip; the lease statements lock only the run's row.
+ */
+import { ConflictError, RunNotFoundError } from "../../errors/world.ts";
+import { newId } from "../../util/ids.ts";
+import type { ListRunsFilter, Page, RunRecord, World } from "../../world/types.ts";
+import { pageSize, statusList } from "../shared.ts";
+import type { PgContext } from "./context.ts";
+import { type RunRow, runFromRow } from "./rows.ts";
+
+export function createRuns(ctx: PgContext): World["runs"] {
+  const { q } = ctx;
+
+  const toRun = (row: RunRow): RunRecord => {
+    const run = runFromRow(row);
+    ctx.rememberInput(run.runId, run.input);
+    return run;
+  };
+
+  const getRun = async (runId: string): Promise<RunRecord> => {
+    const [row] = await ctx.query<RunRow>(q.run, [runId]);
+    if (!row) throw new RunNotFoundError(runId);
+    return toRun(row);
+  };
+
+  return {
+    async create(input) {
+      ctx.enter();
+      const now = ctx.now();
+      const at = input.createdAt ?? now;
+      const data = { workflowName: input.workflowName, seed: input.seed, specVersion: input.specVersion };
+      const rows = await ctx.query(q.createRun, [
+        input.runId,
+        input.workflowName,
+        input.specVersion,
+        input.seed,
+        at,
+        JSON.stringify(data),
+        input.input,
+        newId("msg"),
+        now,
+        ctx.channel,
+        ctx.notes([["q"], ["r", input.runId, "pending"]]),
+      ]);
+      if (rows.length === 0) throw new ConflictError(`A run with id ${input.runId} already exists.`);
+      const run: RunRecord = {
+        runId: input.runId,
+        workflowName: input.workflowName,
+        status: "pending",
+        seq: 1,
+        specVersion: input.specVersion,
+        seed: input.seed,
+        input: new Uint8Array(input.input),
+        createdAt: at,
+        updatedAt: at,
+        wakePending: false,
+      };
+      ctx.rememberInput(run.runId, run.input);
+      ctx.notifier.emit({ type: "queue" });
+      ctx.notifier.emit({ type: "run", runId: run.runId, status: "pending" });
+      return run;
+    },
+
+    async get(runId) {
+      ctx.enter();
+      return getRun(runId);
+    },
+
+    async list(filter: ListRunsFilter = {}): Promise<Page<RunRecord>> {
+      ctx.enter();
+      const size = pageSize(filter.limit);
+      const values: unknown[] = [size + 1];
+      const where: string[] = [];
+      if (filter.cursor !== undefined) {
+        values.push(filter.cursor);
+        where.push(q.afterRun(values.length));
+      }
+      const statuses = statusList(filter);
+      if (statuses !== undefined) {
+        values.push([...statuses]);
+        where.push(`r.status = ANY($${values.length}::text[])`);
+      }
+      if (filter.workflowName !== undefined) {
+        values.push(filter.workflowName);
+        where.push(`r.workflow_name = $${values.length}`);
+      }
+      const rows = await ctx.query<RunRow>(q.listRuns(where), values);
+      const items = rows.slice(0, size).map(toRun);
+      const page: Page<RunRecord> = { items };
+      const last = items[items.length - 1];
+      if (rows.length > size && last) page.nextCursor = last.runId;
+      return page;
+    },
+
+    async acquire(runId, owner, leaseMs) {
+      ctx.enter();
+      const [row] = await ctx.query<RunRow>(q.acquire, [
+        runId,
+        owner,
+        ctx.now(),
+        leaseMs,
+        ctx.channel,
+        ctx.notes([["i", runId]]),
+      ]);
+      if (!row) throw new RunNotFoundError(runId);
+      const run = toRun(row);
+      if (run.lease?.owner === owner) return { acquired: true, run };
+      ctx.notifier.emit({ type: "inbox", runId });
+      return { acquired: false, run };
+    },
+
+    async renew(owner, runIds, leaseMs) {
+      ctx.enter();
+      if (runIds.length === 0) return [];
+      const rows = await ctx.query<{ run_id: string }>(q.renew, [ctx.now() + leaseMs, [...runIds], owner]);
+      const held = new Set(rows.map((row) => row.run_id));
+      return runIds.filter((runId) => held.has(runId));
+    },
+
+    async release(runId, owner) {
+      ctx.enter();
+      const [row] = await ctx.query<{ found: boolean; refused: boolean | null }>(q.release, [runId, owner]);
+      if (!row?.found) throw new RunNotFoundError(runId);
+      return row.refused !== true;
+    },
+  };
+}

@@ -1,0 +1,374 @@
+/**
+ * Runs the World conformance suite against the postgres World on a throwaway server (each test on a
+ * fresh schema, with a clock the tests drive, group commit on and off), and tests what only the
+ * postgres World has: migrations (applied once by racing workers, refused when newer, `migrate()`
+ * for operators), errors that name the server and the reason, and handles that never keep the
+ * process alive. Racing Worlds and server restarts are in the other postgres-*.test.ts files.
+ */
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ConfigError } from "../../src/errors/runtime.ts";
+import type { NewEvent } from "../../src/world/events.ts";
+import { createMemoryWorld } from "../../src/worlds/memory/index.ts";
+import {
+  createPostgresWorld,
+  migrate,
+  type PostgresWorldOptions,
+  WorldUnavailableError,
+} from "../../src/worlds/postgres/index.ts";
+import { LATEST_VERSION } from "../../src/worlds/postgres/migrations/index.ts";
+import { type PostgresServer, startPostgres } from "../helpers/postgres.ts";
+import {
+  createRun,
+  expectReject,
+  nextNotification,
+  runInput,
+  snapshot,
+  startedRun,
+  stepStarted,
+  utf8,
+} from "../world-conformance/fixtures.ts";
+import { describeWorldConformance } from "../world-conformance/index.ts";
+
+let server: PostgresServer | undefined;
+let url = "";
+let admin: pg.Client;
+beforeAll(async () => {
+  server = await startPostgres();
+  url = await server.createDatabase();
+  admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+}, 120_000);
+afterAll(async () => {
+  await admin?.end();
+  await server?.stop();
+});
+
+let schemas = 0;
+const nextSchema = (prefix = "s") => `${prefix}_${++schemas}`;
+
+function conformance(name: string, options: PostgresWorldOptions): void {
+  describeWorldConformance(name, async () => {
+    let time = 1_700_000_000_000;
+    const world = await createPostgresWorld({
+      connectionString: url,
+      schema: nextSchema("conf"),
+      now: () => time,
+      ...options,
+    });
+    return {
+      world,
+      clock: {
+        now: () => time,
+        advance: (ms) => {
+          time += ms;
+        },
+      },
+      cleanup: () => world.close(),
+    };
+  });
+}
+
+conformance("postgres", {});
+conformance("postgres (group commit off)", { groupCommit: false });
+
+async function versions(schema: string): Promise<number[]> {
+  const result = await admin.query<{ version: number }>(
+    `SELECT version FROM "${schema}".schema_migrations ORDER BY version`,
+  );
+  return result.rows.map((row) => row.version);
+}
+
+describe("postgres World: schema and migrations", () => {
+  it("migrates a fresh schema at start, recording every version", async () => {
+    const schema = nextSchema();
+    const world = await createPostgresWorld({ connectionString: url, schema });
+    await createRun(world);
+    await world.close();
+    expect(await versions(schema)).toEqual(Array.from({ length: LATEST_VERSION }, (_, index) => index + 1));
+  });
+
+  it("workers opening a fresh schema at the same moment migrate it exactly once", async () => {
+    const schema = nextSchema();
+    const worlds = await Promise.all(
+      Array.from({ length: 6 }, () => createPostgresWorld({ connectionString: url, schema, poolSize: 2 })),
+    );
+    const runs = await Promise.all(worlds.map((world) => createRun(world)));
+    expect(new Set(runs.map((run) => run.runId)).size).toBe(6);
+    await Promise.all(worlds.map((world) => world.close()));
+    expect(await versions(schema)).toEqual(Array.from({ length: LATEST_VERSION }, (_, index) => index + 1));
+  });
+
+  it("migrate() brings a schema up to date for operators, and is idempotent", async () => {
+    const schema = nextSchema();
+    expect(await migrate(url, { schema })).toEqual({ schema, from: 0, to: LATEST_VERSION });
+    expect(await migrate(url, { schema })).toEqual({ schema, from: LATEST_VERSION, to: LATEST_VERSION });
+    const world = await createPostgresWorld({ connectionString: url, schema, migrate: false });
+    await createRun(world);
+    await world.close();
+  });
+
+  it("with migrate: false, an unmigrated schema is refused, saying to run the migration", async () => {
+    const schema = nextSchema();
+    const error = await expectReject(
+      createPostgresWorld({ connectionString: url, schema, migrate: false }),
+      ConfigError,
+    );
+    expect(error.message).toMatch(/npx stepwise migrate/);
+  });
+
+  it("refuses a schema newer than this code, saying so, and changes nothing", async () => {
+    const schema = nextSchema();
+    const world = await createPostgresWorld({ connectionString: url, schema });
+    const run = await startedRun(world);
+    const before = await snapshot(world, [run.runId]);
+    await world.close();
+    await admin.query(
+      `INSERT INTO "${schema}".schema_migrations (version, name) VALUES ($1, 'from the future')`,
+      [LATEST_VERSION + 1],
+    );
+    for (const attempt of [
+      () => createPostgresWorld({ connectionString: url, schema }),
+      () => migrate(url, { schema }),
+    ]) {
+      const error = await expectReject(attempt(), ConfigError, true);
+      expect(error.message).toMatch(/newer/);
+      expect(error.message).toContain(`version ${LATEST_VERSION + 1}`);
+      expect(error.message).toContain(`127.0.0.1:${server?.port}`);
+    }
+    await admin.query(`DELETE FROM "${schema}".schema_migrations WHERE version = $1`, [LATEST_VERSION + 1]);
+    const reopened = await createPostgresWorld({ connectionString: url, schema });
+    expect(await snapshot(reopened, [run.runId])).toEqual(before);
+    await reopened.close();
+  });
+
+  it("keeps everything across close and reopen", async () => {
+    const schema = nextSchema();
+    const world = await createPostgresWorld({ connectionString: url, schema });
+    const run = await startedRun(world);
+    await world.events.append({
+      runId: run.runId,
+      expectedSeq: 2,
+      events: [
+        stepStarted("s1", 1, utf8("in")),
+        { type: "step_completed", data: { stepId: "s1", attempt: 1 }, payload: utf8("out") },
+        { type: "wait_created", data: { waitId: "w1", resumeAt: 5 } },
+        { type: "hook_created", data: { hookId: "hook_1", token: "tok", kind: "hook" } },
+      ],
+      enqueue: [{ runId: run.runId, kind: "wake", availableAt: Date.now() + 60_000 }],
+    });
+    await world.inbox.put({ runId: run.runId, kind: "hook_payload", hookId: "hook_1", payload: utf8("p") });
+    await world.streams.write(run.runId, "out", [utf8("chunk")], { close: true });
+    const before = await snapshot(world, [run.runId]);
+    await world.close();
+    const reopened = await createPostgresWorld({ connectionString: url, schema });
+    expect(await snapshot(reopened, [run.runId])).toEqual(before);
+    await reopened.close();
+  });
+
+  it("rejects schema names that are not plain identifiers", async () => {
+    await expectReject(
+      createPostgresWorld({ connectionString: url, schema: 'x"; DROP TABLE y; --' }),
+      ConfigError,
+    );
+  });
+});
+
+describe("postgres World: projections as the memory World keeps them", () => {
+  const step = (stepId: string, attempt: number, payload?: Uint8Array): NewEvent =>
+    ({ ...stepStarted(stepId, attempt, payload), createdAt: 1000 + attempt }) as NewEvent;
+  const appends: NewEvent[][] = [
+    [{ type: "run_started", data: {} }, step("a", 1, utf8("in-a")), step("b", 1)],
+    [
+      {
+        type: "step_retrying",
+        data: { stepId: "a", attempt: 1, retryAt: 5000 },
+        payload: utf8("e1"),
+        createdAt: 2000,
+      },
+      step("a", 2),
+      { type: "step_completed", data: { stepId: "b", attempt: 1 }, payload: utf8("out-b"), createdAt: 2100 },
+      { type: "step_completed", data: { stepId: "z", attempt: 1 }, createdAt: 2150 },
+      step("c", 1, utf8("in-c")),
+      { type: "step_retrying", data: { stepId: "c", attempt: 1, retryAt: 6000 }, createdAt: 2200 },
+      step("c", 2),
+      {
+        type: "step_failed",
+        data: { stepId: "c", attempt: 2, fatal: true },
+        payload: utf8("fatal"),
+        createdAt: 2300,
+      },
+    ],
+    [
+      { type: "step_completed", data: { stepId: "a", attempt: 2 }, payload: utf8("out-a"), createdAt: 3000 },
+      step("a", 3),
+      { type: "step_completed", data: { stepId: "a", attempt: 3 }, createdAt: 3100 },
+      { type: "step_completed", data: { stepId: "y", attempt: 1 }, createdAt: 3150 },
+      step("y", 1),
+    ],
+  ];
+
+  it("steps folded to one write each come out as the memory World's, event by event", async () => {
+    const world = await createPostgresWorld({ connectionString: url, schema: nextSchema(), now: () => 500 });
+    const reference = createMemoryWorld({ now: () => 500 });
+    const input = runInput();
+    for (const target of [world, reference]) {
+      await target.runs.create(input);
+      let seq = 1;
+      for (const events of appends)
+        seq = (await target.events.append({ runId: input.runId, expectedSeq: seq, events })).seq;
+    }
+    const ours = await world.steps.list(input.runId);
+    expect(ours).toEqual(await reference.steps.list(input.runId));
+    expect(ours.map((s) => [s.stepId, s.status, s.attempt])).toEqual([
+      ["a", "completed", 3],
+      ["b", "completed", 1],
+      ["c", "failed", 2],
+      ["y", "running", 1],
+    ]);
+    await world.close();
+    await reference.close();
+  });
+});
+
+describe("postgres World: configuration and connection errors", () => {
+  const withEnv = async (value: string | undefined, fn: () => Promise<void>) => {
+    const saved = process.env.STEPWISE_POSTGRES_URL;
+    if (value === undefined) delete process.env.STEPWISE_POSTGRES_URL;
+    else process.env.STEPWISE_POSTGRES_URL = value;
+    try {
+      await fn();
+    } finally {
+      if (saved === undefined) delete process.env.STEPWISE_POSTGRES_URL;
+      else process.env.STEPWISE_POSTGRES_URL = saved;
+    }
+  };
+
+  it("reads STEPWISE_POSTGRES_URL, and says to set it when it is missing", async () => {
+    await withEnv(undefined, async () => {
+      const error = await expectReject(createPostgresWorld(), ConfigError, true);
+      expect(error.message).toContain("STEPWISE_POSTGRES_URL");
+    });
+    await withEnv(url, async () => {
+      const world = await createPostgresWorld({ schema: nextSchema() });
+      await createRun(world);
+      await world.close();
+    });
+  });
+
+  it("a malformed connection string is a ConfigError showing the expected form", async () => {
+    for (const bad of ["not a url", "mysql://localhost/db"]) {
+      const error = await expectReject(createPostgresWorld({ connectionString: bad }), ConfigError, true);
+      expect(error.message).toContain("postgres://");
+    }
+  });
+
+  it("a refused port names the host, the port and the reason", async () => {
+    const port = await closedPort();
+    const error = await expectReject(
+      createPostgresWorld({
+        connectionString: `postgres://postgres@127.0.0.1:${port}/db`,
+        startupTimeoutMs: 0,
+      }),
+      WorldUnavailableError,
+      true,
+    );
+    expect(error.message).toContain(`127.0.0.1:${port}`);
+    expect(error.message).toMatch(/refused the connection \(ECONNREFUSED\)/);
+    expect(error.stack).toBeDefined();
+  });
+
+  it("waits up to startupTimeoutMs for a server that refuses connections, then says why", async () => {
+    const port = await closedPort();
+    const started = Date.now();
+    await expectReject(
+      createPostgresWorld({
+        connectionString: `postgres://postgres@127.0.0.1:${port}/db`,
+        startupTimeoutMs: 700,
+      }),
+      WorldUnavailableError,
+      true,
+    );
+    expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+  });
+
+  it("an unknown database, an unknown user and an unknown host are ConfigErrors naming them", async () => {
+    const base = new URL(url);
+    const database = new URL(url);
+    database.pathname = "/no_such_database";
+    const dbError = await expectReject(
+      createPostgresWorld({ connectionString: database.href }),
+      ConfigError,
+      true,
+    );
+    expect(dbError.message).toContain('no database "no_such_database"');
+    expect(dbError.message).toContain(`${base.hostname}:${base.port}`);
+
+    const user = new URL(url);
+    user.username = "nobody_here";
+    const userError = await expectReject(
+      createPostgresWorld({ connectionString: user.href }),
+      ConfigError,
+      true,
+    );
+    expect(userError.message).toContain('user "nobody_here"');
+
+    const host = await expectReject(
+      createPostgresWorld({ connectionString: "postgres://postgres@no-such-host.invalid:5432/db" }),
+      ConfigError,
+      true,
+    );
+    expect(host.message).toContain('"no-such-host.invalid" was not found');
+  });
+});
+
+describe("postgres World: lifecycle", () => {
+  it("keeps no handle alive: idle connections, LISTEN and timers are unref'd", async () => {
+    await new Promise((resolve) => setTimeout(resolve, 300)); // let earlier tests' handles go
+    const before = activeHandles();
+    const world = await createPostgresWorld({ connectionString: url, schema: nextSchema() });
+    const heard = nextNotification(world, (n) => n.type === "run");
+    const unsubscribe = world.subscribe(() => {});
+    const run = await startedRun(world);
+    await world.events.append({ runId: run.runId, expectedSeq: 2, events: [stepStarted("a")] });
+    await heard.promise;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(activeHandles()).toEqual(before);
+    unsubscribe();
+    await world.close();
+    expect(activeHandles()).toEqual(before);
+  });
+
+  it("close drains pending appends and ends its own pool, but not a pool it was given", async () => {
+    const pool = new pg.Pool({ connectionString: url, max: 3 });
+    const world = await createPostgresWorld({ pool, schema: nextSchema() });
+    const run = await startedRun(world);
+    const pending = world.events.append({ runId: run.runId, expectedSeq: 2, events: [stepStarted("a")] });
+    await world.close();
+    expect((await pending).seq).toBe(3);
+    expect((await pool.query("SELECT 1 AS one")).rows).toEqual([{ one: 1 }]);
+    await pool.end();
+  });
+});
+
+/** Sockets and timers keeping the process alive (the ones a World could leave behind). */
+function activeHandles(): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const kind of process.getActiveResourcesInfo()) {
+    if (kind === "TCPSocketWrap" || kind === "Timeout") counts[kind] = (counts[kind] ?? 0) + 1;
+  }
+  return counts;
+}
+
+/** A local port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const { createServer } = await import("node:net");
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.listen(0, "127.0.0.1", () => {
+      const address = probe.address();
+      const port = typeof address === "object" && address ? address.port : 1;
+      probe.close(() => resolve(port));
+    });
+  });
+}
