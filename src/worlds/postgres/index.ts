@@ -131,7 +131,11 @@ async function open(
 export async function createPostgresWorld(options: PostgresWorldOptions = {}): Promise<World> {
   const schema = checkSchemaName(options.schema ?? DEFAULT_SCHEMA);
   const warn =
-    options.warn ?? ((message, error) => console.warn(`[stepwise] postgres World: ${message}`, error ?? ""));
+    options.warn ??
+    ((message, error) =>
+      console.warn(
+        `[stepwise] postgres World: ${message}${error instanceof Error ? ` (${error.message})` : ""}`,
+      ));
   const poolSize = Math.max(2, options.poolSize ?? 10);
   const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
   let pool: pg.Pool;
