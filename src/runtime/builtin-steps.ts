@@ -1,15 +1,20 @@
 /**
  * The runtime's own steps, called from workflow code through the sandbox's `stepwise` module:
  * the durable `fetch` (retried like any step: network errors, 5xx and 429 are retried, honouring
- * Retry-After), a webhook's manual response, and stream writes from workflow code. Registered when
- * the runtime loads, under ids in the reserved `step//stepwise//` namespace.
+ * Retry-After), a webhook's manual response, and stream writes and closes from workflow code; and
+ * the host side of stream handles passed from workflow code to steps. Registered when the runtime
+ * loads, under ids in the reserved `step//stepwise//` namespace.
  */
+import { StepwiseError } from "../errors/base.ts";
 import { RetryableError } from "../errors/user.ts";
+import { deserialize, registerClass, serialize } from "../serde/classes.ts";
 import { encodeValue } from "../serde/codec.ts";
 import { BUILTIN_STEPS } from "../workflow/builtin-step-names.ts";
+import { STREAM_CLASS_ID, streamName } from "../workflow/stream-name.ts";
 import type { RequestShape, ResponseShape } from "../workflow/web.ts";
 import { registerStep } from "./registry.ts";
 import { stepContext } from "./step-context.ts";
+import { closeStream, durableWritable, type StreamTarget, writeChunk } from "./streams.ts";
 
 /** The internal stream a webhook's manual response travels on. */
 export function webhookResponseStream(requestId: string): string {
@@ -65,5 +70,40 @@ async function respondToWebhook(requestId: string, response: ResponseShape): Pro
   await world.streams.write(context.runId, webhookResponseStream(requestId), [bytes], { close: true });
 }
 
+/** The run's stream `name`, for the step running now. */
+function currentStream(name: string): StreamTarget {
+  const context = stepContext.getStore();
+  if (context === undefined) {
+    throw new StepwiseError(
+      "A stream handle from workflow code can only be used inside a step it was passed to.",
+    );
+  }
+  const { world, payloads, limits } = context.env;
+  return { world, payloads, limits, runId: context.runId, name: streamName(name) };
+}
+
+/**
+ * Stream handles from workflow code (class id `stepwise//stream`): in a step they arrive as a
+ * `WritableStream` writing to the run's stream. A host stream cannot be sent the other way.
+ */
+class StreamHandle {
+  static [serialize](): never {
+    throw new StepwiseError(
+      "A stream cannot be returned from a step or sent to a workflow: write to it in the step, and read it with run.getReadable().",
+    );
+  }
+
+  static [deserialize](data: { name: string }): WritableStream<unknown> {
+    return durableWritable(currentStream(data.name));
+  }
+}
+
 registerStep(BUILTIN_STEPS.fetch, durableFetch);
 registerStep(BUILTIN_STEPS.webhookRespond, respondToWebhook);
+registerStep(BUILTIN_STEPS.streamWrite, async (name: string, chunk: unknown) => {
+  await writeChunk(currentStream(name), chunk);
+});
+registerStep(BUILTIN_STEPS.streamClose, async (name: string) => {
+  await closeStream(currentStream(name));
+});
+registerClass(STREAM_CLASS_ID, StreamHandle);

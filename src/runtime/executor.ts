@@ -37,7 +37,6 @@ export async function executeStep(run: RunInfo, step: StepTask, env: StepEnviron
     return { ok: false, error: encodeError(error), decision: { retry: false, fatal: true } };
   }
   try {
-    const args = decodeValue(step.args);
     const value = await stepContext.run(
       {
         runId: run.runId,
@@ -49,7 +48,11 @@ export async function executeStep(run: RunInfo, step: StepTask, env: StepEnviron
         stepStartedAt: new Date(startedAt),
         env,
       },
-      () => (fn as (...a: unknown[]) => unknown)(...(Array.isArray(args) ? args : [])),
+      () => {
+        // Decoded inside the step's context: stream handles among the arguments bind to this run.
+        const args = decodeValue(step.args);
+        return (fn as (...a: unknown[]) => unknown)(...(Array.isArray(args) ? args : []));
+      },
     );
     let text: string;
     try {

@@ -6,29 +6,18 @@
  * then tails the stream live, woken by the World's notifications, until the stream is closed or its
  * run has ended and every chunk has been read. Readers never block writers: nobody needs to read.
  */
-import { InvalidStreamNameError, StreamRangeError } from "../errors/runtime.ts";
+import { StreamRangeError } from "../errors/runtime.ts";
 import { NotFoundError } from "../errors/world.ts";
 import { decodeValue, encodeValue } from "../serde/codec.ts";
 import type { PayloadCodec } from "../serde/payload.ts";
 import { TERMINAL_RUN_STATUSES, type World, type WorldNotification } from "../world/types.ts";
 import { checkPayload, type Limits } from "./limits.ts";
 
-export const DEFAULT_STREAM = "default";
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
 /** A reader that hears nothing re-reads after this long (a safety net for missed notifications). */
 const TAIL_FALLBACK_MS = 1_000;
 const READ_BATCH = 256;
 
-/** Checks a stream name (`namespace`): letters, digits and `. _ : @ -`, at most 128, no `..`. */
-export function streamName(namespace: unknown): string {
-  if (namespace === undefined) return DEFAULT_STREAM;
-  if (typeof namespace !== "string" || !NAME.test(namespace) || namespace.includes("..")) {
-    throw new InvalidStreamNameError(
-      `${JSON.stringify(namespace)} is not a valid stream name: use 1 to 128 letters, digits and ". _ : @ -", starting with a letter or digit (no slashes, no "..").`,
-    );
-  }
-  return namespace;
-}
+export { DEFAULT_STREAM, streamName } from "../workflow/stream-name.ts";
 
 export interface StreamTarget {
   world: World | Promise<World>;

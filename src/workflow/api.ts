@@ -14,6 +14,8 @@ import { type Duration, resolveDeadline } from "../util/duration.ts";
 import { BUILTIN_STEPS } from "./builtin-step-names.ts";
 import type { Clock } from "./determinism.ts";
 import { Hook, Webhook } from "./hooks.ts";
+import { streamName } from "./stream-name.ts";
+import type { WorkflowStreamClass } from "./streams.ts";
 import {
   type RequestShape,
   type ResponseShape,
@@ -41,6 +43,8 @@ export interface ApiContext {
   step(stepName: string): (...args: unknown[]) => Promise<unknown>;
   /** The realm's global object (for Request / Response). */
   realm: Record<string, unknown>;
+  /** The realm's stream handle class. */
+  streams: WorkflowStreamClass;
 }
 
 /** How a webhook answers the HTTP request that resumed it. */
@@ -120,6 +124,14 @@ export function createWorkflowApi(context: ApiContext): Record<string, unknown> 
     return webhook;
   }
 
+  const streamSteps = {
+    write: context.step(BUILTIN_STEPS.streamWrite),
+    close: context.step(BUILTIN_STEPS.streamClose),
+  };
+  function getWritable(options: { namespace?: string } = {}): WritableStream<unknown> {
+    return new context.streams(streamName(options.namespace), streamSteps);
+  }
+
   const fetchStep = context.step(FETCH_STEP);
   async function fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
     const shape = await requestShape(input, init);
@@ -161,6 +173,7 @@ export function createWorkflowApi(context: ApiContext): Record<string, unknown> 
     createWebhook,
     defineHook,
     fetch,
+    getWritable,
     getWorkflowMetadata,
     getStepMetadata,
     FatalError,
@@ -187,6 +200,7 @@ export const WORKFLOW_API_NAMES: readonly string[] = [
   "createWebhook",
   "defineHook",
   "fetch",
+  "getWritable",
   "getWorkflowMetadata",
   "getStepMetadata",
   "FatalError",

@@ -15,6 +15,7 @@ import {
   createClassRegistry,
   decodeValue,
   encodeValue,
+  registerClass,
   withClassRegistry,
 } from "../serde/codec.ts";
 import { createPrng, type Prng } from "../util/prng.ts";
@@ -29,6 +30,8 @@ import {
   SANDBOX_KEY,
   type SandboxRegistrar,
 } from "./protocol.ts";
+import { STREAM_CLASS_ID } from "./stream-name.ts";
+import { createWorkflowStreamClass } from "./streams.ts";
 import { installCapturingResponse } from "./web.ts";
 
 interface Scope {
@@ -50,6 +53,8 @@ let evaluating: Scope | undefined;
 
 guardRealm(realm as Record<string, unknown>, () => evaluating);
 installCapturingResponse(realm as Record<string, unknown>);
+const WorkflowStream = createWorkflowStreamClass(realm as Record<string, unknown>);
+registerClass(STREAM_CLASS_ID, WorkflowStream);
 
 function evaluatingScope(what: string): Scope {
   if (evaluating === undefined) {
@@ -122,6 +127,7 @@ const runtime: RealmRuntime = {
     const prng = createPrng(bridge.run.seed);
     const workflows = new Map<string, (...args: unknown[]) => unknown>();
     const classes = createClassRegistry();
+    classes.set(STREAM_CLASS_ID, WorkflowStream);
     const scope = { bridge, clock, prng, pending, hooks, workflows, classes } as Scope;
     const api = createWorkflowApi({
       bridge,
@@ -130,6 +136,7 @@ const runtime: RealmRuntime = {
       hooks,
       step: (stepName) => stepStub(scope, stepName),
       realm: realm as Record<string, unknown>,
+      streams: WorkflowStream,
     });
     scope.registrar = {
       registerWorkflow: (workflowId, fn) => {

@@ -41,6 +41,12 @@ const wf = defineWorkflows("test/streams.ts", {
       writer.releaseLock();
       return "ok";
     },
+    fill: async (writable: WritableStream<unknown>, count: number) => {
+      const writer = writable.getWriter();
+      for (let i = 0; i < count; i++) await writer.write({ fromStep: i });
+      await writer.close();
+      return count;
+    },
     badName: async () => {
       try {
         getWritable({ namespace: "../escape" });
@@ -54,6 +60,17 @@ const wf = defineWorkflows("test/streams.ts", {
     producer: ({ steps }) =>
       async function producer(key: string, count: number) {
         return await steps.produce(key, count);
+      },
+    fromWorkflow: ({ steps, api }) =>
+      async function fromWorkflow() {
+        const writer = api.getWritable().getWriter();
+        await writer.write("first, from workflow code");
+        await api.sleep(30);
+        await writer.write(new Uint8Array([1, 2, 3]));
+        writer.releaseLock();
+        // A handle passed to a step writes straight to the run's stream from there.
+        await steps.fill(api.getWritable({ namespace: "progress" }), 3);
+        return "done";
       },
     logger: ({ steps }) =>
       async function logger() {
@@ -82,6 +99,20 @@ const expected = (from: number, to: number) =>
   });
 
 describe("durable streams", () => {
+  it("writes from workflow code once each, even across replays, and hands streams to steps", async () => {
+    configure({ world, worker: { holdMs: 0, maxCachedRuns: 0 } });
+    const run = await start(wf.fromWorkflow, []);
+    expect(await run.returnValue).toBe("done");
+    expect(await readAll(run.readable)).toEqual(["first, from workflow code", new Uint8Array([1, 2, 3])]);
+    expect(await readAll(run.getReadable({ namespace: "progress" }))).toEqual([
+      { fromStep: 0 },
+      { fromStep: 1 },
+      { fromStep: 2 },
+    ]);
+    const steps = await world.steps.list(run.runId);
+    expect(steps.filter((s) => s.stepName === "step//stepwise//stream-write")).toHaveLength(2);
+  });
+
   it("reads text, object and binary chunks live, and ends when the stream closes", async () => {
     const run = await start(wf.producer, ["a", 6]);
     const reading = readAll(run.readable);
