@@ -18,11 +18,14 @@ const STEPS = 40;
 const FILES: Record<string, string> = {
   "workflows/pipeline.ts": `
 import { appendFileSync } from "node:fs";
-import { sleep } from "stepwise";
+import { getWritable, sleep } from "stepwise";
 
 async function work(i: number): Promise<number> {
   "use step";
   appendFileSync("journal.log", \`\${i} \${process.pid}\\n\`);
+  const writer = getWritable().getWriter();
+  await writer.write(\`chunk \${i}\`);
+  writer.releaseLock();
   await new Promise((resolve) => setTimeout(resolve, 15));
   return i * 2;
 }
@@ -167,6 +170,12 @@ describe("SIGKILL in the middle of a run", () => {
     for (const count of counts.values()) expect(count).toBe(1);
     const run = await world.runs.get(runId);
     expect(run.status).toBe("completed");
+
+    // The stream survived every crash: each step's chunk is there (a re-run step wrote it again).
+    const stream = await world.streams.read(runId, "default", { limit: 1000 });
+    const codec = createPayloadCodec();
+    const chunks = stream.chunks.map((c) => decodeValue(codec.decode(runId, c.data)) as string);
+    expect(new Set(chunks)).toEqual(new Set(Array.from({ length: STEPS }, (_, i) => `chunk ${i}`)));
 
     // Every work step ran at least once; a step ran twice only if a kill interrupted it.
     const entries = journal();

@@ -202,6 +202,27 @@ describe("many workers on one PostgreSQL database", () => {
     }
   }, 120_000);
 
+  it("a worker whose database is unreachable keeps retrying with backoff, naming the server", async () => {
+    // A port nothing listens on: the worker must not crash, and must say what it cannot reach.
+    const dead = "postgres://postgres@127.0.0.1:1/stepwise";
+    const worker = spawnNode([CLI, "worker", "workflows/jobs.ts"], project.dir, {
+      STEPWISE_WORLD: "postgres",
+      STEPWISE_POSTGRES_URL: dead,
+    });
+    try {
+      for (let i = 0; i < 300 && (worker.output.stderr.match(/retrying in/g)?.length ?? 0) < 2; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(worker.child.exitCode).toBeNull();
+      expect(worker.output.stderr).toMatch(/127\.0\.0\.1:1/);
+      expect(worker.output.stderr).toMatch(/retrying in \d/);
+      expect(worker.output.stderr.match(/retrying in/g)?.length ?? 0).toBeGreaterThanOrEqual(2);
+    } finally {
+      worker.child.kill("SIGKILL");
+      await worker.exited;
+    }
+  }, 60_000);
+
   it("a frozen worker whose lease expired cannot write after another worker took its run over", async () => {
     appendFileSync(join(project.dir, "journal.log"), "");
     const before = journal().length;

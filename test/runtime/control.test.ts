@@ -128,3 +128,29 @@ describe("bad input", () => {
     expect((failure as Error).message).toMatch(/No run with id/);
   });
 });
+
+describe("runs from a newer version", () => {
+  it("are left alone, untouched, with a warning", async () => {
+    const warnings: string[] = [];
+    configure({ world, worker: { warn: (message) => warnings.push(message) } });
+    const runId = "wrun_01JFUTURE0000000000000000";
+    await world.runs.create({
+      runId,
+      workflowName: wf.meta.workflowId,
+      specVersion: 99,
+      seed: "00112233445566778899aabbccddeeff",
+      input: new Uint8Array([0x01, 0x5b, 0x5d]),
+    });
+    // Any start() wakes the in-process worker, which claims the future run's message too.
+    const other = await start(wf.meta, []);
+    await other.returnValue;
+    for (let i = 0; i < 100 && warnings.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(warnings.join("\n")).toMatch(
+      /created by a newer Stepwise \(format 99, this worker knows 1\); leaving it/,
+    );
+    const run = await world.runs.get(runId);
+    expect(run.status).toBe("pending");
+    expect(run.seq).toBe(1);
+    expect((await world.events.list(runId)).map((e) => e.type)).toEqual(["run_created"]);
+  });
+});

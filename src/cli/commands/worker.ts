@@ -44,6 +44,9 @@ export async function run(argv: string[]): Promise<number> {
     );
   }
   process.env.STEPWISE_WORKER = "0"; // this command runs its own worker, not the in-process one
+  // The runtime's timers never keep a process alive; a worker process stays up until it is told to
+  // stop, including while it waits for an unreachable World.
+  const keepAlive = setInterval(() => {}, 1 << 30);
   await loadWorkflowFiles(files);
   const workflows = listWorkflows();
   if (workflows.length === 0)
@@ -67,8 +70,6 @@ export async function run(argv: string[]): Promise<number> {
     `stepwise worker ${worker.owner} on the ${world.name} World, ${workflows.length} workflow(s):\n  ${workflows.join("\n  ")}`,
   );
   worker.start();
-  // The worker's timers do not keep the process alive; a worker process must stay up until told.
-  const keepAlive = setInterval(() => {}, 1 << 30);
   await new Promise<void>((resolve) => {
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals) => {

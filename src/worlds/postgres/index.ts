@@ -91,9 +91,12 @@ async function open(
   schema: string,
   target: Target,
   options: PostgresWorldOptions,
+  warn: (message: string, error?: unknown) => void,
 ): Promise<void> {
-  const deadline = Date.now() + (options.startupTimeoutMs ?? 10_000);
+  const timeout = options.startupTimeoutMs ?? 10_000;
+  const deadline = Date.now() + timeout;
   let delay = 100;
+  let waited = false;
   for (;;) {
     try {
       const client = await pool.connect();
@@ -122,6 +125,13 @@ async function open(
       }
       const failure = connectionFailure(error, target, "open the postgres World");
       if (!WorldUnavailableError.is(failure) || Date.now() + delay > deadline) throw failure;
+      if (!waited) {
+        waited = true;
+        warn(
+          `waiting up to ${Math.round(timeout / 1000)} s for ${describeTarget(target)} to accept connections`,
+          failure,
+        );
+      }
       await sleep(delay);
       delay = Math.min(delay * 2, 2000);
     }
@@ -159,7 +169,7 @@ export async function createPostgresWorld(options: PostgresWorldOptions = {}): P
   }
   const ownPool = options.pool === undefined;
   try {
-    await open(pool, schema, target, options);
+    await open(pool, schema, target, options, warn);
   } catch (error) {
     if (ownPool) await holdingProcess(() => pool.end()).catch(() => {});
     throw error;
