@@ -86,6 +86,7 @@ function currentStream(name: string): StreamTarget {
  * Stream handles from workflow code (class id `stepwise//stream`): in a step they arrive as a
  * `WritableStream` writing to the run's stream. A host stream cannot be sent the other way.
  */
+// biome-ignore lint/complexity/noStaticOnlyClass: the class registry takes a class with the static pair.
 class StreamHandle {
   static [serialize](): never {
     throw new StepwiseError(

@@ -7,25 +7,13 @@ import { StepNotRegisteredError } from "../errors/runtime.ts";
 import { FatalError } from "../errors/user.ts";
 import { decodeValue, encodeValue } from "../serde/codec.ts";
 import type { RunInfo } from "../workflow/protocol.ts";
+import { encodeError } from "./error-text.ts";
 import type { StepTask } from "./machine.ts";
 import { getStep } from "./registry.ts";
 import { decideRetry, type RetryDecision } from "./retry.ts";
 import { type StepEnvironment, stepContext } from "./step-context.ts";
 
 export type StepOutcome = { ok: true; value: string } | { ok: false; error: string; decision: RetryDecision };
-
-function encodeError(error: unknown): string {
-  try {
-    return encodeValue(error);
-  } catch {
-    const fallback = new Error(error instanceof Error ? error.message : String(error));
-    if (error instanceof Error) {
-      fallback.name = error.name;
-      if (error.stack !== undefined) fallback.stack = error.stack;
-    }
-    return encodeValue(fallback);
-  }
-}
 
 export async function executeStep(run: RunInfo, step: StepTask, env: StepEnvironment): Promise<StepOutcome> {
   const fn = getStep(step.name);

@@ -6,7 +6,7 @@
  */
 import type { StepwiseError } from "../errors/base.ts";
 import { NonDeterminismError } from "../errors/runtime.ts";
-import { HookTokenConflictError } from "../errors/world.ts";
+import type { HookTokenConflictError } from "../errors/world.ts";
 import { decodeValue, encodeValue } from "../serde/codec.ts";
 import type { PayloadCodec } from "../serde/payload.ts";
 import { derivedId, derivedToken } from "../util/ids.ts";
@@ -19,9 +19,18 @@ import type {
   Settlement,
 } from "../workflow/protocol.ts";
 import type { EventRecord, NewEvent } from "../world/events.ts";
+import { conflictText, encodeError, mapErrorText } from "./error-text.ts";
 import { checkPayload, checkRunTotal, type Limits } from "./limits.ts";
 import type { WorkflowBundle } from "./registry.ts";
-import { deliveryTarget, type PlannedCall, planReplay } from "./replay-plan.ts";
+import {
+  callMatches,
+  deliveryTarget,
+  describeCall,
+  describeCommand,
+  describeId,
+  type PlannedCall,
+  planReplay,
+} from "./replay-plan.ts";
 import { createSandbox, type Sandbox } from "./sandbox.ts";
 import { mapSandboxErrorStacks } from "./sandbox-stack.ts";
 
@@ -573,65 +582,4 @@ export class RunMachine {
     }
     return next;
   }
-}
-
-function callMatches(call: PlannedCall, command: Command, id: string, token: string | undefined): boolean {
-  if (call.id !== id) return false;
-  switch (call.kind) {
-    case "step":
-      return command.kind === "step" && command.name === call.name;
-    case "sleep":
-      return command.kind === "sleep";
-    case "hook":
-      return command.kind === "hook" && call.token === token;
-  }
-}
-
-function describeCall(call: PlannedCall): string {
-  switch (call.kind) {
-    case "step":
-      return `step "${call.name}"`;
-    case "sleep":
-      return "sleep()";
-    case "hook":
-      return `a hook on token "${call.token}"`;
-  }
-}
-
-function describeCommand(command: Command): string {
-  switch (command.kind) {
-    case "step":
-      return `step "${command.name}"`;
-    case "sleep":
-      return "sleep()";
-    case "hook":
-      return command.token === undefined ? "a hook" : `a hook on token "${command.token}"`;
-  }
-}
-
-function describeId(id: string): string {
-  if (id.startsWith("step_")) return `step ${id}`;
-  if (id.startsWith("wait_")) return `sleep ${id}`;
-  return `hook ${id}`;
-}
-
-/** Points the stack frames of an error thrown by workflow code at the user's files. */
-function mapErrorText(text: string): string {
-  try {
-    return encodeValue(mapSandboxErrorStacks(decodeValue(text)));
-  } catch {
-    return text;
-  }
-}
-
-function encodeError(error: unknown): string {
-  try {
-    return encodeValue(error);
-  } catch {
-    return encodeValue(new Error(String(error)));
-  }
-}
-
-function conflictText(token: string, heldByRunId: string | undefined): string {
-  return encodeValue(new HookTokenConflictError(token, heldByRunId));
 }

@@ -1,9 +1,11 @@
 /**
- * Reads a run's event log into a replay plan: the calls the workflow made, in call order, each
+ * Reads a run's event log into a replay plan, and matches calls against it: the calls the workflow made, in call order, each
  * with the state the log left it in, and the outcomes to hand back to the workflow, in log order.
  * Replaying means running the workflow again, checking each call against `calls`, and delivering
  * `deliveries` one at a time, in order, with every microtask drained in between.
  */
+
+import type { Command } from "../workflow/protocol.ts";
 import type { EventRecord } from "../world/events.ts";
 
 export type PlannedCall =
@@ -146,4 +148,53 @@ export function deliveryTarget(event: PlannedDelivery): string {
     case "hook_conflict":
       return event.data.hookId;
   }
+}
+
+/** Whether a call the workflow makes now is the call the log recorded at that position. */
+export function callMatches(
+  call: PlannedCall,
+  command: Command,
+  id: string,
+  token: string | undefined,
+): boolean {
+  if (call.id !== id) return false;
+  switch (call.kind) {
+    case "step":
+      return command.kind === "step" && command.name === call.name;
+    case "sleep":
+      return command.kind === "sleep";
+    case "hook":
+      return command.kind === "hook" && call.token === token;
+  }
+}
+
+/** A recorded call, for messages. */
+export function describeCall(call: PlannedCall): string {
+  switch (call.kind) {
+    case "step":
+      return `step "${call.name}"`;
+    case "sleep":
+      return "sleep()";
+    case "hook":
+      return `a hook on token "${call.token}"`;
+  }
+}
+
+/** A call the workflow makes, for messages. */
+export function describeCommand(command: Command): string {
+  switch (command.kind) {
+    case "step":
+      return `step "${command.name}"`;
+    case "sleep":
+      return "sleep()";
+    case "hook":
+      return command.token === undefined ? "a hook" : `a hook on token "${command.token}"`;
+  }
+}
+
+/** What an id names, for messages. */
+export function describeId(id: string): string {
+  if (id.startsWith("step_")) return `step ${id}`;
+  if (id.startsWith("wait_")) return `sleep ${id}`;
+  return `hook ${id}`;
 }
