@@ -9,9 +9,9 @@ import type { EventRecord } from "../../world/events.ts";
 import { checkAppend, type ProjectionEffect, projectEvent } from "../../world/projection.ts";
 import type { AppendRequest, AppendResult, RunRecord } from "../../world/types.ts";
 import { releaseAfterAppend } from "../shared.ts";
+import { runFromHead } from "../sql/rows.ts";
 import type { LocalContext } from "./context.ts";
 import { insertMessage } from "./queue.ts";
-import { runFromHead } from "./rows.ts";
 
 const NO_BYTES = new Uint8Array(0);
 

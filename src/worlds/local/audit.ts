@@ -5,8 +5,8 @@
  */
 import type { AuditEntry, Page, World } from "../../world/types.ts";
 import { auditEntryOf, newAuditId, pageSize } from "../shared.ts";
+import { auditFromRow } from "../sql/rows.ts";
 import type { LocalContext } from "./context.ts";
-import { auditFromRow } from "./rows.ts";
 
 export function createAudit(ctx: LocalContext): World["audit"] {
   const { sql } = ctx;

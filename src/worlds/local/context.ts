@@ -7,7 +7,7 @@ import type Database from "better-sqlite3";
 import { ConflictError } from "../../errors/world.ts";
 import { isOwnerDeadOnThisHost } from "../../util/owner.ts";
 import type { Notifier } from "../../world/notify.ts";
-import { bytesOf } from "./rows.ts";
+import { bytesOf } from "../sql/rows.ts";
 import type { Statements } from "./statements.ts";
 
 export interface LocalContext {

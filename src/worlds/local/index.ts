@@ -8,6 +8,7 @@
 import { ConflictError, RunNotFoundError } from "../../errors/world.ts";
 import { createNotifier } from "../../world/notify.ts";
 import type { RunStatus, World } from "../../world/types.ts";
+import { eventFromRow } from "../sql/rows.ts";
 import { applyAppend } from "./append.ts";
 import { createAudit } from "./audit.ts";
 import { createContext } from "./context.ts";
@@ -15,7 +16,6 @@ import { openDatabase, resolveSynchronous, type Synchronous } from "./database.t
 import { createGroupCommit } from "./group-commit.ts";
 import { createQueue } from "./queue.ts";
 import { createRecords } from "./records.ts";
-import { eventFromRow } from "./rows.ts";
 import { createRuns } from "./runs.ts";
 import { prepareStatements } from "./statements.ts";
 import { createStreams } from "./streams.ts";

@@ -7,8 +7,8 @@
 import { RunNotFoundError } from "../../errors/world.ts";
 import { newId } from "../../util/ids.ts";
 import type { NewMessage, World } from "../../world/types.ts";
+import { messageFromRow } from "../sql/rows.ts";
 import type { LocalContext } from "./context.ts";
-import { messageFromRow } from "./rows.ts";
 
 /** Inserts a message unless its dedupe key is held by a waiting message. Call inside a write transaction. */
 export function insertMessage(ctx: LocalContext, message: NewMessage, at: number): void {

@@ -5,9 +5,9 @@
 import { HookNotFoundError, NotFoundError, RunFinishedError, RunNotFoundError } from "../../errors/world.ts";
 import { newId } from "../../util/ids.ts";
 import { type InboxItem, type RunStatus, TERMINAL_RUN_STATUSES, type World } from "../../world/types.ts";
+import { hookFromRow, inboxFromRow, stepFromRow, waitFromRow } from "../sql/rows.ts";
 import type { LocalContext } from "./context.ts";
 import { insertMessage } from "./queue.ts";
-import { hookFromRow, inboxFromRow, stepFromRow, waitFromRow } from "./rows.ts";
 
 /** SQLite's LIMIT -1 means no limit. */
 const limitOf = (limit: number | undefined): number =>

@@ -7,9 +7,9 @@ import { ConflictError, RunNotFoundError } from "../../errors/world.ts";
 import { leaseBlocks } from "../../world/projection.ts";
 import type { ListRunsFilter, Page, RunRecord, World } from "../../world/types.ts";
 import { pageSize, statusList } from "../shared.ts";
+import { bool, num, type RunRow, runFromRow } from "../sql/rows.ts";
 import type { LocalContext } from "./context.ts";
 import { insertMessage } from "./queue.ts";
-import { type RunRow, runFromRow } from "./rows.ts";
 import { RUN_SELECT } from "./statements.ts";
 
 export function createRuns(ctx: LocalContext): World["runs"] {
@@ -106,12 +106,12 @@ export function createRuns(ctx: LocalContext): World["runs"] {
         const lease =
           head.lease_owner === null || head.lease_expires_at === null
             ? undefined
-            : { owner: head.lease_owner, expiresAt: head.lease_expires_at };
+            : { owner: head.lease_owner, expiresAt: num(head.lease_expires_at) };
         if (leaseBlocks(lease, owner, at) && !ctx.isOwnerDead(lease?.owner ?? "")) {
-          sql.setLease.run(head.lease_owner, head.lease_expires_at, 1, runId);
+          sql.setLease.run(head.lease_owner, lease?.expiresAt ?? null, 1, runId);
           return { acquired: false as const, run: getRun(runId) };
         }
-        sql.setLease.run(owner, at + leaseMs, head.wake_pending, runId);
+        sql.setLease.run(owner, at + leaseMs, bool(head.wake_pending) ? 1 : 0, runId);
         return { acquired: true as const, run: getRun(runId) };
       });
       if (!result.acquired) ctx.notifier.emit({ type: "inbox", runId });
@@ -132,8 +132,13 @@ export function createRuns(ctx: LocalContext): World["runs"] {
         const head = sql.runHead.get(runId);
         if (!head) throw new RunNotFoundError(runId);
         if (head.lease_owner !== owner) return true;
-        if (head.wake_pending !== 0) {
-          sql.setLease.run(head.lease_owner, head.lease_expires_at, 0, runId);
+        if (bool(head.wake_pending)) {
+          sql.setLease.run(
+            head.lease_owner,
+            head.lease_expires_at === null ? null : num(head.lease_expires_at),
+            0,
+            runId,
+          );
           return false;
         }
         sql.setLease.run(null, null, 0, runId);

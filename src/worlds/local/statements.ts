@@ -15,7 +15,7 @@ import type {
   StepRow,
   StreamRow,
   WaitRow,
-} from "./rows.ts";
+} from "../sql/rows.ts";
 
 /** The part of better-sqlite3's Statement the World uses (a name declaration files can spell). */
 export interface Stmt<P extends unknown[], R = unknown> {

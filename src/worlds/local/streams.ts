@@ -4,8 +4,8 @@
  */
 import { ConflictError, NotFoundError, RunNotFoundError } from "../../errors/world.ts";
 import type { StreamInfo, World } from "../../world/types.ts";
+import { bool, bytesOf, num, streamFromRow } from "../sql/rows.ts";
 import type { LocalContext } from "./context.ts";
-import { bytesOf, streamFromRow } from "./rows.ts";
 
 export function createStreams(ctx: LocalContext): World["streams"] {
   const { sql } = ctx;
@@ -27,12 +27,12 @@ export function createStreams(ctx: LocalContext): World["streams"] {
         if (!row) {
           sql.insertStream.run(runId, name, at);
           row = { run_id: runId, name, length: 0, closed: 0 };
-        } else if (row.closed !== 0) {
+        } else if (bool(row.closed)) {
           throw new ConflictError(
             `Stream "${name}" of run ${runId} is closed; nothing more can be written to it.`,
           );
         }
-        let length = row.length;
+        let length = num(row.length);
         for (const data of chunks) sql.insertChunk.run(runId, name, length++, data, at);
         const closed = options.close ? 1 : 0;
         sql.updateStream.run(length, closed, runId, name);

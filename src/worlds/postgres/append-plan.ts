@@ -13,7 +13,7 @@ import { ConflictError, HookTokenConflictError, RunNotFoundError } from "../../e
 import type { EventRecord } from "../../world/events.ts";
 import { checkAppend, type ProjectionEffect, projectEvent } from "../../world/projection.ts";
 import type { AppendRequest, AppendResult, RunRecord } from "../../world/types.ts";
-import { type RunHeadRow, runFromHead } from "./rows.ts";
+import { type RunHeadRow, runFromHead } from "../sql/rows.ts";
 import { createStepWrites, type StepUpdateWire, type StepUpsertWire } from "./step-writes.ts";
 
 type StepWrites = ReturnType<typeof createStepWrites>;

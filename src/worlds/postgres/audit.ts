@@ -4,8 +4,8 @@
  */
 import type { Page, World } from "../../world/types.ts";
 import { auditEntryOf, newAuditId, pageSize } from "../shared.ts";
+import { type AuditRow, auditFromRow } from "../sql/rows.ts";
 import type { PgContext } from "./context.ts";
-import { type AuditRow, auditFromRow } from "./rows.ts";
 
 export function createAudit(ctx: PgContext): World["audit"] {
   const { q } = ctx;

@@ -7,10 +7,10 @@
 import type pg from "pg";
 import { ConflictError } from "../../errors/world.ts";
 import type { Notifier } from "../../world/notify.ts";
+import { bytesOf } from "../sql/rows.ts";
 import { connectionFailure, type Target } from "./connection.ts";
 import { type Note, notePayload } from "./notifications.ts";
 import type { Queries, Statement } from "./queries.ts";
-import { bytesOf } from "./rows.ts";
 
 export interface PgContext {
   readonly pool: pg.Pool;

@@ -17,6 +17,7 @@ import { ConflictError, RunNotFoundError, WorldUnavailableError } from "../../er
 import { newId } from "../../util/ids.ts";
 import { createNotifier } from "../../world/notify.ts";
 import type { World } from "../../world/types.ts";
+import { type EventRow, eventFromRow } from "../sql/rows.ts";
 import { planAppend } from "./append-plan.ts";
 import { createAudit } from "./audit.ts";
 import {
@@ -36,7 +37,6 @@ import { channelOf } from "./notifications.ts";
 import { createQueries } from "./queries.ts";
 import { createQueue } from "./queue.ts";
 import { createRecords } from "./records.ts";
-import { type EventRow, eventFromRow } from "./rows.ts";
 import { createRuns } from "./runs.ts";
 import { createStreams } from "./streams.ts";
 

@@ -8,8 +8,8 @@
 import { RunNotFoundError } from "../../errors/world.ts";
 import { newId } from "../../util/ids.ts";
 import type { World } from "../../world/types.ts";
+import { type MessageRow, messageFromRow, num } from "../sql/rows.ts";
 import type { PgContext } from "./context.ts";
-import { type MessageRow, messageFromRow, num } from "./rows.ts";
 
 /** Postgres's unique_violation: a waiting message took the released message's dedupe key meanwhile. */
 const UNIQUE_VIOLATION = "23505";

@@ -7,7 +7,6 @@
 import { HookNotFoundError, NotFoundError, RunFinishedError, RunNotFoundError } from "../../errors/world.ts";
 import { newId } from "../../util/ids.ts";
 import { type InboxItem, type RunStatus, TERMINAL_RUN_STATUSES, type World } from "../../world/types.ts";
-import type { PgContext } from "./context.ts";
 import {
   type HookRow,
   hookFromRow,
@@ -17,7 +16,8 @@ import {
   stepFromRow,
   type WaitRow,
   waitFromRow,
-} from "./rows.ts";
+} from "../sql/rows.ts";
+import type { PgContext } from "./context.ts";
 
 /** LIMIT NULL is no limit. */
 const limitOf = (limit: number | undefined): number | null =>

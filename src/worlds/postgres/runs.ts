@@ -7,8 +7,8 @@ import { ConflictError, RunNotFoundError } from "../../errors/world.ts";
 import { newId } from "../../util/ids.ts";
 import type { ListRunsFilter, Page, RunRecord, World } from "../../world/types.ts";
 import { pageSize, statusList } from "../shared.ts";
+import { type RunRow, runFromRow } from "../sql/rows.ts";
 import type { PgContext } from "./context.ts";
-import { type RunRow, runFromRow } from "./rows.ts";
 
 export function createRuns(ctx: PgContext): World["runs"] {
   const { q } = ctx;

@@ -6,8 +6,8 @@
  */
 import { ConflictError, NotFoundError, RunNotFoundError } from "../../errors/world.ts";
 import type { StreamChunk, StreamInfo, World } from "../../world/types.ts";
+import { bytesOf, num, type StreamRow, streamFromRow } from "../sql/rows.ts";
 import type { PgContext } from "./context.ts";
-import { bytesOf, num, type StreamRow, streamFromRow } from "./rows.ts";
 
 interface ReadRow {
   length: number | string;

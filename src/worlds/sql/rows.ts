@@ -1,7 +1,10 @@
 /**
- * The local World's rows as SQLite returns them, and their conversion to the World's records. Blobs
- * come back from better-sqlite3 as Buffers; records carry plain `Uint8Array` views of them, the
- * same type every World returns. SQL NULL becomes an absent property, never `undefined` or `null`.
+ * The SQL Worlds' rows (local: SQLite; postgres) and their conversion to the World's records, in
+ * one place so both Worlds map every column the same way. The drivers differ in what they return:
+ * better-sqlite3 gives numbers, 0/1 for booleans and JSON as text; node-postgres gives `bigint`
+ * columns as strings (no global type parsers are installed, so a pool can be shared), real booleans
+ * and `jsonb` parsed. `num`, `bool` and `json` accept either. Blobs become plain `Uint8Array` views,
+ * and SQL NULL becomes an absent property, as in every World.
  */
 import type { EventRecord } from "../../world/events.ts";
 import type {
@@ -17,51 +20,58 @@ import type {
   WaitRecord,
 } from "../../world/types.ts";
 
+type Int = number | string | bigint;
+type Bool = boolean | number;
+/** JSON as text (SQLite) or already parsed (jsonb). */
+type Json<T> = T | string;
+
+export const num = (value: Int): number => (typeof value === "number" ? value : Number(value));
+export const bool = (value: Bool): boolean => value === true || value === 1;
+export const json = <T>(value: Json<T>): T => (typeof value === "string" ? (JSON.parse(value) as T) : value);
+
 export function bytesOf(buffer: Uint8Array): Uint8Array {
   return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 }
 
-/** The runs columns, without payloads: what the write paths need to check and update a run. */
+/** The runs columns. */
 export interface RunHeadRow {
   run_id: string;
   workflow_name: string;
   status: string;
-  seq: number;
-  spec_version: number;
+  seq: Int;
+  spec_version: Int;
   seed: string;
-  created_at: number;
-  started_at: number | null;
-  completed_at: number | null;
-  updated_at: number;
+  created_at: Int;
+  started_at: Int | null;
+  completed_at: Int | null;
+  updated_at: Int;
   lease_owner: string | null;
-  lease_expires_at: number | null;
-  wake_pending: number;
+  lease_expires_at: Int | null;
+  wake_pending: Bool;
 }
 
-/** A run with its payloads: `input` from event 1, `final_payload` from the terminal event. */
 export interface RunRow extends RunHeadRow {
   input: Uint8Array;
   final_payload: Uint8Array | null;
 }
 
-/** A run record without payloads yet (`input` is filled in by the caller). */
 export function runFromHead(row: RunHeadRow, input: Uint8Array): RunRecord {
   const run: RunRecord = {
     runId: row.run_id,
     workflowName: row.workflow_name,
     status: row.status as RunStatus,
-    seq: row.seq,
-    specVersion: row.spec_version,
+    seq: num(row.seq),
+    specVersion: num(row.spec_version),
     seed: row.seed,
     input,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    wakePending: row.wake_pending !== 0,
+    createdAt: num(row.created_at),
+    updatedAt: num(row.updated_at),
+    wakePending: bool(row.wake_pending),
   };
-  if (row.started_at !== null) run.startedAt = row.started_at;
-  if (row.completed_at !== null) run.completedAt = row.completed_at;
+  if (row.started_at !== null) run.startedAt = num(row.started_at);
+  if (row.completed_at !== null) run.completedAt = num(row.completed_at);
   if (row.lease_owner !== null && row.lease_expires_at !== null) {
-    run.lease = { owner: row.lease_owner, expiresAt: row.lease_expires_at };
+    run.lease = { owner: row.lease_owner, expiresAt: num(row.lease_expires_at) };
   }
   return run;
 }
@@ -77,40 +87,39 @@ export function runFromRow(row: RunRow): RunRecord {
 
 export interface EventRow {
   run_id: string;
-  seq: number;
+  seq: Int;
   type: string;
-  data: string;
+  data: Json<unknown>;
   payload: Uint8Array | null;
-  created_at: number;
+  created_at: Int;
 }
 
 export function eventFromRow(row: EventRow): EventRecord {
   const event = {
     runId: row.run_id,
-    seq: row.seq,
+    seq: num(row.seq),
     type: row.type,
-    data: JSON.parse(row.data) as unknown,
-    createdAt: row.created_at,
+    data: json(row.data),
+    createdAt: num(row.created_at),
   } as EventRecord;
   if (row.payload !== null) event.payload = bytesOf(row.payload);
   return event;
 }
 
-/** A step joined with the payloads of the events its `*_seq` columns point at. */
 export interface StepRow {
   run_id: string;
   step_id: string;
   step_name: string;
   status: string;
-  attempt: number;
+  attempt: Int;
   input: Uint8Array | null;
   output: Uint8Array | null;
   error: Uint8Array | null;
-  created_at: number;
-  started_at: number;
-  completed_at: number | null;
-  retry_at: number | null;
-  updated_at: number;
+  created_at: Int;
+  started_at: Int;
+  completed_at: Int | null;
+  retry_at: Int | null;
+  updated_at: Int;
 }
 
 export function stepFromRow(row: StepRow): StepRecord {
@@ -119,16 +128,16 @@ export function stepFromRow(row: StepRow): StepRecord {
     stepId: row.step_id,
     stepName: row.step_name,
     status: row.status as StepStatus,
-    attempt: row.attempt,
-    createdAt: row.created_at,
-    startedAt: row.started_at,
-    updatedAt: row.updated_at,
+    attempt: num(row.attempt),
+    createdAt: num(row.created_at),
+    startedAt: num(row.started_at),
+    updatedAt: num(row.updated_at),
   };
   if (row.input !== null) step.input = bytesOf(row.input);
   if (row.output !== null) step.output = bytesOf(row.output);
   if (row.error !== null) step.error = bytesOf(row.error);
-  if (row.completed_at !== null) step.completedAt = row.completed_at;
-  if (row.retry_at !== null) step.retryAt = row.retry_at;
+  if (row.completed_at !== null) step.completedAt = num(row.completed_at);
+  if (row.retry_at !== null) step.retryAt = num(row.retry_at);
   return step;
 }
 
@@ -138,9 +147,9 @@ export interface HookRow {
   token: string;
   kind: string;
   status: string;
-  meta: string | null;
-  created_at: number;
-  disposed_at: number | null;
+  meta: Json<Record<string, unknown>> | null;
+  created_at: Int;
+  disposed_at: Int | null;
 }
 
 export function hookFromRow(row: HookRow): HookRecord {
@@ -150,31 +159,31 @@ export function hookFromRow(row: HookRow): HookRecord {
     token: row.token,
     kind: row.kind as HookRecord["kind"],
     status: row.status as HookRecord["status"],
-    createdAt: row.created_at,
+    createdAt: num(row.created_at),
   };
-  if (row.meta !== null) hook.meta = JSON.parse(row.meta) as Record<string, unknown>;
-  if (row.disposed_at !== null) hook.disposedAt = row.disposed_at;
+  if (row.meta !== null) hook.meta = json(row.meta);
+  if (row.disposed_at !== null) hook.disposedAt = num(row.disposed_at);
   return hook;
 }
 
 export interface WaitRow {
   run_id: string;
   wait_id: string;
-  resume_at: number;
+  resume_at: Int;
   status: string;
-  created_at: number;
-  completed_at: number | null;
+  created_at: Int;
+  completed_at: Int | null;
 }
 
 export function waitFromRow(row: WaitRow): WaitRecord {
   const wait: WaitRecord = {
     runId: row.run_id,
     waitId: row.wait_id,
-    resumeAt: row.resume_at,
+    resumeAt: num(row.resume_at),
     status: row.status as WaitRecord["status"],
-    createdAt: row.created_at,
+    createdAt: num(row.created_at),
   };
-  if (row.completed_at !== null) wait.completedAt = row.completed_at;
+  if (row.completed_at !== null) wait.completedAt = num(row.completed_at);
   return wait;
 }
 
@@ -183,11 +192,11 @@ export interface MessageRow {
   run_id: string;
   kind: string;
   dedupe_key: string | null;
-  available_at: number;
-  deliveries: number;
+  available_at: Int;
+  deliveries: Int;
   lease_owner: string | null;
-  lease_expires_at: number | null;
-  created_at: number;
+  lease_expires_at: Int | null;
+  created_at: Int;
 }
 
 export function messageFromRow(row: MessageRow): QueueMessage {
@@ -195,13 +204,13 @@ export function messageFromRow(row: MessageRow): QueueMessage {
     messageId: row.message_id,
     runId: row.run_id,
     kind: row.kind,
-    availableAt: row.available_at,
-    deliveries: row.deliveries,
-    createdAt: row.created_at,
+    availableAt: num(row.available_at),
+    deliveries: num(row.deliveries),
+    createdAt: num(row.created_at),
   };
   if (row.dedupe_key !== null) message.dedupeKey = row.dedupe_key;
   if (row.lease_owner !== null && row.lease_expires_at !== null) {
-    message.lease = { owner: row.lease_owner, expiresAt: row.lease_expires_at };
+    message.lease = { owner: row.lease_owner, expiresAt: num(row.lease_expires_at) };
   }
   return message;
 }
@@ -212,7 +221,7 @@ export interface InboxRow {
   kind: string;
   hook_id: string | null;
   payload: Uint8Array | null;
-  created_at: number;
+  created_at: Int;
 }
 
 export function inboxFromRow(row: InboxRow): InboxItem {
@@ -220,7 +229,7 @@ export function inboxFromRow(row: InboxRow): InboxItem {
     itemId: row.item_id,
     runId: row.run_id,
     kind: row.kind as InboxItem["kind"],
-    createdAt: row.created_at,
+    createdAt: num(row.created_at),
   };
   if (row.hook_id !== null) item.hookId = row.hook_id;
   if (row.payload !== null) item.payload = bytesOf(row.payload);
@@ -230,34 +239,34 @@ export function inboxFromRow(row: InboxRow): InboxItem {
 export interface StreamRow {
   run_id: string;
   name: string;
-  length: number;
-  closed: number;
+  length: Int;
+  closed: Bool;
 }
 
 export function streamFromRow(row: StreamRow): StreamInfo {
-  return { runId: row.run_id, name: row.name, length: row.length, closed: row.closed !== 0 };
+  return { runId: row.run_id, name: row.name, length: num(row.length), closed: bool(row.closed) };
 }
 
 export interface AuditRow {
   audit_id: string;
-  at: number;
+  at: Int;
   actor_user: string;
   actor_host: string;
-  actor_pid: number;
+  actor_pid: Int;
   action: string;
   resource: string;
-  run_ids: string;
+  run_ids: Json<string[]>;
   reason: string | null;
 }
 
 export function auditFromRow(row: AuditRow): AuditEntry {
   const entry: AuditEntry = {
     auditId: row.audit_id,
-    at: row.at,
-    actor: { user: row.actor_user, host: row.actor_host, pid: row.actor_pid },
+    at: num(row.at),
+    actor: { user: row.actor_user, host: row.actor_host, pid: num(row.actor_pid) },
     action: row.action,
     resource: row.resource,
-    runIds: JSON.parse(row.run_ids) as string[],
+    runIds: json(row.run_ids),
   };
   if (row.reason !== null) entry.reason = row.reason;
   return entry;
