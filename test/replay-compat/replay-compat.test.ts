@@ -1,0 +1,161 @@
+/**
+ * Replay compatibility (STYLE.md point 6): event logs written by earlier versions of Stepwise are
+ * committed under `fixtures/` and replayed here by the current runtime. Each fixture is a run that
+ * stopped mid-way (waiting on a hook); the test loads its log into a fresh World, resumes the hook,
+ * and checks that the run completes with the recorded result, without re-running the steps the log
+ * already holds and without a NonDeterminismError.
+ *
+ * To add a fixture for the current version: `UPDATE_REPLAY_FIXTURES=1 npx vitest run
+ * test/replay-compat` writes `fixtures/v<SPEC_VERSION>-<name>.json`. Never edit or delete old ones.
+ */
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { configure, getRun, resumeHook, shutdown, start } from "../../src/api/index.ts";
+import { SPEC_VERSION } from "../../src/runtime/version.ts";
+import type { EventRecord, NewEvent } from "../../src/world/events.ts";
+import type { World } from "../../src/world/types.ts";
+import { createMemoryWorld } from "../../src/worlds/memory/index.ts";
+import { defineWorkflows } from "../helpers/workflows.ts";
+
+interface Fixture {
+  specVersion: number;
+  workflowName: string;
+  runId: string;
+  seed: string;
+  createdAt: number;
+  input: string;
+  events: { type: string; data: unknown; payload?: string; createdAt: number }[];
+  hookToken: string;
+  hookPayload: unknown;
+  expected: unknown;
+  stepsBeforeResume: number;
+}
+
+const executed: string[] = [];
+const wf = defineWorkflows("test/replay-compat/order.ts", {
+  steps: {
+    price: async (items: { sku: string; qty: number }[]) => {
+      executed.push("price");
+      return items.reduce((sum, item) => sum + item.qty * 10, 0);
+    },
+    reserve: async (sku: string) => {
+      executed.push(`reserve ${sku}`);
+      return `rsv-${sku}`;
+    },
+    ship: async (reservations: string[], by: string) => {
+      executed.push("ship");
+      return { shipped: reservations.length, by };
+    },
+  },
+  workflows: {
+    order: ({ steps, api }) =>
+      async function order(id: string, items: { sku: string; qty: number }[]) {
+        const total = await steps.price(items);
+        const reservations = await Promise.all(items.map((item) => steps.reserve(item.sku)));
+        await api.sleep(1);
+        const noise = Math.floor(Math.random() * 1000);
+        const approval = await api.createHook<{ by: string }>({ token: `approve-${id}` });
+        const shipment = await steps.ship(reservations, approval.by);
+        return { id, total, shipment, noise, at: new Date(Date.now()).getFullYear() > 2000 };
+      },
+  },
+});
+
+let world: World;
+beforeEach(() => {
+  world = createMemoryWorld();
+  configure({ world, worker: { maxCachedRuns: 0, holdMs: 0 } });
+  executed.length = 0;
+});
+afterEach(async () => {
+  await shutdown();
+});
+
+const dir = new URL("./fixtures/", import.meta.url);
+const toBase64 = (bytes: Uint8Array | undefined) =>
+  bytes === undefined ? undefined : Buffer.from(bytes).toString("base64");
+const fromBase64 = (text: string | undefined) =>
+  text === undefined ? undefined : new Uint8Array(Buffer.from(text, "base64"));
+
+async function until(check: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error("condition not reached");
+}
+
+if (process.env.UPDATE_REPLAY_FIXTURES) {
+  it("writes a fixture for the current version", async () => {
+    const run = await start(wf.order, [
+      "o-1",
+      [
+        { sku: "tea", qty: 2 },
+        { sku: "mug", qty: 1 },
+      ],
+    ]);
+    await until(async () => (await world.hooks.list({ runId: run.runId })).length > 0);
+    const record = await world.runs.get(run.runId);
+    const events = await world.events.list(run.runId);
+    const stepsBeforeResume = executed.length;
+    await resumeHook("approve-o-1", { by: "fixture" });
+    const expected = await run.returnValue;
+    const fixture: Fixture = {
+      specVersion: SPEC_VERSION,
+      workflowName: record.workflowName,
+      runId: record.runId,
+      seed: record.seed,
+      createdAt: record.createdAt,
+      input: toBase64(record.input) as string,
+      events: events
+        .slice(1)
+        .map((e) => ({ type: e.type, data: e.data, payload: toBase64(e.payload), createdAt: e.createdAt })),
+      hookToken: "approve-o-1",
+      hookPayload: { by: "fixture" },
+      expected,
+      stepsBeforeResume,
+    };
+    writeFileSync(new URL(`v${SPEC_VERSION}-order.json`, dir), `${JSON.stringify(fixture, null, 2)}\n`);
+  });
+}
+
+const fixtures = readdirSync(dir).filter((name) => name.endsWith(".json"));
+
+describe("replaying logs written by earlier versions", () => {
+  it("has at least one fixture", () => {
+    expect(fixtures.length).toBeGreaterThan(0);
+  });
+
+  for (const name of fixtures) {
+    it(`continues ${name} to its recorded result`, async () => {
+      const fixture = JSON.parse(readFileSync(new URL(name, dir), "utf8")) as Fixture;
+      await world.runs.create({
+        runId: fixture.runId,
+        workflowName: fixture.workflowName,
+        specVersion: fixture.specVersion,
+        seed: fixture.seed,
+        input: fromBase64(fixture.input) as Uint8Array,
+        createdAt: fixture.createdAt,
+      });
+      let seq = 1;
+      for (const event of fixture.events) {
+        const stored: NewEvent = {
+          type: event.type,
+          data: event.data,
+          createdAt: event.createdAt,
+        } as NewEvent;
+        const payload = fromBase64(event.payload);
+        if (payload !== undefined) stored.payload = payload;
+        seq = (await world.events.append({ runId: fixture.runId, expectedSeq: seq, events: [stored] })).seq;
+      }
+      // The log now ends where the old version left it: waiting on the hook.
+      await resumeHook(fixture.hookToken, fixture.hookPayload);
+      const result = await getRun(fixture.runId).returnValue;
+      expect(result).toEqual(fixture.expected);
+      // Only the step after the hook ran; everything before it came from the log.
+      expect(executed).toEqual(["ship"]);
+      const log: EventRecord[] = await world.events.list(fixture.runId);
+      expect(log.at(-1)?.type).toBe("run_completed");
+    });
+  }
+});
