@@ -1,143 +1,318 @@
-// npm run bench [-- --full]: Stepwise's own scenarios on the local (SQLite) World.
-// Prints a table and writes it to bench/results/<date>.md. Targets are checked here, by
-// measurement, never by timed assertions in tests.
-import { mkdirSync, writeFileSync } from "node:fs";
-import { cpus } from "node:os";
-import { createLocalWorld } from "../dist/worlds/local/index.js";
-import { fmt, gaps, median, table } from "./lib/stats.mjs";
-import { start, stepTimes, withWorld, workflows } from "./lib/stepwise.mjs";
+// npm run bench [-- --full]: Stepwise side by side with its peers, in one run on this machine.
+// Engines: Stepwise (local SQLite World, postgres World), the Vercel Workflow SDK (local World,
+// Postgres World) and DBOS Transact (PostgreSQL), each in its own driver process
+// (bench/engines/*.mjs) running the same scenarios (bench/scenarios/in-process.mjs); the
+// durable-write floor (bench/engines/floor.mjs); issue 4's dedicated-worker scenarios
+// (bench/scenarios/workers.mjs). Rounds are interleaved (each scenario runs on every engine
+// before the next), medians are taken over rounds and ratios within a round. Prints a report and
+// writes it to bench/results/<date>.md (bench/lib/report.mjs). Peers are installed into
+// bench/peers/ by bench/peers-setup/install.mjs; a peer that cannot be installed or run is
+// reported loudly and the rest still runs. Targets are checked here, never in tests.
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { spawnDriver } from "./lib/ipc.mjs";
+import { startPostgres } from "./lib/postgres.mjs";
+import { postgresCpuSeconds, processCpuSeconds, summariseProfile } from "./lib/profile.mjs";
+import { renderReport } from "./lib/report.mjs";
+import { Results } from "./lib/results.mjs";
+import { bootstrapVercelPostgres, ensurePeers, VERCEL_APP } from "./peers-setup/install.mjs";
+import { failover, workerThroughput } from "./scenarios/workers.mjs";
 
 const full = process.argv.includes("--full");
-const local = (dir) => createLocalWorld({ dataDir: dir });
-const lines = [];
-const say = (text = "") => {
-  lines.push(text);
-  console.log(text);
+const began = Date.now();
+const say = (text = "") => console.log(text);
+const MIN = 60_000;
+
+// What runs, per mode. `slow` engines (the Vercel SDK: tens of ms per step, growing with history)
+// run the cheap scenarios in fewer rounds and the big ones only with --full, under a time cap.
+const PLAN = {
+  rounds: full ? 5 : 3,
+  slowRounds: full ? 2 : 1,
+  floorWrites: { sqlite: full ? 10_000 : 3_000, postgres: full ? 3_000 : 1_000 },
+  scenarios: [
+    { id: "seq-1", method: "sequential", params: { n: 1 } },
+    { id: "seq-10", method: "sequential", params: { n: 10 } },
+    { id: "seq-100", method: "sequential", params: { n: 100 } },
+    { id: "seq-1000", method: "sequential", params: { n: 1_000 }, slow: "big" },
+    { id: "seq-10000", method: "sequential", params: { n: 10_000 }, slow: "never", fullOnly: true },
+    { id: "fan-10", method: "fanout", params: { n: 10 } },
+    { id: "fan-100", method: "fanout", params: { n: 100 } },
+    { id: "fan-1000", method: "fanout", params: { n: 1_000 }, slow: "big" },
+    full
+      ? { id: "tp-100x5", method: "throughput", params: { runs: 100, steps: 5 } }
+      : { id: "tp-100x2", method: "throughput", params: { runs: 100, steps: 2 } },
+    {
+      id: "tp-1000x10",
+      method: "throughput",
+      params: { runs: 1_000, steps: 10 },
+      slow: "big",
+      rounds: full ? 5 : 1,
+    },
+    { id: "first-step", method: "firstStep", params: { repeats: 10 }, slowParams: { repeats: 3 } },
+    { id: "hook", method: "hookResume", params: { repeats: 5 }, slowParams: { repeats: 2 } },
+  ],
+  bigCapMs: 5 * MIN, // a slow engine's big scenario stops here and reports how far it got
+  memory: { fast: full ? 10_000 : 1_000, slow: full ? 2_000 : 100, capMs: 6 * MIN },
+  workers: { counts: [1, 2, 4], runs: full ? 1_000 : 500, steps: 10, rounds: full ? 3 : 1 },
+  profileSteps: full ? 2_000 : 1_000,
+  failoverRepeats: full ? 3 : 1,
 };
 
-async function sequential(n) {
-  return withWorld(local, async () => {
-    stepTimes.length = 0;
-    const t0 = performance.now();
-    const run = await start(workflows.sequential, [n]);
-    await run.returnValue;
-    const total = performance.now() - t0;
-    const g = gaps(stepTimes);
-    const window = Math.min(100, Math.max(1, Math.floor(g.length / 2)));
-    return {
-      n,
-      total,
-      perStep: total / n,
-      early: median(g.slice(0, window)),
-      late: median(g.slice(-window)),
-    };
-  });
+const here = fileURLToPath(new URL("./", import.meta.url));
+const ENGINES = [
+  { id: "stepwise-local", file: "engines/stepwise.mjs", args: ["local"] },
+  { id: "stepwise-pg", file: "engines/stepwise.mjs", args: ["postgres"], pg: true },
+  {
+    id: "vercel-local",
+    file: "engines/vercel.mjs",
+    args: ["local"],
+    slow: true,
+    peer: "vercel",
+    cwd: VERCEL_APP,
+  },
+  {
+    id: "vercel-pg",
+    file: "engines/vercel.mjs",
+    args: ["postgres"],
+    slow: true,
+    peer: "vercelPostgres",
+    cwd: VERCEL_APP,
+    pg: true,
+  },
+  { id: "dbos", file: "engines/dbos.mjs", args: [], peer: "dbos", pg: true },
+];
+
+const results = new Results();
+const notes = []; // loud problems, repeated at the top of the report
+const loud = (text) => {
+  notes.push(text);
+  say(`\n!!!!! ${text.split("\n").join("\n!!!!! ")}\n`);
+};
+
+say(`Stepwise benchmark (${full ? "full" : "quick"}) — ${new Date().toISOString()}`);
+const peers = ensurePeers(say);
+for (const engine of ENGINES) {
+  if (engine.peer && !peers[engine.peer].ok) {
+    results.unavailable.set(engine.id, peers[engine.peer].error);
+    loud(`PEER NOT AVAILABLE: ${engine.id} cannot run here: ${peers[engine.peer].error}`);
+  }
 }
 
-async function concurrent(runs, steps) {
-  return withWorld(local, async () => {
-    const t0 = performance.now();
-    const handles = await Promise.all(
-      Array.from({ length: runs }, () => start(workflows.sequential, [steps])),
+let server;
+try {
+  server = await startPostgres();
+} catch (error) {
+  loud(`POSTGRESQL NOT AVAILABLE: every PostgreSQL engine and scenario is skipped: ${error.message}`);
+  for (const engine of ENGINES) if (engine.pg) results.unavailable.set(engine.id, "PostgreSQL did not start");
+}
+
+let databases = 0;
+/** A driver for `engine` on a fresh World/database, warmed up. Undefined (and noted) on failure. */
+async function openEngine(engine, { warm = true, extraEnv = {} } = {}) {
+  if (results.unavailable.has(engine.id)) return undefined;
+  const env = { ...extraEnv };
+  try {
+    if (engine.pg) {
+      env.BENCH_PG_URL = await server.createDatabase(`${engine.id.replace(/-/g, "_")}_${++databases}`);
+      if (engine.id === "vercel-pg") bootstrapVercelPostgres(env.BENCH_PG_URL);
+    }
+    const driver = await spawnDriver(join(here, engine.file), {
+      args: engine.args,
+      env,
+      cwd: engine.cwd,
+      execArgv: engine.slow ? ["--no-warnings"] : [],
+      label: engine.id,
+    });
+    if (driver.error) throw new Error(driver.error);
+    if (warm) await driver.call("warmUp", { slow: Boolean(engine.slow) }, 10 * MIN);
+    return driver;
+  } catch (error) {
+    results.unavailable.set(engine.id, error.message);
+    loud(`ENGINE FAILED TO START: ${engine.id}: ${error.message.slice(0, 1500)}`);
+    return undefined;
+  }
+}
+
+const headline = (scenario, r) =>
+  ({
+    sequential: () => `${r.earlyMs?.toFixed(3) ?? "-"} ms/step at ~10, ${r.totalMs.toFixed(1)} ms total`,
+    fanout: () => `${r.totalMs.toFixed(1)} ms total`,
+    throughput: () => `${r.stepsPerSecond.toFixed(0)} steps/s`,
+    firstStep: () => `${r.medianMs.toFixed(3)} ms`,
+    hookResume: () => `${r.medianMs.toFixed(3)} ms`,
+    waitingMemory: () => `${r.heapBytesPerRun.toFixed(0)} heap bytes/run`,
+  })[scenario.method]();
+
+async function runScenario(engine, drivers, scenario, round, { params, timeoutMs }) {
+  const driver = drivers.get(engine.id);
+  if (!driver) return;
+  const pg0 = engine.pg ? postgresCpuSeconds() : undefined;
+  try {
+    const result = await driver.call(scenario.method, { ...params, timeoutMs }, timeoutMs + 2 * MIN);
+    if (scenario.method === "throughput" && pg0 !== undefined)
+      result.postgresCpuSeconds = postgresCpuSeconds() - pg0;
+    results.add(engine.id, scenario.id, round, result);
+    const shown = result.truncated
+      ? `did not finish within ${Math.round(timeoutMs / 1000)} s`
+      : headline(scenario, result);
+    say(`  ${scenario.id.padEnd(11)} ${engine.id.padEnd(15)} round ${round + 1}: ${shown}`);
+    if (result.truncated) {
+      // Its run is still executing in the background: give the engine a fresh driver and World.
+      await driver.close(5_000);
+      drivers.set(engine.id, await openEngine(engine));
+    }
+  } catch (error) {
+    results.fail(engine.id, scenario.id, error.message);
+    loud(`SCENARIO FAILED: ${engine.id} ${scenario.id}: ${error.message.slice(0, 1500)}`);
+    await driver.close(5_000);
+    drivers.set(engine.id, await openEngine(engine));
+  }
+}
+
+// 1. The floor, then every engine's driver (warmed up, warm-up excluded).
+const floor = await spawnDriver(join(here, "engines/floor.mjs"), {
+  env: server ? { BENCH_PG_URL: await server.createDatabase("floor") } : {},
+  label: "floor",
+});
+const drivers = new Map();
+for (const engine of ENGINES) drivers.set(engine.id, await openEngine(engine));
+const engineInfo = Object.fromEntries(ENGINES.map((e) => [e.id, drivers.get(e.id)?.info ?? {}]));
+
+// 2. Interleaved rounds: the floor, then each scenario on every engine (rotating the order).
+for (let round = 0; round < PLAN.rounds; round++) {
+  say(`\nround ${round + 1} of ${PLAN.rounds} (${((Date.now() - began) / 1000).toFixed(0)} s)`);
+  results.add("floor", "sqlite", round, await floor.call("sqlite", { writes: PLAN.floorWrites.sqlite }));
+  if (server)
+    results.add(
+      "floor",
+      "postgres",
+      round,
+      await floor.call("postgres", { writes: PLAN.floorWrites.postgres }),
     );
-    await Promise.all(handles.map((h) => h.returnValue));
-    const seconds = (performance.now() - t0) / 1000;
-    return { runs, steps, seconds, stepsPerSecond: (runs * steps) / seconds, runsPerSecond: runs / seconds };
-  });
+  const order = ENGINES.map((_, i) => ENGINES[(i + round) % ENGINES.length]);
+  for (const scenario of PLAN.scenarios) {
+    if ((scenario.fullOnly && !full) || round >= (scenario.rounds ?? PLAN.rounds)) continue;
+    for (const engine of order) {
+      if (engine.slow && (scenario.slow === "never" || scenario.slow === "big" || round >= PLAN.slowRounds))
+        continue;
+      const params = engine.slow && scenario.slowParams ? scenario.slowParams : scenario.params;
+      await runScenario(engine, drivers, scenario, round, { params, timeoutMs: 10 * MIN });
+    }
+  }
 }
 
-async function waitingMemory(count) {
-  return withWorld(
-    local,
-    async (world) => {
-      global.gc?.();
-      const before = process.memoryUsage().heapUsed;
-      const handles = [];
-      for (let i = 0; i < count; i++) handles.push(await start(workflows.waitHook, [`bench-hook-${i}`]));
-      // Wait until every run is suspended on its hook.
-      for (;;) {
-        const page = await world.hooks.list({ status: "active", limit: count });
-        if (page.length >= count) break;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      await new Promise((r) => setTimeout(r, 200));
-      global.gc?.();
-      const after = process.memoryUsage().heapUsed;
-      return { count, bytesPerRun: (after - before) / count };
-    },
-    { maxCachedRuns: 0 },
+// 3. A slow engine's big scenarios, once, under the cap (full mode only).
+if (full) {
+  say(`\nbig scenarios for the slow peers (capped at ${PLAN.bigCapMs / MIN} min each)`);
+  for (const scenario of PLAN.scenarios.filter((s) => s.slow === "big")) {
+    for (const engine of ENGINES.filter((e) => e.slow)) {
+      await runScenario(engine, drivers, scenario, 0, { params: scenario.params, timeoutMs: PLAN.bigCapMs });
+    }
+  }
+}
+for (const driver of drivers.values()) await driver?.close();
+await floor.close();
+
+// 4. Memory held by waiting runs: a fresh driver per engine.
+say(`\nmemory held by runs waiting on a hook (${((Date.now() - began) / 1000).toFixed(0)} s)`);
+for (const engine of ENGINES) {
+  const count = engine.slow ? PLAN.memory.slow : PLAN.memory.fast;
+  const driver = await openEngine(engine);
+  if (!driver) continue;
+  const memDrivers = new Map([[engine.id, driver]]);
+  const scenario = { id: "memory", method: "waitingMemory" };
+  await runScenario(engine, memDrivers, scenario, 0, { params: { count }, timeoutMs: PLAN.memory.capMs });
+  await memDrivers.get(engine.id)?.close(5_000);
+}
+
+// 5. Issue 4: dedicated worker processes on PostgreSQL, and failover.
+let workers;
+let failoverResult;
+const profileDir = mkdtempSync(join(tmpdir(), "stepwise-bench-profiles-"));
+if (server) {
+  say(
+    `\nStepwise on PostgreSQL with dedicated worker processes (${((Date.now() - began) / 1000).toFixed(0)} s)`,
   );
+  try {
+    workers = await workerThroughput(server, { ...PLAN.workers, say, profileDir });
+  } catch (error) {
+    loud(`WORKER SCENARIO FAILED: ${error.message}`);
+  }
+  say("\nfailover: SIGKILL the worker driving a run");
+  try {
+    failoverResult = await failover(server, { repeats: PLAN.failoverRepeats, say });
+  } catch (error) {
+    loud(`FAILOVER SCENARIO FAILED: ${error.message}`);
+  }
 }
 
-say(`# Stepwise benchmark — ${new Date().toISOString()}`);
-say("");
-say(
-  `Machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, Node ${process.version}. World: local (SQLite, WAL, synchronous=NORMAL).`,
-);
-say("");
-
-// Warm-up (excluded): sandbox prelude build, JIT, SQLite page cache.
-await sequential(200);
-
-const sizes = full ? [10, 100, 1_000, 10_000] : [10, 100, 1_000, 10_000];
-const seqRows = [];
-for (const n of sizes) {
-  const r = await sequential(n);
-  seqRows.push(r);
+// 6. Profiles of Stepwise's per-step path (one 2,000-step run per World) and of a dedicated worker.
+say(`\nCPU profiles (${((Date.now() - began) / 1000).toFixed(0)} s)`);
+const profiles = {};
+for (const engine of ENGINES.filter((e) => e.id.startsWith("stepwise"))) {
+  const driver = await openEngine(engine, { extraEnv: { BENCH_TRACK_FUNCTIONS: "1" } });
+  if (!driver) continue;
+  const file = join(profileDir, `${engine.id}-sequential.cpuprofile`);
+  try {
+    const result = await driver.call("profile", {
+      scenario: "sequential",
+      params: { n: PLAN.profileSteps },
+      file,
+    });
+    profiles[engine.id] = { file, result, summary: summariseProfile(file) };
+    const cpu0 = { node: processCpuSeconds(driver.pid), postgres: postgresCpuSeconds() };
+    profiles[engine.id].sql = (await driver.call("sqlTrace", { n: PLAN.profileSteps })).statements;
+    profiles[engine.id].cpuPerStep = {
+      node: ((processCpuSeconds(driver.pid) - cpu0.node) * 1e6) / PLAN.profileSteps,
+      postgres: engine.pg ? ((postgresCpuSeconds() - cpu0.postgres) * 1e6) / PLAN.profileSteps : undefined,
+    };
+    if (engine.id === "stepwise-local") profiles[engine.id].wal = await driver.call("walFrames", { n: 100 });
+    if (engine.pg) profiles[engine.id].server = await driver.call("serverTime", { n: PLAN.profileSteps });
+    // The start path: every statement of one one-step run, from start() to completion.
+    profiles[engine.id].startSql = (await driver.call("sqlTrace", { n: 1 })).statements;
+  } catch (error) {
+    loud(`PROFILE FAILED: ${engine.id}: ${error.message}`);
+  }
+  await driver.close();
 }
-say("## One run of N sequential no-op steps");
-say("");
-say(
-  table(
-    [
-      "steps",
-      "total ms",
-      "ms/step (total÷N)",
-      "ms/step early (median)",
-      "ms/step late (median)",
-      "late ÷ early",
-    ],
-    seqRows.map((r) => [
-      r.n,
-      fmt(r.total, 1),
-      fmt(r.perStep),
-      fmt(r.early),
-      fmt(r.late),
-      fmt(r.late / r.early, 2),
-    ]),
-  ),
-);
-const at10k = seqRows.find((r) => r.n === 10_000);
-const at10 = seqRows.find((r) => r.n === 10);
-say("");
-say(
-  `Per-step overhead at step 10,000: ${fmt(at10k.late)} ms (target < 0.5 ms: ${at10k.late < 0.5 ? "met" : "MISSED"}); ` +
-    `run of 10,000 vs run of 10, per step: ${fmt(at10k.perStep / at10.perStep, 2)}×; late vs early within the 10,000-step run: ${fmt(at10k.late / at10k.early, 2)}×.`,
-);
-say("");
+const workerProfile = readdirSync(profileDir).find((f) => f.startsWith("CPU."));
+if (workerProfile) {
+  const file = join(profileDir, workerProfile);
+  const window = workers?.profiledWindow;
+  profiles["stepwise-worker"] = {
+    file,
+    summary: summariseProfile(file, { window }),
+    steps: window ? workers.profiledSteps : 0,
+  };
+}
+await server?.stop();
+if (profiles["stepwise-local"])
+  profiles["stepwise-local"].floorFrames = results.value("floor", "sqlite", "framesPerWrite");
+if (profiles["stepwise-pg"])
+  profiles["stepwise-pg"].floorWalBytes = results.value("floor", "postgres", "walBytesPerWrite");
 
-const conc = await concurrent(1_000, 10);
-say("## 1,000 concurrent short runs");
-say("");
-say(
-  table(
-    ["runs", "steps/run", "seconds", "steps/s", "runs/s"],
-    [[conc.runs, conc.steps, fmt(conc.seconds, 2), fmt(conc.stepsPerSecond, 0), fmt(conc.runsPerSecond, 0)]],
-  ),
-);
-say("");
-say(
-  `Throughput: ${fmt(conc.stepsPerSecond, 0)} steps/s (target ≥ 5,000: ${conc.stepsPerSecond >= 5000 ? "met" : "MISSED"}).`,
-);
-say("");
-
-const mem = await waitingMemory(full ? 10_000 : 2_000);
-say("## Runs waiting on a hook, evicted from the worker");
-say("");
-say(table(["waiting runs", "heap bytes per run"], [[mem.count, fmt(mem.bytesPerRun, 0)]]));
-say("");
-
-mkdirSync(new URL("./results/", import.meta.url), { recursive: true });
-const file = new URL(`./results/${new Date().toISOString().slice(0, 10)}.md`, import.meta.url);
-writeFileSync(file, `${lines.join("\n")}\n`);
-console.log(`\nwritten to ${file.pathname}`);
+// 7. The report (the raw figures go to a .json beside it; bench/render.mjs re-renders from it).
+const context = {
+  full,
+  plan: PLAN,
+  results,
+  notes,
+  peers,
+  engineInfo,
+  workers,
+  failover: failoverResult,
+  profiles,
+  minutes: (Date.now() - began) / MIN,
+};
+mkdirSync(join(here, "results"), { recursive: true });
+// bench/results/<date>.md (-full for --full; -2, -3 ... when the day already has one).
+const base = join(here, "results", `${new Date().toISOString().slice(0, 10)}${full ? "-full" : ""}`);
+let file = `${base}.md`;
+for (let n = 2; existsSync(file); n++) file = `${base}-${n}.md`;
+writeFileSync(join(profileDir, "figures.json"), JSON.stringify(context));
+const report = renderReport(context);
+say(`\n${report}`);
+writeFileSync(file, `${report}\n`);
+say(`written to ${file} (raw figures and profiles: ${profileDir})`);

@@ -1,15 +1,11 @@
-// Stepwise under benchmark: registers the benchmark workflows through the runtime's registration
-// API (what compiled code calls) and runs them on a fresh World per scenario.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { configure, shutdown, start } from "../../dist/api/index.js";
+// Stepwise under benchmark, in-process: registers the benchmark workflows through the runtime's
+// registration API (what compiled code calls) -- the same three workflows every engine runs:
+// sequential(n, key), fanout(n, key) and waitHook(token, key). The no-op step stamps
+// globalThis.__benchStep(key, i) (see scenarios/in-process.mjs).
 import { registerStep, registerWorkflowBundle, workflowReference } from "../../dist/internal.js";
 
-export const stepTimes = [];
-
-registerStep("step//bench//noop", async (i) => {
-  stepTimes.push(performance.now());
+registerStep("step//bench//noop", async (i, key) => {
+  globalThis.__benchStep?.(key, i);
   return i;
 });
 
@@ -19,18 +15,19 @@ registerWorkflowBundle({
   code: `(() => {
     const r = globalThis[Symbol.for("stepwise.sandbox")].registrar;
     const noop = r.step("step//bench//noop");
-    r.registerWorkflow("workflow//bench//sequential", async function sequential(n) {
+    r.registerWorkflow("workflow//bench//sequential", async function sequential(n, key) {
       let last = 0;
-      for (let i = 0; i < n; i++) last = await noop(i);
+      for (let i = 0; i < n; i++) last = await noop(i, key);
       return last;
     });
-    r.registerWorkflow("workflow//bench//fanout", async function fanout(n) {
-      const all = await Promise.all(Array.from({ length: n }, (_, i) => noop(i)));
+    r.registerWorkflow("workflow//bench//fanout", async function fanout(n, key) {
+      const all = await Promise.all(Array.from({ length: n }, (_, i) => noop(i, key)));
       return all.length;
     });
-    r.registerWorkflow("workflow//bench//waitHook", async function waitHook(token) {
+    r.registerWorkflow("workflow//bench//waitHook", async function waitHook(token, key) {
       const hook = r.api.createHook({ token });
-      return await hook;
+      const payload = await hook;
+      return await noop(payload.v, key);
     });
   })();`,
 });
@@ -40,18 +37,3 @@ export const workflows = {
   fanout: workflowReference("workflow//bench//fanout"),
   waitHook: workflowReference("workflow//bench//waitHook"),
 };
-
-/** Runs `body` against a fresh World made by `makeWorld(dir)`; cleans up afterwards. */
-export async function withWorld(makeWorld, body, workerOptions = {}) {
-  const dir = mkdtempSync(join(tmpdir(), "stepwise-bench-"));
-  const world = await makeWorld(dir);
-  configure({ world, worker: workerOptions });
-  try {
-    return await body(world);
-  } finally {
-    await shutdown();
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-export { start };
