@@ -109,6 +109,34 @@ describe("postgres World: notifications between Worlds", () => {
     expect(heard.some((n) => n.type === "any")).toBe(false);
   });
 
+  it("a step's checkpoint reaches no other process; a status change does", async () => {
+    const { a, b } = await pair();
+    const heard = record(a);
+    const warm = await createRun(b);
+    await expect
+      .poll(has(heard, { type: "run", runId: warm.runId, status: "pending" }), { timeout: 5000 })
+      .toBe(true);
+    const run = await startedRun(b);
+    await expect.poll(has(heard, { type: "run", runId: run.runId, status: "running" })).toBe(true);
+
+    heard.length = 0;
+    const checkpoint = await b.events.append({
+      runId: run.runId,
+      expectedSeq: 2,
+      events: [stepStarted("s")],
+    });
+    const later = await createRun(b); // notifications arrive in commit order: once this is heard, so was the step
+    await expect.poll(has(heard, { type: "run", runId: later.runId, status: "pending" })).toBe(true);
+    expect(heard.filter((n) => n.type === "run" && n.runId === run.runId)).toEqual([]);
+
+    await b.events.append({
+      runId: run.runId,
+      expectedSeq: checkpoint.seq,
+      events: [{ type: "run_completed", data: {}, payload: utf8("done") }],
+    });
+    await expect.poll(has(heard, { type: "run", runId: run.runId, status: "completed" })).toBe(true);
+  });
+
   it("a World hears its own writes once, in-process, not again through LISTEN", async () => {
     const { a, b } = await pair();
     const heard = record(a);

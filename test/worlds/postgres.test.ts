@@ -16,7 +16,7 @@ import {
   type PostgresWorldOptions,
   WorldUnavailableError,
 } from "../../src/worlds/postgres/index.ts";
-import { LATEST_VERSION } from "../../src/worlds/postgres/migrations/index.ts";
+import { LATEST_VERSION, MIGRATIONS } from "../../src/worlds/postgres/migrations/index.ts";
 import { type PostgresServer, startPostgres } from "../helpers/postgres.ts";
 import {
   createRun,
@@ -106,6 +106,41 @@ describe("postgres World: schema and migrations", () => {
     const world = await createPostgresWorld({ connectionString: url, schema, migrate: false });
     await createRun(world);
     await world.close();
+  });
+
+  it("upgrades a schema with runs in it from version 3, keeping them and their ongoing appends", async () => {
+    const schema = nextSchema();
+    const world = await createPostgresWorld({ connectionString: url, schema });
+    const run = await startedRun(world);
+    await world.events.append({ runId: run.runId, expectedSeq: 2, events: [stepStarted("before")] });
+    const before = await snapshot(world, [run.runId]);
+    await world.close();
+    // Back to version 3: migration 004 only replaced append_batch, so restore 002's definition.
+    const v2 = MIGRATIONS[1]?.sql(`"${schema}"`) ?? "";
+    const batch = v2.slice(
+      v2.indexOf(`CREATE FUNCTION "${schema}".append_batch`),
+      v2.indexOf("-- Appends chunks"),
+    );
+    await admin.query("BEGIN");
+    await admin.query(`SET LOCAL search_path TO "${schema}"`);
+    await admin.query(batch.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION"));
+    await admin.query(`DELETE FROM "${schema}".schema_migrations WHERE version = 4`);
+    await admin.query("COMMIT");
+    expect(await versions(schema)).toEqual([1, 2, 3]);
+
+    // Not current, so refused without migrating; then migrated at start.
+    await expectReject(createPostgresWorld({ connectionString: url, schema, migrate: false }), ConfigError);
+    const reopened = await createPostgresWorld({ connectionString: url, schema });
+    expect(await versions(schema)).toEqual(Array.from({ length: LATEST_VERSION }, (_, index) => index + 1));
+    expect(await snapshot(reopened, [run.runId])).toEqual(before);
+    const appended = await reopened.events.append({
+      runId: run.runId,
+      expectedSeq: 3,
+      events: [stepStarted("after")],
+    });
+    expect(appended.seq).toBe(4);
+    expect((await reopened.steps.list(run.runId)).map((step) => step.stepId)).toEqual(["before", "after"]);
+    await reopened.close();
   });
 
   it("with migrate: false, an unmigrated schema is refused, saying to run the migration", async () => {
