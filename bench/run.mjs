@@ -54,7 +54,7 @@ const PLAN = {
     { id: "hook", method: "hookResume", params: { repeats: 5 }, slowParams: { repeats: 2 } },
   ],
   bigCapMs: 5 * MIN, // a slow engine's big scenario stops here and reports how far it got
-  memory: { fast: full ? 10_000 : 1_000, slow: full ? 2_000 : 100, capMs: 6 * MIN },
+  memory: { fast: full ? 10_000 : 1_000, slow: full ? 1_000 : 100, capMs: 6 * MIN },
   workers: { counts: [1, 2, 4], runs: full ? 1_000 : 500, steps: 10, rounds: full ? 3 : 1 },
   profileSteps: full ? 2_000 : 1_000,
   failoverRepeats: full ? 3 : 1,
