@@ -264,8 +264,11 @@ describe("local World across processes", () => {
   it("processes opening a fresh data directory at once all succeed", async () => {
     const fresh = mkdtempSync(join(tmpdir(), "stepwise-mp-open-"));
     try {
-      const children = Array.from({ length: 4 }, () => startChild(["open", fresh]));
-      for (const child of children) expect((await child.exited).code).toBe(0);
+      const children = Array.from({ length: 6 }, () => startChild(["open", fresh]));
+      for (const child of children) {
+        const { code, stderr } = await child.exited;
+        expect(code, stderr).toBe(0);
+      }
       const reopened = createLocalWorld({ dataDir: fresh });
       expect((await reopened.runs.list()).items).toEqual([]);
       await reopened.close();

@@ -4,7 +4,7 @@
  * local World has: its file, schema versioning, durability setting, reopening, dead-owner takeover
  * and handles that never keep the process alive.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -97,6 +97,30 @@ describe("local World specifics", () => {
       expect(db.pragma("synchronous", { simple: true })).toBe(level);
       expect(db.pragma("busy_timeout", { simple: true })).toBe(1000);
       db.close();
+    }
+  });
+
+  it("waits for another process that holds a fresh file, then fails saying it was kept locked", async () => {
+    const file = join(dataDir, "stepwise.db");
+    const holder = spawn(
+      process.execPath,
+      [
+        "-e",
+        `const db = new (require("better-sqlite3"))(${JSON.stringify(file)});
+         db.exec("CREATE TABLE other (x)"); db.exec("BEGIN EXCLUSIVE");
+         console.log("locked"); setTimeout(() => db.exec("COMMIT"), 4000);`,
+      ],
+      { cwd: process.cwd(), stdio: ["ignore", "pipe", "inherit"] },
+    );
+    try {
+      await new Promise<void>((resolve) => holder.stdout?.once("data", () => resolve()));
+      const started = Date.now();
+      expect(() => createLocalWorld({ dataDir, busyTimeoutMs: 300 })).toThrow(
+        /could not open .*stepwise\.db: other processes kept it locked for more than 300 ms/,
+      );
+      expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    } finally {
+      holder.kill("SIGKILL");
     }
   });
 

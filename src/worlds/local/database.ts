@@ -32,20 +32,62 @@ export function openDatabase(options: DatabaseOptions): { db: Database.Database;
   const file = join(dir, DATABASE_FILE);
   const db = new Database(file, { timeout: options.busyTimeoutMs });
   try {
-    db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs))}`);
-    const mode = db.pragma("journal_mode = WAL", { simple: true });
-    if (mode !== "wal")
-      throw new ConfigError(`SQLite refused WAL mode for ${file} (journal_mode is ${String(mode)}).`);
-    db.pragma(`synchronous = ${options.synchronous === "full" ? "FULL" : "NORMAL"}`);
-    db.pragma("foreign_keys = OFF");
-    db.pragma("temp_store = MEMORY");
-    db.pragma("cache_size = -16000");
-    migrate(db, file);
+    // Every statement, even a pragma, may need to read the file first: all of it waits its turn.
+    whileBusy(file, options.busyTimeoutMs, () => {
+      db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs))}`);
+      db.pragma(`synchronous = ${options.synchronous === "full" ? "FULL" : "NORMAL"}`);
+      db.pragma("foreign_keys = OFF");
+      db.pragma("temp_store = MEMORY");
+      db.pragma("cache_size = -16000");
+      const mode = db.pragma("journal_mode = WAL", { simple: true });
+      if (mode !== "wal") throw new WalRefused(file, String(mode));
+      migrate(db, file);
+    });
   } catch (error) {
     db.close();
     throw error;
   }
   return { db, file, dir };
+}
+
+/** `journal_mode = WAL` did not take: SQLite returns the old mode when another connection is in the way. */
+class WalRefused extends ConfigError {
+  constructor(file: string, mode: string) {
+    super(`SQLite refused WAL mode for ${file} (journal_mode is ${mode}).`);
+  }
+}
+
+const isBusy = (error: unknown): boolean => {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED"));
+};
+
+/**
+ * Runs `setUp` (the pragmas, switching a fresh file to WAL, migrating), and again while another
+ * process is in the way, for up to `timeoutMs`. Processes opening a fresh file at once can meet
+ * where SQLite reports SQLITE_BUSY at once instead of waiting (two connections each holding a
+ * shared lock and wanting an exclusive one), or keeps the old journal mode; the busy timeout does
+ * not cover those, so this waits a few milliseconds (blocking: it only happens while opening) and
+ * tries again.
+ */
+function whileBusy(file: string, timeoutMs: number, setUp: () => void): void {
+  const deadline = Date.now() + timeoutMs;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      setUp();
+      return;
+    } catch (error) {
+      if (!(isBusy(error) || error instanceof WalRefused)) throw error;
+      if (Date.now() >= deadline) {
+        throw new ConfigError(
+          `The local World could not open ${file}: other processes kept it locked for more than ${timeoutMs} ms while it was being set up (${(error as Error).message}). If another program holds the file, stop it; otherwise try again.`,
+          { cause: error },
+        );
+      }
+      Atomics.wait(pause, 0, 0, Math.min(100, 2 ** attempt) + Math.random() * 10);
+    }
+  }
 }
 
 /** `synchronous` from the option, else STEPWISE_SQLITE_SYNCHRONOUS, else "normal". */
