@@ -21,6 +21,7 @@ export function applyAppend(ctx: LocalContext, request: AppendRequest): AppendRe
   if (!head) throw new RunNotFoundError(request.runId);
   const run = runFromHead(head, NO_BYTES);
   checkAppend(run, request);
+  const statusBefore = run.status;
 
   const at = ctx.now();
   const events: EventRecord[] = [];
@@ -55,9 +56,7 @@ export function applyAppend(ctx: LocalContext, request: AppendRequest): AppendRe
   const leaseReleased =
     request.releaseLease && request.owner !== undefined ? releaseAfterAppend(run, request.owner) : undefined;
 
-  sql.updateRun.run(
-    run.status,
-    run.seq,
+  const rest = [
     run.startedAt ?? null,
     run.completedAt ?? null,
     run.updatedAt,
@@ -65,7 +64,9 @@ export function applyAppend(ctx: LocalContext, request: AppendRequest): AppendRe
     run.lease?.expiresAt ?? null,
     run.wakePending ? 1 : 0,
     run.runId,
-  );
+  ] as const;
+  if (run.status === statusBefore) sql.updateRunProgress.run(run.seq, ...rest);
+  else sql.updateRun.run(run.status, run.seq, ...rest);
 
   run.input = ctx.inputOf(run.runId);
   const result: AppendResult = { seq: run.seq, events, run };

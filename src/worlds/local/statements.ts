@@ -90,6 +90,26 @@ export function prepareStatements(db: Database.Database) {
       `UPDATE runs SET status = ?, seq = ?, started_at = ?, completed_at = ?, updated_at = ?,
        lease_owner = ?, lease_expires_at = ?, wake_pending = ? WHERE run_id = ?`,
     ),
+    /**
+     * `updateRun` for an append that leaves the status as it was (a step's checkpoint): naming
+     * `status` in SET rewrites its index entry even when the value is unchanged, one more page
+     * per step.
+     */
+    updateRunProgress: prep<
+      [
+        seq: number,
+        startedAt: number | null,
+        completedAt: number | null,
+        updatedAt: number,
+        leaseOwner: string | null,
+        leaseExpiresAt: number | null,
+        wakePending: number,
+        runId: string,
+      ]
+    >(
+      `UPDATE runs SET seq = ?, started_at = ?, completed_at = ?, updated_at = ?,
+       lease_owner = ?, lease_expires_at = ?, wake_pending = ? WHERE run_id = ?`,
+    ),
     setLease: prep<[owner: string | null, expiresAt: number | null, wakePending: number, runId: string]>(
       "UPDATE runs SET lease_owner = ?, lease_expires_at = ?, wake_pending = ? WHERE run_id = ?",
     ),
