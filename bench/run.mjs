@@ -8,6 +8,7 @@
 // writes it to bench/results/<date>.md (bench/lib/report.mjs). Peers are installed into
 // bench/peers/ by bench/peers-setup/install.mjs; a peer that cannot be installed or run is
 // reported loudly and the rest still runs. Targets are checked here, never in tests.
+import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -83,6 +84,21 @@ const ENGINES = [
   },
   { id: "dbos", file: "engines/dbos.mjs", args: [], peer: "dbos", pg: true },
 ];
+
+// The machine's speed drifts (other tenants): a fixed CPU workload, timed before each phase, shows
+// by how much, so that absolute figures (the steps/s targets) can be read against it.
+const probeData = Buffer.alloc(1 << 20, 7);
+const probes = [];
+function probe(phase) {
+  const times = [];
+  for (let r = 0; r < 5; r++) {
+    const t0 = performance.now();
+    for (let i = 0; i < 20; i++) createHash("sha256").update(probeData).digest();
+    times.push(performance.now() - t0);
+  }
+  probes.push({ phase, ms: times.sort((a, b) => a - b)[2] });
+}
+probe("start");
 
 const results = new Results();
 const notes = []; // loud problems, repeated at the top of the report
@@ -183,6 +199,7 @@ const engineInfo = Object.fromEntries(ENGINES.map((e) => [e.id, drivers.get(e.id
 // 2. Interleaved rounds: the floor, then each scenario on every engine (rotating the order).
 for (let round = 0; round < PLAN.rounds; round++) {
   say(`\nround ${round + 1} of ${PLAN.rounds} (${((Date.now() - began) / 1000).toFixed(0)} s)`);
+  if (round > 0) probe(`round ${round + 1}`);
   results.add("floor", "sqlite", round, await floor.call("sqlite", { writes: PLAN.floorWrites.sqlite }));
   if (server)
     results.add(
@@ -216,6 +233,7 @@ for (const driver of drivers.values()) await driver?.close();
 await floor.close();
 
 // 4. Memory held by waiting runs: a fresh driver per engine.
+probe("memory");
 say(`\nmemory held by runs waiting on a hook (${((Date.now() - began) / 1000).toFixed(0)} s)`);
 for (const engine of ENGINES) {
   const count = engine.slow ? PLAN.memory.slow : PLAN.memory.fast;
@@ -231,6 +249,7 @@ for (const engine of ENGINES) {
 let workers;
 let failoverResult;
 const profileDir = mkdtempSync(join(tmpdir(), "stepwise-bench-profiles-"));
+probe("workers");
 if (server) {
   say(
     `\nStepwise on PostgreSQL with dedicated worker processes (${((Date.now() - began) / 1000).toFixed(0)} s)`,
@@ -249,6 +268,7 @@ if (server) {
 }
 
 // 6. Profiles of Stepwise's per-step path (one 2,000-step run per World) and of a dedicated worker.
+probe("profiles");
 say(`\nCPU profiles (${((Date.now() - began) / 1000).toFixed(0)} s)`);
 const profiles = {};
 for (const engine of ENGINES.filter((e) => e.id.startsWith("stepwise"))) {
@@ -304,6 +324,7 @@ const context = {
   workers,
   failover: failoverResult,
   profiles,
+  probes,
   minutes: (Date.now() - began) / MIN,
 };
 mkdirSync(join(here, "results"), { recursive: true });

@@ -154,6 +154,22 @@ function targets(ctx) {
   return rows;
 }
 
+/** The CPU probe before each phase, relative to the first: how much slower the machine was. */
+function probeLine(probes) {
+  if (!probes?.length) return "";
+  const first = probes[0].ms;
+  const list = probes
+    .slice(1)
+    .map((p) => `${p.phase} ${fmt(p.ms / first, 2)}×`)
+    .join(", ");
+  return ` Machine speed drifts: a fixed CPU workload (20 SHA-256 of 1 MiB, median of 5) took ${fmt(first, 1)} ms at the start; before each later phase it took ${list} as long.`;
+}
+
+const slowdown = (probes, phase) => {
+  const at = probes?.find((p) => p.phase === phase);
+  return at && probes[0] ? at.ms / probes[0].ms : undefined;
+};
+
 function sqlSection(profile) {
   if (!profile.sql) return "";
   const rows = profile.sql
@@ -244,7 +260,11 @@ function missNotes(ctx, rows) {
     const c = w.cpuPerThousandSteps;
     const total = c.workers + c.client + c.postgres;
     notes.push(
-      `**${w.workers} dedicated worker(s): ${fmt(w.stepsPerSecond, 0)} steps/s (missed).** Per 1,000 steps the machine spent ${fmt(total, 2)} CPU-seconds — workers ${fmt(c.workers, 2)}, client ${fmt(c.client, 2)}, PostgreSQL ${fmt(c.postgres, 2)} — against ${fmt(inProcessCpu, 2)} with the in-process worker; two cores at that cost allow about ${fmt(2000 / total, 0)} steps/s before any waiting. The worker's own profile is below.`,
+      `**${w.workers} dedicated worker(s): ${fmt(w.stepsPerSecond, 0)} steps/s (missed).** Per 1,000 steps the machine spent ${fmt(total, 2)} CPU-seconds — workers ${fmt(c.workers, 2)}, client ${fmt(c.client, 2)}, PostgreSQL ${fmt(c.postgres, 2)} — against ${fmt(inProcessCpu, 2)} with the in-process worker; two cores at that cost allow about ${fmt(2000 / total, 0)} steps/s before any waiting.${
+        (slowdown(ctx.probes, "workers") ?? 1) > 1.15
+          ? ` The CPU probe before these scenarios took ${fmt(slowdown(ctx.probes, "workers"), 2)}× as long as at the start of the bench: the machine was that much slower here.`
+          : ""
+      } The worker's own profile is below.`,
     );
   }
   return notes;
@@ -257,7 +277,7 @@ export function renderReport(ctx) {
   p(`# Stepwise benchmark — ${new Date().toISOString()} (${full ? "full" : "quick"})`);
   p();
   p(
-    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; PostgreSQL 15 (throwaway server, fsync on, synchronous_commit=on). The whole bench took ${fmt(minutes, 1)} min.`,
+    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; PostgreSQL 15 (throwaway server, fsync on, synchronous_commit=on). The whole bench took ${fmt(minutes, 1)} min.${probeLine(ctx.probes)}`,
   );
   p();
   const versions = Object.entries(engineInfo)
