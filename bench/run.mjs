@@ -326,6 +326,7 @@ const context = {
   profiles,
   probes,
   minutes: (Date.now() - began) / MIN,
+  at: new Date().toISOString(),
 };
 mkdirSync(join(here, "results"), { recursive: true });
 // bench/results/<date>.md (-full for --full; -2, -3 ... when the day already has one).

@@ -47,9 +47,9 @@ export class Results {
   }
 
   /**
-   * Median over rounds of a[field] / b[field] (same round), when at least 3 rounds measured both.
-   * Otherwise (a slow peer measured in 1-2 rounds) the ratio of the two medians of this run: one
-   * round's noise on the side measured more often should not decide the ratio.
+   * Median over rounds of a[field] / b[field], each ratio taken within one round (both measured
+   * minutes apart at most, on a machine whose speed drifts). A slow peer measured in fewer rounds
+   * is paired with the rounds it ran in. Only when no round measured both: the ratio of medians.
    */
   ratio(a, scenarioA, b, scenarioB, field, fieldB = field) {
     const byRound = new Map(
@@ -61,7 +61,7 @@ export class Results {
       .filter((s) => !s.result.truncated && byRound.has(s.round))
       .map((s) => s.result[field] / byRound.get(s.round))
       .filter(Number.isFinite);
-    if (paired.length >= 3) return median(paired);
+    if (paired.length > 0) return median(paired);
     const va = this.value(a, scenarioA, field);
     const vb = this.value(b, scenarioB, fieldB);
     return va !== undefined && vb !== undefined ? va / vb : undefined;
