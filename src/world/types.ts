@@ -293,7 +293,7 @@ export interface World {
      * lease, but a lease held by someone else fails even when expired; an append that ends the
      * run releases the lease even if `wakePending` is set.
      * Notifies `{ type: "run", runId, status }` (and `{ type: "queue" }` when it enqueued); other
-     * processes need hear of it only when the run's status changed or it enqueued.
+     * processes are told only when the run's status changed or it enqueued.
      */
     append(request: AppendRequest): Promise<AppendResult>;
     /** Events after `afterSeq` (default 0), in order, at most `limit`. `RunNotFoundError` if missing. */

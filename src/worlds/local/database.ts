@@ -80,6 +80,8 @@ function whileBusy(file: string, timeoutMs: number, setUp: () => void): void {
     } catch (error) {
       if (!(isBusy(error) || error instanceof WalRefused)) throw error;
       if (Date.now() >= deadline) {
+        // Still refused with nobody in the way for that long: the file system cannot do WAL.
+        if (error instanceof WalRefused) throw error;
         throw new ConfigError(
           `The local World could not open ${file}: other processes kept it locked for more than ${timeoutMs} ms while it was being set up (${(error as Error).message}). If another program holds the file, stop it; otherwise try again.`,
           { cause: error },
