@@ -27,7 +27,16 @@ export {
   WorkflowRunFailedError,
 } from "./errors/runtime.ts";
 export { FatalError, type RetryAfter, RetryableError, type RetryableErrorOptions } from "./errors/user.ts";
-export { HookNotFoundError, HookTokenConflictError, RunNotFoundError } from "./errors/world.ts";
+export {
+  HookNotFoundError,
+  HookTokenConflictError,
+  RunNotFoundError,
+  WorldBusyError,
+  WorldCorruptError,
+  WorldStorageError,
+  type WorldStorageReason,
+  WorldUnavailableError,
+} from "./errors/world.ts";
 export type { RetryConfig, StepConfig } from "./runtime/registry.ts";
 export {
   deserialize,

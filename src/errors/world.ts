@@ -2,7 +2,7 @@
  * The error contract every World honours. The conformance suite checks that each World throws these
  * same errors for the same situations, so code above the World never needs to know which one it has.
  */
-import { registerErrorCode, StepwiseError } from "./base.ts";
+import { registerErrorCode, StepwiseError, type StepwiseErrorOptions } from "./base.ts";
 
 /** A run, step, hook or stream that was asked for does not exist. */
 export class NotFoundError extends StepwiseError {
@@ -99,11 +99,51 @@ export class LeaseLostError extends StepwiseError {
 registerErrorCode(LeaseLostError.code, StepwiseError.code);
 
 /**
- * The World cannot be reached right now (refused or dropped connection, a server restarting). The
- * call that hit it failed; the next call reconnects. A write whose connection dropped while it was
- * committing may have committed: re-read before writing again.
+ * The World cannot be reached or used right now (refused or dropped connection, a server
+ * restarting, a database locked for too long, a full disk). The call that hit it failed; a later
+ * call can succeed once the cause is gone, and workers back off and retry. A write whose connection
+ * dropped while it was committing may have committed: re-read before writing again.
  */
 export class WorldUnavailableError extends StepwiseError {
   static override readonly code: string = "WORLD_UNAVAILABLE";
 }
 registerErrorCode(WorldUnavailableError.code, StepwiseError.code);
+
+/**
+ * Another connection held the World's write lock for longer than the busy timeout (SQLite's
+ * `database is locked`). Nothing of the call was written; wait and try again, or find the process
+ * holding the lock.
+ */
+export class WorldBusyError extends WorldUnavailableError {
+  static override readonly code: string = "WORLD_BUSY";
+}
+registerErrorCode(WorldBusyError.code, WorldUnavailableError.code);
+
+/** Why the World's storage refused a call (see `WorldStorageError`). */
+export type WorldStorageReason = "full" | "io" | "read-only" | "cannot-open";
+
+/**
+ * The World's storage refused the call: the disk is full (`full`), reading or writing failed
+ * (`io`), the database cannot be written (`read-only`) or cannot be opened (`cannot-open`). Nothing
+ * of the call was written; once the cause is fixed (free space, permissions, the disk), later calls
+ * succeed.
+ */
+export class WorldStorageError extends WorldUnavailableError {
+  static override readonly code: string = "WORLD_STORAGE";
+  readonly reason: WorldStorageReason;
+  constructor(reason: WorldStorageReason, message: string, options?: StepwiseErrorOptions) {
+    super(message, options);
+    this.reason = reason;
+  }
+}
+registerErrorCode(WorldStorageError.code, WorldUnavailableError.code);
+
+/**
+ * The World's database is damaged (or is not a database at all). The World refuses to open it, or
+ * stops using it as soon as it meets the damage, so that nothing more is written to it; waiting does
+ * not help. Restore it from a backup; `npx stepwise doctor` says what is wrong.
+ */
+export class WorldCorruptError extends StepwiseError {
+  static override readonly code: string = "WORLD_CORRUPT";
+}
+registerErrorCode(WorldCorruptError.code, StepwiseError.code);

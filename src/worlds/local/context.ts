@@ -1,13 +1,15 @@
 /**
  * What every part of the local World shares: the connection and its prepared statements, the clock,
- * the notifier, transaction helpers that also enforce `close()` and call order, the cache of run
- * inputs (immutable, and returned with every append's run), and dead-owner detection.
+ * the notifier, transaction helpers that also enforce `close()`, call order and the guard (a World
+ * whose database was found damaged writes nothing more), the cache of run inputs (immutable, and
+ * returned with every append's run), and dead-owner detection.
  */
 import type Database from "better-sqlite3";
 import { ConflictError } from "../../errors/world.ts";
 import { isOwnerDeadOnThisHost } from "../../util/owner.ts";
 import type { Notifier } from "../../world/notify.ts";
 import { bytesOf } from "../sql/rows.ts";
+import type { Guard } from "./guard.ts";
 import type { Statements } from "./statements.ts";
 
 export interface LocalContext {
@@ -17,7 +19,8 @@ export interface LocalContext {
   readonly notifier: Notifier;
   /**
    * Called at the start of every World method: throws once the World is closed, and commits pending
-   * group-commit appends first, so that a call sees the effect of every call made before it.
+   * group-commit appends first, so that a call sees the effect of every call made before it (and
+   * throws if committing them found the database damaged).
    */
   enter(): void;
   /** Runs `fn` in a write transaction (BEGIN IMMEDIATE: takes the write lock up front). */
@@ -38,13 +41,14 @@ export interface ContextParts {
   notifier: Notifier;
   isClosed: () => boolean;
   flushPending: () => void;
+  guard: Guard;
 }
 
 const INPUT_CACHE_ENTRIES = 2048;
 const INPUT_CACHE_BYTES = 64 * 1024 * 1024;
 
 export function createContext(parts: ContextParts): LocalContext {
-  const { db, sql } = parts;
+  const { db, sql, guard } = parts;
   const immediate = db.transaction((fn: () => unknown) => fn()).immediate;
   const deferred = db.transaction((fn: () => unknown) => fn()).deferred;
 
@@ -75,9 +79,24 @@ export function createContext(parts: ContextParts): LocalContext {
     enter() {
       if (parts.isClosed()) throw new ConflictError("This World has been closed.");
       parts.flushPending();
+      guard.check("this call");
     },
-    write: <T>(fn: () => T): T => immediate(fn) as T,
-    read: <T>(fn: () => T): T => deferred(fn) as T,
+    write: <T>(fn: () => T): T => {
+      try {
+        return immediate(fn) as T;
+      } catch (error) {
+        guard.note(error, "a write");
+        throw error;
+      }
+    },
+    read: <T>(fn: () => T): T => {
+      try {
+        return deferred(fn) as T;
+      } catch (error) {
+        guard.note(error, "a read");
+        throw error;
+      }
+    },
     isOwnerDead(owner) {
       if (dead.has(owner)) return true;
       if (!isOwnerDeadOnThisHost(owner)) return false;

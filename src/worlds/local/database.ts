@@ -8,6 +8,7 @@ import { join, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { ConfigError } from "../../errors/runtime.ts";
 import { migrate } from "./migrations.ts";
+import { fromSqliteError } from "./sqlite-errors.ts";
 
 export type Synchronous = "normal" | "full";
 
@@ -30,7 +31,14 @@ export function openDatabase(options: DatabaseOptions): { db: Database.Database;
     );
   }
   const file = join(dir, DATABASE_FILE);
-  const db = new Database(file, { timeout: options.busyTimeoutMs });
+  const failed = (error: unknown): unknown =>
+    fromSqliteError(error, { file, operation: "opening the World", busyTimeoutMs: options.busyTimeoutMs });
+  let db: Database.Database;
+  try {
+    db = new Database(file, { timeout: options.busyTimeoutMs });
+  } catch (error) {
+    throw failed(error);
+  }
   try {
     // Every statement, even a pragma, may need to read the file first: all of it waits its turn.
     whileBusy(file, options.busyTimeoutMs, () => {
@@ -45,7 +53,7 @@ export function openDatabase(options: DatabaseOptions): { db: Database.Database;
     });
   } catch (error) {
     db.close();
-    throw error;
+    throw failed(error);
   }
   return { db, file, dir };
 }

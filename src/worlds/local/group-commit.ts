@@ -12,9 +12,13 @@
  * callback issued. So the World flushes on `setImmediate` while batches form, drops to microtasks
  * after a run of single-append flushes, and probes with `setImmediate` every few flushes to notice
  * when concurrency returns.
+ *
+ * Every failure goes to the guard at once (synchronously), so a database found damaged stops the
+ * World before anything queued behind the failed batch, or any call made in the same tick, writes.
  */
 import type Database from "better-sqlite3";
 import type { AppendRequest, AppendResult } from "../../world/types.ts";
+import type { Guard } from "./guard.ts";
 
 interface Pending {
   request: AppendRequest;
@@ -41,8 +45,9 @@ export function createGroupCommit(
   db: Database.Database,
   apply: (request: AppendRequest) => AppendResult,
   onCommitted: (committed: readonly { request: AppendRequest; result: AppendResult }[]) => void,
-  options: { enabled: boolean },
+  options: { enabled: boolean; guard: Pick<Guard, "check" | "note"> },
 ): GroupCommit {
+  const { guard } = options;
   let queue: Pending[] = [];
   let scheduled: NodeJS.Immediate | "microtask" | undefined;
   let lowLoad = false; // flush on microtasks
@@ -63,12 +68,19 @@ export function createGroupCommit(
   ).immediate;
 
   function commit(items: Pending[]): void {
+    try {
+      guard.check("an append");
+    } catch (error) {
+      for (const item of items) item.reject(error);
+      return;
+    }
     if (items.length === 1) {
       const [item] = items as [Pending];
       let result: AppendResult;
       try {
         result = single(item.request);
       } catch (error) {
+        guard.note(error, "an append");
         item.reject(error);
         return;
       }
@@ -80,6 +92,7 @@ export function createGroupCommit(
     try {
       outcomes = batch(items);
     } catch (error) {
+      guard.note(error, "an append");
       for (const item of items) item.reject(error);
       return;
     }

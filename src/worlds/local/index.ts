@@ -3,7 +3,9 @@
  * safely by any number of processes on this machine. Appends are group-committed (see
  * `group-commit.ts`) and fenced inside the write transaction; notifications are in-process for this
  * process's writes and, while anyone listens, `{ type: "any" }` for other processes' commits
- * (see `watch.ts`). The schema and the design notes are in `migrations.ts`.
+ * (see `watch.ts`). The schema and the design notes are in `migrations.ts`. Every method is behind
+ * the guard (`guard.ts`): SQLite's failures leave as Stepwise errors that say what to do, and a
+ * database found damaged stops the World.
  */
 import { ConflictError, RunNotFoundError } from "../../errors/world.ts";
 import { createNotifier } from "../../world/notify.ts";
@@ -14,6 +16,7 @@ import { createAudit } from "./audit.ts";
 import { createContext } from "./context.ts";
 import { openDatabase, resolveSynchronous, type Synchronous } from "./database.ts";
 import { createGroupCommit } from "./group-commit.ts";
+import { createGuard, guardWorld } from "./guard.ts";
 import { createQueue } from "./queue.ts";
 import { createRecords } from "./records.ts";
 import { createRuns } from "./runs.ts";
@@ -42,11 +45,13 @@ export interface LocalWorldOptions {
 export type { Synchronous } from "./database.ts";
 
 export function createLocalWorld(options: LocalWorldOptions = {}): World {
+  const busyTimeoutMs = options.busyTimeoutMs ?? 10_000;
   const { db, file, dir } = openDatabase({
     dataDir: options.dataDir ?? process.env.STEPWISE_DATA_DIR ?? "./.stepwise",
     synchronous: resolveSynchronous(options.synchronous, process.env.STEPWISE_SQLITE_SYNCHRONOUS),
-    busyTimeoutMs: options.busyTimeoutMs ?? 10_000,
+    busyTimeoutMs,
   });
+  const guard = createGuard(file, busyTimeoutMs);
   const sql = prepareStatements(db);
   const notifier = createNotifier();
   let closed = false;
@@ -58,6 +63,7 @@ export function createLocalWorld(options: LocalWorldOptions = {}): World {
     notifier,
     isClosed: () => closed,
     flushPending: () => groupCommit.flush(),
+    guard,
   });
 
   const groupCommit = createGroupCommit(
@@ -73,7 +79,7 @@ export function createLocalWorld(options: LocalWorldOptions = {}): World {
       if (enqueued) notifier.emit({ type: "queue" });
       for (const [runId, status] of runs) notifier.emit({ type: "run", runId, status });
     },
-    { enabled: options.groupCommit ?? true },
+    { enabled: options.groupCommit ?? true, guard },
   );
 
   const watcher = createChangeWatcher({
@@ -84,7 +90,7 @@ export function createLocalWorld(options: LocalWorldOptions = {}): World {
     pollMs: options.pollIntervalMs ?? 1000,
   });
 
-  return {
+  return guardWorld(guard, {
     name: "local",
     runs: createRuns(ctx),
     events: {
@@ -123,5 +129,5 @@ export function createLocalWorld(options: LocalWorldOptions = {}): World {
       watcher.stop();
       db.close();
     },
-  };
+  });
 }
