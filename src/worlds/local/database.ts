@@ -1,13 +1,16 @@
 /**
- * Opens the local World's SQLite file: creates the data directory, sets WAL mode, the durability
- * level and the busy timeout (so processes sharing the file wait for each other's write locks
- * instead of failing), and migrates the schema.
+ * Opens the local World's SQLite file: creates the data directory, checks an existing file on a
+ * read-only connection first (a database, Stepwise's, not too new, not damaged: `file-check.ts`),
+ * so that a file it refuses is left exactly as it was; then sets WAL mode, the durability level and
+ * the busy timeout (so processes sharing the file wait for each other's write locks instead of
+ * failing), and migrates the schema.
  */
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { ConfigError } from "../../errors/runtime.ts";
-import { migrate } from "./migrations.ts";
+import { checkBeforeOpening, FULL_CHECK_MAX_BYTES, type PreOpenCheck } from "./file-check.ts";
+import { migrate } from "./migrate.ts";
 import { fromSqliteError } from "./sqlite-errors.ts";
 
 export type Synchronous = "normal" | "full";
@@ -16,11 +19,21 @@ export interface DatabaseOptions {
   dataDir: string;
   synchronous: Synchronous;
   busyTimeoutMs: number;
+  /** Files up to this size get the full `quick_check` before opening. Default `FULL_CHECK_MAX_BYTES`. */
+  fullCheckMaxBytes?: number;
+}
+
+export interface OpenedDatabase {
+  db: Database.Database;
+  file: string;
+  dir: string;
+  /** What the check before opening did: when not `fullyChecked`, the background check must. */
+  checked: PreOpenCheck;
 }
 
 export const DATABASE_FILE = "stepwise.db";
 
-export function openDatabase(options: DatabaseOptions): { db: Database.Database; file: string; dir: string } {
+export function openDatabase(options: DatabaseOptions): OpenedDatabase {
   const dir = resolve(options.dataDir);
   try {
     mkdirSync(dir, { recursive: true });
@@ -33,8 +46,16 @@ export function openDatabase(options: DatabaseOptions): { db: Database.Database;
   const file = join(dir, DATABASE_FILE);
   const failed = (error: unknown): unknown =>
     fromSqliteError(error, { file, operation: "opening the World", busyTimeoutMs: options.busyTimeoutMs });
+  let checked: PreOpenCheck | undefined;
   let db: Database.Database;
   try {
+    whileBusy(file, options.busyTimeoutMs, () => {
+      checked = checkBeforeOpening(
+        file,
+        options.busyTimeoutMs,
+        options.fullCheckMaxBytes ?? FULL_CHECK_MAX_BYTES,
+      );
+    });
     db = new Database(file, { timeout: options.busyTimeoutMs });
   } catch (error) {
     throw failed(error);
@@ -55,7 +76,7 @@ export function openDatabase(options: DatabaseOptions): { db: Database.Database;
     db.close();
     throw failed(error);
   }
-  return { db, file, dir };
+  return { db, file, dir, checked: checked as PreOpenCheck };
 }
 
 /** `journal_mode = WAL` did not take: SQLite returns the old mode when another connection is in the way. */

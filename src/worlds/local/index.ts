@@ -13,6 +13,7 @@ import type { RunStatus, World } from "../../world/types.ts";
 import { eventFromRow } from "../sql/rows.ts";
 import { applyAppend } from "./append.ts";
 import { createAudit } from "./audit.ts";
+import { startBackgroundCheck } from "./background-check.ts";
 import { createContext } from "./context.ts";
 import { openDatabase, resolveSynchronous, type Synchronous } from "./database.ts";
 import { createGroupCommit } from "./group-commit.ts";
@@ -40,18 +41,35 @@ export interface LocalWorldOptions {
   groupCommit?: boolean;
   /** Fallback poll for other processes' changes while subscribed. Default 1000 ms. */
   pollIntervalMs?: number;
+  /**
+   * Files up to this size get SQLite's full `quick_check` before opening; larger ones are checked
+   * in a background process right after. Default 64 MiB (`FULL_CHECK_MAX_BYTES`).
+   * @internal for tests
+   */
+  fullCheckMaxBytes?: number;
 }
 
 export type { Synchronous } from "./database.ts";
 
 export function createLocalWorld(options: LocalWorldOptions = {}): World {
   const busyTimeoutMs = options.busyTimeoutMs ?? 10_000;
-  const { db, file, dir } = openDatabase({
+  const { db, file, dir, checked } = openDatabase({
     dataDir: options.dataDir ?? process.env.STEPWISE_DATA_DIR ?? "./.stepwise",
     synchronous: resolveSynchronous(options.synchronous, process.env.STEPWISE_SQLITE_SYNCHRONOUS),
     busyTimeoutMs,
+    ...(options.fullCheckMaxBytes === undefined ? {} : { fullCheckMaxBytes: options.fullCheckMaxBytes }),
   });
   const guard = createGuard(file, busyTimeoutMs);
+  const backgroundCheck = checked.fullyChecked
+    ? undefined
+    : startBackgroundCheck({
+        file,
+        busyTimeoutMs,
+        onDamage(error) {
+          guard.stop(error);
+          process.stderr.write(`[stepwise] ${error.message}\n`);
+        },
+      });
   const sql = prepareStatements(db);
   const notifier = createNotifier();
   let closed = false;
@@ -126,6 +144,7 @@ export function createLocalWorld(options: LocalWorldOptions = {}): World {
       if (closed) return;
       groupCommit.flush();
       closed = true;
+      backgroundCheck?.stop();
       watcher.stop();
       db.close();
     },

@@ -1,6 +1,6 @@
 /**
- * The local World's schema, as numbered migrations of plain SQL, and the code that applies them when
- * a database is opened. The schema version lives in `PRAGMA user_version` (written in the same
+ * The local World's schema, as numbered migrations of plain SQL (applied by `migrate.ts` when a
+ * database is opened). The schema version lives in `PRAGMA user_version` (written in the same
  * transaction as the migration), `PRAGMA application_id` marks the file as Stepwise's, and a
  * database written by a newer Stepwise is refused rather than misread.
  *
@@ -9,9 +9,6 @@
  * their input, output and error (`*_seq`). So a checkpoint writes its bytes once, and projection
  * updates are small rows.
  */
-import type Database from "better-sqlite3";
-import { ConfigError } from "../../errors/runtime.ts";
-
 export interface Migration {
   version: number;
   name: string;
@@ -168,35 +165,9 @@ export const LATEST_VERSION = MIGRATIONS.reduce(
   0,
 );
 
-function tooNew(file: string, version: number): ConfigError {
-  return new ConfigError(
-    `The Stepwise database ${file} has schema version ${version}, which is newer than this version of Stepwise understands (up to ${LATEST_VERSION}). It was written by a newer Stepwise: upgrade Stepwise, or point STEPWISE_DATA_DIR at another directory.`,
-  );
-}
-
-/**
- * Brings the database's schema up to date, in one write transaction (so two processes opening a
- * fresh file at once migrate it once). Refuses a file that is not Stepwise's or is newer than us.
- */
-export function migrate(db: Database.Database, file: string): void {
-  const check = (): number => {
-    const version = db.pragma("user_version", { simple: true }) as number;
-    const appId = db.pragma("application_id", { simple: true }) as number;
-    if (appId !== 0 && appId !== APPLICATION_ID) {
-      throw new ConfigError(
-        `${file} is a SQLite database that does not belong to Stepwise (application_id ${appId}). Point STEPWISE_DATA_DIR at a directory of its own.`,
-      );
-    }
-    if (version > LATEST_VERSION) throw tooNew(file, version);
-    return version;
-  };
-  if (check() === LATEST_VERSION) return;
-  db.transaction(() => {
-    const version = check();
-    for (const migration of MIGRATIONS) {
-      if (migration.version > version) db.exec(migration.sql);
-    }
-    db.pragma(`application_id = ${APPLICATION_ID}`);
-    db.pragma(`user_version = ${LATEST_VERSION}`);
-  }).immediate();
-}
+/** Every table a migration creates: a file without Stepwise's mark holding others is not ours. */
+export const STEPWISE_TABLES: ReadonlySet<string> = new Set(
+  MIGRATIONS.flatMap((migration) =>
+    [...migration.sql.matchAll(/CREATE TABLE (?:IF NOT EXISTS )?(\w+)/gi)].map((match) => match[1] as string),
+  ),
+);
