@@ -26,6 +26,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: "compile workflows ahead of time for production",
     load: () => import("./commands/build.ts"),
   },
+  doctor: {
+    summary: "check the World's database for damage, and say what to do",
+    load: () => import("./commands/doctor.ts"),
+  },
 };
 
 const MAIN_HELP = `Usage: npx stepwise <command> [options]

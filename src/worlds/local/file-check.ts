@@ -89,7 +89,10 @@ export function requireUsable(file: string, identity: Identity): void {
 /** SQLite's `quick_check` (or `integrity_check`) problems; empty when it says "ok". */
 export function checkProblems(db: Database.Database, pragma: "quick_check" | "integrity_check"): string[] {
   const rows = db.pragma(`${pragma}(${MAX_PROBLEMS})`, { simple: false }) as Record<string, string>[];
-  const lines = rows.map((row) => String(Object.values(row)[0]));
+  // The first line names the schema ("*** in database main ***"): not news to anyone.
+  const lines = rows.map((row) =>
+    String(Object.values(row)[0]).replace(/^\*\*\* in database \w+ \*\*\*\n/, ""),
+  );
   return lines.length === 1 && lines[0] === "ok" ? [] : lines;
 }
 
@@ -106,7 +109,7 @@ export function damagedFileError(
     .join("; ");
   const more = problems.length > 3 ? ` and ${problems.length - 3} more` : "";
   return new WorldCorruptError(
-    `The local World's database ${file} is damaged: SQLite's quick_check ${when} found ${listed}${more}. Stepwise does not write to it. Stop every Stepwise process that uses it, then restore stepwise.db from a backup; \`npx stepwise doctor\` lists every problem.`,
+    `The local World's database ${file} is damaged: SQLite's quick_check ${when} found ${listed}${more}. Stepwise does not write to it. Stop every Stepwise process that uses it, then restore stepwise.db from a backup; \`npx stepwise doctor\` shows what is damaged.`,
     cause === undefined ? undefined : { cause },
   );
 }

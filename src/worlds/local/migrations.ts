@@ -165,9 +165,12 @@ export const LATEST_VERSION = MIGRATIONS.reduce(
   0,
 );
 
-/** Every table a migration creates: a file without Stepwise's mark holding others is not ours. */
-export const STEPWISE_TABLES: ReadonlySet<string> = new Set(
-  MIGRATIONS.flatMap((migration) =>
+/** The tables the migrations up to `version` create. */
+export function tablesUpTo(version: number): string[] {
+  return MIGRATIONS.filter((migration) => migration.version <= version).flatMap((migration) =>
     [...migration.sql.matchAll(/CREATE TABLE (?:IF NOT EXISTS )?(\w+)/gi)].map((match) => match[1] as string),
-  ),
-);
+  );
+}
+
+/** Every table a migration creates: a file without Stepwise's mark holding others is not ours. */
+export const STEPWISE_TABLES: ReadonlySet<string> = new Set(tablesUpTo(LATEST_VERSION));
