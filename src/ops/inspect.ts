@@ -3,7 +3,8 @@
  * a World, as plain rows (for `--json`) and as readable tables, and the audit trail. Payloads are
  * decoded for display through the payload codec, except encrypted ones, which show as
  * `<encrypted>` unless decryption is asked for: then an audit record (who, what, when, why) is
- * written BEFORE any payload is decrypted. That record is the only thing inspecting writes.
+ * written BEFORE any payload is decrypted, and a second one AFTER, saying whether decrypting
+ * succeeded or failed and why. Those records are the only thing inspecting writes.
  */
 import { hostname, userInfo } from "node:os";
 import { StepwiseError } from "../errors/base.ts";
@@ -60,7 +61,12 @@ export interface InspectResult {
   nextCursor?: string;
   /** The audit record written before decrypting, when decryption was asked for. */
   audit?: AuditEntry;
+  /** The audit record of how decrypting ended (it refers to `audit`). */
+  auditOutcome?: AuditEntry;
 }
+
+/** The longest failure text an outcome record keeps. */
+const MAX_OUTCOME_DETAIL = 1000;
 
 /** Stands in for an encrypted payload that is not decrypted: `<encrypted>` in tables and JSON. */
 export const ENCRYPTED_PAYLOAD: { toJSON(): string; toString(): string } = Object.freeze({
@@ -83,10 +89,13 @@ export function currentActor(): AuditActor {
  * How payloads are shown: decoded when plain; `<encrypted>` when encrypted, unless decryption was
  * asked for and `unlock` has recorded it. A payload that cannot be decrypted fails the whole
  * inspection with its `PayloadDecryptionError` (which names the key id), never shows garbage.
+ * `settle` records how decrypting ended.
  */
 class PayloadView {
   #unlocked = false;
+  #decrypted = 0;
   audit: AuditEntry | undefined;
+  outcome: AuditEntry | undefined;
 
   constructor(
     private readonly payloads: PayloadCodec,
@@ -108,6 +117,35 @@ class PayloadView {
     this.#unlocked = true;
   }
 
+  /**
+   * Records how the decryption `unlock` recorded ended (nothing when nothing was unlocked): failed,
+   * with `error`'s name, code and message, or succeeded, with how many payloads were decrypted.
+   */
+  async settle(world: World, error?: unknown): Promise<void> {
+    const attempt = this.audit;
+    if (attempt === undefined || this.outcome !== undefined) return;
+    let detail: string;
+    if (error === undefined) {
+      detail = `${this.#decrypted} encrypted payload${this.#decrypted === 1 ? "" : "s"} decrypted`;
+    } else {
+      const code = (error as { code?: unknown } | null)?.code;
+      const text =
+        error instanceof Error
+          ? `${error.name}${typeof code === "string" ? ` (${code})` : ""}: ${error.message}`
+          : String(error);
+      detail = text.length > MAX_OUTCOME_DETAIL ? `${text.slice(0, MAX_OUTCOME_DETAIL - 1)}…` : text;
+    }
+    this.outcome = await world.audit.record({
+      actor: attempt.actor,
+      action: attempt.action,
+      resource: attempt.resource,
+      runIds: attempt.runIds,
+      refersTo: attempt.auditId,
+      outcome: error === undefined ? "succeeded" : "failed",
+      detail,
+    });
+  }
+
   show(runId: string, bytes: Uint8Array | undefined): unknown {
     if (bytes === undefined) return undefined;
     if (payloadInfo(bytes).format === "encrypted") {
@@ -116,7 +154,9 @@ class PayloadView {
         throw new Error("internal: payloads decrypted before the audit record was written");
     }
     try {
-      return decodeValue(this.payloads.decode(runId, bytes));
+      const decoded = decodeValue(this.payloads.decode(runId, bytes));
+      if (this.#unlocked && payloadInfo(bytes).format === "encrypted") this.#decrypted += 1;
+      return decoded;
     } catch (error) {
       if (PayloadDecryptionError.is(error)) throw error;
       return `<unreadable: ${(error as Error).message}>`;
@@ -322,6 +362,14 @@ const AUDIT_COLUMNS: Column<AuditEntry>[] = [
   { header: "resource", value: (a) => a.resource },
   { header: "runs", value: (a) => a.runIds.join(",") || "-", max: 60 },
   { header: "reason", value: (a) => a.reason ?? "", max: 50 },
+  {
+    header: "outcome",
+    value: (a) =>
+      a.outcome === undefined
+        ? ""
+        : `${a.outcome} (of ${a.refersTo ?? "?"})${a.detail ? `: ${a.detail}` : ""}`,
+    max: 80,
+  },
 ];
 
 async function inspectAudit(
@@ -360,8 +408,9 @@ function checkDecrypt(payloads: PayloadCodec, resource: InspectResource, options
 
 /**
  * Runs one inspect query. `RunNotFoundError` when a run id does not exist. With `decrypt`, writes
- * the audit record (returned as `audit`) before decrypting; `PayloadDecryptionError` when a payload
- * cannot be decrypted with the configured keys.
+ * the audit record (returned as `audit`) before decrypting and, once decrypting has ended, a second
+ * record of how (`auditOutcome`); `PayloadDecryptionError` when a payload cannot be decrypted with
+ * the configured keys (recorded as a failed outcome first).
  */
 export async function inspect(
   world: World,
@@ -371,12 +420,32 @@ export async function inspect(
 ): Promise<InspectResult> {
   if (options.decrypt) checkDecrypt(payloads, resource, options);
   const view = new PayloadView(payloads, options);
-  const withAudit = (result: InspectResult): InspectResult =>
-    view.audit === undefined ? result : { ...result, audit: view.audit };
+  let result: InspectResult;
+  try {
+    result = await query(world, view, resource, options);
+  } catch (error) {
+    // The failure is the news: if even recording it fails, the decryption error is still what to report.
+    await view.settle(world, error).catch(() => {});
+    throw error;
+  }
+  // Nothing decrypted is shown unless how it ended is on record too.
+  await view.settle(world);
+  if (view.audit === undefined) return result;
+  return view.outcome === undefined
+    ? { ...result, audit: view.audit }
+    : { ...result, audit: view.audit, auditOutcome: view.outcome };
+}
+
+async function query(
+  world: World,
+  view: PayloadView,
+  resource: InspectResource,
+  options: InspectOptions,
+): Promise<InspectResult> {
   const runId = options.runId ?? options.id;
   switch (resource) {
     case "runs":
-      return withAudit(await inspectRuns(world, view, options));
+      return inspectRuns(world, view, options);
     case "audit":
       return inspectAudit(world, runId, options);
     case "steps":
@@ -384,11 +453,9 @@ export async function inspect(
       if (runId === undefined)
         throw new Error(`inspect ${resource} needs a run id: npx stepwise inspect ${resource} <runId>`);
       await world.runs.get(runId);
-      return withAudit(
-        resource === "steps"
-          ? await inspectSteps(world, view, runId)
-          : await inspectEvents(world, view, runId, options),
-      );
+      return resource === "steps"
+        ? inspectSteps(world, view, runId)
+        : inspectEvents(world, view, runId, options);
     case "hooks": {
       if (runId !== undefined) await world.runs.get(runId);
       const filter: { runId?: string; status?: "active" | "disposed"; limit?: number } = {

@@ -202,7 +202,14 @@ export interface AuditActor {
   pid: number;
 }
 
-/** A record of someone reading protected data (decrypted payloads). Never changed or removed. */
+/** How an audited action ended, recorded in a second entry that refers to the first. */
+export type AuditOutcome = "succeeded" | "failed";
+
+/**
+ * A record of someone reading protected data (decrypted payloads). Never changed or removed. An
+ * action is recorded BEFORE it happens; how it ended is a second entry with `refersTo` (the first
+ * entry's id) and `outcome`, since entries are never updated.
+ */
 export interface AuditEntry {
   /** `audit_` and a ULID. */
   auditId: string;
@@ -217,6 +224,12 @@ export interface AuditEntry {
   runIds: string[];
   /** Why, in the reader's words; absent when none was given. */
   reason?: string;
+  /** For an entry that reports an outcome: the id of the entry recording the action. */
+  refersTo?: string;
+  /** How the action of `refersTo` ended. */
+  outcome?: AuditOutcome;
+  /** What happened, in words: why it failed, or what it did. */
+  detail?: string;
 }
 
 export interface NewAuditEntry {
@@ -225,6 +238,9 @@ export interface NewAuditEntry {
   resource: string;
   runIds: readonly string[];
   reason?: string;
+  refersTo?: string;
+  outcome?: AuditOutcome;
+  detail?: string;
 }
 
 export interface ListAuditFilter {
@@ -381,8 +397,9 @@ export interface World {
   audit: {
     /**
      * Appends an entry; the World assigns `auditId` and `at` (its clock) and returns the stored
-     * entry. Run ids need not exist (an audit trail outlives the runs it mentions). Durable once the
-     * promise resolves: callers record BEFORE they show what the entry covers.
+     * entry. Run ids need not exist (an audit trail outlives the runs it mentions), nor need the
+     * entry `refersTo` names (it is stored as given). Durable once the promise resolves: callers
+     * record BEFORE they show what the entry covers, then record the outcome.
      */
     record(entry: NewAuditEntry): Promise<AuditEntry>;
     /**

@@ -149,7 +149,7 @@ export function newAuditId(): string {
 
 /**
  * The entry a World stores for `input`, with its id and time: a copy (the caller's arrays are not
- * kept), `reason` present only when a string was given.
+ * kept), `reason`, `refersTo`, `outcome` and `detail` present only when given.
  */
 export function auditEntryOf(input: NewAuditEntry, auditId: string, at: number): AuditEntry {
   const entry: AuditEntry = {
@@ -161,5 +161,8 @@ export function auditEntryOf(input: NewAuditEntry, auditId: string, at: number):
     runIds: input.runIds.map(String),
   };
   if (typeof input.reason === "string") entry.reason = input.reason;
+  if (typeof input.refersTo === "string") entry.refersTo = input.refersTo;
+  if (input.outcome === "succeeded" || input.outcome === "failed") entry.outcome = input.outcome;
+  if (typeof input.detail === "string") entry.detail = input.detail;
   return entry;
 }

@@ -179,7 +179,8 @@ describe("npx stepwise inspect on encrypted runs", () => {
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain("S3CR3T-FIRST-INPUT");
     expect(result.stdout).toContain("S3CR3T-FIRST-OUTPUT");
-    const [record] = await auditRows(rotated);
+    const [outcome, record] = await auditRows(rotated);
+    expect(outcome).toMatchObject({ refersTo: record?.auditId, outcome: "succeeded" });
     expect(record).toMatchObject({
       actor: { user: userInfo().username, host: expect.any(String), pid: expect.any(Number) },
       action: "decrypt",
@@ -200,7 +201,15 @@ describe("npx stepwise inspect on encrypted runs", () => {
     expect(table.stdout).toMatch(/TIME\s+WHO\s+PID\s+ACTION\s+RESOURCE\s+RUNS\s+REASON/);
     expect(table.stdout).toMatch(/decrypt\s+steps/);
     expect(table.stdout).toContain("ticket 42: customer asked");
-    expect((await auditRows(rotated, first.runId)).map((row) => row.resource)).toEqual(["steps", "runs"]);
+    // Each decryption: the record written before, then the one saying how it ended.
+    expect((await auditRows(rotated, first.runId)).map((row) => [row.resource, row.outcome ?? null])).toEqual(
+      [
+        ["steps", "succeeded"],
+        ["steps", null],
+        ["runs", "succeeded"],
+        ["runs", null],
+      ],
+    );
     expect(await auditRows(rotated, second.runId)).toEqual([]);
   });
 

@@ -1,8 +1,9 @@
 /**
  * Conformance: the audit trail. `record` stores an entry with an id (`audit_…`) and the World's
  * time and returns it; entries come back exactly as given (actor, action, resource, run ids in
- * order, an optional reason), newest first with ties broken by id, filtered by run, paged by
- * cursor like `runs.list`, as copies the caller cannot change; nothing else writes or removes them.
+ * order, an optional reason, and for an outcome entry what it refers to, the outcome and its
+ * detail), newest first with ties broken by id, filtered by run, paged by cursor like `runs.list`,
+ * as copies the caller cannot change; nothing else writes or removes them.
  */
 import { describe, expect, it } from "vitest";
 import { ConflictError } from "../../src/errors/world.ts";
@@ -57,6 +58,35 @@ export function describeAudit(t: WorldContext): void {
       expect(listed).toEqual(recorded);
       expect("reason" in (listed as AuditEntry)).toBe(false);
       expect(listed?.runIds).toEqual([]);
+    });
+
+    it("an outcome entry keeps what it refers to, the outcome and its detail; others have none", async () => {
+      const attempt = await t.world.audit.record(entry({ runIds: ["wrun_a"], reason: "ticket 9" }));
+      expect("refersTo" in attempt || "outcome" in attempt || "detail" in attempt).toBe(false);
+      const failed = await t.world.audit.record(
+        entry({
+          runIds: ["wrun_a"],
+          refersTo: attempt.auditId,
+          outcome: "failed",
+          detail: "PayloadDecryptionError (PAYLOAD_DECRYPTION): key id 0011223344556677 é😀",
+        }),
+      );
+      expect(failed).toEqual({
+        auditId: failed.auditId,
+        at: failed.at,
+        actor,
+        action: "decrypt",
+        resource: "runs",
+        runIds: ["wrun_a"],
+        refersTo: attempt.auditId,
+        outcome: "failed",
+        detail: "PayloadDecryptionError (PAYLOAD_DECRYPTION): key id 0011223344556677 é😀",
+      });
+      const succeeded = await t.world.audit.record(
+        entry({ runIds: ["wrun_a"], refersTo: "audit_01UNKNOWN0000000000000000", outcome: "succeeded" }),
+      );
+      expect("detail" in succeeded).toBe(false);
+      expect((await t.world.audit.list({ runId: "wrun_a" })).items).toEqual([succeeded, failed, attempt]);
     });
 
     it("run ids need not name existing runs, and an existing run changes nothing", async () => {

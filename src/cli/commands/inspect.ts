@@ -21,7 +21,8 @@ export const help = `Usage: npx stepwise inspect <runs|steps|events|hooks|sleeps
 Encrypted payloads (STEPWISE_ENCRYPTION_KEY) show as <encrypted>. To read them:
   inspect runs|steps|events <runId> --decrypt [--reason "..."]
 needs the key in the environment and first writes an audit record: your OS user, host, pid,
-the run, the time and the reason. See docs/security.md.
+the run, the time and the reason; a second record says whether decrypting succeeded or failed,
+and why. See docs/security.md.
 
 Options:
   --status <s>       filter by status (runs: pending,running,completed,failed,cancelled;
@@ -78,8 +79,10 @@ export async function run(argv: string[]): Promise<number> {
     const result = await inspect(world, getPayloadCodec(), resource as InspectResource, options);
     if (result.audit !== undefined) {
       const { auditId, actor } = result.audit;
+      const outcome =
+        result.auditOutcome === undefined ? "" : `; how it ended, as ${result.auditOutcome.auditId}`;
       note(
-        `Decrypting: recorded in the audit trail as ${auditId} (${actor.user}@${actor.host}, pid ${actor.pid}).`,
+        `Decrypting: recorded in the audit trail as ${auditId} (${actor.user}@${actor.host}, pid ${actor.pid})${outcome}.`,
       );
     }
     if (values.json) {

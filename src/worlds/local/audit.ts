@@ -25,6 +25,9 @@ export function createAudit(ctx: LocalContext): World["audit"] {
           entry.resource,
           JSON.stringify(entry.runIds),
           entry.reason ?? null,
+          entry.refersTo ?? null,
+          entry.outcome ?? null,
+          entry.detail ?? null,
         ),
       );
       return entry;

@@ -158,6 +158,17 @@ CREATE TABLE audit (
 CREATE INDEX audit_by_time ON audit (at DESC, audit_id DESC);
 `,
   },
+  // Versions 3 to 5 are taken by other changes made at the same time.
+  {
+    version: 6,
+    name: "audit outcomes",
+    sql: `
+-- How an audited action ended: a second entry refers to the first (entries are never updated).
+ALTER TABLE audit ADD COLUMN refers_to TEXT;
+ALTER TABLE audit ADD COLUMN outcome   TEXT; -- 'succeeded' | 'failed'
+ALTER TABLE audit ADD COLUMN detail    TEXT;
+`,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce(

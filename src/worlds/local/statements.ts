@@ -312,10 +312,14 @@ export function prepareStatements(db: Database.Database) {
         resource: string,
         runIds: string,
         reason: string | null,
+        refersTo: string | null,
+        outcome: string | null,
+        detail: string | null,
       ]
     >(
-      `INSERT INTO audit (audit_id, at, actor_user, actor_host, actor_pid, action, resource, run_ids, reason)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO audit (audit_id, at, actor_user, actor_host, actor_pid, action, resource, run_ids, reason,
+                          refers_to, outcome, detail)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     auditAt: prep<[auditId: string], number>("SELECT at FROM audit WHERE audit_id = ?").pluck(),
     /** Newest first, after the cursor entry (at, id) when given, naming `runId` when given. */

@@ -23,6 +23,9 @@ export function createAudit(ctx: PgContext): World["audit"] {
         entry.resource,
         entry.runIds,
         entry.reason ?? null,
+        entry.refersTo ?? null,
+        entry.outcome ?? null,
+        entry.detail ?? null,
       ]);
       return { ...entry, actor: { ...entry.actor }, runIds: [...entry.runIds] };
     },

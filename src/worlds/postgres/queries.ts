@@ -273,8 +273,9 @@ export function createQueries(s: string) {
     // ---- audit
     recordAudit: named(
       "record_audit",
-      `INSERT INTO ${s}.audit (audit_id, at, actor_user, actor_host, actor_pid, action, resource, run_ids, reason)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text[], $9)`,
+      `INSERT INTO ${s}.audit (audit_id, at, actor_user, actor_host, actor_pid, action, resource, run_ids, reason,
+                              refers_to, outcome, detail)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text[], $9, $10, $11, $12)`,
     ),
     /** $1 limit, $2 cursor (an audit id; unknown: no rows), $3 run id: newest first. */
     auditPage: named(

@@ -9,6 +9,7 @@
 import type { EventRecord } from "../../world/events.ts";
 import type {
   AuditEntry,
+  AuditOutcome,
   HookRecord,
   InboxItem,
   QueueMessage,
@@ -257,6 +258,9 @@ export interface AuditRow {
   resource: string;
   run_ids: Json<string[]>;
   reason: string | null;
+  refers_to: string | null;
+  outcome: string | null;
+  detail: string | null;
 }
 
 export function auditFromRow(row: AuditRow): AuditEntry {
@@ -269,5 +273,8 @@ export function auditFromRow(row: AuditRow): AuditEntry {
     runIds: json(row.run_ids),
   };
   if (row.reason !== null) entry.reason = row.reason;
+  if (row.refers_to !== null) entry.refersTo = row.refers_to;
+  if (row.outcome !== null) entry.outcome = row.outcome as AuditOutcome;
+  if (row.detail !== null) entry.detail = row.detail;
   return entry;
 }
