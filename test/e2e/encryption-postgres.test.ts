@@ -136,9 +136,27 @@ describe("encryption at rest on the postgres World", () => {
     const shown = await cli("inspect", "runs", first.runId, "--decrypt", "--reason", "pg audit");
     expect(shown.code, shown.stderr).toBe(0);
     expect(shown.stdout).toContain("S3CR3T-PGENC-OUTPUT");
-    const audit = await admin.query("SELECT action, resource, run_ids, reason FROM enc.audit");
+    const audit = await admin.query(
+      "SELECT action, resource, run_ids, reason, outcome, refers_to IS NOT NULL AS refers FROM enc.audit ORDER BY audit_id",
+    );
+    // The record written before decrypting, then the one saying how it ended.
     expect(audit.rows).toEqual([
-      { action: "decrypt", resource: "runs", run_ids: [first.runId], reason: "pg audit" },
+      {
+        action: "decrypt",
+        resource: "runs",
+        run_ids: [first.runId],
+        reason: "pg audit",
+        outcome: null,
+        refers: false,
+      },
+      {
+        action: "decrypt",
+        resource: "runs",
+        run_ids: [first.runId],
+        reason: null,
+        outcome: "succeeded",
+        refers: true,
+      },
     ]);
   });
 });
