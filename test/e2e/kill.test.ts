@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeValue } from "../../src/serde/codec.ts";
 import { createPayloadCodec } from "../../src/serde/payload.ts";
+import { places } from "../../src/serde/places.ts";
 import type { World } from "../../src/world/types.ts";
 import { createLocalWorld } from "../../src/worlds/local/index.ts";
 import { makeProject, type Project, REGISTER, spawnNode } from "../helpers/project.ts";
@@ -116,6 +117,7 @@ describe("SIGKILL in the middle of a run", () => {
     for (let attempt = 0; attempt < 20; attempt++) {
       // What the log holds now, before the next process starts: these must never run again.
       const before = await world.events.list(runId);
+      const run = await world.runs.get(runId);
       const recorded = new Set(before.filter((e) => e.type === "step_completed").map((e) => e.data.stepId));
       // The work index of each recorded step, from its recorded arguments.
       const codec = createPayloadCodec();
@@ -127,7 +129,10 @@ describe("SIGKILL in the middle of a run", () => {
           recorded.has(e.data.stepId) &&
           e.data.stepName.endsWith("//work")
         ) {
-          recordedIndices.add((decodeValue(codec.decode(runId, e.payload as Uint8Array)) as [number])[0]);
+          const place = places.stepArgs(e.data.stepId);
+          recordedIndices.add(
+            (decodeValue(codec.decode(run, place, e.payload as Uint8Array)) as [number])[0],
+          );
         }
       }
       const next = spawnNode(["--import", REGISTER, "continue.ts", runId], project.dir, env);
@@ -174,7 +179,8 @@ describe("SIGKILL in the middle of a run", () => {
     // The stream survived every crash: each step's chunk is there (a re-run step wrote it again).
     const stream = await world.streams.read(runId, "default", { limit: 1000 });
     const codec = createPayloadCodec();
-    const chunks = stream.chunks.map((c) => decodeValue(codec.decode(runId, c.data)) as string);
+    const place = places.streamChunk("default");
+    const chunks = stream.chunks.map((c) => decodeValue(codec.decode(run, place, c.data)) as string);
     expect(new Set(chunks)).toEqual(new Set(Array.from({ length: STEPS }, (_, i) => `chunk ${i}`)));
 
     // Every work step ran at least once; a step ran twice only if a kill interrupted it.

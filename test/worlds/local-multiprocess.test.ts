@@ -151,6 +151,7 @@ describe("local World across processes", () => {
       workflowName: "mp",
       specVersion: 1,
       seed: "s",
+      encrypted: false,
       input: new Uint8Array([1]),
     });
     await world.events.append({ runId, expectedSeq: 1, events: [{ type: "run_started", data: {} }] });

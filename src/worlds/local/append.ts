@@ -37,7 +37,10 @@ export function applyAppend(ctx: LocalContext, request: AppendRequest): AppendRe
       data: JSON.parse(data),
       createdAt,
     } as EventRecord;
-    if (event.payload !== undefined) record.payload = new Uint8Array(event.payload);
+    if (event.payload !== undefined) {
+      record.payload = new Uint8Array(event.payload);
+      run.payloadBytes += event.payload.length;
+    }
     events.push(record);
     for (const effect of projectEvent(record)) applyEffect(ctx, run, record, effect);
   }
@@ -48,7 +51,8 @@ export function applyAppend(ctx: LocalContext, request: AppendRequest): AppendRe
     if (message.runId !== run.runId && sql.runExists.get(message.runId) === undefined) continue;
     insertMessage(ctx, message, at);
   }
-  for (const itemId of request.consumeInbox ?? []) sql.consumeInbox.run(itemId, run.runId);
+  for (const itemId of request.consumeInbox ?? [])
+    run.payloadBytes -= sql.consumeInbox.get(itemId, run.runId) ?? 0;
   if (request.owner !== undefined) {
     for (const messageId of request.ack ?? []) sql.ack.run(messageId, request.owner);
   }
@@ -65,8 +69,8 @@ export function applyAppend(ctx: LocalContext, request: AppendRequest): AppendRe
     run.wakePending ? 1 : 0,
     run.runId,
   ] as const;
-  if (run.status === statusBefore) sql.updateRunProgress.run(run.seq, ...rest);
-  else sql.updateRun.run(run.status, run.seq, ...rest);
+  if (run.status === statusBefore) sql.updateRunProgress.run(run.seq, run.payloadBytes, ...rest);
+  else sql.updateRun.run(run.status, run.seq, run.payloadBytes, ...rest);
 
   run.input = ctx.inputOf(run.runId);
   const result: AppendResult = { seq: run.seq, events, run };

@@ -161,6 +161,23 @@ CREATE TABLE audit (
 CREATE INDEX audit_by_time ON audit (at DESC, audit_id DESC);
 `,
   },
+  {
+    version: 3,
+    name: "run encryption and payload budget",
+    sql: `
+-- Whether the run was created encrypted (its payloads must all be), recorded at creation. Runs
+-- from before: encrypted when their input (event 1) is.
+ALTER TABLE runs ADD COLUMN encrypted INTEGER NOT NULL DEFAULT 0;
+-- Bytes of payload stored for the run (log, stream chunks, waiting inbox items): its size budget.
+ALTER TABLE runs ADD COLUMN payload_bytes INTEGER NOT NULL DEFAULT 0;
+UPDATE runs SET
+  encrypted = coalesce((SELECT substr(e.payload, 1, 1) = x'02' FROM events e
+                        WHERE e.run_id = runs.run_id AND e.seq = 1), 0),
+  payload_bytes = coalesce((SELECT sum(length(e.payload)) FROM events e WHERE e.run_id = runs.run_id), 0)
+    + coalesce((SELECT sum(length(c.data)) FROM stream_chunks c WHERE c.run_id = runs.run_id), 0)
+    + coalesce((SELECT sum(length(i.payload)) FROM inbox i WHERE i.run_id = runs.run_id), 0);
+`,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce(

@@ -50,6 +50,8 @@ export function createRuns(ctx: LocalContext): World["runs"] {
           input.workflowName,
           input.specVersion,
           input.seed,
+          input.encrypted ? 1 : 0,
+          input.input.length,
           at,
           at,
         );

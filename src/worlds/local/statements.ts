@@ -26,12 +26,12 @@ export interface Stmt<P extends unknown[], R = unknown> {
 }
 
 const RUN_HEAD =
-  "run_id, workflow_name, status, seq, spec_version, seed, created_at, started_at, completed_at, updated_at, lease_owner, lease_expires_at, wake_pending";
+  "run_id, workflow_name, status, seq, spec_version, seed, encrypted, payload_bytes, created_at, started_at, completed_at, updated_at, lease_owner, lease_expires_at, wake_pending";
 
 /** A run with its input (event 1's payload) and final payload (its last event's, once it ended). */
 export const RUN_SELECT = `
-SELECT r.run_id, r.workflow_name, r.status, r.seq, r.spec_version, r.seed, r.created_at, r.started_at,
-       r.completed_at, r.updated_at, r.lease_owner, r.lease_expires_at, r.wake_pending,
+SELECT r.run_id, r.workflow_name, r.status, r.seq, r.spec_version, r.seed, r.encrypted, r.payload_bytes,
+       r.created_at, r.started_at, r.completed_at, r.updated_at, r.lease_owner, r.lease_expires_at, r.wake_pending,
        i.payload AS input, t.payload AS final_payload
 FROM runs r
 JOIN events i ON i.run_id = r.run_id AND i.seq = 1
@@ -66,18 +66,22 @@ export function prepareStatements(db: Database.Database) {
         workflowName: string,
         specVersion: number,
         seed: string,
+        encrypted: number,
+        payloadBytes: number,
         createdAt: number,
         updatedAt: number,
       ]
     >(
-      `INSERT INTO runs (run_id, workflow_name, status, seq, spec_version, seed, created_at, updated_at)
-       VALUES (?, ?, 'pending', 1, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING`,
+      `INSERT INTO runs (run_id, workflow_name, status, seq, spec_version, seed, encrypted, payload_bytes,
+                         created_at, updated_at)
+       VALUES (?, ?, 'pending', 1, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING`,
     ),
     /** Everything an append or a lease change may alter, in one write. */
     updateRun: prep<
       [
         status: string,
         seq: number,
+        payloadBytes: number,
         startedAt: number | null,
         completedAt: number | null,
         updatedAt: number,
@@ -87,8 +91,8 @@ export function prepareStatements(db: Database.Database) {
         runId: string,
       ]
     >(
-      `UPDATE runs SET status = ?, seq = ?, started_at = ?, completed_at = ?, updated_at = ?,
-       lease_owner = ?, lease_expires_at = ?, wake_pending = ? WHERE run_id = ?`,
+      `UPDATE runs SET status = ?, seq = ?, payload_bytes = ?, started_at = ?, completed_at = ?,
+       updated_at = ?, lease_owner = ?, lease_expires_at = ?, wake_pending = ? WHERE run_id = ?`,
     ),
     /**
      * `updateRun` for an append that leaves the status as it was (a step's checkpoint): naming
@@ -98,6 +102,7 @@ export function prepareStatements(db: Database.Database) {
     updateRunProgress: prep<
       [
         seq: number,
+        payloadBytes: number,
         startedAt: number | null,
         completedAt: number | null,
         updatedAt: number,
@@ -107,8 +112,12 @@ export function prepareStatements(db: Database.Database) {
         runId: string,
       ]
     >(
-      `UPDATE runs SET seq = ?, started_at = ?, completed_at = ?, updated_at = ?,
+      `UPDATE runs SET seq = ?, payload_bytes = ?, started_at = ?, completed_at = ?, updated_at = ?,
        lease_owner = ?, lease_expires_at = ?, wake_pending = ? WHERE run_id = ?`,
+    ),
+    /** Counts bytes stored outside the log (inbox payloads, stream chunks) toward the run's total. */
+    addPayloadBytes: prep<[bytes: number, runId: string]>(
+      "UPDATE runs SET payload_bytes = payload_bytes + ? WHERE run_id = ?",
     ),
     setLease: prep<[owner: string | null, expiresAt: number | null, wakePending: number, runId: string]>(
       "UPDATE runs SET lease_owner = ?, lease_expires_at = ?, wake_pending = ? WHERE run_id = ?",
@@ -274,7 +283,11 @@ export function prepareStatements(db: Database.Database) {
         createdAt: number,
       ]
     >("INSERT INTO inbox (item_id, run_id, kind, hook_id, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)"),
-    consumeInbox: prep<[itemId: string, runId: string]>("DELETE FROM inbox WHERE item_id = ? AND run_id = ?"),
+    /** Takes an item; its payload's size (0 without one), or undefined when it was already gone. */
+    consumeInbox: prep<[itemId: string, runId: string], number>(
+      "DELETE FROM inbox WHERE item_id = ? AND run_id = ? RETURNING coalesce(length(payload), 0)",
+    ).pluck(),
+    inboxItemExists: prep<[itemId: string], number>("SELECT 1 FROM inbox WHERE item_id = ?").pluck(),
     inbox: prep<[runId: string], InboxRow>("SELECT * FROM inbox WHERE run_id = ? ORDER BY rowid"),
 
     // streams

@@ -13,8 +13,9 @@ export interface Statement {
   text: string;
 }
 
-const RUN_COLUMNS = `r.run_id, r.workflow_name, r.status, r.seq, r.spec_version, r.seed, r.created_at,
-  r.started_at, r.completed_at, r.updated_at, r.lease_owner, r.lease_expires_at, r.wake_pending`;
+const RUN_COLUMNS = `r.run_id, r.workflow_name, r.status, r.seq, r.spec_version, r.seed, r.encrypted,
+  r.payload_bytes, r.created_at, r.started_at, r.completed_at, r.updated_at, r.lease_owner,
+  r.lease_expires_at, r.wake_pending`;
 
 const MESSAGE_COLUMNS =
   "message_id, run_id, kind, dedupe_key, available_at, deliveries, lease_owner, lease_expires_at, created_at";
@@ -52,18 +53,20 @@ export function createQueries(s: string) {
     ),
     streamWrite: named(
       "stream_write",
-      `SELECT o_found, o_length, o_closed, o_refused
-       FROM ${s}.stream_write($1, $2, $3::bytea, $4::integer[], $5, $6::bigint, $7, $8)`,
+      `SELECT o_found, o_length, o_closed, o_refused, o_bytes
+       FROM ${s}.stream_write($1, $2, $3::bytea, $4::integer[], $5, $6::bigint, $7, $8, $9::bigint)`,
     ),
 
     // ---- runs
     /** $1 run id, $2 workflow, $3 spec version, $4 seed, $5 created at, $6 data, $7 input,
-     *  $8 start message id, $9 now, $10 channel, $11 notification. No row: the id exists. */
+     *  $8 start message id, $9 now, $10 channel, $11 notification, $12 encrypted. No row: the id
+     *  exists. */
     createRun: named(
       "create_run",
       `WITH run AS (
-         INSERT INTO ${s}.runs (run_id, workflow_name, status, seq, spec_version, seed, created_at, updated_at)
-         VALUES ($1, $2, 'pending', 1, $3, $4, $5, $5)
+         INSERT INTO ${s}.runs (run_id, workflow_name, status, seq, spec_version, seed, encrypted,
+                                payload_bytes, created_at, updated_at)
+         VALUES ($1, $2, 'pending', 1, $3, $4, $12, octet_length($7::bytea), $5, $5)
          ON CONFLICT (run_id) DO NOTHING
          RETURNING run_id),
        created AS (
@@ -234,15 +237,22 @@ export function createQueries(s: string) {
      *  notification. status: null (no run), terminal (refused, nothing written), or written. */
     putInbox: named(
       "put_inbox",
-      `WITH run AS (SELECT run_id, status FROM ${s}.runs WHERE run_id = $1 FOR SHARE),
-       ok AS (SELECT run_id FROM run WHERE status NOT IN ('completed', 'failed', 'cancelled')),
+      `WITH run AS (SELECT run_id, status, payload_bytes FROM ${s}.runs WHERE run_id = $1 FOR UPDATE),
+       ok AS (
+         SELECT run_id FROM run WHERE status NOT IN ('completed', 'failed', 'cancelled')
+           AND ($10::bigint IS NULL OR payload_bytes + coalesce(octet_length($5::bytea), 0) <= $10::bigint)),
        item AS (
          INSERT INTO ${s}.inbox (item_id, run_id, kind, hook_id, payload, created_at)
-         SELECT $2, run_id, $3, $4, $5::bytea, $6::bigint FROM ok RETURNING run_id),
+         SELECT $2, run_id, $3, $4, $5::bytea, $6::bigint FROM ok
+         ON CONFLICT (item_id) DO NOTHING RETURNING run_id),
+       counted AS (
+         UPDATE ${s}.runs SET payload_bytes = payload_bytes + coalesce(octet_length($5::bytea), 0)
+         WHERE run_id IN (SELECT run_id FROM item)),
        message AS (
          INSERT INTO ${s}.queue (message_id, run_id, kind, available_at, created_at)
-         SELECT $7, run_id, 'inbox', $6::bigint, $6::bigint FROM ok)
-       SELECT (SELECT status FROM run) AS status, (SELECT pg_notify($8, $9) FROM item) AS notified`,
+         SELECT $7, run_id, 'inbox', $6::bigint, $6::bigint FROM item)
+       SELECT (SELECT status FROM run) AS status, (SELECT payload_bytes FROM run) AS payload_bytes,
+              EXISTS (SELECT 1 FROM item) AS stored, (SELECT pg_notify($8, $9) FROM item) AS notified`,
     ),
     /** A run's items, oldest first; one row with a null item_id when the run has none, none when
      *  there is no such run (a driver reads its inbox when it takes a run: one round trip). */

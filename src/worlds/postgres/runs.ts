@@ -43,6 +43,7 @@ export function createRuns(ctx: PgContext): World["runs"] {
         now,
         ctx.channel,
         ctx.notes([["q"], ["r", input.runId, "pending"]]),
+        input.encrypted,
       ]);
       if (rows.length === 0) throw new ConflictError(`A run with id ${input.runId} already exists.`);
       const run: RunRecord = {
@@ -52,6 +53,8 @@ export function createRuns(ctx: PgContext): World["runs"] {
         seq: 1,
         specVersion: input.specVersion,
         seed: input.seed,
+        encrypted: input.encrypted,
+        payloadBytes: input.input.length,
         input: new Uint8Array(input.input),
         createdAt: at,
         updatedAt: at,
