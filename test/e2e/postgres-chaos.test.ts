@@ -56,13 +56,14 @@ afterAll(async () => {
   project?.remove();
 });
 
-/** Crash recoveries the server has logged so far (one per start after an immediate stop). */
-function crashRecoveries(): number {
-  const log = readFileSync(join(server.dir, "log"), "utf8");
-  return (
-    log.match(/database system was not properly shut down; automatic recovery in progress/g)?.length ?? 0
-  );
+/** How many times the server's log says `what`. */
+function logged(what: string): number {
+  return readFileSync(join(server.dir, "log"), "utf8").split(what).length - 1;
 }
+
+/** Crash recoveries the server has logged so far (one per start after an immediate stop). */
+const crashRecoveries = () =>
+  logged("database system was not properly shut down; automatic recovery in progress");
 
 /** Crashes the server while a worker is inside a step; lands when the restart ran crash recovery. */
 function crashFault(workers: WorkerPool): Fault {
@@ -145,5 +146,9 @@ describe("faults under load on PostgreSQL", () => {
     const [, crashes, drops] = outcome.faults;
     expect(crashes?.landed).toBeGreaterThanOrEqual(MIN_CRASH_RESTARTS);
     expect(drops?.landed).toBeGreaterThanOrEqual(MIN_CONNECTIONS_TERMINATED);
+    // The server saw them too: one FATAL line per terminated backend (the test's own included).
+    expect(logged("terminating connection due to administrator command")).toBeGreaterThanOrEqual(
+      drops?.landed ?? Number.POSITIVE_INFINITY,
+    );
   }, 240_000);
 });

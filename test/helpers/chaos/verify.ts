@@ -25,6 +25,8 @@ export interface ChaosFigures {
   executions: number;
   /** Step executions that SIGKILLs interrupted. */
   interrupted: number;
+  /** Steps that processes which were never killed executed more than once (leases lost while alive). */
+  rerunByLiveWorkers: number;
   hooks: HookCheck;
   /** Everything that is wrong, one line each; empty when the run held every guarantee. */
   problems: string[];
@@ -102,6 +104,16 @@ export async function verifyChaos(
     if (![...pids].some((pid) => pid !== e.pid))
       problems.push(`${e.runId} ${e.stepId}: interrupted in ${e.pid} and never run to its end elsewhere`);
   }
+  // Steps executed more than once by processes that were not killed: a lease lost by a live
+  // worker (expired under load, or taken from it). At-least-once allows it; the figure is printed.
+  const killed = new Set(kills.map((kill) => kill.pid));
+  const survivors = new Map<string, number>();
+  for (const e of journal.started) {
+    if (killed.has(e.pid)) continue;
+    const k = `${e.runId} ${e.stepId}`;
+    survivors.set(k, (survivors.get(k) ?? 0) + 1);
+  }
+  const rerunByLiveWorkers = [...survivors.values()].filter((n) => n > 1).length;
   return {
     runs: outcome.runs.size,
     lost,
@@ -110,6 +122,7 @@ export async function verifyChaos(
     stepCompletions,
     executions: journal.started.length,
     interrupted: interrupted.length,
+    rerunByLiveWorkers,
     hooks,
     problems,
   };
@@ -129,7 +142,8 @@ export function summaryLine(
     `${label} in ${Math.round(outcome.seconds)} s: ${faults}; ` +
     `${figures.runs} runs, ${figures.lost} lost (${outcome.startErrors} starts failed, ${outcome.orphans} of them created their run); ` +
     `${figures.stepCompletions} step completions in ${figures.events} events, ${figures.recordedTwice} recorded twice; ` +
-    `${figures.executions} step executions, ${figures.interrupted} of them interrupted by kills; ` +
+    `${figures.executions} step executions, ${figures.interrupted} of them interrupted by kills, ` +
+    `${figures.rerunByLiveWorkers} steps run more than once by workers never killed; ` +
     `${figures.hooks.sent} hook payloads sent, ${hooks.lost.length} lost, ${twice} delivered twice ` +
     `(${ledger.errors} resumes failed: ${ledger.storedDespiteError.size} stored anyway, ${ledger.forgotten} not stored and re-sent); ` +
     `${figures.problems.length} problems`
