@@ -1,8 +1,8 @@
 /**
  * A journal of step executions kept outside the World, so that a fault test can tell from evidence
  * what a process was doing when it died. Test projects get `journal.ts` (`JOURNAL_FILES`): a step
- * wraps its body in `journaled(ms, body)`, which appends `started <runId> <stepId> <attempt> <pid>`
- * to `journal/<pid>.log`, waits `ms` (so that kills can land inside the step), runs the body and
+ * wraps its body in `journaled(ms, body)`, which appends
+ * `started <runId> <stepId> <attempt> <pid> <epoch ms>` to `journal/<pid>.log`, waits `ms` (so that kills can land inside the step), runs the body and
  * appends `finished …` (also when the body throws: the execution ended). Each line is one `appendFileSync` (one write(2), in the kernel before the
  * next line of JavaScript runs), so a SIGKILL cannot lose a line that was written. A process that
  * died with a started-but-unfinished line was killed inside step execution.
@@ -22,14 +22,14 @@ import { getStepMetadata, getWorkflowMetadata } from "stepwise";
 /** Runs a step body between "started" and "finished" lines in journal/<pid>.log, after ms milliseconds. */
 export async function journaled<T>(ms: number, body: () => T | Promise<T>): Promise<T> {
   const { stepId, attempt } = getStepMetadata();
-  const line = \`\${getWorkflowMetadata().runId} \${stepId} \${attempt} \${process.pid}\\n\`;
+  const what = \`\${getWorkflowMetadata().runId} \${stepId} \${attempt} \${process.pid}\`;
   const file = \`journal/\${process.pid}.log\`;
-  appendFileSync(file, "started " + line);
+  appendFileSync(file, \`started \${what} \${Date.now()}\\n\`);
   try {
     await new Promise((resolve) => setTimeout(resolve, ms));
     return await body();
   } finally {
-    appendFileSync(file, "finished " + line);
+    appendFileSync(file, \`finished \${what} \${Date.now()}\\n\`);
   }
 }
 `,
@@ -41,12 +41,14 @@ export interface StepExecution {
   stepId: string;
   attempt: number;
   pid: number;
+  /** When the line was written (the process's wall clock, ms). */
+  at: number;
 }
 
 interface ProcessJournal {
   offset: number;
-  /** started minus finished, per `runId stepId attempt` (a process may run one attempt twice). */
-  open: Map<string, number>;
+  /** Started and not finished, per `runId stepId attempt` (a process may run one attempt twice). */
+  open: Map<string, StepExecution[]>;
 }
 
 const key = (e: StepExecution): string => `${e.runId} ${e.stepId} ${e.attempt}`;
@@ -98,20 +100,20 @@ export class StepJournal {
   }
 
   #take(line: string, journal: ProcessJournal): void {
-    const [what, runId, stepId, attempt, pid] = line.split(" ");
+    const [what, runId, stepId, attempt, pid, at] = line.split(" ");
     if ((what !== "started" && what !== "finished") || !runId || !stepId) {
       throw new Error(`unreadable step journal line: ${JSON.stringify(line)}`);
     }
-    const execution = { runId, stepId, attempt: Number(attempt), pid: Number(pid) };
+    const execution = { runId, stepId, attempt: Number(attempt), pid: Number(pid), at: Number(at) };
     const k = key(execution);
-    const open = journal.open.get(k) ?? 0;
+    const open = journal.open.get(k) ?? [];
     if (what === "started") {
       this.started.push(execution);
-      journal.open.set(k, open + 1);
+      journal.open.set(k, [...open, execution]);
     } else {
       this.finished.push(execution);
-      if (open <= 1) journal.open.delete(k);
-      else journal.open.set(k, open - 1);
+      if (open.length <= 1) journal.open.delete(k);
+      else journal.open.set(k, open.slice(1));
     }
   }
 
@@ -119,9 +121,6 @@ export class StepJournal {
   open(pid: number): StepExecution[] {
     const journal = this.#processes.get(pid);
     if (journal === undefined) return [];
-    return [...journal.open.keys()].map((k) => {
-      const [runId = "", stepId = "", attempt] = k.split(" ");
-      return { runId, stepId, attempt: Number(attempt), pid };
-    });
+    return [...journal.open.values()].flat();
   }
 }
