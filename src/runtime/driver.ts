@@ -210,7 +210,6 @@ export class RunDriver {
 
   async #readInbox(): Promise<void> {
     this.#inboxDirty = false;
-    if (this.deferral !== undefined) return;
     const items = await this.#host.world.inbox.list(this.runId);
     for (const item of items) {
       if (this.machine.finished || this.#lost) return;
@@ -220,6 +219,9 @@ export class RunDriver {
         this.#cancelRequested = true;
         return;
       }
+      // Past a payload this worker cannot read, only a cancellation is still taken: the payloads
+      // wait, in order, for a worker that can read them.
+      if (this.deferral !== undefined) continue;
       if (item.hookId !== undefined && item.payload !== undefined) {
         try {
           // Recorded (hook_received) only once it is read: a payload this worker cannot decrypt
@@ -229,7 +231,7 @@ export class RunDriver {
           if (!PayloadDecryptionError.is(error)) throw error;
           this.deferral = error as PayloadDecryptionError;
           this.requestStop();
-          return;
+          continue;
         }
       }
       this.#consumed.push(item.itemId);
