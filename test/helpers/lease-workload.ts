@@ -91,9 +91,10 @@ process.on("SIGTERM", () => {
   "start.ts": `
 import { start } from "stepwise/api";
 import { job } from "./workflows/jobs.ts";
-const [count, steps, ms] = process.argv.slice(2).map(Number);
+const [count, steps, ms] = process.argv.slice(2, 5).map(Number);
+const prefix = process.argv[5] ?? "job";
 const ids = [];
-for (let i = 0; i < count!; i++) ids.push((await start(job, [\`job-\${i}\`, steps!, ms!])).runId);
+for (let i = 0; i < count!; i++) ids.push((await start(job, [\`\${prefix}-\${i}\`, steps!, ms!])).runId);
 console.log(JSON.stringify(ids));
 `,
 };
@@ -130,8 +131,17 @@ export interface LeaseWorkload {
     maxActiveRuns: number;
     wrap?: (command: string[]) => string[];
   }): WorkerProcess;
-  /** Starts `count` runs of `steps` steps of `ms` each from a client process; returns their ids. */
-  startRuns(env: Record<string, string>, count: number, steps: number, ms: number): Promise<string[]>;
+  /**
+   * Starts `count` runs of `steps` steps of `ms` each from a client process; returns their ids.
+   * Their steps are labelled `<prefix>-<i>:<step>` (prefix "job" by default).
+   */
+  startRuns(
+    env: Record<string, string>,
+    count: number,
+    steps: number,
+    ms: number,
+    prefix?: string,
+  ): Promise<string[]>;
   journal(): JournalEntry[];
   remove(): Promise<void>;
 }
@@ -221,9 +231,9 @@ export function makeLeaseWorkload(): LeaseWorkload {
       workers.push(worker);
       return worker;
     },
-    async startRuns(env, count, steps, ms) {
+    async startRuns(env, count, steps, ms, prefix = "job") {
       const result = await runNode(
-        ["--import", REGISTER, "start.ts", String(count), String(steps), String(ms)],
+        ["--import", REGISTER, "start.ts", String(count), String(steps), String(ms), prefix],
         project.dir,
         { ...env, STEPWISE_WORKER: "0" },
       );
