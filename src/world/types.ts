@@ -14,6 +14,11 @@ export const TERMINAL_RUN_STATUSES: ReadonlySet<RunStatus> = new Set(["completed
 
 export interface Lease {
   owner: string;
+  /**
+   * When the lease runs out unless renewed, on the reading process's wall clock (epoch ms). A
+   * World shared by processes keeps the lease itself on a clock that a wall-clock step cannot
+   * move (the database's, the machine's monotonic one) and converts it for records.
+   */
   expiresAt: number;
 }
 
@@ -352,8 +357,9 @@ export interface World {
     /** Adds messages (see `NewMessage.dedupeKey`). `RunNotFoundError` for an unknown run. */
     enqueue(messages: readonly NewMessage[]): Promise<void>;
     /**
-     * Claims up to `limit` messages that are due and not leased (or whose lease expired), oldest
-     * `availableAt` first, leasing them to `owner` for `leaseMs`.
+     * Claims up to `limit` messages, oldest `availableAt` first, leasing them to `owner` for
+     * `leaseMs`: waiting messages that are due, and claimed messages whose lease expired (they
+     * were due when first claimed; their `availableAt` is not looked at again).
      */
     claim(owner: string, options: { limit: number; leaseMs: number }): Promise<QueueMessage[]>;
     /** Deletes messages leased to `owner`; ids not leased to `owner` are ignored. */

@@ -14,6 +14,7 @@ import { createAudit } from "./audit.ts";
 import { createContext } from "./context.ts";
 import { openDatabase, resolveSynchronous, type Synchronous } from "./database.ts";
 import { createGroupCommit } from "./group-commit.ts";
+import { createLeaseRules, machineMonotonicClock, registerLeaseFunctions } from "./lease-clock.ts";
 import { createQueue } from "./queue.ts";
 import { createRecords } from "./records.ts";
 import { createRuns } from "./runs.ts";
@@ -24,7 +25,10 @@ import { createChangeWatcher } from "./watch.ts";
 export interface LocalWorldOptions {
   /** Where `stepwise.db` lives; created if missing. Default: STEPWISE_DATA_DIR, else `./.stepwise`. */
   dataDir?: string;
-  /** Clock, for tests. Defaults to `Date.now`. */
+  /**
+   * Clock, for tests. Defaults to `Date.now`. A test clock also runs the leases (which otherwise
+   * run on the machine's monotonic clock), so that a test can make them expire.
+   */
   now?: () => number;
   /**
    * SQLite durability. "normal" (default) survives the death of any process; "full" also survives
@@ -47,6 +51,9 @@ export function createLocalWorld(options: LocalWorldOptions = {}): World {
     synchronous: resolveSynchronous(options.synchronous, process.env.STEPWISE_SQLITE_SYNCHRONOUS),
     busyTimeoutMs: options.busyTimeoutMs ?? 10_000,
   });
+  const now = options.now ?? (() => Date.now());
+  const leases = createLeaseRules(now, options.now === undefined ? machineMonotonicClock() : undefined);
+  registerLeaseFunctions(db, leases);
   const sql = prepareStatements(db);
   const notifier = createNotifier();
   let closed = false;
@@ -54,7 +61,8 @@ export function createLocalWorld(options: LocalWorldOptions = {}): World {
   const ctx = createContext({
     db,
     sql,
-    now: options.now ?? Date.now,
+    now,
+    leases,
     notifier,
     isClosed: () => closed,
     flushPending: () => groupCommit.flush(),

@@ -178,6 +178,19 @@ UPDATE runs SET
     + coalesce((SELECT sum(length(i.payload)) FROM inbox i WHERE i.run_id = runs.run_id), 0);
 `,
   },
+  {
+    version: 4,
+    name: "leases on the monotonic clock",
+    sql: `
+-- A lease's expiry on the machine's monotonic clock, which a wall-clock step cannot move
+-- (lease-clock.ts): lease_until in ms, lease_clock = '<boot clock id>:<lease_expires_at>'. NULL
+-- (rows from before, or where no monotonic clock can be used): lease_expires_at is the lease.
+ALTER TABLE runs ADD COLUMN lease_clock TEXT;
+ALTER TABLE runs ADD COLUMN lease_until INTEGER;
+ALTER TABLE queue ADD COLUMN lease_clock TEXT;
+ALTER TABLE queue ADD COLUMN lease_until INTEGER;
+`,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce(

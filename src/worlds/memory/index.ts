@@ -382,9 +382,9 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
         live();
         const at = now();
         const due = [...messages.values()]
-          .filter(
-            (message) =>
-              message.availableAt <= at && (message.lease === undefined || message.lease.expiresAt <= at),
+          // A claimed message comes back when its lease runs out: it was due when it was claimed.
+          .filter((message) =>
+            message.lease === undefined ? message.availableAt <= at : message.lease.expiresAt <= at,
           )
           .sort((a, b) => a.availableAt - b.availableAt || (a.messageId < b.messageId ? -1 : 1))
           .slice(0, limit);
@@ -426,10 +426,7 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
         live();
         let next: number | undefined;
         for (const message of messages.values()) {
-          const at =
-            message.lease === undefined
-              ? message.availableAt
-              : Math.max(message.availableAt, message.lease.expiresAt);
+          const at = message.lease === undefined ? message.availableAt : message.lease.expiresAt;
           if (next === undefined || at < next) next = at;
         }
         return next;

@@ -8,6 +8,7 @@ import * as m002 from "./002-append.ts";
 import * as m003 from "./003-audit.ts";
 import * as m004 from "./004-quiet-appends.ts";
 import * as m005 from "./005-payload-budget.ts";
+import * as m006 from "./006-lease-expiry-index.ts";
 
 export interface Migration {
   version: number;
@@ -21,6 +22,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 3, name: m003.name, sql: m003.sql },
   { version: 4, name: m004.name, sql: m004.sql },
   { version: 5, name: m005.name, sql: m005.sql },
+  { version: 6, name: m006.name, sql: m006.sql },
 ];
 
 export const LATEST_VERSION: number = MIGRATIONS.reduce((latest, m) => Math.max(latest, m.version), 0);
