@@ -7,7 +7,7 @@ import type { StandardSchemaV1 } from "@standard-schema/spec";
 import { resumeHook } from "./api/index.ts";
 import { StepwiseError } from "./errors/base.ts";
 import { stepContext } from "./runtime/step-context.ts";
-import { durableWritable, streamName } from "./runtime/streams.ts";
+import { durableWritable, type StreamTarget, streamName } from "./runtime/streams.ts";
 import type { Duration } from "./util/duration.ts";
 import type { Hook, Webhook } from "./workflow/hooks.ts";
 import { validatePayload } from "./workflow/schema.ts";
@@ -187,12 +187,14 @@ export function getWritable<T = unknown>(options: WritableOptions = {}): Writabl
       'getWritable() can only be called inside a workflow ("use workflow") or one of its steps, where it gives the run\'s durable stream.',
     );
   }
-  const { world, payloads, limits } = context.env;
-  return durableWritable({
+  const { world, payloads, limits, stored } = context.env;
+  const target: StreamTarget = {
     world,
     payloads,
     limits,
-    runId: context.runId,
+    scope: context.scope,
     name: streamName(options.namespace),
-  }) as WritableStream<T>;
+  };
+  if (stored !== undefined) target.stored = stored;
+  return durableWritable(target) as WritableStream<T>;
 }

@@ -7,8 +7,10 @@ import { ensureWorker, getLimits, getPayloadCodec, getWorld } from "../runtime/p
 import { registeredWorkflowIds, resolveWorkflowId, type WorkflowReference } from "../runtime/registry.ts";
 import { SPEC_VERSION } from "../runtime/version.ts";
 import { encodeValue } from "../serde/codec.ts";
+import { places } from "../serde/places.ts";
 import { newId, newRunSeed } from "../util/ids.ts";
 import type { HookRecord } from "../world/types.ts";
+import { deliverToHook } from "./deliver.ts";
 import { Run } from "./run.ts";
 
 export { configure, getWorld, shutdown } from "../runtime/process.ts";
@@ -52,7 +54,10 @@ export async function start<Args extends unknown[], Result>(
   const workflowId = resolveWorkflowId(workflow);
   const text = encodeArguments(workflowId, args);
   const runId = newId("wrun");
-  const input = getPayloadCodec().encode(runId, text);
+  const codec = getPayloadCodec();
+  // A run started with a key is encrypted for its whole life (see serde/payload.ts).
+  const scope = { runId, encrypted: codec.keyId !== undefined, specVersion: SPEC_VERSION };
+  const input = codec.encode(scope, places.runInput, text);
   checkPayload(input.length, `The arguments of workflow ${workflowId}`, getLimits());
   const world = await getWorld();
   await world.runs.create({
@@ -60,6 +65,7 @@ export async function start<Args extends unknown[], Result>(
     workflowName: workflowId,
     specVersion: SPEC_VERSION,
     seed: newRunSeed(),
+    encrypted: scope.encrypted,
     input,
   });
   await ensureWorker();
@@ -97,9 +103,12 @@ export async function getHookByToken(token: string): Promise<HookInfo> {
 }
 
 /**
- * Sends `payload` to the hook listening on `token`; the waiting workflow receives it. Errors:
- * `HookNotFoundError` for an unknown token, `SerializationError` for a payload that cannot be
- * stored, `PayloadTooLargeError` for one over the per-payload limit. None writes anything.
+ * Sends `payload` to the hook listening on `token`; the waiting workflow receives it. Once this
+ * resolves, the payload is stored and will be delivered. Errors: `HookNotFoundError` for an
+ * unknown token, `SerializationError` for a payload that cannot be stored, `PayloadTooLargeError`
+ * for one over the per-payload limit or one that would take the run past its total
+ * (`STEPWISE_MAX_RUN_BYTES`), `RunFinishedError` when the run has ended, `ConfigError` when the
+ * run is encrypted and this process has no key. None writes anything.
  */
 export async function resumeHook(token: string, payload: unknown): Promise<HookInfo> {
   const world = await getWorld();
@@ -115,9 +124,7 @@ export async function resumeHook(token: string, payload: unknown): Promise<HookI
       },
     );
   }
-  const bytes = getPayloadCodec().encode(hook.runId, text);
-  checkPayload(bytes.length, `The payload for hook ${token}`, getLimits());
-  await world.inbox.put({ runId: hook.runId, kind: "hook_payload", hookId: hook.hookId, payload: bytes });
+  await deliverToHook(world, hook, text, `The payload for hook ${token}`);
   await ensureWorker();
   return hookInfo(hook);
 }

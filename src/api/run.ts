@@ -8,14 +8,15 @@ import { RunFinishedError } from "../errors/world.ts";
 import { getPayloadCodec, getWorld } from "../runtime/process.ts";
 import { durableReadable, streamName } from "../runtime/streams.ts";
 import { decodeValue } from "../serde/codec.ts";
+import { places } from "../serde/places.ts";
 import { newOwnerId } from "../util/owner.ts";
 import { type RunRecord, type RunStatus, TERMINAL_RUN_STATUSES } from "../world/types.ts";
 import { waitForRun } from "./watch.ts";
 
 /** How long a client-side cancel holds the run's lease while it records the cancellation. */
 const CANCEL_LEASE_MS = 10_000;
-function decodeStored(runId: string, bytes: Uint8Array | undefined): unknown {
-  return bytes === undefined ? undefined : decodeValue(getPayloadCodec().decode(runId, bytes));
+function decodeStored(run: RunRecord, place: string, bytes: Uint8Array | undefined): unknown {
+  return bytes === undefined ? undefined : decodeValue(getPayloadCodec().decode(run, place, bytes));
 }
 
 export type WorkflowRunStatus = RunStatus;
@@ -64,9 +65,9 @@ export class Run<Result = unknown> {
     return (async () => {
       const world = await getWorld();
       const run = await waitForRun(world, this.runId, (r) => isTerminal(r.status), { hint: isTerminal });
-      if (run.status === "completed") return decodeStored(run.runId, run.output) as Result;
+      if (run.status === "completed") return decodeStored(run, places.runOutput, run.output) as Result;
       if (run.status === "cancelled") throw new WorkflowRunCancelledError(run.runId);
-      throw new WorkflowRunFailedError(run.runId, decodeStored(run.runId, run.error));
+      throw new WorkflowRunFailedError(run.runId, decodeStored(run, places.runError, run.error));
     })();
   }
 

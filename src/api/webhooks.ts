@@ -6,12 +6,15 @@
 import { PayloadTooLargeError } from "../errors/runtime.ts";
 import { HookNotFoundError } from "../errors/world.ts";
 import { webhookResponseStream } from "../runtime/builtin-steps.ts";
-import { checkPayload, formatBytes } from "../runtime/limits.ts";
+import { formatBytes } from "../runtime/limits.ts";
 import { ensureWorker, getLimits, getPayloadCodec, getWorld } from "../runtime/process.ts";
 import { durableReadable } from "../runtime/streams.ts";
-import { encodeValue } from "../serde/codec.ts";
+import { decodeValue, encodeValue } from "../serde/codec.ts";
+import { places } from "../serde/places.ts";
 import { newId } from "../util/ids.ts";
 import type { RequestShape, ResponseShape } from "../workflow/web.ts";
+import type { HookRecord, World } from "../world/types.ts";
+import { deliverToHook } from "./deliver.ts";
 
 /** How long a manual-mode webhook waits for the workflow's response by default. */
 export const DEFAULT_WEBHOOK_TIMEOUT_MS = 30_000;
@@ -89,6 +92,23 @@ async function manualResponse(runId: string, requestId: string, timeoutMs: numbe
 }
 
 /**
+ * The static response a webhook was created with: stored as a payload of its run (`sealed`,
+ * base64, bound to the hook), or in clear by Stepwise before spec version 2 (`response`).
+ */
+async function staticResponse(
+  world: World,
+  hook: HookRecord,
+  meta: { response?: ResponseShape; sealed?: string },
+): Promise<ResponseShape | undefined> {
+  if (meta.sealed === undefined) return meta.response;
+  const run = await world.runs.get(hook.runId);
+  const bytes = new Uint8Array(Buffer.from(meta.sealed, "base64"));
+  return decodeValue(
+    getPayloadCodec().decode(run, places.webhookResponse(hook.hookId), bytes),
+  ) as ResponseShape;
+}
+
+/**
  * Delivers `request` to the workflow waiting on the webhook with `token` and returns the HTTP
  * response to send. `HookNotFoundError` for an unknown token, or one that belongs to a plain hook
  * (those are not reachable over HTTP); `PayloadTooLargeError` for a body over the payload limit.
@@ -110,12 +130,13 @@ export async function resumeWebhook(
   });
   const requestId = newId("whk");
   const shape: RequestShape = { id: requestId, url: request.url, method: request.method, headers, body };
-  const bytes = getPayloadCodec().encode(hook.runId, encodeValue(shape));
-  checkPayload(bytes.length, `The webhook request for ${token}`, limits);
-  await world.inbox.put({ runId: hook.runId, kind: "hook_payload", hookId: hook.hookId, payload: bytes });
+  await deliverToHook(world, hook, encodeValue(shape), `The webhook request for ${token}`);
   await ensureWorker();
-  const meta = hook.meta as { respond?: string; response?: ResponseShape } | undefined;
-  if (meta?.respond === "static" && meta.response !== undefined) return toResponse(meta.response);
+  const meta = hook.meta as { respond?: string; response?: ResponseShape; sealed?: string } | undefined;
+  if (meta?.respond === "static") {
+    const response = await staticResponse(world, hook, meta);
+    if (response !== undefined) return toResponse(response);
+  }
   if (meta?.respond === "manual") {
     return manualResponse(hook.runId, requestId, options.timeoutMs ?? DEFAULT_WEBHOOK_TIMEOUT_MS);
   }

@@ -11,7 +11,8 @@ import { StepwiseError } from "../errors/base.ts";
 import { ConfigError } from "../errors/runtime.ts";
 import { decodeValue } from "../serde/codec.ts";
 import { PayloadDecryptionError } from "../serde/errors.ts";
-import { type PayloadCodec, payloadInfo } from "../serde/payload.ts";
+import { type PayloadCodec, type PayloadScope, payloadInfo } from "../serde/payload.ts";
+import { eventPlace, places } from "../serde/places.ts";
 import type { EventRecord } from "../world/events.ts";
 import type {
   AuditActor,
@@ -146,7 +147,8 @@ class PayloadView {
     });
   }
 
-  show(runId: string, bytes: Uint8Array | undefined): unknown {
+  /** The value stored at `place` of `run`, or a placeholder when it stays encrypted. */
+  show(run: PayloadScope, place: string, bytes: Uint8Array | undefined): unknown {
     if (bytes === undefined) return undefined;
     if (payloadInfo(bytes).format === "encrypted") {
       if (!this.options.decrypt) return ENCRYPTED_PAYLOAD;
@@ -154,7 +156,7 @@ class PayloadView {
         throw new Error("internal: payloads decrypted before the audit record was written");
     }
     try {
-      const decoded = decodeValue(this.payloads.decode(runId, bytes));
+      const decoded = decodeValue(this.payloads.decode(run, place, bytes));
       if (this.#unlocked && payloadInfo(bytes).format === "encrypted") this.#decrypted += 1;
       return decoded;
     } catch (error) {
@@ -195,9 +197,10 @@ function runRow(view: PayloadView, run: RunRecord, full: boolean): Record<string
     events: run.seq,
   };
   if (full) {
-    row.input = view.show(run.runId, run.input);
-    if (run.output !== undefined) row.output = view.show(run.runId, run.output);
-    if (run.error !== undefined) row.error = view.show(run.runId, run.error);
+    row.encrypted = run.encrypted;
+    row.input = view.show(run, places.runInput, run.input);
+    if (run.output !== undefined) row.output = view.show(run, places.runOutput, run.output);
+    if (run.error !== undefined) row.error = view.show(run, places.runError, run.error);
   }
   return row;
 }
@@ -268,10 +271,13 @@ const STEP_COLUMNS: Column<StepRecord & { value: string }>[] = [
 ];
 
 async function inspectSteps(world: World, view: PayloadView, runId: string): Promise<InspectResult> {
+  const run = await world.runs.get(runId);
   const steps = await world.steps.list(runId);
   await view.unlock(world, "steps", [runId]);
+  const result = (step: StepRecord) => view.show(run, places.stepResult(step.stepId), step.output);
+  const error = (step: StepRecord) => view.show(run, places.stepError(step.stepId), step.error);
   const withValues = steps.map((step) => {
-    const value = step.status === "completed" ? view.show(runId, step.output) : view.show(runId, step.error);
+    const value = step.status === "completed" ? result(step) : error(step);
     return { ...step, value: describeValue(value) };
   });
   return {
@@ -283,21 +289,21 @@ async function inspectSteps(world: World, view: PayloadView, runId: string): Pro
       startedAt: new Date(step.startedAt).toISOString(),
       completedAt: step.completedAt === undefined ? null : new Date(step.completedAt).toISOString(),
       retryAt: step.retryAt === undefined ? null : new Date(step.retryAt).toISOString(),
-      input: view.show(runId, step.input),
-      result: step.status === "completed" ? view.show(runId, step.output) : undefined,
-      error: step.error === undefined ? undefined : view.show(runId, step.error),
+      input: view.show(run, places.stepArgs(step.stepId), step.input),
+      result: step.status === "completed" ? result(step) : undefined,
+      error: step.error === undefined ? undefined : error(step),
     })),
     table: steps.length === 0 ? `Run ${runId} has no steps yet.` : formatTable(withValues, STEP_COLUMNS),
   };
 }
 
-function eventDetail(view: PayloadView, event: EventRecord): string {
+function eventDetail(view: PayloadView, run: RunRecord, event: EventRecord): string {
   const data = Object.entries(event.data as Record<string, unknown>)
     .filter(([key]) => key !== "seed")
     .map(([key, value]) => `${key}=${typeof value === "string" ? value : JSON.stringify(value)}`)
     .join(" ");
   const payload =
-    event.payload === undefined ? "" : ` ${describeValue(view.show(event.runId, event.payload))}`;
+    event.payload === undefined ? "" : ` ${describeValue(view.show(run, eventPlace(event), event.payload))}`;
   return `${data}${payload}`;
 }
 
@@ -309,6 +315,7 @@ async function inspectEvents(
 ): Promise<InspectResult> {
   const afterSeq = options.cursor === undefined ? 0 : Number(options.cursor);
   const limit = options.limit ?? 100;
+  const run = await world.runs.get(runId);
   const events = await world.events.list(runId, {
     afterSeq: Number.isFinite(afterSeq) ? afterSeq : 0,
     limit,
@@ -320,7 +327,7 @@ async function inspectEvents(
       type: event.type,
       createdAt: new Date(event.createdAt).toISOString(),
       data: event.data,
-      payload: view.show(runId, event.payload),
+      payload: view.show(run, eventPlace(event), event.payload),
     })),
     table:
       events.length === 0
@@ -329,7 +336,7 @@ async function inspectEvents(
             { header: "seq", value: (e) => String(e.seq) },
             { header: "type", value: (e) => e.type },
             { header: "time", value: (e) => formatTime(e.createdAt) },
-            { header: "detail", value: (e) => eventDetail(view, e), max: 80 },
+            { header: "detail", value: (e) => eventDetail(view, run, e), max: 80 },
           ]),
   };
   const last = events.at(-1);

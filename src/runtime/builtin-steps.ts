@@ -9,6 +9,7 @@ import { StepwiseError } from "../errors/base.ts";
 import { RetryableError } from "../errors/user.ts";
 import { deserialize, registerClass, serialize } from "../serde/classes.ts";
 import { encodeValue } from "../serde/codec.ts";
+import { places } from "../serde/places.ts";
 import { BUILTIN_STEPS } from "../workflow/builtin-step-names.ts";
 import { STREAM_CLASS_ID, streamName } from "../workflow/stream-name.ts";
 import type { RequestShape, ResponseShape } from "../workflow/web.ts";
@@ -65,9 +66,11 @@ async function durableFetch(request: RequestShape): Promise<ResponseShape> {
 async function respondToWebhook(requestId: string, response: ResponseShape): Promise<void> {
   const context = stepContext.getStore();
   if (context === undefined) throw new Error("webhook responses are written from a step");
-  const { world, payloads } = context.env;
-  const bytes = payloads.encode(context.runId, encodeValue(response));
-  await world.streams.write(context.runId, webhookResponseStream(requestId), [bytes], { close: true });
+  const { world, payloads, limits } = context.env;
+  const name = webhookResponseStream(requestId);
+  const bytes = payloads.encode(context.scope, places.streamChunk(name), encodeValue(response));
+  await world.streams.write(context.runId, name, [bytes], { close: true, maxRunBytes: limits.maxRunBytes });
+  context.env.stored?.(context.runId, bytes.length);
 }
 
 /** The run's stream `name`, for the step running now. */
@@ -78,8 +81,10 @@ function currentStream(name: string): StreamTarget {
       "A stream handle from workflow code can only be used inside a step it was passed to.",
     );
   }
-  const { world, payloads, limits } = context.env;
-  return { world, payloads, limits, runId: context.runId, name: streamName(name) };
+  const { world, payloads, limits, stored } = context.env;
+  const target: StreamTarget = { world, payloads, limits, scope: context.scope, name: streamName(name) };
+  if (stored !== undefined) target.stored = stored;
+  return target;
 }
 
 /**

@@ -6,6 +6,8 @@
  */
 import { ConflictError, HookTokenConflictError, LeaseLostError } from "../errors/world.ts";
 import { encodeValue } from "../serde/codec.ts";
+import { PayloadDecryptionError } from "../serde/errors.ts";
+import { places } from "../serde/places.ts";
 import type { NewEvent } from "../world/events.ts";
 import type { AppendRequest, NewMessage, World } from "../world/types.ts";
 import { executeStep, type StepOutcome } from "./executor.ts";
@@ -15,7 +17,12 @@ import { INTERRUPTION_ALLOWANCE, maxAttempts } from "./retry.ts";
 import type { Semaphore } from "./semaphore.ts";
 import type { StepEnvironment } from "./step-context.ts";
 
-export type DriveOutcome = "finished" | "suspended" | "lost" | "stopped";
+/**
+ * finished: the run ended; suspended: it waits (sleep, hook, retry) and was released; lost:
+ * another worker took it; stopped: handed back on request; deferred: handed back because this
+ * worker cannot read something the run needs (`RunDriver.deferral` says what).
+ */
+export type DriveOutcome = "finished" | "suspended" | "lost" | "stopped" | "deferred";
 
 export interface DriverHost {
   world: World;
@@ -52,6 +59,8 @@ export class RunDriver {
   #signal: (() => void) | undefined;
   /** Steps this driver saw complete (for progress reports). */
   stepsCompleted = 0;
+  /** Why the run was handed back undone (outcome "deferred"). */
+  deferral: PayloadDecryptionError | undefined;
 
   constructor(machine: RunMachine, host: DriverHost, anchors: string[]) {
     this.machine = machine;
@@ -114,7 +123,7 @@ export class RunDriver {
       }
       if (this.#stopRequested && this.#running === 0) {
         await this.#commit({ release: true });
-        return "stopped";
+        return this.deferral === undefined ? "stopped" : "deferred";
       }
       if (machine.outboxSize > 0 || this.#consumed.length > 0) {
         await this.#commit();
@@ -205,22 +214,28 @@ export class RunDriver {
     for (const item of items) {
       if (this.machine.finished || this.#lost) return;
       if (this.#consumed.includes(item.itemId)) continue;
-      this.#consumed.push(item.itemId);
       if (item.kind === "cancel") {
+        this.#consumed.push(item.itemId);
         this.#cancelRequested = true;
         return;
       }
+      // Past a payload this worker cannot read, only a cancellation is still taken: the payloads
+      // wait, in order, for a worker that can read them.
+      if (this.deferral !== undefined) continue;
       if (item.hookId !== undefined && item.payload !== undefined) {
         try {
+          // Recorded (hook_received) only once it is read: a payload this worker cannot decrypt
+          // stays in the inbox, untouched, for a worker that can.
           await this.machine.receiveHook(item.hookId, item.payload, item.itemId, Date.now());
         } catch (error) {
-          // Over the run's size limit: the payload is dropped (the item is consumed), the run goes on.
-          this.#host.warn(
-            `a payload for hook ${item.hookId} of run ${this.runId} was dropped: ${(error as Error).message}`,
-          );
+          if (!PayloadDecryptionError.is(error)) throw error;
+          this.deferral = error as PayloadDecryptionError;
+          this.requestStop();
+          continue;
         }
-        if (this.machine.hasUncommittedHook) await this.#commit();
       }
+      this.#consumed.push(item.itemId);
+      if (this.machine.hasUncommittedHook) await this.#commit();
     }
   }
 
@@ -235,7 +250,7 @@ export class RunDriver {
         await this.#host.stepSlots.acquire();
         let outcome: StepOutcome;
         try {
-          outcome = await executeStep(this.machine.run, step, this.#host.stepEnv);
+          outcome = await executeStep(this.machine.run, this.machine.scope, step, this.#host.stepEnv);
         } finally {
           this.#host.stepSlots.release();
         }
@@ -257,12 +272,13 @@ export class RunDriver {
       terminal = {
         type: "run_failed",
         data: { reason: "non_determinism" },
-        payload: payloads.encode(this.runId, encodeValue(machine.fatal)),
+        payload: payloads.encode(machine.scope, places.runError, encodeValue(machine.fatal)),
         createdAt: at,
       };
     } else if (machine.settlement?.ok) {
       try {
         const output = machine.store(
+          places.runOutput,
           machine.settlement.value,
           `The return value of workflow ${machine.run.workflowName}`,
         );
@@ -271,7 +287,7 @@ export class RunDriver {
         terminal = {
           type: "run_failed",
           data: {},
-          payload: payloads.encode(this.runId, encodeValue(error)),
+          payload: payloads.encode(machine.scope, places.runError, encodeValue(error)),
           createdAt: at,
         };
       }
@@ -280,7 +296,12 @@ export class RunDriver {
         machine.settlement?.ok === false
           ? machine.settlement.error
           : encodeValue(new Error("unknown failure"));
-      terminal = { type: "run_failed", data: {}, payload: payloads.encode(this.runId, error), createdAt: at };
+      terminal = {
+        type: "run_failed",
+        data: {},
+        payload: payloads.encode(machine.scope, places.runError, error),
+        createdAt: at,
+      };
     }
     await this.#commit({ release: true, terminal });
   }
@@ -323,6 +344,7 @@ export class RunDriver {
       try {
         const result = await this.#host.world.events.append(request);
         machine.committed(result.seq);
+        machine.bytes = result.run.payloadBytes + machine.outboxBytes;
         this.#consumed = this.#consumed.filter((id) => !consumed.includes(id));
         if (options.release && !this.#stopRequested) this.anchors = [];
         return result.leaseReleased ?? false;

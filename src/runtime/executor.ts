@@ -6,6 +6,7 @@
 import { StepNotRegisteredError } from "../errors/runtime.ts";
 import { FatalError } from "../errors/user.ts";
 import { decodeValue, encodeValue } from "../serde/codec.ts";
+import type { PayloadScope } from "../serde/payload.ts";
 import type { RunInfo } from "../workflow/protocol.ts";
 import { encodeError } from "./error-text.ts";
 import type { StepTask } from "./machine.ts";
@@ -15,7 +16,12 @@ import { type StepEnvironment, stepContext } from "./step-context.ts";
 
 export type StepOutcome = { ok: true; value: string } | { ok: false; error: string; decision: RetryDecision };
 
-export async function executeStep(run: RunInfo, step: StepTask, env: StepEnvironment): Promise<StepOutcome> {
+export async function executeStep(
+  run: RunInfo,
+  scope: PayloadScope,
+  step: StepTask,
+  env: StepEnvironment,
+): Promise<StepOutcome> {
   const fn = getStep(step.name);
   const startedAt = Date.now();
   if (fn === undefined) {
@@ -28,6 +34,7 @@ export async function executeStep(run: RunInfo, step: StepTask, env: StepEnviron
     const value = await stepContext.run(
       {
         runId: run.runId,
+        scope,
         workflowName: run.workflowName,
         workflowStartedAt: new Date(run.createdAt),
         stepId: step.id,

@@ -5,6 +5,9 @@
  * `PayloadTooLargeError` naming what was too large and by how much; the payload is not written.
  */
 import { ConfigError, PayloadTooLargeError } from "../errors/runtime.ts";
+import { formatBytes, runTooLarge } from "../util/bytes.ts";
+
+export { formatBytes };
 
 export interface Limits {
   maxPayloadBytes: number;
@@ -33,19 +36,6 @@ export function limitsFromEnv(env: Record<string, string | undefined> = process.
   };
 }
 
-/** "1.5 MB", "812 bytes", ... (powers of 1024). */
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} bytes`;
-  const units = ["KB", "MB", "GB", "TB"];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${value >= 10 ? value.toFixed(0) : value.toFixed(1)} ${units[unit]}`;
-}
-
 /** Throws when one payload is over the per-payload limit. `what` names it ("the result of step X"). */
 export function checkPayload(size: number, what: string, limits: Limits): void {
   if (size <= limits.maxPayloadBytes) return;
@@ -62,8 +52,5 @@ export function checkRunTotal(
   runId: string,
   limits: Limits,
 ): void {
-  if (current + size <= limits.maxRunBytes) return;
-  throw new PayloadTooLargeError(
-    `${what} (${formatBytes(size)}) would take run ${runId} to ${formatBytes(current + size)}, over the ${formatBytes(limits.maxRunBytes)} limit per run. Store large data elsewhere and pass references, or raise STEPWISE_MAX_RUN_BYTES.`,
-  );
+  if (current + size > limits.maxRunBytes) throw runTooLarge(what, runId, current, size, limits.maxRunBytes);
 }

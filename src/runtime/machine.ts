@@ -8,7 +8,8 @@ import type { StepwiseError } from "../errors/base.ts";
 import { NonDeterminismError } from "../errors/runtime.ts";
 import type { HookTokenConflictError } from "../errors/world.ts";
 import { decodeValue, encodeValue } from "../serde/codec.ts";
-import type { PayloadCodec } from "../serde/payload.ts";
+import type { PayloadCodec, PayloadScope } from "../serde/payload.ts";
+import { eventPlace, places } from "../serde/places.ts";
 import { derivedId, derivedToken } from "../util/ids.ts";
 import type {
   Command,
@@ -61,6 +62,10 @@ export interface MachineOptions {
   /** Codec text of the workflow arguments. */
   input: string;
   payloads: PayloadCodec;
+  /** The run as its payloads see it (id, whether encrypted, spec version). */
+  scope: PayloadScope;
+  /** Bytes stored for the run so far (`RunRecord.payloadBytes`), for the per-run limit. */
+  payloadBytes: number;
   limits: Limits;
   /** Where the HTTP handler is reachable, for webhook URLs (default STEPWISE_PUBLIC_URL). */
   publicUrl?: string;
@@ -83,12 +88,16 @@ export class RunMachine {
    * large), to deliver before anything else.
    */
   readonly pending: Delivery[] = [];
-  /** Bytes of payload in the run's log (for the per-run limit). */
-  bytes = 0;
+  /**
+   * Bytes stored for the run (`RunRecord.payloadBytes` as of the last commit, plus what the outbox
+   * and this worker's stream writes added since), for the per-run limit.
+   */
+  bytes: number;
 
   readonly #options: MachineOptions;
   readonly #sandbox: Sandbox;
   readonly payloads: PayloadCodec;
+  readonly scope: PayloadScope;
   #outbox: NewEvent[] = [];
   #index = 0;
   #expected: PlannedCall[] | undefined;
@@ -101,6 +110,8 @@ export class RunMachine {
     this.#options = options;
     this.run = options.run;
     this.payloads = options.payloads;
+    this.scope = options.scope;
+    this.bytes = options.payloadBytes;
     this.#clock = options.run.createdAt;
     this.#sandbox = createSandbox(options.bundle, this.#bridge());
   }
@@ -141,7 +152,6 @@ export class RunMachine {
    */
   async replay(events: readonly EventRecord[], now: number): Promise<void> {
     const plan = planReplay(events);
-    for (const event of events) this.bytes += event.payload?.length ?? 0;
     if (!events.some((event) => event.type === "run_started")) {
       this.#push({ type: "run_started", data: {}, createdAt: now });
     }
@@ -190,16 +200,16 @@ export class RunMachine {
     switch (event.type) {
       case "step_completed":
         this.#resolveStep(id);
-        return { kind: "step_completed", id, value: this.#text(event.payload) };
+        return { kind: "step_completed", id, value: this.#text(event.payload, eventPlace(event)) };
       case "step_failed":
         this.#resolveStep(id);
-        return { kind: "step_failed", id, error: this.#text(event.payload) };
+        return { kind: "step_failed", id, error: this.#text(event.payload, eventPlace(event)) };
       case "wait_completed":
         this.waits.delete(id);
         this.#resolved.add(id);
         return { kind: "wait_completed", id };
       case "hook_received":
-        return { kind: "hook_received", id, payload: this.#text(event.payload) };
+        return { kind: "hook_received", id, payload: this.#text(event.payload, eventPlace(event)) };
       case "hook_conflict":
         return { kind: "hook_conflict", id, error: conflictText(event.data.token, event.data.heldByRunId) };
     }
@@ -210,8 +220,8 @@ export class RunMachine {
     this.#resolved.add(id);
   }
 
-  #text(payload: Uint8Array | undefined): string {
-    return payload === undefined ? encodeValue(undefined) : this.payloads.decode(this.run.runId, payload);
+  #text(payload: Uint8Array | undefined, place: string): string {
+    return payload === undefined ? encodeValue(undefined) : this.payloads.decode(this.scope, place, payload);
   }
 
   async #startWorkflow(): Promise<void> {
@@ -273,7 +283,7 @@ export class RunMachine {
       case "step": {
         let payload: Uint8Array;
         try {
-          payload = this.store(command.args, `The arguments of step ${command.name}`);
+          payload = this.store(places.stepArgs(id), command.args, `The arguments of step ${command.name}`);
         } catch (error) {
           // Record the call, refuse it at once: the workflow's await rejects with the error.
           const text = encodeError(error);
@@ -285,7 +295,7 @@ export class RunMachine {
           this.#push({
             type: "step_failed",
             data: { stepId: id, attempt: 1, fatal: true },
-            payload: this.payloads.encode(this.run.runId, text),
+            payload: this.#storeError(id, text),
             createdAt: at,
           });
           this.#resolved.add(id);
@@ -322,13 +332,27 @@ export class RunMachine {
             token: tokenText,
             kind: command.webhook ? "webhook" : "hook",
           };
-          if (command.meta !== undefined) data.meta = command.meta;
+          if (command.meta !== undefined) data.meta = this.#storedMeta(id, command.meta);
           this.#push({ type: "hook_created", data, createdAt: at });
         }
         break;
       }
     }
     return receipt;
+  }
+
+  /**
+   * A hook's metadata as stored: a webhook's static response is data the workflow chose, so it is
+   * stored as a payload (encrypted like the rest, bound to the hook), base64 in `sealed`.
+   */
+  #storedMeta(hookId: string, meta: Record<string, unknown>): Record<string, unknown> {
+    if (meta.respond !== "static" || meta.response === undefined) return meta;
+    const bytes = this.payloads.encode(
+      this.scope,
+      places.webhookResponse(hookId),
+      encodeValue(meta.response),
+    );
+    return { respond: "static", sealed: Buffer.from(bytes).toString("base64") };
   }
 
   #webhookUrl(token: string): string {
@@ -455,11 +479,11 @@ export class RunMachine {
   }
 
   /**
-   * Encodes codec text as a stored payload of this run, enforcing the per-payload and per-run
-   * limits (`PayloadTooLargeError`, naming `what`), and counts it toward the run's total.
+   * Encodes codec text as a stored payload of this run at `place`, enforcing the per-payload and
+   * per-run limits (`PayloadTooLargeError`, naming `what`), and counts it toward the run's total.
    */
-  store(text: string, what: string): Uint8Array {
-    const bytes = this.payloads.encode(this.run.runId, text);
+  store(place: string, text: string, what: string): Uint8Array {
+    const bytes = this.payloads.encode(this.scope, place, text);
     checkPayload(bytes.length, what, this.#options.limits);
     checkRunTotal(this.bytes, bytes.length, what, this.run.runId, this.#options.limits);
     this.bytes += bytes.length;
@@ -469,7 +493,7 @@ export class RunMachine {
   async completeStep(step: StepTask, value: string, at: number): Promise<void> {
     let payload: Uint8Array;
     try {
-      payload = this.store(value, `The result of step ${step.name}`);
+      payload = this.store(places.stepResult(step.id), value, `The result of step ${step.name}`);
     } catch (error) {
       await this.failStep(step, encodeError(error), true, at);
       return;
@@ -490,7 +514,7 @@ export class RunMachine {
     this.#push({
       type: "step_failed",
       data: { stepId: step.id, attempt: step.attempt, fatal },
-      payload: this.#storeError(error),
+      payload: this.#storeError(step.id, error),
       createdAt: time,
     });
     this.#resolveStep(step.id);
@@ -501,7 +525,7 @@ export class RunMachine {
     this.#push({
       type: "step_retrying",
       data: { stepId: step.id, attempt: step.attempt, retryAt },
-      payload: this.#storeError(error),
+      payload: this.#storeError(step.id, error),
       createdAt: this.#advance(at),
     });
     step.status = "retrying";
@@ -512,13 +536,14 @@ export class RunMachine {
    * Errors are always stored, even when the run is at its size limit (they are how the workflow
    * learns what went wrong); one over the per-payload limit is cut to its name and message.
    */
-  #storeError(text: string): Uint8Array {
-    let bytes = this.payloads.encode(this.run.runId, text);
+  #storeError(stepId: string, text: string): Uint8Array {
+    const place = places.stepError(stepId);
+    let bytes = this.payloads.encode(this.scope, place, text);
     if (bytes.length > this.#options.limits.maxPayloadBytes) {
       const original = decodeValue(text) as { name?: unknown; message?: unknown };
       const summary = new Error(String(original?.message ?? "").slice(0, 4096));
       summary.name = String(original?.name ?? "Error");
-      bytes = this.payloads.encode(this.run.runId, encodeError(summary));
+      bytes = this.payloads.encode(this.scope, place, encodeError(summary));
     }
     this.bytes += bytes.length;
     return bytes;
@@ -545,27 +570,29 @@ export class RunMachine {
   }
 
   /**
-   * Delivers a hook payload (stored bytes from the inbox). False if the hook no longer listens;
-   * `PayloadTooLargeError` if the payload would take the run over its limit.
+   * Delivers a hook payload (stored bytes from the inbox item `inboxId`). False if the hook no
+   * longer listens. The payload is decoded BEFORE anything is recorded: one that cannot be read
+   * here (`PayloadDecryptionError`: its key is not configured, or it is forged) throws and leaves
+   * the log as it was. Its bytes were counted toward the run's total when it was put in the inbox.
    */
   async receiveHook(hookId: string, payload: Uint8Array, inboxId: string, at: number): Promise<boolean> {
     const hook = this.hooks.get(hookId);
     if (hook === undefined || hook.disposed) return false;
-    checkRunTotal(
-      this.bytes,
-      payload.length,
-      `A payload for hook ${hook.token}`,
-      this.run.runId,
-      this.#options.limits,
-    );
-    this.bytes += payload.length;
+    const text = this.payloads.decode(this.scope, places.hookPayload(hookId, inboxId), payload);
     const time = this.#advance(at);
     this.#push({ type: "hook_received", data: { hookId, inboxId }, payload, createdAt: time });
-    await this.#deliver(
-      { kind: "hook_received", id: hookId, payload: this.payloads.decode(this.run.runId, payload) },
-      time,
-    );
+    await this.#deliver({ kind: "hook_received", id: hookId, payload: text }, time);
     return true;
+  }
+
+  /**
+   * Bytes of payload in events not committed yet that the World has not counted (a hook payload
+   * was counted when it entered the inbox).
+   */
+  get outboxBytes(): number {
+    let total = 0;
+    for (const event of this.#outbox) if (event.type !== "hook_received") total += event.payload?.length ?? 0;
+    return total;
   }
 
   /** The earliest time a wait or a retry is due, if any. */

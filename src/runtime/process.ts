@@ -121,10 +121,14 @@ export function keepAlive(): () => void {
   };
 }
 
-/** Stops the in-process worker and closes the World (tests, orderly shutdown). */
+/**
+ * Stops the in-process worker and closes the World (tests, orderly shutdown). The next use opens
+ * the World and reads the encryption keys from the environment again.
+ */
 export async function shutdown(): Promise<void> {
   const current = worker;
   worker = undefined;
+  payloads = undefined;
   await current?.stop();
   const world = worldPromise;
   worldPromise = undefined;

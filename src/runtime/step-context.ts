@@ -3,7 +3,7 @@
  * AsyncLocalStorage so `getStepMetadata()` and `getWorkflowMetadata()` work anywhere inside a step.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import type { PayloadCodec } from "../serde/payload.ts";
+import type { PayloadCodec, PayloadScope } from "../serde/payload.ts";
 import type { World } from "../world/types.ts";
 import type { Limits } from "./limits.ts";
 
@@ -12,10 +12,14 @@ export interface StepEnvironment {
   world: World;
   payloads: PayloadCodec;
   limits: Limits;
+  /** Told of payload bytes a step stored for run `runId` outside the log (stream chunks). */
+  stored?(runId: string, bytes: number): void;
 }
 
 export interface StepContext {
   runId: string;
+  /** The run as its payloads see it (whether it is encrypted). */
+  scope: PayloadScope;
   workflowName: string;
   workflowStartedAt: Date;
   stepId: string;

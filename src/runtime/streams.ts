@@ -9,7 +9,8 @@
 import { StreamRangeError } from "../errors/runtime.ts";
 import { NotFoundError } from "../errors/world.ts";
 import { decodeValue, encodeValue } from "../serde/codec.ts";
-import type { PayloadCodec } from "../serde/payload.ts";
+import type { PayloadCodec, PayloadScope } from "../serde/payload.ts";
+import { places } from "../serde/places.ts";
 import { TERMINAL_RUN_STATUSES, type World, type WorldNotification } from "../world/types.ts";
 import { checkPayload, type Limits } from "./limits.ts";
 
@@ -23,23 +24,34 @@ export interface StreamTarget {
   world: World | Promise<World>;
   payloads: PayloadCodec;
   limits: Limits;
-  runId: string;
+  /** The run (its id, and whether it is encrypted). */
+  scope: PayloadScope;
   name: string;
+  /** Told of the bytes each write stored (the run's driver counts them toward its total). */
+  stored?(runId: string, bytes: number): void;
 }
 
-/** Stores one chunk. `PayloadTooLargeError` over the per-payload limit; nothing is written then. */
+/**
+ * Stores one chunk. `PayloadTooLargeError` over the per-payload limit, or when it would take the
+ * run past its total (checked by the World as it writes); nothing is written then.
+ */
 export async function writeChunk(target: StreamTarget, chunk: unknown): Promise<void> {
-  const bytes = target.payloads.encode(target.runId, encodeValue(chunk));
-  checkPayload(bytes.length, `A chunk of stream "${target.name}" of run ${target.runId}`, target.limits);
-  await (await target.world).streams.write(target.runId, target.name, [bytes]);
+  const { runId } = target.scope;
+  const bytes = target.payloads.encode(target.scope, places.streamChunk(target.name), encodeValue(chunk));
+  checkPayload(bytes.length, `A chunk of stream "${target.name}" of run ${runId}`, target.limits);
+  await (await target.world).streams.write(runId, target.name, [bytes], {
+    maxRunBytes: target.limits.maxRunBytes,
+  });
+  target.stored?.(runId, bytes.length);
 }
 
 /** Closes the stream (readers end after its last chunk). Closing twice is harmless. */
 export async function closeStream(target: StreamTarget): Promise<void> {
   const world = await target.world;
-  const info = await world.streams.info(target.runId, target.name).catch(() => undefined);
+  const { runId } = target.scope;
+  const info = await world.streams.info(runId, target.name).catch(() => undefined);
   if (info?.closed) return;
-  await world.streams.write(target.runId, target.name, [], { close: true });
+  await world.streams.write(runId, target.name, [], { close: true });
 }
 
 /** A `WritableStream` whose chunks go durably to the run's stream. */
@@ -85,11 +97,13 @@ export interface ReadOptions {
  * the stream's error) for a start past the end; `RunNotFoundError` for an unknown run.
  */
 export function durableReadable(
-  target: Omit<StreamTarget, "limits">,
+  target: { world: World | Promise<World>; payloads: PayloadCodec; runId: string; name: string },
   options: ReadOptions = {},
 ): ReadableStream<unknown> {
   const { payloads, runId, name } = target;
+  const place = places.streamChunk(name);
   let world: World;
+  let scope: PayloadScope;
   let next: number | undefined;
   let waiting: { cancel(): void } | undefined;
   let cancelled = false;
@@ -116,7 +130,7 @@ export function durableReadable(
     {
       async start() {
         world = await target.world;
-        await world.runs.get(runId);
+        scope = await world.runs.get(runId);
         next = await resolveStart();
       },
       async pull(controller) {
@@ -135,7 +149,7 @@ export function durableReadable(
               });
             if (read !== undefined && read.chunks.length > 0) {
               for (const chunk of read.chunks)
-                controller.enqueue(decodeValue(payloads.decode(runId, chunk.data)));
+                controller.enqueue(decodeValue(payloads.decode(scope, place, chunk.data)));
               next = from + read.chunks.length;
               return;
             }

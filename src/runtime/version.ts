@@ -3,4 +3,11 @@
  * leaves runs from newer versions alone instead of misreading them. Raise it only together with a
  * replay-compatibility fixture of the old format (see test/replay-compat).
  */
-export const SPEC_VERSION = 1;
+export const SPEC_VERSION = 2;
+
+/*
+ * History:
+ * 1  the first format.
+ * 2  encrypted payloads are bound to their place in the run (envelope 0x03); a run records at
+ *    creation whether it is encrypted, and refuses plain and 0x02 payloads if it is.
+ */

@@ -5,7 +5,9 @@
  * notifications instead of polling, and never keeps the Node process alive by itself: every timer
  * it owns is unref'd.
  */
+import { PayloadDecryptionError } from "../serde/errors.ts";
 import { createPayloadCodec, type PayloadCodec } from "../serde/payload.ts";
+import { places } from "../serde/places.ts";
 import { newOwnerId } from "../util/owner.ts";
 import {
   type QueueMessage,
@@ -80,6 +82,8 @@ export class Worker {
   readonly #slots: Semaphore;
   readonly #idle = new Set<() => void>();
   readonly #warned = new Set<string>();
+  /** Runs this worker could not read (a payload it cannot decrypt): how often, for the backoff. */
+  readonly #unreadable = new Map<string, number>();
   #unsubscribe: (() => void) | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
   #claimTimer: NodeJS.Timeout | undefined;
@@ -249,6 +253,9 @@ export class Worker {
     this.#active.set(message.runId, active);
     void this.#take(message.runId, active)
       .catch((error: unknown) => {
+        if (PayloadDecryptionError.is(error)) {
+          return this.#handBack(message.runId, active, this.#deferUnreadable(message.runId, error));
+        }
         this.#warn(`driving run ${message.runId} failed; it will be retried.`, error);
         return this.#handBack(message.runId, active, Date.now() + 1_000);
       })
@@ -307,7 +314,15 @@ export class Worker {
         perRunConcurrency: this.#options.perRunConcurrency,
         holdMs: this.#options.holdMs,
         warn: (message) => this.#warn(message),
-        stepEnv: { world, payloads: this.#payloads, limits: this.#limits },
+        stepEnv: {
+          world,
+          payloads: this.#payloads,
+          limits: this.#limits,
+          stored: (id, bytes) => {
+            const driving = this.#active.get(id)?.driver;
+            if (driving !== undefined) driving.machine.bytes += bytes;
+          },
+        },
       },
       active.anchors,
     );
@@ -316,7 +331,11 @@ export class Worker {
     const outcome: DriveOutcome = await driver.drive();
     active.anchors = driver.anchors;
     this.#onRun?.({ runId, workflowName: run.workflowName, outcome, stepsCompleted: driver.stepsCompleted });
+    if (outcome !== "deferred") this.#unreadable.delete(runId);
     switch (outcome) {
+      case "deferred":
+        await this.#handBack(runId, active, this.#deferUnreadable(runId, driver.deferral));
+        return;
       case "suspended":
       case "finished":
         if (outcome === "suspended") this.#cache.put(runId, machine);
@@ -331,17 +350,43 @@ export class Worker {
     }
   }
 
+  /**
+   * A run holds a payload this worker cannot read (its key is not configured here, or it was
+   * forged): says so once per run and reason, and returns when to look at the run again — soon
+   * at first, then backing off to a minute, so that a worker with the key (or a restored
+   * database) picks it up while this one does not spin on it. Nothing is recorded in the run.
+   */
+  #deferUnreadable(runId: string, error: PayloadDecryptionError | undefined): number {
+    const count = (this.#unreadable.get(runId) ?? 0) + 1;
+    this.#unreadable.set(runId, count);
+    const delay = Math.min(60_000, 1_000 * 2 ** Math.min(count - 1, 6));
+    const what =
+      error?.reason === "missing-key"
+        ? `needs key id ${error.keyId ?? "?"}, which this worker does not have`
+        : "holds a payload that fails authentication";
+    this.#warnOnce(
+      `unreadable:${runId}:${error?.reason}:${error?.keyId}`,
+      `run ${runId} ${what}; it is left for a worker that can read it (this worker looks again, backing off to once a minute). ${error?.message ?? ""}`,
+    );
+    return Date.now() + delay;
+  }
+
   async #machineFor(run: RunRecord): Promise<RunMachine> {
     const cached = this.#cache.take(run.runId);
-    if (cached !== undefined && cached.seq === run.seq && !cached.finished) return cached;
+    if (cached !== undefined && cached.seq === run.seq && !cached.finished) {
+      cached.bytes = run.payloadBytes;
+      return cached;
+    }
     const bundle = getWorkflowBundle(run.workflowName);
     if (bundle === undefined) throw new Error(`workflow ${run.workflowName} is not registered`);
     const machine = new RunMachine({
       run: { runId: run.runId, workflowName: run.workflowName, createdAt: run.createdAt, seed: run.seed },
       workflowId: run.workflowName,
       bundle,
-      input: this.#payloads.decode(run.runId, run.input),
+      input: this.#payloads.decode(run, places.runInput, run.input),
       payloads: this.#payloads,
+      scope: { runId: run.runId, encrypted: run.encrypted, specVersion: run.specVersion },
+      payloadBytes: run.payloadBytes,
       limits: this.#limits,
     });
     const events = run.seq > 1 ? await this.world.events.list(run.runId) : [];

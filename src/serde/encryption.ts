@@ -6,7 +6,9 @@
  *
  *   <key id: 8 bytes> <iv: 12 random bytes> <ciphertext> <tag: 16 bytes>
  *
- * The format byte and the key id are authenticated (AAD): an altered byte anywhere fails with a
+ * The format byte and the key id are authenticated (AAD), and so is the payload's `binding` when
+ * the format has one (format 0x03: "stepwise/payload/v2" NUL runId NUL place, see `places.ts`): an
+ * altered byte anywhere, or a payload read at another place than it was written for, fails with a
  * `PayloadDecryptionError`, never garbage. Derived run keys are cached (a few thousand runs), and
  * IVs are cut from a buffer of random bytes refilled 6 KB at a time: a `randomBytes` call per
  * payload would cost more than the encryption itself.
@@ -58,14 +60,28 @@ function nextIv(): Buffer {
   return randomPool.subarray(randomOffset - IV_BYTES, randomOffset);
 }
 
-/** Encrypts `plaintext` for `runId`, after `format` (the envelope's first byte): the whole payload. */
-export function seal(key: EncryptionKey, runId: string, format: number, plaintext: Uint8Array): Uint8Array {
+/** The associated data: the envelope's header, then the binding (when the format has one). */
+function associatedData(header: Buffer, binding: string | undefined): Buffer {
+  return binding === undefined ? header : Buffer.concat([header, Buffer.from(binding, "utf8")]);
+}
+
+/**
+ * Encrypts `plaintext` for `runId`, after `format` (the envelope's first byte): the whole payload.
+ * `binding`, when given, is authenticated too and must be given again, unchanged, to `unseal`.
+ */
+export function seal(
+  key: EncryptionKey,
+  runId: string,
+  format: number,
+  plaintext: Uint8Array,
+  binding?: string,
+): Uint8Array {
   const iv = nextIv();
   const header = Buffer.alloc(1 + KEY_ID_BYTES);
   header[0] = format;
   header.write(key.id, 1, "hex");
   const cipher = createCipheriv(CIPHER, runKey(key, runId), iv);
-  cipher.setAAD(header);
+  cipher.setAAD(associatedData(header, binding));
   const body = cipher.update(plaintext);
   const tail = cipher.final();
   const out = new Uint8Array(header.length + IV_BYTES + body.length + tail.length + TAG_BYTES);
@@ -90,15 +106,30 @@ function describeKeys(keys: Keyring): string {
   return `it has ${current}, ${old.length > 0 ? `old ${old.join(", ")}` : "no old keys"}`;
 }
 
-/** Decrypts a payload written by `seal` for `runId`. `PayloadDecryptionError` on any failure. */
-export function unseal(keys: Keyring, runId: string, payload: Uint8Array): Uint8Array {
+/** Where the payload being opened sits, for errors: its run and (when known) its place. */
+export interface SealedAt {
+  runId: string;
+  /** The place the payload is read at (`places.ts`), named in errors. */
+  place?: string;
+  /** The place in words ("the result of step …"), for messages. */
+  described?: string;
+}
+
+/**
+ * Decrypts a payload written by `seal` for `at.runId`, with the same `binding`.
+ * `PayloadDecryptionError` (naming the run, the place and the key id) on any failure.
+ */
+export function unseal(keys: Keyring, at: SealedAt, payload: Uint8Array, binding?: string): Uint8Array {
+  const { runId, place } = at;
+  const where = at.described === undefined ? "" : ` (${at.described})`;
   const keyId = sealedKeyId(payload);
   const headerBytes = 1 + KEY_ID_BYTES;
   if (keyId === undefined || payload.length < headerBytes + IV_BYTES + TAG_BYTES) {
     throw new PayloadDecryptionError(
       runId,
       keyId,
-      `An encrypted payload of run ${runId} is truncated (${payload.length} bytes): the stored data is damaged.`,
+      `An encrypted payload of run ${runId}${where} is truncated (${payload.length} bytes): the stored data is damaged.`,
+      place,
     );
   }
   const key = keys.get(keyId);
@@ -106,7 +137,9 @@ export function unseal(keys: Keyring, runId: string, payload: Uint8Array): Uint8
     throw new PayloadDecryptionError(
       runId,
       keyId,
-      `A payload of run ${runId} is encrypted with key id ${keyId}, which this process does not have (${describeKeys(keys)}). Set ${KEY_ENV} to that key, or add it to ${OLD_KEYS_ENV} (comma-separated) if it was rotated out.`,
+      `A payload of run ${runId}${where} is encrypted with key id ${keyId}, which this process does not have (${describeKeys(keys)}). Set ${KEY_ENV} to that key, or add it to ${OLD_KEYS_ENV} (comma-separated) if it was rotated out.`,
+      place,
+      "missing-key",
     );
   }
   const view = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
@@ -115,16 +148,19 @@ export function unseal(keys: Keyring, runId: string, payload: Uint8Array): Uint8
     runKey(key, runId),
     view.subarray(headerBytes, headerBytes + IV_BYTES),
   );
-  decipher.setAAD(view.subarray(0, headerBytes));
+  decipher.setAAD(associatedData(view.subarray(0, headerBytes), binding));
   decipher.setAuthTag(view.subarray(view.length - TAG_BYTES));
   try {
     const body = decipher.update(view.subarray(headerBytes + IV_BYTES, view.length - TAG_BYTES));
     return Buffer.concat([body, decipher.final()]);
   } catch {
+    const moved =
+      binding === undefined ? "copied from another run" : "moved from another run or another place";
     throw new PayloadDecryptionError(
       runId,
       keyId,
-      `A payload of run ${runId} (key id ${keyId}) fails authentication: it was altered, damaged, or copied from another run. Nothing was read from it.`,
+      `A payload of run ${runId}${where} (key id ${keyId}) fails authentication: it was altered, damaged, or ${moved}. Nothing was read from it.`,
+      place,
     );
   }
 }

@@ -14,6 +14,11 @@ export const TERMINAL_RUN_STATUSES: ReadonlySet<RunStatus> = new Set(["completed
 
 export interface Lease {
   owner: string;
+  /**
+   * When the lease runs out unless renewed, on the reading process's wall clock (epoch ms). A
+   * World shared by processes keeps the lease itself on a clock that a wall-clock step cannot
+   * move (the database's, the machine's monotonic one) and converts it for records.
+   */
   expiresAt: number;
 }
 
@@ -27,6 +32,17 @@ export interface RunRecord {
   specVersion: number;
   /** Secret per-run seed for deterministic ids and randomness. */
   seed: string;
+  /**
+   * The run was created with encryption on (recorded at creation, never changed): every payload
+   * stored for it must be encrypted, and a plain one is refused as forged.
+   */
+  encrypted: boolean;
+  /**
+   * Bytes of payload stored for the run, counted against its size limit: every payload in its
+   * log, every chunk of its streams, and the payloads waiting in its inbox. Maintained by the
+   * World in the same transaction as each write.
+   */
+  payloadBytes: number;
   input: Uint8Array;
   output?: Uint8Array;
   error?: Uint8Array;
@@ -120,10 +136,21 @@ export interface InboxItem {
 }
 
 export interface NewInboxItem {
+  /**
+   * The item's id, chosen by the caller when the payload is bound to it (an encrypted hook
+   * payload names its inbox item); `inbox_` and a ULID from the World when omitted.
+   */
+  itemId?: string;
   runId: string;
   kind: InboxItem["kind"];
   hookId?: string;
   payload?: Uint8Array;
+}
+
+/** A bound on what a write may add to a run (see `RunRecord.payloadBytes`). */
+export interface RunBudget {
+  /** The write is refused with `PayloadTooLargeError` if it would take the run past this many bytes. */
+  maxRunBytes?: number;
 }
 
 export interface StreamChunk {
@@ -159,6 +186,8 @@ export interface CreateRunInput {
   workflowName: string;
   specVersion: number;
   seed: string;
+  /** Whether the run is encrypted (see `RunRecord.encrypted`). */
+  encrypted: boolean;
   input: Uint8Array;
   createdAt?: number;
 }
@@ -271,7 +300,8 @@ export interface World {
   runs: {
     /**
      * Creates the run, appends its `run_created` event (seq 1) and enqueues its start message
-     * (kind "start"), in one transaction. `ConflictError` if the id exists.
+     * (kind "start"), in one transaction. `payloadBytes` starts at the input's size.
+     * `ConflictError` if the id exists.
      */
     create(input: CreateRunInput): Promise<RunRecord>;
     /** `RunNotFoundError` if missing. */
@@ -310,6 +340,8 @@ export interface World {
      * run releases the lease even if `wakePending` is set.
      * Notifies `{ type: "run", runId, status }` (and `{ type: "queue" }` when it enqueued); other
      * processes are told only when the run's status changed or it enqueued.
+     * The run's `payloadBytes` grows by the events' payload bytes and shrinks by the payload bytes
+     * of the inbox items taken (no limit is checked here: the runtime checks before it appends).
      */
     append(request: AppendRequest): Promise<AppendResult>;
     /** Events after `afterSeq` (default 0), in order, at most `limit`. `RunNotFoundError` if missing. */
@@ -341,8 +373,9 @@ export interface World {
     /** Adds messages (see `NewMessage.dedupeKey`). `RunNotFoundError` for an unknown run. */
     enqueue(messages: readonly NewMessage[]): Promise<void>;
     /**
-     * Claims up to `limit` messages that are due and not leased (or whose lease expired), oldest
-     * `availableAt` first, leasing them to `owner` for `leaseMs`.
+     * Claims up to `limit` messages, oldest `availableAt` first, leasing them to `owner` for
+     * `leaseMs`: waiting messages that are due, and claimed messages whose lease expired (they
+     * were due when first claimed; their `availableAt` is not looked at again).
      */
     claim(owner: string, options: { limit: number; leaseMs: number }): Promise<QueueMessage[]>;
     /** Deletes messages leased to `owner`; ids not leased to `owner` are ignored. */
@@ -360,24 +393,29 @@ export interface World {
   inbox: {
     /**
      * Stores an item for a run and enqueues a message (kind "inbox") in one transaction, then
-     * notifies `{ type: "inbox", runId }`.
-     * `RunNotFoundError` for an unknown run; `RunFinishedError` if the run has ended.
+     * notifies `{ type: "inbox", runId }`. The payload's bytes count toward the run's
+     * `payloadBytes` while the item waits (an append that takes the item gives them back).
+     * `RunNotFoundError` for an unknown run; `RunFinishedError` if the run has ended;
+     * `PayloadTooLargeError` if the payload would take the run past `budget.maxRunBytes`;
+     * `ConflictError` if `itemId` is taken. On any error nothing is written.
      */
-    put(item: NewInboxItem): Promise<InboxItem>;
+    put(item: NewInboxItem, budget?: RunBudget): Promise<InboxItem>;
     /** Items waiting for a run, oldest first. */
     list(runId: string): Promise<InboxItem[]>;
   };
 
   streams: {
     /**
-     * Appends chunks to a run's named stream (created on first write) and optionally closes it.
-     * Returns the stream after the write. `RunNotFoundError`; `ConflictError` if already closed.
+     * Appends chunks to a run's named stream (created on first write) and optionally closes it;
+     * their bytes count toward the run's `payloadBytes`. Returns the stream after the write.
+     * `RunNotFoundError`; `ConflictError` if already closed; `PayloadTooLargeError` if the chunks
+     * would take the run past `options.maxRunBytes` (nothing is written then).
      */
     write(
       runId: string,
       name: string,
       chunks: readonly Uint8Array[],
-      options?: { close?: boolean },
+      options?: { close?: boolean } & RunBudget,
     ): Promise<StreamInfo>;
     /**
      * Chunks from index `from` (default 0), at most `limit` (default 1000). A `from` past the end

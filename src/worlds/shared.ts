@@ -5,6 +5,7 @@
  */
 import { monotonicFactory } from "ulid";
 import { ConflictError, HookTokenConflictError } from "../errors/world.ts";
+import { runTooLarge } from "../util/bytes.ts";
 import type { NewEvent } from "../world/events.ts";
 import {
   type AuditEntry,
@@ -12,6 +13,7 @@ import {
   type ListRunsFilter,
   type NewAuditEntry,
   type Page,
+  type RunBudget,
   type RunRecord,
   TERMINAL_RUN_STATUSES,
 } from "../world/types.ts";
@@ -165,4 +167,19 @@ export function auditEntryOf(input: NewAuditEntry, auditId: string, at: number):
   if (input.outcome === "succeeded" || input.outcome === "failed") entry.outcome = input.outcome;
   if (typeof input.detail === "string") entry.detail = input.detail;
   return entry;
+}
+
+/**
+ * Throws `PayloadTooLargeError` when adding `size` bytes to a run that holds `run.payloadBytes`
+ * would take it past `budget.maxRunBytes`. `what` names the write ("A payload for its inbox").
+ */
+export function checkRunBudget(
+  run: Pick<RunRecord, "runId" | "payloadBytes">,
+  size: number,
+  budget: RunBudget,
+  what: string,
+): void {
+  const max = budget.maxRunBytes;
+  if (max !== undefined && run.payloadBytes + size > max)
+    throw runTooLarge(what, run.runId, run.payloadBytes, size, max);
 }

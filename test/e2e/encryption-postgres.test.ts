@@ -108,7 +108,7 @@ describe("encryption at rest on the postgres World", () => {
        UNION ALL SELECT get_byte(data, 0) FROM enc.stream_chunks`,
     );
     expect(formats.rows.length).toBeGreaterThanOrEqual(9);
-    expect(new Set(formats.rows.map((row) => row.format))).toEqual(new Set([0x02]));
+    expect(new Set(formats.rows.map((row) => row.format))).toEqual(new Set([0x03]));
   });
 
   it("without a key, the same runs leave every marker in the tables and on disk", async () => {

@@ -79,7 +79,7 @@ describe("encryption at rest on the local World", () => {
     const { formats, keyIds } = storedFormats(".enc");
     // run input, step args, result and error (twice: step_failed), hook payload (event), output, stream chunk, failed run's input and error
     expect(formats.length).toBeGreaterThanOrEqual(9);
-    expect(new Set(formats)).toEqual(new Set([0x02]));
+    expect(new Set(formats)).toEqual(new Set([0x03]));
     expect(new Set(keyIds)).toEqual(new Set([FIRST_ID]));
   });
 
@@ -109,7 +109,7 @@ describe("encryption at rest on the local World", () => {
     const failure = await readRuns(project, newOnly, first);
     expect(failure.code).toBe("PAYLOAD_DECRYPTION");
     expect(failure.message).toBe(
-      `A payload of run ${first.runId} is encrypted with key id ${FIRST_ID}, which this process does not have (it has current ${SECOND_ID}, no old keys). Set STEPWISE_ENCRYPTION_KEY to that key, or add it to STEPWISE_ENCRYPTION_OLD_KEYS (comma-separated) if it was rotated out.`,
+      `A payload of run ${first.runId} (the run's return value) is encrypted with key id ${FIRST_ID}, which this process does not have (it has current ${SECOND_ID}, no old keys). Set STEPWISE_ENCRYPTION_KEY to that key, or add it to STEPWISE_ENCRYPTION_OLD_KEYS (comma-separated) if it was rotated out.`,
     );
     const noKey = await readRuns(project, local(".enc"), first);
     expect(noKey.code).toBe("PAYLOAD_DECRYPTION");

@@ -47,8 +47,12 @@ export interface PostgresServer {
   readonly dir: string;
   /** Creates an empty database and returns its URL (a unique name unless one is given). */
   createDatabase(name?: string): Promise<string>;
-  /** Stops the server (fast: connections are cut) and starts it again on the same port. */
-  restart(): Promise<void>;
+  /**
+   * Stops the server and starts it again on the same port. `fast` (the default) is a clean
+   * shutdown: connections are cut and a checkpoint is written. `immediate` is a crash: the server
+   * quits without a checkpoint and the next start runs crash recovery from the WAL.
+   */
+  restart(mode?: "fast" | "immediate"): Promise<void>;
   /** Stops the server and deletes its files. Idempotent. */
   stop(): Promise<void>;
   /** The last lines of the server's log, for error messages. */
@@ -245,9 +249,9 @@ export async function startPostgres(): Promise<PostgresServer> {
       }
       return `postgres://postgres@127.0.0.1:${port}/${encodeURIComponent(database)}`;
     },
-    async restart() {
+    async restart(mode = "fast") {
       if (stopped) throw new Error("This PostgreSQL server was stopped.");
-      await pgCommand("pg_ctl", ["-D", join(dir, "data"), "-m", "fast", "-w", "stop"]);
+      await pgCommand("pg_ctl", ["-D", join(dir, "data"), "-m", mode, "-w", "stop"]);
       await pgCtlStart(dir, port);
     },
     async stop() {

@@ -10,10 +10,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { inspect } from "../../src/ops/inspect.ts";
+import { SPEC_VERSION } from "../../src/runtime/version.ts";
 import { encodeValue } from "../../src/serde/codec.ts";
 import { PayloadDecryptionError } from "../../src/serde/errors.ts";
 import { createKeyring, parseEncryptionKey } from "../../src/serde/keys.ts";
 import { createPayloadCodec, type PayloadCodec } from "../../src/serde/payload.ts";
+import { places } from "../../src/serde/places.ts";
 import type { World } from "../../src/world/types.ts";
 import { createLocalWorld } from "../../src/worlds/local/index.ts";
 
@@ -32,19 +34,25 @@ beforeEach(async () => {
   world = createLocalWorld({ dataDir });
   const codec = codecWith(writerKey);
   runId = "wrun_01AUDITOUTCOMETEST0000000";
+  const scope = { runId, encrypted: true, specVersion: SPEC_VERSION };
   await world.runs.create({
     runId,
     workflowName: "workflow//x//y",
-    specVersion: 1,
+    specVersion: SPEC_VERSION,
     seed: "s",
-    input: codec.encode(runId, encodeValue(["S3CR3T-INPUT"])),
+    encrypted: true,
+    input: codec.encode(scope, places.runInput, encodeValue(["S3CR3T-INPUT"])),
   });
   await world.events.append({
     runId,
     expectedSeq: 1,
     events: [
       { type: "run_started", data: {} },
-      { type: "run_completed", data: {}, payload: codec.encode(runId, encodeValue("S3CR3T-OUTPUT")) },
+      {
+        type: "run_completed",
+        data: {},
+        payload: codec.encode(scope, places.runOutput, encodeValue("S3CR3T-OUTPUT")),
+      },
     ],
   });
 });

@@ -6,12 +6,15 @@
  * already holds and without a NonDeterminismError.
  *
  * To add a fixture for the current version: `UPDATE_REPLAY_FIXTURES=1 npx vitest run
- * test/replay-compat` writes `fixtures/v<SPEC_VERSION>-<name>.json`. Never edit or delete old ones.
+ * test/replay-compat` writes `fixtures/v<SPEC_VERSION>-order.json`; with STEPWISE_ENCRYPTION_KEY set
+ * to a throwaway key, `fixtures/v<SPEC_VERSION>-order-encrypted.json` (an encrypted run, with its
+ * key). Never edit or delete old ones.
  */
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { configure, getRun, resumeHook, shutdown, start } from "../../src/api/index.ts";
 import { SPEC_VERSION } from "../../src/runtime/version.ts";
+import { isEncryptedPayload } from "../../src/serde/payload.ts";
 import type { EventRecord, NewEvent } from "../../src/world/events.ts";
 import type { World } from "../../src/world/types.ts";
 import { createMemoryWorld } from "../../src/worlds/memory/index.ts";
@@ -29,6 +32,8 @@ interface Fixture {
   hookPayload: unknown;
   expected: unknown;
   stepsBeforeResume: number;
+  /** The STEPWISE_ENCRYPTION_KEY the fixture was written with (a test key), if it was encrypted. */
+  encryptionKey?: string;
 }
 
 const executed: string[] = [];
@@ -69,6 +74,7 @@ beforeEach(() => {
 });
 afterEach(async () => {
   await shutdown();
+  delete process.env.STEPWISE_ENCRYPTION_KEY;
 });
 
 const dir = new URL("./fixtures/", import.meta.url);
@@ -115,7 +121,11 @@ if (process.env.UPDATE_REPLAY_FIXTURES) {
       expected,
       stepsBeforeResume,
     };
-    writeFileSync(new URL(`v${SPEC_VERSION}-order.json`, dir), `${JSON.stringify(fixture, null, 2)}\n`);
+    // With a (test) key in the environment, the fixture is an encrypted run and records the key.
+    const key = process.env.STEPWISE_ENCRYPTION_KEY;
+    const name = key === undefined ? "order" : "order-encrypted";
+    const stored = key === undefined ? fixture : { ...fixture, encryptionKey: key };
+    writeFileSync(new URL(`v${SPEC_VERSION}-${name}.json`, dir), `${JSON.stringify(stored, null, 2)}\n`);
   });
 }
 
@@ -129,12 +139,17 @@ describe("replaying logs written by earlier versions", () => {
   for (const name of fixtures) {
     it(`continues ${name} to its recorded result`, async () => {
       const fixture = JSON.parse(readFileSync(new URL(name, dir), "utf8")) as Fixture;
+      if (fixture.encryptionKey !== undefined) process.env.STEPWISE_ENCRYPTION_KEY = fixture.encryptionKey;
+      const input = fromBase64(fixture.input) as Uint8Array;
       await world.runs.create({
         runId: fixture.runId,
         workflowName: fixture.workflowName,
         specVersion: fixture.specVersion,
         seed: fixture.seed,
-        input: fromBase64(fixture.input) as Uint8Array,
+        // Runs from before spec version 2 did not record it: encrypted when their input is
+        // (what the Worlds' migrations derive for stored runs).
+        encrypted: isEncryptedPayload(input),
+        input,
         createdAt: fixture.createdAt,
       });
       let seq = 1;
@@ -156,6 +171,20 @@ describe("replaying logs written by earlier versions", () => {
       expect(executed).toEqual(["ship"]);
       const log: EventRecord[] = await world.events.list(fixture.runId);
       expect(log.at(-1)?.type).toBe("run_completed");
+      if (fixture.encryptionKey !== undefined) {
+        // The old payloads were read in their own envelope; the new ones use today's.
+        const formats = (events: readonly { payload?: Uint8Array | string }[]) =>
+          new Set(
+            events.flatMap((event) =>
+              event.payload === undefined
+                ? []
+                : [(typeof event.payload === "string" ? fromBase64(event.payload) : event.payload)?.[0]],
+            ),
+          );
+        const written = fixture.specVersion < 2 ? 0x02 : 0x03;
+        expect(formats(fixture.events)).toEqual(new Set([written]));
+        expect(formats(log.slice(fixture.events.length + 1))).toEqual(new Set([0x03]));
+      }
     });
   }
 });

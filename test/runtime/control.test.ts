@@ -138,6 +138,7 @@ describe("runs from a newer version", () => {
       runId,
       workflowName: wf.meta.workflowId,
       specVersion: 99,
+      encrypted: false,
       seed: "00112233445566778899aabbccddeeff",
       input: new Uint8Array([0x01, 0x5b, 0x5d]),
     });
@@ -146,7 +147,7 @@ describe("runs from a newer version", () => {
     await other.returnValue;
     for (let i = 0; i < 100 && warnings.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
     expect(warnings.join("\n")).toMatch(
-      /created by a newer Stepwise \(format 99, this worker knows 1\); leaving it/,
+      /created by a newer Stepwise \(format 99, this worker knows 2\); leaving it/,
     );
     const run = await world.runs.get(runId);
     expect(run.status).toBe("pending");

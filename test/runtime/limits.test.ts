@@ -3,6 +3,7 @@ import { configure, getHookByToken, resumeHook, shutdown, start } from "../../sr
 import { PayloadTooLargeError, WorkflowRunFailedError } from "../../src/errors/runtime.ts";
 import { decodeValue } from "../../src/serde/codec.ts";
 import { createPayloadCodec } from "../../src/serde/payload.ts";
+import { places } from "../../src/serde/places.ts";
 import type { World } from "../../src/world/types.ts";
 import { createMemoryWorld } from "../../src/worlds/memory/index.ts";
 import { defineWorkflows } from "../helpers/workflows.ts";
@@ -105,7 +106,9 @@ describe("payload limits", () => {
     const last = steps.at(-1);
     expect(last?.status).toBe("failed");
     const codec = createPayloadCodec();
-    const error = decodeValue(codec.decode(run.runId, last?.error as Uint8Array)) as Error;
+    const record = await world.runs.get(run.runId);
+    const place = places.stepError(last?.stepId ?? "");
+    const error = decodeValue(codec.decode(record, place, last?.error as Uint8Array)) as Error;
     expect(error.message).toMatch(
       /^The result of step .*medium .* would take run wrun_\w+ to .*, over the 9\.8 KB limit per run/,
     );

@@ -4,6 +4,7 @@ import { WorkflowRunFailedError } from "../../src/errors/runtime.ts";
 import { FatalError, RetryableError } from "../../src/errors/user.ts";
 import { decodeValue } from "../../src/serde/codec.ts";
 import { createPayloadCodec } from "../../src/serde/payload.ts";
+import { places } from "../../src/serde/places.ts";
 import type { World } from "../../src/world/types.ts";
 import { createMemoryWorld } from "../../src/worlds/memory/index.ts";
 import { defineWorkflows } from "../helpers/workflows.ts";
@@ -114,7 +115,9 @@ describe("step retries", () => {
     const codec = createPayloadCodec();
     const firstError = stepEvents[1];
     expect(firstError?.payload).toBeDefined();
-    const error = decodeValue(codec.decode(run.runId, firstError?.payload as Uint8Array)) as Error;
+    const record = await world.runs.get(run.runId);
+    const place = places.stepError(step?.stepId ?? "");
+    const error = decodeValue(codec.decode(record, place, firstError?.payload as Uint8Array)) as Error;
     expect(error.message).toBe("flaky failure 1");
   });
 

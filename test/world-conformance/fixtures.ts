@@ -77,6 +77,7 @@ export function runInput(overrides: Partial<CreateRunInput> = {}): CreateRunInpu
     workflowName: WORKFLOW,
     specVersion: 1,
     seed: "0123456789abcdef0123456789abcdef",
+    encrypted: false,
     input: utf8('["order-1"]'),
     ...overrides,
   };

@@ -14,6 +14,7 @@ import { describe } from "vitest";
 import { describeAppend } from "./append.ts";
 import { describeAtomicity } from "./atomicity.ts";
 import { describeAudit } from "./audit.ts";
+import { describeBudget } from "./budget.ts";
 import { type MakeWorld, useWorld } from "./harness.ts";
 import { describeHooks } from "./hooks.ts";
 import { describeInbox } from "./inbox.ts";
@@ -44,5 +45,6 @@ export function describeWorldConformance(name: string, makeWorld: MakeWorld): vo
     describePagination(context);
     describeLifecycle(context);
     describeAudit(context);
+    describeBudget(context);
   });
 }

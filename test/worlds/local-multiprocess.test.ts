@@ -2,11 +2,12 @@
  * The local World shared by several real processes on one data directory: racing appends (exactly
  * one winner per expectedSeq, gap-free logs that agree with the projections), racing queue claims
  * (no message delivered twice), takeover of a SIGKILLed lease holder's run and messages at once,
- * cross-process notifications, a kill -9 in the middle of writing, concurrent first opens, and a
- * process that never closes its World still exiting. The children (`fixtures/local-child.mjs`)
+ * cross-process notifications, a kill -9 in the middle of writing, concurrent first opens, a
+ * process in another time namespace agreeing on lease expiry, and a process that never closes its
+ * World still exiting. The children (`fixtures/local-child.mjs`)
  * run the compiled World from `dist/`; it is rebuilt here when the sources are newer.
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -58,8 +59,10 @@ interface Child {
 /** Children still running; a failed test kills them so none outlive it. */
 const running = new Set<ChildProcess>();
 
-function startChild(args: string[]): Child {
-  const child = spawn(process.execPath, [childScript, ...args], { stdio: ["pipe", "pipe", "pipe"] });
+/** Starts the child script with `args`, behind `wrapper` (a command that runs the rest) if given. */
+function startChild(args: string[], wrapper: string[] = []): Child {
+  const [file, ...prefix] = [...wrapper, process.execPath];
+  const child = spawn(file as string, [...prefix, childScript, ...args], { stdio: ["pipe", "pipe", "pipe"] });
   running.add(child);
   child.on("exit", () => running.delete(child));
   const lines: string[] = [];
@@ -125,7 +128,7 @@ async function result<T>(child: Child): Promise<T> {
 
 /** Starts racing children and releases them together once all are ready. */
 async function race(argsList: string[][]): Promise<Child[]> {
-  const children = argsList.map(startChild);
+  const children = argsList.map((args) => startChild(args));
   await Promise.all(children.map((child) => child.waitFor((line) => line === "ready")));
   for (const child of children) child.process.stdin?.end("go\n");
   return children;
@@ -151,6 +154,7 @@ describe("local World across processes", () => {
       workflowName: "mp",
       specVersion: 1,
       seed: "s",
+      encrypted: false,
       input: new Uint8Array([1]),
     });
     await world.events.append({ runId, expectedSeq: 1, events: [{ type: "run_started", data: {} }] });
@@ -232,6 +236,46 @@ describe("local World across processes", () => {
     const messages = await world.queue.claim(me, { limit: 10, leaseMs: 60_000 });
     expect(messages.map((message) => message.messageId)).toEqual(held.claimed);
     expect(messages[0]?.deliveries).toBe(2);
+  });
+
+  it("agrees on lease expiry with a process in a time namespace whose monotonic clock is far ahead", async () => {
+    const shift = ["unshare", "--time", "--monotonic", "1000000", "--fork", "--kill-child"];
+    const probe = spawnSync(shift[0] as string, [...shift.slice(1), "true"], { encoding: "utf8" });
+    if (probe.error !== undefined || probe.status !== 0) {
+      throw new Error(
+        `This test needs \`unshare --time\` (Linux 5.6+, root) to shift a process's monotonic clock, and it failed: ${probe.error?.message ?? probe.stderr.trim()}`,
+      );
+    }
+    const ourMonotonicMs = () => Number(process.hrtime.bigint() / 1_000_000n);
+    // We hold a run: the shifted process, whose monotonic clock reads 1,000,000 s more than ours,
+    // must not see our lease as long expired.
+    await newRun("wrun_mp_ours");
+    const me = newOwnerId();
+    expect((await world.runs.acquire("wrun_mp_ours", me, 60_000)).acquired).toBe(true);
+    expect(await world.queue.claim(me, { limit: 10, leaseMs: 60_000 })).toHaveLength(1);
+    const thief = startChild(["hold", dataDir, "wrun_mp_ours"], shift);
+    const tried = JSON.parse(await thief.waitFor((line) => line.startsWith("{"))) as {
+      acquired: boolean;
+      claimed: string[];
+      monotonicMs: number;
+    };
+    expect(tried.monotonicMs - ourMonotonicMs()).toBeGreaterThan(999_000_000); // the shift is real
+    expect(tried.acquired).toBe(false);
+    expect(tried.claimed).toEqual([]);
+    thief.process.kill("SIGKILL");
+    await thief.exited;
+
+    // It holds a run: its lease is not ours to take, and its expiry reads right on our clock.
+    await newRun("wrun_mp_theirs");
+    const holder = startChild(["hold", dataDir, "wrun_mp_theirs"], shift);
+    const held = JSON.parse(await holder.waitFor((line) => line.startsWith("{"))) as { acquired: boolean };
+    expect(held.acquired).toBe(true);
+    expect((await world.runs.acquire("wrun_mp_theirs", newOwnerId(), 60_000)).acquired).toBe(false);
+    const lease = (await world.runs.get("wrun_mp_theirs")).lease;
+    expect(lease?.expiresAt).toBeGreaterThan(Date.now() + 590_000);
+    expect(lease?.expiresAt).toBeLessThanOrEqual(Date.now() + 600_000);
+    holder.process.kill("SIGKILL");
+    await holder.exited;
   });
 
   it("other processes' commits reach subscribers as { type: 'any' }", async () => {

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ConfigError } from "../../src/errors/runtime.ts";
+import { ownerScope } from "../../src/util/owner.ts";
 import { openDatabase, resolveSynchronous } from "../../src/worlds/local/database.ts";
 import { createLocalWorld, type LocalWorldOptions } from "../../src/worlds/local/index.ts";
 import { APPLICATION_ID, LATEST_VERSION } from "../../src/worlds/local/migrations.ts";
@@ -184,7 +185,9 @@ describe("local World specifics", () => {
 
   it("treats leases held by dead processes on this host as expired", async () => {
     const { pid } = spawnSync(process.execPath, ["-e", ""]);
-    const dead = `${hostname()}/${pid}/deadbeef`;
+    const scope = ownerScope();
+    expect(scope).toMatch(/^[0-9a-f]{12}$/);
+    const dead = `${hostname()}/${pid}/deadbeef/${scope}`;
     const world = createLocalWorld({ dataDir });
     try {
       const run = await createRun(world);
@@ -196,10 +199,19 @@ describe("local World specifics", () => {
       expect((await world.runs.acquire(run.runId, alive, 1000)).acquired).toBe(true);
       const [again] = await world.queue.claim(alive, { limit: 1, leaseMs: 1000 });
       expect(again).toMatchObject({ messageId: message?.messageId, deliveries: 2 });
-      // Owners on other hosts, and this process itself, are never taken for dead.
-      const remote = await createRun(world);
-      await world.runs.acquire(remote.runId, "elsewhere/1/x", 600_000);
-      expect((await world.runs.acquire(remote.runId, alive, 1000)).acquired).toBe(false);
+      // Owners on other hosts, and this process itself, are never taken for dead; nor are owners
+      // whose pid means something else (another PID namespace or boot: another scope) or cannot
+      // be placed (ids without a scope, as older versions wrote them).
+      for (const other of [
+        "elsewhere/1/x",
+        `elsewhere/${pid}/x/${scope}`,
+        `${hostname()}/${pid}/x/0123456789ab`,
+        `${hostname()}/${pid}/x`,
+      ]) {
+        const remote = await createRun(world);
+        await world.runs.acquire(remote.runId, other, 600_000);
+        expect((await world.runs.acquire(remote.runId, alive, 1000)).acquired).toBe(false);
+      }
       const mine = await createRun(world);
       await world.runs.acquire(mine.runId, alive, 600_000);
       expect((await world.runs.acquire(mine.runId, "someone", 1000)).acquired).toBe(false);

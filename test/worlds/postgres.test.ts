@@ -72,6 +72,9 @@ function conformance(name: string, options: PostgresWorldOptions): void {
 conformance("postgres", {});
 conformance("postgres (group commit off)", { groupCommit: false });
 
+/** Every migration's version, in order (numbers may have gaps while branches add theirs). */
+const ALL_VERSIONS = MIGRATIONS.map((migration) => migration.version);
+
 async function versions(schema: string): Promise<number[]> {
   const result = await admin.query<{ version: number }>(
     `SELECT version FROM "${schema}".schema_migrations ORDER BY version`,
@@ -85,7 +88,7 @@ describe("postgres World: schema and migrations", () => {
     const world = await createPostgresWorld({ connectionString: url, schema });
     await createRun(world);
     await world.close();
-    expect(await versions(schema)).toEqual(MIGRATIONS.map((migration) => migration.version));
+    expect(await versions(schema)).toEqual(ALL_VERSIONS);
   });
 
   it("workers opening a fresh schema at the same moment migrate it exactly once", async () => {
@@ -96,7 +99,7 @@ describe("postgres World: schema and migrations", () => {
     const runs = await Promise.all(worlds.map((world) => createRun(world)));
     expect(new Set(runs.map((run) => run.runId)).size).toBe(6);
     await Promise.all(worlds.map((world) => world.close()));
-    expect(await versions(schema)).toEqual(MIGRATIONS.map((migration) => migration.version));
+    expect(await versions(schema)).toEqual(ALL_VERSIONS);
   });
 
   it("migrate() brings a schema up to date for operators, and is idempotent", async () => {
@@ -108,42 +111,95 @@ describe("postgres World: schema and migrations", () => {
     await world.close();
   });
 
+  /** A schema as an older Stepwise left it: migrations 1..version applied, nothing after. */
+  async function schemaAt(schema: string, version: number): Promise<void> {
+    const s = `"${schema}"`;
+    await admin.query("BEGIN");
+    await admin.query(`CREATE SCHEMA ${s}`);
+    await admin.query(
+      `CREATE TABLE ${s}.schema_migrations (version integer PRIMARY KEY, name text NOT NULL,
+         applied_at timestamptz NOT NULL DEFAULT now())`,
+    );
+    for (const migration of MIGRATIONS.slice(0, version)) {
+      await admin.query(migration.sql(s));
+      await admin.query(`INSERT INTO ${s}.schema_migrations (version, name) VALUES ($1, $2)`, [
+        migration.version,
+        migration.name,
+      ]);
+    }
+    await admin.query("COMMIT");
+  }
+
   it("upgrades a schema with runs in it from version 3, keeping them and their ongoing appends", async () => {
     const schema = nextSchema();
-    const world = await createPostgresWorld({ connectionString: url, schema });
-    const run = await startedRun(world);
-    await world.events.append({ runId: run.runId, expectedSeq: 2, events: [stepStarted("before")] });
-    const before = await snapshot(world, [run.runId]);
-    await world.close();
-    // Back to version 3: migration 004 only replaced append_batch, so restore 002's definition;
-    // 008 only added the audit outcome columns.
-    const v2 = MIGRATIONS[1]?.sql(`"${schema}"`) ?? "";
-    const batch = v2.slice(
-      v2.indexOf(`CREATE FUNCTION "${schema}".append_batch`),
-      v2.indexOf("-- Appends chunks"),
-    );
-    await admin.query("BEGIN");
-    await admin.query(`SET LOCAL search_path TO "${schema}"`);
-    await admin.query(batch.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION"));
-    await admin.query(`DELETE FROM "${schema}".schema_migrations WHERE version >= 4`);
-    await admin.query(
-      `ALTER TABLE "${schema}".audit DROP COLUMN refers_to, DROP COLUMN outcome, DROP COLUMN detail`,
-    );
-    await admin.query("COMMIT");
+    await schemaAt(schema, 3);
     expect(await versions(schema)).toEqual([1, 2, 3]);
+    // Runs as version 3 stored them: one encrypted (its input starts with 0x02), one in clear, with
+    // payloads in events, stream chunks and the inbox.
+    const s = `"${schema}"`;
+    const sealed = Buffer.from([2, ...new Array(40).fill(9)]);
+    const plain = Buffer.from([1, 65, 66]);
+    for (const [runId, input] of [
+      ["wrun_old_sealed", sealed],
+      ["wrun_old_plain", plain],
+    ] as const) {
+      await admin.query(
+        `INSERT INTO ${s}.runs (run_id, workflow_name, status, seq, spec_version, seed, created_at, updated_at)
+         VALUES ($1, 'old/workflow', 'running', 3, 1, 'seed', 1, 1)`,
+        [runId],
+      );
+      await admin.query(
+        `INSERT INTO ${s}.events (run_id, seq, type, data, payload, created_at) VALUES
+           ($1, 1, 'run_created', '{}', $2, 1),
+           ($1, 2, 'run_started', '{}', NULL, 1),
+           ($1, 3, 'step_started', '{"stepId":"before","stepName":"s","attempt":1}', $3, 1)`,
+        [runId, input, Buffer.alloc(100, 7)],
+      );
+      await admin.query(
+        `INSERT INTO ${s}.steps (run_id, step_id, step_name, status, attempt, first_seq, input_seq,
+                                 created_at, started_at, updated_at)
+         VALUES ($1, 'before', 's', 'running', 1, 3, 3, 1, 1, 1)`,
+        [runId],
+      );
+    }
+    await admin.query(
+      `INSERT INTO ${s}.streams (run_id, name, length, closed, created_at) VALUES ('wrun_old_sealed', 'default', 2, false, 1)`,
+    );
+    await admin.query(
+      `INSERT INTO ${s}.stream_chunks (run_id, name, idx, data, created_at) VALUES
+         ('wrun_old_sealed', 'default', 0, $1, 1), ('wrun_old_sealed', 'default', 1, $2, 1)`,
+      [Buffer.alloc(20), Buffer.alloc(30)],
+    );
+    await admin.query(
+      `INSERT INTO ${s}.inbox (item_id, run_id, kind, hook_id, payload, created_at)
+       VALUES ('inbox_old', 'wrun_old_sealed', 'hook_payload', 'hook_1', $1, 1)`,
+      [Buffer.alloc(50)],
+    );
 
     // Not current, so refused without migrating; then migrated at start.
     await expectReject(createPostgresWorld({ connectionString: url, schema, migrate: false }), ConfigError);
     const reopened = await createPostgresWorld({ connectionString: url, schema });
-    expect(await versions(schema)).toEqual(MIGRATIONS.map((migration) => migration.version));
-    expect(await snapshot(reopened, [run.runId])).toEqual(before);
+    expect(await versions(schema)).toEqual(ALL_VERSIONS);
+    const old = await reopened.runs.get("wrun_old_sealed");
+    expect(old.encrypted).toBe(true);
+    expect(old.payloadBytes).toBe(sealed.length + 100 + 20 + 30 + 50);
+    const oldPlain = await reopened.runs.get("wrun_old_plain");
+    expect(oldPlain.encrypted).toBe(false);
+    expect(oldPlain.payloadBytes).toBe(plain.length + 100);
+    expect((await reopened.events.list(old.runId)).map((event) => event.seq)).toEqual([1, 2, 3]);
     const appended = await reopened.events.append({
-      runId: run.runId,
+      runId: old.runId,
       expectedSeq: 3,
-      events: [stepStarted("after")],
+      events: [stepStarted("after", 1, new Uint8Array(10))],
+      consumeInbox: ["inbox_old"],
     });
     expect(appended.seq).toBe(4);
-    expect((await reopened.steps.list(run.runId)).map((step) => step.stepId)).toEqual(["before", "after"]);
+    expect(appended.run.payloadBytes).toBe(old.payloadBytes + 10 - 50);
+    expect((await reopened.steps.list(old.runId)).map((step) => step.stepId)).toEqual(["before", "after"]);
+    const written = await reopened.streams.write(old.runId, "default", [new Uint8Array(5)], {
+      maxRunBytes: 1_000,
+    });
+    expect(written.length).toBe(3);
     await reopened.close();
   });
 

@@ -9,7 +9,7 @@ import type { EventRecord } from "../../world/events.ts";
 import { checkAppend, type ProjectionEffect, projectEvent } from "../../world/projection.ts";
 import type { AppendRequest, AppendResult, RunRecord } from "../../world/types.ts";
 import { releaseAfterAppend } from "../shared.ts";
-import { runFromHead } from "../sql/rows.ts";
+import { num, runFromHead } from "../sql/rows.ts";
 import type { LocalContext } from "./context.ts";
 import { insertMessage } from "./queue.ts";
 
@@ -37,7 +37,10 @@ export function applyAppend(ctx: LocalContext, request: AppendRequest): AppendRe
       data: JSON.parse(data),
       createdAt,
     } as EventRecord;
-    if (event.payload !== undefined) record.payload = new Uint8Array(event.payload);
+    if (event.payload !== undefined) {
+      record.payload = new Uint8Array(event.payload);
+      run.payloadBytes += event.payload.length;
+    }
     events.push(record);
     for (const effect of projectEvent(record)) applyEffect(ctx, run, record, effect);
   }
@@ -48,7 +51,8 @@ export function applyAppend(ctx: LocalContext, request: AppendRequest): AppendRe
     if (message.runId !== run.runId && sql.runExists.get(message.runId) === undefined) continue;
     insertMessage(ctx, message, at);
   }
-  for (const itemId of request.consumeInbox ?? []) sql.consumeInbox.run(itemId, run.runId);
+  for (const itemId of request.consumeInbox ?? [])
+    run.payloadBytes -= sql.consumeInbox.get(itemId, run.runId) ?? 0;
   if (request.owner !== undefined) {
     for (const messageId of request.ack ?? []) sql.ack.run(messageId, request.owner);
   }
@@ -65,9 +69,17 @@ export function applyAppend(ctx: LocalContext, request: AppendRequest): AppendRe
     run.wakePending ? 1 : 0,
     run.runId,
   ] as const;
-  if (run.status === statusBefore) sql.updateRunProgress.run(run.seq, ...rest);
-  else sql.updateRun.run(run.status, run.seq, ...rest);
+  if (run.status === statusBefore) sql.updateRunProgress.run(run.seq, run.payloadBytes, ...rest);
+  else sql.updateRun.run(run.status, run.seq, run.payloadBytes, ...rest);
 
+  // The record shows the lease's expiry on this process's wall clock, as every read does.
+  if (run.lease !== undefined && head.lease_expires_at !== null) {
+    run.lease.expiresAt = ctx.leases.wallExpiry(
+      num(head.lease_expires_at),
+      head.lease_clock,
+      head.lease_until,
+    );
+  }
   run.input = ctx.inputOf(run.runId);
   const result: AppendResult = { seq: run.seq, events, run };
   if (leaseReleased !== undefined) result.leaseReleased = leaseReleased;

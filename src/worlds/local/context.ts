@@ -1,8 +1,8 @@
 /**
- * What every part of the local World shares: the connection and its prepared statements, the clock,
- * the notifier, transaction helpers that also enforce `close()`, call order and the guard (a World
- * whose database was found damaged writes nothing more), the cache of run inputs (immutable, and
- * returned with every append's run), and dead-owner detection.
+ * What every part of the local World shares: the connection and its prepared statements, the
+ * clock, the lease rules, the notifier, transaction helpers that also enforce `close()`, call order
+ * and the guard (a World whose database was found damaged writes nothing more), the cache of run
+ * inputs (immutable, and returned with every append's run), and dead-owner detection.
  */
 import type Database from "better-sqlite3";
 import { ConflictError } from "../../errors/world.ts";
@@ -10,12 +10,16 @@ import { isOwnerDeadOnThisHost } from "../../util/owner.ts";
 import type { Notifier } from "../../world/notify.ts";
 import { bytesOf } from "../sql/rows.ts";
 import type { Guard } from "./guard.ts";
+import type { LeaseRules } from "./lease-clock.ts";
 import type { Statements } from "./statements.ts";
 
 export interface LocalContext {
   readonly db: Database.Database;
   readonly sql: Statements;
+  /** The wall clock: timestamps, and when messages are due. */
   readonly now: () => number;
+  /** How leases are taken and judged (on the monotonic clock where there is one). */
+  readonly leases: LeaseRules;
   readonly notifier: Notifier;
   /**
    * Called at the start of every World method: throws once the World is closed, and commits pending
@@ -38,6 +42,7 @@ export interface ContextParts {
   db: Database.Database;
   sql: Statements;
   now: () => number;
+  leases: LeaseRules;
   notifier: Notifier;
   isClosed: () => boolean;
   flushPending: () => void;
@@ -75,6 +80,7 @@ export function createContext(parts: ContextParts): LocalContext {
     db,
     sql,
     now: parts.now,
+    leases: parts.leases,
     notifier: parts.notifier,
     enter() {
       if (parts.isClosed()) throw new ConflictError("This World has been closed.");

@@ -18,6 +18,7 @@ import { createContext } from "./context.ts";
 import { openDatabase, resolveSynchronous, type Synchronous } from "./database.ts";
 import { createGroupCommit } from "./group-commit.ts";
 import { createGuard, guardWorld } from "./guard.ts";
+import { createLeaseRules, machineMonotonicClock, registerLeaseFunctions } from "./lease-clock.ts";
 import { createQueue } from "./queue.ts";
 import { createRecords } from "./records.ts";
 import { createRuns } from "./runs.ts";
@@ -28,7 +29,10 @@ import { createChangeWatcher } from "./watch.ts";
 export interface LocalWorldOptions {
   /** Where `stepwise.db` lives; created if missing. Default: STEPWISE_DATA_DIR, else `./.stepwise`. */
   dataDir?: string;
-  /** Clock, for tests. Defaults to `Date.now`. */
+  /**
+   * Clock, for tests. Defaults to `Date.now`. A test clock also runs the leases (which otherwise
+   * run on the machine's monotonic clock), so that a test can make them expire.
+   */
   now?: () => number;
   /**
    * SQLite durability. "normal" (default) survives the death of any process; "full" also survives
@@ -70,6 +74,9 @@ export function createLocalWorld(options: LocalWorldOptions = {}): World {
           process.stderr.write(`[stepwise] ${error.message}\n`);
         },
       });
+  const now = options.now ?? (() => Date.now());
+  const leases = createLeaseRules(now, options.now === undefined ? machineMonotonicClock() : undefined);
+  registerLeaseFunctions(db, leases);
   const sql = prepareStatements(db);
   const notifier = createNotifier();
   let closed = false;
@@ -77,7 +84,8 @@ export function createLocalWorld(options: LocalWorldOptions = {}): World {
   const ctx = createContext({
     db,
     sql,
-    now: options.now ?? Date.now,
+    now,
+    leases,
     notifier,
     isClosed: () => closed,
     flushPending: () => groupCommit.flush(),

@@ -158,7 +158,37 @@ CREATE TABLE audit (
 CREATE INDEX audit_by_time ON audit (at DESC, audit_id DESC);
 `,
   },
-  // Versions 3 to 5 are taken by other changes made at the same time.
+  {
+    version: 3,
+    name: "run encryption and payload budget",
+    sql: `
+-- Whether the run was created encrypted (its payloads must all be), recorded at creation. Runs
+-- from before: encrypted when their input (event 1) is.
+ALTER TABLE runs ADD COLUMN encrypted INTEGER NOT NULL DEFAULT 0;
+-- Bytes of payload stored for the run (log, stream chunks, waiting inbox items): its size budget.
+ALTER TABLE runs ADD COLUMN payload_bytes INTEGER NOT NULL DEFAULT 0;
+UPDATE runs SET
+  encrypted = coalesce((SELECT substr(e.payload, 1, 1) = x'02' FROM events e
+                        WHERE e.run_id = runs.run_id AND e.seq = 1), 0),
+  payload_bytes = coalesce((SELECT sum(length(e.payload)) FROM events e WHERE e.run_id = runs.run_id), 0)
+    + coalesce((SELECT sum(length(c.data)) FROM stream_chunks c WHERE c.run_id = runs.run_id), 0)
+    + coalesce((SELECT sum(length(i.payload)) FROM inbox i WHERE i.run_id = runs.run_id), 0);
+`,
+  },
+  {
+    version: 4,
+    name: "leases on the monotonic clock",
+    sql: `
+-- A lease's expiry on the machine's monotonic clock, which a wall-clock step cannot move
+-- (lease-clock.ts): lease_until in ms, lease_clock = '<boot clock id>:<lease_expires_at>'. NULL
+-- (rows from before, or where no monotonic clock can be used): lease_expires_at is the lease.
+ALTER TABLE runs ADD COLUMN lease_clock TEXT;
+ALTER TABLE runs ADD COLUMN lease_until INTEGER;
+ALTER TABLE queue ADD COLUMN lease_clock TEXT;
+ALTER TABLE queue ADD COLUMN lease_until INTEGER;
+`,
+  },
+  // Version 5 is taken by another change made at the same time.
   {
     version: 6,
     name: "audit outcomes",

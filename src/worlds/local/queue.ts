@@ -1,7 +1,9 @@
 /**
  * The local World's message queue. A claim is one UPDATE ... RETURNING over the due messages in
  * `available_at` order, inside a write transaction, so two processes can never claim the same
- * message; a message leased to a process on this host that has died is claimable at once.
+ * message. When a message is due follows the wall clock (`available_at`: a delay is a wall-clock
+ * promise); its lease runs on the monotonic clock (`lease-clock.ts`), and a message leased to a
+ * process on this host that has certainly died is claimable at once.
  */
 
 import { RunNotFoundError } from "../../errors/world.ts";
@@ -25,8 +27,8 @@ export function insertMessage(ctx: LocalContext, message: NewMessage, at: number
 }
 
 /** JSON list of the owners of unexpired message leases that are dead processes on this host. */
-function deadLeaseOwners(ctx: LocalContext, at: number): string {
-  const dead = ctx.sql.leaseOwners.all(at).filter((owner) => ctx.isOwnerDead(owner));
+function deadLeaseOwners(ctx: LocalContext): string {
+  const dead = ctx.sql.leaseOwners.all().filter((owner) => ctx.isOwnerDead(owner));
   return JSON.stringify(dead);
 }
 
@@ -49,8 +51,9 @@ export function createQueue(ctx: LocalContext): World["queue"] {
       ctx.enter();
       const rows = ctx.write(() => {
         const at = ctx.now();
-        const dead = deadLeaseOwners(ctx, at);
-        return sql.claim.all({ owner, expiresAt: at + leaseMs, now: at, dead, limit: Math.max(0, limit) });
+        const dead = deadLeaseOwners(ctx);
+        const lease = ctx.leases.take(leaseMs);
+        return sql.claim.all({ owner, ...lease, now: at, dead, limit: Math.max(0, limit) });
       });
       return rows
         .map(messageFromRow)
@@ -75,9 +78,10 @@ export function createQueue(ctx: LocalContext): World["queue"] {
     async extend(owner, messageIds, leaseMs) {
       ctx.enter();
       return ctx.write(() => {
-        const expiresAt = ctx.now() + leaseMs;
+        const lease = ctx.leases.take(leaseMs);
         return messageIds.filter(
-          (messageId) => sql.extendMessage.run(expiresAt, messageId, owner).changes > 0,
+          (messageId) =>
+            sql.extendMessage.run(lease.expiresAt, lease.clock, lease.until, messageId, owner).changes > 0,
         );
       });
     },
@@ -86,7 +90,7 @@ export function createQueue(ctx: LocalContext): World["queue"] {
       ctx.enter();
       return ctx.read(() => {
         const waiting = sql.nextWaiting.get() ?? null;
-        const leased = sql.nextLeased.get(deadLeaseOwners(ctx, ctx.now())) ?? null;
+        const leased = sql.nextLeased.get({ now: ctx.now(), dead: deadLeaseOwners(ctx) }) ?? null;
         if (waiting === null) return leased ?? undefined;
         return leased === null ? waiting : Math.min(waiting, leased);
       });

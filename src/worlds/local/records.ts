@@ -2,10 +2,17 @@
  * The local World's read side of the projections (steps, hooks, waits) and the inbox. Steps are
  * read joined with the events that carried their payloads.
  */
-import { HookNotFoundError, NotFoundError, RunFinishedError, RunNotFoundError } from "../../errors/world.ts";
+import {
+  ConflictError,
+  HookNotFoundError,
+  NotFoundError,
+  RunFinishedError,
+  RunNotFoundError,
+} from "../../errors/world.ts";
 import { newId } from "../../util/ids.ts";
 import { type InboxItem, type RunStatus, TERMINAL_RUN_STATUSES, type World } from "../../world/types.ts";
-import { hookFromRow, inboxFromRow, stepFromRow, waitFromRow } from "../sql/rows.ts";
+import { checkRunBudget } from "../shared.ts";
+import { hookFromRow, inboxFromRow, num, stepFromRow, waitFromRow } from "../sql/rows.ts";
 import type { LocalContext } from "./context.ts";
 import { insertMessage } from "./queue.ts";
 
@@ -77,16 +84,23 @@ export function createRecords(ctx: LocalContext): Pick<World, "steps" | "hooks" 
     },
 
     inbox: {
-      async put(input) {
+      async put(input, budget = {}) {
         ctx.enter();
         const item = ctx.write((): InboxItem => {
           const head = sql.runHead.get(input.runId);
           if (!head) throw new RunNotFoundError(input.runId);
           if (TERMINAL_RUN_STATUSES.has(head.status as RunStatus))
             throw new RunFinishedError(input.runId, head.status);
+          const itemId = input.itemId ?? newId("inbox");
+          if (sql.inboxItemExists.get(itemId) !== undefined)
+            throw new ConflictError(`An inbox item with id ${itemId} already exists.`);
+          const size = input.payload?.length ?? 0;
+          const run = { runId: input.runId, payloadBytes: num(head.payload_bytes) };
+          checkRunBudget(run, size, budget, "A payload for its inbox");
+          if (size > 0) sql.addPayloadBytes.run(size, input.runId);
           const at = ctx.now();
           const created: InboxItem = {
-            itemId: newId("inbox"),
+            itemId,
             runId: input.runId,
             kind: input.kind,
             createdAt: at,

@@ -1,10 +1,11 @@
 /**
  * The local World's runs: create (run row, `run_created` event and start message in one
- * transaction), reads with keyset pagination, and leases. A lease held by a dead process on this
- * host counts as expired, so a new worker takes over a killed worker's runs at once.
+ * transaction), reads with keyset pagination, and leases. Leases run on the monotonic clock
+ * (`lease-clock.ts`), so a wall-clock step cannot expire one; a lease held by a process on this
+ * host that has certainly died counts as expired, so a new worker takes over a killed worker's
+ * runs at once.
  */
 import { ConflictError, RunNotFoundError } from "../../errors/world.ts";
-import { leaseBlocks } from "../../world/projection.ts";
 import type { ListRunsFilter, Page, RunRecord, World } from "../../world/types.ts";
 import { pageSize, statusList } from "../shared.ts";
 import { bool, num, type RunRow, runFromRow } from "../sql/rows.ts";
@@ -50,6 +51,8 @@ export function createRuns(ctx: LocalContext): World["runs"] {
           input.workflowName,
           input.specVersion,
           input.seed,
+          input.encrypted ? 1 : 0,
+          input.input.length,
           at,
           at,
         );
@@ -102,16 +105,25 @@ export function createRuns(ctx: LocalContext): World["runs"] {
       const result = ctx.write(() => {
         const head = sql.runHead.get(runId);
         if (!head) throw new RunNotFoundError(runId);
-        const at = ctx.now();
-        const lease =
-          head.lease_owner === null || head.lease_expires_at === null
-            ? undefined
-            : { owner: head.lease_owner, expiresAt: num(head.lease_expires_at) };
-        if (leaseBlocks(lease, owner, at) && !ctx.isOwnerDead(lease?.owner ?? "")) {
-          sql.setLease.run(head.lease_owner, lease?.expiresAt ?? null, 1, runId);
+        const held =
+          head.lease_owner !== null &&
+          head.lease_expires_at !== null &&
+          head.lease_owner !== owner &&
+          !ctx.leases.expired(num(head.lease_expires_at), head.lease_clock, head.lease_until) &&
+          !ctx.isOwnerDead(head.lease_owner);
+        if (held) {
+          sql.setWakePending.run(1, runId);
           return { acquired: false as const, run: getRun(runId) };
         }
-        sql.setLease.run(owner, at + leaseMs, bool(head.wake_pending) ? 1 : 0, runId);
+        const lease = ctx.leases.take(leaseMs);
+        sql.setLease.run(
+          owner,
+          lease.expiresAt,
+          lease.clock,
+          lease.until,
+          bool(head.wake_pending) ? 1 : 0,
+          runId,
+        );
         return { acquired: true as const, run: getRun(runId) };
       });
       if (!result.acquired) ctx.notifier.emit({ type: "inbox", runId });
@@ -121,8 +133,10 @@ export function createRuns(ctx: LocalContext): World["runs"] {
     async renew(owner, runIds, leaseMs) {
       ctx.enter();
       return ctx.write(() => {
-        const expiresAt = ctx.now() + leaseMs;
-        return runIds.filter((runId) => sql.renewLease.run(expiresAt, runId, owner).changes > 0);
+        const lease = ctx.leases.take(leaseMs);
+        return runIds.filter(
+          (runId) => sql.renewLease.run(lease.expiresAt, lease.clock, lease.until, runId, owner).changes > 0,
+        );
       });
     },
 
@@ -133,15 +147,10 @@ export function createRuns(ctx: LocalContext): World["runs"] {
         if (!head) throw new RunNotFoundError(runId);
         if (head.lease_owner !== owner) return true;
         if (bool(head.wake_pending)) {
-          sql.setLease.run(
-            head.lease_owner,
-            head.lease_expires_at === null ? null : num(head.lease_expires_at),
-            0,
-            runId,
-          );
+          sql.setWakePending.run(0, runId);
           return false;
         }
-        sql.setLease.run(null, null, 0, runId);
+        sql.clearLease.run(runId);
         return true;
       });
     },

@@ -25,13 +25,25 @@ export interface Stmt<P extends unknown[], R = unknown> {
   pluck(toggle?: boolean): this;
 }
 
+/** The runs columns as stored, lease columns raw (lease-clock.ts). */
 const RUN_HEAD =
-  "run_id, workflow_name, status, seq, spec_version, seed, created_at, started_at, completed_at, updated_at, lease_owner, lease_expires_at, wake_pending";
+  "run_id, workflow_name, status, seq, spec_version, seed, encrypted, payload_bytes, created_at, started_at, completed_at, updated_at, lease_owner, lease_expires_at, wake_pending, lease_clock, lease_until";
 
-/** A run with its input (event 1's payload) and final payload (its last event's, once it ended). */
+/** A stored lease's expiry on this process's wall clock (the SQL function of lease-clock.ts). */
+const leaseWall = (table: string): string =>
+  `stepwise_lease_wall(${table}lease_expires_at, ${table}lease_clock, ${table}lease_until) AS lease_expires_at`;
+
+/** The stored lease has run out (the SQL function of lease-clock.ts). */
+const LEASE_EXPIRED = "stepwise_lease_expired(lease_expires_at, lease_clock, lease_until)";
+
+/**
+ * A run with its input (event 1's payload) and final payload (its last event's, once it ended);
+ * its lease's expiry on this process's wall clock.
+ */
 export const RUN_SELECT = `
-SELECT r.run_id, r.workflow_name, r.status, r.seq, r.spec_version, r.seed, r.created_at, r.started_at,
-       r.completed_at, r.updated_at, r.lease_owner, r.lease_expires_at, r.wake_pending,
+SELECT r.run_id, r.workflow_name, r.status, r.seq, r.spec_version, r.seed, r.encrypted, r.payload_bytes,
+       r.created_at, r.started_at, r.completed_at, r.updated_at, r.lease_owner, ${leaseWall("r.")},
+       r.wake_pending,
        i.payload AS input, t.payload AS final_payload
 FROM runs r
 JOIN events i ON i.run_id = r.run_id AND i.seq = 1
@@ -45,8 +57,8 @@ LEFT JOIN events i ON i.run_id = s.run_id AND i.seq = s.input_seq
 LEFT JOIN events o ON o.run_id = s.run_id AND o.seq = s.output_seq
 LEFT JOIN events e ON e.run_id = s.run_id AND e.seq = s.error_seq`;
 
-const MESSAGE_COLUMNS =
-  "message_id, run_id, kind, dedupe_key, available_at, deliveries, lease_owner, lease_expires_at, created_at";
+/** A message, its lease's expiry on this process's wall clock. */
+const MESSAGE_COLUMNS = `message_id, run_id, kind, dedupe_key, available_at, deliveries, lease_owner, ${leaseWall("")}, created_at`;
 
 export function prepareStatements(db: Database.Database) {
   const prep = <P extends unknown[], R = unknown>(source: string): Stmt<P, R> =>
@@ -54,7 +66,7 @@ export function prepareStatements(db: Database.Database) {
   return {
     // runs
     runExists: prep<[runId: string], number>("SELECT 1 FROM runs WHERE run_id = ?").pluck(),
-    runHead: prep<[runId: string], RunHeadRow>(`SELECT ${RUN_HEAD} FROM runs WHERE run_id = ?`),
+    runHead: prep<[runId: string], LocalRunHeadRow>(`SELECT ${RUN_HEAD} FROM runs WHERE run_id = ?`),
     run: prep<[runId: string], RunRow>(`${RUN_SELECT} WHERE r.run_id = ?`),
     runInput: prep<[runId: string], Uint8Array>(
       "SELECT payload FROM events WHERE run_id = ? AND seq = 1",
@@ -66,18 +78,22 @@ export function prepareStatements(db: Database.Database) {
         workflowName: string,
         specVersion: number,
         seed: string,
+        encrypted: number,
+        payloadBytes: number,
         createdAt: number,
         updatedAt: number,
       ]
     >(
-      `INSERT INTO runs (run_id, workflow_name, status, seq, spec_version, seed, created_at, updated_at)
-       VALUES (?, ?, 'pending', 1, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING`,
+      `INSERT INTO runs (run_id, workflow_name, status, seq, spec_version, seed, encrypted, payload_bytes,
+                         created_at, updated_at)
+       VALUES (?, ?, 'pending', 1, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING`,
     ),
     /** Everything an append or a lease change may alter, in one write. */
     updateRun: prep<
       [
         status: string,
         seq: number,
+        payloadBytes: number,
         startedAt: number | null,
         completedAt: number | null,
         updatedAt: number,
@@ -87,8 +103,8 @@ export function prepareStatements(db: Database.Database) {
         runId: string,
       ]
     >(
-      `UPDATE runs SET status = ?, seq = ?, started_at = ?, completed_at = ?, updated_at = ?,
-       lease_owner = ?, lease_expires_at = ?, wake_pending = ? WHERE run_id = ?`,
+      `UPDATE runs SET status = ?, seq = ?, payload_bytes = ?, started_at = ?, completed_at = ?,
+       updated_at = ?, lease_owner = ?, lease_expires_at = ?, wake_pending = ? WHERE run_id = ?`,
     ),
     /**
      * `updateRun` for an append that leaves the status as it was (a step's checkpoint): naming
@@ -98,6 +114,7 @@ export function prepareStatements(db: Database.Database) {
     updateRunProgress: prep<
       [
         seq: number,
+        payloadBytes: number,
         startedAt: number | null,
         completedAt: number | null,
         updatedAt: number,
@@ -107,14 +124,37 @@ export function prepareStatements(db: Database.Database) {
         runId: string,
       ]
     >(
-      `UPDATE runs SET seq = ?, started_at = ?, completed_at = ?, updated_at = ?,
+      `UPDATE runs SET seq = ?, payload_bytes = ?, started_at = ?, completed_at = ?, updated_at = ?,
        lease_owner = ?, lease_expires_at = ?, wake_pending = ? WHERE run_id = ?`,
     ),
-    setLease: prep<[owner: string | null, expiresAt: number | null, wakePending: number, runId: string]>(
-      "UPDATE runs SET lease_owner = ?, lease_expires_at = ?, wake_pending = ? WHERE run_id = ?",
+    /** Counts bytes stored outside the log (inbox payloads, stream chunks) toward the run's total. */
+    addPayloadBytes: prep<[bytes: number, runId: string]>(
+      "UPDATE runs SET payload_bytes = payload_bytes + ? WHERE run_id = ?",
     ),
-    renewLease: prep<[expiresAt: number, runId: string, owner: string]>(
-      "UPDATE runs SET lease_expires_at = ? WHERE run_id = ? AND lease_owner = ?",
+    setLease: prep<
+      [
+        owner: string,
+        expiresAt: number,
+        clock: string | null,
+        until: number | null,
+        wakePending: number,
+        runId: string,
+      ]
+    >(
+      `UPDATE runs SET lease_owner = ?, lease_expires_at = ?, lease_clock = ?, lease_until = ?, wake_pending = ?
+       WHERE run_id = ?`,
+    ),
+    clearLease: prep<[runId: string]>(
+      `UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL, lease_clock = NULL, lease_until = NULL,
+       wake_pending = 0 WHERE run_id = ?`,
+    ),
+    setWakePending: prep<[wakePending: number, runId: string]>(
+      "UPDATE runs SET wake_pending = ? WHERE run_id = ?",
+    ),
+    renewLease: prep<
+      [expiresAt: number, clock: string | null, until: number | null, runId: string, owner: string]
+    >(
+      "UPDATE runs SET lease_expires_at = ?, lease_clock = ?, lease_until = ? WHERE run_id = ? AND lease_owner = ?",
     ),
 
     // events
@@ -227,16 +267,40 @@ export function prepareStatements(db: Database.Database) {
       "INSERT INTO queue (message_id, run_id, kind, dedupe_key, available_at, created_at) VALUES (?, ?, ?, ?, ?, ?)",
     ),
     /** Owners holding unexpired message leases (some may be dead processes). */
-    leaseOwners: prep<[now: number], string>(
-      "SELECT DISTINCT lease_owner FROM queue WHERE lease_owner IS NOT NULL AND lease_expires_at > ?",
+    leaseOwners: prep<[], string>(
+      `SELECT DISTINCT lease_owner FROM queue WHERE lease_owner IS NOT NULL AND NOT ${LEASE_EXPIRED}`,
     ).pluck(),
-    claim: prep<[{ owner: string; expiresAt: number; now: number; dead: string; limit: number }], MessageRow>(
-      `UPDATE queue SET lease_owner = @owner, lease_expires_at = @expiresAt, deliveries = deliveries + 1
+    /**
+     * Waiting messages that are due (`available_at`, on the wall clock) and claimed messages whose
+     * lease ran out or whose owner died (they were due when claimed), oldest first.
+     */
+    claim: prep<
+      [
+        {
+          owner: string;
+          expiresAt: number;
+          clock: string | null;
+          until: number | null;
+          now: number;
+          dead: string;
+          limit: number;
+        },
+      ],
+      MessageRow
+    >(
+      `UPDATE queue SET lease_owner = @owner, lease_expires_at = @expiresAt, lease_clock = @clock,
+         lease_until = @until, deliveries = deliveries + 1
        WHERE message_id IN (
-         SELECT message_id FROM queue
-         WHERE available_at <= @now
-           AND (lease_owner IS NULL OR lease_expires_at <= @now
-                OR lease_owner IN (SELECT value FROM json_each(@dead)))
+         SELECT message_id FROM (
+           SELECT * FROM (
+             SELECT message_id, available_at FROM queue
+             WHERE available_at <= @now AND lease_owner IS NULL
+             ORDER BY available_at, message_id LIMIT @limit)
+           UNION ALL
+           -- No ORDER BY here: the planner then reads only the leased rows (their partial index).
+           SELECT message_id, available_at FROM queue
+           WHERE lease_owner IS NOT NULL
+             AND (${LEASE_EXPIRED} OR lease_owner IN (SELECT value FROM json_each(@dead))))
          ORDER BY available_at, message_id
          LIMIT @limit)
        RETURNING ${MESSAGE_COLUMNS}`,
@@ -245,18 +309,23 @@ export function prepareStatements(db: Database.Database) {
       "DELETE FROM queue WHERE message_id = ? AND lease_owner = ?",
     ),
     releaseMessage: prep<[availableAt: number, messageId: string, owner: string]>(
-      `UPDATE queue SET lease_owner = NULL, lease_expires_at = NULL, available_at = ?
+      `UPDATE queue SET lease_owner = NULL, lease_expires_at = NULL, lease_clock = NULL, lease_until = NULL,
+         available_at = ?
        WHERE message_id = ? AND lease_owner = ?`,
     ),
-    extendMessage: prep<[expiresAt: number, messageId: string, owner: string]>(
-      "UPDATE queue SET lease_expires_at = ? WHERE message_id = ? AND lease_owner = ?",
+    extendMessage: prep<
+      [expiresAt: number, clock: string | null, until: number | null, messageId: string, owner: string]
+    >(
+      `UPDATE queue SET lease_expires_at = ?, lease_clock = ?, lease_until = ?
+       WHERE message_id = ? AND lease_owner = ?`,
     ),
     nextWaiting: prep<[], number | null>(
       "SELECT min(available_at) FROM queue WHERE lease_owner IS NULL",
     ).pluck(),
-    nextLeased: prep<[dead: string], number | null>(
-      `SELECT min(CASE WHEN lease_owner IN (SELECT value FROM json_each(?)) THEN available_at
-                         ELSE max(available_at, lease_expires_at) END)
+    /** When a claimed message can next be claimed again: now if its owner died, else when its lease runs out. */
+    nextLeased: prep<[{ now: number; dead: string }], number | null>(
+      `SELECT min(CASE WHEN lease_owner IN (SELECT value FROM json_each(@dead)) THEN @now
+                       ELSE stepwise_lease_wall(lease_expires_at, lease_clock, lease_until) END)
          FROM queue WHERE lease_owner IS NOT NULL`,
     ).pluck(),
     runMessages: prep<[runId: string], MessageRow>(
@@ -274,7 +343,11 @@ export function prepareStatements(db: Database.Database) {
         createdAt: number,
       ]
     >("INSERT INTO inbox (item_id, run_id, kind, hook_id, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)"),
-    consumeInbox: prep<[itemId: string, runId: string]>("DELETE FROM inbox WHERE item_id = ? AND run_id = ?"),
+    /** Takes an item; its payload's size (0 without one), or undefined when it was already gone. */
+    consumeInbox: prep<[itemId: string, runId: string], number>(
+      "DELETE FROM inbox WHERE item_id = ? AND run_id = ? RETURNING coalesce(length(payload), 0)",
+    ).pluck(),
+    inboxItemExists: prep<[itemId: string], number>("SELECT 1 FROM inbox WHERE item_id = ?").pluck(),
     inbox: prep<[runId: string], InboxRow>("SELECT * FROM inbox WHERE run_id = ? ORDER BY rowid"),
 
     // streams
@@ -339,3 +412,9 @@ export function prepareStatements(db: Database.Database) {
 }
 
 export type Statements = ReturnType<typeof prepareStatements>;
+
+/** A runs row as stored, with the lease columns the shared `RunHeadRow` does not know. */
+export interface LocalRunHeadRow extends RunHeadRow {
+  lease_clock: string | null;
+  lease_until: number | null;
+}

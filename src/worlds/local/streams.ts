@@ -4,6 +4,7 @@
  */
 import { ConflictError, NotFoundError, RunNotFoundError } from "../../errors/world.ts";
 import type { StreamInfo, World } from "../../world/types.ts";
+import { checkRunBudget } from "../shared.ts";
 import { bool, bytesOf, num, streamFromRow } from "../sql/rows.ts";
 import type { LocalContext } from "./context.ts";
 
@@ -21,7 +22,8 @@ export function createStreams(ctx: LocalContext): World["streams"] {
     async write(runId, name, chunks, options = {}) {
       ctx.enter();
       const info = ctx.write(() => {
-        if (sql.runExists.get(runId) === undefined) throw new RunNotFoundError(runId);
+        const head = sql.runHead.get(runId);
+        if (head === undefined) throw new RunNotFoundError(runId);
         const at = ctx.now();
         let row = sql.stream.get(runId, name);
         if (!row) {
@@ -32,6 +34,14 @@ export function createStreams(ctx: LocalContext): World["streams"] {
             `Stream "${name}" of run ${runId} is closed; nothing more can be written to it.`,
           );
         }
+        const size = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+        checkRunBudget(
+          { runId, payloadBytes: num(head.payload_bytes) },
+          size,
+          options,
+          `A write to stream "${name}"`,
+        );
+        if (size > 0) sql.addPayloadBytes.run(size, runId);
         let length = num(row.length);
         for (const data of chunks) sql.insertChunk.run(runId, name, length++, data, at);
         const closed = options.close ? 1 : 0;

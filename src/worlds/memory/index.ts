@@ -33,6 +33,7 @@ import {
 import {
   auditEntryOf,
   checkHookAndWaitIds,
+  checkRunBudget,
   newAuditId,
   pageOf,
   releaseAfterAppend,
@@ -59,6 +60,7 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
   const hooks = new Map<string, HookRecord>();
   const activeTokens = new Map<string, string>(); // token -> hookId
   const messages = new Map<string, QueueMessage>();
+  const inboxIds = new Set<string>();
   const notifier = createNotifier();
   let closed = false;
 
@@ -118,6 +120,8 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
           seq: 1,
           specVersion: input.specVersion,
           seed: input.seed,
+          encrypted: input.encrypted,
+          payloadBytes: input.input.length,
           input: own(input.input),
           createdAt: at,
           updatedAt: at,
@@ -278,11 +282,18 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
         }
         run.seq += stored.length;
         run.updatedAt = at;
+        for (const event of stored) run.payloadBytes += event.payload?.length ?? 0;
         for (const message of request.enqueue ?? []) {
           if (!runs.has(message.runId)) continue;
           enqueue(message.runId, message.kind, message.dedupeKey, message.availableAt ?? at);
         }
-        for (const itemId of request.consumeInbox ?? []) state.inbox.delete(itemId);
+        for (const itemId of request.consumeInbox ?? []) {
+          const item = state.inbox.get(itemId);
+          if (item === undefined) continue;
+          run.payloadBytes -= item.payload?.length ?? 0;
+          state.inbox.delete(itemId);
+          inboxIds.delete(itemId);
+        }
         if (request.owner !== undefined) {
           for (const messageId of request.ack ?? []) {
             const message = messages.get(messageId);
@@ -371,9 +382,9 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
         live();
         const at = now();
         const due = [...messages.values()]
-          .filter(
-            (message) =>
-              message.availableAt <= at && (message.lease === undefined || message.lease.expiresAt <= at),
+          // A claimed message comes back when its lease runs out: it was due when it was claimed.
+          .filter((message) =>
+            message.lease === undefined ? message.availableAt <= at : message.lease.expiresAt <= at,
           )
           .sort((a, b) => a.availableAt - b.availableAt || (a.messageId < b.messageId ? -1 : 1))
           .slice(0, limit);
@@ -415,10 +426,7 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
         live();
         let next: number | undefined;
         for (const message of messages.values()) {
-          const at =
-            message.lease === undefined
-              ? message.availableAt
-              : Math.max(message.availableAt, message.lease.expiresAt);
+          const at = message.lease === undefined ? message.availableAt : message.lease.expiresAt;
           if (next === undefined || at < next) next = at;
         }
         return next;
@@ -430,13 +438,19 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
     },
 
     inbox: {
-      async put(input) {
+      async put(input, budget = {}) {
         live();
         const state = stateOf(input.runId);
         if (TERMINAL_RUN_STATUSES.has(state.run.status))
           throw new RunFinishedError(input.runId, state.run.status);
+        const itemId = input.itemId ?? newId("inbox");
+        if (inboxIds.has(itemId)) throw new ConflictError(`An inbox item with id ${itemId} already exists.`);
+        const size = input.payload?.length ?? 0;
+        checkRunBudget(state.run, size, budget, "A payload for its inbox");
+        state.run.payloadBytes += size;
+        inboxIds.add(itemId);
         const item: InboxItem = {
-          itemId: newId("inbox"),
+          itemId,
           runId: input.runId,
           kind: input.kind,
           createdAt: now(),
@@ -468,6 +482,9 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
           throw new ConflictError(
             `Stream "${name}" of run ${runId} is closed; nothing more can be written to it.`,
           );
+        const size = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+        checkRunBudget(state.run, size, options, `A write to stream "${name}"`);
+        state.run.payloadBytes += size;
         const at = now();
         for (const data of chunks) {
           stream.chunks.push({ index: stream.chunks.length, data: own(data), createdAt: at });

@@ -49,6 +49,8 @@ interface WireRequest {
   consume?: readonly string[];
   ack?: readonly string[];
   releaseLease?: true;
+  /** Payload bytes of the events, added to the run's `payload_bytes` (migration 005). */
+  bytes?: number;
 }
 
 export interface AppendPlan {
@@ -81,6 +83,8 @@ function hasBadShape(request: AppendRequest): boolean {
     seq: request.expectedSeq,
     specVersion: 0,
     seed: "",
+    encrypted: false,
+    payloadBytes: 0,
     input: EMPTY,
     createdAt: 0,
     updatedAt: 0,
@@ -180,6 +184,7 @@ export function planAppend(request: AppendRequest, at: number, newMessageId: () 
     for (const effect of projectEvent(record)) wireEffect(effect, wire, effects, steps, record);
   });
   if (guard) wire.guard = true;
+  if (bytes > 0) wire.bytes = bytes;
   const { updates, upserts } = steps.wire();
   if (updates.length > 0) wire.stepUpdates = updates;
   if (upserts.length > 0) wire.stepUpserts = upserts;

@@ -1,8 +1,9 @@
 /**
- * What every part of the postgres World shares: the pool and its statements, the clock, the
- * notifier and the NOTIFY channel, a `query` that turns connection failures into errors naming the
- * server, the closed check, and the cache of run inputs (immutable; returned with every append's
- * run, so an append need not send them back from the database).
+ * What every part of the postgres World shares: the pool and its statements, the clocks (the wall
+ * clock for timestamps and due times; the database's for leases), the notifier and the NOTIFY
+ * channel, a `query` that turns connection failures into errors naming the server, the closed
+ * check, and the cache of run inputs (immutable; returned with every append's run, so an append
+ * need not send them back from the database).
  */
 import type pg from "pg";
 import { ConflictError } from "../../errors/world.ts";
@@ -15,7 +16,15 @@ import type { Queries, Statement } from "./queries.ts";
 export interface PgContext {
   readonly pool: pg.Pool;
   readonly q: Queries;
+  /** The wall clock: timestamps, and when messages are due. */
   readonly now: () => number;
+  /**
+   * The lease clock to pass to a statement: null, so that it uses the database's clock, unless
+   * the World runs on a test clock (then that clock's time).
+   */
+  leaseClock(): number | null;
+  /** A lease expiry read at database clock `clockNow`, moved to this process's wall clock. */
+  onWallClock(expiresAt: number, clockNow: number | string): number;
   readonly notifier: Notifier;
   /** The NOTIFY channel of the World's schema. */
   readonly channel: string;
@@ -37,6 +46,8 @@ export interface ContextParts {
   pool: pg.Pool;
   q: Queries;
   now: () => number;
+  /** True when `now` is a test clock, which then also runs the leases. */
+  testClock: boolean;
   notifier: Notifier;
   channel: string;
   origin: string;
@@ -82,6 +93,8 @@ export function createContext(parts: ContextParts): PgContext {
     pool,
     q: parts.q,
     now: parts.now,
+    leaseClock: () => (parts.testClock ? parts.now() : null),
+    onWallClock: (expiresAt, clockNow) => expiresAt - Number(clockNow) + parts.now(),
     notifier: parts.notifier,
     channel: parts.channel,
     origin: parts.origin,

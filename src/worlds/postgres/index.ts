@@ -47,7 +47,11 @@ export interface PostgresWorldOptions {
   pool?: pg.Pool;
   /** The schema holding the World's tables (created if missing). Default "stepwise". */
   schema?: string;
-  /** Clock, for tests. Default `Date.now`. Workers on several machines need synchronised clocks. */
+  /**
+   * Clock, for tests. Default `Date.now`. Leases run on the database's clock unless a test clock
+   * is given (it then runs them too). Sleeps and delayed messages follow each process's wall
+   * clock, so workers on several machines still need synchronised clocks for those to be on time.
+   */
   now?: () => number;
   /** Connections in the World's own pool. Default 10. */
   poolSize?: number;
@@ -183,7 +187,8 @@ export async function createPostgresWorld(options: PostgresWorldOptions = {}): P
   const ctx = createContext({
     pool,
     q: createQueries(quoteIdent(schema)),
-    now: options.now ?? Date.now,
+    now: options.now ?? (() => Date.now()),
+    testClock: options.now !== undefined,
     notifier,
     channel,
     origin,

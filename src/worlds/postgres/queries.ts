@@ -5,6 +5,13 @@
  * Worlds on different schemas can share a pool. Each write that others must hear about calls
  * `pg_notify` in the same statement (the notification is sent at commit, and only then). Row
  * shapes are in `rows.ts`; the append itself is the `append_batch` function of migration 002.
+ *
+ * Leases (of runs and of messages) are set and compared on the database's clock, never on the
+ * calling process's: `clock(n)` is parameter `$n` when the World runs on a test clock, and
+ * `clock_timestamp()` when that parameter is NULL (always, in production). A row that shows a
+ * lease also carries `clock_now`, the database clock it was read at, so the World can show the
+ * expiry on the caller's wall clock. When a message is due (`available_at`) stays on the wall
+ * clock of the processes involved: a delay is a wall-clock promise.
  */
 import { createHash } from "node:crypto";
 
@@ -13,19 +20,29 @@ export interface Statement {
   text: string;
 }
 
-const RUN_COLUMNS = `r.run_id, r.workflow_name, r.status, r.seq, r.spec_version, r.seed, r.created_at,
-  r.started_at, r.completed_at, r.updated_at, r.lease_owner, r.lease_expires_at, r.wake_pending`;
+const RUN_COLUMNS = `r.run_id, r.workflow_name, r.status, r.seq, r.spec_version, r.seed, r.encrypted,
+  r.payload_bytes, r.created_at, r.started_at, r.completed_at, r.updated_at, r.lease_owner,
+  r.lease_expires_at, r.wake_pending`;
 
 const MESSAGE_COLUMNS =
   "message_id, run_id, kind, dedupe_key, available_at, deliveries, lease_owner, lease_expires_at, created_at";
+
+/** The database's clock in epoch ms. */
+const DB_CLOCK = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint";
+
+/** The lease clock: the test clock in parameter `$n`, or the database's clock when it is NULL. */
+const clock = (n: number): string => `coalesce($${n}::bigint, ${DB_CLOCK})`;
 
 export function createQueries(s: string) {
   const tag = createHash("sha1").update(s).digest("hex").slice(0, 8);
   const named = (name: string, text: string): Statement => ({ name: `sw_${tag}_${name}`, text });
 
-  /** A run with its input (event 1's payload) and final payload (its last event's, once it ended). */
-  const runWith = (from: string): string => `
-    SELECT ${RUN_COLUMNS}, i.payload AS input, t.payload AS final_payload
+  /**
+   * A run with its input (event 1's payload) and final payload (its last event's, once it ended),
+   * and the lease clock (parameter `$clockParam`) it was read at.
+   */
+  const runWith = (from: string, clockParam: number): string => `
+    SELECT ${RUN_COLUMNS}, i.payload AS input, t.payload AS final_payload, ${clock(clockParam)} AS clock_now
     FROM ${from}
     JOIN ${s}.events i ON i.run_id = r.run_id AND i.seq = 1
     LEFT JOIN ${s}.events t ON r.status IN ('completed', 'failed') AND t.run_id = r.run_id AND t.seq = r.seq`;
@@ -52,18 +69,20 @@ export function createQueries(s: string) {
     ),
     streamWrite: named(
       "stream_write",
-      `SELECT o_found, o_length, o_closed, o_refused
-       FROM ${s}.stream_write($1, $2, $3::bytea, $4::integer[], $5, $6::bigint, $7, $8)`,
+      `SELECT o_found, o_length, o_closed, o_refused, o_bytes
+       FROM ${s}.stream_write($1, $2, $3::bytea, $4::integer[], $5, $6::bigint, $7, $8, $9::bigint)`,
     ),
 
     // ---- runs
     /** $1 run id, $2 workflow, $3 spec version, $4 seed, $5 created at, $6 data, $7 input,
-     *  $8 start message id, $9 now, $10 channel, $11 notification. No row: the id exists. */
+     *  $8 start message id, $9 now, $10 channel, $11 notification, $12 encrypted. No row: the id
+     *  exists. */
     createRun: named(
       "create_run",
       `WITH run AS (
-         INSERT INTO ${s}.runs (run_id, workflow_name, status, seq, spec_version, seed, created_at, updated_at)
-         VALUES ($1, $2, 'pending', 1, $3, $4, $5, $5)
+         INSERT INTO ${s}.runs (run_id, workflow_name, status, seq, spec_version, seed, encrypted,
+                                payload_bytes, created_at, updated_at)
+         VALUES ($1, $2, 'pending', 1, $3, $4, $12, octet_length($7::bytea), $5, $5)
          ON CONFLICT (run_id) DO NOTHING
          RETURNING run_id),
        created AS (
@@ -75,40 +94,45 @@ export function createQueries(s: string) {
          ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL AND lease_owner IS NULL DO NOTHING)
        SELECT run_id, pg_notify($10, $11) FROM run`,
     ),
-    run: named("run", `${runWith(`${s}.runs r`)} WHERE r.run_id = $1`),
+    /** $1 run id, $2 lease clock. */
+    run: named("run", `${runWith(`${s}.runs r`, 2)} WHERE r.run_id = $1`),
     runExists: named("run_exists", `SELECT 1 FROM ${s}.runs WHERE run_id = $1`),
-    /** Built per filter: $1 is the limit, `where` uses $2 and on. */
+    /** Built per filter: $1 is the limit, $2 the lease clock, `where` uses $3 and on. */
     listRuns: (where: string[]): Statement => ({
-      text: `${runWith(`${s}.runs r`)}
+      text: `${runWith(`${s}.runs r`, 2)}
         ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
         ORDER BY r.created_at DESC, r.run_id DESC LIMIT $1`,
     }),
     /** Keyset condition: after the run named by parameter `$n` (an unknown run matches nothing). */
     afterRun: (n: number): string =>
       `(r.created_at, r.run_id) < (SELECT c.created_at, c.run_id FROM ${s}.runs c WHERE c.run_id = $${n})`,
-    /** $1 run, $2 owner, $3 now, $4 lease ms, $5 channel, $6 notification (sent when refused). */
+    /** $1 run, $2 owner, $3 lease clock, $4 lease ms, $5 channel, $6 notification (sent when refused). */
     acquire: named(
       "acquire",
-      `WITH r AS (
-         UPDATE ${s}.runs SET
-           wake_pending = CASE WHEN lease_owner <> $2 AND lease_expires_at > $3::bigint
-                               THEN true ELSE wake_pending END,
-           lease_expires_at = CASE WHEN lease_owner <> $2 AND lease_expires_at > $3::bigint
-                                   THEN lease_expires_at ELSE $3::bigint + $4::bigint END,
-           lease_owner = CASE WHEN lease_owner <> $2 AND lease_expires_at > $3::bigint
-                              THEN lease_owner ELSE $2 END
-         WHERE run_id = $1
-         RETURNING *)
+      `WITH c AS (SELECT ${clock(3)} AS now),
+       r AS (
+         UPDATE ${s}.runs u SET
+           wake_pending = CASE WHEN u.lease_owner <> $2 AND u.lease_expires_at > c.now
+                               THEN true ELSE u.wake_pending END,
+           lease_expires_at = CASE WHEN u.lease_owner <> $2 AND u.lease_expires_at > c.now
+                                   THEN u.lease_expires_at ELSE c.now + $4::bigint END,
+           lease_owner = CASE WHEN u.lease_owner <> $2 AND u.lease_expires_at > c.now
+                              THEN u.lease_owner ELSE $2 END
+         FROM c
+         WHERE u.run_id = $1
+         RETURNING u.*)
        SELECT q.*, CASE WHEN q.lease_owner <> $2 THEN pg_notify($5, $6) END AS notified
-       FROM (${runWith("r")}) q`,
+       FROM (${runWith("r", 3)}) q`,
     ),
-    /** $1 expires at, $2 run ids, $3 owner. Locks in run id order, as appends do (no deadlocks). */
+    /** $1 lease ms, $2 run ids, $3 owner, $4 lease clock. Locks in run id order, as appends do
+     *  (no deadlocks). */
     renew: named(
       "renew",
       `WITH held AS (
          SELECT run_id FROM ${s}.runs WHERE run_id = ANY($2::text[]) AND lease_owner = $3
          ORDER BY run_id FOR UPDATE)
-       UPDATE ${s}.runs r SET lease_expires_at = $1 FROM held WHERE r.run_id = held.run_id
+       UPDATE ${s}.runs r SET lease_expires_at = ${clock(4)} + $1::bigint FROM held
+       WHERE r.run_id = held.run_id
        RETURNING r.run_id`,
     ),
     /** $1 run, $2 owner. refused: wakePending was set, so the lease stays (the flag is cleared). */
@@ -168,25 +192,28 @@ export function createQueries(s: string) {
        SELECT (SELECT run FROM missing) AS missing,
               CASE WHEN NOT EXISTS (SELECT 1 FROM missing) THEN pg_notify($3, $4) END AS notified`,
     ),
-    /** $1 now, $2 limit, $3 owner, $4 lease ms. Due waiting messages and expired claims, oldest first. */
+    /** $1 now (wall clock: when messages are due), $2 limit, $3 owner, $4 lease ms, $5 lease
+     *  clock. Due waiting messages and claims whose lease ran out (whatever their available_at:
+     *  they were due when claimed), oldest first. */
     claim: named(
       "claim",
-      `WITH waiting AS (
+      `WITH c AS (SELECT ${clock(5)} AS now),
+       waiting AS (
          SELECT message_id, available_at FROM ${s}.queue
          WHERE lease_owner IS NULL AND available_at <= $1::bigint
          ORDER BY available_at, message_id LIMIT $2 FOR UPDATE SKIP LOCKED),
        expired AS (
          SELECT message_id, available_at FROM ${s}.queue
-         WHERE lease_owner IS NOT NULL AND greatest(available_at, lease_expires_at) <= $1::bigint
-         ORDER BY greatest(available_at, lease_expires_at) LIMIT $2 FOR UPDATE SKIP LOCKED),
+         WHERE lease_owner IS NOT NULL AND lease_expires_at <= (SELECT now FROM c)
+         ORDER BY lease_expires_at LIMIT $2 FOR UPDATE SKIP LOCKED),
        picked AS (
-         SELECT message_id FROM (SELECT * FROM waiting UNION ALL SELECT * FROM expired) c
+         SELECT message_id FROM (SELECT * FROM waiting UNION ALL SELECT * FROM expired) m
          ORDER BY available_at, message_id LIMIT $2)
-       UPDATE ${s}.queue q SET lease_owner = $3, lease_expires_at = $1::bigint + $4::bigint,
+       UPDATE ${s}.queue q SET lease_owner = $3, lease_expires_at = (SELECT now FROM c) + $4::bigint,
          deliveries = q.deliveries + 1
        FROM picked WHERE q.message_id = picked.message_id
        RETURNING q.message_id, q.run_id, q.kind, q.dedupe_key, q.available_at, q.deliveries,
-                 q.lease_owner, q.lease_expires_at, q.created_at`,
+                 q.lease_owner, q.lease_expires_at, q.created_at, (SELECT now FROM c) AS clock_now`,
     ),
     /** Locks in message id order, as `extend` and append batches do (no deadlocks). */
     ack: named(
@@ -207,26 +234,30 @@ export function createQueries(s: string) {
        WHERE q.message_id = $2 AND q.lease_owner = $3
        RETURNING pg_notify($4, $5)`,
     ),
-    /** $1 expires at, $2 message ids, $3 owner. Locks in message id order. */
+    /** $1 lease ms, $2 message ids, $3 owner, $4 lease clock. Locks in message id order. */
     extend: named(
       "extend",
       `WITH held AS (
          SELECT message_id FROM ${s}.queue WHERE message_id = ANY($2::text[]) AND lease_owner = $3
          ORDER BY message_id FOR UPDATE)
-       UPDATE ${s}.queue q SET lease_expires_at = $1 FROM held WHERE q.message_id = held.message_id
+       UPDATE ${s}.queue q SET lease_expires_at = ${clock(4)} + $1::bigint FROM held
+       WHERE q.message_id = held.message_id
        RETURNING q.message_id`,
     ),
-    /** Waiting messages count from availableAt, claimed ones from when their lease runs out. */
+    /** $1 now (the caller's wall clock), $2 lease clock. Waiting messages count from availableAt,
+     *  claimed ones from when their lease runs out, moved from the database's clock to the caller's. */
     nextAvailableAt: named(
       "next_available_at",
       `SELECT least(
          (SELECT min(available_at) FROM ${s}.queue WHERE lease_owner IS NULL),
-         (SELECT min(greatest(available_at, lease_expires_at)) FROM ${s}.queue
-          WHERE lease_owner IS NOT NULL)) AS next`,
+         (SELECT min(lease_expires_at) FROM ${s}.queue WHERE lease_owner IS NOT NULL)
+           - ${clock(2)} + $1::bigint) AS next`,
     ),
+    /** $1 run id, $2 lease clock. */
     runMessages: named(
       "run_messages",
-      `SELECT ${MESSAGE_COLUMNS} FROM ${s}.queue WHERE run_id = $1 ORDER BY message_id`,
+      `SELECT ${MESSAGE_COLUMNS}, ${clock(2)} AS clock_now FROM ${s}.queue WHERE run_id = $1
+       ORDER BY message_id`,
     ),
 
     // ---- inbox
@@ -234,15 +265,22 @@ export function createQueries(s: string) {
      *  notification. status: null (no run), terminal (refused, nothing written), or written. */
     putInbox: named(
       "put_inbox",
-      `WITH run AS (SELECT run_id, status FROM ${s}.runs WHERE run_id = $1 FOR SHARE),
-       ok AS (SELECT run_id FROM run WHERE status NOT IN ('completed', 'failed', 'cancelled')),
+      `WITH run AS (SELECT run_id, status, payload_bytes FROM ${s}.runs WHERE run_id = $1 FOR UPDATE),
+       ok AS (
+         SELECT run_id FROM run WHERE status NOT IN ('completed', 'failed', 'cancelled')
+           AND ($10::bigint IS NULL OR payload_bytes + coalesce(octet_length($5::bytea), 0) <= $10::bigint)),
        item AS (
          INSERT INTO ${s}.inbox (item_id, run_id, kind, hook_id, payload, created_at)
-         SELECT $2, run_id, $3, $4, $5::bytea, $6::bigint FROM ok RETURNING run_id),
+         SELECT $2, run_id, $3, $4, $5::bytea, $6::bigint FROM ok
+         ON CONFLICT (item_id) DO NOTHING RETURNING run_id),
+       counted AS (
+         UPDATE ${s}.runs SET payload_bytes = payload_bytes + coalesce(octet_length($5::bytea), 0)
+         WHERE run_id IN (SELECT run_id FROM item)),
        message AS (
          INSERT INTO ${s}.queue (message_id, run_id, kind, available_at, created_at)
-         SELECT $7, run_id, 'inbox', $6::bigint, $6::bigint FROM ok)
-       SELECT (SELECT status FROM run) AS status, (SELECT pg_notify($8, $9) FROM item) AS notified`,
+         SELECT $7, run_id, 'inbox', $6::bigint, $6::bigint FROM item)
+       SELECT (SELECT status FROM run) AS status, (SELECT payload_bytes FROM run) AS payload_bytes,
+              EXISTS (SELECT 1 FROM item) AS stored, (SELECT pg_notify($8, $9) FROM item) AS notified`,
     ),
     /** A run's items, oldest first; one row with a null item_id when the run has none, none when
      *  there is no such run (a driver reads its inbox when it takes a run: one round trip). */

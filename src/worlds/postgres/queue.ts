@@ -2,12 +2,13 @@
  * The postgres World's message queue, in the same database as the runs (so an append enqueues in
  * its own transaction). A claim is one statement: it locks due messages with FOR UPDATE SKIP
  * LOCKED (concurrent claimers pass over each other's rows instead of waiting or double-claiming)
- * and leases them; a claim whose lease ran out is claimable again. Dedupe keys are a partial unique
- * index over waiting messages. Every enqueue and release notifies the queue.
+ * and leases them; a claim whose lease ran out is claimable again. When a message is due follows
+ * the caller's wall clock; its lease, the database's (see `queries.ts`). Dedupe keys are a partial
+ * unique index over waiting messages. Every enqueue and release notifies the queue.
  */
 import { RunNotFoundError } from "../../errors/world.ts";
 import { newId } from "../../util/ids.ts";
-import type { World } from "../../world/types.ts";
+import type { QueueMessage, World } from "../../world/types.ts";
 import { type MessageRow, messageFromRow, num } from "../sql/rows.ts";
 import type { PgContext } from "./context.ts";
 
@@ -16,6 +17,13 @@ const UNIQUE_VIOLATION = "23505";
 
 export function createQueue(ctx: PgContext): World["queue"] {
   const { q } = ctx;
+  /** A message whose lease expiry, read at database clock `clock_now`, is shown on our wall clock. */
+  const toMessage = (row: MessageRow & { clock_now: string | number }): QueueMessage => {
+    const message = messageFromRow(row);
+    if (message.lease !== undefined)
+      message.lease.expiresAt = ctx.onWallClock(message.lease.expiresAt, row.clock_now);
+    return message;
+  };
   return {
     async enqueue(messages) {
       ctx.enter();
@@ -40,9 +48,15 @@ export function createQueue(ctx: PgContext): World["queue"] {
     async claim(owner, { limit, leaseMs }) {
       ctx.enter();
       if (limit <= 0) return [];
-      const rows = await ctx.query<MessageRow>(q.claim, [ctx.now(), Math.floor(limit), owner, leaseMs]);
+      const rows = await ctx.query<MessageRow & { clock_now: string }>(q.claim, [
+        ctx.now(),
+        Math.floor(limit),
+        owner,
+        leaseMs,
+        ctx.leaseClock(),
+      ]);
       return rows
-        .map(messageFromRow)
+        .map(toMessage)
         .sort((a, b) => a.availableAt - b.availableAt || (a.messageId < b.messageId ? -1 : 1));
     },
 
@@ -69,9 +83,10 @@ export function createQueue(ctx: PgContext): World["queue"] {
       ctx.enter();
       if (messageIds.length === 0) return [];
       const rows = await ctx.query<{ message_id: string }>(q.extend, [
-        ctx.now() + leaseMs,
+        leaseMs,
         [...messageIds],
         owner,
+        ctx.leaseClock(),
       ]);
       const held = new Set(rows.map((row) => row.message_id));
       return messageIds.filter((messageId) => held.has(messageId));
@@ -79,13 +94,20 @@ export function createQueue(ctx: PgContext): World["queue"] {
 
     async nextAvailableAt() {
       ctx.enter();
-      const [row] = await ctx.query<{ next: string | number | null }>(q.nextAvailableAt, []);
+      const [row] = await ctx.query<{ next: string | number | null }>(q.nextAvailableAt, [
+        ctx.now(),
+        ctx.leaseClock(),
+      ]);
       return row?.next == null ? undefined : num(row.next);
     },
 
     async list(runId) {
       ctx.enter();
-      return (await ctx.query<MessageRow>(q.runMessages, [runId])).map(messageFromRow);
+      const rows = await ctx.query<MessageRow & { clock_now: string }>(q.runMessages, [
+        runId,
+        ctx.leaseClock(),
+      ]);
+      return rows.map(toMessage);
     },
   };
 }

@@ -4,14 +4,22 @@
  * "inbox" message in one statement, after checking (under a share lock on the run row, so a run
  * ending at the same moment is seen) that the run exists and has not ended.
  */
-import { HookNotFoundError, NotFoundError, RunFinishedError, RunNotFoundError } from "../../errors/world.ts";
+import {
+  ConflictError,
+  HookNotFoundError,
+  NotFoundError,
+  RunFinishedError,
+  RunNotFoundError,
+} from "../../errors/world.ts";
 import { newId } from "../../util/ids.ts";
 import { type InboxItem, type RunStatus, TERMINAL_RUN_STATUSES, type World } from "../../world/types.ts";
+import { checkRunBudget } from "../shared.ts";
 import {
   type HookRow,
   hookFromRow,
   type InboxRow,
   inboxFromRow,
+  num,
   type StepRow,
   stepFromRow,
   type WaitRow,
@@ -85,18 +93,22 @@ export function createRecords(ctx: PgContext): Pick<World, "steps" | "hooks" | "
     },
 
     inbox: {
-      async put(input) {
+      async put(input, budget = {}) {
         ctx.enter();
         const at = ctx.now();
         const item: InboxItem = {
-          itemId: newId("inbox"),
+          itemId: input.itemId ?? newId("inbox"),
           runId: input.runId,
           kind: input.kind,
           createdAt: at,
         };
         if (input.hookId !== undefined) item.hookId = input.hookId;
         if (input.payload !== undefined) item.payload = new Uint8Array(input.payload);
-        const [row] = await ctx.query<{ status: string | null }>(q.putInbox, [
+        const [row] = await ctx.query<{
+          status: string | null;
+          payload_bytes: string | number | null;
+          stored: boolean;
+        }>(q.putInbox, [
           input.runId,
           item.itemId,
           input.kind,
@@ -106,10 +118,16 @@ export function createRecords(ctx: PgContext): Pick<World, "steps" | "hooks" | "
           newId("msg"),
           ctx.channel,
           ctx.notes([["q"], ["i", input.runId]]),
+          budget.maxRunBytes ?? null,
         ]);
         const status = row?.status ?? null;
         if (status === null) throw new RunNotFoundError(input.runId);
         if (TERMINAL_RUN_STATUSES.has(status as RunStatus)) throw new RunFinishedError(input.runId, status);
+        if (!row?.stored) {
+          const run = { runId: input.runId, payloadBytes: num(row?.payload_bytes ?? 0) };
+          checkRunBudget(run, input.payload?.length ?? 0, budget, "A payload for its inbox");
+          throw new ConflictError(`An inbox item with id ${item.itemId} already exists.`);
+        }
         ctx.notifier.emit({ type: "queue" });
         ctx.notifier.emit({ type: "inbox", runId: input.runId });
         return item;

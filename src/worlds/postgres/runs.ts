@@ -1,7 +1,8 @@
 /**
  * The postgres World's runs: create (run row, `run_created` event and start message in one
  * statement), reads with keyset pagination, and leases. Each call is one statement, so one round
- * trip; the lease statements lock only the run's row.
+ * trip; the lease statements lock only the run's row. Leases are set and compared on the
+ * database's clock (see `queries.ts`); records show their expiry on this process's wall clock.
  */
 import { ConflictError, RunNotFoundError } from "../../errors/world.ts";
 import { newId } from "../../util/ids.ts";
@@ -13,14 +14,15 @@ import type { PgContext } from "./context.ts";
 export function createRuns(ctx: PgContext): World["runs"] {
   const { q } = ctx;
 
-  const toRun = (row: RunRow): RunRecord => {
+  const toRun = (row: RunRow & { clock_now: string | number }): RunRecord => {
     const run = runFromRow(row);
+    if (run.lease !== undefined) run.lease.expiresAt = ctx.onWallClock(run.lease.expiresAt, row.clock_now);
     ctx.rememberInput(run.runId, run.input);
     return run;
   };
 
   const getRun = async (runId: string): Promise<RunRecord> => {
-    const [row] = await ctx.query<RunRow>(q.run, [runId]);
+    const [row] = await ctx.query<RunRow & { clock_now: string }>(q.run, [runId, ctx.leaseClock()]);
     if (!row) throw new RunNotFoundError(runId);
     return toRun(row);
   };
@@ -43,6 +45,7 @@ export function createRuns(ctx: PgContext): World["runs"] {
         now,
         ctx.channel,
         ctx.notes([["q"], ["r", input.runId, "pending"]]),
+        input.encrypted,
       ]);
       if (rows.length === 0) throw new ConflictError(`A run with id ${input.runId} already exists.`);
       const run: RunRecord = {
@@ -52,6 +55,8 @@ export function createRuns(ctx: PgContext): World["runs"] {
         seq: 1,
         specVersion: input.specVersion,
         seed: input.seed,
+        encrypted: input.encrypted,
+        payloadBytes: input.input.length,
         input: new Uint8Array(input.input),
         createdAt: at,
         updatedAt: at,
@@ -71,7 +76,7 @@ export function createRuns(ctx: PgContext): World["runs"] {
     async list(filter: ListRunsFilter = {}): Promise<Page<RunRecord>> {
       ctx.enter();
       const size = pageSize(filter.limit);
-      const values: unknown[] = [size + 1];
+      const values: unknown[] = [size + 1, ctx.leaseClock()];
       const where: string[] = [];
       if (filter.cursor !== undefined) {
         values.push(filter.cursor);
@@ -86,7 +91,7 @@ export function createRuns(ctx: PgContext): World["runs"] {
         values.push(filter.workflowName);
         where.push(`r.workflow_name = $${values.length}`);
       }
-      const rows = await ctx.query<RunRow>(q.listRuns(where), values);
+      const rows = await ctx.query<RunRow & { clock_now: string }>(q.listRuns(where), values);
       const items = rows.slice(0, size).map(toRun);
       const page: Page<RunRecord> = { items };
       const last = items[items.length - 1];
@@ -96,10 +101,10 @@ export function createRuns(ctx: PgContext): World["runs"] {
 
     async acquire(runId, owner, leaseMs) {
       ctx.enter();
-      const [row] = await ctx.query<RunRow>(q.acquire, [
+      const [row] = await ctx.query<RunRow & { clock_now: string }>(q.acquire, [
         runId,
         owner,
-        ctx.now(),
+        ctx.leaseClock(),
         leaseMs,
         ctx.channel,
         ctx.notes([["i", runId]]),
@@ -114,7 +119,12 @@ export function createRuns(ctx: PgContext): World["runs"] {
     async renew(owner, runIds, leaseMs) {
       ctx.enter();
       if (runIds.length === 0) return [];
-      const rows = await ctx.query<{ run_id: string }>(q.renew, [ctx.now() + leaseMs, [...runIds], owner]);
+      const rows = await ctx.query<{ run_id: string }>(q.renew, [
+        leaseMs,
+        [...runIds],
+        owner,
+        ctx.leaseClock(),
+      ]);
       const held = new Set(rows.map((row) => row.run_id));
       return runIds.filter((runId) => held.has(runId));
     },

@@ -5,6 +5,7 @@
  * that returns the stream's info and its chunks from the same snapshot.
  */
 import { ConflictError, NotFoundError, RunNotFoundError } from "../../errors/world.ts";
+import { runTooLarge } from "../../util/bytes.ts";
 import type { StreamChunk, StreamInfo, World } from "../../world/types.ts";
 import { bytesOf, num, type StreamRow, streamFromRow } from "../sql/rows.ts";
 import type { PgContext } from "./context.ts";
@@ -47,6 +48,7 @@ export function createStreams(ctx: PgContext): World["streams"] {
         o_length: number;
         o_closed: boolean;
         o_refused: boolean;
+        o_bytes: string | number | null;
       }>(q.streamWrite, [
         runId,
         name,
@@ -56,12 +58,18 @@ export function createStreams(ctx: PgContext): World["streams"] {
         ctx.now(),
         ctx.channel,
         ctx.notes([["s", runId, name]]),
+        options.maxRunBytes ?? null,
       ]);
       if (!row?.o_found) throw new RunNotFoundError(runId);
       if (row.o_refused) {
         throw new ConflictError(
           `Stream "${name}" of run ${runId} is closed; nothing more can be written to it.`,
         );
+      }
+      if (row.o_bytes !== null) {
+        // Refused for the budget: nothing was written.
+        const max = options.maxRunBytes ?? 0;
+        throw runTooLarge(`A write to stream "${name}"`, runId, num(row.o_bytes), blob.length, max);
       }
       ctx.notifier.emit({ type: "stream", runId, name });
       return { runId, name, length: row.o_length, closed: row.o_closed };

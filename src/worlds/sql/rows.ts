@@ -42,6 +42,8 @@ export interface RunHeadRow {
   seq: Int;
   spec_version: Int;
   seed: string;
+  encrypted: Bool;
+  payload_bytes: Int;
   created_at: Int;
   started_at: Int | null;
   completed_at: Int | null;
@@ -64,6 +66,8 @@ export function runFromHead(row: RunHeadRow, input: Uint8Array): RunRecord {
     seq: num(row.seq),
     specVersion: num(row.spec_version),
     seed: row.seed,
+    encrypted: bool(row.encrypted),
+    payloadBytes: num(row.payload_bytes),
     input,
     createdAt: num(row.created_at),
     updatedAt: num(row.updated_at),

@@ -7,6 +7,8 @@ import * as m001 from "./001-schema.ts";
 import * as m002 from "./002-append.ts";
 import * as m003 from "./003-audit.ts";
 import * as m004 from "./004-quiet-appends.ts";
+import * as m005 from "./005-payload-budget.ts";
+import * as m006 from "./006-lease-expiry-index.ts";
 import * as m008 from "./008-audit-outcomes.ts";
 
 export interface Migration {
@@ -20,6 +22,9 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 2, name: m002.name, sql: m002.sql },
   { version: 3, name: m003.name, sql: m003.sql },
   { version: 4, name: m004.name, sql: m004.sql },
+  { version: 5, name: m005.name, sql: m005.sql },
+  { version: 6, name: m006.name, sql: m006.sql },
+  // Version 7 is taken by another change made at the same time.
   { version: 8, name: m008.name, sql: m008.sql },
 ];
 

@@ -1,0 +1,66 @@
+/**
+ * Where a payload belongs in its run. Every encrypted payload is bound to its place (and its run)
+ * through AES-GCM's associated data, so a payload moved to another place — another step's result,
+ * another hook delivery, the run's output — fails to decrypt instead of being read as if it
+ * belonged there. A place is derived from what the reader already knows (an event's type and
+ * metadata, a step's id, a stream's name), never stored with the payload.
+ *
+ *   run:input | run:output | run:error           the run's arguments, return value, failure
+ *   step:<stepId>:args | :result | :error        a step's arguments, its result, its errors
+ *   hook:<hookId>:payload:<inboxId>              one delivery to a hook or webhook
+ *   hook:<hookId>:response                       a webhook's recorded static response
+ *   stream:<name>                                a chunk of a stream (order within it is not bound)
+ */
+import type { EventRecord, NewEvent } from "../world/events.ts";
+
+export const places = {
+  runInput: "run:input",
+  runOutput: "run:output",
+  runError: "run:error",
+  stepArgs: (stepId: string): string => `step:${stepId}:args`,
+  stepResult: (stepId: string): string => `step:${stepId}:result`,
+  stepError: (stepId: string): string => `step:${stepId}:error`,
+  hookPayload: (hookId: string, inboxId: string): string => `hook:${hookId}:payload:${inboxId}`,
+  webhookResponse: (hookId: string): string => `hook:${hookId}:response`,
+  streamChunk: (name: string): string => `stream:${name}`,
+} as const;
+
+/** The place of the payload an event carries. */
+export function eventPlace(event: EventRecord | NewEvent): string {
+  switch (event.type) {
+    case "run_created":
+      return places.runInput;
+    case "run_completed":
+      return places.runOutput;
+    case "run_failed":
+      return places.runError;
+    case "step_started":
+      return places.stepArgs(event.data.stepId);
+    case "step_completed":
+      return places.stepResult(event.data.stepId);
+    case "step_retrying":
+    case "step_failed":
+      return places.stepError(event.data.stepId);
+    case "hook_received":
+      return places.hookPayload(event.data.hookId, event.data.inboxId ?? "");
+    case "hook_created":
+      return places.webhookResponse(event.data.hookId);
+    default:
+      return `event:${event.type}`;
+  }
+}
+
+/** A place in words, for error messages ("the result of step step_01…"). */
+export function describePlace(place: string): string {
+  const [kind, id, what, extra] = place.split(":");
+  if (kind === "run")
+    return `the run's ${id === "input" ? "arguments" : id === "output" ? "return value" : "error"}`;
+  if (kind === "step") {
+    const part = what === "args" ? "arguments" : what === "result" ? "result" : "error";
+    return `the ${part} of step ${id}`;
+  }
+  if (kind === "hook" && what === "payload") return `a payload for hook ${id} (inbox item ${extra})`;
+  if (kind === "hook") return `the recorded response of webhook ${id}`;
+  if (kind === "stream") return `a chunk of stream "${place.slice("stream:".length)}"`;
+  return place;
+}

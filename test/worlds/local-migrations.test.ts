@@ -1,0 +1,102 @@
+/**
+ * The local World's migrations on files an older Stepwise wrote: the schema is brought up to date
+ * at open and the runs in it keep working. Each file is built the way that older version left it
+ * (its migrations applied, its rows inserted as it stored them), not by the current code.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { DATABASE_FILE } from "../../src/worlds/local/database.ts";
+import { createLocalWorld } from "../../src/worlds/local/index.ts";
+import { APPLICATION_ID, LATEST_VERSION, MIGRATIONS } from "../../src/worlds/local/migrations.ts";
+import { stepStarted } from "../world-conformance/fixtures.ts";
+
+let dataDir: string;
+beforeEach(() => {
+  dataDir = mkdtempSync(join(tmpdir(), "stepwise-migrate-"));
+});
+afterEach(() => {
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+/** A database file as Stepwise with schema `version` left it. */
+function fileAt(version: number): Database.Database {
+  const db = new Database(join(dataDir, DATABASE_FILE));
+  db.pragma("journal_mode = WAL");
+  for (const migration of MIGRATIONS) if (migration.version <= version) db.exec(migration.sql);
+  db.pragma(`application_id = ${APPLICATION_ID}`);
+  db.pragma(`user_version = ${version}`);
+  return db;
+}
+
+describe("local World: upgrading a file written by schema version 2", () => {
+  it("records which runs are encrypted and how many payload bytes each holds, and keeps them running", async () => {
+    const db = fileAt(2);
+    const sealed = Buffer.from([2, ...new Array(40).fill(9)]);
+    const plain = Buffer.from([1, 65, 66]);
+    for (const [runId, input] of [
+      ["wrun_old_sealed", sealed],
+      ["wrun_old_plain", plain],
+    ] as const) {
+      db.prepare(
+        `INSERT INTO runs (run_id, workflow_name, status, seq, spec_version, seed, created_at, updated_at)
+         VALUES (?, 'old/workflow', 'running', 3, 1, 'seed', 1, 1)`,
+      ).run(runId);
+      const event = db.prepare(
+        "INSERT INTO events (run_id, seq, type, data, payload, created_at) VALUES (?, ?, ?, ?, ?, 1)",
+      );
+      event.run(runId, 1, "run_created", "{}", input);
+      event.run(runId, 2, "run_started", "{}", null);
+      event.run(
+        runId,
+        3,
+        "step_started",
+        '{"stepId":"before","stepName":"s","attempt":1}',
+        Buffer.alloc(100),
+      );
+      db.prepare(
+        `INSERT INTO steps (run_id, step_id, step_name, status, attempt, input_seq, created_at, started_at, updated_at)
+         VALUES (?, 'before', 's', 'running', 1, 3, 1, 1, 1)`,
+      ).run(runId);
+    }
+    db.prepare(
+      "INSERT INTO streams (run_id, name, length, closed, created_at) VALUES ('wrun_old_sealed', 'default', 2, 0, 1)",
+    ).run();
+    const chunk = db.prepare(
+      "INSERT INTO stream_chunks (run_id, name, idx, data, created_at) VALUES ('wrun_old_sealed', 'default', ?, ?, 1)",
+    );
+    chunk.run(0, Buffer.alloc(20));
+    chunk.run(1, Buffer.alloc(30));
+    db.prepare(
+      `INSERT INTO inbox (item_id, run_id, kind, hook_id, payload, created_at)
+       VALUES ('inbox_old', 'wrun_old_sealed', 'hook_payload', 'hook_1', ?, 1)`,
+    ).run(Buffer.alloc(50));
+    db.close();
+
+    const world = createLocalWorld({ dataDir });
+    try {
+      const check = new Database(join(dataDir, DATABASE_FILE), { readonly: true });
+      expect(check.pragma("user_version", { simple: true })).toBe(LATEST_VERSION);
+      check.close();
+      const old = await world.runs.get("wrun_old_sealed");
+      expect(old.encrypted).toBe(true);
+      expect(old.payloadBytes).toBe(sealed.length + 100 + 20 + 30 + 50);
+      const oldPlain = await world.runs.get("wrun_old_plain");
+      expect(oldPlain.encrypted).toBe(false);
+      expect(oldPlain.payloadBytes).toBe(plain.length + 100);
+      const appended = await world.events.append({
+        runId: old.runId,
+        expectedSeq: 3,
+        events: [stepStarted("after", 1, new Uint8Array(10))],
+        consumeInbox: ["inbox_old"],
+      });
+      expect(appended.seq).toBe(4);
+      expect(appended.run.payloadBytes).toBe(old.payloadBytes + 10 - 50);
+      expect((await world.steps.list(old.runId)).map((step) => step.stepId)).toEqual(["before", "after"]);
+    } finally {
+      await world.close();
+    }
+  });
+});
