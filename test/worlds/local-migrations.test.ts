@@ -100,3 +100,40 @@ describe("local World: upgrading a file written by schema version 2", () => {
     }
   });
 });
+
+describe("local World: upgrading a file written by schema version 4", () => {
+  it("keeps the audit entries written before outcome records existed, and takes outcomes after", async () => {
+    const db = fileAt(4);
+    db.prepare(
+      `INSERT INTO audit (audit_id, at, actor_user, actor_host, actor_pid, action, resource, run_ids, reason)
+       VALUES ('audit_01OLD0000000000000000000', 5, 'ada', 'h', 1, 'decrypt', 'runs', '["wrun_x"]', 'ticket 1')`,
+    ).run();
+    db.close();
+    const world = createLocalWorld({ dataDir });
+    try {
+      const outcome = await world.audit.record({
+        actor: { user: "ada", host: "h", pid: 2 },
+        action: "decrypt",
+        resource: "runs",
+        runIds: ["wrun_x"],
+        refersTo: "audit_01OLD0000000000000000000",
+        outcome: "failed",
+        detail: "why",
+      });
+      expect((await world.audit.list({ runId: "wrun_x" })).items).toEqual([
+        outcome,
+        {
+          auditId: "audit_01OLD0000000000000000000",
+          at: 5,
+          actor: { user: "ada", host: "h", pid: 1 },
+          action: "decrypt",
+          resource: "runs",
+          runIds: ["wrun_x"],
+          reason: "ticket 1",
+        },
+      ]);
+    } finally {
+      await world.close();
+    }
+  });
+});

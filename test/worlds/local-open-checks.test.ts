@@ -155,32 +155,9 @@ describe("files Stepwise adopts", () => {
     for (const migration of MIGRATIONS.filter((m) => m.version <= 2)) old.exec(migration.sql);
     old.pragma(`application_id = ${APPLICATION_ID}`);
     old.pragma("user_version = 2");
-    old.exec(`INSERT INTO audit (audit_id, at, actor_user, actor_host, actor_pid, action, resource, run_ids)
-              VALUES ('audit_01OLD0000000000000000000', 5, 'ada', 'h', 1, 'decrypt', 'runs', '["wrun_x"]')`);
     old.close();
     const world = createLocalWorld({ dataDir });
     await createRun(world);
-    // Audit entries written before the outcome columns existed read as they were written.
-    const outcome = await world.audit.record({
-      actor: { user: "ada", host: "h", pid: 2 },
-      action: "decrypt",
-      resource: "runs",
-      runIds: ["wrun_x"],
-      refersTo: "audit_01OLD0000000000000000000",
-      outcome: "failed",
-      detail: "why",
-    });
-    expect((await world.audit.list({ runId: "wrun_x" })).items).toEqual([
-      outcome,
-      {
-        auditId: "audit_01OLD0000000000000000000",
-        at: 5,
-        actor: { user: "ada", host: "h", pid: 1 },
-        action: "decrypt",
-        resource: "runs",
-        runIds: ["wrun_x"],
-      },
-    ]);
     await world.close();
     expect(version()).toEqual({ version: LATEST_VERSION, applicationId: APPLICATION_ID });
   });

@@ -203,6 +203,45 @@ describe("postgres World: schema and migrations", () => {
     await reopened.close();
   });
 
+  it("upgrades the audit trail to outcome records (008), keeping the entries written before", async () => {
+    const schema = nextSchema();
+    await schemaAt(
+      schema,
+      MIGRATIONS.findIndex((migration) => migration.version === 8),
+    );
+    await admin.query(
+      `INSERT INTO "${schema}".audit (audit_id, at, actor_user, actor_host, actor_pid, action, resource, run_ids, reason)
+       VALUES ('audit_01OLD0000000000000000000', 5, 'ada', 'h', 1, 'decrypt', 'runs', ARRAY['wrun_x'], 'ticket 1')`,
+    );
+    const world = await createPostgresWorld({ connectionString: url, schema });
+    try {
+      expect(await versions(schema)).toEqual(ALL_VERSIONS);
+      const outcome = await world.audit.record({
+        actor: { user: "ada", host: "h", pid: 2 },
+        action: "decrypt",
+        resource: "runs",
+        runIds: ["wrun_x"],
+        refersTo: "audit_01OLD0000000000000000000",
+        outcome: "failed",
+        detail: "why",
+      });
+      expect((await world.audit.list({ runId: "wrun_x" })).items).toEqual([
+        outcome,
+        {
+          auditId: "audit_01OLD0000000000000000000",
+          at: 5,
+          actor: { user: "ada", host: "h", pid: 1 },
+          action: "decrypt",
+          resource: "runs",
+          runIds: ["wrun_x"],
+          reason: "ticket 1",
+        },
+      ]);
+    } finally {
+      await world.close();
+    }
+  });
+
   it("with migrate: false, an unmigrated schema is refused, saying to run the migration", async () => {
     const schema = nextSchema();
     const error = await expectReject(
