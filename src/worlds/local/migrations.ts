@@ -161,6 +161,23 @@ CREATE TABLE audit (
 CREATE INDEX audit_by_time ON audit (at DESC, audit_id DESC);
 `,
   },
+  // Versions 3 and 4 are taken by changes made alongside this one (issue 10).
+  {
+    version: 5,
+    name: "claims filtered by workflow",
+    sql: `
+-- Each message carries its run's workflow (filled from runs when it is inserted), so a claim for
+-- the workflows a worker has reads only their messages: a backlog of another application's
+-- messages is never scanned (queue.claim's QueueFilter.workflows).
+ALTER TABLE queue ADD COLUMN workflow_name TEXT NOT NULL DEFAULT '';
+UPDATE queue SET workflow_name = coalesce((SELECT r.workflow_name FROM runs r WHERE r.run_id = queue.run_id), '');
+-- claim with workflows: due messages of each workflow, oldest first (leased ones included: a lease
+-- may have run out).
+CREATE INDEX queue_by_workflow ON queue (workflow_name, available_at, message_id);
+-- nextAvailableAt with workflows: the earliest waiting message of each workflow.
+CREATE INDEX queue_waiting_by_workflow ON queue (workflow_name, available_at) WHERE lease_owner IS NULL;
+`,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce(

@@ -1,7 +1,8 @@
 /**
  * The local World's message queue. A claim is one UPDATE ... RETURNING over the due messages in
  * `available_at` order, inside a write transaction, so two processes can never claim the same
- * message; a message leased to a process on this host that has died is claimable at once.
+ * message; a message leased to a process on this host that has died is claimable at once. Each
+ * message carries its run's workflow, indexed, so a claim for some workflows reads only theirs.
  */
 
 import { RunNotFoundError } from "../../errors/world.ts";
@@ -21,7 +22,19 @@ export function insertMessage(ctx: LocalContext, message: NewMessage, at: number
     message.dedupeKey ?? null,
     message.availableAt ?? at,
     ctx.now(),
+    message.runId,
   );
+}
+
+/** `QueueFilter.workflows` as the JSON text the statements take (the last list is remembered). */
+let lastWorkflows: readonly string[] | undefined;
+let lastWorkflowsJson = "[]";
+function workflowsJson(workflows: readonly string[]): string {
+  if (workflows !== lastWorkflows) {
+    lastWorkflows = workflows;
+    lastWorkflowsJson = JSON.stringify(workflows);
+  }
+  return lastWorkflowsJson;
 }
 
 /** JSON list of the owners of unexpired message leases that are dead processes on this host. */
@@ -45,12 +58,14 @@ export function createQueue(ctx: LocalContext): World["queue"] {
       if (messages.length > 0) ctx.notifier.emit({ type: "queue" });
     },
 
-    async claim(owner, { limit, leaseMs }) {
+    async claim(owner, { limit, leaseMs, workflows }) {
       ctx.enter();
       const rows = ctx.write(() => {
         const at = ctx.now();
         const dead = deadLeaseOwners(ctx, at);
-        return sql.claim.all({ owner, expiresAt: at + leaseMs, now: at, dead, limit: Math.max(0, limit) });
+        const params = { owner, expiresAt: at + leaseMs, now: at, dead, limit: Math.max(0, limit) };
+        if (workflows === undefined) return sql.claim.all(params);
+        return sql.claimFor.all({ ...params, workflows: workflowsJson(workflows) });
       });
       return rows
         .map(messageFromRow)
@@ -82,11 +97,16 @@ export function createQueue(ctx: LocalContext): World["queue"] {
       });
     },
 
-    async nextAvailableAt() {
+    async nextAvailableAt(filter = {}) {
       ctx.enter();
+      const workflows = filter.workflows === undefined ? undefined : workflowsJson(filter.workflows);
       return ctx.read(() => {
-        const waiting = sql.nextWaiting.get() ?? null;
-        const leased = sql.nextLeased.get(deadLeaseOwners(ctx, ctx.now())) ?? null;
+        const dead = deadLeaseOwners(ctx, ctx.now());
+        const waiting =
+          (workflows === undefined ? sql.nextWaiting.get() : sql.nextWaitingFor.get(workflows)) ?? null;
+        const leased =
+          (workflows === undefined ? sql.nextLeased.get(dead) : sql.nextLeasedFor.get(dead, workflows)) ??
+          null;
         if (waiting === null) return leased ?? undefined;
         return leased === null ? waiting : Math.min(waiting, leased);
       });

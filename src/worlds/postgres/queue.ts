@@ -2,8 +2,9 @@
  * The postgres World's message queue, in the same database as the runs (so an append enqueues in
  * its own transaction). A claim is one statement: it locks due messages with FOR UPDATE SKIP
  * LOCKED (concurrent claimers pass over each other's rows instead of waiting or double-claiming)
- * and leases them; a claim whose lease ran out is claimable again. Dedupe keys are a partial unique
- * index over waiting messages. Every enqueue and release notifies the queue.
+ * and leases them; a claim whose lease ran out is claimable again. A claim for some workflows reads
+ * only their messages (each message carries its run's workflow, indexed; migration 007). Dedupe
+ * keys are a partial unique index over waiting messages. Every enqueue and release notifies the queue.
  */
 import { RunNotFoundError } from "../../errors/world.ts";
 import { newId } from "../../util/ids.ts";
@@ -37,10 +38,14 @@ export function createQueue(ctx: PgContext): World["queue"] {
       ctx.notifier.emit({ type: "queue" });
     },
 
-    async claim(owner, { limit, leaseMs }) {
+    async claim(owner, { limit, leaseMs, workflows }) {
       ctx.enter();
-      if (limit <= 0) return [];
-      const rows = await ctx.query<MessageRow>(q.claim, [ctx.now(), Math.floor(limit), owner, leaseMs]);
+      if (limit <= 0 || workflows?.length === 0) return [];
+      const values = [ctx.now(), Math.floor(limit), owner, leaseMs];
+      const rows =
+        workflows === undefined
+          ? await ctx.query<MessageRow>(q.claim, values)
+          : await ctx.query<MessageRow>(q.claimFor, [...values, JSON.stringify(workflows)]);
       return rows
         .map(messageFromRow)
         .sort((a, b) => a.availableAt - b.availableAt || (a.messageId < b.messageId ? -1 : 1));
@@ -77,9 +82,16 @@ export function createQueue(ctx: PgContext): World["queue"] {
       return messageIds.filter((messageId) => held.has(messageId));
     },
 
-    async nextAvailableAt() {
+    async nextAvailableAt(filter = {}) {
       ctx.enter();
-      const [row] = await ctx.query<{ next: string | number | null }>(q.nextAvailableAt, []);
+      const { workflows } = filter;
+      if (workflows?.length === 0) return undefined;
+      const [row] =
+        workflows === undefined
+          ? await ctx.query<{ next: string | number | null }>(q.nextAvailableAt, [])
+          : await ctx.query<{ next: string | number | null }>(q.nextAvailableAtFor, [
+              JSON.stringify(workflows),
+            ]);
       return row?.next == null ? undefined : num(row.next);
     },
 

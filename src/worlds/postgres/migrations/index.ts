@@ -7,6 +7,7 @@ import * as m001 from "./001-schema.ts";
 import * as m002 from "./002-append.ts";
 import * as m003 from "./003-audit.ts";
 import * as m004 from "./004-quiet-appends.ts";
+import * as m007 from "./007-claims-by-workflow.ts";
 
 export interface Migration {
   version: number;
@@ -19,6 +20,8 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 2, name: m002.name, sql: m002.sql },
   { version: 3, name: m003.name, sql: m003.sql },
   { version: 4, name: m004.name, sql: m004.sql },
+  // Versions 5 and 6 are taken by changes made alongside this one (issue 10).
+  { version: 7, name: m007.name, sql: m007.sql },
 ];
 
 export const LATEST_VERSION: number = MIGRATIONS.reduce((latest, m) => Math.max(latest, m.version), 0);
