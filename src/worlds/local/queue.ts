@@ -26,7 +26,11 @@ export function insertMessage(ctx: LocalContext, message: NewMessage, at: number
   );
 }
 
-/** `QueueFilter.workflows` as the JSON text the statements take (the last list is remembered). */
+/**
+ * `QueueFilter.workflows` as the JSON text the statements take. The last list is remembered by
+ * identity (the worker passes the same frozen list until a registration changes it); a list is
+ * `readonly`, so a caller never changes one it has passed.
+ */
 let lastWorkflows: readonly string[] | undefined;
 let lastWorkflowsJson = "[]";
 function workflowsJson(workflows: readonly string[]): string {
