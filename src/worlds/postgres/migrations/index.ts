@@ -9,6 +9,7 @@ import * as m003 from "./003-audit.ts";
 import * as m004 from "./004-quiet-appends.ts";
 import * as m005 from "./005-payload-budget.ts";
 import * as m006 from "./006-lease-expiry-index.ts";
+import * as m007 from "./007-claims-by-workflow.ts";
 
 export interface Migration {
   version: number;
@@ -23,6 +24,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, name: m004.name, sql: m004.sql },
   { version: 5, name: m005.name, sql: m005.sql },
   { version: 6, name: m006.name, sql: m006.sql },
+  { version: 7, name: m007.name, sql: m007.sql },
 ];
 
 export const LATEST_VERSION: number = MIGRATIONS.reduce((latest, m) => Math.max(latest, m.version), 0);
