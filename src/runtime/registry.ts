@@ -54,6 +54,8 @@ export interface WorkflowReference<Args extends unknown[] = unknown[], Result = 
 const steps = new Map<string, StepFunction>();
 const workflows = new Map<string, WorkflowBundle>();
 const listeners = new Set<() => void>();
+/** `registeredWorkflowList()`'s answer until the next registration. */
+let workflowList: readonly string[] | undefined;
 
 export function registerStep(stepName: string, fn: StepFunction): void {
   steps.set(stepName, fn);
@@ -68,6 +70,7 @@ export function registerWorkflowBundle(source: WorkflowBundleSource): void {
   const script = new vm.Script(wrapBundle(source.code), { filename: source.filename });
   const bundle: WorkflowBundle = { filename: source.filename, script, workflowIds: source.workflowIds };
   for (const id of source.workflowIds) workflows.set(id, bundle);
+  workflowList = undefined;
   for (const listener of listeners) listener();
 }
 
@@ -87,6 +90,17 @@ export function getWorkflowBundle(workflowId: string): WorkflowBundle | undefine
 
 export function registeredWorkflowIds(): string[] {
   return [...workflows.keys()].sort();
+}
+
+/**
+ * The registered workflow ids, sorted, as one frozen array that keeps its identity until a
+ * registration changes it: the worker passes it to every queue claim (a World may cache what it
+ * derives from it). Registrations only add or replace ids, so the list never shrinks in a
+ * running process (`clearRegistry` is for tests).
+ */
+export function registeredWorkflowList(): readonly string[] {
+  workflowList ??= Object.freeze([...workflows.keys()].sort());
+  return workflowList;
 }
 
 export function hasRegisteredWorkflows(): boolean {
@@ -136,4 +150,5 @@ export function resolveWorkflowId(workflow: unknown): string {
 export function clearRegistry(): void {
   steps.clear();
   workflows.clear();
+  workflowList = undefined;
 }

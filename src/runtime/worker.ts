@@ -1,6 +1,7 @@
 /**
- * The worker: claims queue messages, takes the lease of each message's run, and drives the run
- * (see `driver.ts`). It keeps suspended runs' sandboxes in an LRU cache so a run that wakes up in
+ * The worker: claims queue messages of the workflows registered in this process (and no others:
+ * a run is only ever claimed by a worker that can drive it), takes the lease of each message's
+ * run, and drives the run (see `driver.ts`). It keeps suspended runs' sandboxes in an LRU cache so a run that wakes up in
  * the same worker continues without replay, renews its leases with a heartbeat, reacts to World
  * notifications instead of polling, and never keeps the Node process alive by itself: every timer
  * it owns is unref'd.
@@ -21,7 +22,7 @@ import { type DriveOutcome, RunDriver } from "./driver.ts";
 import { type Limits, limitsFromEnv } from "./limits.ts";
 import { LruCache } from "./lru.ts";
 import { RunMachine } from "./machine.ts";
-import { getWorkflowBundle } from "./registry.ts";
+import { getWorkflowBundle, onWorkflowsRegistered, registeredWorkflowList } from "./registry.ts";
 import { Semaphore } from "./semaphore.ts";
 import { SPEC_VERSION } from "./version.ts";
 
@@ -85,6 +86,7 @@ export class Worker {
   /** Runs this worker could not read (a payload it cannot decrypt): how often, for the backoff. */
   readonly #unreadable = new Map<string, number>();
   #unsubscribe: (() => void) | undefined;
+  #unlistenRegistry: (() => void) | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
   #claimTimer: NodeJS.Timeout | undefined;
   #claimScheduled = false;
@@ -127,6 +129,9 @@ export class Worker {
     if (this.#running) return;
     this.#running = true;
     this.#unsubscribe = this.world.subscribe((notification) => this.#onNotification(notification));
+    // A workflow registered later may have runs waiting: claims (and the claim timer) look only
+    // at the workflows registered so far.
+    this.#unlistenRegistry = onWorkflowsRegistered(() => this.#scheduleClaim());
     const beat = Math.max(50, Math.floor(this.#options.leaseMs / 4));
     this.#heartbeat = setInterval(() => void this.#beat(), beat);
     this.#heartbeat.unref();
@@ -147,6 +152,7 @@ export class Worker {
     if (this.#stopping) return this.#stopping;
     this.#running = false;
     this.#unsubscribe?.();
+    this.#unlistenRegistry?.();
     if (this.#claimTimer) clearTimeout(this.#claimTimer);
     for (const active of this.#active.values()) active.driver?.requestStop();
     this.#stopping = this.whenIdle().then(() => {
@@ -200,7 +206,11 @@ export class Worker {
         const capacity = this.#options.maxActiveRuns - this.#active.size;
         if (capacity <= 0) return;
         const limit = Math.min(capacity, 64);
-        const messages = await this.world.queue.claim(this.owner, { limit, leaseMs: this.#options.leaseMs });
+        const messages = await this.world.queue.claim(this.owner, {
+          limit,
+          leaseMs: this.#options.leaseMs,
+          workflows: registeredWorkflowList(),
+        });
         for (const message of messages) this.#handle(message);
         if (messages.length === limit) this.#claimAgain = true;
       } while (this.#claimAgain);
@@ -226,7 +236,7 @@ export class Worker {
   }
 
   async #armClaimTimer(): Promise<void> {
-    const next = await this.world.queue.nextAvailableAt();
+    const next = await this.world.queue.nextAvailableAt({ workflows: registeredWorkflowList() });
     if (!this.#running || next === undefined) return;
     this.#armRetry(Math.max(0, next - Date.now()) + 1);
   }
@@ -297,9 +307,12 @@ export class Worker {
     }
     const bundle = getWorkflowBundle(run.workflowName);
     if (bundle === undefined) {
+      // A safety net, not the normal path: claims ask only for registered workflows, so this
+      // happens with a World that ignores the claim's workflow filter (or a registry cleared in
+      // tests). Hand the run back for a worker that has the workflow.
       this.#warnOnce(
         `wf:${run.workflowName}`,
-        `this worker has no workflow ${run.workflowName}; run ${runId} is left for a worker that loads it.`,
+        `this worker has no workflow ${run.workflowName}, yet the ${world.name} World gave it run ${runId}: the World ignores the workflow filter of queue.claim (QueueFilter.workflows), so runs may pass between workers before one that can drive them takes them. The run is left for a worker that loads the workflow; upgrade the World to filter claims.`,
       );
       await this.#handBack(runId, active, Date.now() + 5_000);
       return;

@@ -124,6 +124,25 @@ export interface NewMessage {
   availableAt?: number;
 }
 
+/** Which messages a claim (or `nextAvailableAt`) considers. */
+export interface QueueFilter {
+  /**
+   * Only messages whose run's workflow (`RunRecord.workflowName`) is in this list; every message
+   * when omitted, none when empty. A worker passes the workflows it can execute, so a run is only
+   * ever claimed by a worker that can drive it, and a backlog of messages for workflows nobody
+   * here runs neither costs its claims nor is handed back and forth. Worlds index messages by
+   * workflow so that such a backlog is never scanned.
+   */
+  workflows?: readonly string[];
+}
+
+export interface ClaimOptions extends QueueFilter {
+  /** At most this many messages (0 claims nothing). */
+  limit: number;
+  /** The claimed messages are leased to the owner for this long (renew with `extend`). */
+  leaseMs: number;
+}
+
 /** Something from outside the run (a hook payload, a cancel request) waiting for the run's driver. */
 export interface InboxItem {
   itemId: string;
@@ -186,7 +205,7 @@ export interface CreateRunInput {
   workflowName: string;
   specVersion: number;
   seed: string;
-  /** Whether the run is encrypted (see `RunRecord.encrypted`). */
+  /** Whether the run is encrypted (see `RunRecord.encrypted`); a World stores a missing value as false. */
   encrypted: boolean;
   input: Uint8Array;
   createdAt?: number;
@@ -375,17 +394,22 @@ export interface World {
     /**
      * Claims up to `limit` messages, oldest `availableAt` first, leasing them to `owner` for
      * `leaseMs`: waiting messages that are due, and claimed messages whose lease expired (they
-     * were due when first claimed; their `availableAt` is not looked at again).
+     * were due when first claimed; their `availableAt` is not looked at again). With `workflows`,
+     * only messages whose run's workflow is in the list are claimed (see `ClaimOptions.workflows`).
      */
-    claim(owner: string, options: { limit: number; leaseMs: number }): Promise<QueueMessage[]>;
+    claim(owner: string, options: ClaimOptions): Promise<QueueMessage[]>;
     /** Deletes messages leased to `owner`; ids not leased to `owner` are ignored. */
     ack(owner: string, messageIds: readonly string[]): Promise<void>;
     /** Returns a leased message to the queue, available again at `availableAt` (default now). */
     release(owner: string, messageId: string, availableAt?: number): Promise<void>;
     /** Extends `owner`'s message leases; returns the ids still held. */
     extend(owner: string, messageIds: readonly string[], leaseMs: number): Promise<string[]>;
-    /** When the next message becomes claimable: now or earlier if one is due, undefined if none. */
-    nextAvailableAt(): Promise<number | undefined>;
+    /**
+     * When the next message becomes claimable: now or earlier if one is due, undefined if none.
+     * With `workflows`, only messages a claim with the same filter could take count, so a worker
+     * never arms a timer for (or spins on) messages it can never claim.
+     */
+    nextAvailableAt(filter?: QueueFilter): Promise<number | undefined>;
     /** Messages for a run (for inspection and tests). */
     list(runId: string): Promise<QueueMessage[]>;
   };

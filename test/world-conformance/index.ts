@@ -24,6 +24,7 @@ import { describeNotifications } from "./notifications.ts";
 import { describePagination } from "./pagination.ts";
 import { describeProjections } from "./projections.ts";
 import { describeQueue } from "./queue.ts";
+import { describeQueueFilter } from "./queue-filter.ts";
 import { describeRuns } from "./runs.ts";
 import { describeStreams } from "./streams.ts";
 
@@ -39,6 +40,7 @@ export function describeWorldConformance(name: string, makeWorld: MakeWorld): vo
     describeHooks(context);
     describeLeases(context);
     describeQueue(context);
+    describeQueueFilter(context);
     describeInbox(context);
     describeStreams(context);
     describeNotifications(context);

@@ -72,7 +72,7 @@ function conformance(name: string, options: PostgresWorldOptions): void {
 conformance("postgres", {});
 conformance("postgres (group commit off)", { groupCommit: false });
 
-/** Every migration's version, in order (numbers may have gaps while branches add theirs). */
+/** Every migration's version, in order. */
 const ALL_VERSIONS = MIGRATIONS.map((migration) => migration.version);
 
 async function versions(schema: string): Promise<number[]> {
@@ -175,6 +175,10 @@ describe("postgres World: schema and migrations", () => {
        VALUES ('inbox_old', 'wrun_old_sealed', 'hook_payload', 'hook_1', $1, 1)`,
       [Buffer.alloc(50)],
     );
+    await admin.query(
+      `INSERT INTO ${s}.queue (message_id, run_id, kind, available_at, created_at)
+       VALUES ('msg_old', 'wrun_old_plain', 'wake', 5, 1)`,
+    );
 
     // Not current, so refused without migrating; then migrated at start.
     await expectReject(createPostgresWorld({ connectionString: url, schema, migrate: false }), ConfigError);
@@ -187,6 +191,9 @@ describe("postgres World: schema and migrations", () => {
     expect(oldPlain.encrypted).toBe(false);
     expect(oldPlain.payloadBytes).toBe(plain.length + 100);
     expect((await reopened.events.list(old.runId)).map((event) => event.seq)).toEqual([1, 2, 3]);
+    // Migration 007 gave the waiting message its run's workflow.
+    expect(await reopened.queue.nextAvailableAt({ workflows: ["other"] })).toBeUndefined();
+    expect(await reopened.queue.nextAvailableAt({ workflows: ["old/workflow"] })).toBe(5);
     const appended = await reopened.events.append({
       runId: old.runId,
       expectedSeq: 3,

@@ -188,7 +188,21 @@ ALTER TABLE queue ADD COLUMN lease_clock TEXT;
 ALTER TABLE queue ADD COLUMN lease_until INTEGER;
 `,
   },
-  // Version 5 is taken by another change made at the same time.
+  {
+    version: 5,
+    name: "claims filtered by workflow",
+    sql: `
+-- Each message carries its run's workflow (filled from runs when it is inserted), so a claim for
+-- the workflows a worker has reads only their messages: a backlog of another application's
+-- messages is never scanned (queue.claim's QueueFilter.workflows).
+ALTER TABLE queue ADD COLUMN workflow_name TEXT NOT NULL DEFAULT '';
+UPDATE queue SET workflow_name = coalesce((SELECT r.workflow_name FROM runs r WHERE r.run_id = queue.run_id), '');
+-- claim and nextAvailableAt with workflows: the due waiting messages of each workflow, oldest first
+-- (claimed ones are found through queue_leased_by_owner: they are few).
+CREATE INDEX queue_waiting_by_workflow ON queue (workflow_name, available_at, message_id)
+  WHERE lease_owner IS NULL;
+`,
+  },
   {
     version: 6,
     name: "audit outcomes",

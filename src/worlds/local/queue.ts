@@ -3,7 +3,8 @@
  * `available_at` order, inside a write transaction, so two processes can never claim the same
  * message. When a message is due follows the wall clock (`available_at`: a delay is a wall-clock
  * promise); its lease runs on the monotonic clock (`lease-clock.ts`), and a message leased to a
- * process on this host that has certainly died is claimable at once.
+ * process on this host that has certainly died is claimable at once. Each message carries its
+ * run's workflow, indexed, so a claim for some workflows reads only theirs.
  */
 
 import { RunNotFoundError } from "../../errors/world.ts";
@@ -23,7 +24,23 @@ export function insertMessage(ctx: LocalContext, message: NewMessage, at: number
     message.dedupeKey ?? null,
     message.availableAt ?? at,
     ctx.now(),
+    message.runId,
   );
+}
+
+/**
+ * `QueueFilter.workflows` as the JSON text the statements take. The last list is remembered by
+ * identity (the worker passes the same frozen list until a registration changes it); a list is
+ * `readonly`, so a caller never changes one it has passed.
+ */
+let lastWorkflows: readonly string[] | undefined;
+let lastWorkflowsJson = "[]";
+function workflowsJson(workflows: readonly string[]): string {
+  if (workflows !== lastWorkflows) {
+    lastWorkflows = workflows;
+    lastWorkflowsJson = JSON.stringify(workflows);
+  }
+  return lastWorkflowsJson;
 }
 
 /** JSON list of the owners of unexpired message leases that are dead processes on this host. */
@@ -47,13 +64,15 @@ export function createQueue(ctx: LocalContext): World["queue"] {
       if (messages.length > 0) ctx.notifier.emit({ type: "queue" });
     },
 
-    async claim(owner, { limit, leaseMs }) {
+    async claim(owner, { limit, leaseMs, workflows }) {
       ctx.enter();
       const rows = ctx.write(() => {
         const at = ctx.now();
         const dead = deadLeaseOwners(ctx);
         const lease = ctx.leases.take(leaseMs);
-        return sql.claim.all({ owner, ...lease, now: at, dead, limit: Math.max(0, limit) });
+        const params = { owner, ...lease, now: at, dead, limit: Math.max(0, limit) };
+        if (workflows === undefined) return sql.claim.all(params);
+        return sql.claimFor.all({ ...params, workflows: workflowsJson(workflows) });
       });
       return rows
         .map(messageFromRow)
@@ -86,11 +105,18 @@ export function createQueue(ctx: LocalContext): World["queue"] {
       });
     },
 
-    async nextAvailableAt() {
+    async nextAvailableAt(filter = {}) {
       ctx.enter();
+      const workflows = filter.workflows === undefined ? undefined : workflowsJson(filter.workflows);
       return ctx.read(() => {
-        const waiting = sql.nextWaiting.get() ?? null;
-        const leased = sql.nextLeased.get({ now: ctx.now(), dead: deadLeaseOwners(ctx) }) ?? null;
+        const now = ctx.now();
+        const dead = deadLeaseOwners(ctx);
+        const waiting =
+          (workflows === undefined ? sql.nextWaiting.get() : sql.nextWaitingFor.get(workflows)) ?? null;
+        const leased =
+          (workflows === undefined
+            ? sql.nextLeased.get({ now, dead })
+            : sql.nextLeasedFor.get({ now, dead, workflows })) ?? null;
         if (waiting === null) return leased ?? undefined;
         return leased === null ? waiting : Math.min(waiting, leased);
       });

@@ -254,6 +254,7 @@ export function prepareStatements(db: Database.Database) {
     waitingWithKey: prep<[dedupeKey: string], number>(
       "SELECT 1 FROM queue WHERE dedupe_key = ? AND lease_owner IS NULL LIMIT 1",
     ).pluck(),
+    /** The message carries its run's workflow (for filtered claims); a missing run fails NOT NULL. */
     insertMessage: prep<
       [
         messageId: string,
@@ -262,9 +263,11 @@ export function prepareStatements(db: Database.Database) {
         dedupeKey: string | null,
         availableAt: number,
         createdAt: number,
+        sameRunId: string,
       ]
     >(
-      "INSERT INTO queue (message_id, run_id, kind, dedupe_key, available_at, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+      `INSERT INTO queue (message_id, run_id, kind, dedupe_key, available_at, created_at, workflow_name)
+       VALUES (?, ?, ?, ?, ?, ?, (SELECT workflow_name FROM runs WHERE run_id = ?))`,
     ),
     /** Owners holding unexpired message leases (some may be dead processes). */
     leaseOwners: prep<[], string>(
@@ -305,6 +308,43 @@ export function prepareStatements(db: Database.Database) {
          LIMIT @limit)
        RETURNING ${MESSAGE_COLUMNS}`,
     ),
+    /**
+     * `claim` for the workflows in the JSON list `@workflows`: waiting messages through one range
+     * of `queue_waiting_by_workflow` per workflow (the planner stops once the limit is filled),
+     * leased ones through their partial index; never another workflow's messages.
+     */
+    claimFor: prep<
+      [
+        {
+          owner: string;
+          expiresAt: number;
+          clock: string | null;
+          until: number | null;
+          now: number;
+          dead: string;
+          limit: number;
+          workflows: string;
+        },
+      ],
+      MessageRow
+    >(
+      `UPDATE queue SET lease_owner = @owner, lease_expires_at = @expiresAt, lease_clock = @clock,
+         lease_until = @until, deliveries = deliveries + 1
+       WHERE message_id IN (
+         SELECT message_id FROM (
+           SELECT * FROM (
+             SELECT message_id, available_at FROM queue INDEXED BY queue_waiting_by_workflow
+             WHERE workflow_name IN (SELECT value FROM json_each(@workflows))
+               AND available_at <= @now AND lease_owner IS NULL
+             ORDER BY available_at, message_id LIMIT @limit)
+           UNION ALL
+           SELECT message_id, available_at FROM queue
+           WHERE lease_owner IS NOT NULL AND workflow_name IN (SELECT value FROM json_each(@workflows))
+             AND (${LEASE_EXPIRED} OR lease_owner IN (SELECT value FROM json_each(@dead))))
+         ORDER BY available_at, message_id
+         LIMIT @limit)
+       RETURNING ${MESSAGE_COLUMNS}`,
+    ),
     ack: prep<[messageId: string, owner: string]>(
       "DELETE FROM queue WHERE message_id = ? AND lease_owner = ?",
     ),
@@ -327,6 +367,19 @@ export function prepareStatements(db: Database.Database) {
       `SELECT min(CASE WHEN lease_owner IN (SELECT value FROM json_each(@dead)) THEN @now
                        ELSE stepwise_lease_wall(lease_expires_at, lease_clock, lease_until) END)
          FROM queue WHERE lease_owner IS NOT NULL`,
+    ).pluck(),
+    /** `nextWaiting` for the workflows in a JSON list: one index probe per workflow. */
+    nextWaitingFor: prep<[workflows: string], number | null>(
+      `SELECT min((SELECT min(available_at) FROM queue
+                   WHERE lease_owner IS NULL AND workflow_name = w.value))
+         FROM json_each(?) w`,
+    ).pluck(),
+    /** `nextLeased` for the workflows in the JSON list `@workflows` (leased messages are few: their index). */
+    nextLeasedFor: prep<[{ now: number; dead: string; workflows: string }], number | null>(
+      `SELECT min(CASE WHEN lease_owner IN (SELECT value FROM json_each(@dead)) THEN @now
+                       ELSE stepwise_lease_wall(lease_expires_at, lease_clock, lease_until) END)
+         FROM queue INDEXED BY queue_leased_by_owner
+         WHERE lease_owner IS NOT NULL AND workflow_name IN (SELECT value FROM json_each(@workflows))`,
     ).pluck(),
     runMessages: prep<[runId: string], MessageRow>(
       `SELECT ${MESSAGE_COLUMNS} FROM queue WHERE run_id = ? ORDER BY rowid`,

@@ -104,6 +104,15 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
   };
 
   const heldBy = (message: QueueMessage, owner: string): boolean => message.lease?.owner === owner;
+  /** `QueueFilter.workflows` as a predicate on messages. */
+  const workflowFilter = (workflows: readonly string[] | undefined): ((message: QueueMessage) => boolean) => {
+    if (workflows === undefined) return () => true;
+    const names = new Set(workflows);
+    return (message) => {
+      const name = runs.get(message.runId)?.run.workflowName;
+      return name !== undefined && names.has(name);
+    };
+  };
 
   const world: World = {
     name: "memory",
@@ -120,7 +129,7 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
           seq: 1,
           specVersion: input.specVersion,
           seed: input.seed,
-          encrypted: input.encrypted,
+          encrypted: input.encrypted === true,
           payloadBytes: input.input.length,
           input: own(input.input),
           createdAt: at,
@@ -378,13 +387,16 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
           enqueue(message.runId, message.kind, message.dedupeKey, message.availableAt ?? at);
         if (list.length > 0) notifier.emit({ type: "queue" });
       },
-      async claim(owner, { limit, leaseMs }) {
+      async claim(owner, { limit, leaseMs, workflows }) {
         live();
         const at = now();
+        const wanted = workflowFilter(workflows);
         const due = [...messages.values()]
           // A claimed message comes back when its lease runs out: it was due when it was claimed.
-          .filter((message) =>
-            message.lease === undefined ? message.availableAt <= at : message.lease.expiresAt <= at,
+          .filter(
+            (message) =>
+              (message.lease === undefined ? message.availableAt <= at : message.lease.expiresAt <= at) &&
+              wanted(message),
           )
           .sort((a, b) => a.availableAt - b.availableAt || (a.messageId < b.messageId ? -1 : 1))
           .slice(0, limit);
@@ -422,10 +434,12 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
         }
         return held;
       },
-      async nextAvailableAt() {
+      async nextAvailableAt(filter = {}) {
         live();
+        const wanted = workflowFilter(filter.workflows);
         let next: number | undefined;
         for (const message of messages.values()) {
+          if (!wanted(message)) continue;
           const at = message.lease === undefined ? message.availableAt : message.lease.expiresAt;
           if (next === undefined || at < next) next = at;
         }

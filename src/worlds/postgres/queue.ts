@@ -3,8 +3,10 @@
  * its own transaction). A claim is one statement: it locks due messages with FOR UPDATE SKIP
  * LOCKED (concurrent claimers pass over each other's rows instead of waiting or double-claiming)
  * and leases them; a claim whose lease ran out is claimable again. When a message is due follows
- * the caller's wall clock; its lease, the database's (see `queries.ts`). Dedupe keys are a partial
- * unique index over waiting messages. Every enqueue and release notifies the queue.
+ * the caller's wall clock; its lease, the database's (see `queries.ts`). A claim for some
+ * workflows reads only their messages (each message carries its run's workflow, indexed; migration
+ * 007). Dedupe keys are a partial unique index over waiting messages. Every enqueue and release
+ * notifies the queue.
  */
 import { RunNotFoundError } from "../../errors/world.ts";
 import { newId } from "../../util/ids.ts";
@@ -45,16 +47,17 @@ export function createQueue(ctx: PgContext): World["queue"] {
       ctx.notifier.emit({ type: "queue" });
     },
 
-    async claim(owner, { limit, leaseMs }) {
+    async claim(owner, { limit, leaseMs, workflows }) {
       ctx.enter();
-      if (limit <= 0) return [];
-      const rows = await ctx.query<MessageRow & { clock_now: string }>(q.claim, [
-        ctx.now(),
-        Math.floor(limit),
-        owner,
-        leaseMs,
-        ctx.leaseClock(),
-      ]);
+      if (limit <= 0 || workflows?.length === 0) return [];
+      const values = [ctx.now(), Math.floor(limit), owner, leaseMs, ctx.leaseClock()];
+      const rows =
+        workflows === undefined
+          ? await ctx.query<MessageRow & { clock_now: string }>(q.claim, values)
+          : await ctx.query<MessageRow & { clock_now: string }>(q.claimFor, [
+              ...values,
+              JSON.stringify(workflows),
+            ]);
       return rows
         .map(toMessage)
         .sort((a, b) => a.availableAt - b.availableAt || (a.messageId < b.messageId ? -1 : 1));
@@ -92,12 +95,18 @@ export function createQueue(ctx: PgContext): World["queue"] {
       return messageIds.filter((messageId) => held.has(messageId));
     },
 
-    async nextAvailableAt() {
+    async nextAvailableAt(filter = {}) {
       ctx.enter();
-      const [row] = await ctx.query<{ next: string | number | null }>(q.nextAvailableAt, [
-        ctx.now(),
-        ctx.leaseClock(),
-      ]);
+      const { workflows } = filter;
+      if (workflows?.length === 0) return undefined;
+      const values = [ctx.now(), ctx.leaseClock()];
+      const [row] =
+        workflows === undefined
+          ? await ctx.query<{ next: string | number | null }>(q.nextAvailableAt, values)
+          : await ctx.query<{ next: string | number | null }>(q.nextAvailableAtFor, [
+              ...values,
+              JSON.stringify(workflows),
+            ]);
       return row?.next == null ? undefined : num(row.next);
     },
 

@@ -45,7 +45,7 @@ export function createRuns(ctx: PgContext): World["runs"] {
         now,
         ctx.channel,
         ctx.notes([["q"], ["r", input.runId, "pending"]]),
-        input.encrypted,
+        input.encrypted === true,
       ]);
       if (rows.length === 0) throw new ConflictError(`A run with id ${input.runId} already exists.`);
       const run: RunRecord = {
@@ -55,7 +55,7 @@ export function createRuns(ctx: PgContext): World["runs"] {
         seq: 1,
         specVersion: input.specVersion,
         seed: input.seed,
-        encrypted: input.encrypted,
+        encrypted: input.encrypted === true,
         payloadBytes: input.input.length,
         input: new Uint8Array(input.input),
         createdAt: at,

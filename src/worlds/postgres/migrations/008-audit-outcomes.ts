@@ -1,7 +1,7 @@
 /**
  * Migration 008: how an audited action ended. Entries are only ever inserted, so an outcome is a
  * second entry that refers to the first (`refers_to`), saying whether it succeeded or failed and
- * why (`detail`). (007 is taken by another change made at the same time.)
+ * why (`detail`).
  */
 export const name = "audit outcomes";
 

@@ -9,6 +9,7 @@ import * as m003 from "./003-audit.ts";
 import * as m004 from "./004-quiet-appends.ts";
 import * as m005 from "./005-payload-budget.ts";
 import * as m006 from "./006-lease-expiry-index.ts";
+import * as m007 from "./007-claims-by-workflow.ts";
 import * as m008 from "./008-audit-outcomes.ts";
 
 export interface Migration {
@@ -24,7 +25,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, name: m004.name, sql: m004.sql },
   { version: 5, name: m005.name, sql: m005.sql },
   { version: 6, name: m006.name, sql: m006.sql },
-  // Version 7 is taken by another change made at the same time.
+  { version: 7, name: m007.name, sql: m007.sql },
   { version: 8, name: m008.name, sql: m008.sql },
 ];
 
