@@ -46,6 +46,7 @@ export interface BackgroundCheckOptions {
   onDamage(error: WorldCorruptError): void;
 }
 
+/** Starts `quick_check` of `options.file` in a child process; `onDamage` hears of damage it finds. */
 export function startBackgroundCheck(options: BackgroundCheckOptions): BackgroundCheck {
   const { file } = options;
   const note = (text: string): void => {

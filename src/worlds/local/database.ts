@@ -33,6 +33,13 @@ export interface OpenedDatabase {
 
 export const DATABASE_FILE = "stepwise.db";
 
+/**
+ * Opens (creating if needed) `<dataDir>/stepwise.db` for the local World. Refuses, writing nothing:
+ * another application's database or a newer schema (`ConfigError`), a damaged file or one that is
+ * not a database (`WorldCorruptError`); SQLite's other failures leave as `sqlite-errors.ts` maps
+ * them (`WorldStorageError`, `ConfigError` when other processes keep the file locked while it is
+ * set up).
+ */
 export function openDatabase(options: DatabaseOptions): OpenedDatabase {
   const dir = resolve(options.dataDir);
   try {

@@ -23,6 +23,7 @@ export interface Guard {
   map(error: unknown, operation: string): unknown;
 }
 
+/** The guard of the World whose database is `file` (the busy timeout is for messages). */
 export function createGuard(file: string, busyTimeoutMs: number): Guard {
   let stopped: WorldCorruptError | undefined;
   const map = (error: unknown, operation: string): unknown =>
