@@ -9,6 +9,7 @@
 import { statSync } from "node:fs";
 import { basename, dirname } from "node:path";
 import Database from "better-sqlite3";
+import { formatBytes } from "../../util/bytes.ts";
 import type { HealthFinding, HealthReport } from "../health.ts";
 import { checkProblems, foreignFileError, newerFileError, readIdentity } from "./file-check.ts";
 import { LATEST_VERSION, tablesUpTo } from "./migrations.ts";
@@ -17,20 +18,6 @@ import { fromSqliteError, isCorruption, sqliteCode } from "./sqlite-errors.ts";
 /** Free space worth mentioning: over this many bytes and a quarter of the file. */
 const FREE_SPACE_WARNING_BYTES = 16 * 1024 * 1024;
 
-/** Human sizes: 512 B, 12.3 KB, 4.0 MB, 1.2 GB. */
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ["KB", "MB", "GB", "TB"];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(1)} ${units[unit]}`;
-}
-
-/** What to do with a damaged file. */
 function restoreAdvice(file: string): string {
   const name = basename(file);
   return `Stop every Stepwise process that uses ${dirname(file)}. Then replace ${name} with your latest backup and delete ${name}-wal and ${name}-shm next to it (they belong to the damaged file; SQLite would apply them to the restored one). Without a backup, SQLite's \`.recover\` command (\`sqlite3 ${file} .recover > salvage.sql\`) saves what is still readable, for you to inspect.`;
