@@ -1,5 +1,5 @@
 /**
- * `stepwise`: the functions workflow and step code import. Inside a workflow ("use workflow") the
+ * `stepwise-workflows`: the functions workflow and step code import. Inside a workflow ("use workflow") the
  * compiler swaps this module for its sandbox twin (`workflow/api.ts`), where `sleep` and the hooks
  * are durable; here, in ordinary code and in steps, they explain where they belong instead.
  */
@@ -107,7 +107,7 @@ export interface CreateWebhookOptions {
 
 /**
  * A webhook (workflow code only): `webhook.url` accepts HTTP requests (served by the HTTP handler,
- * `stepwise/http`); `await webhook` gives the first `Request`, `for await` every one. The token in
+ * `stepwise-workflows/http`); `await webhook` gives the first `Request`, `for await` every one. The token in
  * the URL is unguessable.
  */
 export function createWebhook(_options?: CreateWebhookOptions): Webhook {

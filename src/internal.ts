@@ -1,5 +1,5 @@
 /**
- * @internal `stepwise/internal`: the registration API that compiled code calls. Not for
+ * @internal `stepwise-workflows/internal`: the registration API that compiled code calls. Not for
  * application code; its shape may change between versions together with the compiler.
  */
 export {

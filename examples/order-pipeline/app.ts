@@ -3,11 +3,11 @@
  * command a human would run. With --auto-approve (what `npm run demo` passes) it runs that command
  * itself after a moment, through the real CLI.
  *
- *   node --import stepwise/register examples/order-pipeline/app.ts [--auto-approve]
+ *   node --import stepwise-workflows/register examples/order-pipeline/app.ts [--auto-approve]
  */
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { getHookByToken, start } from "stepwise/api";
+import { getHookByToken, start } from "stepwise-workflows/api";
 import { processOrder } from "./workflows/order.ts";
 
 const order = {

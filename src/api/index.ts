@@ -1,5 +1,5 @@
 /**
- * `stepwise/api`: what application code uses to start runs, look at them, and resume their hooks.
+ * `stepwise-workflows/api`: what application code uses to start runs, look at them, and resume their hooks.
  */
 import { SerializationError } from "../errors/runtime.ts";
 import { checkPayload } from "../runtime/limits.ts";

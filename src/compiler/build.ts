@@ -1,5 +1,5 @@
 /**
- * The ahead-of-time build (`npx stepwise build`): what `stepwise/register` does on the fly,
+ * The ahead-of-time build (`npx stepwise build`): what `stepwise-workflows/register` does on the fly,
  * written to disk for production, so a deployed app runs with plain `node`. Starting from the
  * entry files, every project file they reach through relative imports is compiled in host mode
  * to `<outDir>/<path>.js` (with its source map), its relative imports rewritten to the emitted

@@ -1,6 +1,6 @@
 /**
  * The sandbox bundles of a development process, cached on disk by the content hash of all their
- * inputs, so `node --import stepwise/register` only rebuilds what changed. Per workflow file a
+ * inputs, so `node --import stepwise-workflows/register` only rebuilds what changed. Per workflow file a
  * manifest records every file its bundle was built from with its sha256; on each load the files
  * are hashed again, and any difference (an edited import, an upgraded package, another compiler)
  * rebuilds the bundle. Bundles are named by the hash of their inputs and written atomically.

@@ -1,13 +1,13 @@
 /**
  * Serializable classes: a top-level class declaration (exported or not) that declares a static
- * `[serialize]` or `[deserialize]` member — keyed by the symbols imported from "stepwise" (named or
+ * `[serialize]` or `[deserialize]` member — keyed by the symbols imported from "stepwise-workflows" (named or
  * through a namespace import) or by `Symbol.for("stepwise.serialize" | "stepwise.deserialize")` — is
  * registered under `class//<path>//<Name>` right after its declaration (classes are not hoisted),
  * in every mode, so its instances can cross step and workflow boundaries in every realm.
  * `registerClass` refuses a class with only half of the pair, naming it, when the module loads.
  *
  *   workflow  globalThis[Symbol.for("stepwise.serde")].registerClass(id, Name);  (the sandbox's helpers)
- *   host      <helper>(id, Name);  with `import { registerClass as <helper> } from "stepwise"`
+ *   host      <helper>(id, Name);  with `import { registerClass as <helper> } from "stepwise-workflows"`
  *   client    the same as host
  *
  * Class expressions, anonymous default exports and classes inside functions are not registered:
@@ -16,11 +16,12 @@
 import { SERDE_GLOBAL } from "../serde/classes.ts";
 import { type AstNode, prop } from "./ast.ts";
 import type { ImportInfo } from "./imports.ts";
+import { PACKAGE_NAME } from "./package-name.ts";
 
 /** The sandbox's serde helpers (`serialize`, `deserialize`, `registerClass`), as workflow code sees them. */
 export const SANDBOX_SERDE = `globalThis[Symbol.for(${JSON.stringify(SERDE_GLOBAL)})]`;
 
-/** The names of "stepwise" that compiled workflow code takes from `SANDBOX_SERDE`. */
+/** The names of "stepwise-workflows" that compiled workflow code takes from `SANDBOX_SERDE`. */
 export const SERDE_NAMES: ReadonlySet<string> = new Set(["serialize", "deserialize", "registerClass"]);
 
 const PAIR = new Set(["serialize", "deserialize"]);
@@ -37,12 +38,12 @@ export function mayDeclareSerializableClass(source: string): boolean {
   return /\bserialize\b/.test(source);
 }
 
-/** How this file can name the pair: local names of the imported symbols, and "stepwise" namespaces. */
+/** How this file can name the pair: local names of the imported symbols, and "stepwise-workflows" namespaces. */
 function pairNames(imports: readonly ImportInfo[]): { symbols: Set<string>; namespaces: Set<string> } {
   const symbols = new Set<string>();
   const namespaces = new Set<string>();
   for (const info of imports) {
-    if (info.specifier !== "stepwise" || info.isType) continue;
+    if (info.specifier !== PACKAGE_NAME || info.isType) continue;
     for (const binding of info.bindings) {
       if (binding.isType) continue;
       if (binding.imported === "*") namespaces.add(binding.local);

@@ -4,7 +4,7 @@
  * a replaced body keeps the line breaks it had, so the lines after it do not move.
  *
  * Every edit calls into the helper object `ns`: the sandbox registrar in workflow code
- * (`registerWorkflow`, `step`), `stepwise/internal` in host and client code.
+ * (`registerWorkflow`, `step`), `stepwise-workflows/internal` in host and client code.
  */
 import type MagicString from "magic-string";
 import type { AstNode } from "./ast.ts";

@@ -2,7 +2,7 @@
  * The import declarations of a file, and how each compiler mode rewrites them once function
  * bodies are stripped: an import whose bindings are no longer read is dropped (workflow and client
  * code) or kept for its side effects (host code, so step files still load and register); in
- * workflow code, `stepwise` becomes the sandbox's api object and Node built-ins are refused.
+ * workflow code, `stepwise-workflows` becomes the sandbox's api object and Node built-ins are refused.
  */
 import { isBuiltin } from "node:module";
 import type MagicString from "magic-string";
@@ -10,6 +10,7 @@ import { WORKFLOW_API_NAMES } from "../workflow/api.ts";
 import { type AstNode, prop } from "./ast.ts";
 import { SANDBOX_SERDE, SERDE_NAMES } from "./classes.ts";
 import type { Reporter } from "./errors.ts";
+import { PACKAGE_NAME } from "./package-name.ts";
 import type { References } from "./references.ts";
 import {
   firstUse,
@@ -114,7 +115,7 @@ function describeApi(): string {
 }
 
 /**
- * `import ... from "stepwise"` in workflow code: the run's api object (`<ns>.api`), and for the
+ * `import ... from "stepwise-workflows"` in workflow code: the run's api object (`<ns>.api`), and for the
  * serialization helpers (`serialize`, `deserialize`, `registerClass`) the realm's `SANDBOX_SERDE`.
  * Returns whether the output refers to the helper object `<ns>`.
  */
@@ -132,8 +133,8 @@ function mapStepwise(ctx: ImportContext, info: ImportInfo): boolean {
       const what = b.imported === "default" ? "the default export" : `\`${b.imported}\``;
       throw ctx.reporter.error(
         b.node.start,
-        `Workflow code cannot import ${what} from "stepwise" (${ctx.workflowReason}).`,
-        `workflow code can import ${describeApi()} from "stepwise"; anything else belongs in a step (an \`async function\` whose body starts with "use step") or in application code.`,
+        `Workflow code cannot import ${what} from "stepwise-workflows" (${ctx.workflowReason}).`,
+        `workflow code can import ${describeApi()} from "stepwise-workflows"; anything else belongs in a step (an \`async function\` whose body starts with "use step") or in application code.`,
       );
     } else parts.push(b.imported === b.local ? b.local : `${b.imported}: ${b.local}`);
   }
@@ -152,9 +153,9 @@ export function rewriteWorkflowImports(ctx: ImportContext, imports: readonly Imp
   for (const info of imports) {
     if (info.isType) continue;
     const used = info.bindings.filter((b) => !b.isType && ctx.after.names.has(b.local));
-    if (info.specifier === "stepwise") {
+    if (info.specifier === PACKAGE_NAME) {
       usesNs = mapStepwise(ctx, info) || usesNs;
-    } else if (info.specifier.startsWith("stepwise/")) {
+    } else if (info.specifier.startsWith(`${PACKAGE_NAME}/`)) {
       if (used.length > 0) refuseHostApi(ctx, info, used);
       blank(ctx.s, ctx.source, info.node.start, info.node.end);
     } else if (isNodeBuiltin(info.specifier)) {
@@ -180,7 +181,7 @@ export function rewriteClientImports(ctx: ImportContext, imports: readonly Impor
 
 /**
  * Host code keeps loading every module it loaded, even when only stripped workflow bodies read its
- * bindings (that is how imported step files still register); only `stepwise` and Node built-ins,
+ * bindings (that is how imported step files still register); only `stepwise-workflows` and Node built-ins,
  * which register nothing, are dropped.
  */
 export function rewriteHostImports(ctx: ImportContext, imports: readonly ImportInfo[]): void {
@@ -190,7 +191,7 @@ export function rewriteHostImports(ctx: ImportContext, imports: readonly ImportI
     const wasUsed = value.some((b) => ctx.before.names.has(b.local));
     const stillUsed = value.some((b) => ctx.after.names.has(b.local));
     if (!wasUsed || stillUsed) continue;
-    if (info.specifier === "stepwise" || isNodeBuiltin(info.specifier)) {
+    if (info.specifier === PACKAGE_NAME || isNodeBuiltin(info.specifier)) {
       blank(ctx.s, ctx.source, info.node.start, info.node.end);
     } else {
       blank(

@@ -1,5 +1,5 @@
 /**
- * The small runtime that compiled host and client code calls (through `stepwise/internal`):
+ * The small runtime that compiled host and client code calls (through `stepwise-workflows/internal`):
  * marking workflow functions with their id, the errors a stripped function throws when called,
  * and registering a file's sandbox bundle from disk. Loaded by every compiled module, so it
  * imports nothing heavy (no parser, no bundler).
@@ -22,7 +22,7 @@ export function markWorkflow<T extends object>(fn: T, workflowId: string): T {
 export function workflowCalledDirectly(workflowId: string): StepwiseError {
   const name = nameOf(workflowId);
   return new StepwiseError(
-    `${name}() is a workflow ("use workflow"): it runs durably through start(), not by a direct call. Start it with: const run = await start(${name}, [...args]) (import { start } from "stepwise/api"), then await run.returnValue.`,
+    `${name}() is a workflow ("use workflow"): it runs durably through start(), not by a direct call. Start it with: const run = await start(${name}, [...args]) (import { start } from "stepwise-workflows/api"), then await run.returnValue.`,
   );
 }
 
@@ -44,7 +44,7 @@ export function registerWorkflowBundleFile(url: URL | string, workflowIds: reado
     code = readFileSync(filename, "utf8");
   } catch (error) {
     throw new StepwiseError(
-      `The sandbox bundle ${filename} for ${workflowIds.join(", ")} cannot be read (${(error as Error).message}). Rebuild with npx stepwise build, or run with node --import stepwise/register.`,
+      `The sandbox bundle ${filename} for ${workflowIds.join(", ")} cannot be read (${(error as Error).message}). Rebuild with npx stepwise build, or run with node --import stepwise-workflows/register.`,
       { cause: error },
     );
   }

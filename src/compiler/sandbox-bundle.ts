@@ -1,7 +1,7 @@
 /**
  * Builds the sandbox bundle of one workflow file: esbuild bundles the file and everything it
  * imports into one classic script (IIFE), every project file compiled in workflow mode on the way
- * in (step bodies become stubs, `stepwise` the sandbox api, Node built-ins refused), npm packages
+ * in (step bodies become stubs, `stepwise-workflows` the sandbox api, Node built-ins refused), npm packages
  * bundled as they are, except that a Node built-in anywhere in the graph fails the build with the
  * importer and the fix. The source map leads back to the user's files; the result also lists every
  * file read, for the cache.
@@ -14,6 +14,7 @@ import { SANDBOX_SERDE } from "./classes.ts";
 import { loaderFor, type SourceMapJson, withInlineMap } from "./compile.ts";
 import { CompileError, CompileWarning } from "./errors.ts";
 import { isNodeBuiltin } from "./imports.ts";
+import { PACKAGE_NAME } from "./package-name.ts";
 import { displayPath } from "./positions.ts";
 import { findProjectRoot } from "./project.ts";
 import { transformDirectives } from "./transform.ts";
@@ -50,7 +51,10 @@ function sandboxPlugin(entry: string, root: string, state: Omit<SandboxBundle, "
   return {
     name: "stepwise-sandbox",
     setup(b) {
-      b.onResolve({ filter: /^stepwise$/ }, () => ({ path: "stepwise", namespace: API_NAMESPACE }));
+      b.onResolve({ filter: /^stepwise-workflows$/ }, () => ({
+        path: PACKAGE_NAME,
+        namespace: API_NAMESPACE,
+      }));
       b.onResolve({ filter: /^stepwise\// }, (args) => ({
         errors: [
           {

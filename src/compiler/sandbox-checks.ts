@@ -1,6 +1,6 @@
 /**
  * What workflow code cannot do, checked after stripping: use a Node.js built-in (imported, or
- * through `import()` / `require()`), use `stepwise/api` and the other host entries, `await` at
+ * through `import()` / `require()`), use `stepwise-workflows/api` and the other host entries, `await` at
  * the top level (the sandbox evaluates the bundle as a script), or read Node's globals (a
  * warning: it throws when it runs). Each message says why and what to do instead.
  */
@@ -62,7 +62,7 @@ export function refuseHostApi(ctx: ImportContext, info: ImportInfo, used: readon
   throw ctx.reporter.error(
     info.node.start,
     `"${info.specifier}" is for application code and steps, not workflow code (${ctx.workflowReason}).`,
-    `call it from a step (an \`async function\` whose body starts with "use step"); inside workflows, import from "stepwise".`,
+    `call it from a step (an \`async function\` whose body starts with "use step"); inside workflows, import from "stepwise-workflows".`,
   );
 }
 

@@ -5,7 +5,7 @@
  * source map back to the original.
  *
  *   workflow  code for the sandbox: step bodies become stubs calling into the runtime, workflows
- *             are registered with the sandbox registrar, `stepwise` is the sandbox api, imports and
+ *             are registered with the sandbox registrar, `stepwise-workflows` is the sandbox api, imports and
  *             top-level declarations only the steps used are dropped, Node built-ins are refused.
  *   host      what Node runs: steps registered with `registerStep`, workflow bodies replaced by an
  *             error (they only run through `start()`), each workflow carrying its `workflowId`, and
@@ -183,9 +183,9 @@ export function transformDirectives(source: string, options: TransformOptions): 
     registrations = emitClient(s, source, ns, analysis.functions);
   }
   if (mode !== "workflow" && analysis.functions.length > 0)
-    prelude = `import * as ${ns} from "stepwise/internal";`;
+    prelude = `import * as ${ns} from "stepwise-workflows/internal";`;
   if (mode !== "workflow" && classes.length > 0)
-    registrations.unshift(`import { registerClass as ${registerClass} } from "stepwise";`);
+    registrations.unshift(`import { registerClass as ${registerClass} } from "stepwise-workflows";`);
   // Registrations go right after the helper binding, on the same line: function declarations are
   // hoisted, so they already exist there, and code later in the module (a top-level `await
   // start(fn)` in the same file) sees them registered.

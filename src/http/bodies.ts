@@ -1,6 +1,6 @@
 /**
  * The JSON bodies the run API accepts, each as one schema with its type inferred from it. These
- * are the only shapes that cross the HTTP trust boundary into `stepwise/api`.
+ * are the only shapes that cross the HTTP trust boundary into `stepwise-workflows/api`.
  */
 import { array, type Infer, json, object, optional, string } from "./schema.ts";
 

@@ -62,7 +62,7 @@ function selectRoute(
 /**
  * Creates the handler. Options (all optional): `basePath` (default `/stepwise`), `secret` (default
  * `STEPWISE_HTTP_SECRET`), body limits, long-poll and cancel waits, and `onError` for unexpected
- * failures. The run API uses the process's World and worker (`stepwise/api`: `configure()`, or the
+ * failures. The run API uses the process's World and worker (`stepwise-workflows/api`: `configure()`, or the
  * environment). A handler without a secret answers 503 on every route but webhook URLs.
  */
 export function createHandler(options: HandlerOptions = {}): StepwiseHandler {

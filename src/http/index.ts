@@ -1,5 +1,5 @@
 /**
- * `stepwise/http`: Stepwise's HTTP API as one `(Request) => Promise<Response>` handler, and thin
+ * `stepwise-workflows/http`: Stepwise's HTTP API as one `(Request) => Promise<Response>` handler, and thin
  * adapters for Node's `http` server, Hono and Express. See docs/http.md.
  */
 

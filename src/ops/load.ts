@@ -1,5 +1,5 @@
 /**
- * Loads the user's workflow files into this process, the way `node --import stepwise/register`
+ * Loads the user's workflow files into this process, the way `node --import stepwise-workflows/register`
  * would: the loader hooks are installed first, then each file is imported, which registers its
  * steps and its sandbox bundle. Used by the CLI's worker and start commands.
  */

@@ -2,7 +2,7 @@
  * What the loader hooks do with one user file: compile it in host mode, and when it defines
  * workflows, get its sandbox bundle from the cache (building it if an input changed) and point the
  * module's bundle registration at it. The module comes back with an inline source map, so Node's
- * stack traces (source maps are enabled by `stepwise/register`) show the user's file and line.
+ * stack traces (source maps are enabled by `stepwise-workflows/register`) show the user's file and line.
  */
 import { pathToFileURL } from "node:url";
 import { ensureSandboxBundle } from "../compiler/bundle-cache.ts";

@@ -1,5 +1,5 @@
 /**
- * The module hooks behind `stepwise/register` (installed with `module.register`, so on Node 20
+ * The module hooks behind `stepwise-workflows/register` (installed with `module.register`, so on Node 20
  * they run on the loader thread, and so does the bundling they trigger). `resolve` finds `.ts`
  * files behind the specifiers TypeScript projects write (`./x.js`, `./x`, `./dir`); `load` compiles
  * `.ts` and `.mts` files, and `.js` / `.mjs` files outside node_modules that contain directives,

@@ -1,5 +1,5 @@
 /**
- * `stepwise/register`: `node --import stepwise/register app.ts` runs TypeScript and JavaScript
+ * `stepwise-workflows/register`: `node --import stepwise-workflows/register app.ts` runs TypeScript and JavaScript
  * files that use the directives, with no build step. Importing this module installs the loader
  * hooks (`hooks.ts`, on Node's loader thread) and turns on source maps, so stack traces from host
  * code point at the user's files. Importing it twice installs the hooks once.
@@ -17,7 +17,7 @@ function hooksUrl(): URL {
     if (existsSync(fileURLToPath(url))) return url;
   }
   throw new Error(
-    "The stepwise/register hooks are missing (dist/register/hooks.js): run npm run build, or reinstall stepwise.",
+    "The stepwise-workflows/register hooks are missing (dist/register/hooks.js): run npm run build, or reinstall stepwise.",
   );
 }
 
@@ -25,7 +25,7 @@ const state = globalThis as { [INSTALLED]?: boolean };
 if (state[INSTALLED] !== true) {
   if (typeof module.register !== "function") {
     throw new Error(
-      `stepwise/register needs Node.js 20.19 or later (module.register); this is Node.js ${process.version}.`,
+      `stepwise-workflows/register needs Node.js 20.19 or later (module.register); this is Node.js ${process.version}.`,
     );
   }
   process.setSourceMapsEnabled(true);

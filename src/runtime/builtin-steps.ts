@@ -1,5 +1,5 @@
 /**
- * The runtime's own steps, called from workflow code through the sandbox's `stepwise` module:
+ * The runtime's own steps, called from workflow code through the sandbox's `stepwise-workflows` module:
  * the durable `fetch` (retried like any step: network errors, 5xx and 429 are retried, honouring
  * Retry-After), a webhook's manual response, and stream writes and closes from workflow code; and
  * the host side of stream handles passed from workflow code to steps. Registered when the runtime

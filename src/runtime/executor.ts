@@ -26,7 +26,7 @@ export async function executeStep(
   const startedAt = Date.now();
   if (fn === undefined) {
     const error = new StepNotRegisteredError(
-      `Step ${step.name} is not registered in this worker. Load the file that defines it (node --import stepwise/register, or list it in npx stepwise worker <files>).`,
+      `Step ${step.name} is not registered in this worker. Load the file that defines it (node --import stepwise-workflows/register, or list it in npx stepwise worker <files>).`,
     );
     return { ok: false, error: encodeError(error), decision: { retry: false, fatal: true } };
   }

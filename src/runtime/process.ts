@@ -1,5 +1,5 @@
 /**
- * The process-wide runtime behind `stepwise/api`: one World (opened from the environment on first
+ * The process-wide runtime behind `stepwise-workflows/api`: one World (opened from the environment on first
  * use, or set with `configure`), the payload codec, and the in-process worker, which starts with the
  * first `start()`, `getRun()` or `resumeHook()` of a process that has workflows registered, unless
  * STEPWISE_WORKER=0. Nothing here keeps the process alive by itself; `keepAlive()` is taken only

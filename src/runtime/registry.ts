@@ -132,7 +132,7 @@ export function resolveWorkflowId(workflow: unknown): string {
         ? `the function ${(workflow as { name?: string }).name || "(anonymous)"}`
         : `a ${typeof workflow}`;
     throw new WorkflowNotRegisteredError(
-      `start() was given ${what}, which is not a workflow. Pass a function marked with "use workflow", imported from a file loaded through stepwise (node --import stepwise/register, or a worker started with npx stepwise worker).`,
+      `start() was given ${what}, which is not a workflow. Pass a function marked with "use workflow", imported from a file loaded through stepwise (node --import stepwise-workflows/register, or a worker started with npx stepwise worker).`,
     );
   }
   // A client-only process (STEPWISE_WORKER=0) may start workflows it does not load: the

@@ -1,6 +1,6 @@
 /**
  * User classes in payloads. A class crosses a step or workflow boundary when it declares a static
- * `[serialize](instance)` / `[deserialize](data)` pair (the symbols exported from `stepwise`) and is
+ * `[serialize](instance)` / `[deserialize](data)` pair (the symbols exported from `stepwise-workflows`) and is
  * registered under a stable class id: automatically by the compiler for top-level class
  * declarations (`class//<path>//<Name>`), or by hand with `registerClass(id, Class)`.
  *
@@ -107,7 +107,7 @@ export function registerClass<C extends SerializableClass>(classId: string, cls:
   ].filter((m) => m !== undefined);
   if (typeof cls !== "function" || missing.length > 0) {
     throw new SerializationError(
-      `${typeof cls === "function" ? `Class ${className(cls)}` : "This value"} cannot be registered as "${classId}": it has no static ${missing.join(" and no static ")}. Declare both, with the symbols from "stepwise": static [serialize](instance) { return data } and static [deserialize](data) { return new ${typeof cls === "function" ? className(cls) : "Class"}(...) }.`,
+      `${typeof cls === "function" ? `Class ${className(cls)}` : "This value"} cannot be registered as "${classId}": it has no static ${missing.join(" and no static ")}. Declare both, with the symbols from "stepwise-workflows": static [serialize](instance) { return data } and static [deserialize](data) { return new ${typeof cls === "function" ? className(cls) : "Class"}(...) }.`,
     );
   }
   Object.defineProperty(cls, CLASS_ID, { value: classId, configurable: true });
@@ -199,7 +199,7 @@ export function explainClassInstance(value: unknown): string | undefined {
   if (isNative(ctor)) return `it is a ${name}, which Stepwise cannot serialize`;
   const hasPair = typeof ctor[serialize] === "function" && typeof ctor[deserialize] === "function";
   if (!hasPair) {
-    return `it is an instance of class ${name}, which has no static [serialize]/[deserialize] pair: declare static [serialize](instance) and static [deserialize](data) with the symbols from "stepwise", or pass plain data`;
+    return `it is an instance of class ${name}, which has no static [serialize]/[deserialize] pair: declare static [serialize](instance) and static [deserialize](data) with the symbols from "stepwise-workflows", or pass plain data`;
   }
   const inherited = Object.hasOwn(ctor, serialize)
     ? ""

@@ -1,5 +1,5 @@
 /**
- * The `stepwise` module as workflow code sees it inside the sandbox: `sleep`, hooks, metadata and
+ * The `stepwise-workflows` module as workflow code sees it inside the sandbox: `sleep`, hooks, metadata and
  * the error classes. Every durable operation becomes a command to the host runtime; its outcome
  * comes back as a delivery (see `prelude.ts`).
  *
@@ -147,7 +147,7 @@ export function createWorkflowApi(context: ApiContext): Record<string, unknown> 
       create: (options?: CreateHookOptions): Hook<T> => makeHook<T>(options, definition.schema),
       resume: (): never => {
         throw new StepwiseError(
-          "hook.resume() cannot be called inside a workflow. Resume hooks from application code (resumeHook from stepwise/api), or from a step.",
+          "hook.resume() cannot be called inside a workflow. Resume hooks from application code (resumeHook from stepwise-workflows/api), or from a step.",
         );
       },
     };
@@ -191,7 +191,7 @@ const ERROR_CLASSES: Record<string, unknown> = Object.fromEntries(
 );
 
 /**
- * The names workflow code may import from `stepwise`. The compiler maps the import to the
+ * The names workflow code may import from `stepwise-workflows`. The compiler maps the import to the
  * sandbox's api object and rejects other names with a message.
  */
 export const WORKFLOW_API_NAMES: readonly string[] = [

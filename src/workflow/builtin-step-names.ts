@@ -1,6 +1,6 @@
 /**
  * Ids of the runtime's built-in steps (registered by `runtime/builtin-steps.ts`, called from the
- * sandbox's `stepwise` module). Shared so both sides agree; no Node imports.
+ * sandbox's `stepwise-workflows` module). Shared so both sides agree; no Node imports.
  */
 export const BUILTIN_STEPS = {
   /** The durable `fetch`. */

@@ -77,6 +77,6 @@ export interface RealmRuntime {
 export interface SandboxRegistrar {
   registerWorkflow(workflowId: string, fn: (...args: unknown[]) => unknown): void;
   step(stepName: string): (...args: unknown[]) => Promise<unknown>;
-  /** The `stepwise` module as workflow code sees it. */
+  /** The `stepwise-workflows` module as workflow code sees it. */
   api: Record<string, unknown>;
 }

@@ -1,5 +1,5 @@
 /**
- * `node --import stepwise/register app.ts` for real: spawned Node processes (against `dist/`, so
+ * `node --import stepwise-workflows/register app.ts` for real: spawned Node processes (against `dist/`, so
  * run `npm run build` first; `npm test` does) running TypeScript, `.mts` and `.js` files with
  * directives, on the memory World and on the default local World; compile errors at the user's
  * file and line; stack traces pointing at the user's files; the bundle cache rebuilding when an
@@ -30,7 +30,7 @@ beforeAll(() => {
 });
 afterAll(() => project.remove());
 
-describe("node --import stepwise/register", () => {
+describe("node --import stepwise-workflows/register", () => {
   it("runs .ts, .mts and .js files with directives, resolving .js and extensionless specifiers", async () => {
     const result = await register("app.ts");
     expect(result.stderr).toBe("");
@@ -55,7 +55,7 @@ describe("node --import stepwise/register", () => {
     const result = await register("single.ts");
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain(
-      'single.ts:15:19: `start` from "stepwise/api" is used by this file\'s top-level code',
+      'single.ts:15:19: `start` from "stepwise-workflows/api" is used by this file\'s top-level code',
     );
     expect(result.stderr).toContain("Fix: move the code that starts or inspects runs into another module");
   });
@@ -113,7 +113,7 @@ describe("compile errors at load", () => {
   it("shows a syntax error at the original file and line", async () => {
     const stderr = await fails(
       "workflows/broken.ts",
-      'import { sleep } from "stepwise";\n\nexport async function broken(id: string) {\n  "use workflow";\n  const n: number = ;\n  await sleep(n);\n}\n',
+      'import { sleep } from "stepwise-workflows";\n\nexport async function broken(id: string) {\n  "use workflow";\n  const n: number = ;\n  await sleep(n);\n}\n',
     );
     expect(stderr).toContain("workflows/broken.ts:5:21: Syntax error");
     expect(stderr).toContain("> 5 |   const n: number = ;");

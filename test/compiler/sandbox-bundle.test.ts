@@ -15,7 +15,7 @@ import { makeProject } from "../helpers/project.ts";
 
 const project = makeProject({
   "workflows/order.ts": [
-    'import { sleep } from "stepwise";',
+    'import { sleep } from "stepwise-workflows";',
     'import { shout } from "tiny-pkg";',
     'import { label } from "../lib/label.ts";',
     'import { reserve } from "./steps.ts";',

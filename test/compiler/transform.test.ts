@@ -92,7 +92,7 @@ describe("syntax errors", () => {
   it("reports a TypeScript syntax error in a file with directives at the user's line and column", async () => {
     const file = join(temp, "broken.ts");
     const source =
-      'import { sleep } from "stepwise";\n\nexport async function w() {\n  "use workflow";\n  const x: number = ;\n}\n';
+      'import { sleep } from "stepwise-workflows";\n\nexport async function w() {\n  "use workflow";\n  const x: number = ;\n}\n';
     const error = await compile(source, { filename: file, mode: "host" }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CompileError);
     expect((error as CompileError).line).toBe(5);

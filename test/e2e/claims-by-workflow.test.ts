@@ -23,7 +23,7 @@ const RUNS_PER_APP = 25;
 function app(name: string): Record<string, string> {
   return {
     [`workflows/${name}.ts`]: `
-import { sleep } from "stepwise";
+import { sleep } from "stepwise-workflows";
 
 async function hello(label: string): Promise<string> {
   "use step";
@@ -38,7 +38,7 @@ export async function ${name}(label: string) {
 }
 `,
     "start.ts": `
-import { start } from "stepwise/api";
+import { start } from "stepwise-workflows/api";
 import { ${name} } from "./workflows/${name}.ts";
 const ids = [];
 for (let i = 0; i < Number(process.argv[2]); i++) ids.push((await start(${name}, [\`r\${i}\`])).runId);

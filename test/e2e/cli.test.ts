@@ -1,7 +1,7 @@
 /**
  * The CLI and the newcomer's path, in real processes on the local World, in a fresh project outside
  * the repository with the package linked the way `npm install <checkout>` links it: a workflow file
- * with directives, an app run with `node --import stepwise/register`, and `npx stepwise` commands.
+ * with directives, an app run with `node --import stepwise-workflows/register`, and `npx stepwise` commands.
  */
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -18,7 +18,7 @@ import {
 
 const FILES: Record<string, string> = {
   "workflows/x.ts": `
-import { FatalError, getStepMetadata, sleep, createHook } from "stepwise";
+import { FatalError, getStepMetadata, sleep, createHook } from "stepwise-workflows";
 
 async function flaky(label: string): Promise<string> {
   "use step";
@@ -69,7 +69,7 @@ export async function slowOne(ms: number) {
 }
 `,
   "app.ts": `
-import { start } from "stepwise/api";
+import { start } from "stepwise-workflows/api";
 import { greet } from "./workflows/x.ts";
 const run = await start(greet, ["ada"]);
 console.log(run.runId);
@@ -95,7 +95,7 @@ afterAll(() => project.remove());
 describe("a new user's first run", () => {
   let runId = "";
 
-  it("runs app.ts with node --import stepwise/register and prints the result", async () => {
+  it("runs app.ts with node --import stepwise-workflows/register and prints the result", async () => {
     const result = await runNode(["--import", REGISTER, "app.ts"], project.dir, env);
     // The one notice that payloads are stored unencrypted (no STEPWISE_ENCRYPTION_KEY), and nothing else.
     expect(result.stderr).toBe(`${PLAINTEXT_NOTICE}\n`);
@@ -169,7 +169,7 @@ describe("npx stepwise", () => {
     const napping = (await stepwise("start", "napper")).stdout.trim();
     const waiting = (await stepwise("start", "waiter", '["cli-token"]')).stdout.trim();
     const worker = spawnNode(
-      [join(project.dir, "node_modules/stepwise/dist/cli/index.js"), "worker", "workflows/x.ts"],
+      [join(project.dir, "node_modules/stepwise-workflows/dist/cli/index.js"), "worker", "workflows/x.ts"],
       project.dir,
       env,
     );
@@ -212,7 +212,7 @@ describe("npx stepwise", () => {
   it("a worker given SIGTERM finishes its step, hands the run back, and another worker completes it", async () => {
     const runId = (await stepwise("start", "slowOne", "[600]")).stdout.trim();
     const first = spawnNode(
-      [join(project.dir, "node_modules/stepwise/dist/cli/index.js"), "worker", "workflows/x.ts"],
+      [join(project.dir, "node_modules/stepwise-workflows/dist/cli/index.js"), "worker", "workflows/x.ts"],
       project.dir,
       env,
     );
@@ -228,7 +228,7 @@ describe("npx stepwise", () => {
     const steps = JSON.parse((await stepwise("inspect", "steps", runId, "--json")).stdout).items;
     expect(steps[0].status).toBe("completed");
     const second = spawnNode(
-      [join(project.dir, "node_modules/stepwise/dist/cli/index.js"), "worker", "workflows/x.ts"],
+      [join(project.dir, "node_modules/stepwise-workflows/dist/cli/index.js"), "worker", "workflows/x.ts"],
       project.dir,
       env,
     );

@@ -33,7 +33,7 @@ export async function doubler(n: number) {
 }
 `,
   "app.ts": `
-import { start } from "stepwise/api";
+import { start } from "stepwise-workflows/api";
 import { doubler } from "./workflows/w.ts";
 for (let i = 0; i < 40; i++) {
   const run = await start(doubler, [i]);

@@ -24,7 +24,7 @@ const MAX_PROCESSES = 25;
 const FILES: Record<string, string> = {
   ...JOURNAL_FILES,
   "workflows/pipeline.ts": `
-import { getWritable, sleep } from "stepwise";
+import { getWritable, sleep } from "stepwise-workflows";
 import { journaled } from "../journal.ts";
 
 async function work(i: number): Promise<number> {
@@ -54,14 +54,14 @@ export async function pipeline(steps: number) {
 }
 `,
   "start.ts": `
-import { start } from "stepwise/api";
+import { start } from "stepwise-workflows/api";
 import { pipeline } from "./workflows/pipeline.ts";
 const run = await start(pipeline, [${STEPS}]);
 console.log(run.runId);
 console.log(JSON.stringify(await run.returnValue));
 `,
   "continue.ts": `
-import { getRun } from "stepwise/api";
+import { getRun } from "stepwise-workflows/api";
 import "./workflows/pipeline.ts";
 console.log(JSON.stringify(await getRun(process.argv[2]!).returnValue));
 `,

@@ -11,7 +11,7 @@ import { makeProject, type Project, REGISTER, runNode } from "../helpers/project
 
 const FILES: Record<string, string> = {
   "workflows/nap.ts": `
-import { sleep } from "stepwise";
+import { sleep } from "stepwise-workflows";
 
 async function stamp(label: string): Promise<string> {
   "use step";
@@ -27,13 +27,13 @@ export async function nap(ms: number) {
 }
 `,
   "fire.ts": `
-import { start } from "stepwise/api";
+import { start } from "stepwise-workflows/api";
 import { nap } from "./workflows/nap.ts";
 const run = await start(nap, [2500]);
 console.log(run.runId);
 `,
   "later.ts": `
-import { getRun } from "stepwise/api";
+import { getRun } from "stepwise-workflows/api";
 import "./workflows/nap.ts";
 console.log(JSON.stringify(await getRun(process.argv[2]!).returnValue));
 `,

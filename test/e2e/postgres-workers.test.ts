@@ -35,7 +35,7 @@ export async function job(id: string, steps: number, ms: number) {
 }
 `,
   "start.ts": `
-import { start } from "stepwise/api";
+import { start } from "stepwise-workflows/api";
 import { job } from "./workflows/jobs.ts";
 const [count, steps, ms] = process.argv.slice(2).map(Number);
 const ids = [];

@@ -21,7 +21,7 @@ const ID_B = parseEncryptionKey(KEY_B, "k").id;
 
 const FILES: Record<string, string> = {
   "workflows/pay.ts": `
-import { createHook } from "stepwise";
+import { createHook } from "stepwise-workflows";
 
 async function price(sku: string): Promise<number> {
   "use step";
@@ -42,7 +42,7 @@ export async function pay(sku: string, token: string) {
 }
 `,
   "start.ts": `
-import { getHookByToken, start } from "stepwise/api";
+import { getHookByToken, start } from "stepwise-workflows/api";
 import { pay } from "./workflows/pay.ts";
 
 const [sku, token] = process.argv.slice(2);
@@ -59,7 +59,7 @@ for (let i = 0; ; i++) {
 console.log(run.runId);
 `,
   "resume.ts": `
-import { resumeHook } from "stepwise/api";
+import { resumeHook } from "stepwise-workflows/api";
 
 const [token, by] = process.argv.slice(2);
 await resumeHook(token, { by });

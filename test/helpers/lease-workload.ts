@@ -66,7 +66,7 @@ export async function job(id: string, steps: number, ms: number) {
 }
 `,
   "worker.ts": `
-import { getWorld } from "stepwise/api";
+import { getWorld } from "stepwise-workflows/api";
 import { Worker } from ${JSON.stringify(join(REPO, "dist", "runtime", "worker.js"))};
 import { getPayloadCodec } from ${JSON.stringify(join(REPO, "dist", "runtime", "process.js"))};
 import "./workflows/jobs.ts";
@@ -89,7 +89,7 @@ process.on("SIGTERM", () => {
 });
 `,
   "start.ts": `
-import { start } from "stepwise/api";
+import { start } from "stepwise-workflows/api";
 import { job } from "./workflows/jobs.ts";
 const [count, steps, ms] = process.argv.slice(2, 5).map(Number);
 const prefix = process.argv[5] ?? "job";

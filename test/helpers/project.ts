@@ -1,6 +1,6 @@
 /**
  * Throwaway projects for end-to-end tests: a temp directory with a package.json
- * (`"type": "module"`), the given files, and `node_modules/stepwise` linked to this repository, so
+ * (`"type": "module"`), the given files, and `node_modules/stepwise-workflows` linked to this repository, so
  * the project imports Stepwise the way an application does. `runNode` spawns a real Node process
  * in it (the e2e tests need `npm run build` first: they load `dist/`).
  */
@@ -27,9 +27,9 @@ export function makeProject(files: Record<string, string>): Project {
   };
   write("package.json", `${JSON.stringify({ name: "app", type: "module" })}\n`);
   mkdirSync(join(dir, "node_modules", ".bin"), { recursive: true });
-  symlinkSync(REPO, join(dir, "node_modules", "stepwise"), "dir");
+  symlinkSync(REPO, join(dir, "node_modules", "stepwise-workflows"), "dir");
   // What npm does when it installs the package: link its bin, so `npx stepwise` works.
-  symlinkSync("../stepwise/dist/cli/index.js", join(dir, "node_modules", ".bin", "stepwise"));
+  symlinkSync("../stepwise-workflows/dist/cli/index.js", join(dir, "node_modules", ".bin", "stepwise"));
   for (const [path, content] of Object.entries(files)) write(path, content);
   return { dir, write, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }

@@ -2,7 +2,7 @@
  * User classes end to end, in real processes of a fresh project: a class declared in a file without
  * directives, with the static serialize / deserialize pair, is registered by the compiler in host
  * code and in the workflow sandbox, so the workflow, the step and the application each get
- * instances of their own realm's class — through `node --import stepwise/register` and through an
+ * instances of their own realm's class — through `node --import stepwise-workflows/register` and through an
  * ahead-of-time build run with plain node. A class without the pair fails `start()` with an error
  * naming it. (These tests load `dist/`: run `npm run build` first.)
  */
@@ -12,7 +12,7 @@ import { makeProject, npxStepwise, type Project, REGISTER, runNode } from "../he
 
 const FILES: Record<string, string> = {
   "lib/money.ts": `
-import { deserialize, serialize } from "stepwise";
+import { deserialize, serialize } from "stepwise-workflows";
 
 export class Money {
   constructor(readonly cents: bigint, readonly currency: string) {}
@@ -48,7 +48,7 @@ export async function pay(price: Money) {
 }
 `,
   "app.ts": `
-import { start } from "stepwise/api";
+import { start } from "stepwise-workflows/api";
 import { Customer, Money } from "./lib/money.ts";
 import { pay } from "./workflows/pay.ts";
 
@@ -80,7 +80,7 @@ function check(result: { code: number | null; stdout: string; stderr: string }):
 }
 
 describe("serializable classes in a real project", () => {
-  it("with node --import stepwise/register", async () => {
+  it("with node --import stepwise-workflows/register", async () => {
     check(await runNode(["--import", REGISTER, "app.ts"], project.dir));
   });
 

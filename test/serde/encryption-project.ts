@@ -25,7 +25,7 @@ export const MARKS = [
 
 const FILES: Record<string, string> = {
   "workflows/secret.ts": `
-import { createHook, FatalError, getWritable } from "stepwise";
+import { createHook, FatalError, getWritable } from "stepwise-workflows";
 
 async function remember(note: string): Promise<string> {
   "use step";
@@ -59,7 +59,7 @@ export async function fails(tag: string) {
 }
 `,
   "app.ts": `
-import { resumeHook, start } from "stepwise/api";
+import { resumeHook, start } from "stepwise-workflows/api";
 import { fails, secrets } from "./workflows/secret.ts";
 
 const [tag, id] = process.argv.slice(2);
@@ -79,7 +79,7 @@ const failure = await failed.returnValue.then(() => "not failed", (error) => err
 console.log(JSON.stringify({ runId: run.runId, failedId: failed.runId, result, failure }));
 `,
   "read.ts": `
-import { getRun } from "stepwise/api";
+import { getRun } from "stepwise-workflows/api";
 
 const [runId, failedId] = process.argv.slice(2);
 try {

@@ -3,7 +3,7 @@
  * retried, a payment with an idempotency key, a durable cooling-off sleep, a human approval through
  * a hook, then shipping or a refund. Every step prints a line so the demo shows its progress.
  */
-import { defineHook, FatalError, getStepMetadata, sleep } from "stepwise";
+import { defineHook, FatalError, getStepMetadata, sleep } from "stepwise-workflows";
 
 export interface Order {
   id: string;

@@ -17,7 +17,7 @@ import { runView } from "./run-view.ts";
 function resolveWorkflow(name: string): string {
   if (listWorkflows().length === 0) {
     throw new WorkflowNotRegisteredError(
-      `No workflows are registered in the process serving this API, so "${name}" cannot be started. Import the workflow files (compiled, or through stepwise/register) in the server before it handles requests.`,
+      `No workflows are registered in the process serving this API, so "${name}" cannot be started. Import the workflow files (compiled, or through stepwise-workflows/register) in the server before it handles requests.`,
     );
   }
   return findWorkflowId(name);

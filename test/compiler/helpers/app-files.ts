@@ -8,7 +8,7 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: these strings are the source text of the test app
 export const APP_FILES: Record<string, string> = {
   "workflows/order.ts": [
-    'import { FatalError, sleep } from "stepwise";',
+    'import { FatalError, sleep } from "stepwise-workflows";',
     'import { describe } from "../lib/describe";',
     'import { chargeCard } from "./steps.js";',
     "",
@@ -28,7 +28,7 @@ export const APP_FILES: Record<string, string> = {
   ].join("\n"),
   "workflows/steps.ts": [
     'import { appendFileSync } from "node:fs";',
-    'import { FatalError } from "stepwise";',
+    'import { FatalError } from "stepwise-workflows";',
     "",
     "export async function chargeCard(id: string, amount: number): Promise<number> {",
     '  "use step";',
@@ -54,7 +54,7 @@ export const APP_FILES: Record<string, string> = {
     "",
   ].join("\n"),
   "app.ts": [
-    'import { start } from "stepwise/api";',
+    'import { start } from "stepwise-workflows/api";',
     'import { order } from "./workflows/order.ts";',
     'import { doubler } from "./workflows/plain.js";',
     "",
@@ -66,8 +66,8 @@ export const APP_FILES: Record<string, string> = {
     "",
   ].join("\n"),
   "fail.ts": [
-    'import { start } from "stepwise/api";',
-    'import { mapSandboxErrorStacks } from "stepwise/internal";',
+    'import { start } from "stepwise-workflows/api";',
+    'import { mapSandboxErrorStacks } from "stepwise-workflows/internal";',
     'import { order } from "./workflows/order.ts";',
     "",
     "for (const id of process.argv.slice(2)) {",
@@ -82,8 +82,8 @@ export const APP_FILES: Record<string, string> = {
     "",
   ].join("\n"),
   "single.ts": [
-    'import { sleep } from "stepwise";',
-    'import { start } from "stepwise/api";',
+    'import { sleep } from "stepwise-workflows";',
+    'import { start } from "stepwise-workflows/api";',
     "",
     "async function add(a: number, b: number) {",
     '  "use step";',

@@ -17,7 +17,7 @@ export const JOURNAL_FILES: Record<string, string> = {
   "journal/.keep": "",
   "journal.ts": `
 import { appendFileSync } from "node:fs";
-import { getStepMetadata, getWorkflowMetadata } from "stepwise";
+import { getStepMetadata, getWorkflowMetadata } from "stepwise-workflows";
 
 /** Runs a step body between "started" and "finished" lines in journal/<pid>.log, after ms milliseconds. */
 export async function journaled<T>(ms: number, body: () => T | Promise<T>): Promise<T> {

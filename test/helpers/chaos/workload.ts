@@ -20,7 +20,7 @@ export const STEPS_PER_RUN = 3 + PAYLOADS_PER_HOOK;
 export const CHAOS_FILES: Record<string, string> = {
   ...JOURNAL_FILES,
   "workflows/chaos.ts": `
-import { createHook, sleep } from "stepwise";
+import { createHook, sleep } from "stepwise-workflows";
 import { journaled } from "../journal.ts";
 
 async function add(a: number, b: number): Promise<number> {
