@@ -8,6 +8,7 @@
 import { join, resolve } from "node:path";
 import { ConfigError } from "../errors/runtime.ts";
 import { type HealthReport, isHealthy } from "../worlds/health.ts";
+import { loadPostgres } from "../worlds/postgres-loader.ts";
 
 export { type HealthFinding, type HealthReport, isHealthy } from "../worlds/health.ts";
 
@@ -51,7 +52,7 @@ export async function runDoctor(
         ],
       };
     case "postgres": {
-      const { diagnosePostgres } = await import("../worlds/postgres/diagnose.ts");
+      const { diagnosePostgres } = await loadPostgres("npx stepwise doctor on the postgres World");
       const connectionString = options.connectionString ?? env.STEPWISE_POSTGRES_URL;
       const schema = options.schema ?? env.STEPWISE_POSTGRES_SCHEMA;
       return diagnosePostgres({

@@ -1,12 +1,14 @@
 /**
  * Opens the World the environment asks for: STEPWISE_WORLD = local (default), memory, postgres
  * (STEPWISE_POSTGRES_URL, STEPWISE_POSTGRES_SCHEMA), or a module specifier whose default export is
- * a World or a function returning one.
+ * a World or a function returning one. The postgres World comes through `loadPostgres`, which says
+ * what to install when its optional driver is missing.
  */
 import { pathToFileURL } from "node:url";
 import { ConfigError } from "../errors/runtime.ts";
 import type { World } from "../world/types.ts";
 import { createMemoryWorld } from "../worlds/memory/index.ts";
+import { loadPostgres } from "../worlds/postgres-loader.ts";
 
 type Env = Record<string, string | undefined>;
 
@@ -50,7 +52,7 @@ export async function createWorldFromEnv(env: Env = process.env): Promise<World>
       return createLocalWorld(options);
     }
     case "postgres": {
-      const { createPostgresWorld } = await import("../worlds/postgres/index.ts");
+      const { createPostgresWorld } = await loadPostgres("STEPWISE_WORLD=postgres");
       const options: { connectionString?: string; schema?: string } = {};
       if (env.STEPWISE_POSTGRES_URL) options.connectionString = env.STEPWISE_POSTGRES_URL;
       if (env.STEPWISE_POSTGRES_SCHEMA) options.schema = env.STEPWISE_POSTGRES_SCHEMA;

@@ -1,6 +1,6 @@
 /** `stepwise migrate`: brings the PostgreSQL World's schema up to date, for operators. */
 import { parseArgs } from "node:util";
-import { migrate } from "../../worlds/postgres/index.ts";
+import { loadPostgres } from "../../worlds/postgres-loader.ts";
 import { print } from "../output.ts";
 
 export const help = `Usage: npx stepwise migrate [options]
@@ -21,6 +21,7 @@ export async function run(argv: string[]): Promise<number> {
     options: { url: { type: "string" }, schema: { type: "string" } },
   });
   const schema = values.schema ?? process.env.STEPWISE_POSTGRES_SCHEMA;
+  const { migrate } = await loadPostgres("npx stepwise migrate");
   const result = await migrate(values.url, schema === undefined ? {} : { schema });
   print(
     result.from === result.to

@@ -71,6 +71,7 @@ export interface PostgresWorldOptions {
 }
 
 export { WorldUnavailableError } from "../../errors/world.ts";
+export { diagnosePostgres } from "./diagnose.ts";
 export type { GroupCommitOptions } from "./group-commit.ts";
 export { migrate } from "./migrate.ts";
 
