@@ -41,18 +41,30 @@ function encodeArguments(workflowId: string, args: unknown): string {
 }
 
 /**
+ * What `start()` takes after the workflow: its arguments as an array, which may be left out only
+ * when the workflow can be called without any (no parameters, optional or rest ones). `Args` is
+ * inferred from the workflow alone (`NoInfer`), so `start(signup)` and `start(signup, [])` do not
+ * type-check when `signup(email: string)` needs an argument.
+ */
+export type StartArguments<Args extends unknown[]> = [] extends Args
+  ? [args?: NoInfer<Args>]
+  : [args: NoInfer<Args>];
+
+/**
  * Starts a run of `workflow` with `args` and returns its handle at once; the run executes in the
- * in-process worker (unless STEPWISE_WORKER=0) or in any worker sharing the World.
+ * in-process worker (unless STEPWISE_WORKER=0) or in any worker sharing the World. `args` is an
+ * array of the workflow's arguments; a workflow without required parameters starts with
+ * `start(workflow)`.
  * Errors: `WorkflowNotRegisteredError` when `workflow` is not a registered workflow,
  * `SerializationError` when the arguments cannot be stored, `PayloadTooLargeError` when they are
  * over the per-payload limit. None writes anything.
  */
 export async function start<Args extends unknown[], Result>(
   workflow: StartableWorkflow<Args, Result>,
-  args: NoInfer<Args> | [] = [],
+  ...rest: StartArguments<Args>
 ): Promise<Run<Result>> {
   const workflowId = resolveWorkflowId(workflow);
-  const text = encodeArguments(workflowId, args);
+  const text = encodeArguments(workflowId, rest[0] ?? []);
   const runId = newId("wrun");
   const codec = getPayloadCodec();
   // A run started with a key is encrypted for its whole life (see serde/payload.ts).

@@ -87,4 +87,9 @@ describe("runs on the memory World", () => {
     expect(steps[0]?.status).toBe("failed");
     expect(steps[0]?.attempt).toBe(1);
   });
+
+  it("starts a workflow without parameters with start(wf), no arguments array", async () => {
+    const run = await start(wf.catches);
+    expect(await run.returnValue).toBe("caught FatalError: no way");
+  });
 });
