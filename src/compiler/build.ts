@@ -1,9 +1,10 @@
 /**
  * The ahead-of-time build (`npx stepwise build`): what `stepwise-workflows/register` does on the fly,
  * written to disk for production, so a deployed app runs with plain `node`. Starting from the
- * entry files, every project file they reach through relative imports is compiled in host mode
- * to `<outDir>/<path>.js` (with its source map), its relative imports rewritten to the emitted
- * files, and every workflow file gets its sandbox bundle beside it (`<name>.sandbox.js` + map).
+ * entry files, every project file they reach through relative imports, or through imports the
+ * project's tsconfig maps (`paths`, `baseUrl`: `tsconfig-paths.ts`), is compiled in host mode to
+ * `<outDir>/<path>.js` (with its source map), those imports rewritten to relative ones of the
+ * emitted files, and every workflow file gets its sandbox bundle beside it (`<name>.sandbox.js` + map).
  * npm packages are not copied: the output imports them from node_modules as the sources did.
  */
 import { existsSync, readFileSync } from "node:fs";
@@ -14,6 +15,7 @@ import type { CompileWarning } from "./errors.ts";
 import { findProjectRoot } from "./project.ts";
 import { isPathSpecifier, resolveSourcePath } from "./resolve.ts";
 import { buildSandboxBundle } from "./sandbox-bundle.ts";
+import { resolveTsconfigImport } from "./tsconfig-paths.ts";
 
 export interface BuildProjectOptions {
   /** The project directory (paths in the output mirror paths under it); default: the nearest package.json from the working directory. */
@@ -96,8 +98,9 @@ export async function buildProject(options: BuildProjectOptions): Promise<BuildP
       continue;
     }
     const rewriteSpecifier = (specifier: string): string | undefined => {
-      if (!isPathSpecifier(specifier)) return undefined;
-      const target = resolveSourcePath(specifier, file);
+      const target = isPathSpecifier(specifier)
+        ? resolveSourcePath(specifier, file)
+        : resolveTsconfigImport(specifier, file)?.file;
       if (target === undefined) return undefined;
       queue.push(target);
       return specifierBetween(output, outputPath(root, outDir, target));

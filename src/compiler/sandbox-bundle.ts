@@ -3,8 +3,9 @@
  * imports into one classic script (IIFE), every project file compiled in workflow mode on the way
  * in (step bodies become stubs, `stepwise-workflows` the sandbox api, Node built-ins refused), npm packages
  * bundled as they are, except that a Node built-in anywhere in the graph fails the build with the
- * importer and the fix. The source map leads back to the user's files; the result also lists every
- * file read, for the cache.
+ * importer and the fix. Imports the project maps in its tsconfig (`paths`, `baseUrl`) resolve as in
+ * the register hooks (`tsconfig-paths.ts`). The source map leads back to the user's files; the
+ * result also lists every file read (tsconfig files that mapped an import included), for the cache.
  */
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
@@ -18,6 +19,7 @@ import { PACKAGE_NAME } from "./package-name.ts";
 import { displayPath } from "./positions.ts";
 import { findProjectRoot } from "./project.ts";
 import { transformDirectives } from "./transform.ts";
+import { resolveTsconfigImport } from "./tsconfig-paths.ts";
 
 export interface SandboxBundle {
   /** The script, without a sourceMappingURL comment. */
@@ -62,8 +64,15 @@ function sandboxPlugin(entry: string, root: string, state: Omit<SandboxBundle, "
           },
         ],
       }));
-      b.onResolve({ filter: /.*/ }, (args) => {
-        if (!isNodeBuiltin(args.path)) return undefined;
+      b.onResolve({ filter: /.*/ }, async (args) => {
+        if (!isNodeBuiltin(args.path)) {
+          // The project's tsconfig `paths` / `baseUrl`, resolved as the register hooks and the build do.
+          const mapped = resolveTsconfigImport(args.path, args.importer);
+          if (mapped === undefined) return undefined;
+          for (const file of mapped.tsconfigFiles)
+            if (!state.inputs.has(file)) state.inputs.set(file, sha256(await readFile(file)));
+          return { path: mapped.file };
+        }
         return {
           errors: [
             {

@@ -1,7 +1,8 @@
 /**
  * The module hooks behind `stepwise-workflows/register` (installed with `module.register`, so on Node 20
- * they run on the loader thread, and so does the bundling they trigger). `resolve` finds `.ts`
- * files behind the specifiers TypeScript projects write (`./x.js`, `./x`, `./dir`); `load` compiles
+ * they run on the loader thread, and so does the bundling they trigger). `resolve` maps the
+ * project's tsconfig `paths` / `baseUrl` first, as TypeScript does, and finds `.ts` files behind
+ * the relative specifiers TypeScript projects write (`./x.js`, `./x`, `./dir`); `load` compiles
  * `.ts` and `.mts` files, and `.js` / `.mjs` files outside node_modules that contain directives,
  * in host mode, building the sandbox bundle of each workflow file through the cache. Compile
  * errors surface as the failed import's error, at the user's file and line.
@@ -13,6 +14,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { CompileError } from "../compiler/errors.ts";
 import { isPathSpecifier, resolveSourcePath } from "../compiler/resolve.ts";
 import { mayContainDirectives, transformDirectives } from "../compiler/transform.ts";
+import { resolveTsconfigImport } from "../compiler/tsconfig-paths.ts";
 import { compileModule } from "./compile-module.ts";
 
 const TYPESCRIPT = new Set([".ts", ".mts"]);
@@ -29,17 +31,22 @@ function report(warnings: readonly { toString(): string }[]): void {
 }
 
 export const resolve: ResolveHook = async (specifier, context, nextResolve) => {
+  const parent = context.parentURL?.startsWith("file:") ? fileURLToPath(context.parentURL) : undefined;
+  if (parent !== undefined) {
+    // tsconfig `paths` / `baseUrl` come first, as in TypeScript (`@/lib/util.ts` → ./src/lib/util.ts).
+    const mapped = resolveTsconfigImport(specifier, parent);
+    if (mapped !== undefined) return { url: pathToFileURL(mapped.file).href, shortCircuit: true };
+  }
   try {
     return await nextResolve(specifier, context);
   } catch (error) {
     const code = (error as { code?: unknown }).code;
-    const parent = context.parentURL;
     if (
       (code === "ERR_MODULE_NOT_FOUND" || code === "ERR_UNSUPPORTED_DIR_IMPORT") &&
-      parent?.startsWith("file:") &&
+      parent !== undefined &&
       isPathSpecifier(specifier)
     ) {
-      const found = resolveSourcePath(specifier, fileURLToPath(parent));
+      const found = resolveSourcePath(specifier, parent);
       if (found !== undefined) return { url: pathToFileURL(found).href, shortCircuit: true };
     }
     throw error;
