@@ -142,18 +142,14 @@ export function readTsconfigPaths(tsconfigFile: string): TsconfigPaths {
   const baseUrl = raw.baseUrl === undefined ? undefined : expand(raw.baseUrl.value, raw.baseUrl.dir);
   const paths = Object.entries(raw.paths?.value ?? {}).map(([pattern, substitutions]) => ({
     pattern,
-    substitutions: (Array.isArray(substitutions) ? substitutions : []).filter(
-      (s): s is string => typeof s === "string",
-    ),
+    substitutions: (Array.isArray(substitutions) ? substitutions : [])
+      .filter((s): s is string => typeof s === "string")
+      .map((s) => s.replaceAll(CONFIG_DIR, configDir)),
   }));
-  const pathsBase = baseUrl ?? raw.paths?.dir ?? configDir;
   const result: TsconfigPaths = {
     files: [...new Set(files)],
-    paths: paths.map(({ pattern, substitutions }) => ({
-      pattern,
-      substitutions: substitutions.map((s) => s.replaceAll(CONFIG_DIR, configDir)),
-    })),
-    pathsBase,
+    paths,
+    pathsBase: baseUrl ?? raw.paths?.dir ?? configDir,
     ...(baseUrl === undefined ? {} : { baseUrl }),
   };
   cache.set(tsconfigFile, result);
