@@ -34,7 +34,7 @@ export function registerInspect(program: Command, act: Act): void {
         "npx stepwise inspect runs",
         "npx stepwise inspect runs --workflow order --status failed",
         "npx stepwise inspect steps wrun_01J…",
-        "npx stepwise inspect streams wrun_01J… --follow",
+        "npx stepwise inspect streams wrun_01J… default --follow",
       ]),
     );
   const run =

@@ -148,6 +148,13 @@ export function buildProgram(done: (code: number) => void): Command {
   program
     .command("hooks")
     .summary("act on hooks (see inspect hooks to list them)")
+    .addHelpText(
+      "after",
+      details("", [
+        "npx stepwise inspect hooks --status active",
+        "npx stepwise hooks resume approve-order-1 true",
+      ]),
+    )
     .command("resume")
     .summary("send a payload to a waiting hook")
     .description("Sends [json-payload] to the hook listening on <token>.")
