@@ -37,7 +37,7 @@ export function describeRunReport(report: RunReport, now: number = Date.now()): 
     case "deferred":
       return "handed back (this worker cannot read one of its payloads)";
     case "lost":
-      return "taken over by another worker";
+      return "lost (another worker has taken it over)";
   }
 }
 

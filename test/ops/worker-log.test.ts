@@ -53,5 +53,6 @@ describe("the worker's log line", () => {
     expect(workerLogLine({ ...base, stepsCompleted: 0, outcome: "stopped" }, now)).toBe(
       "2030-01-01T00:00:00.000Z wrun_1 order: handed back (this worker is stopping)",
     );
+    expect(describeRunReport({ ...base, outcome: "lost" })).toBe("lost (another worker has taken it over)");
   });
 });
