@@ -1,74 +1,58 @@
 #!/usr/bin/env node
 /**
- * The `stepwise` command. Each subcommand lives in `commands/` and is a thin shell over the
- * library; this file only dispatches, prints help and turns errors into messages and exit codes.
+ * The `stepwise` command. The commands are registered in `program.ts` (commander); this file runs
+ * the program and turns what happened into output and an exit code: 0 for success (and for
+ * `--help`, `--version`), 1 when a command failed, 2 for a usage error (an unknown command, with
+ * the nearest one suggested; a missing or malformed argument or option), which is one line on
+ * stderr saying what was wrong and the command's usage, never a stack trace.
  */
-import { note, print, reportError, UsageError } from "./output.ts";
+import { type Command, CommanderError } from "commander";
+import { note, reportError, UsageError } from "./output.ts";
+import { buildProgram } from "./program.ts";
 
-interface Command {
-  help: string;
-  run(argv: string[]): Promise<number>;
+/** `npx stepwise inspect steps`, for messages: the command's path from the program down. */
+function commandPath(command: Command): string {
+  const names: string[] = [];
+  for (let at: Command | null = command; at !== null; at = at.parent) names.unshift(at.name());
+  return names.join(" ");
 }
 
-const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
-  worker: {
-    summary: "run a dedicated worker for your workflow files",
-    load: () => import("./commands/worker.ts"),
-  },
-  start: { summary: "start a run and print its id", load: () => import("./commands/start.ts") },
-  inspect: {
-    summary: "show runs, steps, events, hooks and sleeps",
-    load: () => import("./commands/inspect.ts"),
-  },
-  cancel: { summary: "cancel a run", load: () => import("./commands/cancel.ts") },
-  resume: { summary: "send a payload to a waiting hook", load: () => import("./commands/resume.ts") },
-  build: {
-    summary: "compile workflows ahead of time for production",
-    load: () => import("./commands/build.ts"),
-  },
-  doctor: {
-    summary: "check the World's database for damage, and say what to do",
-    load: () => import("./commands/doctor.ts"),
-  },
-};
-
-const MAIN_HELP = `Usage: npx stepwise <command> [options]
-
-Commands:
-${Object.entries(COMMANDS)
-  .map(([name, command]) => `  ${name.padEnd(10)} ${command.summary}`)
-  .join("\n")}
-
-Run \`npx stepwise <command> --help\` for a command's options.
-
-The World is chosen by the environment: STEPWISE_WORLD (local, memory, postgres, or a module),
-STEPWISE_DATA_DIR (local World; default ./.stepwise), STEPWISE_POSTGRES_URL.`;
+/** Makes commander's error messages one line: the error, then the command's usage. */
+function oneLineErrors(command: Command): void {
+  command.configureOutput({
+    outputError: (text, write) => {
+      const message = text.trim().replace(/\s*\n\s*/g, " ");
+      const usage = command.createHelp().commandUsage(command);
+      const hint = message.startsWith("error: unknown command")
+        ? ` Run \`${commandPath(command)} --help\` for the commands.`
+        : ` Usage: ${usage} (more: ${commandPath(command)} --help).`;
+      write(`${message.replace(/\.$/, "")}.${hint}\n`);
+    },
+  });
+  for (const sub of command.commands) oneLineErrors(sub);
+}
 
 async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
-  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
-    const topic = name === "help" ? rest[0] : undefined;
-    if (topic !== undefined && COMMANDS[topic]) print((await COMMANDS[topic].load()).help);
-    else print(MAIN_HELP);
-    return 0;
-  }
-  const entry = COMMANDS[name];
-  if (entry === undefined) {
-    note(`error: unknown command "${name}".\n\n${MAIN_HELP}`);
-    return 2;
-  }
-  const command = await entry.load();
-  if (rest.includes("--help") || rest.includes("-h")) {
-    print(command.help);
-    return 0;
-  }
+  let code = 0;
+  const program = buildProgram((exit) => {
+    code = exit;
+  });
+  oneLineErrors(program);
+  let running = program;
+  program.hook("preAction", (_program, action) => {
+    running = action;
+  });
   try {
-    return await command.run(rest);
+    await program.parseAsync(argv, { from: "user" });
+    return code;
   } catch (error) {
-    if (error instanceof TypeError && (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
-      return reportError(new UsageError(error.message), name);
+    // --help and --version end through here with exit code 0; every other commander error is usage.
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    if (error instanceof UsageError) {
+      note(`error: ${error.message} Run \`${commandPath(running)} --help\` for usage.`);
+      return 2;
     }
-    return reportError(error, name);
+    return reportError(error);
   }
 }
 
@@ -77,6 +61,6 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    process.exitCode = reportError(error, undefined);
+    process.exitCode = reportError(error);
   },
 );

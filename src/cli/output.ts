@@ -1,27 +1,30 @@
 /** How CLI commands print: results to stdout, diagnostics to stderr, errors with their fix. */
 import { StepwiseError } from "../errors/base.ts";
 
+/** Prints a result line on stdout (what a script reads). */
 export function print(text: string): void {
   process.stdout.write(`${text}\n`);
 }
 
+/** Prints a diagnostic line on stderr (progress, notices, errors). */
 export function note(text: string): void {
   process.stderr.write(`${text}\n`);
 }
 
-/** Thrown for wrong command-line usage; printed with the command's help hint. */
+/**
+ * Thrown for wrong command-line usage that only the command can see (commander checks the rest):
+ * printed as one line with the command's help hint, exit code 2.
+ */
 export class UsageError extends Error {
   override name = "UsageError";
 }
 
-/** Prints an error the way a user needs it and returns the exit code. */
-export function reportError(error: unknown, command: string | undefined): number {
-  if (error instanceof UsageError) {
-    note(
-      `error: ${error.message}\nRun \`npx stepwise ${command ?? ""} --help\` for usage.`.replace("  ", " "),
-    );
-    return 2;
-  }
+/**
+ * Prints an error the way a user needs it and returns the exit code (1): Stepwise's own errors and
+ * compile errors as their message, which says what to do; anything else with its stack, since it
+ * is a bug to report.
+ */
+export function reportError(error: unknown): number {
   if (
     StepwiseError.is(error) ||
     (error instanceof Error && (error.name === "TransformError" || error.name === "CompileError"))

@@ -1,31 +1,30 @@
 /**
  * What `npx stepwise inspect` shows, as a library: runs, steps, events, hooks and sleeps read from
- * a World, as plain rows (for `--json`) and as readable tables, and the audit trail. Payloads are
- * decoded for display through the payload codec, except encrypted ones, which show as
- * `<encrypted>` unless decryption is asked for: then an audit record (who, what, when, why) is
- * written BEFORE any payload is decrypted, and a second one AFTER, saying whether decrypting
- * succeeded or failed and why. Those records are the only thing inspecting writes.
+ * a World, as plain rows (for `--json`: full ids, ISO times) and as readable tables (short names
+ * unless `ids`, ISO times, the status a person understands: `ops/run-state.ts`), and the audit
+ * trail. Payloads are shown through a `PayloadView` (`ops/payload-view.ts`): `<encrypted>` unless
+ * decryption is asked for, which is recorded in the audit trail first.
  */
-import { hostname, userInfo } from "node:os";
 import { StepwiseError } from "../errors/base.ts";
 import { ConfigError } from "../errors/runtime.ts";
-import { decodeValue } from "../serde/codec.ts";
-import { PayloadDecryptionError } from "../serde/errors.ts";
-import { type PayloadCodec, type PayloadScope, payloadInfo } from "../serde/payload.ts";
+import type { PayloadCodec } from "../serde/payload.ts";
 import { eventPlace, places } from "../serde/places.ts";
 import type { EventRecord } from "../world/events.ts";
 import type {
-  AuditActor,
   AuditEntry,
   HookRecord,
   ListRunsFilter,
   RunRecord,
   RunStatus,
-  StepRecord,
   WaitRecord,
   World,
 } from "../world/types.ts";
-import { type Column, formatDuration, formatTable, formatTime } from "./table.ts";
+import { describeValue, PayloadView, type PayloadViewOptions } from "./payload-view.ts";
+import { describeRunState, type RunState, runState } from "./run-state.ts";
+import { type Column, formatDuration, formatTable, formatTime, isoTimes, shortName } from "./table.ts";
+import { resolveWorkflow } from "./workflow-names.ts";
+
+export { currentActor, describeValue, ENCRYPTED_PAYLOAD } from "./payload-view.ts";
 
 export type InspectResource = "runs" | "steps" | "events" | "hooks" | "sleeps" | "audit";
 export const INSPECT_RESOURCES: readonly InspectResource[] = [
@@ -37,23 +36,18 @@ export const INSPECT_RESOURCES: readonly InspectResource[] = [
   "audit",
 ];
 
-export interface InspectOptions {
+export interface InspectOptions extends PayloadViewOptions {
   /** For runs: one run's details; for the others: the run whose rows to show. */
   id?: string;
-  status?: string;
+  /** Stored statuses (runs: one or several, or a comma-separated text; hooks, sleeps: one). */
+  status?: string | readonly string[];
+  /** Runs of one workflow: its full id, or its short name (every workflow with that name). */
   workflow?: string;
   runId?: string;
   limit?: number;
   cursor?: string;
-  /**
-   * Decrypt encrypted payloads (one run's: `runs <id>`, `steps`, `events`), after recording who
-   * reads them in the World's audit trail. Needs the key (`ConfigError` without one).
-   */
-  decrypt?: boolean;
-  /** Why, for the audit record. */
-  reason?: string;
-  /** Who, for the audit record; by default this process (`currentActor()`). */
-  actor?: AuditActor;
+  /** Tables show full workflow and step ids instead of short names. */
+  ids?: boolean;
 }
 
 export interface InspectResult {
@@ -66,241 +60,158 @@ export interface InspectResult {
   auditOutcome?: AuditEntry;
 }
 
-/** The longest failure text an outcome record keeps. */
-const MAX_OUTCOME_DETAIL = 1000;
+const iso = (at: number | undefined): string | null => (at === undefined ? null : new Date(at).toISOString());
 
-/** Stands in for an encrypted payload that is not decrypted: `<encrypted>` in tables and JSON. */
-export const ENCRYPTED_PAYLOAD: { toJSON(): string; toString(): string } = Object.freeze({
-  toJSON: () => "<encrypted>",
-  toString: () => "<encrypted>",
-});
-
-/** This process as an audit actor: the OS user, the host name and the pid. */
-export function currentActor(): AuditActor {
-  let user: string;
-  try {
-    user = userInfo().username;
-  } catch {
-    user = process.env.USER ?? process.env.USERNAME ?? `uid ${String(process.getuid?.() ?? "?")}`;
-  }
-  return { user, host: hostname(), pid: process.pid };
+/** The state fields of a run's JSON row: `status` as shown, the stored one, and what it waits for. */
+function stateFields(run: RunRecord, state: RunState): Record<string, unknown> {
+  const fields: Record<string, unknown> = { status: state.status, storedStatus: run.status };
+  if (state.until !== undefined) fields.until = iso(state.until);
+  if (state.tokens !== undefined) fields.waitingFor = state.tokens;
+  if (state.step !== undefined) fields.retrying = state.step;
+  return fields;
 }
 
-/**
- * How payloads are shown: decoded when plain; `<encrypted>` when encrypted, unless decryption was
- * asked for and `unlock` has recorded it. A payload that cannot be decrypted fails the whole
- * inspection with its `PayloadDecryptionError` (which names the key id), never shows garbage.
- * `settle` records how decrypting ended.
- */
-class PayloadView {
-  #unlocked = false;
-  #decrypted = 0;
-  audit: AuditEntry | undefined;
-  outcome: AuditEntry | undefined;
-
-  constructor(
-    private readonly payloads: PayloadCodec,
-    private readonly options: InspectOptions,
-  ) {}
-
-  /** Records the decryption of `runIds`' payloads, if asked for; call before `show`. */
-  async unlock(world: World, resource: InspectResource, runIds: readonly string[]): Promise<void> {
-    if (!this.options.decrypt) return;
-    const entry = {
-      actor: this.options.actor ?? currentActor(),
-      action: "decrypt",
-      resource,
-      runIds: [...new Set(runIds)],
-    };
-    this.audit = await world.audit.record(
-      this.options.reason === undefined ? entry : { ...entry, reason: this.options.reason },
-    );
-    this.#unlocked = true;
-  }
-
-  /**
-   * Records how the decryption `unlock` recorded ended (nothing when nothing was unlocked): failed,
-   * with `error`'s name, code and message, or succeeded, with how many payloads were decrypted.
-   */
-  async settle(world: World, error?: unknown): Promise<void> {
-    const attempt = this.audit;
-    if (attempt === undefined || this.outcome !== undefined) return;
-    let detail: string;
-    if (error === undefined) {
-      detail = `${this.#decrypted} encrypted payload${this.#decrypted === 1 ? "" : "s"} decrypted`;
-    } else {
-      const code = (error as { code?: unknown } | null)?.code;
-      const text =
-        error instanceof Error
-          ? `${error.name}${typeof code === "string" ? ` (${code})` : ""}: ${error.message}`
-          : String(error);
-      detail = text.length > MAX_OUTCOME_DETAIL ? `${text.slice(0, MAX_OUTCOME_DETAIL - 1)}…` : text;
-    }
-    this.outcome = await world.audit.record({
-      actor: attempt.actor,
-      action: attempt.action,
-      resource: attempt.resource,
-      runIds: attempt.runIds,
-      refersTo: attempt.auditId,
-      outcome: error === undefined ? "succeeded" : "failed",
-      detail,
-    });
-  }
-
-  /** The value stored at `place` of `run`, or a placeholder when it stays encrypted. */
-  show(run: PayloadScope, place: string, bytes: Uint8Array | undefined): unknown {
-    if (bytes === undefined) return undefined;
-    if (payloadInfo(bytes).format === "encrypted") {
-      if (!this.options.decrypt) return ENCRYPTED_PAYLOAD;
-      if (!this.#unlocked)
-        throw new Error("internal: payloads decrypted before the audit record was written");
-    }
-    try {
-      const decoded = decodeValue(this.payloads.decode(run, place, bytes));
-      if (this.#unlocked && payloadInfo(bytes).format === "encrypted") this.#decrypted += 1;
-      return decoded;
-    } catch (error) {
-      if (PayloadDecryptionError.is(error)) throw error;
-      return `<unreadable: ${(error as Error).message}>`;
-    }
-  }
-}
-
-/** A short, one-line text for a decoded value. */
-export function describeValue(value: unknown): string {
-  if (value === undefined) return "";
-  if (value === ENCRYPTED_PAYLOAD) return String(value);
-  if (value instanceof Error) return `${value.name}: ${value.message}`;
-  try {
-    return (
-      JSON.stringify(value, (_key, v: unknown) => (typeof v === "bigint" ? `${v.toString()}n` : v)) ??
-      String(value)
-    );
-  } catch {
-    return String(value);
-  }
-}
-
-function shortName(id: string): string {
-  const at = id.lastIndexOf("//");
-  return at === -1 ? id : id.slice(at + 2);
-}
-
-function runRow(view: PayloadView, run: RunRecord, full: boolean): Record<string, unknown> {
-  const row: Record<string, unknown> = {
+function runRow(run: RunRecord, state: RunState): Record<string, unknown> {
+  return {
     runId: run.runId,
     workflow: run.workflowName,
-    status: run.status,
-    createdAt: new Date(run.createdAt).toISOString(),
-    startedAt: run.startedAt === undefined ? null : new Date(run.startedAt).toISOString(),
-    completedAt: run.completedAt === undefined ? null : new Date(run.completedAt).toISOString(),
+    ...stateFields(run, state),
+    createdAt: iso(run.createdAt),
+    startedAt: iso(run.startedAt),
+    completedAt: iso(run.completedAt),
     events: run.seq,
   };
-  if (full) {
-    row.encrypted = run.encrypted;
-    row.input = view.show(run, places.runInput, run.input);
-    if (run.output !== undefined) row.output = view.show(run, places.runOutput, run.output);
-    if (run.error !== undefined) row.error = view.show(run, places.runError, run.error);
-  }
-  return row;
 }
 
-const RUN_COLUMNS: Column<RunRecord>[] = [
-  { header: "run", value: (r) => r.runId },
-  { header: "workflow", value: (r) => shortName(r.workflowName), max: 30 },
-  { header: "status", value: (r) => r.status },
-  { header: "created", value: (r) => formatTime(r.createdAt) },
-  {
-    header: "duration",
-    value: (r) =>
-      formatDuration(r.startedAt, r.completedAt ?? (r.startedAt === undefined ? undefined : Date.now())),
-  },
-  { header: "events", value: (r) => String(r.seq) },
-];
+/** How long a run took, or has been going (`… so far`), from its start. */
+function runDuration(run: RunRecord, now: number): string {
+  if (run.startedAt === undefined) return "-";
+  if (run.completedAt !== undefined) return formatDuration(run.startedAt, run.completedAt);
+  return `${formatDuration(run.startedAt, now)} so far`;
+}
 
-function statusFilter(status: string | undefined): RunStatus[] | undefined {
-  if (status === undefined) return undefined;
-  return status.split(",").map((s) => s.trim()) as RunStatus[];
+async function inspectRun(world: World, view: PayloadView, options: InspectOptions): Promise<InspectResult> {
+  const run = await world.runs.get(options.id ?? "");
+  const state = await runState(world, run);
+  await view.unlock(world, "runs", [run.runId]);
+  const row: Record<string, unknown> = { ...runRow(run, state), encrypted: run.encrypted };
+  row.input = view.show(run, places.runInput, run.input);
+  if (run.output !== undefined) row.output = view.show(run, places.runOutput, run.output);
+  if (run.error !== undefined) row.error = view.show(run, places.runError, run.error);
+  const name = options.ids ? (id: string) => id : shortName;
+  const lines: [string, string][] = [
+    ["run", run.runId],
+    ["workflow", name(run.workflowName)],
+    ["status", describeRunState(state, name)],
+    ["created", formatTime(run.createdAt)],
+    ["started", formatTime(run.startedAt)],
+    ["completed", formatTime(run.completedAt)],
+    ["duration", runDuration(run, Date.now())],
+    ["events", String(run.seq)],
+    ["encrypted", String(run.encrypted)],
+    ["input", describeValue(row.input)],
+  ];
+  if ("output" in row) lines.push(["output", describeValue(row.output)]);
+  if ("error" in row) lines.push(["error", describeValue(row.error)]);
+  return { rows: [row], table: lines.map(([key, value]) => `${key.padEnd(10)} ${value}`).join("\n") };
 }
 
 async function inspectRuns(world: World, view: PayloadView, options: InspectOptions): Promise<InspectResult> {
-  if (options.id !== undefined) {
-    const run = await world.runs.get(options.id);
-    await view.unlock(world, "runs", [run.runId]);
-    const row = runRow(view, run, true);
-    const lines = Object.entries(row).map(
-      ([key, value]) => `${key.padEnd(12)} ${typeof value === "string" ? value : describeValue(value)}`,
-    );
-    return { rows: [row], table: lines.join("\n") };
-  }
+  if (options.id !== undefined) return inspectRun(world, view, options);
   const filter: ListRunsFilter = {};
-  const statuses = statusFilter(options.status);
-  if (statuses !== undefined) filter.status = statuses;
-  if (options.workflow !== undefined) filter.workflowName = options.workflow;
+  if (options.status !== undefined) {
+    const list = typeof options.status === "string" ? options.status.split(",") : options.status;
+    filter.status = list.map((status) => status.trim()) as RunStatus[];
+  }
+  if (options.workflow !== undefined) {
+    const resolved = await resolveWorkflow(world, options.workflow);
+    if (resolved.ids.length === 0) return { rows: [], table: resolved.none };
+    filter.workflowName = resolved.ids.length === 1 ? (resolved.ids[0] as string) : resolved.ids;
+  }
   if (options.limit !== undefined) filter.limit = options.limit;
   if (options.cursor !== undefined) filter.cursor = options.cursor;
-  let page = await world.runs.list(filter);
-  if (
-    options.workflow !== undefined &&
-    page.items.length === 0 &&
-    !options.workflow.startsWith("workflow//")
-  ) {
-    // Accept a short name ("order") as well as a full id.
-    const all = await world.runs.list({ ...filter, workflowName: undefined, limit: 1000 } as ListRunsFilter);
-    const wanted = options.workflow;
-    page = {
-      items: all.items.filter((run) => shortName(run.workflowName) === wanted).slice(0, filter.limit ?? 50),
-    };
-  }
+  const page = await world.runs.list(filter);
+  const now = Date.now();
+  const shown = await Promise.all(
+    page.items.map(async (run) => ({ run, state: await runState(world, run, now) })),
+  );
+  const name = options.ids ? (id: string) => id : shortName;
+  const columns: Column<(typeof shown)[number]>[] = [
+    { header: "run", value: ({ run }) => run.runId },
+    { header: "workflow", value: ({ run }) => name(run.workflowName), max: options.ids ? 80 : 30 },
+    { header: "status", value: ({ state }) => describeRunState(state, name), max: 70 },
+    { header: "created", value: ({ run }) => formatTime(run.createdAt) },
+    { header: "duration", value: ({ run }) => runDuration(run, now) },
+    { header: "events", value: ({ run }) => String(run.seq) },
+  ];
   const result: InspectResult = {
-    rows: page.items.map((run) => runRow(view, run, false)),
-    table: page.items.length === 0 ? "No runs." : formatTable(page.items, RUN_COLUMNS),
+    rows: shown.map(({ run, state }) => runRow(run, state)),
+    table: shown.length === 0 ? "No runs." : formatTable(shown, columns),
   };
   if (page.nextCursor !== undefined) result.nextCursor = page.nextCursor;
   return result;
 }
 
-const STEP_COLUMNS: Column<StepRecord & { value: string }>[] = [
-  { header: "step", value: (s) => s.stepId },
-  { header: "name", value: (s) => shortName(s.stepName), max: 30 },
-  { header: "status", value: (s) => s.status },
-  { header: "attempt", value: (s) => String(s.attempt) },
-  { header: "started", value: (s) => formatTime(s.startedAt) },
-  { header: "duration", value: (s) => formatDuration(s.startedAt, s.completedAt) },
-  { header: "result", value: (s) => s.value, max: 50 },
-];
-
-async function inspectSteps(world: World, view: PayloadView, runId: string): Promise<InspectResult> {
+async function inspectSteps(
+  world: World,
+  view: PayloadView,
+  runId: string,
+  options: InspectOptions,
+): Promise<InspectResult> {
   const run = await world.runs.get(runId);
   const steps = await world.steps.list(runId);
   await view.unlock(world, "steps", [runId]);
-  const result = (step: StepRecord) => view.show(run, places.stepResult(step.stepId), step.output);
-  const error = (step: StepRecord) => view.show(run, places.stepError(step.stepId), step.error);
-  const withValues = steps.map((step) => {
-    const value = step.status === "completed" ? result(step) : error(step);
-    return { ...step, value: describeValue(value) };
+  const shown = steps.map((step) => {
+    const result =
+      step.status === "completed" ? view.show(run, places.stepResult(step.stepId), step.output) : undefined;
+    const error =
+      step.error === undefined ? undefined : view.show(run, places.stepError(step.stepId), step.error);
+    return { step, result, error, value: describeValue(step.status === "completed" ? result : error) };
   });
+  const name = options.ids ? (id: string) => id : shortName;
+  const columns: Column<(typeof shown)[number]>[] = [
+    { header: "step", value: ({ step }) => step.stepId },
+    { header: "name", value: ({ step }) => name(step.stepName), max: options.ids ? 80 : 30 },
+    { header: "status", value: ({ step }) => step.status },
+    { header: "attempt", value: ({ step }) => String(step.attempt) },
+    { header: "started", value: ({ step }) => formatTime(step.startedAt) },
+    {
+      header: "duration",
+      value: ({ step }) =>
+        step.status === "retrying"
+          ? `retry at ${formatTime(step.retryAt)}`
+          : formatDuration(
+              step.startedAt,
+              step.completedAt ?? (step.status === "running" ? Date.now() : undefined),
+            ),
+    },
+    { header: "result", value: ({ value }) => value, max: 50 },
+  ];
   return {
-    rows: withValues.map((step) => ({
+    rows: shown.map(({ step, result, error }) => ({
       stepId: step.stepId,
       stepName: step.stepName,
       status: step.status,
       attempt: step.attempt,
-      startedAt: new Date(step.startedAt).toISOString(),
-      completedAt: step.completedAt === undefined ? null : new Date(step.completedAt).toISOString(),
-      retryAt: step.retryAt === undefined ? null : new Date(step.retryAt).toISOString(),
+      startedAt: iso(step.startedAt),
+      completedAt: iso(step.completedAt),
+      retryAt: iso(step.retryAt),
       input: view.show(run, places.stepArgs(step.stepId), step.input),
-      result: step.status === "completed" ? result(step) : undefined,
-      error: step.error === undefined ? undefined : error(step),
+      result,
+      error,
     })),
-    table: steps.length === 0 ? `Run ${runId} has no steps yet.` : formatTable(withValues, STEP_COLUMNS),
+    table: steps.length === 0 ? `Run ${runId} has no steps yet.` : formatTable(shown, columns),
   };
 }
 
-function eventDetail(view: PayloadView, run: RunRecord, event: EventRecord): string {
-  const data = Object.entries(event.data as Record<string, unknown>)
+/** An event's metadata in words: times as ISO, names short unless `ids`, the seed left out. */
+function eventDetail(view: PayloadView, run: RunRecord, event: EventRecord, ids: boolean): string {
+  const data = Object.entries(isoTimes(event.data as Record<string, unknown>))
     .filter(([key]) => key !== "seed")
-    .map(([key, value]) => `${key}=${typeof value === "string" ? value : JSON.stringify(value)}`)
+    .map(([key, value]) => {
+      const text = typeof value === "string" ? value : JSON.stringify(value);
+      return `${key}=${!ids && (key === "stepName" || key === "workflowName") ? shortName(text) : text}`;
+    })
     .join(" ");
   const payload =
     event.payload === undefined ? "" : ` ${describeValue(view.show(run, eventPlace(event), event.payload))}`;
@@ -325,8 +236,8 @@ async function inspectEvents(
     rows: events.map((event) => ({
       seq: event.seq,
       type: event.type,
-      createdAt: new Date(event.createdAt).toISOString(),
-      data: event.data,
+      createdAt: iso(event.createdAt),
+      data: isoTimes(event.data as Record<string, unknown>),
       payload: view.show(run, eventPlace(event), event.payload),
     })),
     table:
@@ -336,7 +247,7 @@ async function inspectEvents(
             { header: "seq", value: (e) => String(e.seq) },
             { header: "type", value: (e) => e.type },
             { header: "time", value: (e) => formatTime(e.createdAt) },
-            { header: "detail", value: (e) => eventDetail(view, run, e), max: 80 },
+            { header: "detail", value: (e) => eventDetail(view, run, e, options.ids === true), max: 100 },
           ]),
   };
   const last = events.at(-1);
@@ -390,7 +301,7 @@ async function inspectAudit(
     ...(options.cursor === undefined ? {} : { cursor: options.cursor }),
   });
   const result: InspectResult = {
-    rows: page.items.map((entry) => ({ ...entry, at: new Date(entry.at).toISOString() })),
+    rows: page.items.map((entry) => ({ ...entry, at: iso(entry.at) })),
     table: page.items.length === 0 ? "No audit records." : formatTable(page.items, AUDIT_COLUMNS),
   };
   if (page.nextCursor !== undefined) result.nextCursor = page.nextCursor;
@@ -398,12 +309,15 @@ async function inspectAudit(
 }
 
 /** Refuses a decryption that cannot happen, before anything is read or recorded. */
-function checkDecrypt(payloads: PayloadCodec, resource: InspectResource, options: InspectOptions): void {
+export function checkDecrypt(payloads: PayloadCodec, resource: string, options: InspectOptions): void {
   const payloadView =
-    resource === "steps" || resource === "events" || (resource === "runs" && options.id !== undefined);
+    resource === "steps" ||
+    resource === "events" ||
+    resource === "streams" ||
+    (resource === "runs" && options.id !== undefined);
   if (!payloadView) {
     throw new StepwiseError(
-      `Decrypting applies to one run's payloads: inspect runs <runId>, inspect steps <runId> or inspect events <runId> (inspect ${resource}${resource === "runs" ? " without a run id" : ""} shows no payloads).`,
+      `Decrypting applies to one run's payloads: inspect runs <runId>, inspect steps <runId>, inspect events <runId> or inspect streams <runId> <name> (inspect ${resource}${resource === "runs" ? " without a run id" : ""} shows no payloads).`,
     );
   }
   if (payloads.keyIds.length === 0) {
@@ -450,6 +364,7 @@ async function query(
   options: InspectOptions,
 ): Promise<InspectResult> {
   const runId = options.runId ?? options.id;
+  const status = typeof options.status === "string" ? options.status : options.status?.[0];
   switch (resource) {
     case "runs":
       return inspectRuns(world, view, options);
@@ -461,7 +376,7 @@ async function query(
         throw new Error(`inspect ${resource} needs a run id: npx stepwise inspect ${resource} <runId>`);
       await world.runs.get(runId);
       return resource === "steps"
-        ? inspectSteps(world, view, runId)
+        ? inspectSteps(world, view, runId, options)
         : inspectEvents(world, view, runId, options);
     case "hooks": {
       if (runId !== undefined) await world.runs.get(runId);
@@ -469,10 +384,14 @@ async function query(
         limit: options.limit ?? 50,
       };
       if (runId !== undefined) filter.runId = runId;
-      if (options.status === "active" || options.status === "disposed") filter.status = options.status;
+      if (status === "active" || status === "disposed") filter.status = status;
       const hooks = await world.hooks.list(filter);
       return {
-        rows: hooks.map((hook) => ({ ...hook, createdAt: new Date(hook.createdAt).toISOString() })),
+        rows: hooks.map((hook) => ({
+          ...hook,
+          createdAt: iso(hook.createdAt),
+          disposedAt: iso(hook.disposedAt),
+        })),
         table: hooks.length === 0 ? "No hooks." : formatTable(hooks, HOOK_COLUMNS),
       };
     }
@@ -482,13 +401,14 @@ async function query(
         limit: options.limit ?? 50,
       };
       if (runId !== undefined) filter.runId = runId;
-      if (options.status === "waiting" || options.status === "completed") filter.status = options.status;
+      if (status === "waiting" || status === "completed") filter.status = status;
       const waits = await world.waits.list(filter);
       return {
         rows: waits.map((wait) => ({
           ...wait,
-          resumeAt: new Date(wait.resumeAt).toISOString(),
-          createdAt: new Date(wait.createdAt).toISOString(),
+          resumeAt: iso(wait.resumeAt),
+          createdAt: iso(wait.createdAt),
+          completedAt: iso(wait.completedAt),
         })),
         table: waits.length === 0 ? "No sleeps." : formatTable(waits, WAIT_COLUMNS),
       };

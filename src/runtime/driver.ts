@@ -61,6 +61,8 @@ export class RunDriver {
   stepsCompleted = 0;
   /** Why the run was handed back undone (outcome "deferred"). */
   deferral: PayloadDecryptionError | undefined;
+  /** The event that ended the run, once it is recorded (outcome "finished"), for progress reports. */
+  ended: NewEvent | undefined;
 
   constructor(machine: RunMachine, host: DriverHost, anchors: string[]) {
     this.machine = machine;
@@ -304,6 +306,7 @@ export class RunDriver {
       };
     }
     await this.#commit({ release: true, terminal });
+    this.ended = terminal;
   }
 
   /**

@@ -62,8 +62,16 @@ export function durableWritable(target: StreamTarget): WritableStream<unknown> {
   });
 }
 
-/** Resolves at the next change hint that may concern the stream, or after the fallback delay. */
-function nextChange(world: World, runId: string, name: string): { promise: Promise<void>; cancel(): void } {
+/**
+ * Resolves at the next change hint that may concern the stream (or its run), or after the fallback
+ * delay; `cancel` resolves it at once. Subscribe BEFORE reading, so a write right after the read
+ * still wakes the reader.
+ */
+export function nextChange(
+  world: World,
+  runId: string,
+  name: string,
+): { promise: Promise<void>; cancel(): void } {
   let unsubscribe: (() => void) | undefined;
   let timer: NodeJS.Timeout | undefined;
   let resolveIt: () => void = () => {};

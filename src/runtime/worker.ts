@@ -23,6 +23,7 @@ import { type Limits, limitsFromEnv } from "./limits.ts";
 import { LruCache } from "./lru.ts";
 import { RunMachine } from "./machine.ts";
 import { getWorkflowBundle, onWorkflowsRegistered, registeredWorkflowList } from "./registry.ts";
+import { type RunEnding, type RunWaiting, runEnding, runWaiting } from "./run-report.ts";
 import { Semaphore } from "./semaphore.ts";
 import { SPEC_VERSION } from "./version.ts";
 
@@ -60,6 +61,10 @@ export interface RunReport {
   outcome: DriveOutcome;
   /** Steps that completed while this worker drove the run this time. */
   stepsCompleted: number;
+  /** outcome "finished": how the run ended (completed, failed with which error, cancelled). */
+  ended?: RunEnding;
+  /** outcome "suspended": what the run waits for (sleeps, hooks, steps' next attempts). */
+  waiting?: RunWaiting;
 }
 
 interface ActiveRun {
@@ -343,7 +348,18 @@ export class Worker {
     if (!this.#running) driver.requestStop();
     const outcome: DriveOutcome = await driver.drive();
     active.anchors = driver.anchors;
-    this.#onRun?.({ runId, workflowName: run.workflowName, outcome, stepsCompleted: driver.stepsCompleted });
+    if (this.#onRun !== undefined) {
+      const report: RunReport = {
+        runId,
+        workflowName: run.workflowName,
+        outcome,
+        stepsCompleted: driver.stepsCompleted,
+      };
+      const ended = runEnding(driver);
+      if (ended !== undefined) report.ended = ended;
+      if (outcome === "suspended") report.waiting = runWaiting(driver);
+      this.#onRun(report);
+    }
     if (outcome !== "deferred") this.#unreadable.delete(runId);
     switch (outcome) {
       case "deferred":

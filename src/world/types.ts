@@ -194,7 +194,8 @@ export interface Page<T> {
 
 export interface ListRunsFilter {
   status?: RunStatus | readonly RunStatus[];
-  workflowName?: string;
+  /** One workflow (its full id) or several: runs of any of them. An empty list matches nothing. */
+  workflowName?: string | readonly string[];
   /** Newest first; at most this many (default 50, at most 1000). */
   limit?: number;
   cursor?: string;
@@ -327,6 +328,12 @@ export interface World {
     get(runId: string): Promise<RunRecord>;
     /** Newest first, filtered, paginated. An unknown cursor gives an empty page. */
     list(filter?: ListRunsFilter): Promise<Page<RunRecord>>;
+    /**
+     * The distinct workflow names (`RunRecord.workflowName`) of the stored runs, sorted as
+     * JavaScript sorts strings. Costs about one index probe per name, not a scan of the runs: it is
+     * how a short name a person types (`order`) finds the full ids to list runs by.
+     */
+    workflowNames(): Promise<string[]>;
     /**
      * Takes the run's lease for `owner` if it is free, expired, or already `owner`'s. Otherwise sets
      * `wakePending` on the run, so the holder looks again before releasing, notifies

@@ -34,8 +34,15 @@ export function statusList(filter: ListRunsFilter): readonly string[] | undefine
 export function runMatches(run: RunRecord, filter: ListRunsFilter): boolean {
   const statuses = statusList(filter);
   if (statuses !== undefined && !statuses.includes(run.status)) return false;
-  if (filter.workflowName !== undefined && run.workflowName !== filter.workflowName) return false;
+  const names = workflowNameList(filter);
+  if (names !== undefined && !names.includes(run.workflowName)) return false;
   return true;
+}
+
+/** The filter's workflow names as a list (undefined: no filter; empty: matches nothing). */
+export function workflowNameList(filter: ListRunsFilter): readonly string[] | undefined {
+  if (filter.workflowName === undefined) return undefined;
+  return typeof filter.workflowName === "string" ? [filter.workflowName] : filter.workflowName;
 }
 
 /**

@@ -3,6 +3,7 @@
  * the repository with the package linked the way `npm install <checkout>` links it: a workflow file
  * with directives, an app run with `node --import stepwise-workflows/register`, and `npx stepwise` commands.
  */
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PLAINTEXT_NOTICE } from "../../src/serde/keys.ts";
@@ -12,13 +13,14 @@ import {
   npxStepwise,
   type Project,
   REGISTER,
+  REPO,
   runNode,
   spawnNode,
 } from "../helpers/project.ts";
 
 const FILES: Record<string, string> = {
   "workflows/x.ts": `
-import { FatalError, getStepMetadata, sleep, createHook } from "stepwise-workflows";
+import { FatalError, getStepMetadata, getWritable, sleep, createHook } from "stepwise-workflows";
 
 async function flaky(label: string): Promise<string> {
   "use step";
@@ -66,6 +68,33 @@ export async function waiter(token: string) {
 export async function slowOne(ms: number) {
   "use workflow";
   return await slow(ms);
+}
+
+async function emit(chunk: string): Promise<void> {
+  "use step";
+  const writer = getWritable<string>().getWriter();
+  await writer.write(chunk);
+  writer.releaseLock();
+}
+
+export async function doomed() {
+  "use workflow";
+  await refuse();
+}
+
+export async function streamer(n: number) {
+  "use workflow";
+  for (let i = 0; i < n; i++) {
+    await emit(\`chunk \${i}\`);
+    await sleep("300ms");
+  }
+  return n;
+}
+
+export async function streamThenNap() {
+  "use workflow";
+  await emit("first");
+  await sleep("1 day");
 }
 `,
   "app.ts": `
@@ -141,15 +170,24 @@ describe("npx stepwise", () => {
   it("has --help for every command", async () => {
     const main = await npx("--help");
     expect(main.code).toBe(0);
-    for (const command of ["worker", "start", "inspect", "cancel", "resume", "build"]) {
+    for (const command of ["worker", "start", "inspect", "cancel", "resume", "build", "migrate", "doctor"]) {
       expect(main.stdout).toContain(command);
       const help = await stepwise(command, "--help");
       expect(help.code, command).toBe(0);
-      expect(help.stdout, command).toMatch(/^Usage: npx stepwise/);
+      expect(help.stdout, command).toMatch(new RegExp(`^Usage: npx stepwise ${command}`));
+      expect(help.stdout, command).toMatch(/\nExamples:\n {2}\$ .*npx stepwise /);
     }
+    for (const sub of ["runs", "steps", "events", "hooks", "sleeps", "audit", "streams"]) {
+      const help = await stepwise("inspect", sub, "--help");
+      expect(help.code, sub).toBe(0);
+      expect(help.stdout, sub).toMatch(new RegExp(`^Usage: npx stepwise inspect ${sub}`));
+      expect(help.stdout, sub).toContain("Examples:");
+    }
+    const hooks = await stepwise("hooks", "resume", "--help");
+    expect(hooks.stdout).toMatch(/^Usage: npx stepwise hooks resume \[options\] <token> \[json-payload\]/);
     const unknown = await stepwise("frobnicate");
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toContain('unknown command "frobnicate"');
+    expect(unknown.stderr).toContain("unknown command 'frobnicate'");
   });
 
   it("start prints a run id, and an unknown workflow lists the known ones", async () => {
@@ -255,5 +293,190 @@ describe("npx stepwise", () => {
     expect(next.items[0].runId).not.toBe(page.items[0].runId);
     const bad = await stepwise("inspect", "runs", "--limit", "zero");
     expect(bad.code).toBe(2);
+  });
+});
+
+describe("usage errors and the commands a newcomer types first", () => {
+  /** A usage error: exit 2, one line on stderr, no stack trace, nothing on stdout. */
+  function expectUsageError(result: NodeResult, text: string): void {
+    expect(result.code, result.stderr).toBe(2);
+    expect(result.stdout).toBe("");
+    expect(result.stderr.trimEnd().split("\n")).toHaveLength(1);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    expect(result.stderr).toContain(text);
+  }
+
+  it("npx stepwise --version prints the package's version", async () => {
+    const result = await npx("--version");
+    expect(result.code).toBe(0);
+    const { version } = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { version: string };
+    expect(result.stdout.trim()).toBe(version);
+  });
+
+  it("a typo suggests the command meant", async () => {
+    const result = await npx("inspec", "runs");
+    expectUsageError(result, "unknown command 'inspec' (Did you mean inspect?)");
+    expectUsageError(await stepwise("inspect", "run"), "(Did you mean runs?)");
+  });
+
+  it("a missing or malformed argument is a usage error naming it, with the usage", async () => {
+    const steps = await npx("inspect", "steps");
+    expectUsageError(steps, "error: missing required argument 'runId'");
+    expect(steps.stderr).toContain("Usage: npx stepwise inspect steps [options] <runId>");
+    expectUsageError(
+      await stepwise("inspect", "runs", "--status", "bogus"),
+      "Expected one or more of pending, running, completed, failed, cancelled",
+    );
+    expectUsageError(
+      await stepwise("inspect", "runs", "--status", "sleeping"),
+      "A sleeping run is stored as running",
+    );
+    expectUsageError(await stepwise("inspect", "runs", "--limit", "x"), "Expected a whole number above 0.");
+    expectUsageError(
+      await stepwise("inspect", "hooks", "--status", "open"),
+      "Allowed choices are active, disposed",
+    );
+    expectUsageError(await stepwise("worker", "--lease-ms", "5"), "at least 200");
+    expectUsageError(await stepwise("cancel"), "missing required argument 'runId'");
+    expectUsageError(await stepwise("inspect", "runs", "--reason", "x"), "--reason goes with --decrypt");
+    expectUsageError(await stepwise("start", "greet", "[1]", "extra"), "too many arguments");
+  });
+
+  it("migrate is a command: its help, and without a database it says what is missing", async () => {
+    const help = await npx("migrate", "--help");
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("--url <url>");
+    const result = await stepwise("migrate");
+    expect(result.stderr).not.toContain("unknown command");
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^error: .*STEPWISE_POSTGRES_URL/);
+  });
+});
+
+describe("honest output", () => {
+  const cli = join(REPO, "dist/cli/index.js");
+
+  it("start --wait: progress on stderr, the result alone on stdout; a failed run exits 1", async () => {
+    const ok = await stepwise("start", "greet", '["bo"]', "--wait", "--json");
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ status: "completed", result: { hello: "bo" } });
+    expect(ok.stderr).toMatch(/wrun_\w+ started/);
+    const failed = await stepwise("start", "doomed", "--wait");
+    expect(failed.code).toBe(1);
+    expect(failed.stdout).toBe("");
+    expect(failed.stderr).toMatch(/error: Workflow run wrun_\w+ failed: FatalError: not allowed/);
+    const json = await stepwise("start", "doomed", "--wait", "--json");
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      status: "failed",
+      error: { name: "FatalError", message: "not allowed" },
+    });
+  });
+
+  it("the worker logs completed, failed (FatalError: …) and waiting; inspect shows sleeping and waiting", async () => {
+    const doomed = (await stepwise("start", "doomed")).stdout.trim();
+    const napping = (await stepwise("start", "napper")).stdout.trim();
+    const waiting = (await stepwise("start", "waiter", '["log-token"]')).stdout.trim();
+    const fine = (await stepwise("start", "greet", '["cy"]')).stdout.trim();
+    const worker = spawnNode([cli, "worker", "workflows/x.ts"], project.dir, env);
+    try {
+      const logged = (text: string) => worker.output.stderr.includes(text);
+      for (let i = 0; i < 400; i++) {
+        if (
+          logged(`${napping} napper: waiting (sleep until`) &&
+          logged(`${waiting} waiter: waiting (hook hook_`)
+        )
+          if (logged(`${doomed} doomed: failed`) && logged(`${fine} greet: completed`)) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(worker.output.stderr).toContain(`${doomed} doomed: failed (FatalError: not allowed)`);
+      expect(worker.output.stderr).toContain(`${fine} greet: completed`);
+      expect(worker.output.stderr).toMatch(
+        new RegExp(`${napping} napper: waiting \\(sleep until \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ\\)`),
+      );
+      expect(worker.output.stderr).toContain(`${waiting} waiter: waiting (hook hook_`);
+      expect(worker.output.stderr).not.toContain("finished");
+      const table = (await stepwise("inspect", "runs")).stdout;
+      expect(table).toMatch(new RegExp(`${napping}\\s+napper\\s+sleeping until \\d{4}-`));
+      expect(table).toMatch(new RegExp(`${waiting}\\s+waiter\\s+waiting for hook log-token`));
+      const json = JSON.parse((await stepwise("inspect", "runs", napping, "--json")).stdout).items[0];
+      expect(json).toMatchObject({ status: "sleeping", storedStatus: "running" });
+      expect(json.until).toMatch(/^\d{4}-\d\d-\d\dT/);
+      const events = (await stepwise("inspect", "events", napping)).stdout;
+      expect(events).toMatch(/wait_created .*resumeAt=\d{4}-\d\d-\d\dT/);
+      expect(events).not.toMatch(/At=\d{10,}/);
+      await stepwise("cancel", napping);
+      await stepwise("hooks", "resume", "log-token", '{"ok":true}');
+    } finally {
+      worker.child.kill("SIGTERM");
+      await worker.exited;
+    }
+  });
+
+  it("inspect streams prints a stream's chunks; --follow tails it until the run ends, Ctrl-C stops it", async () => {
+    const runId = (await stepwise("start", "streamer", "[3]")).stdout.trim();
+    const follow = spawnNode(
+      [cli, "inspect", "streams", runId, "default", "--follow", "--json"],
+      project.dir,
+      env,
+    );
+    const worker = spawnNode([cli, "worker", "workflows/x.ts"], project.dir, env);
+    try {
+      expect(await follow.exited).toBe(0);
+      const chunks = follow.output.stdout
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line));
+      expect(chunks.map((c: { index: number; value: string }) => [c.index, c.value])).toEqual([
+        [0, "chunk 0"],
+        [1, "chunk 1"],
+        [2, "chunk 2"],
+      ]);
+      expect(chunks[0].createdAt).toMatch(/^\d{4}-\d\d-\d\dT/);
+      const list = await stepwise("inspect", "streams", runId);
+      expect(list.stdout).toMatch(/default\s+3\s+no/);
+      const table = await stepwise("inspect", "streams", runId, "default");
+      expect(table.stdout).toMatch(/^ {3}0 {2}\S+Z {2}"chunk 0"$/m);
+      const missing = await stepwise("inspect", "streams", runId, "nope");
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toContain('has no stream named "nope". Its streams: default.');
+
+      // A run that wrote one chunk and sleeps for a day: --follow waits until Ctrl-C.
+      const napping = (await stepwise("start", "streamThenNap")).stdout.trim();
+      const tail = spawnNode([cli, "inspect", "streams", napping, "default", "--follow"], project.dir, env);
+      for (let i = 0; i < 400 && !tail.output.stdout.includes('"first"'); i++)
+        await new Promise((r) => setTimeout(r, 50));
+      expect(tail.output.stdout).toContain('"first"');
+      tail.child.kill("SIGINT");
+      expect(await tail.exited).toBe(0);
+      expect(tail.output.stderr).not.toMatch(/\n\s+at /);
+      await stepwise("cancel", napping);
+    } finally {
+      follow.child.kill("SIGKILL");
+      worker.child.kill("SIGTERM");
+      await worker.exited;
+    }
+  });
+
+  it("--workflow pages on the server, and the More: hint keeps every filter", async () => {
+    for (let i = 0; i < 3; i++) await stepwise("start", "slowOne", "[1]");
+    const first = await stepwise(
+      "inspect",
+      "runs",
+      "--workflow",
+      "slowOne",
+      "--status",
+      "pending",
+      "--limit",
+      "2",
+    );
+    expect(first.code, first.stderr).toBe(0);
+    const more = first.stdout.match(/More: npx stepwise (inspect runs .*)$/m)?.[1] ?? "";
+    expect(more).toMatch(/^inspect runs --status pending --workflow slowOne --limit 2 --cursor wrun_\w+$/);
+    const second = await stepwise(...more.split(" "));
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stdout).toMatch(/slowOne\s+pending/);
+    const ids = (text: string) => [...text.matchAll(/^(wrun_\w+)/gm)].map((m) => m[1]);
+    expect(ids(first.stdout)).toHaveLength(2);
+    expect(ids(second.stdout).filter((id) => ids(first.stdout).includes(id))).toEqual([]);
   });
 });

@@ -130,6 +130,6 @@ describe("npx stepwise doctor", () => {
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/^Usage: npx stepwise doctor/);
     const main = await stepwise(".stepwise", "--help");
-    expect(main.stdout).toMatch(/doctor +check the World's database for damage/);
+    expect(main.stdout).toMatch(/doctor \[options\] +check the World's database for damage/);
   });
 });

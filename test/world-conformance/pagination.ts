@@ -1,7 +1,8 @@
 /**
  * Conformance: `runs.list` — newest first (ties broken by run id, descending), filtered by status
- * (one or several) and workflow name, paged by an opaque cursor, 50 per page by default and at most
- * 1000; an unknown cursor gives an empty page.
+ * (one or several) and workflow name (one or several), paged by an opaque cursor, 50 per page by
+ * default and at most 1000; an unknown cursor gives an empty page. `runs.workflowNames` lists the
+ * distinct workflow names of the stored runs, sorted.
  */
 import { describe, expect, it } from "vitest";
 import type { ListRunsFilter, RunRecord } from "../../src/world/types.ts";
@@ -85,6 +86,38 @@ export function describePagination(t: WorldContext): void {
       );
       expect((await collect({ workflowName: "other/workflow", status: "running" })).ids).toEqual([]);
       expect((await collect({ status: [] })).ids).toEqual([]);
+    });
+
+    it("filters by several workflow names, across pages, newest first", async () => {
+      const alpha = await makeRuns(3, "workflow//a.ts//order", 3_000_000);
+      await makeRuns(2, "workflow//b.ts//invoice", 3_000_010);
+      const beta = await makeRuns(3, "workflow//b.ts//order", 3_000_020);
+      const wanted = [...beta, ...alpha].map((run) => run.runId);
+      const names = ["workflow//a.ts//order", "workflow//b.ts//order"];
+      expect(await collect({ workflowName: names, limit: 2 })).toEqual({ ids: wanted, pages: 3 });
+      expect((await collect({ workflowName: names, status: "pending", limit: 4 })).ids).toEqual(wanted);
+      expect((await collect({ workflowName: ["workflow//b.ts//order"] })).ids).toEqual(
+        beta.map((run) => run.runId),
+      );
+      expect((await collect({ workflowName: [] })).ids).toEqual([]);
+      expect((await collect({ workflowName: ["workflow//nowhere.ts//x"] })).ids).toEqual([]);
+    });
+
+    it("workflowNames lists each stored workflow once, sorted", async () => {
+      expect(await t.world.runs.workflowNames()).toEqual([]);
+      await makeRuns(3, "workflow//b.ts//order", 4_000_000);
+      await makeRuns(2, "workflow//a.ts//order", 4_000_010);
+      await makeRuns(1, "workflow//a.ts//invoice", 4_000_020);
+      expect(await t.world.runs.workflowNames()).toEqual([
+        "workflow//a.ts//invoice",
+        "workflow//a.ts//order",
+        "workflow//b.ts//order",
+      ]);
+      // Finished runs count too: the names are those of every stored run.
+      const [run] = await makeRuns(1, "workflow//c.ts//done", 4_000_030);
+      if (!run) throw new Error("expected a run");
+      await appendNext(t.world, run.runId, [{ type: "run_cancelled", data: {} }]);
+      expect(await t.world.runs.workflowNames()).toContain("workflow//c.ts//done");
     });
 
     it("a run whose status changed between pages does not end the listing", async () => {

@@ -1,35 +1,35 @@
-/** `stepwise build <entries…>`: compiles an app ahead of time, so production runs plain `node`. */
+/**
+ * `stepwise build [entries…]`: compiles an app ahead of time, so production runs plain `node`.
+ * Compiling shows a live line on stderr (`cli/progress.ts`); what was built goes to stdout.
+ */
 import { relative, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { buildProject } from "../../compiler/index.ts";
 import { discoverWorkflowFiles } from "../../ops/load.ts";
 import { note, print, UsageError } from "../output.ts";
+import { startProgress } from "../progress.ts";
 
-export const help = `Usage: npx stepwise build [entries…] [options]
+export interface BuildCommandOptions {
+  outDir: string;
+  root?: string;
+}
 
-Compiles [entries…] (default: every file under ./workflows) and everything they import into
---out-dir: host modules with their step registrations, and a sandbox bundle beside each workflow
-file. The result runs with plain node (add --enable-source-maps for mapped stack traces) and needs
-no loader: \`node dist/app.js\`, or \`npx stepwise worker dist/workflows/*.js\`.
-
-Options:
-  --out-dir <dir>   where to write (default: dist)
-  --root <dir>      the project root (default: the nearest package.json)
-  -h, --help        show this help`;
-
-export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { "out-dir": { type: "string" }, root: { type: "string" } },
-  });
-  const entries = positionals.length > 0 ? positionals : discoverWorkflowFiles();
+/** Builds `given` (default: every file under ./workflows); returns the exit code. */
+export async function run(given: string[], options: BuildCommandOptions): Promise<number> {
+  const entries = given.length > 0 ? given : discoverWorkflowFiles();
   if (entries.length === 0)
     throw new UsageError("build needs entry files (none given, and no ./workflows directory).");
-  const options: Parameters<typeof buildProject>[0] = { entries: entries.map((entry) => resolve(entry)) };
-  if (values["out-dir"] !== undefined) options.outDir = values["out-dir"];
-  if (values.root !== undefined) options.root = values.root;
-  const result = await buildProject(options);
+  const request: Parameters<typeof buildProject>[0] = {
+    entries: entries.map((entry) => resolve(entry)),
+    outDir: options.outDir,
+  };
+  if (options.root !== undefined) request.root = options.root;
+  const progress = startProgress(`compiling ${entries.length} entr${entries.length === 1 ? "y" : "ies"}…`);
+  let result: Awaited<ReturnType<typeof buildProject>>;
+  try {
+    result = await buildProject(request);
+  } finally {
+    progress.stop();
+  }
   for (const warning of result.warnings) note(`warning: ${warning.message}`);
   print(
     `built ${result.modules.length} module(s) and ${result.bundles.length} sandbox bundle(s) into ${relative(process.cwd(), result.outDir) || "."}`,

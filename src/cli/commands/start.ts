@@ -1,70 +1,90 @@
-/** `stepwise start <workflow> [json-args]`: starts a run and prints its id. */
-import { parseArgs } from "node:util";
-import { getRun, shutdown, start } from "../../api/index.ts";
+/**
+ * `stepwise start <workflow> [json-args]`: starts a run and prints its id. With `--wait` the run is
+ * driven in this process: what it is doing shows on stderr as it goes (`cli/progress.ts`), and
+ * the result goes to stdout; a failed or cancelled run exits 1.
+ */
+import { getRun, getWorld, shutdown, start } from "../../api/index.ts";
+import { WorkflowRunCancelledError, WorkflowRunFailedError } from "../../errors/runtime.ts";
 import { discoverWorkflowFiles, loadWorkflowFiles } from "../../ops/load.ts";
 import { findWorkflowId } from "../../ops/resolve-workflow.ts";
+import { describeProgress } from "../../ops/run-state.ts";
 import { workflowReference } from "../../runtime/registry.ts";
-import { print, UsageError } from "../output.ts";
+import { note, print } from "../output.ts";
+import { startProgress } from "../progress.ts";
 
-export const help = `Usage: npx stepwise start <workflow> [json-args] [options]
-
-Starts a run of <workflow> and prints its run id. <workflow> is the function name ("order"),
-<file>//<name>, or the full id (workflow//workflows/order.ts//order). [json-args] is a JSON
-array of arguments (a single JSON value is taken as the only argument).
-
-Without --wait the run is only recorded: a worker (npx stepwise worker) or the next process
-with an in-process worker executes it.
-
-Options:
-  --load <file>   a workflow file to load (repeatable; default: every file under ./workflows)
-  --wait          run the workflow in this process and print its result
-  --json          print {"runId": ...} (and the result with --wait) as JSON
-  -h, --help      show this help`;
-
-function parseJsonArgs(text: string | undefined): unknown[] {
-  if (text === undefined) return [];
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new UsageError(`[json-args] is not valid JSON (${(error as Error).message}): ${text}`);
-  }
-  return Array.isArray(value) ? value : [value];
+export interface StartCommandOptions {
+  load?: string[];
+  wait?: boolean;
+  json?: boolean;
 }
 
-export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      load: { type: "string", multiple: true },
-      wait: { type: "boolean" },
-      json: { type: "boolean" },
-    },
-  });
-  const [name, json] = positionals;
-  if (name === undefined) throw new UsageError("start needs the workflow to start.");
-  if (positionals.length > 2) throw new UsageError(`unexpected arguments: ${positionals.slice(2).join(" ")}`);
-  const args = parseJsonArgs(json);
-  if (!values.wait) process.env.STEPWISE_WORKER = "0";
-  await loadWorkflowFiles(values.load ?? discoverWorkflowFiles());
-  const workflowId = findWorkflowId(name);
-  const handle = await start(workflowReference(workflowId), args);
-  if (!values.wait) {
-    print(values.json ? JSON.stringify({ runId: handle.runId }) : handle.runId);
-    await shutdown();
-    return 0;
-  }
-  print(values.json ? "" : `started ${handle.runId}`);
+/** How often `--wait` looks at the run to update its progress line. */
+const PROGRESS_MS = 250;
+
+/** Starts the run; with `wait`, drives it here and prints its result. Returns the exit code. */
+export async function run(name: string, json: unknown, options: StartCommandOptions): Promise<number> {
+  const args = json === undefined ? [] : Array.isArray(json) ? json : [json];
+  if (!options.wait) process.env.STEPWISE_WORKER = "0";
   try {
-    const result = await getRun(handle.runId).returnValue;
-    print(
-      values.json
-        ? JSON.stringify({ runId: handle.runId, result })
-        : `completed ${handle.runId}: ${JSON.stringify(result)}`,
-    );
-    return 0;
+    await loadWorkflowFiles(options.load ?? discoverWorkflowFiles());
+    const workflowId = findWorkflowId(name);
+    const handle = await start(workflowReference(workflowId), args);
+    if (!options.wait) {
+      print(options.json ? JSON.stringify({ runId: handle.runId }) : handle.runId);
+      return 0;
+    }
+    return await waitFor(handle.runId, options);
   } finally {
     await shutdown();
+  }
+}
+
+async function waitFor(runId: string, options: StartCommandOptions): Promise<number> {
+  const world = await getWorld();
+  const progress = startProgress(`${runId} started`);
+  let looking = false;
+  const timer = setInterval(() => {
+    if (looking) return;
+    looking = true;
+    describeProgress(world, runId)
+      .then((text) => progress.update(`${runId} ${text}`))
+      .catch(() => {})
+      .finally(() => {
+        looking = false;
+      });
+  }, PROGRESS_MS);
+  try {
+    const result = await getRun(runId).returnValue;
+    progress.stop();
+    print(
+      options.json
+        ? JSON.stringify({ runId, status: "completed", result })
+        : `completed ${runId}: ${JSON.stringify(result)}`,
+    );
+    return 0;
+  } catch (error) {
+    progress.stop();
+    if (WorkflowRunFailedError.is(error) || WorkflowRunCancelledError.is(error)) {
+      const failed = WorkflowRunFailedError.is(error);
+      if (options.json) {
+        const cause = (error as Error).cause as { name?: unknown; message?: unknown } | undefined;
+        print(
+          JSON.stringify(
+            failed
+              ? {
+                  runId,
+                  status: "failed",
+                  error: { name: String(cause?.name ?? "Error"), message: String(cause?.message ?? cause) },
+                }
+              : { runId, status: "cancelled" },
+          ),
+        );
+      }
+      note(`error: ${(error as Error).message}`);
+      return 1;
+    }
+    throw error;
+  } finally {
+    clearInterval(timer);
   }
 }

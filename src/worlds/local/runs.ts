@@ -27,7 +27,10 @@ export function createRuns(ctx: LocalContext): World["runs"] {
   const listStatement = (filter: ListRunsFilter, cursor: boolean) => {
     const where: string[] = [];
     if (filter.status !== undefined) where.push("r.status IN (SELECT value FROM json_each(@statuses))");
-    if (filter.workflowName !== undefined) where.push("r.workflow_name = @workflowName");
+    // One name keeps the index order (no sort); several are read from a JSON list.
+    if (typeof filter.workflowName === "string") where.push("r.workflow_name = @workflowName");
+    else if (filter.workflowName !== undefined)
+      where.push("r.workflow_name IN (SELECT value FROM json_each(@workflowNames))");
     if (cursor)
       where.push("(r.created_at < @cursorAt OR (r.created_at = @cursorAt AND r.run_id < @cursorId))");
     const key = where.join(" AND ");
@@ -89,7 +92,9 @@ export function createRuns(ctx: LocalContext): World["runs"] {
         }
         const statuses = statusList(filter);
         if (statuses !== undefined) params.statuses = JSON.stringify(statuses);
-        if (filter.workflowName !== undefined) params.workflowName = filter.workflowName;
+        if (typeof filter.workflowName === "string") params.workflowName = filter.workflowName;
+        else if (filter.workflowName !== undefined)
+          params.workflowNames = JSON.stringify(filter.workflowName);
         const rows = listStatement(filter, filter.cursor !== undefined).all(params);
         const size = pageSize(filter.limit);
         const items = rows.slice(0, size).map(runFromRow);
@@ -98,6 +103,11 @@ export function createRuns(ctx: LocalContext): World["runs"] {
         if (rows.length > size && last) page.nextCursor = last.runId;
         return page;
       });
+    },
+
+    async workflowNames() {
+      ctx.enter();
+      return ctx.read(() => sql.workflowNames.all()).sort();
     },
 
     async acquire(runId, owner, leaseMs) {

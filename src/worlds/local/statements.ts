@@ -72,6 +72,15 @@ export function prepareStatements(db: Database.Database) {
       "SELECT payload FROM events WHERE run_id = ? AND seq = 1",
     ).pluck(),
     runCreatedAt: prep<[runId: string], number>("SELECT created_at FROM runs WHERE run_id = ?").pluck(),
+    /** A loose index scan of runs_by_workflow: one probe per distinct name, never a pass over the runs. */
+    workflowNames: prep<[], string>(
+      `WITH RECURSIVE names(name) AS (
+         SELECT (SELECT min(workflow_name) FROM runs)
+         UNION ALL
+         SELECT (SELECT min(workflow_name) FROM runs WHERE workflow_name > names.name)
+         FROM names WHERE names.name IS NOT NULL
+       ) SELECT name FROM names WHERE name IS NOT NULL`,
+    ).pluck(),
     insertRun: prep<
       [
         runId: string,

@@ -176,6 +176,11 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
         return { ...page, items: page.items.map(copy) };
       },
 
+      async workflowNames() {
+        live();
+        return [...new Set([...runs.values()].map((state) => state.run.workflowName))].sort();
+      },
+
       async acquire(runId, owner, leaseMs): Promise<AcquireResult> {
         live();
         const { run } = stateOf(runId);

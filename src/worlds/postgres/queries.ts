@@ -103,6 +103,16 @@ export function createQueries(s: string) {
         ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
         ORDER BY r.created_at DESC, r.run_id DESC LIMIT $1`,
     }),
+    /** A loose index scan of runs_by_workflow: one probe per distinct name, never a pass over the runs. */
+    workflowNames: named(
+      "workflow_names",
+      `WITH RECURSIVE names(name) AS (
+         SELECT (SELECT min(workflow_name) FROM ${s}.runs)
+         UNION ALL
+         SELECT (SELECT min(r.workflow_name) FROM ${s}.runs r WHERE r.workflow_name > names.name)
+         FROM names WHERE names.name IS NOT NULL
+       ) SELECT name FROM names WHERE name IS NOT NULL`,
+    ),
     /** Keyset condition: after the run named by parameter `$n` (an unknown run matches nothing). */
     afterRun: (n: number): string =>
       `(r.created_at, r.run_id) < (SELECT c.created_at, c.run_id FROM ${s}.runs c WHERE c.run_id = $${n})`,

@@ -87,9 +87,12 @@ export function createRuns(ctx: PgContext): World["runs"] {
         values.push([...statuses]);
         where.push(`r.status = ANY($${values.length}::text[])`);
       }
-      if (filter.workflowName !== undefined) {
+      if (typeof filter.workflowName === "string") {
         values.push(filter.workflowName);
         where.push(`r.workflow_name = $${values.length}`);
+      } else if (filter.workflowName !== undefined) {
+        values.push([...filter.workflowName]);
+        where.push(`r.workflow_name = ANY($${values.length}::text[])`);
       }
       const rows = await ctx.query<RunRow & { clock_now: string }>(q.listRuns(where), values);
       const items = rows.slice(0, size).map(toRun);
@@ -97,6 +100,12 @@ export function createRuns(ctx: PgContext): World["runs"] {
       const last = items[items.length - 1];
       if (rows.length > size && last) page.nextCursor = last.runId;
       return page;
+    },
+
+    async workflowNames() {
+      ctx.enter();
+      const rows = await ctx.query<{ name: string }>(q.workflowNames, []);
+      return rows.map((row) => row.name).sort();
     },
 
     async acquire(runId, owner, leaseMs) {

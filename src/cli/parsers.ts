@@ -1,0 +1,52 @@
+/**
+ * Parsers for the CLI's option values. Each turns the text a person typed into the value a command
+ * needs, or throws commander's `InvalidArgumentError` with a sentence saying what was expected, so
+ * a malformed value is a usage error (exit 2, one line) before any command runs.
+ */
+import { InvalidArgumentError } from "commander";
+import type { RunStatus } from "../world/types.ts";
+
+/** The run statuses a World stores, which `inspect runs --status` filters on. */
+export const RUN_STATUSES: readonly RunStatus[] = ["pending", "running", "completed", "failed", "cancelled"];
+
+/** The statuses `inspect` shows for a running run, which are not stored (and so not filters). */
+const SHOWN_ONLY = ["sleeping", "waiting", "retrying"];
+
+/** A whole number above zero (`--limit`, `--concurrency`). */
+export function positiveInteger(text: string): number {
+  const value = Number(text);
+  if (text.trim() === "" || !Number.isInteger(value) || value <= 0)
+    throw new InvalidArgumentError("Expected a whole number above 0.");
+  return value;
+}
+
+/** A lease time in milliseconds: a whole number, at least 200. */
+export function leaseMilliseconds(text: string): number {
+  const value = Number(text);
+  if (text.trim() === "" || !Number.isInteger(value) || value < 200)
+    throw new InvalidArgumentError("Expected a whole number of milliseconds, at least 200.");
+  return value;
+}
+
+/** `--status` of `inspect runs`: one status or several, comma-separated. */
+export function runStatusList(text: string): RunStatus[] {
+  const statuses = text.split(",").map((status) => status.trim());
+  for (const status of statuses) {
+    if (RUN_STATUSES.includes(status as RunStatus)) continue;
+    if (SHOWN_ONLY.includes(status))
+      throw new InvalidArgumentError(
+        `A ${status} run is stored as running: filter with --status running (the STATUS column then says what each one waits for).`,
+      );
+    throw new InvalidArgumentError(`Expected one or more of ${RUN_STATUSES.join(", ")}, comma-separated.`);
+  }
+  return statuses as RunStatus[];
+}
+
+/** A JSON value typed on the command line (`start`'s arguments, a hook payload). */
+export function jsonValue(what: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new InvalidArgumentError(`${what} is not valid JSON (${(error as Error).message}): ${text}`);
+  }
+}

@@ -1,0 +1,249 @@
+/**
+ * Every `stepwise` command, registered in one place on commander: its arguments, options (parsed
+ * and checked here, so a malformed value is a usage error before anything runs), help with
+ * examples, and the module that runs it (loaded only when the command is used, so `--help` and
+ * `inspect` do not load the worker or the compiler). The commands themselves are thin: they call
+ * the library (`ops/`, `api/`).
+ */
+import { readFileSync } from "node:fs";
+import { Argument, Command, Option } from "commander";
+import type { WorkerCommandOptions } from "./commands/worker.ts";
+import { type Act, details } from "./help.ts";
+import { jsonValue, leaseMilliseconds, positiveInteger } from "./parsers.ts";
+import { registerInspect } from "./program-inspect.ts";
+
+/** The installed package's version (from its package.json, beside `src/` and `dist/`). */
+export function packageVersion(): string {
+  const text = readFileSync(new URL("../../package.json", import.meta.url), "utf8");
+  return (JSON.parse(text) as { version: string }).version;
+}
+
+const ENVIRONMENT = `The World is chosen by the environment: STEPWISE_WORLD (local, memory, postgres, or a
+module), STEPWISE_DATA_DIR (the local World's directory; default ./.stepwise), STEPWISE_POSTGRES_URL.`;
+
+/**
+ * Builds the program. `done` receives each action's exit code. Errors (commander's usage errors,
+ * and what actions throw) propagate to the caller, which prints them (`index.ts`).
+ */
+export function buildProgram(done: (code: number) => void): Command {
+  const program = new Command("npx stepwise")
+    .description("Durable workflows: run workers, start runs, and look inside them.")
+    .version(packageVersion(), "-v, --version", "print the version")
+    .helpOption("-h, --help", "show help")
+    .exitOverride()
+    .showSuggestionAfterError(true)
+    .addHelpText(
+      "after",
+      details(ENVIRONMENT, [
+        "npx stepwise worker",
+        "npx stepwise start order '[\"order-1\"]' --wait",
+        "npx stepwise inspect runs --workflow order",
+        "npx stepwise inspect steps wrun_01J…",
+        "npx stepwise <command> --help",
+      ]),
+    );
+  const act: Act =
+    (handler) =>
+    async (...args) => {
+      done(await handler(...args));
+    };
+
+  program
+    .command("worker")
+    .summary("run a dedicated worker for your workflow files")
+    .description(
+      "Runs a dedicated worker for the workflows defined in [files…] against the World chosen by STEPWISE_WORLD. Any number of workers can share one World.",
+    )
+    .argument("[files...]", "workflow files to load (default: every file under ./workflows)")
+    .addOption(
+      new Option("--concurrency <n>", "steps executing at once (default 256)").argParser(positiveInteger),
+    )
+    .addOption(
+      new Option(
+        "--lease-ms <ms>",
+        "how long a run stays with this worker without a heartbeat; a dead worker's runs move to a live one after at most this long (default 5000)",
+      ).argParser(leaseMilliseconds),
+    )
+    .option("--quiet", "do not print a line per run")
+    .addHelpText(
+      "after",
+      details(
+        "It prints a line each time it hands a run on: completed, failed (with the error), cancelled,\n" +
+          "sleeping until …, waiting for a hook, or retrying a step (attempt, when). On SIGTERM or\n" +
+          "SIGINT it stops taking work, lets the steps it is running finish, hands its runs back to\n" +
+          "the queue and exits; a second signal exits at once.",
+        ["npx stepwise worker", "npx stepwise worker workflows/order.ts --concurrency 32"],
+      ),
+    )
+    .action(
+      act(async (files: string[], options: WorkerCommandOptions) =>
+        (await import("./commands/worker.ts")).run(files, options),
+      ),
+    );
+
+  program
+    .command("start")
+    .summary("start a run and print its id")
+    .description(
+      'Starts a run of <workflow> and prints its run id. <workflow> is the function name ("order"), <file>//<name>, or the full id (workflow//workflows/order.ts//order).',
+    )
+    .argument("<workflow>", "the workflow to start")
+    .addArgument(
+      new Argument(
+        "[json-args]",
+        "a JSON array of arguments (a single JSON value is taken as the only argument)",
+      ).argParser((text) => jsonValue("[json-args]", text)),
+    )
+    .option(
+      "--load <file>",
+      "a workflow file to load (repeatable; default: every file under ./workflows)",
+      (file: string, previous: string[] | undefined) => [...(previous ?? []), file],
+    )
+    .option("--wait", "run the workflow in this process, show its progress, and print its result")
+    .option("--json", 'print {"runId": …} (and "status", "result" or "error" with --wait) as JSON')
+    .addHelpText(
+      "after",
+      details(
+        "Without --wait the run is only recorded: a worker (npx stepwise worker) or the next process\n" +
+          "with an in-process worker executes it. With --wait, progress goes to stderr and the\n" +
+          "result to stdout; the exit code is 1 if the run failed or was cancelled.",
+        [
+          "npx stepwise start order",
+          "npx stepwise start order '[\"order-1\", 3]' --wait",
+          "npx stepwise start workflows/order.ts//order --load workflows/order.ts --json",
+        ],
+      ),
+    )
+    .action(
+      act(
+        async (
+          workflow: string,
+          args: unknown,
+          options: { load?: string[]; wait?: boolean; json?: boolean },
+        ) => (await import("./commands/start.ts")).run(workflow, args, options),
+      ),
+    );
+
+  registerInspect(program, act);
+
+  program
+    .command("cancel")
+    .summary("cancel a run")
+    .description(
+      'Cancels the run: it ends at once with status "cancelled" (a step already running finishes, and its result is discarded). Cancelling a run that has already ended changes nothing.',
+    )
+    .argument("<runId>", "the run to cancel")
+    .addHelpText("after", details("", ["npx stepwise cancel wrun_01J…"]))
+    .action(act(async (runId: string) => (await import("./commands/cancel.ts")).run(runId)));
+
+  const resume = (token: string, payload: unknown) =>
+    import("./commands/resume.ts").then((command) => command.run(token, payload));
+  const payloadArgument = () =>
+    new Argument("[json-payload]", "any JSON value (null when omitted)").argParser((text) =>
+      jsonValue("[json-payload]", text),
+    );
+  const resumeHelp = details("The run waiting on it continues in whichever worker drives it.", [
+    "npx stepwise hooks resume approve-order-1 '{\"approved\": true}'",
+  ]);
+  program
+    .command("hooks")
+    .summary("act on hooks (see inspect hooks to list them)")
+    .addHelpText(
+      "after",
+      details("", [
+        "npx stepwise inspect hooks --status active",
+        "npx stepwise hooks resume approve-order-1 true",
+      ]),
+    )
+    .command("resume")
+    .summary("send a payload to a waiting hook")
+    .description("Sends [json-payload] to the hook listening on <token>.")
+    .argument("<token>", "the hook's token")
+    .addArgument(payloadArgument())
+    .addHelpText("after", resumeHelp)
+    .action(act(resume));
+  program
+    .command("resume")
+    .summary("send a payload to a waiting hook (the same as hooks resume)")
+    .description("Sends [json-payload] to the hook listening on <token>.")
+    .argument("<token>", "the hook's token")
+    .addArgument(payloadArgument())
+    .addHelpText("after", resumeHelp)
+    .action(act(resume));
+
+  program
+    .command("build")
+    .summary("compile workflows ahead of time for production")
+    .description(
+      "Compiles [entries…] and everything they import into --out-dir: host modules with their step registrations, and a sandbox bundle beside each workflow file. The result runs with plain node (add --enable-source-maps for mapped stack traces) and needs no loader.",
+    )
+    .argument("[entries...]", "entry files (default: every file under ./workflows)")
+    .option("--out-dir <dir>", "where to write", "dist")
+    .option("--root <dir>", "the project root (default: the nearest package.json)")
+    .addHelpText(
+      "after",
+      details("Then: node dist/app.js, or npx stepwise worker dist/workflows/*.js.", [
+        "npx stepwise build",
+        "npx stepwise build app.ts workflows/order.ts --out-dir build",
+      ]),
+    )
+    .action(
+      act(async (entries: string[], options: { outDir: string; root?: string }) =>
+        (await import("./commands/build.ts")).run(entries, options),
+      ),
+    );
+
+  program
+    .command("migrate")
+    .summary("bring the PostgreSQL World's schema up to date")
+    .description(
+      "Applies the PostgreSQL World's schema migrations to the database at STEPWISE_POSTGRES_URL (or --url), in one transaction, under an advisory lock (safe while workers start). Workers also migrate at start; this command is for operators who prefer to do it as a deployment step. A database whose schema is newer than this version of Stepwise is refused.",
+    )
+    .option("--url <url>", "postgres://user:password@host:5432/database (default: STEPWISE_POSTGRES_URL)")
+    .option(
+      "--schema <name>",
+      'the schema holding Stepwise\'s tables (default: STEPWISE_POSTGRES_SCHEMA or "stepwise")',
+    )
+    .addHelpText(
+      "after",
+      details("The local World (SQLite) migrates its file when it opens it: it needs no command.", [
+        "STEPWISE_POSTGRES_URL=postgres://app@db:5432/app npx stepwise migrate",
+        "npx stepwise migrate --url postgres://app@db:5432/app --schema jobs",
+      ]),
+    )
+    .action(
+      act(async (options: { url?: string; schema?: string }) =>
+        (await import("./commands/migrate.ts")).run(options),
+      ),
+    );
+
+  program
+    .command("doctor")
+    .summary("check the World's database for damage, and say what to do")
+    .description(
+      "Checks the World that STEPWISE_WORLD names, and changes nothing. It can run while Stepwise processes use the World. Exit code 0 when healthy, 1 when not.",
+    )
+    .option(
+      "--data-dir <dir>",
+      "the local World's data directory (default: STEPWISE_DATA_DIR or ./.stepwise)",
+    )
+    .option("--json", "machine-readable output")
+    .addHelpText(
+      "after",
+      details(
+        "What it checks:\n" +
+          "  local     the SQLite file in STEPWISE_DATA_DIR (default ./.stepwise): that it is a database and\n" +
+          "            Stepwise's, its schema version, SQLite's full integrity_check, the WAL and free space\n" +
+          "  postgres  the server at STEPWISE_POSTGRES_URL: that it answers, the schema version and tables\n" +
+          "            (PostgreSQL checks its own storage: see pg_amcheck)",
+        ["npx stepwise doctor", "STEPWISE_WORLD=postgres npx stepwise doctor --json"],
+      ),
+    )
+    .action(
+      act(async (options: { dataDir?: string; json?: boolean }) =>
+        (await import("./commands/doctor.ts")).run(options),
+      ),
+    );
+
+  return program;
+}
