@@ -92,17 +92,28 @@ function readmeFiles(): Record<string, string> {
   return files;
 }
 
+/** The repository's files that git lists with `options`. */
+function gitFiles(...options: string[]): string[] {
+  const listed = spawnSync("git", ["ls-files", "-z", ...options], { cwd: REPO, encoding: "utf8" });
+  if (listed.status !== 0) throw new Error(`git ls-files failed: ${listed.stderr}`);
+  return listed.stdout.split("\0").filter((path) => path !== "" && path !== "node_modules");
+}
+
 /** Copies the checkout as a clone would have it (tracked and new files, nothing git ignores). */
 function copyCheckout(to: string): void {
-  const listed = spawnSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], {
-    cwd: REPO,
-    encoding: "utf8",
-  });
-  if (listed.status !== 0) throw new Error(`git ls-files failed: ${listed.stderr}`);
-  for (const path of new Set(listed.stdout.split("\0").filter(Boolean))) {
-    if (path === "node_modules" || !existsSync(join(REPO, path))) continue;
+  const copy = (path: string): void => {
     mkdirSync(dirname(join(to, path)), { recursive: true });
     cpSync(join(REPO, path), join(to, path));
+  };
+  // Tracked files (one deleted in the working tree is skipped), then files not yet committed, which
+  // other tests running meanwhile may create and remove: one that vanished is not copied.
+  for (const path of gitFiles("--cached")) if (existsSync(join(REPO, path))) copy(path);
+  for (const path of gitFiles("--others", "--exclude-standard")) {
+    try {
+      copy(path);
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== "ENOENT") throw error;
+    }
   }
   // The checkout's own dependencies (its build needs TypeScript); never its dist/.
   symlinkSync(realpathSync(join(REPO, "node_modules")), join(to, "node_modules"), "dir");
