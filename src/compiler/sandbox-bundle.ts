@@ -57,7 +57,7 @@ function sandboxPlugin(entry: string, root: string, state: Omit<SandboxBundle, "
         path: PACKAGE_NAME,
         namespace: API_NAMESPACE,
       }));
-      b.onResolve({ filter: /^stepwise\// }, (args) => ({
+      b.onResolve({ filter: /^stepwise-workflows\// }, (args) => ({
         errors: [
           {
             text: `"${args.path}" cannot be imported by workflow code (${reason}). Call it from a step ("use step").`,

@@ -17,7 +17,7 @@ function hooksUrl(): URL {
     if (existsSync(fileURLToPath(url))) return url;
   }
   throw new Error(
-    "The stepwise-workflows/register hooks are missing (dist/register/hooks.js): run npm run build, or reinstall stepwise.",
+    "The stepwise-workflows/register hooks are missing (dist/register/hooks.js): run npm run build, or reinstall stepwise-workflows.",
   );
 }
 

@@ -21,7 +21,9 @@ function preludeEntry(): string {
     const path = fileURLToPath(new URL(`../workflow/prelude${ext}`, import.meta.url));
     if (existsSync(path)) return path;
   }
-  throw new Error("The Stepwise sandbox prelude is missing from the installed package; reinstall stepwise.");
+  throw new Error(
+    "The Stepwise sandbox prelude is missing from the installed package; reinstall stepwise-workflows.",
+  );
 }
 
 function preludeScript(): vm.Script {

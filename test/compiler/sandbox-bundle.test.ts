@@ -51,6 +51,11 @@ const project = makeProject({
     "const fs = require('node:fs');\nexports.read = (p) => fs.readFileSync(p, 'utf8');\n",
   "workflows/uses-bad.ts":
     'import { read } from "bad-pkg";\n\nexport async function bad() {\n  "use workflow";\n  return read("x");\n}\n',
+  "node_modules/host-pkg/package.json": JSON.stringify({ name: "host-pkg", main: "index.js" }),
+  "node_modules/host-pkg/index.js":
+    "const { start } = require('stepwise-workflows/api');\nexports.go = (w) => start(w);\n",
+  "workflows/uses-host-api.ts":
+    'import { go } from "host-pkg";\n\nexport async function hosty() {\n  "use workflow";\n  return go(1);\n}\n',
 });
 afterAll(() => project.remove());
 const entry = join(project.dir, "workflows", "order.ts");
@@ -129,6 +134,16 @@ describe("buildSandboxBundle", () => {
     expect((error as CompileError).line).toBe(1);
     expect((error as Error).message).toContain('"node:fs" is a Node.js built-in module, imported by');
     expect((error as Error).message).toContain("Move the code that needs it into a step");
+  });
+
+  it("refuses the application API (stepwise-workflows/api) imported by an npm package", async () => {
+    const error = await buildSandboxBundle(join(project.dir, "workflows", "uses-host-api.ts"), {
+      outFile: join(project.dir, "out", "host.js"),
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CompileError);
+    expect((error as Error).message).toContain(
+      '"stepwise-workflows/api" cannot be imported by workflow code',
+    );
   });
 });
 
