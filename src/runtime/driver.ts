@@ -111,7 +111,7 @@ export class RunDriver {
     const { machine } = this;
     for (;;) {
       if (this.#lost) return "lost";
-      await machine.deliverPending(Date.now());
+      await machine.deliverPending();
       await this.#applyResults();
       await this.#applyDue();
       if (this.#inboxDirty && !machine.finished) await this.#readInbox();
@@ -263,7 +263,7 @@ export class RunDriver {
 
   async #finish(): Promise<void> {
     const { machine } = this;
-    const at = Date.now();
+    const at = machine.eventTime();
     let terminal: NewEvent;
     const payloads = machine.payloads;
     if (this.#cancelRequested && machine.settlement === undefined && machine.fatal === undefined) {
@@ -354,7 +354,7 @@ export class RunDriver {
           machine.restoreOutbox(events);
           // Before a release, let the loop deliver the conflict and decide again.
           if (options.release && !options.terminal) return false;
-          if (!options.terminal) await machine.deliverPending(Date.now());
+          if (!options.terminal) await machine.deliverPending();
           continue;
         }
         machine.restoreOutbox(options.terminal ? events.slice(0, -1) : events);
