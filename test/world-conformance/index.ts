@@ -20,6 +20,7 @@ import { describeHooks } from "./hooks.ts";
 import { describeInbox } from "./inbox.ts";
 import { describeLeases } from "./leases.ts";
 import { describeLifecycle } from "./lifecycle.ts";
+import { describeNotices } from "./notices.ts";
 import { describeNotifications } from "./notifications.ts";
 import { describePagination } from "./pagination.ts";
 import { describeProjections } from "./projections.ts";
@@ -47,6 +48,7 @@ export function describeWorldConformance(name: string, makeWorld: MakeWorld): vo
     describePagination(context);
     describeLifecycle(context);
     describeAudit(context);
+    describeNotices(context);
     describeBudget(context);
   });
 }

@@ -138,6 +138,12 @@ export function createLocalWorld(options: LocalWorldOptions = {}): World {
     queue: createQueue(ctx),
     streams: createStreams(ctx),
     audit: createAudit(ctx),
+    notices: {
+      async record(key) {
+        ctx.enter();
+        return ctx.write(() => sql.recordNotice.run(key, ctx.now()).changes === 1);
+      },
+    },
 
     subscribe(listener) {
       const unsubscribe = notifier.subscribe(listener);

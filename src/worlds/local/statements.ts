@@ -243,6 +243,10 @@ export function prepareStatements(db: Database.Database) {
     completeWait: prep<[at: number, runId: string, waitId: string]>(
       "UPDATE waits SET status = 'completed', completed_at = ? WHERE run_id = ? AND wait_id = ?",
     ),
+    /** The run ended: its sleeps still waiting are cancelled. */
+    cancelRunWaits: prep<[at: number, runId: string]>(
+      "UPDATE waits SET status = 'cancelled', completed_at = ? WHERE run_id = ? AND status = 'waiting'",
+    ),
     runWaits: prep<[runId: string, status: string | null, sameStatus: string | null, limit: number], WaitRow>(
       "SELECT * FROM waits WHERE run_id = ? AND (? IS NULL OR status = ?) ORDER BY rowid LIMIT ?",
     ),
@@ -425,6 +429,9 @@ export function prepareStatements(db: Database.Database) {
     streams: prep<[runId: string], StreamRow>(
       "SELECT run_id, name, length, closed FROM streams WHERE run_id = ? ORDER BY rowid",
     ),
+
+    /** Records a notice; one row changed: it was not recorded before. */
+    recordNotice: prep<[key: string, at: number]>("INSERT OR IGNORE INTO notices (key, at) VALUES (?, ?)"),
 
     // audit
     insertAudit: prep<

@@ -79,6 +79,7 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
   const asJson = <T>(data: T): T => JSON.parse(JSON.stringify(data)) as T;
   const waitLog: WaitRecord[] = []; // every wait of every run, in creation order
   const auditLog: AuditEntry[] = []; // newest first
+  const notices = new Set<string>();
   const copyAudit = (entry: AuditEntry): AuditEntry => ({
     ...entry,
     actor: { ...entry.actor },
@@ -286,6 +287,11 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
                 if (wait) Object.assign(wait, { status: "completed", completedAt: effect.at });
                 break;
               }
+              case "waits.cancelAll":
+                for (const wait of state.waits.values()) {
+                  if (wait.status === "waiting") Object.assign(wait, { status: "cancelled", completedAt: effect.at });
+                }
+                break;
             }
           }
         }
@@ -545,6 +551,15 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
           (entry) => filter.runId === undefined || entry.runIds.includes(filter.runId),
         );
         return { ...page, items: page.items.map(copyAudit) };
+      },
+    },
+
+    notices: {
+      async record(key) {
+        live();
+        if (notices.has(key)) return false;
+        notices.add(key);
+        return true;
       },
     },
 

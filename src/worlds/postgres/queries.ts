@@ -354,6 +354,11 @@ export function createQueries(s: string) {
     ),
 
     // ---- audit
+    /** $1 key, $2 now: a row back when the notice was not recorded before. */
+    recordNotice: named(
+      "record_notice",
+      `INSERT INTO ${s}.notices (key, at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING RETURNING key`,
+    ),
     recordAudit: named(
       "record_audit",
       `INSERT INTO ${s}.audit (audit_id, at, actor_user, actor_host, actor_pid, action, resource, run_ids, reason,
