@@ -67,20 +67,46 @@ export function getPayloadCodec(): PayloadCodec {
   return payloads;
 }
 
+/** The key under which a World remembers that the plaintext notice was given. */
+const PLAINTEXT_NOTICE_KEY = "plaintext-payloads";
 let plaintextNoticed = false;
-/** Says once that payloads are stored in clear, unless the World (open, or to be opened) is memory. */
+/** Settles once the plaintext notice is decided (said or not); `shutdown` waits for it. */
+let plaintextNotice: Promise<void> | undefined;
+
+/**
+ * Says that payloads are stored in clear, once per storage rather than by every process: the
+ * World records the notice (`notices.record`: once per data directory on the local World, per
+ * database schema on postgres) and only the process that records it first says it. Never on the
+ * memory World (nothing is at rest). A World without `notices` (a third-party one), or one that
+ * fails to record, gets it once per process.
+ */
 function noticePlaintextOnce(): void {
   if (plaintextNoticed) return;
   plaintextNoticed = true;
-  const say = (worldName: string): void => {
-    if (worldName !== "memory") process.stderr.write(`${PLAINTEXT_NOTICE}\n`);
+  const say = (): void => {
+    process.stderr.write(`${PLAINTEXT_NOTICE}\n`);
   };
-  if (worldPromise === undefined) say(process.env.STEPWISE_WORLD?.trim() || "local");
-  else
-    worldPromise.then(
-      (world) => say(world.name),
-      () => {},
-    );
+  // The codec is asked first and the World opened right after (start() encodes the arguments,
+  // then opens the World): decide once the caller has had the chance to open it.
+  plaintextNotice = Promise.resolve().then(async () => {
+    if (worldPromise === undefined) {
+      if ((process.env.STEPWISE_WORLD?.trim() || "local") !== "memory") say();
+      return;
+    }
+    let world: World;
+    try {
+      world = await worldPromise;
+    } catch {
+      return; // no World, nothing stored
+    }
+    if (world.name === "memory") return;
+    if (typeof world.notices?.record !== "function") return say();
+    try {
+      if (await world.notices.record(PLAINTEXT_NOTICE_KEY)) say();
+    } catch {
+      say();
+    }
+  });
 }
 
 /** Starts the in-process worker if this process should have one. */
@@ -130,6 +156,7 @@ export async function shutdown(): Promise<void> {
   worker = undefined;
   payloads = undefined;
   await current?.stop();
+  await plaintextNotice;
   const world = worldPromise;
   worldPromise = undefined;
   if (world) await (await world).close();

@@ -289,7 +289,8 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
               }
               case "waits.cancelAll":
                 for (const wait of state.waits.values()) {
-                  if (wait.status === "waiting") Object.assign(wait, { status: "cancelled", completedAt: effect.at });
+                  if (wait.status === "waiting")
+                    Object.assign(wait, { status: "cancelled", completedAt: effect.at });
                 }
                 break;
             }
