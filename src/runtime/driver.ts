@@ -72,6 +72,11 @@ export class RunDriver {
     return this.machine.run.runId;
   }
 
+  /** Steps of this run executing right now. */
+  get runningSteps(): number {
+    return this.#running;
+  }
+
   /** Something may be waiting in the run's inbox. */
   notifyInbox(): void {
     this.#inboxDirty = true;
@@ -121,12 +126,17 @@ export class RunDriver {
         await this.#finish();
         return "finished";
       }
-      if (this.#stopRequested && this.#running === 0) {
+      // Stopping, once no step runs and every outcome that came in is applied (a step that ends
+      // while the loop is between its steps is recorded, not lost to the hand-back).
+      if (this.#stopRequested && this.#running === 0 && this.#results.length === 0) {
+        // Steps called but not executed are left for the next worker to call and run afresh.
+        machine.dropUnstartedCalls();
         await this.#commit({ release: true });
         return this.deferral === undefined ? "stopped" : "deferred";
       }
       if (machine.outboxSize > 0 || this.#consumed.length > 0) {
-        await this.#commit();
+        // Stopping: record outcomes as they come, but not the starts of steps that will not run.
+        await this.#commit({ beforeNewSteps: this.#stopRequested });
         // A commit can deliver hook conflicts, which may end the workflow.
         if (machine.finished) continue;
       }
@@ -313,11 +323,17 @@ export class RunDriver {
    * into a conflict and retries.
    */
   async #commit(
-    options: { release?: boolean; wakeAt?: number | undefined; terminal?: NewEvent } = {},
+    options: {
+      release?: boolean;
+      wakeAt?: number | undefined;
+      terminal?: NewEvent;
+      /** Only the events before the first uncommitted step start (the run is being handed back). */
+      beforeNewSteps?: boolean;
+    } = {},
   ): Promise<boolean> {
     const { machine } = this;
     for (;;) {
-      const events = machine.takeOutbox();
+      const events = options.beforeNewSteps ? machine.takeOutboxBeforeNewSteps() : machine.takeOutbox();
       if (options.terminal) events.push(options.terminal);
       if (events.length === 0 && this.#consumed.length === 0 && !options.release) return false;
       const request: AppendRequest = {

@@ -35,6 +35,17 @@ import {
 import { createSandbox, type Sandbox } from "./sandbox.ts";
 import { mapSandboxErrorStacks } from "./sandbox-stack.ts";
 
+/** Events that record a call the workflow made (its place in the call order). */
+const CALL_TYPES: ReadonlySet<NewEvent["type"]> = new Set(["step_started", "wait_created", "hook_created"]);
+/** Events that record an outcome delivered to the workflow. */
+const OUTCOME_TYPES: ReadonlySet<NewEvent["type"]> = new Set([
+  "step_completed",
+  "step_failed",
+  "wait_completed",
+  "hook_received",
+  "hook_conflict",
+]);
+
 export interface StepTask {
   id: string;
   name: string;
@@ -450,6 +461,43 @@ export class RunMachine {
     const events = this.#outbox;
     this.#outbox = [];
     return events;
+  }
+
+  /**
+   * While the run is being handed back: takes the events before the first step start still in the
+   * outbox, and leaves that start and what follows. A step is launched only once its start is
+   * committed, so an uncommitted start is a step this worker will not execute.
+   */
+  takeOutboxBeforeNewSteps(): NewEvent[] {
+    const first = this.#outbox.findIndex((event) => event.type === "step_started");
+    if (first === -1) return this.takeOutbox();
+    const events = this.#outbox.slice(0, first);
+    this.#outbox = this.#outbox.slice(first);
+    return events;
+  }
+
+  /**
+   * Before the run is handed back: drops the calls at the end of the outbox that were never acted
+   * on — from the first step start on, when no outcome follows it — so they stay unrecorded and the
+   * worker that takes the run next makes them afresh: a step handed back before it executed then
+   * starts at the attempt it would have had, not as an interrupted one (attempt 2 on its first
+   * execution). Other records among them (a failed attempt, a disposal) stay. After an outcome the
+   * calls before it must stay (a replay delivers it after them), and those steps start later as
+   * interrupted. The machine is not used again. Returns how many events were dropped.
+   */
+  dropUnstartedCalls(): number {
+    const first = this.#outbox.findIndex((event) => event.type === "step_started");
+    if (first === -1) return 0;
+    const tail = this.#outbox.slice(first);
+    if (tail.some((event) => OUTCOME_TYPES.has(event.type))) return 0;
+    const droppedHooks = new Set<string>();
+    const kept = tail.filter((event) => {
+      if (event.type === "hook_created") droppedHooks.add(event.data.hookId);
+      if (event.type === "hook_disposed") return !droppedHooks.has(event.data.hookId);
+      return !CALL_TYPES.has(event.type);
+    });
+    this.#outbox = [...this.#outbox.slice(0, first), ...kept];
+    return tail.length - kept.length;
   }
 
   /** Puts events back after a failed commit, ahead of anything pushed since. */

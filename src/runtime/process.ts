@@ -2,12 +2,15 @@
  * The process-wide runtime behind `stepwise-workflows/api`: one World (opened from the environment on first
  * use, or set with `configure`), the payload codec, and the in-process worker, which starts with the
  * first `start()`, `getRun()` or `resumeHook()` of a process that has workflows registered, unless
- * STEPWISE_WORKER=0. Nothing here keeps the process alive by itself; `keepAlive()` is taken only
- * while application code awaits a run.
+ * STEPWISE_WORKER=0 (or, with `driveOnly`, limited to the runs a process started). The worker ends
+ * gracefully with the process (`graceful-exit.ts`: on SIGINT / SIGTERM and at the end of a
+ * script its running steps finish and its runs are handed back). Nothing here keeps the process
+ * alive by itself; `keepAlive()` is taken only while application code awaits a run.
  */
 import { PLAINTEXT_NOTICE } from "../serde/keys.ts";
 import { createPayloadCodec, type PayloadCodec } from "../serde/payload.ts";
 import type { World } from "../world/types.ts";
+import { guardExit } from "./graceful-exit.ts";
 import { type Limits, limitsFromEnv } from "./limits.ts";
 import { hasRegisteredWorkflows, onWorkflowsRegistered } from "./registry.ts";
 import { Worker, type WorkerOptions } from "./worker.ts";
@@ -18,6 +21,7 @@ let payloads: PayloadCodec | undefined;
 let worker: Worker | undefined;
 let workerOptions: Omit<WorkerOptions, "world"> = {};
 let waitingForWorkflows: (() => void) | undefined;
+let removeExitGuard: (() => void) | undefined;
 let limits: Limits | undefined;
 let holds = 0;
 let holdTimer: NodeJS.Timeout | undefined;
@@ -109,6 +113,13 @@ function noticePlaintextOnce(): void {
   });
 }
 
+/** Starts `created` as the process's worker, ending gracefully with the process (`graceful-exit.ts`). */
+function startInProcess(created: Worker): void {
+  worker = created;
+  created.start();
+  removeExitGuard = guardExit({ worker: created, close: shutdown });
+}
+
 /** Starts the in-process worker if this process should have one. */
 export async function ensureWorker(): Promise<void> {
   if (worker !== undefined || process.env.STEPWISE_WORKER === "0") return;
@@ -122,8 +133,21 @@ export async function ensureWorker(): Promise<void> {
   }
   const world = await getWorld();
   if (worker !== undefined) return;
-  worker = new Worker({ ...workerOptions, world, payloads: getPayloadCodec(), limits: getLimits() });
-  worker.start();
+  startInProcess(new Worker({ ...workerOptions, world, payloads: getPayloadCodec(), limits: getLimits() }));
+}
+
+/**
+ * Starts the in-process worker limited to `runIds`: it claims and executes only those runs' work,
+ * never another run's, however many wait (`npx stepwise start --wait` drives the run it started
+ * and nothing else). For a process whose in-process worker is otherwise off (STEPWISE_WORKER=0);
+ * a worker already running is left as it is.
+ */
+export async function driveOnly(runIds: readonly string[]): Promise<void> {
+  const world = await getWorld();
+  if (worker !== undefined) return;
+  startInProcess(
+    new Worker({ ...workerOptions, world, payloads: getPayloadCodec(), limits: getLimits(), runIds }),
+  );
 }
 
 /** The in-process worker, if it runs. */
@@ -155,6 +179,8 @@ export async function shutdown(): Promise<void> {
   const current = worker;
   worker = undefined;
   payloads = undefined;
+  removeExitGuard?.();
+  removeExitGuard = undefined;
   await current?.stop();
   await plaintextNotice;
   const world = worldPromise;

@@ -139,6 +139,12 @@ export interface QueueFilter {
    * workflow so that such a backlog is never scanned.
    */
   workflows?: readonly string[];
+  /**
+   * Only messages of these runs; every run when omitted, none when empty. With `workflows` too, a
+   * message must match both. A process that drives only the runs it started (`npx stepwise start
+   * --wait`) passes them, so it never claims, and never executes, another run.
+   */
+  runIds?: readonly string[];
 }
 
 export interface ClaimOptions extends QueueFilter {

@@ -26,6 +26,7 @@ import { describePagination } from "./pagination.ts";
 import { describeProjections } from "./projections.ts";
 import { describeQueue } from "./queue.ts";
 import { describeQueueFilter } from "./queue-filter.ts";
+import { describeQueueRuns } from "./queue-runs.ts";
 import { describeRuns } from "./runs.ts";
 import { describeStreams } from "./streams.ts";
 
@@ -42,6 +43,7 @@ export function describeWorldConformance(name: string, makeWorld: MakeWorld): vo
     describeLeases(context);
     describeQueue(context);
     describeQueueFilter(context);
+    describeQueueRuns(context);
     describeInbox(context);
     describeStreams(context);
     describeNotifications(context);

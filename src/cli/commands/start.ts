@@ -3,6 +3,7 @@ import { parseArgs } from "node:util";
 import { getRun, shutdown, start } from "../../api/index.ts";
 import { discoverWorkflowFiles, loadWorkflowFiles } from "../../ops/load.ts";
 import { findWorkflowId } from "../../ops/resolve-workflow.ts";
+import { driveOnly } from "../../runtime/process.ts";
 import { workflowReference } from "../../runtime/registry.ts";
 import { print, UsageError } from "../output.ts";
 
@@ -17,7 +18,9 @@ with an in-process worker executes it.
 
 Options:
   --load <file>   a workflow file to load (repeatable; default: every file under ./workflows)
-  --wait          run the workflow in this process and print its result
+  --wait          run the workflow in this process and print its result (this run only:
+                  other runs waiting are left to workers; Ctrl-C lets its running step
+                  finish and hands the run back)
   --json          print {"runId": ...} (and the result with --wait) as JSON
   -h, --help      show this help`;
 
@@ -46,10 +49,12 @@ export async function run(argv: string[]): Promise<number> {
   if (name === undefined) throw new UsageError("start needs the workflow to start.");
   if (positionals.length > 2) throw new UsageError(`unexpected arguments: ${positionals.slice(2).join(" ")}`);
   const args = parseJsonArgs(json);
-  if (!values.wait) process.env.STEPWISE_WORKER = "0";
+  // Never an in-process worker that would drive other runs: --wait drives this run alone.
+  process.env.STEPWISE_WORKER = "0";
   await loadWorkflowFiles(values.load ?? discoverWorkflowFiles());
   const workflowId = findWorkflowId(name);
   const handle = await start(workflowReference(workflowId), args);
+  if (values.wait) await driveOnly([handle.runId]);
   if (!values.wait) {
     print(values.json ? JSON.stringify({ runId: handle.runId }) : handle.runId);
     await shutdown();

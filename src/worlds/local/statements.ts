@@ -16,6 +16,7 @@ import type {
   StreamRow,
   WaitRow,
 } from "../sql/rows.ts";
+import { prepareRunClaimStatements } from "./run-claim-statements.ts";
 
 /** The part of better-sqlite3's Statement the World uses (a name declaration files can spell). */
 export interface Stmt<P extends unknown[], R = unknown> {
@@ -385,6 +386,7 @@ export function prepareStatements(db: Database.Database) {
          FROM queue INDEXED BY queue_leased_by_owner
          WHERE lease_owner IS NOT NULL AND workflow_name IN (SELECT value FROM json_each(@workflows))`,
     ).pluck(),
+    ...prepareRunClaimStatements(prep, MESSAGE_COLUMNS, LEASE_EXPIRED),
     runMessages: prep<[runId: string], MessageRow>(
       `SELECT ${MESSAGE_COLUMNS} FROM queue WHERE run_id = ? ORDER BY rowid`,
     ),

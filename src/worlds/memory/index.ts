@@ -21,6 +21,7 @@ import {
   type AuditEntry,
   type HookRecord,
   type InboxItem,
+  type QueueFilter,
   type QueueMessage,
   type RunRecord,
   type StepRecord,
@@ -113,6 +114,13 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
       const name = runs.get(message.runId)?.run.workflowName;
       return name !== undefined && names.has(name);
     };
+  };
+  /** A `QueueFilter` (workflows and runs) as a predicate on messages. */
+  const queueFilter = (filter: QueueFilter): ((message: QueueMessage) => boolean) => {
+    const byWorkflow = workflowFilter(filter.workflows);
+    if (filter.runIds === undefined) return byWorkflow;
+    const ids = new Set(filter.runIds);
+    return (message) => ids.has(message.runId) && byWorkflow(message);
   };
 
   const world: World = {
@@ -394,10 +402,10 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
           enqueue(message.runId, message.kind, message.dedupeKey, message.availableAt ?? at);
         if (list.length > 0) notifier.emit({ type: "queue" });
       },
-      async claim(owner, { limit, leaseMs, workflows }) {
+      async claim(owner, { limit, leaseMs, ...filter }) {
         live();
         const at = now();
-        const wanted = workflowFilter(workflows);
+        const wanted = queueFilter(filter);
         const due = [...messages.values()]
           // A claimed message comes back when its lease runs out: it was due when it was claimed.
           .filter(
@@ -443,7 +451,7 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
       },
       async nextAvailableAt(filter = {}) {
         live();
-        const wanted = workflowFilter(filter.workflows);
+        const wanted = queueFilter(filter);
         let next: number | undefined;
         for (const message of messages.values()) {
           if (!wanted(message)) continue;
