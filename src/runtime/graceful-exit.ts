@@ -65,8 +65,9 @@ export function guardExit(options: ExitGuardOptions): () => void {
     stopping = true;
     const running = worker.runningSteps;
     if (running > 0) {
+      const runs = worker.activeRuns === 1 ? "its run" : "their runs";
       note(
-        `${signal}: letting ${steps(running)} finish and handing the runs back (${signal} again to exit at once).`,
+        `${signal}: letting ${steps(running)} finish, then handing ${runs} back (${signal} again to exit at once).`,
       );
     }
     const ownSignal = process.listenerCount(signal) === 1;

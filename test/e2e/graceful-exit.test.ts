@@ -149,7 +149,7 @@ describe("a process that exits gracefully", () => {
     await waiting.exited;
     expect(waiting.child.signalCode).toBe("SIGINT");
     expect(waiting.output.stderr).toContain(
-      "SIGINT: letting 1 running step finish and handing the runs back",
+      "SIGINT: letting 1 running step finish, then handing its run back",
     );
     const pid = waiting.child.pid;
     // The step in flight ran to its end in that process, and was recorded; the next one was not begun.
