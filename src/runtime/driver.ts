@@ -335,14 +335,16 @@ export class RunDriver {
     for (;;) {
       const events = options.beforeNewSteps ? machine.takeOutboxBeforeNewSteps() : machine.takeOutbox();
       if (options.terminal) events.push(options.terminal);
-      if (events.length === 0 && this.#consumed.length === 0 && !options.release) return false;
+      // An inbox item is taken in the append that records it, never before.
+      const unrecorded = machine.inboxItemsInOutbox();
+      const consumed = this.#consumed.filter((id) => !unrecorded.has(id));
+      if (events.length === 0 && consumed.length === 0 && !options.release) return false;
       const request: AppendRequest = {
         runId: this.runId,
         expectedSeq: machine.seq,
         owner: this.#host.owner,
         events,
       };
-      const consumed = this.#consumed;
       if (consumed.length > 0) request.consumeInbox = consumed;
       if (options.release) {
         request.releaseLease = true;

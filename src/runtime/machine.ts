@@ -476,6 +476,15 @@ export class RunMachine {
     return events;
   }
 
+  /** The inbox items whose `hook_received` is still in the outbox (not committed yet). */
+  inboxItemsInOutbox(): Set<string> {
+    const items = new Set<string>();
+    for (const event of this.#outbox) {
+      if (event.type === "hook_received" && event.data.inboxId !== undefined) items.add(event.data.inboxId);
+    }
+    return items;
+  }
+
   /**
    * Before the run is handed back: drops the calls at the end of the outbox that were never acted
    * on — from the first step start on, when no outcome follows it — so they stay unrecorded and the
