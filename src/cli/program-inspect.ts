@@ -121,7 +121,11 @@ export function registerInspect(program: Command, act: Act): void {
     .summary("durable sleeps: all, or one run's")
     .argument("[runId]", "only this run's sleeps")
     .addOption(
-      new Option("--status <status>", "only waiting or completed sleeps").choices(["waiting", "completed"]),
+      new Option("--status <status>", "only waiting, completed or cancelled sleeps").choices([
+        "waiting",
+        "completed",
+        "cancelled",
+      ]),
     )
     .addOption(limit("50"))
     .addOption(json())

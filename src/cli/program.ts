@@ -19,7 +19,7 @@ export function packageVersion(): string {
 }
 
 const ENVIRONMENT = `The World is chosen by the environment: STEPWISE_WORLD (local, memory, postgres, or a
-module), STEPWISE_DATA_DIR (the local World's directory; default ./.stepwise), STEPWISE_POSTGRES_URL.`;
+module), STEPWISE_DATA_DIR (the local World's directory; default .stepwise at the project root), STEPWISE_POSTGRES_URL.`;
 
 /**
  * Builds the program. `done` receives each action's exit code. Errors (commander's usage errors,
@@ -99,7 +99,10 @@ export function buildProgram(done: (code: number) => void): Command {
       "a workflow file to load (repeatable; default: every file under ./workflows)",
       (file: string, previous: string[] | undefined) => [...(previous ?? []), file],
     )
-    .option("--wait", "run the workflow in this process, show its progress, and print its result")
+    .option(
+      "--wait",
+      "run the workflow (this run only) in this process, show its progress, and print its result",
+    )
     .option("--json", 'print {"runId": …} (and "status", "result" or "error" with --wait) as JSON')
     .addHelpText(
       "after",
@@ -225,14 +228,14 @@ export function buildProgram(done: (code: number) => void): Command {
     )
     .option(
       "--data-dir <dir>",
-      "the local World's data directory (default: STEPWISE_DATA_DIR or ./.stepwise)",
+      "the local World's data directory (default: STEPWISE_DATA_DIR, or .stepwise at the project root)",
     )
     .option("--json", "machine-readable output")
     .addHelpText(
       "after",
       details(
         "What it checks:\n" +
-          "  local     the SQLite file in STEPWISE_DATA_DIR (default ./.stepwise): that it is a database and\n" +
+          "  local     the SQLite file in STEPWISE_DATA_DIR (default .stepwise at the project root): that it is a database and\n" +
           "            Stepwise's, its schema version, SQLite's full integrity_check, the WAL and free space\n" +
           "  postgres  the server at STEPWISE_POSTGRES_URL: that it answers, the schema version and tables\n" +
           "            (PostgreSQL checks its own storage: see pg_amcheck)",

@@ -15,7 +15,10 @@ export { type HealthFinding, type HealthReport, isHealthy } from "../worlds/heal
 export interface DoctorOptions {
   /** Which World: "local", "memory", "postgres". Default STEPWISE_WORLD, else "local". */
   world?: string;
-  /** The local World's data directory. Default STEPWISE_DATA_DIR, else `./.stepwise`. */
+  /**
+   * The local World's data directory. Default: the one the local World opens (STEPWISE_DATA_DIR,
+   * else `.stepwise` at the project root, else in the current directory).
+   */
   dataDir?: string;
   /** The postgres World's connection string. Default STEPWISE_POSTGRES_URL. */
   connectionString?: string;
@@ -36,7 +39,8 @@ export async function runDoctor(
     case "local": {
       const { diagnoseLocalFile } = await import("../worlds/local/diagnose.ts");
       const { DATABASE_FILE } = await import("../worlds/local/database.ts");
-      const dataDir = options.dataDir ?? (env.STEPWISE_DATA_DIR || "./.stepwise");
+      const { resolveDataDir } = await import("../worlds/local/data-dir.ts");
+      const dataDir = options.dataDir ?? resolveDataDir(env).dir;
       return diagnoseLocalFile(join(resolve(dataDir), DATABASE_FILE));
     }
     case "memory":

@@ -17,6 +17,7 @@ import type {
   RunRecord,
   RunStatus,
   WaitRecord,
+  WaitStatus,
   World,
 } from "../world/types.ts";
 import { describeValue, PayloadView, type PayloadViewOptions } from "./payload-view.ts";
@@ -397,11 +398,11 @@ async function query(
     }
     case "sleeps": {
       if (runId !== undefined) await world.runs.get(runId);
-      const filter: { runId?: string; status?: "waiting" | "completed"; limit?: number } = {
+      const filter: { runId?: string; status?: WaitStatus; limit?: number } = {
         limit: options.limit ?? 50,
       };
       if (runId !== undefined) filter.runId = runId;
-      if (status === "waiting" || status === "completed") filter.status = status;
+      if (status === "waiting" || status === "completed" || status === "cancelled") filter.status = status;
       const waits = await world.waits.list(filter);
       return {
         rows: waits.map((wait) => ({

@@ -74,6 +74,11 @@ export class RunDriver {
     return this.machine.run.runId;
   }
 
+  /** Steps of this run executing right now. */
+  get runningSteps(): number {
+    return this.#running;
+  }
+
   /** Something may be waiting in the run's inbox. */
   notifyInbox(): void {
     this.#inboxDirty = true;
@@ -113,7 +118,7 @@ export class RunDriver {
     const { machine } = this;
     for (;;) {
       if (this.#lost) return "lost";
-      await machine.deliverPending(Date.now());
+      await machine.deliverPending();
       await this.#applyResults();
       await this.#applyDue();
       if (this.#inboxDirty && !machine.finished) await this.#readInbox();
@@ -123,12 +128,17 @@ export class RunDriver {
         await this.#finish();
         return "finished";
       }
-      if (this.#stopRequested && this.#running === 0) {
+      // Stopping, once no step runs and every outcome that came in is applied (a step that ends
+      // while the loop is between its steps is recorded, not lost to the hand-back).
+      if (this.#stopRequested && this.#running === 0 && this.#results.length === 0) {
+        // Steps called but not executed are left for the next worker to call and run afresh.
+        machine.dropUnstartedCalls();
         await this.#commit({ release: true });
         return this.deferral === undefined ? "stopped" : "deferred";
       }
       if (machine.outboxSize > 0 || this.#consumed.length > 0) {
-        await this.#commit();
+        // Stopping: record outcomes as they come, but not the starts of steps that will not run.
+        await this.#commit({ beforeNewSteps: this.#stopRequested });
         // A commit can deliver hook conflicts, which may end the workflow.
         if (machine.finished) continue;
       }
@@ -265,7 +275,7 @@ export class RunDriver {
 
   async #finish(): Promise<void> {
     const { machine } = this;
-    const at = Date.now();
+    const at = machine.eventTime();
     let terminal: NewEvent;
     const payloads = machine.payloads;
     if (this.#cancelRequested && machine.settlement === undefined && machine.fatal === undefined) {
@@ -316,20 +326,28 @@ export class RunDriver {
    * into a conflict and retries.
    */
   async #commit(
-    options: { release?: boolean; wakeAt?: number | undefined; terminal?: NewEvent } = {},
+    options: {
+      release?: boolean;
+      wakeAt?: number | undefined;
+      terminal?: NewEvent;
+      /** Only the events before the first uncommitted step start (the run is being handed back). */
+      beforeNewSteps?: boolean;
+    } = {},
   ): Promise<boolean> {
     const { machine } = this;
     for (;;) {
-      const events = machine.takeOutbox();
+      const events = options.beforeNewSteps ? machine.takeOutboxBeforeNewSteps() : machine.takeOutbox();
       if (options.terminal) events.push(options.terminal);
-      if (events.length === 0 && this.#consumed.length === 0 && !options.release) return false;
+      // An inbox item is taken in the append that records it, never before.
+      const unrecorded = machine.inboxItemsInOutbox();
+      const consumed = this.#consumed.filter((id) => !unrecorded.has(id));
+      if (events.length === 0 && consumed.length === 0 && !options.release) return false;
       const request: AppendRequest = {
         runId: this.runId,
         expectedSeq: machine.seq,
         owner: this.#host.owner,
         events,
       };
-      const consumed = this.#consumed;
       if (consumed.length > 0) request.consumeInbox = consumed;
       if (options.release) {
         request.releaseLease = true;
@@ -357,7 +375,7 @@ export class RunDriver {
           machine.restoreOutbox(events);
           // Before a release, let the loop deliver the conflict and decide again.
           if (options.release && !options.terminal) return false;
-          if (!options.terminal) await machine.deliverPending(Date.now());
+          if (!options.terminal) await machine.deliverPending();
           continue;
         }
         machine.restoreOutbox(options.terminal ? events.slice(0, -1) : events);

@@ -35,6 +35,17 @@ import {
 import { createSandbox, type Sandbox } from "./sandbox.ts";
 import { mapSandboxErrorStacks } from "./sandbox-stack.ts";
 
+/** Events that record a call the workflow made (its place in the call order). */
+const CALL_TYPES: ReadonlySet<NewEvent["type"]> = new Set(["step_started", "wait_created", "hook_created"]);
+/** Events that record an outcome delivered to the workflow. */
+const OUTCOME_TYPES: ReadonlySet<NewEvent["type"]> = new Set([
+  "step_completed",
+  "step_failed",
+  "wait_completed",
+  "hook_received",
+  "hook_conflict",
+]);
+
 export interface StepTask {
   id: string;
   name: string;
@@ -87,7 +98,7 @@ export class RunMachine {
    * Outcomes decided at call or commit time (a hook token clash, a step whose arguments are too
    * large), to deliver before anything else.
    */
-  readonly pending: Delivery[] = [];
+  readonly pending: { delivery: Delivery; at: number }[] = [];
   /**
    * Bytes stored for the run (`RunRecord.payloadBytes` as of the last commit, plus what the outbox
    * and this worker's stream writes added since), for the per-run limit.
@@ -102,6 +113,11 @@ export class RunMachine {
   #index = 0;
   #expected: PlannedCall[] | undefined;
   #deliveriesLeft = 0;
+  /**
+   * The time of the run's latest event, never going back: the wall clock when events are written,
+   * raised to the log's last event on replay. Events are stamped with it (so a log's times are the
+   * times things happened, in order), and a delivery gives the workflow the time it is recorded at.
+   */
   #clock: number;
   #started = false;
   #replaying = false;
@@ -152,8 +168,11 @@ export class RunMachine {
    */
   async replay(events: readonly EventRecord[], now: number): Promise<void> {
     const plan = planReplay(events);
+    // Deliveries below give the workflow their recorded times; this clock only stamps new events,
+    // which must not go before the log's last one (another process's clock may be ahead).
+    this.#clock = Math.max(this.#clock, plan.lastEventAt);
     if (!events.some((event) => event.type === "run_started")) {
-      this.#push({ type: "run_started", data: {}, createdAt: now });
+      this.#push({ type: "run_started", data: {}, createdAt: this.#advance(now) });
     }
     this.seq = events.length === 0 ? 1 : (events[events.length - 1]?.seq ?? 1);
     this.#expected = plan.calls;
@@ -240,8 +259,21 @@ export class RunMachine {
     return this.#clock;
   }
 
+  /**
+   * The time to stamp an event written now: the wall clock, or the run's latest event time if that
+   * is later (a clock stepped back, or another process's ahead), so the log's times never go back.
+   */
+  eventTime(): number {
+    return this.#advance(Date.now());
+  }
+
+  /**
+   * Hands an outcome to the workflow at time `at`, then the outcomes its reaction decided at once
+   * (a step call refused for its arguments), in the order and at the times the log records them.
+   */
   async #deliver(delivery: Delivery, at: number): Promise<void> {
     await this.#sandbox.deliver(delivery, at);
+    await this.deliverPending();
   }
 
   #push(event: NewEvent): void {
@@ -278,7 +310,9 @@ export class RunMachine {
       );
       return receipt;
     }
-    const at = this.#clock;
+    // When the call happened, not the workflow's deterministic clock: the workflow saw the time of
+    // its last delivery, which may be long before (a run picked up late, a replay after a crash).
+    const at = this.eventTime();
     switch (command.kind) {
       case "step": {
         let payload: Uint8Array;
@@ -299,7 +333,7 @@ export class RunMachine {
             createdAt: at,
           });
           this.#resolved.add(id);
-          this.pending.push({ kind: "step_failed", id, error: text });
+          this.pending.push({ delivery: { kind: "step_failed", id, error: text }, at });
           break;
         }
         this.steps.set(id, { id, name: command.name, args: command.args, attempt: 1, status: "queued" });
@@ -325,7 +359,10 @@ export class RunMachine {
             data: { hookId: id, token: tokenText, heldByRunId: this.run.runId },
             createdAt: at,
           });
-          this.pending.push({ kind: "hook_conflict", id, error: conflictText(tokenText, this.run.runId) });
+          this.pending.push({
+            delivery: { kind: "hook_conflict", id, error: conflictText(tokenText, this.run.runId) },
+            at,
+          });
         } else {
           const data: Extract<NewEvent, { type: "hook_created" }>["data"] = {
             hookId: id,
@@ -402,7 +439,7 @@ export class RunMachine {
     if (hook === undefined || hook.disposed) return;
     hook.disposed = true;
     if (this.#replaying) return;
-    this.#push({ type: "hook_disposed", data: { hookId }, createdAt: this.#clock });
+    this.#push({ type: "hook_disposed", data: { hookId }, createdAt: this.eventTime() });
   }
 
   #diverge(detail: string): void {
@@ -424,6 +461,52 @@ export class RunMachine {
     const events = this.#outbox;
     this.#outbox = [];
     return events;
+  }
+
+  /**
+   * While the run is being handed back: takes the events before the first step start still in the
+   * outbox, and leaves that start and what follows. A step is launched only once its start is
+   * committed, so an uncommitted start is a step this worker will not execute.
+   */
+  takeOutboxBeforeNewSteps(): NewEvent[] {
+    const first = this.#outbox.findIndex((event) => event.type === "step_started");
+    if (first === -1) return this.takeOutbox();
+    const events = this.#outbox.slice(0, first);
+    this.#outbox = this.#outbox.slice(first);
+    return events;
+  }
+
+  /** The inbox items whose `hook_received` is still in the outbox (not committed yet). */
+  inboxItemsInOutbox(): Set<string> {
+    const items = new Set<string>();
+    for (const event of this.#outbox) {
+      if (event.type === "hook_received" && event.data.inboxId !== undefined) items.add(event.data.inboxId);
+    }
+    return items;
+  }
+
+  /**
+   * Before the run is handed back: drops the calls at the end of the outbox that were never acted
+   * on — from the first step start on, when no outcome follows it — so they stay unrecorded and the
+   * worker that takes the run next makes them afresh: a step handed back before it executed then
+   * starts at the attempt it would have had, not as an interrupted one (attempt 2 on its first
+   * execution). Other records among them (a failed attempt, a disposal) stay. After an outcome the
+   * calls before it must stay (a replay delivers it after them), and those steps start later as
+   * interrupted. The machine is not used again. Returns how many events were dropped.
+   */
+  dropUnstartedCalls(): number {
+    const first = this.#outbox.findIndex((event) => event.type === "step_started");
+    if (first === -1) return 0;
+    const tail = this.#outbox.slice(first);
+    if (tail.some((event) => OUTCOME_TYPES.has(event.type))) return 0;
+    const droppedHooks = new Set<string>();
+    const kept = tail.filter((event) => {
+      if (event.type === "hook_created") droppedHooks.add(event.data.hookId);
+      if (event.type === "hook_disposed") return !droppedHooks.has(event.data.hookId);
+      return !CALL_TYPES.has(event.type);
+    });
+    this.#outbox = [...this.#outbox.slice(0, first), ...kept];
+    return tail.length - kept.length;
   }
 
   /** Puts events back after a failed commit, ahead of anything pushed since. */
@@ -453,28 +536,35 @@ export class RunMachine {
         hook.disposed = true;
         hook.uncommitted = false;
       }
+      const at = event.createdAt ?? this.eventTime();
       const conflict: NewEvent = {
         type: "hook_conflict",
         data: { hookId: event.data.hookId, token: error.token },
-        createdAt: event.createdAt ?? this.#clock,
+        createdAt: at,
       };
       if (error.heldByRunId !== undefined) conflict.data.heldByRunId = error.heldByRunId;
       events[i] = conflict;
       this.pending.push({
-        kind: "hook_conflict",
-        id: event.data.hookId,
-        error: conflictText(error.token, error.heldByRunId),
+        delivery: {
+          kind: "hook_conflict",
+          id: event.data.hookId,
+          error: conflictText(error.token, error.heldByRunId),
+        },
+        at,
       });
       return true;
     }
     return false;
   }
 
-  /** Delivers the outcomes decided at call or commit time. */
-  async deliverPending(at: number): Promise<void> {
+  /**
+   * Delivers the outcomes decided at call or commit time, each at the time its event is recorded
+   * at, so the workflow sees the same `Date.now()` as when the log is replayed.
+   */
+  async deliverPending(): Promise<void> {
     while (this.pending.length > 0 && !this.finished) {
-      const delivery = this.pending.shift();
-      if (delivery) await this.#deliver(delivery, this.#advance(at));
+      const next = this.pending.shift();
+      if (next) await this.#deliver(next.delivery, next.at);
     }
   }
 

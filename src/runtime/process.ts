@@ -2,12 +2,15 @@
  * The process-wide runtime behind `stepwise-workflows/api`: one World (opened from the environment on first
  * use, or set with `configure`), the payload codec, and the in-process worker, which starts with the
  * first `start()`, `getRun()` or `resumeHook()` of a process that has workflows registered, unless
- * STEPWISE_WORKER=0. Nothing here keeps the process alive by itself; `keepAlive()` is taken only
- * while application code awaits a run.
+ * STEPWISE_WORKER=0 (or, with `driveOnly`, limited to the runs a process started). The worker ends
+ * gracefully with the process (`graceful-exit.ts`: on SIGINT / SIGTERM and at the end of a
+ * script its running steps finish and its runs are handed back). Nothing here keeps the process
+ * alive by itself; `keepAlive()` is taken only while application code awaits a run.
  */
 import { PLAINTEXT_NOTICE } from "../serde/keys.ts";
 import { createPayloadCodec, type PayloadCodec } from "../serde/payload.ts";
 import type { World } from "../world/types.ts";
+import { guardExit } from "./graceful-exit.ts";
 import { type Limits, limitsFromEnv } from "./limits.ts";
 import { hasRegisteredWorkflows, onWorkflowsRegistered } from "./registry.ts";
 import { Worker, type WorkerOptions } from "./worker.ts";
@@ -18,6 +21,7 @@ let payloads: PayloadCodec | undefined;
 let worker: Worker | undefined;
 let workerOptions: Omit<WorkerOptions, "world"> = {};
 let waitingForWorkflows: (() => void) | undefined;
+let removeExitGuard: (() => void) | undefined;
 let limits: Limits | undefined;
 let holds = 0;
 let holdTimer: NodeJS.Timeout | undefined;
@@ -67,20 +71,53 @@ export function getPayloadCodec(): PayloadCodec {
   return payloads;
 }
 
+/** The key under which a World remembers that the plaintext notice was given. */
+const PLAINTEXT_NOTICE_KEY = "plaintext-payloads";
 let plaintextNoticed = false;
-/** Says once that payloads are stored in clear, unless the World (open, or to be opened) is memory. */
+/** Settles once the plaintext notice is decided (said or not); `shutdown` waits for it. */
+let plaintextNotice: Promise<void> | undefined;
+
+/**
+ * Says that payloads are stored in clear, once per storage rather than by every process: the
+ * World records the notice (`notices.record`: once per data directory on the local World, per
+ * database schema on postgres) and only the process that records it first says it. Never on the
+ * memory World (nothing is at rest). A World without `notices` (a third-party one), or one that
+ * fails to record, gets it once per process.
+ */
 function noticePlaintextOnce(): void {
   if (plaintextNoticed) return;
   plaintextNoticed = true;
-  const say = (worldName: string): void => {
-    if (worldName !== "memory") process.stderr.write(`${PLAINTEXT_NOTICE}\n`);
+  const say = (): void => {
+    process.stderr.write(`${PLAINTEXT_NOTICE}\n`);
   };
-  if (worldPromise === undefined) say(process.env.STEPWISE_WORLD?.trim() || "local");
-  else
-    worldPromise.then(
-      (world) => say(world.name),
-      () => {},
-    );
+  // The codec is asked first and the World opened right after (start() encodes the arguments,
+  // then opens the World): decide once the caller has had the chance to open it.
+  plaintextNotice = Promise.resolve().then(async () => {
+    if (worldPromise === undefined) {
+      if ((process.env.STEPWISE_WORLD?.trim() || "local") !== "memory") say();
+      return;
+    }
+    let world: World;
+    try {
+      world = await worldPromise;
+    } catch {
+      return; // no World, nothing stored
+    }
+    if (world.name === "memory") return;
+    if (typeof world.notices?.record !== "function") return say();
+    try {
+      if (await world.notices.record(PLAINTEXT_NOTICE_KEY)) say();
+    } catch {
+      say();
+    }
+  });
+}
+
+/** Starts `created` as the process's worker, ending gracefully with the process (`graceful-exit.ts`). */
+function startInProcess(created: Worker): void {
+  worker = created;
+  created.start();
+  removeExitGuard = guardExit({ worker: created, close: shutdown });
 }
 
 /** Starts the in-process worker if this process should have one. */
@@ -96,8 +133,21 @@ export async function ensureWorker(): Promise<void> {
   }
   const world = await getWorld();
   if (worker !== undefined) return;
-  worker = new Worker({ ...workerOptions, world, payloads: getPayloadCodec(), limits: getLimits() });
-  worker.start();
+  startInProcess(new Worker({ ...workerOptions, world, payloads: getPayloadCodec(), limits: getLimits() }));
+}
+
+/**
+ * Starts the in-process worker limited to `runIds`: it claims and executes only those runs' work,
+ * never another run's, however many wait (`npx stepwise start --wait` drives the run it started
+ * and nothing else). For a process whose in-process worker is otherwise off (STEPWISE_WORKER=0);
+ * a worker already running is left as it is.
+ */
+export async function driveOnly(runIds: readonly string[]): Promise<void> {
+  const world = await getWorld();
+  if (worker !== undefined) return;
+  startInProcess(
+    new Worker({ ...workerOptions, world, payloads: getPayloadCodec(), limits: getLimits(), runIds }),
+  );
 }
 
 /** The in-process worker, if it runs. */
@@ -129,7 +179,10 @@ export async function shutdown(): Promise<void> {
   const current = worker;
   worker = undefined;
   payloads = undefined;
+  removeExitGuard?.();
+  removeExitGuard = undefined;
   await current?.stop();
+  await plaintextNotice;
   const world = worldPromise;
   worldPromise = undefined;
   if (world) await (await world).close();

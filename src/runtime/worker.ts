@@ -11,6 +11,7 @@ import { createPayloadCodec, type PayloadCodec } from "../serde/payload.ts";
 import { places } from "../serde/places.ts";
 import { newOwnerId } from "../util/owner.ts";
 import {
+  type QueueFilter,
   type QueueMessage,
   type RunRecord,
   TERMINAL_RUN_STATUSES,
@@ -52,6 +53,12 @@ export interface WorkerOptions {
   warn?: (message: string, error?: unknown) => void;
   /** Told each time the worker stops driving a run, and why (progress output, metrics). */
   onRun?: (report: RunReport) => void;
+  /**
+   * Drive only these runs: claims ask for their messages alone (`QueueFilter.runIds`), so the
+   * worker never takes, let alone executes, another run (`npx stepwise start --wait`). Default:
+   * every run of the workflows registered in the process.
+   */
+  runIds?: readonly string[];
 }
 
 export interface RunReport {
@@ -77,8 +84,10 @@ export class Worker {
   readonly owner: string;
   readonly world: World;
   readonly #options: Required<
-    Omit<WorkerOptions, "owner" | "world" | "payloads" | "limits" | "warn" | "onRun">
+    Omit<WorkerOptions, "owner" | "world" | "payloads" | "limits" | "warn" | "onRun" | "runIds">
   >;
+  /** The claims' filter: the registered workflows, and the runs when limited to some. */
+  readonly #runIds: readonly string[] | undefined;
   readonly #onRun: ((report: RunReport) => void) | undefined;
   readonly #payloads: PayloadCodec;
   readonly #limits: Limits;
@@ -118,6 +127,7 @@ export class Worker {
     this.#limits = options.limits ?? limitsFromEnv();
     this.#warn = options.warn ?? ((message, error) => console.warn(`[stepwise] ${message}`, error ?? ""));
     this.#onRun = options.onRun;
+    this.#runIds = options.runIds === undefined ? undefined : [...options.runIds];
     this.#cache = new LruCache(this.#options.maxCachedRuns);
     this.#slots = new Semaphore(this.#options.maxConcurrentSteps);
   }
@@ -128,6 +138,13 @@ export class Worker {
 
   get cachedRuns(): number {
     return this.#cache.size;
+  }
+
+  /** Steps executing right now, across the runs this worker drives. */
+  get runningSteps(): number {
+    let count = 0;
+    for (const active of this.#active.values()) count += active.driver?.runningSteps ?? 0;
+    return count;
   }
 
   start(): void {
@@ -214,7 +231,7 @@ export class Worker {
         const messages = await this.world.queue.claim(this.owner, {
           limit,
           leaseMs: this.#options.leaseMs,
-          workflows: registeredWorkflowList(),
+          ...this.#filter(),
         });
         for (const message of messages) this.#handle(message);
         if (messages.length === limit) this.#claimAgain = true;
@@ -241,9 +258,15 @@ export class Worker {
   }
 
   async #armClaimTimer(): Promise<void> {
-    const next = await this.world.queue.nextAvailableAt({ workflows: registeredWorkflowList() });
+    const next = await this.world.queue.nextAvailableAt(this.#filter());
     if (!this.#running || next === undefined) return;
     this.#armRetry(Math.max(0, next - Date.now()) + 1);
+  }
+
+  /** Which messages this worker claims: its workflows' (read afresh), and only its runs' if limited. */
+  #filter(): QueueFilter {
+    const workflows = registeredWorkflowList();
+    return this.#runIds === undefined ? { workflows } : { workflows, runIds: this.#runIds };
   }
 
   #armRetry(delay: number): void {

@@ -47,8 +47,9 @@ export async function createWorldFromEnv(env: Env = process.env): Promise<World>
       return createMemoryWorld();
     case "local": {
       const { createLocalWorld } = await import("../worlds/local/index.ts");
+      // STEPWISE_DATA_DIR, else `.stepwise` at the project root (worlds/local/data-dir.ts).
       const options: { dataDir?: string } = {};
-      if (env.STEPWISE_DATA_DIR) options.dataDir = env.STEPWISE_DATA_DIR;
+      if (env.STEPWISE_DATA_DIR?.trim()) options.dataDir = env.STEPWISE_DATA_DIR;
       return createLocalWorld(options);
     }
     case "postgres": {

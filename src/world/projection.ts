@@ -29,7 +29,9 @@ export type ProjectionEffect =
   /** Dispose every active hook of the run (it ended), freeing their tokens. */
   | { kind: "hooks.disposeAll"; at: number }
   | { kind: "wait.create"; wait: WaitRecord }
-  | { kind: "wait.complete"; waitId: string; at: number };
+  | { kind: "wait.complete"; waitId: string; at: number }
+  /** The run ended: every sleep still waiting becomes `cancelled` at `at`. */
+  | { kind: "waits.cancelAll"; at: number };
 
 /** The projection changes one stored event implies. */
 export function projectEvent(event: EventRecord): ProjectionEffect[] {
@@ -104,25 +106,28 @@ export function projectEvent(event: EventRecord): ProjectionEffect[] {
     case "run_completed": {
       const set: RunPatch = { status: "completed", completedAt: at };
       if (event.payload !== undefined) set.output = event.payload;
-      return [
-        { kind: "run.update", set },
-        { kind: "hooks.disposeAll", at },
-      ];
+      return [{ kind: "run.update", set }, ...endOfRun(at)];
     }
     case "run_failed": {
       const set: RunPatch = { status: "failed", completedAt: at };
       if (event.payload !== undefined) set.error = event.payload;
-      return [
-        { kind: "run.update", set },
-        { kind: "hooks.disposeAll", at },
-      ];
+      return [{ kind: "run.update", set }, ...endOfRun(at)];
     }
     case "run_cancelled":
-      return [
-        { kind: "run.update", set: { status: "cancelled", completedAt: at } },
-        { kind: "hooks.disposeAll", at },
-      ];
+      return [{ kind: "run.update", set: { status: "cancelled", completedAt: at } }, ...endOfRun(at)];
   }
+}
+
+/**
+ * What ending a run does to what it was waiting on, whichever way it ended: its hooks stop
+ * listening (their tokens are free again) and its sleeps stop waiting (`inspect sleeps` no longer
+ * lists a cancelled run's sleep as waiting).
+ */
+function endOfRun(at: number): ProjectionEffect[] {
+  return [
+    { kind: "hooks.disposeAll", at },
+    { kind: "waits.cancelAll", at },
+  ];
 }
 
 /**

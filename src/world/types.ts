@@ -88,7 +88,11 @@ export interface HookRecord {
   disposedAt?: number;
 }
 
-export type WaitStatus = "waiting" | "completed";
+/**
+ * waiting: the sleep has not ended; completed: it ended and the workflow went on; cancelled: the
+ * run ended (completed, failed or was cancelled) before the sleep did.
+ */
+export type WaitStatus = "waiting" | "completed" | "cancelled";
 
 export interface WaitRecord {
   runId: string;
@@ -96,6 +100,7 @@ export interface WaitRecord {
   resumeAt: number;
   status: WaitStatus;
   createdAt: number;
+  /** When the sleep ended, or when the run ended while it still waited (status cancelled). */
   completedAt?: number;
 }
 
@@ -134,6 +139,12 @@ export interface QueueFilter {
    * workflow so that such a backlog is never scanned.
    */
   workflows?: readonly string[];
+  /**
+   * Only messages of these runs; every run when omitted, none when empty. With `workflows` too, a
+   * message must match both. A process that drives only the runs it started (`npx stepwise start
+   * --wait`) passes them, so it never claims, and never executes, another run.
+   */
+  runIds?: readonly string[];
 }
 
 export interface ClaimOptions extends QueueFilter {
@@ -461,6 +472,16 @@ export interface World {
     info(runId: string, name: string): Promise<StreamInfo>;
     /** A run's streams. */
     list(runId: string): Promise<StreamInfo[]>;
+  };
+
+  notices: {
+    /**
+     * Records that the notice `key` was given to the people using this World's storage (a data
+     * directory, a database), for what is said once per storage rather than by every process:
+     * true the first time `key` is recorded (the caller says its notice now), false ever after,
+     * in every process sharing the storage. Of concurrent first records, exactly one gets true.
+     */
+    record(key: string): Promise<boolean>;
   };
 
   audit: {

@@ -20,11 +20,13 @@ import { describeHooks } from "./hooks.ts";
 import { describeInbox } from "./inbox.ts";
 import { describeLeases } from "./leases.ts";
 import { describeLifecycle } from "./lifecycle.ts";
+import { describeNotices } from "./notices.ts";
 import { describeNotifications } from "./notifications.ts";
 import { describePagination } from "./pagination.ts";
 import { describeProjections } from "./projections.ts";
 import { describeQueue } from "./queue.ts";
 import { describeQueueFilter } from "./queue-filter.ts";
+import { describeQueueRuns } from "./queue-runs.ts";
 import { describeRuns } from "./runs.ts";
 import { describeStreams } from "./streams.ts";
 
@@ -41,12 +43,14 @@ export function describeWorldConformance(name: string, makeWorld: MakeWorld): vo
     describeLeases(context);
     describeQueue(context);
     describeQueueFilter(context);
+    describeQueueRuns(context);
     describeInbox(context);
     describeStreams(context);
     describeNotifications(context);
     describePagination(context);
     describeLifecycle(context);
     describeAudit(context);
+    describeNotices(context);
     describeBudget(context);
   });
 }

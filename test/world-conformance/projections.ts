@@ -242,6 +242,48 @@ export function describeProjections(t: WorldContext): void {
       expect(ids(await t.world.waits.list({ runId: b.runId, status: "waiting" }))).toEqual([]);
     });
 
+    it("a run that ends cancels the sleeps it still waits on, however it ends, and no others", async () => {
+      const endings = [
+        { type: "run_completed", data: {} },
+        { type: "run_failed", data: {}, payload: utf8("boom") },
+        { type: "run_cancelled", data: { reason: "cancelled" } },
+      ] as const;
+      const other = await startedRun(t.world);
+      await appendNext(t.world, other.runId, [
+        { type: "wait_created", data: { waitId: "wait_other", resumeAt: t.now() + LONG } },
+      ]);
+      for (const ending of endings) {
+        const run = await startedRun(t.world);
+        await appendNext(t.world, run.runId, [
+          { type: "wait_created", data: { waitId: "wait_done", resumeAt: t.now() + 10 } },
+          { type: "wait_created", data: { waitId: "wait_open", resumeAt: t.now() + LONG } },
+        ]);
+        await t.advance(10);
+        const done = await appendNext(t.world, run.runId, [
+          { type: "wait_completed", data: { waitId: "wait_done" } },
+        ]);
+        await t.advance(10);
+        const ended = await appendNext(t.world, run.runId, [ending]);
+        const at = ended.events[0]?.createdAt;
+        const waits = await t.world.waits.list({ runId: run.runId });
+        expect(
+          waits.map((wait) => [wait.waitId, wait.status, wait.completedAt]),
+          ending.type,
+        ).toEqual([
+          ["wait_done", "completed", done.events[0]?.createdAt],
+          ["wait_open", "cancelled", at],
+        ]);
+        expect(await t.world.waits.list({ runId: run.runId, status: "waiting" })).toEqual([]);
+        expect(
+          (await t.world.waits.list({ runId: run.runId, status: "cancelled" })).map((w) => w.waitId),
+        ).toEqual(["wait_open"]);
+      }
+      // Another run's sleep waits on.
+      expect((await t.world.waits.list({ status: "waiting" })).map((wait) => wait.waitId)).toEqual([
+        "wait_other",
+      ]);
+    });
+
     it("waits.list of an unknown run throws RunNotFoundError", async () => {
       await expectReject(t.world.waits.list({ runId: "wrun_missing" }), RunNotFoundError, true);
     });

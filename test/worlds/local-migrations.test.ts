@@ -137,3 +137,37 @@ describe("local World: upgrading a file written by schema version 4", () => {
     }
   });
 });
+
+describe("local World: upgrading a file written by schema version 6", () => {
+  it("cancels the sleeps of runs that had already ended, at the time they ended, and remembers notices", async () => {
+    const db = fileAt(6);
+    const run = db.prepare(
+      `INSERT INTO runs (run_id, workflow_name, status, seq, spec_version, seed, created_at, completed_at, updated_at)
+       VALUES (?, 'old/workflow', ?, 3, 2, 'seed', 1, ?, 50)`,
+    );
+    run.run("wrun_cancelled", "cancelled", 40);
+    run.run("wrun_sleeping", "running", null);
+    const wait = db.prepare(
+      "INSERT INTO waits (run_id, wait_id, resume_at, status, created_at, completed_at) VALUES (?, ?, 99999, ?, 2, ?)",
+    );
+    wait.run("wrun_cancelled", "wait_open", "waiting", null);
+    wait.run("wrun_cancelled", "wait_done", "completed", 30);
+    wait.run("wrun_sleeping", "wait_live", "waiting", null);
+    db.close();
+
+    const world = createLocalWorld({ dataDir });
+    try {
+      const of = async (runId: string) =>
+        (await world.waits.list({ runId })).map((w) => [w.waitId, w.status, w.completedAt]);
+      expect(await of("wrun_cancelled")).toEqual([
+        ["wait_open", "cancelled", 40],
+        ["wait_done", "completed", 30],
+      ]);
+      expect(await of("wrun_sleeping")).toEqual([["wait_live", "waiting", undefined]]);
+      expect(await world.notices.record("plaintext")).toBe(true);
+      expect(await world.notices.record("plaintext")).toBe(false);
+    } finally {
+      await world.close();
+    }
+  });
+});

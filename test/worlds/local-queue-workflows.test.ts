@@ -29,12 +29,14 @@ it("upgrades a database from before migration 5: old messages are claimed by the
   expect(leased?.runId).toBe(a.runId);
   await world.close();
 
-  // Back to the schema of version 4: no workflow on messages (and none of migration 6's audit columns).
+  // Back to the schema of version 4: no workflow on messages (and none of migration 6's audit
+  // columns, nor migration 7's notices).
   const db = new Database(join(dataDir, "stepwise.db"));
   db.exec(`DROP INDEX queue_waiting_by_workflow; ALTER TABLE queue DROP COLUMN workflow_name;`);
   db.exec(
     "ALTER TABLE audit DROP COLUMN refers_to; ALTER TABLE audit DROP COLUMN outcome; ALTER TABLE audit DROP COLUMN detail;",
   );
+  db.exec("DROP TABLE notices;");
   db.pragma("user_version = 4");
   db.close();
 

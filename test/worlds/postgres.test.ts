@@ -249,6 +249,54 @@ describe("postgres World: schema and migrations", () => {
     }
   });
 
+  it("upgrades to 009: sleeps of runs that had ended are cancelled at their run's end, notices are remembered", async () => {
+    const schema = nextSchema();
+    await schemaAt(
+      schema,
+      MIGRATIONS.findIndex((migration) => migration.version === 9),
+    );
+    expect(await versions(schema)).toEqual(ALL_VERSIONS.filter((version) => version < 9));
+    const s = `"${schema}"`;
+    for (const [runId, status, completedAt] of [
+      ["wrun_cancelled", "cancelled", 40],
+      ["wrun_sleeping", "running", null],
+    ] as const) {
+      await admin.query(
+        `INSERT INTO ${s}.runs (run_id, workflow_name, status, seq, spec_version, seed, created_at, completed_at, updated_at)
+         VALUES ($1, 'old/workflow', $2, 3, 2, 'seed', 1, $3, 50)`,
+        [runId, status, completedAt],
+      );
+    }
+    await admin.query(
+      `INSERT INTO ${s}.waits (run_id, wait_id, resume_at, status, created_at, completed_at) VALUES
+         ('wrun_cancelled', 'wait_open', 99999, 'waiting', 2, NULL),
+         ('wrun_cancelled', 'wait_done', 99999, 'completed', 2, 30),
+         ('wrun_sleeping', 'wait_live', 99999, 'waiting', 2, NULL)`,
+    );
+    const world = await createPostgresWorld({ connectionString: url, schema });
+    try {
+      expect(await versions(schema)).toEqual(ALL_VERSIONS);
+      const of = async (runId: string) =>
+        (await world.waits.list({ runId })).map((w) => [w.waitId, w.status, w.completedAt]);
+      expect(await of("wrun_cancelled")).toEqual([
+        ["wait_open", "cancelled", 40],
+        ["wait_done", "completed", 30],
+      ]);
+      expect(await of("wrun_sleeping")).toEqual([["wait_live", "waiting", undefined]]);
+      // The new append function cancels a sleep as its run ends.
+      await world.events.append({
+        runId: "wrun_sleeping",
+        expectedSeq: 3,
+        events: [{ type: "run_cancelled", data: {} }],
+      });
+      expect((await of("wrun_sleeping"))[0]?.[1]).toBe("cancelled");
+      expect(await world.notices.record("plaintext")).toBe(true);
+      expect(await world.notices.record("plaintext")).toBe(false);
+    } finally {
+      await world.close();
+    }
+  });
+
   it("with migrate: false, an unmigrated schema is refused, saying to run the migration", async () => {
     const schema = nextSchema();
     const error = await expectReject(

@@ -1,13 +1,15 @@
 /**
  * `stepwise start <workflow> [json-args]`: starts a run and prints its id. With `--wait` the run is
- * driven in this process: what it is doing shows on stderr as it goes (`cli/progress.ts`), and
- * the result goes to stdout; a failed or cancelled run exits 1.
+ * driven in this process, and only it (other waiting runs are left to workers): what it is doing
+ * shows on stderr as it goes (`cli/progress.ts`), and the result goes to stdout; a failed or
+ * cancelled run exits 1.
  */
 import { getRun, getWorld, shutdown, start } from "../../api/index.ts";
 import { WorkflowRunCancelledError, WorkflowRunFailedError } from "../../errors/runtime.ts";
 import { discoverWorkflowFiles, loadWorkflowFiles } from "../../ops/load.ts";
 import { findWorkflowId } from "../../ops/resolve-workflow.ts";
 import { describeProgress } from "../../ops/run-state.ts";
+import { driveOnly } from "../../runtime/process.ts";
 import { workflowReference } from "../../runtime/registry.ts";
 import { note, print } from "../output.ts";
 import { startProgress } from "../progress.ts";
@@ -24,11 +26,13 @@ const PROGRESS_MS = 250;
 /** Starts the run; with `wait`, drives it here and prints its result. Returns the exit code. */
 export async function run(name: string, json: unknown, options: StartCommandOptions): Promise<number> {
   const args = json === undefined ? [] : Array.isArray(json) ? json : [json];
-  if (!options.wait) process.env.STEPWISE_WORKER = "0";
+  // Never an in-process worker that would drive other runs: --wait drives this run alone.
+  process.env.STEPWISE_WORKER = "0";
   try {
     await loadWorkflowFiles(options.load ?? discoverWorkflowFiles());
     const workflowId = findWorkflowId(name);
     const handle = await start(workflowReference(workflowId), args);
+    if (options.wait) await driveOnly([handle.runId]);
     if (!options.wait) {
       print(options.json ? JSON.stringify({ runId: handle.runId }) : handle.runId);
       return 0;

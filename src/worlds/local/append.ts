@@ -150,5 +150,8 @@ function applyEffect(ctx: LocalContext, run: RunRecord, event: EventRecord, effe
     case "wait.complete":
       sql.completeWait.run(effect.at, run.runId, effect.waitId);
       return;
+    case "waits.cancelAll":
+      sql.cancelRunWaits.run(effect.at, run.runId);
+      return;
   }
 }

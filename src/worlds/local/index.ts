@@ -7,6 +7,7 @@
  * the guard (`guard.ts`): SQLite's failures leave as Stepwise errors that say what to do, and a
  * database found damaged stops the World.
  */
+import { existsSync } from "node:fs";
 import { ConflictError, RunNotFoundError } from "../../errors/world.ts";
 import { createNotifier } from "../../world/notify.ts";
 import type { RunStatus, World } from "../../world/types.ts";
@@ -15,6 +16,7 @@ import { applyAppend } from "./append.ts";
 import { createAudit } from "./audit.ts";
 import { startBackgroundCheck } from "./background-check.ts";
 import { createContext } from "./context.ts";
+import { type DataDirChoice, outsideProjectNotice, resolveDataDir } from "./data-dir.ts";
 import { openDatabase, resolveSynchronous, type Synchronous } from "./database.ts";
 import { createGroupCommit } from "./group-commit.ts";
 import { createGuard, guardWorld } from "./guard.ts";
@@ -27,7 +29,11 @@ import { createStreams } from "./streams.ts";
 import { createChangeWatcher } from "./watch.ts";
 
 export interface LocalWorldOptions {
-  /** Where `stepwise.db` lives; created if missing. Default: STEPWISE_DATA_DIR, else `./.stepwise`. */
+  /**
+   * Where `stepwise.db` lives; created if missing. Default: STEPWISE_DATA_DIR, else `.stepwise` at
+   * the project root (the nearest package.json or pyproject.toml upward), else in the current
+   * directory (`data-dir.ts`).
+   */
   dataDir?: string;
   /**
    * Clock, for tests. Defaults to `Date.now`. A test clock also runs the leases (which otherwise
@@ -57,8 +63,13 @@ export type { Synchronous } from "./database.ts";
 
 export function createLocalWorld(options: LocalWorldOptions = {}): World {
   const busyTimeoutMs = options.busyTimeoutMs ?? 10_000;
+  const choice = options.dataDir === undefined ? resolveDataDir() : undefined;
+  // Outside any project, a new data directory lands where the process stands: say where.
+  if (choice?.source === "cwd" && !existsSync(choice.dir)) {
+    process.stderr.write(`${outsideProjectNotice(choice.dir)}\n`);
+  }
   const { db, file, dir, checked } = openDatabase({
-    dataDir: options.dataDir ?? process.env.STEPWISE_DATA_DIR ?? "./.stepwise",
+    dataDir: options.dataDir ?? (choice as DataDirChoice).dir,
     synchronous: resolveSynchronous(options.synchronous, process.env.STEPWISE_SQLITE_SYNCHRONOUS),
     busyTimeoutMs,
     ...(options.fullCheckMaxBytes === undefined ? {} : { fullCheckMaxBytes: options.fullCheckMaxBytes }),
@@ -138,6 +149,12 @@ export function createLocalWorld(options: LocalWorldOptions = {}): World {
     queue: createQueue(ctx),
     streams: createStreams(ctx),
     audit: createAudit(ctx),
+    notices: {
+      async record(key) {
+        ctx.enter();
+        return ctx.write(() => sql.recordNotice.run(key, ctx.now()).changes === 1);
+      },
+    },
 
     subscribe(listener) {
       const unsubscribe = notifier.subscribe(listener);

@@ -213,6 +213,24 @@ ALTER TABLE audit ADD COLUMN outcome   TEXT; -- 'succeeded' | 'failed'
 ALTER TABLE audit ADD COLUMN detail    TEXT;
 `,
   },
+  {
+    version: 7,
+    name: "notices said once, sleeps closed with their run",
+    sql: `
+-- Notices said once per data directory rather than by every process (notices.record): the
+-- process that inserts a key says it.
+CREATE TABLE notices (
+  key TEXT PRIMARY KEY NOT NULL,
+  at  INTEGER NOT NULL
+);
+-- A run that ends now cancels the sleeps it still waits on (projection.ts); those of runs that
+-- ended before are cancelled here, at the time their run ended.
+UPDATE waits SET status = 'cancelled',
+  completed_at = (SELECT coalesce(r.completed_at, r.updated_at) FROM runs r WHERE r.run_id = waits.run_id)
+WHERE status = 'waiting'
+  AND run_id IN (SELECT run_id FROM runs WHERE status IN ('completed', 'failed', 'cancelled'));
+`,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce(

@@ -64,13 +64,17 @@ export function createQueue(ctx: LocalContext): World["queue"] {
       if (messages.length > 0) ctx.notifier.emit({ type: "queue" });
     },
 
-    async claim(owner, { limit, leaseMs, workflows }) {
+    async claim(owner, { limit, leaseMs, workflows, runIds }) {
       ctx.enter();
       const rows = ctx.write(() => {
         const at = ctx.now();
         const dead = deadLeaseOwners(ctx);
         const lease = ctx.leases.take(leaseMs);
         const params = { owner, ...lease, now: at, dead, limit: Math.max(0, limit) };
+        if (runIds !== undefined) {
+          const workflowList = workflows === undefined ? null : workflowsJson(workflows);
+          return sql.claimForRuns.all({ ...params, runs: JSON.stringify(runIds), workflows: workflowList });
+        }
         if (workflows === undefined) return sql.claim.all(params);
         return sql.claimFor.all({ ...params, workflows: workflowsJson(workflows) });
       });
@@ -111,6 +115,13 @@ export function createQueue(ctx: LocalContext): World["queue"] {
       return ctx.read(() => {
         const now = ctx.now();
         const dead = deadLeaseOwners(ctx);
+        if (filter.runIds !== undefined) {
+          const mine = { runs: JSON.stringify(filter.runIds), workflows: workflows ?? null };
+          const waiting = sql.nextWaitingForRuns.get(mine) ?? null;
+          const leased = sql.nextLeasedForRuns.get({ ...mine, now, dead }) ?? null;
+          if (waiting === null) return leased ?? undefined;
+          return leased === null ? waiting : Math.min(waiting, leased);
+        }
         const waiting =
           (workflows === undefined ? sql.nextWaiting.get() : sql.nextWaitingFor.get(workflows)) ?? null;
         const leased =

@@ -16,6 +16,7 @@ import type {
   StreamRow,
   WaitRow,
 } from "../sql/rows.ts";
+import { prepareRunClaimStatements } from "./run-claim-statements.ts";
 
 /** The part of better-sqlite3's Statement the World uses (a name declaration files can spell). */
 export interface Stmt<P extends unknown[], R = unknown> {
@@ -252,6 +253,10 @@ export function prepareStatements(db: Database.Database) {
     completeWait: prep<[at: number, runId: string, waitId: string]>(
       "UPDATE waits SET status = 'completed', completed_at = ? WHERE run_id = ? AND wait_id = ?",
     ),
+    /** The run ended: its sleeps still waiting are cancelled. */
+    cancelRunWaits: prep<[at: number, runId: string]>(
+      "UPDATE waits SET status = 'cancelled', completed_at = ? WHERE run_id = ? AND status = 'waiting'",
+    ),
     runWaits: prep<[runId: string, status: string | null, sameStatus: string | null, limit: number], WaitRow>(
       "SELECT * FROM waits WHERE run_id = ? AND (? IS NULL OR status = ?) ORDER BY rowid LIMIT ?",
     ),
@@ -390,6 +395,7 @@ export function prepareStatements(db: Database.Database) {
          FROM queue INDEXED BY queue_leased_by_owner
          WHERE lease_owner IS NOT NULL AND workflow_name IN (SELECT value FROM json_each(@workflows))`,
     ).pluck(),
+    ...prepareRunClaimStatements(prep, MESSAGE_COLUMNS, LEASE_EXPIRED),
     runMessages: prep<[runId: string], MessageRow>(
       `SELECT ${MESSAGE_COLUMNS} FROM queue WHERE run_id = ? ORDER BY rowid`,
     ),
@@ -434,6 +440,9 @@ export function prepareStatements(db: Database.Database) {
     streams: prep<[runId: string], StreamRow>(
       "SELECT run_id, name, length, closed FROM streams WHERE run_id = ? ORDER BY rowid",
     ),
+
+    /** Records a notice; one row changed: it was not recorded before. */
+    recordNotice: prep<[key: string, at: number]>("INSERT OR IGNORE INTO notices (key, at) VALUES (?, ?)"),
 
     // audit
     insertAudit: prep<

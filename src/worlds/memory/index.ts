@@ -21,6 +21,7 @@ import {
   type AuditEntry,
   type HookRecord,
   type InboxItem,
+  type QueueFilter,
   type QueueMessage,
   type RunRecord,
   type StepRecord,
@@ -79,6 +80,7 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
   const asJson = <T>(data: T): T => JSON.parse(JSON.stringify(data)) as T;
   const waitLog: WaitRecord[] = []; // every wait of every run, in creation order
   const auditLog: AuditEntry[] = []; // newest first
+  const notices = new Set<string>();
   const copyAudit = (entry: AuditEntry): AuditEntry => ({
     ...entry,
     actor: { ...entry.actor },
@@ -112,6 +114,13 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
       const name = runs.get(message.runId)?.run.workflowName;
       return name !== undefined && names.has(name);
     };
+  };
+  /** A `QueueFilter` (workflows and runs) as a predicate on messages. */
+  const queueFilter = (filter: QueueFilter): ((message: QueueMessage) => boolean) => {
+    const byWorkflow = workflowFilter(filter.workflows);
+    if (filter.runIds === undefined) return byWorkflow;
+    const ids = new Set(filter.runIds);
+    return (message) => ids.has(message.runId) && byWorkflow(message);
   };
 
   const world: World = {
@@ -291,6 +300,12 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
                 if (wait) Object.assign(wait, { status: "completed", completedAt: effect.at });
                 break;
               }
+              case "waits.cancelAll":
+                for (const wait of state.waits.values()) {
+                  if (wait.status === "waiting")
+                    Object.assign(wait, { status: "cancelled", completedAt: effect.at });
+                }
+                break;
             }
           }
         }
@@ -392,10 +407,10 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
           enqueue(message.runId, message.kind, message.dedupeKey, message.availableAt ?? at);
         if (list.length > 0) notifier.emit({ type: "queue" });
       },
-      async claim(owner, { limit, leaseMs, workflows }) {
+      async claim(owner, { limit, leaseMs, ...filter }) {
         live();
         const at = now();
-        const wanted = workflowFilter(workflows);
+        const wanted = queueFilter(filter);
         const due = [...messages.values()]
           // A claimed message comes back when its lease runs out: it was due when it was claimed.
           .filter(
@@ -441,7 +456,7 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
       },
       async nextAvailableAt(filter = {}) {
         live();
-        const wanted = workflowFilter(filter.workflows);
+        const wanted = queueFilter(filter);
         let next: number | undefined;
         for (const message of messages.values()) {
           if (!wanted(message)) continue;
@@ -550,6 +565,15 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
           (entry) => filter.runId === undefined || entry.runIds.includes(filter.runId),
         );
         return { ...page, items: page.items.map(copyAudit) };
+      },
+    },
+
+    notices: {
+      async record(key) {
+        live();
+        if (notices.has(key)) return false;
+        notices.add(key);
+        return true;
       },
     },
 

@@ -146,6 +146,9 @@ function wireEffect(
     case "wait.complete":
       effects.push({ k: effect.kind, waitId: effect.waitId, at: effect.at });
       return;
+    case "waits.cancelAll":
+      effects.push({ k: effect.kind, at: effect.at });
+      return;
   }
 }
 

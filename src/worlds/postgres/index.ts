@@ -237,6 +237,12 @@ export async function createPostgresWorld(options: PostgresWorldOptions = {}): P
     queue: createQueue(ctx),
     streams: createStreams(ctx),
     audit: createAudit(ctx),
+    notices: {
+      async record(key) {
+        ctx.enter();
+        return (await ctx.query(ctx.q.recordNotice, [key, ctx.now()])).length === 1;
+      },
+    },
 
     subscribe: (subscriber) => notifier.subscribe(subscriber),
 

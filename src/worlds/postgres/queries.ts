@@ -258,6 +258,27 @@ export function createQueries(s: string) {
        RETURNING q.message_id, q.run_id, q.kind, q.dedupe_key, q.available_at, q.deliveries,
                  q.lease_owner, q.lease_expires_at, q.created_at, (SELECT now FROM c) AS clock_now`,
     ),
+    /**
+     * `claim` for the runs in $6 (a JSON array), and only the workflows in $7 (a JSON array, or
+     * NULL for any), the other parameters as `claim`'s: read through `queue_by_run`, so another
+     * run's messages are never looked at (`QueueFilter.runIds`).
+     */
+    claimForRuns: named(
+      "claim_for_runs",
+      `WITH c AS (SELECT ${clock(5)} AS now),
+       picked AS (
+         SELECT message_id FROM ${s}.queue
+         WHERE run_id IN (SELECT value FROM jsonb_array_elements_text($6::jsonb))
+           AND ($7::jsonb IS NULL OR workflow_name IN (SELECT value FROM jsonb_array_elements_text($7::jsonb)))
+           AND ((lease_owner IS NULL AND available_at <= $1::bigint)
+             OR (lease_owner IS NOT NULL AND lease_expires_at <= (SELECT now FROM c)))
+         ORDER BY available_at, message_id LIMIT $2 FOR UPDATE SKIP LOCKED)
+       UPDATE ${s}.queue q SET lease_owner = $3, lease_expires_at = (SELECT now FROM c) + $4::bigint,
+         deliveries = q.deliveries + 1
+       FROM picked WHERE q.message_id = picked.message_id
+       RETURNING q.message_id, q.run_id, q.kind, q.dedupe_key, q.available_at, q.deliveries,
+                 q.lease_owner, q.lease_expires_at, q.created_at, (SELECT now FROM c) AS clock_now`,
+    ),
     /** Locks in message id order, as `extend` and append batches do (no deadlocks). */
     ack: named(
       "ack",
@@ -306,6 +327,17 @@ export function createQueries(s: string) {
          (SELECT min((SELECT min(lease_expires_at) FROM ${s}.queue
                       WHERE lease_owner IS NOT NULL AND workflow_name = w.name)) FROM w)
            - ${clock(2)} + $1::bigint) AS next`,
+    ),
+    /** `nextAvailableAt` for the runs in $3 and the workflows in $4 (JSON arrays; $4 NULL: any). */
+    nextAvailableAtForRuns: named(
+      "next_available_at_for_runs",
+      `WITH m AS (
+         SELECT available_at, lease_owner, lease_expires_at FROM ${s}.queue
+         WHERE run_id IN (SELECT value FROM jsonb_array_elements_text($3::jsonb))
+           AND ($4::jsonb IS NULL OR workflow_name IN (SELECT value FROM jsonb_array_elements_text($4::jsonb))))
+       SELECT least(
+         (SELECT min(available_at) FROM m WHERE lease_owner IS NULL),
+         (SELECT min(lease_expires_at) FROM m WHERE lease_owner IS NOT NULL) - ${clock(2)} + $1::bigint) AS next`,
     ),
     /** $1 run id, $2 lease clock. */
     runMessages: named(
@@ -364,6 +396,11 @@ export function createQueries(s: string) {
     ),
 
     // ---- audit
+    /** $1 key, $2 now: a row back when the notice was not recorded before. */
+    recordNotice: named(
+      "record_notice",
+      `INSERT INTO ${s}.notices (key, at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING RETURNING key`,
+    ),
     recordAudit: named(
       "record_audit",
       `INSERT INTO ${s}.audit (audit_id, at, actor_user, actor_host, actor_pid, action, resource, run_ids, reason,

@@ -47,17 +47,21 @@ export function createQueue(ctx: PgContext): World["queue"] {
       ctx.notifier.emit({ type: "queue" });
     },
 
-    async claim(owner, { limit, leaseMs, workflows }) {
+    async claim(owner, { limit, leaseMs, workflows, runIds }) {
       ctx.enter();
-      if (limit <= 0 || workflows?.length === 0) return [];
+      if (limit <= 0 || workflows?.length === 0 || runIds?.length === 0) return [];
       const values = [ctx.now(), Math.floor(limit), owner, leaseMs, ctx.leaseClock()];
+      const workflowList = workflows === undefined ? null : JSON.stringify(workflows);
       const rows =
-        workflows === undefined
-          ? await ctx.query<MessageRow & { clock_now: string }>(q.claim, values)
-          : await ctx.query<MessageRow & { clock_now: string }>(q.claimFor, [
+        runIds !== undefined
+          ? await ctx.query<MessageRow & { clock_now: string }>(q.claimForRuns, [
               ...values,
-              JSON.stringify(workflows),
-            ]);
+              JSON.stringify(runIds),
+              workflowList,
+            ])
+          : workflowList === null
+            ? await ctx.query<MessageRow & { clock_now: string }>(q.claim, values)
+            : await ctx.query<MessageRow & { clock_now: string }>(q.claimFor, [...values, workflowList]);
       return rows
         .map(toMessage)
         .sort((a, b) => a.availableAt - b.availableAt || (a.messageId < b.messageId ? -1 : 1));
@@ -97,16 +101,23 @@ export function createQueue(ctx: PgContext): World["queue"] {
 
     async nextAvailableAt(filter = {}) {
       ctx.enter();
-      const { workflows } = filter;
-      if (workflows?.length === 0) return undefined;
+      const { workflows, runIds } = filter;
+      if (workflows?.length === 0 || runIds?.length === 0) return undefined;
       const values = [ctx.now(), ctx.leaseClock()];
+      const workflowList = workflows === undefined ? null : JSON.stringify(workflows);
       const [row] =
-        workflows === undefined
-          ? await ctx.query<{ next: string | number | null }>(q.nextAvailableAt, values)
-          : await ctx.query<{ next: string | number | null }>(q.nextAvailableAtFor, [
+        runIds !== undefined
+          ? await ctx.query<{ next: string | number | null }>(q.nextAvailableAtForRuns, [
               ...values,
-              JSON.stringify(workflows),
-            ]);
+              JSON.stringify(runIds),
+              workflowList,
+            ])
+          : workflowList === null
+            ? await ctx.query<{ next: string | number | null }>(q.nextAvailableAt, values)
+            : await ctx.query<{ next: string | number | null }>(q.nextAvailableAtFor, [
+                ...values,
+                workflowList,
+              ]);
       return row?.next == null ? undefined : num(row.next);
     },
 

@@ -11,6 +11,7 @@ import * as m005 from "./005-payload-budget.ts";
 import * as m006 from "./006-lease-expiry-index.ts";
 import * as m007 from "./007-claims-by-workflow.ts";
 import * as m008 from "./008-audit-outcomes.ts";
+import * as m009 from "./009-run-end-and-notices.ts";
 
 export interface Migration {
   version: number;
@@ -27,6 +28,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 6, name: m006.name, sql: m006.sql },
   { version: 7, name: m007.name, sql: m007.sql },
   { version: 8, name: m008.name, sql: m008.sql },
+  { version: 9, name: m009.name, sql: m009.sql },
 ];
 
 export const LATEST_VERSION: number = MIGRATIONS.reduce((latest, m) => Math.max(latest, m.version), 0);
