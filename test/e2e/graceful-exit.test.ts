@@ -143,7 +143,8 @@ describe("a process that exits gracefully", () => {
       envFor("ctrlc"),
     );
     await until("the first step to start", () => (journal("ctrlc").length > 0 ? true : undefined));
-    const runId = waiting.output.stdout.match(/started (wrun_\w+)/)?.[1] ?? "";
+    // --wait shows its progress on stderr: "<runId> started", then what the run does.
+    const runId = waiting.output.stderr.match(/(wrun_\w+) started/)?.[1] ?? "";
     expect(runId).not.toBe("");
     waiting.child.kill("SIGINT");
     await waiting.exited;
