@@ -18,6 +18,7 @@ export default defineConfig({
   test: {
     include: ["test/**/*.test.ts", "src/**/*.test.ts"],
     exclude: process.env.TEST_QUICK ? [...configDefaults.exclude, ...SLOW] : configDefaults.exclude,
+    setupFiles: ["test/helpers/quiet-notices.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks",

@@ -40,12 +40,17 @@ let project: Project;
 let url: string;
 let world: World;
 let pool: WorkerPool | undefined;
+/** The test's own World hears the server restarts and dropped connections it causes: counted, not printed. */
+const worldWarnings: string[] = [];
 
 beforeAll(async () => {
   server = await startPostgres();
   url = await server.createDatabase();
   project = makeProject(CHAOS_FILES);
-  world = await createPostgresWorld({ connectionString: url });
+  world = await createPostgresWorld({
+    connectionString: url,
+    warn: (message) => worldWarnings.push(message),
+  });
   process.env.STEPWISE_WORKER = "0";
   configure({ world });
 }, 60_000);
@@ -134,7 +139,9 @@ describe("faults under load on PostgreSQL", () => {
     await workers.stop();
     await ledger.settleAll(Date.now() + 30_000);
     const figures = await verifyChaos(world, outcome, ledger, journal, workers.kills);
-    console.log(summaryLine("PostgreSQL chaos", outcome, figures, ledger));
+    console.log(
+      `${summaryLine("PostgreSQL chaos", outcome, figures, ledger)}; the test's World reported ${worldWarnings.length} connection problem(s)`,
+    );
 
     expect(workers.unexpectedExits).toEqual([]);
     expect(figures.problems).toEqual([]);
