@@ -9,6 +9,7 @@
  *   step:<stepId>:args | :result | :error        a step's arguments, its result, its errors
  *   hook:<hookId>:payload:<inboxId>              one delivery to a hook or webhook
  *   hook:<hookId>:response                       a webhook's recorded static response
+ *   event:<eventId>:payload:<eventType>          the payload of one event sent to the run
  *   stream:<name>                                a chunk of a stream (order within it is not bound)
  */
 import type { EventRecord, NewEvent } from "../world/events.ts";
@@ -22,6 +23,11 @@ export const places = {
   stepError: (stepId: string): string => `step:${stepId}:error`,
   hookPayload: (hookId: string, inboxId: string): string => `hook:${hookId}:payload:${inboxId}`,
   webhookResponse: (hookId: string): string => `hook:${hookId}:response`,
+  /**
+   * An event's payload, bound to the event (its inbox item) and its type, not to the wait that
+   * takes it: it is stored before the workflow waits, and the driver picks the wait.
+   */
+  eventPayload: (eventId: string, eventType: string): string => `event:${eventId}:payload:${eventType}`,
   streamChunk: (name: string): string => `stream:${name}`,
 } as const;
 
@@ -45,6 +51,8 @@ export function eventPlace(event: EventRecord | NewEvent): string {
       return places.hookPayload(event.data.hookId, event.data.inboxId ?? "");
     case "hook_created":
       return places.webhookResponse(event.data.hookId);
+    case "event_received":
+      return places.eventPayload(event.data.eventId, event.data.eventType);
     default:
       return `event:${event.type}`;
   }
@@ -61,6 +69,8 @@ export function describePlace(place: string): string {
   }
   if (kind === "hook" && what === "payload") return `a payload for hook ${id} (inbox item ${extra})`;
   if (kind === "hook") return `the recorded response of webhook ${id}`;
+  if (kind === "event" && what === "payload")
+    return `the payload of event ${id} (type "${place.split(":").slice(3).join(":")}")`;
   if (kind === "stream") return `a chunk of stream "${place.slice("stream:".length)}"`;
   return place;
 }

@@ -22,6 +22,18 @@ export interface EventDataMap {
   wait_created: { waitId: string; resumeAt: number };
   /** A sleep ended. */
   wait_completed: { waitId: string };
+  /**
+   * The workflow began waiting for an event of `eventType` (`waitForEvent`), until `timeoutAt` at
+   * the latest. Its id is a wait id: the wait is projected with the sleeps (`WaitRecord.kind`).
+   */
+  event_wait_created: { waitId: string; eventType: string; timeoutAt: number };
+  /**
+   * An event sent to the run (`sendEvent`, kept in its inbox as item `eventId` since `sentAt`) was
+   * delivered to the wait. Payload: the serialized event payload.
+   */
+  event_received: { waitId: string; eventId: string; eventType: string; sentAt: number };
+  /** The wait reached its timeout without an event: the workflow receives a `WaitTimeoutError`. */
+  event_wait_timed_out: { waitId: string };
   /** The workflow created a hook (or a webhook) listening on `token`. */
   hook_created: { hookId: string; token: string; kind: "hook" | "webhook"; meta?: Record<string, unknown> };
   /** The hook's token was already held by another active hook; the workflow receives an error. */
@@ -49,6 +61,9 @@ export const EVENT_TYPES: readonly EventType[] = [
   "step_failed",
   "wait_created",
   "wait_completed",
+  "event_wait_created",
+  "event_received",
+  "event_wait_timed_out",
   "hook_created",
   "hook_conflict",
   "hook_received",

@@ -29,8 +29,9 @@ export type ProjectionEffect =
   /** Dispose every active hook of the run (it ended), freeing their tokens. */
   | { kind: "hooks.disposeAll"; at: number }
   | { kind: "wait.create"; wait: WaitRecord }
-  | { kind: "wait.complete"; waitId: string; at: number }
-  /** The run ended: every sleep still waiting becomes `cancelled` at `at`. */
+  /** The wait ended: its sleep or event came (`completed`), or an event wait timed out (`timed_out`). */
+  | { kind: "wait.complete"; waitId: string; at: number; status: "completed" | "timed_out" }
+  /** The run ended: every wait (sleep or event wait) still waiting becomes `cancelled` at `at`. */
   | { kind: "waits.cancelAll"; at: number };
 
 /** The projection changes one stored event implies. */
@@ -78,6 +79,7 @@ export function projectEvent(event: EventRecord): ProjectionEffect[] {
           wait: {
             runId: event.runId,
             waitId: event.data.waitId,
+            kind: "sleep",
             resumeAt: event.data.resumeAt,
             status: "waiting",
             createdAt: at,
@@ -85,7 +87,26 @@ export function projectEvent(event: EventRecord): ProjectionEffect[] {
         },
       ];
     case "wait_completed":
-      return [{ kind: "wait.complete", waitId: event.data.waitId, at }];
+      return [{ kind: "wait.complete", waitId: event.data.waitId, at, status: "completed" }];
+    case "event_wait_created":
+      return [
+        {
+          kind: "wait.create",
+          wait: {
+            runId: event.runId,
+            waitId: event.data.waitId,
+            kind: "event",
+            eventType: event.data.eventType,
+            resumeAt: event.data.timeoutAt,
+            status: "waiting",
+            createdAt: at,
+          },
+        },
+      ];
+    case "event_received":
+      return [{ kind: "wait.complete", waitId: event.data.waitId, at, status: "completed" }];
+    case "event_wait_timed_out":
+      return [{ kind: "wait.complete", waitId: event.data.waitId, at, status: "timed_out" }];
     case "hook_created": {
       const hook: HookRecord = {
         runId: event.runId,
@@ -120,8 +141,8 @@ export function projectEvent(event: EventRecord): ProjectionEffect[] {
 
 /**
  * What ending a run does to what it was waiting on, whichever way it ended: its hooks stop
- * listening (their tokens are free again) and its sleeps stop waiting (`inspect sleeps` no longer
- * lists a cancelled run's sleep as waiting).
+ * listening (their tokens are free again) and its sleeps and event waits stop waiting (`inspect
+ * sleeps` no longer lists a cancelled run's sleep as waiting).
  */
 function endOfRun(at: number): ProjectionEffect[] {
   return [

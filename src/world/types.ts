@@ -89,18 +89,26 @@ export interface HookRecord {
 }
 
 /**
- * waiting: the sleep has not ended; completed: it ended and the workflow went on; cancelled: the
- * run ended (completed, failed or was cancelled) before the sleep did.
+ * waiting: the wait has not ended; completed: the sleep ended, or the event arrived, and the
+ * workflow went on; timed_out: an event wait reached its timeout without an event; cancelled: the
+ * run ended (completed, failed or was cancelled) while it still waited.
  */
-export type WaitStatus = "waiting" | "completed" | "cancelled";
+export type WaitStatus = "waiting" | "completed" | "timed_out" | "cancelled";
+
+/** sleep: a durable `sleep()`; event: a `waitForEvent`, whose `resumeAt` is its timeout. */
+export type WaitKind = "sleep" | "event";
 
 export interface WaitRecord {
   runId: string;
   waitId: string;
+  kind: WaitKind;
+  /** For event waits: the event type waited for. */
+  eventType?: string;
+  /** When a sleep ends, or when an event wait times out. */
   resumeAt: number;
   status: WaitStatus;
   createdAt: number;
-  /** When the sleep ended, or when the run ended while it still waited (status cancelled). */
+  /** When the wait ended (completed or timed out), or when the run ended while it still waited (cancelled). */
   completedAt?: number;
 }
 
@@ -154,13 +162,19 @@ export interface ClaimOptions extends QueueFilter {
   leaseMs: number;
 }
 
-/** Something from outside the run (a hook payload, a cancel request) waiting for the run's driver. */
+/**
+ * Something from outside the run (a hook payload, an event, a cancel request) waiting for the
+ * run's driver. An event stays until a wait of its type takes it (events are kept in the order
+ * they were stored, which is the order `list` returns them in).
+ */
 export interface InboxItem {
   itemId: string;
   runId: string;
-  kind: "hook_payload" | "cancel";
+  kind: "hook_payload" | "event" | "cancel";
   /** For hook payloads, the hook they are for. */
   hookId?: string;
+  /** For events, their type. */
+  eventType?: string;
   payload?: Uint8Array;
   createdAt: number;
 }
@@ -168,12 +182,13 @@ export interface InboxItem {
 export interface NewInboxItem {
   /**
    * The item's id, chosen by the caller when the payload is bound to it (an encrypted hook
-   * payload names its inbox item); `inbox_` and a ULID from the World when omitted.
+   * payload or event names its inbox item); `inbox_` and a ULID from the World when omitted.
    */
   itemId?: string;
   runId: string;
   kind: InboxItem["kind"];
   hookId?: string;
+  eventType?: string;
   payload?: Uint8Array;
 }
 
@@ -402,7 +417,10 @@ export interface World {
   };
 
   waits: {
-    /** A run's waits in creation order, or all waits (newest first) when no run is given. */
+    /**
+     * A run's waits (sleeps and event waits) in creation order, or all waits (newest first) when
+     * no run is given.
+     */
     list(filter?: { runId?: string; status?: WaitStatus; limit?: number }): Promise<WaitRecord[]>;
   };
 

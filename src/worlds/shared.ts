@@ -108,7 +108,8 @@ export interface HookAndWaitLookups {
  * For a World that checks before it writes (one that cannot roll back): throws what the append's
  * events would hit, in event order. `HookTokenConflictError` when a `hook_created` takes a token
  * held by an active hook (of any run, or created earlier in the same append and not disposed since);
- * `ConflictError` when it reuses a hook id, or a `wait_created` reuses one of the run's wait ids.
+ * `ConflictError` when it reuses a hook id, or a `wait_created` or `event_wait_created` reuses one
+ * of the run's wait ids.
  * A `hook_disposed` of the run's own active hook frees its token for the events after it.
  */
 export function checkHookAndWaitIds(
@@ -139,7 +140,7 @@ export function checkHookAndWaitIds(
         throw new HookTokenConflictError(token, holder || undefined);
       created.set(hookId, token);
       taken.add(token);
-    } else if (event.type === "wait_created") {
+    } else if (event.type === "wait_created" || event.type === "event_wait_created") {
       const { waitId } = event.data;
       if (lookups.waitExists(waitId) || waits.has(waitId)) {
         throw new ConflictError(`Run ${runId} already has a wait with id ${waitId}.`);

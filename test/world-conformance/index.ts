@@ -15,6 +15,7 @@ import { describeAppend } from "./append.ts";
 import { describeAtomicity } from "./atomicity.ts";
 import { describeAudit } from "./audit.ts";
 import { describeBudget } from "./budget.ts";
+import { describeEvents } from "./events.ts";
 import { type MakeWorld, useWorld } from "./harness.ts";
 import { describeHooks } from "./hooks.ts";
 import { describeInbox } from "./inbox.ts";
@@ -45,6 +46,7 @@ export function describeWorldConformance(name: string, makeWorld: MakeWorld): vo
     describeQueueFilter(context);
     describeQueueRuns(context);
     describeInbox(context);
+    describeEvents(context);
     describeStreams(context);
     describeNotifications(context);
     describePagination(context);

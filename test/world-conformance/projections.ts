@@ -202,6 +202,7 @@ export function describeProjections(t: WorldContext): void {
         {
           runId: run.runId,
           waitId: "wait_1",
+          kind: "sleep",
           resumeAt,
           status: "waiting",
           createdAt: created.events[0]?.createdAt,

@@ -171,3 +171,57 @@ describe("local World: upgrading a file written by schema version 6", () => {
     }
   });
 });
+
+describe("local World: upgrading a file written by schema version 7", () => {
+  it("keeps its waits as sleeps and its inbox items, and records event waits and events after", async () => {
+    const db = fileAt(7);
+    db.prepare(
+      `INSERT INTO runs (run_id, workflow_name, status, seq, spec_version, seed, created_at, updated_at, payload_bytes)
+       VALUES ('wrun_old', 'old/workflow', 'running', 3, 2, 'seed', 1, 50, 5)`,
+    ).run();
+    db.prepare(
+      "INSERT INTO waits (run_id, wait_id, resume_at, status, created_at) VALUES ('wrun_old', 'wait_old', 99999, 'waiting', 2)",
+    ).run();
+    db.prepare(
+      `INSERT INTO inbox (item_id, run_id, kind, hook_id, payload, created_at)
+       VALUES ('inbox_old', 'wrun_old', 'hook_payload', 'hook_1', x'0102030405', 3)`,
+    ).run();
+    db.close();
+
+    const world = createLocalWorld({ dataDir });
+    try {
+      expect(await world.waits.list({ runId: "wrun_old" })).toEqual([
+        {
+          runId: "wrun_old",
+          waitId: "wait_old",
+          kind: "sleep",
+          resumeAt: 99999,
+          status: "waiting",
+          createdAt: 2,
+        },
+      ]);
+      const [old] = await world.inbox.list("wrun_old");
+      expect(old).toMatchObject({ itemId: "inbox_old", kind: "hook_payload", hookId: "hook_1" });
+      expect(old?.eventType).toBeUndefined();
+      // The upgraded file takes the new records.
+      await world.inbox.put({ itemId: "evt_1", runId: "wrun_old", kind: "event", eventType: "paid" });
+      expect((await world.inbox.list("wrun_old"))[1]).toMatchObject({ itemId: "evt_1", eventType: "paid" });
+      await world.events.append({
+        runId: "wrun_old",
+        expectedSeq: 3,
+        events: [
+          { type: "event_wait_created", data: { waitId: "wait_new", eventType: "paid", timeoutAt: 5000 } },
+          { type: "event_wait_timed_out", data: { waitId: "wait_new" } },
+        ],
+      });
+      expect((await world.waits.list({ runId: "wrun_old" }))[1]).toMatchObject({
+        waitId: "wait_new",
+        kind: "event",
+        eventType: "paid",
+        status: "timed_out",
+      });
+    } finally {
+      await world.close();
+    }
+  });
+});

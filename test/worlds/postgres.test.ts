@@ -297,6 +297,64 @@ describe("postgres World: schema and migrations", () => {
     }
   });
 
+  it("upgrades to 010: waits stay sleeps, inbox items keep their hooks, and event waits and events are recorded", async () => {
+    const schema = nextSchema();
+    await schemaAt(
+      schema,
+      MIGRATIONS.findIndex((migration) => migration.version === 10),
+    );
+    expect(await versions(schema)).toEqual(ALL_VERSIONS.filter((version) => version < 10));
+    const s = `"${schema}"`;
+    await admin.query(
+      `INSERT INTO ${s}.runs (run_id, workflow_name, status, seq, spec_version, seed, created_at, updated_at, payload_bytes)
+       VALUES ('wrun_old', 'old/workflow', 'running', 3, 2, 'seed', 1, 50, 5)`,
+    );
+    await admin.query(
+      `INSERT INTO ${s}.waits (run_id, wait_id, resume_at, status, created_at)
+       VALUES ('wrun_old', 'wait_old', 99999, 'waiting', 2)`,
+    );
+    await admin.query(
+      `INSERT INTO ${s}.inbox (item_id, run_id, kind, hook_id, payload, created_at)
+       VALUES ('inbox_old', 'wrun_old', 'hook_payload', 'hook_1', '\\x0102030405', 3)`,
+    );
+    const world = await createPostgresWorld({ connectionString: url, schema });
+    try {
+      expect(await versions(schema)).toEqual(ALL_VERSIONS);
+      expect(await world.waits.list({ runId: "wrun_old" })).toEqual([
+        {
+          runId: "wrun_old",
+          waitId: "wait_old",
+          kind: "sleep",
+          resumeAt: 99999,
+          status: "waiting",
+          createdAt: 2,
+        },
+      ]);
+      const [old] = await world.inbox.list("wrun_old");
+      expect(old).toMatchObject({ itemId: "inbox_old", kind: "hook_payload", hookId: "hook_1" });
+      expect(old?.eventType).toBeUndefined();
+      await world.inbox.put({ itemId: "evt_1", runId: "wrun_old", kind: "event", eventType: "paid" });
+      expect((await world.inbox.list("wrun_old"))[1]).toMatchObject({ itemId: "evt_1", eventType: "paid" });
+      // The new append function writes event waits and their outcomes.
+      await world.events.append({
+        runId: "wrun_old",
+        expectedSeq: 3,
+        events: [
+          { type: "event_wait_created", data: { waitId: "wait_new", eventType: "paid", timeoutAt: 5000 } },
+          { type: "event_wait_timed_out", data: { waitId: "wait_new" } },
+        ],
+      });
+      expect((await world.waits.list({ runId: "wrun_old" }))[1]).toMatchObject({
+        waitId: "wait_new",
+        kind: "event",
+        eventType: "paid",
+        status: "timed_out",
+      });
+    } finally {
+      await world.close();
+    }
+  });
+
   it("with migrate: false, an unmigrated schema is refused, saying to run the migration", async () => {
     const schema = nextSchema();
     const error = await expectReject(

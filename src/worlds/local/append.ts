@@ -142,13 +142,21 @@ function applyEffect(ctx: LocalContext, run: RunRecord, event: EventRecord, effe
       return;
     case "wait.create": {
       const { wait } = effect;
-      if (sql.insertWait.run(run.runId, wait.waitId, wait.resumeAt, wait.createdAt).changes === 0) {
+      const inserted = sql.insertWait.run(
+        run.runId,
+        wait.waitId,
+        wait.kind,
+        wait.eventType ?? null,
+        wait.resumeAt,
+        wait.createdAt,
+      );
+      if (inserted.changes === 0) {
         throw new ConflictError(`Run ${run.runId} already has a wait with id ${wait.waitId}.`);
       }
       return;
     }
     case "wait.complete":
-      sql.completeWait.run(effect.at, run.runId, effect.waitId);
+      sql.completeWait.run(effect.status, effect.at, run.runId, effect.waitId);
       return;
     case "waits.cancelAll":
       sql.cancelRunWaits.run(effect.at, run.runId);

@@ -231,6 +231,18 @@ WHERE status = 'waiting'
   AND run_id IN (SELECT run_id FROM runs WHERE status IN ('completed', 'failed', 'cancelled'));
 `,
   },
+  {
+    version: 8,
+    name: "events and event waits",
+    sql: `
+-- waitForEvent: an event wait is a wait of kind 'event' for one event type, whose resume_at is its
+-- timeout (status 'timed_out' when it passed without an event). Every wait before is a sleep.
+ALTER TABLE waits ADD COLUMN kind TEXT NOT NULL DEFAULT 'sleep';
+ALTER TABLE waits ADD COLUMN event_type TEXT;
+-- sendEvent: an event waits in the inbox (kind 'event') with its type until a wait takes it.
+ALTER TABLE inbox ADD COLUMN event_type TEXT;
+`,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce(

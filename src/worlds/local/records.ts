@@ -106,12 +106,14 @@ export function createRecords(ctx: LocalContext): Pick<World, "steps" | "hooks" 
             createdAt: at,
           };
           if (input.hookId !== undefined) created.hookId = input.hookId;
+          if (input.eventType !== undefined) created.eventType = input.eventType;
           if (input.payload !== undefined) created.payload = new Uint8Array(input.payload);
           sql.insertInbox.run(
             created.itemId,
             input.runId,
             input.kind,
             input.hookId ?? null,
+            input.eventType ?? null,
             input.payload ?? null,
             at,
           );

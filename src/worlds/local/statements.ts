@@ -246,12 +246,22 @@ export function prepareStatements(db: Database.Database) {
     ),
 
     // waits
-    insertWait: prep<[runId: string, waitId: string, resumeAt: number, createdAt: number]>(
-      `INSERT INTO waits (run_id, wait_id, resume_at, status, created_at) VALUES (?, ?, ?, 'waiting', ?)
+    insertWait: prep<
+      [
+        runId: string,
+        waitId: string,
+        kind: string,
+        eventType: string | null,
+        resumeAt: number,
+        createdAt: number,
+      ]
+    >(
+      `INSERT INTO waits (run_id, wait_id, kind, event_type, resume_at, status, created_at)
+       VALUES (?, ?, ?, ?, ?, 'waiting', ?)
        ON CONFLICT (run_id, wait_id) DO NOTHING`,
     ),
-    completeWait: prep<[at: number, runId: string, waitId: string]>(
-      "UPDATE waits SET status = 'completed', completed_at = ? WHERE run_id = ? AND wait_id = ?",
+    completeWait: prep<[status: string, at: number, runId: string, waitId: string]>(
+      "UPDATE waits SET status = ?, completed_at = ? WHERE run_id = ? AND wait_id = ?",
     ),
     /** The run ended: its sleeps still waiting are cancelled. */
     cancelRunWaits: prep<[at: number, runId: string]>(
@@ -407,10 +417,13 @@ export function prepareStatements(db: Database.Database) {
         runId: string,
         kind: string,
         hookId: string | null,
+        eventType: string | null,
         payload: Uint8Array | null,
         createdAt: number,
       ]
-    >("INSERT INTO inbox (item_id, run_id, kind, hook_id, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)"),
+    >(
+      "INSERT INTO inbox (item_id, run_id, kind, hook_id, event_type, payload, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    ),
     /** Takes an item; its payload's size (0 without one), or undefined when it was already gone. */
     consumeInbox: prep<[itemId: string, runId: string], number>(
       "DELETE FROM inbox WHERE item_id = ? AND run_id = ? RETURNING coalesce(length(payload), 0)",

@@ -297,7 +297,7 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
               }
               case "wait.complete": {
                 const wait = state.waits.get(effect.waitId);
-                if (wait) Object.assign(wait, { status: "completed", completedAt: effect.at });
+                if (wait) Object.assign(wait, { status: effect.status, completedAt: effect.at });
                 break;
               }
               case "waits.cancelAll":
@@ -490,6 +490,7 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
           createdAt: now(),
         };
         if (input.hookId !== undefined) item.hookId = input.hookId;
+        if (input.eventType !== undefined) item.eventType = input.eventType;
         if (input.payload !== undefined) item.payload = own(input.payload);
         state.inbox.set(item.itemId, item);
         enqueue(input.runId, "inbox", undefined, item.createdAt);

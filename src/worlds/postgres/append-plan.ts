@@ -139,12 +139,14 @@ function wireEffect(
       effects.push({
         k: effect.kind,
         waitId: effect.wait.waitId,
+        kind: effect.wait.kind,
+        ...(effect.wait.eventType === undefined ? {} : { eventType: effect.wait.eventType }),
         resumeAt: effect.wait.resumeAt,
         at: effect.wait.createdAt,
       });
       return;
     case "wait.complete":
-      effects.push({ k: effect.kind, waitId: effect.waitId, at: effect.at });
+      effects.push({ k: effect.kind, waitId: effect.waitId, status: effect.status, at: effect.at });
       return;
     case "waits.cancelAll":
       effects.push({ k: effect.kind, at: effect.at });
@@ -181,7 +183,8 @@ export function planAppend(request: AppendRequest, at: number, newMessageId: () 
     }
     events.push(record);
     wire.events.push({ seq: record.seq, type: record.type, data: record.data, at: record.createdAt });
-    if (event.type === "hook_created" || event.type === "wait_created") guard = true;
+    if (event.type === "hook_created" || event.type === "wait_created" || event.type === "event_wait_created")
+      guard = true;
     // A malformed batch is refused before anything is applied: skip its effects.
     if (wire.badShape) return;
     for (const effect of projectEvent(record)) wireEffect(effect, wire, effects, steps, record);

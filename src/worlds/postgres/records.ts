@@ -103,6 +103,7 @@ export function createRecords(ctx: PgContext): Pick<World, "steps" | "hooks" | "
           createdAt: at,
         };
         if (input.hookId !== undefined) item.hookId = input.hookId;
+        if (input.eventType !== undefined) item.eventType = input.eventType;
         if (input.payload !== undefined) item.payload = new Uint8Array(input.payload);
         const [row] = await ctx.query<{
           status: string | null;
@@ -119,6 +120,7 @@ export function createRecords(ctx: PgContext): Pick<World, "steps" | "hooks" | "
           ctx.channel,
           ctx.notes([["q"], ["i", input.runId]]),
           budget.maxRunBytes ?? null,
+          input.eventType ?? null,
         ]);
         const status = row?.status ?? null;
         if (status === null) throw new RunNotFoundError(input.runId);

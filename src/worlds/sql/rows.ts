@@ -174,6 +174,8 @@ export function hookFromRow(row: HookRow): HookRecord {
 export interface WaitRow {
   run_id: string;
   wait_id: string;
+  kind: string;
+  event_type: string | null;
   resume_at: Int;
   status: string;
   created_at: Int;
@@ -184,10 +186,12 @@ export function waitFromRow(row: WaitRow): WaitRecord {
   const wait: WaitRecord = {
     runId: row.run_id,
     waitId: row.wait_id,
+    kind: row.kind as WaitRecord["kind"],
     resumeAt: num(row.resume_at),
     status: row.status as WaitRecord["status"],
     createdAt: num(row.created_at),
   };
+  if (row.event_type !== null) wait.eventType = row.event_type;
   if (row.completed_at !== null) wait.completedAt = num(row.completed_at);
   return wait;
 }
@@ -225,6 +229,7 @@ export interface InboxRow {
   run_id: string;
   kind: string;
   hook_id: string | null;
+  event_type: string | null;
   payload: Uint8Array | null;
   created_at: Int;
 }
@@ -237,6 +242,7 @@ export function inboxFromRow(row: InboxRow): InboxItem {
     createdAt: num(row.created_at),
   };
   if (row.hook_id !== null) item.hookId = row.hook_id;
+  if (row.event_type !== null) item.eventType = row.event_type;
   if (row.payload !== null) item.payload = bytesOf(row.payload);
   return item;
 }
