@@ -4,15 +4,21 @@
  * are durable; here, in ordinary code and in steps, they explain where they belong instead.
  */
 import type { StandardSchemaV1 } from "@standard-schema/spec";
+import { type SentEvent, sendEvent } from "./api/events.ts";
 import { resumeHook } from "./api/index.ts";
 import { StepwiseError } from "./errors/base.ts";
+import { checkEventType } from "./errors/events.ts";
+import { registerEventSchema } from "./runtime/event-types.ts";
 import { stepContext } from "./runtime/step-context.ts";
 import { durableWritable, type StreamTarget, streamName } from "./runtime/streams.ts";
 import type { Duration } from "./util/duration.ts";
+import type { WaitForEventOptions, WorkflowEvent } from "./workflow/events.ts";
 import type { Hook, Webhook } from "./workflow/hooks.ts";
 import { validatePayload } from "./workflow/schema.ts";
 
+export type { SentEvent } from "./api/events.ts";
 export { ensureError, StepwiseError } from "./errors/base.ts";
+export { EventPayloadValidationError, InvalidEventTypeError, WaitTimeoutError } from "./errors/events.ts";
 export {
   HookPayloadValidationError,
   InvalidDurationError,
@@ -46,6 +52,7 @@ export {
   UnregisteredInstance,
 } from "./serde/classes.ts";
 export type { Duration } from "./util/duration.ts";
+export type { WaitForEventOptions, WorkflowEvent } from "./workflow/events.ts";
 export type { Hook, Webhook, WebhookRequest } from "./workflow/hooks.ts";
 
 function onlyInWorkflow(name: string): never {
@@ -57,6 +64,50 @@ function onlyInWorkflow(name: string): never {
 /** Durably pauses the workflow: for a duration ('10s', '5m', '7 days', ms) or until a `Date`. */
 export function sleep(_duration: Duration): Promise<void> {
   return onlyInWorkflow("sleep()");
+}
+
+/**
+ * Durably waits for the next event of `type` sent to this run (`run.sendEvent(type, payload)`,
+ * `sendEvent` from `stepwise-workflows/api`, `POST /runs/:runId/events`, `npx stepwise
+ * send-event`): resolves with `{ type, payload, timestamp }`, or throws a `WaitTimeoutError` after
+ * `timeout` (default 24 hours; a duration or a `Date`). Events sent before the workflow waits are
+ * kept, in order: the first wait of their type takes the oldest. With `schema`, the payload is
+ * validated (`EventPayloadValidationError`). Workflow code only.
+ */
+export function waitForEvent<T = unknown>(
+  _type: string,
+  _options?: WaitForEventOptions<T>,
+): Promise<WorkflowEvent<T>> {
+  return onlyInWorkflow("waitForEvent()");
+}
+
+/** An event type with its payload's schema, shared by the workflow that waits and the code that sends. */
+export interface EventDefinition<T> {
+  readonly type: string;
+  /** In a workflow: `waitForEvent(type, { timeout, schema })`. */
+  wait(options?: { timeout?: Duration }): Promise<WorkflowEvent<T>>;
+  /** In application code (or a step): `sendEvent(runId, type, payload)`, checked by the schema. */
+  send(runId: string, payload: T): Promise<SentEvent>;
+}
+
+/**
+ * Declares an event type and, optionally, the Standard Schema (zod, valibot, arktype, ...) its
+ * payloads satisfy. Declared at the top level of a module the workflow and the sender both load,
+ * it lets every `sendEvent` of this type in the process refuse a payload that fails the schema,
+ * with the schema's message, before anything is stored — even before the run waits for it — and
+ * `event.wait()` validates what the workflow receives. `InvalidEventTypeError` for a bad type.
+ */
+export function defineEvent<T = unknown>(
+  type: string,
+  definition: { schema?: StandardSchemaV1<unknown, T> } = {},
+): EventDefinition<T> {
+  const eventType = checkEventType(type);
+  if (definition.schema !== undefined) registerEventSchema(eventType, definition.schema);
+  return {
+    type: eventType,
+    wait: () => onlyInWorkflow("event.wait()"),
+    send: (runId, payload) => sendEvent(runId, eventType, payload),
+  };
 }
 
 export interface CreateHookOptions {

@@ -1,14 +1,15 @@
 /**
- * Delivering a payload to a hook: the one place where a hook or webhook payload becomes stored
- * bytes in its run's inbox (encoded for the run, bound to its inbox item, checked against the
- * limits) — so `resumeHook`, `resumeWebhook` and every door in front of them behave alike.
+ * Delivering a payload to a hook or an event to a run: the one place where a hook or webhook
+ * payload, or an event's payload, becomes stored bytes in its run's inbox (encoded for the run,
+ * bound to its inbox item, checked against the limits) — so `resumeHook`, `resumeWebhook`,
+ * `sendEvent` and every door in front of them behave alike.
  */
 import { PayloadTooLargeError } from "../errors/runtime.ts";
 import { checkPayload } from "../runtime/limits.ts";
 import { getLimits, getPayloadCodec } from "../runtime/process.ts";
 import { places } from "../serde/places.ts";
 import { newId } from "../util/ids.ts";
-import type { HookRecord, World } from "../world/types.ts";
+import type { HookRecord, InboxItem, NewInboxItem, RunRecord, World } from "../world/types.ts";
 
 /**
  * Stores codec `text` in the inbox of `hook`'s run, bound to the new inbox item (encrypted runs),
@@ -24,13 +25,42 @@ export async function deliverToHook(
   const run = await world.runs.get(hook.runId);
   const itemId = newId("inbox");
   const bytes = getPayloadCodec().encode(run, places.hookPayload(hook.hookId, itemId), text);
+  await putChecked(
+    world,
+    { itemId, runId: hook.runId, kind: "hook_payload", hookId: hook.hookId },
+    bytes,
+    what,
+  );
+}
+
+/**
+ * Stores codec `text` as an event of `eventType` in `run`'s inbox, bound to the event (its inbox
+ * item, `evt_…`) and its type, checked against the limits as a hook payload is. Returns the item.
+ * @internal used by `sendEvent`.
+ */
+export async function deliverEvent(
+  world: World,
+  run: RunRecord,
+  eventType: string,
+  text: string,
+  what: string,
+): Promise<InboxItem> {
+  const itemId = newId("evt");
+  const bytes = getPayloadCodec().encode(run, places.eventPayload(itemId, eventType), text);
+  return putChecked(world, { itemId, runId: run.runId, kind: "event", eventType }, bytes, what);
+}
+
+/** `inbox.put` of `bytes`, within the per-payload limit here and the run's total in the World. */
+async function putChecked(
+  world: World,
+  item: Omit<NewInboxItem, "payload">,
+  bytes: Uint8Array,
+  what: string,
+): Promise<InboxItem> {
   const limits = getLimits();
   checkPayload(bytes.length, what, limits);
   try {
-    await world.inbox.put(
-      { itemId, runId: hook.runId, kind: "hook_payload", hookId: hook.hookId, payload: bytes },
-      { maxRunBytes: limits.maxRunBytes },
-    );
+    return await world.inbox.put({ ...item, payload: bytes }, { maxRunBytes: limits.maxRunBytes });
   } catch (error) {
     if (!PayloadTooLargeError.is(error)) throw error;
     throw new PayloadTooLargeError(`${what} was not delivered: ${(error as Error).message}`, {

@@ -1,5 +1,6 @@
 /**
- * `stepwise-workflows/api`: what application code uses to start runs, look at them, and resume their hooks.
+ * `stepwise-workflows/api`: what application code uses to start runs, look at them, send them events,
+ * and resume their hooks.
  */
 import { SerializationError } from "../errors/runtime.ts";
 import { checkPayload } from "../runtime/limits.ts";
@@ -14,6 +15,7 @@ import { deliverToHook } from "./deliver.ts";
 import { Run } from "./run.ts";
 
 export { configure, getWorld, shutdown } from "../runtime/process.ts";
+export { type SentEvent, sendEvent } from "./events.ts";
 export { Run, type WorkflowRunStatus } from "./run.ts";
 export { DEFAULT_WEBHOOK_TIMEOUT_MS, resumeWebhook } from "./webhooks.ts";
 

@@ -11,6 +11,7 @@ import { decodeValue } from "../serde/codec.ts";
 import { places } from "../serde/places.ts";
 import { newOwnerId } from "../util/owner.ts";
 import { type RunRecord, type RunStatus, TERMINAL_RUN_STATUSES } from "../world/types.ts";
+import { type SentEvent, sendEvent } from "./events.ts";
 import { waitForRun } from "./watch.ts";
 
 /** How long a client-side cancel holds the run's lease while it records the cancellation. */
@@ -91,6 +92,14 @@ export class Run<Result = unknown> {
   /** The run's default stream from its first chunk (see `getReadable`). */
   get readable(): ReadableStream<unknown> {
     return this.getReadable();
+  }
+
+  /**
+   * Sends an event to the run: its first `waitForEvent(type)` that has not received one takes it,
+   * now or when the workflow gets there (see `sendEvent` for the errors; none writes anything).
+   */
+  sendEvent(type: string, payload?: unknown): Promise<SentEvent> {
+    return sendEvent(this.runId, type, payload);
   }
 
   /**

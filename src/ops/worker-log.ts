@@ -1,8 +1,9 @@
 /**
  * The line `npx stepwise worker` prints each time it stops driving a run, from the Worker's
  * `RunReport`: how the run ended (`completed`, `failed (FatalError: …)`, `cancelled`), what it
- * waits for (`waiting (sleep until …)`, `waiting (hook …)`, `retrying step charge (attempt 2, in
- * 5s)`), or why it was handed on. Each says what is true of the run, never a bare "finished".
+ * waits for (`waiting (sleep until …)`, `waiting (event "approval" until …)`, `waiting (hook …)`,
+ * `retrying step charge (attempt 2, in 5s)`), or why it was handed on. Each says what is true of
+ * the run, never a bare "finished".
  */
 import type { RunReport } from "../runtime/worker.ts";
 import { formatDuration, formatTime, shortName } from "./table.ts";
@@ -25,6 +26,7 @@ export function describeRunReport(report: RunReport, now: number = Date.now()): 
           `retrying step ${shortName(retry.stepName)} (attempt ${retry.nextAttempt}, in ${formatDuration(now, Math.max(now, retry.retryAt))})`,
         );
       const waits = [
+        ...waiting.events.map((wait) => `event "${wait.eventType}" until ${formatTime(wait.timeoutAt)}`),
         ...waiting.hooks.map((hookId) => `hook ${hookId}`),
         ...waiting.sleeps.slice(0, 1).map((at) => `sleep until ${formatTime(at)}`),
       ];

@@ -1,6 +1,6 @@
 /**
  * Drives one run while this worker holds its lease: feeds step outcomes, due sleeps and retries,
- * hook payloads and cancellation into the run's machine, commits each batch of events with one
+ * hook payloads, events, event waits' timeouts and cancellation into the run's machine, commits each batch of events with one
  * fenced append, executes the steps the workflow asks for (inline, bounded), and, when nothing is
  * left to do soon, releases the run in the same append that schedules its next wake-up.
  */
@@ -9,7 +9,7 @@ import { encodeValue } from "../serde/codec.ts";
 import { PayloadDecryptionError } from "../serde/errors.ts";
 import { places } from "../serde/places.ts";
 import type { NewEvent } from "../world/events.ts";
-import type { AppendRequest, NewMessage, World } from "../world/types.ts";
+import type { AppendRequest, InboxItem, NewMessage, World } from "../world/types.ts";
 import { executeStep, type StepOutcome } from "./executor.ts";
 import type { RunMachine, StepTask } from "./machine.ts";
 import { getStep } from "./registry.ts";
@@ -52,6 +52,8 @@ export class RunDriver {
   #results: StepResult[] = [];
   #running = 0;
   #inboxDirty = true;
+  /** `machine.eventWaitsMade` when the inbox was last read: a new event wait may take an event in it. */
+  #eventWaitsSeen = -1;
   #consumed: string[] = [];
   #cancelRequested = false;
   #stopRequested = false;
@@ -121,7 +123,10 @@ export class RunDriver {
       await machine.deliverPending();
       await this.#applyResults();
       await this.#applyDue();
+      this.#noteNewEventWaits();
       if (this.#inboxDirty && !machine.finished) await this.#readInbox();
+      // After the inbox: an event sent before a wait's timeout is delivered, not the timeout.
+      await this.#applyEventTimeouts();
       if (this.#lost) return "lost";
 
       if (machine.finished || this.#cancelRequested) {
@@ -144,6 +149,8 @@ export class RunDriver {
       }
       if (!this.#stopRequested) this.#launchQueued();
 
+      // A wait made since the inbox was read may be for an event already in it.
+      this.#noteNewEventWaits();
       const busy = this.#running > 0 || this.#results.length > 0 || machine.pending.length > 0;
       const next = machine.nextDueAt();
       if (!busy && !this.#inboxDirty && !this.#stopRequested) {
@@ -220,8 +227,28 @@ export class RunDriver {
     }
   }
 
+  /** Marks the inbox to be read again when the workflow made event waits since it was last read. */
+  #noteNewEventWaits(): void {
+    if (this.machine.eventWaitsMade === this.#eventWaitsSeen) return;
+    this.#eventWaitsSeen = this.machine.eventWaitsMade;
+    this.#inboxDirty = true;
+  }
+
+  /** Times out the event waits whose timeout has passed, once the inbox holds nothing unread. */
+  async #applyEventTimeouts(): Promise<void> {
+    const { machine } = this;
+    const now = Date.now();
+    for (const [waitId, wait] of [...machine.eventWaits]) {
+      if (machine.finished || this.#lost || this.#inboxDirty) return;
+      if (wait.timeoutAt > now || !machine.eventWaits.has(waitId)) continue;
+      await machine.timeOutEventWait(waitId, now);
+      if (machine.hasUncommittedHook) await this.#commit();
+    }
+  }
+
   async #readInbox(): Promise<void> {
     this.#inboxDirty = false;
+    this.#eventWaitsSeen = this.machine.eventWaitsMade;
     const items = await this.#host.world.inbox.list(this.runId);
     for (const item of items) {
       if (this.machine.finished || this.#lost) return;
@@ -234,7 +261,10 @@ export class RunDriver {
       // Past a payload this worker cannot read, only a cancellation is still taken: the payloads
       // wait, in order, for a worker that can read them.
       if (this.deferral !== undefined) continue;
-      if (item.hookId !== undefined && item.payload !== undefined) {
+      if (item.kind === "event") {
+        // An event no wait takes yet stays in the inbox, in its place, for a later wait.
+        if (!(await this.#receiveEvent(item))) continue;
+      } else if (item.hookId !== undefined && item.payload !== undefined) {
         try {
           // Recorded (hook_received) only once it is read: a payload this worker cannot decrypt
           // stays in the inbox, untouched, for a worker that can.
@@ -248,6 +278,32 @@ export class RunDriver {
       }
       this.#consumed.push(item.itemId);
       if (this.machine.hasUncommittedHook) await this.#commit();
+    }
+  }
+
+  /**
+   * Delivers an event from the inbox to the first event wait that takes it; false when none does
+   * (or this worker cannot read it: then the run is handed back, `deferral`).
+   */
+  async #receiveEvent(item: InboxItem): Promise<boolean> {
+    if (item.eventType === undefined || item.payload === undefined) return false;
+    const waitId = this.machine.eventWaitFor(item.eventType, item.createdAt);
+    if (waitId === undefined) return false;
+    const event = {
+      itemId: item.itemId,
+      eventType: item.eventType,
+      payload: item.payload,
+      sentAt: item.createdAt,
+    };
+    try {
+      // Recorded (event_received) only once it is read, as a hook payload is.
+      await this.machine.receiveEvent(waitId, event, Date.now());
+      return true;
+    } catch (error) {
+      if (!PayloadDecryptionError.is(error)) throw error;
+      this.deferral = error as PayloadDecryptionError;
+      this.requestStop();
+      return false;
     }
   }
 

@@ -36,12 +36,19 @@ import { createSandbox, type Sandbox } from "./sandbox.ts";
 import { mapSandboxErrorStacks } from "./sandbox-stack.ts";
 
 /** Events that record a call the workflow made (its place in the call order). */
-const CALL_TYPES: ReadonlySet<NewEvent["type"]> = new Set(["step_started", "wait_created", "hook_created"]);
+const CALL_TYPES: ReadonlySet<NewEvent["type"]> = new Set([
+  "step_started",
+  "wait_created",
+  "event_wait_created",
+  "hook_created",
+]);
 /** Events that record an outcome delivered to the workflow. */
 const OUTCOME_TYPES: ReadonlySet<NewEvent["type"]> = new Set([
   "step_completed",
   "step_failed",
   "wait_completed",
+  "event_received",
+  "event_wait_timed_out",
   "hook_received",
   "hook_conflict",
 ]);
@@ -57,6 +64,22 @@ export interface StepTask {
   retryAt?: number;
   /** The attempt before this one was interrupted (its worker died), not failed. */
   interrupted?: boolean;
+}
+
+/** A `waitForEvent` that has not received its event nor timed out. */
+export interface EventWaitState {
+  eventType: string;
+  timeoutAt: number;
+}
+
+/** An event from the run's inbox, as `receiveEvent` takes it. */
+export interface IncomingEvent {
+  /** Its inbox item, which is the event's id. */
+  itemId: string;
+  eventType: string;
+  payload: Uint8Array;
+  /** When it was stored (`sendEvent`). */
+  sentAt: number;
 }
 
 interface HookState {
@@ -90,6 +113,10 @@ export class RunMachine {
   seq = 1;
   readonly steps = new Map<string, StepTask>();
   readonly waits = new Map<string, number>();
+  /** Event waits still waiting, in call order (the first matching one takes an event). */
+  readonly eventWaits = new Map<string, EventWaitState>();
+  /** How many event waits the workflow has made so far: the driver reads the inbox again when it grows. */
+  eventWaitsMade = 0;
   readonly hooks = new Map<string, HookState>();
   settlement: Settlement | undefined;
   /** Set when the runtime must fail the run (non-determinism). */
@@ -208,7 +235,13 @@ export class RunMachine {
   }
 
   #issued(id: string): boolean {
-    return this.steps.has(id) || this.waits.has(id) || this.hooks.has(id) || this.#resolved.has(id);
+    return (
+      this.steps.has(id) ||
+      this.waits.has(id) ||
+      this.eventWaits.has(id) ||
+      this.hooks.has(id) ||
+      this.#resolved.has(id)
+    );
   }
 
   /** Ids whose calls were made and already resolved in this sandbox. */
@@ -227,11 +260,27 @@ export class RunMachine {
         this.waits.delete(id);
         this.#resolved.add(id);
         return { kind: "wait_completed", id };
+      case "event_received":
+        this.#resolveEventWait(id);
+        return {
+          kind: "event_received",
+          id,
+          payload: this.#text(event.payload, eventPlace(event)),
+          sentAt: event.data.sentAt,
+        };
+      case "event_wait_timed_out":
+        this.#resolveEventWait(id);
+        return { kind: "event_timed_out", id };
       case "hook_received":
         return { kind: "hook_received", id, payload: this.#text(event.payload, eventPlace(event)) };
       case "hook_conflict":
         return { kind: "hook_conflict", id, error: conflictText(event.data.token, event.data.heldByRunId) };
     }
+  }
+
+  #resolveEventWait(id: string): void {
+    this.eventWaits.delete(id);
+    this.#resolved.add(id);
   }
 
   #resolveStep(id: string): void {
@@ -286,7 +335,7 @@ export class RunMachine {
     const id =
       command.kind === "step"
         ? derivedId("step", seed, createdAt, index)
-        : derivedId(command.kind === "sleep" ? "wait" : "hook", seed, createdAt, index);
+        : derivedId(command.kind === "hook" ? "hook" : "wait", seed, createdAt, index);
     const token = command.kind === "hook" ? (command.token ?? derivedToken(seed, index)) : undefined;
     const receipt: CommandReceipt = token === undefined ? { id } : { id, token };
     if (command.kind === "hook" && command.webhook && token !== undefined)
@@ -349,6 +398,13 @@ export class RunMachine {
         this.waits.set(id, command.resumeAt);
         this.#push({ type: "wait_created", data: { waitId: id, resumeAt: command.resumeAt }, createdAt: at });
         break;
+      case "event": {
+        const { eventType, timeoutAt } = command;
+        this.eventWaits.set(id, { eventType, timeoutAt });
+        this.eventWaitsMade += 1;
+        this.#push({ type: "event_wait_created", data: { waitId: id, eventType, timeoutAt }, createdAt: at });
+        break;
+      }
       case "hook": {
         const tokenText = token ?? "";
         const clash = [...this.hooks.values()].some((hook) => hook.token === tokenText && !hook.disposed);
@@ -428,6 +484,11 @@ export class RunMachine {
       case "sleep":
         this.waits.set(call.id, call.resumeAt);
         return;
+      case "event":
+        // Its outcome, if the log has one, is delivered later and ends it.
+        this.eventWaits.set(call.id, { eventType: call.eventType, timeoutAt: call.timeoutAt });
+        this.eventWaitsMade += 1;
+        return;
       case "hook":
         this.hooks.set(call.id, { token: call.token, disposed: call.disposed, uncommitted: false });
         return;
@@ -476,11 +537,12 @@ export class RunMachine {
     return events;
   }
 
-  /** The inbox items whose `hook_received` is still in the outbox (not committed yet). */
+  /** The inbox items whose `hook_received` or `event_received` is still in the outbox (not committed yet). */
   inboxItemsInOutbox(): Set<string> {
     const items = new Set<string>();
     for (const event of this.#outbox) {
       if (event.type === "hook_received" && event.data.inboxId !== undefined) items.add(event.data.inboxId);
+      if (event.type === "event_received") items.add(event.data.eventId);
     }
     return items;
   }
@@ -660,6 +722,46 @@ export class RunMachine {
   }
 
   /**
+   * The event wait that takes an event of `eventType` sent at `sentAt`: the first one made (call
+   * order) of that type whose timeout had not passed when the event was sent. Undefined when none
+   * does: the event stays in the inbox for a later wait.
+   */
+  eventWaitFor(eventType: string, sentAt: number): string | undefined {
+    for (const [waitId, wait] of this.eventWaits) {
+      if (wait.eventType === eventType && sentAt <= wait.timeoutAt) return waitId;
+    }
+    return undefined;
+  }
+
+  /**
+   * Delivers an event to the event wait `waitId` and records it (`event_received`, with the
+   * payload as it was stored). The payload is decoded BEFORE anything is recorded: one that cannot
+   * be read here (`PayloadDecryptionError`) throws and leaves the log as it was. Its bytes were
+   * counted toward the run's total when it was put in the inbox.
+   */
+  async receiveEvent(waitId: string, event: IncomingEvent, at: number): Promise<void> {
+    const place = places.eventPayload(event.itemId, event.eventType);
+    const text = this.payloads.decode(this.scope, place, event.payload);
+    const time = this.#advance(at);
+    this.#push({
+      type: "event_received",
+      data: { waitId, eventId: event.itemId, eventType: event.eventType, sentAt: event.sentAt },
+      payload: event.payload,
+      createdAt: time,
+    });
+    this.#resolveEventWait(waitId);
+    await this.#deliver({ kind: "event_received", id: waitId, payload: text, sentAt: event.sentAt }, time);
+  }
+
+  /** Ends the event wait `waitId` at its timeout: the workflow's wait throws `WaitTimeoutError`. */
+  async timeOutEventWait(waitId: string, at: number): Promise<void> {
+    const time = this.#advance(at);
+    this.#push({ type: "event_wait_timed_out", data: { waitId }, createdAt: time });
+    this.#resolveEventWait(waitId);
+    await this.#deliver({ kind: "event_timed_out", id: waitId }, time);
+  }
+
+  /**
    * Delivers a hook payload (stored bytes from the inbox item `inboxId`). False if the hook no
    * longer listens. The payload is decoded BEFORE anything is recorded: one that cannot be read
    * here (`PayloadDecryptionError`: its key is not configured, or it is forged) throws and leaves
@@ -676,19 +778,24 @@ export class RunMachine {
   }
 
   /**
-   * Bytes of payload in events not committed yet that the World has not counted (a hook payload
-   * was counted when it entered the inbox).
+   * Bytes of payload in events not committed yet that the World has not counted (a hook or event
+   * payload was counted when it entered the inbox).
    */
   get outboxBytes(): number {
     let total = 0;
-    for (const event of this.#outbox) if (event.type !== "hook_received") total += event.payload?.length ?? 0;
+    for (const event of this.#outbox) {
+      if (event.type !== "hook_received" && event.type !== "event_received")
+        total += event.payload?.length ?? 0;
+    }
     return total;
   }
 
-  /** The earliest time a wait or a retry is due, if any. */
+  /** The earliest time a sleep, an event wait's timeout or a retry is due, if any. */
   nextDueAt(): number | undefined {
     let next: number | undefined;
     for (const resumeAt of this.waits.values()) if (next === undefined || resumeAt < next) next = resumeAt;
+    for (const { timeoutAt } of this.eventWaits.values())
+      if (next === undefined || timeoutAt < next) next = timeoutAt;
     for (const step of this.steps.values()) {
       if (
         step.status === "retrying" &&

@@ -20,11 +20,21 @@ export type PlannedCall =
       retryAt?: number;
     }
   | { kind: "sleep"; id: string; resumeAt: number; status: "waiting" | "resolved" }
+  | { kind: "event"; id: string; eventType: string; timeoutAt: number; status: "waiting" | "resolved" }
   | { kind: "hook"; id: string; token: string; webhook: boolean; disposed: boolean; conflicted: boolean };
 
 export type PlannedDelivery = Extract<
   EventRecord,
-  { type: "step_completed" | "step_failed" | "wait_completed" | "hook_received" | "hook_conflict" }
+  {
+    type:
+      | "step_completed"
+      | "step_failed"
+      | "wait_completed"
+      | "event_received"
+      | "event_wait_timed_out"
+      | "hook_received"
+      | "hook_conflict";
+  }
 >;
 
 export interface ReplayPlan {
@@ -92,6 +102,22 @@ export function planReplay(events: readonly EventRecord[]): ReplayPlan {
         deliveries.push(event);
         break;
       }
+      case "event_wait_created":
+        add({
+          kind: "event",
+          id: event.data.waitId,
+          eventType: event.data.eventType,
+          timeoutAt: event.data.timeoutAt,
+          status: "waiting",
+        });
+        break;
+      case "event_received":
+      case "event_wait_timed_out": {
+        const call = byId.get(event.data.waitId);
+        if (call?.kind === "event") call.status = "resolved";
+        deliveries.push(event);
+        break;
+      }
       case "hook_created":
         add({
           kind: "hook",
@@ -143,6 +169,8 @@ export function deliveryTarget(event: PlannedDelivery): string {
     case "step_failed":
       return event.data.stepId;
     case "wait_completed":
+    case "event_received":
+    case "event_wait_timed_out":
       return event.data.waitId;
     case "hook_received":
     case "hook_conflict":
@@ -163,6 +191,8 @@ export function callMatches(
       return command.kind === "step" && command.name === call.name;
     case "sleep":
       return command.kind === "sleep";
+    case "event":
+      return command.kind === "event" && command.eventType === call.eventType;
     case "hook":
       return command.kind === "hook" && call.token === token;
   }
@@ -175,6 +205,8 @@ export function describeCall(call: PlannedCall): string {
       return `step "${call.name}"`;
     case "sleep":
       return "sleep()";
+    case "event":
+      return `waitForEvent("${call.eventType}")`;
     case "hook":
       return `a hook on token "${call.token}"`;
   }
@@ -187,6 +219,8 @@ export function describeCommand(command: Command): string {
       return `step "${command.name}"`;
     case "sleep":
       return "sleep()";
+    case "event":
+      return `waitForEvent("${command.eventType}")`;
     case "hook":
       return command.token === undefined ? "a hook" : `a hook on token "${command.token}"`;
   }
@@ -195,6 +229,6 @@ export function describeCommand(command: Command): string {
 /** What an id names, for messages. */
 export function describeId(id: string): string {
   if (id.startsWith("step_")) return `step ${id}`;
-  if (id.startsWith("wait_")) return `sleep ${id}`;
+  if (id.startsWith("wait_")) return `wait ${id} (a sleep or waitForEvent)`;
   return `hook ${id}`;
 }

@@ -2,7 +2,7 @@
  * What a worker says about a run when it stops driving it (`RunReport.ended` / `.waiting`), read
  * from the driver and its machine at that moment, so nothing is read back from the World: how a
  * finished run ended (from the event that ended it, its error decoded to a name and a message),
- * and what a suspended run waits for (its sleeps, its hooks, its steps waiting to retry).
+ * and what a suspended run waits for (its sleeps, its events, its hooks, its steps waiting to retry).
  */
 import { decodeValue } from "../serde/codec.ts";
 import { places } from "../serde/places.ts";
@@ -15,8 +15,10 @@ export type RunEnding =
 
 /** What a suspended run waits for. Times are epoch ms. */
 export interface RunWaiting {
-  /** When each of its sleeps ends (a `waitForEvent` timeout is a sleep too). */
+  /** When each of its sleeps ends. */
   sleeps: number[];
+  /** Its `waitForEvent`s: the event type each waits for, and until when (its timeout), earliest first. */
+  events: { eventType: string; timeoutAt: number }[];
   /** Its active hooks, by id (tokens are capabilities: a log should not carry them). */
   hooks: string[];
   /** Its steps waiting for their next attempt. */
@@ -51,6 +53,9 @@ export function runWaiting(driver: RunDriver): RunWaiting {
   const { machine } = driver;
   const waiting: RunWaiting = {
     sleeps: [...machine.waits.values()].sort((a, b) => a - b),
+    events: [...machine.eventWaits.values()]
+      .map(({ eventType, timeoutAt }) => ({ eventType, timeoutAt }))
+      .sort((a, b) => a.timeoutAt - b.timeoutAt),
     hooks: [],
     retries: [],
   };

@@ -3,11 +3,15 @@
  * leaves runs from newer versions alone instead of misreading them. Raise it only together with a
  * replay-compatibility fixture of the old format (see test/replay-compat).
  */
-export const SPEC_VERSION = 2;
+export const SPEC_VERSION = 3;
 
 /*
  * History:
  * 1  the first format.
  * 2  encrypted payloads are bound to their place in the run (envelope 0x03); a run records at
  *    creation whether it is encrypted, and refuses plain and 0x02 payloads if it is.
+ * 3  events: `event_wait_created`, `event_received` (a payload at the place
+ *    `event:<eventId>:payload:<type>`) and `event_wait_timed_out` in the log, replayed as a call
+ *    and its outcome (`waitForEvent`). A worker of version 2 would not know them: it leaves these
+ *    runs alone.
  */

@@ -1,5 +1,5 @@
 /**
- * Identifiers. Runs, queue messages and inbox items get a prefix and a random ULID. Step, wait and
+ * Identifiers. Runs, queue messages, inbox items and events get a prefix and a random ULID. Step, wait and
  * hook ids inside a run are derived from the run's secret seed and the position of the call in the
  * workflow, so every replay of the run derives exactly the same ids, and nobody without the seed
  * can guess them (hook and webhook tokens are derived the same way, with 160 bits of HMAC output).
@@ -10,7 +10,7 @@ import { encodeTime, monotonicFactory } from "ulid";
 const nextUlid = monotonicFactory();
 const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
-export type IdPrefix = "wrun" | "msg" | "inbox" | "step" | "wait" | "hook" | "whk";
+export type IdPrefix = "wrun" | "msg" | "inbox" | "evt" | "step" | "wait" | "hook" | "whk";
 
 /** A fresh, time-ordered id such as `wrun_01JD3...`. */
 export function newId(prefix: IdPrefix): string {

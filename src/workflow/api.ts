@@ -1,18 +1,20 @@
 /**
- * The `stepwise-workflows` module as workflow code sees it inside the sandbox: `sleep`, hooks, metadata and
- * the error classes. Every durable operation becomes a command to the host runtime; its outcome
+ * The `stepwise-workflows` module as workflow code sees it inside the sandbox: `sleep`, events, hooks,
+ * metadata and the error classes. Every durable operation becomes a command to the host runtime; its outcome
  * comes back as a delivery (see `prelude.ts`).
  *
  * Runs inside the sandbox: no Node imports.
  */
 import type { StandardSchemaV1 } from "@standard-schema/spec";
 import { ensureError, StepwiseError } from "../errors/base.ts";
+import * as eventErrors from "../errors/events.ts";
 import * as runtimeErrors from "../errors/runtime.ts";
 import { FatalError, RetryableError } from "../errors/user.ts";
 import * as worldErrors from "../errors/world.ts";
 import { type Duration, resolveDeadline } from "../util/duration.ts";
 import { BUILTIN_STEPS } from "./builtin-step-names.ts";
 import type { Clock } from "./determinism.ts";
+import { createEventApi } from "./events.ts";
 import { Hook, Webhook } from "./hooks.ts";
 import { streamName } from "./stream-name.ts";
 import type { WorkflowStreamClass } from "./streams.ts";
@@ -167,8 +169,16 @@ export function createWorkflowApi(context: ApiContext): Record<string, unknown> 
     );
   }
 
+  const { waitForEvent, defineEvent } = createEventApi({
+    bridge,
+    clock,
+    expect: (id, handlers) => pending.set(id, handlers),
+  });
+
   const api: Record<string, unknown> = {
     sleep,
+    waitForEvent,
+    defineEvent,
     createHook,
     createWebhook,
     defineHook,
@@ -185,7 +195,7 @@ export function createWorkflowApi(context: ApiContext): Record<string, unknown> 
 }
 
 const ERROR_CLASSES: Record<string, unknown> = Object.fromEntries(
-  Object.entries({ ...runtimeErrors, ...worldErrors }).filter(
+  Object.entries({ ...runtimeErrors, ...worldErrors, ...eventErrors }).filter(
     ([name, value]) => typeof value === "function" && name.endsWith("Error"),
   ),
 );
@@ -196,6 +206,8 @@ const ERROR_CLASSES: Record<string, unknown> = Object.fromEntries(
  */
 export const WORKFLOW_API_NAMES: readonly string[] = [
   "sleep",
+  "waitForEvent",
+  "defineEvent",
   "createHook",
   "createWebhook",
   "defineHook",

@@ -191,6 +191,10 @@ const runtime: RealmRuntime = {
     scope.pending.delete(delivery.id);
     if (delivery.kind === "step_completed") waiter.resolve(decodeValue(delivery.value, scope.classes));
     else if (delivery.kind === "step_failed") waiter.reject(decodeValue(delivery.error, scope.classes));
+    else if (delivery.kind === "event_received")
+      waiter.resolve({ payload: decodeValue(delivery.payload, scope.classes), sentAt: delivery.sentAt });
+    // The wait builds its WaitTimeoutError itself (it knows its type and timeout).
+    else if (delivery.kind === "event_timed_out") waiter.reject(undefined);
     else waiter.resolve(undefined);
   },
   setNow(handle, epochMs) {

@@ -14,10 +14,12 @@ export const SANDBOX_KEY = "stepwise.sandbox";
 export type Command =
   | { kind: "step"; name: string; args: string }
   | { kind: "sleep"; resumeAt: number }
+  /** `waitForEvent`: the first event of `eventType` not yet taken, or a timeout at `timeoutAt`. */
+  | { kind: "event"; eventType: string; timeoutAt: number }
   | { kind: "hook"; token?: string; webhook: boolean; meta?: Record<string, unknown> };
 
 export interface CommandReceipt {
-  /** Deterministic id of the step, wait or hook. */
+  /** Deterministic id of the step, wait (sleep or event wait) or hook. */
   id: string;
   /** For hooks: the token (given, or derived from the run seed). */
   token?: string;
@@ -30,6 +32,9 @@ export type Delivery =
   | { kind: "step_completed"; id: string; value: string }
   | { kind: "step_failed"; id: string; error: string }
   | { kind: "wait_completed"; id: string }
+  /** An event for a `waitForEvent`: its payload as codec text, and when it was sent (epoch ms). */
+  | { kind: "event_received"; id: string; payload: string; sentAt: number }
+  | { kind: "event_timed_out"; id: string }
   | { kind: "hook_received"; id: string; payload: string }
   | { kind: "hook_conflict"; id: string; error: string };
 

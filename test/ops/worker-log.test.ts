@@ -31,13 +31,22 @@ describe("the worker's log line", () => {
   it("says what a suspended run waits for", () => {
     const waiting = (w: RunReport["waiting"]) =>
       describeRunReport({ ...base, outcome: "suspended", waiting: w }, now);
-    expect(waiting({ sleeps: [now + 60_000], hooks: [], retries: [] })).toBe(
+    expect(waiting({ sleeps: [now + 60_000], events: [], hooks: [], retries: [] })).toBe(
       "waiting (sleep until 2030-01-01T00:01:00Z)",
     );
-    expect(waiting({ sleeps: [], hooks: ["hook_1"], retries: [] })).toBe("waiting (hook hook_1)");
+    expect(waiting({ sleeps: [], events: [], hooks: ["hook_1"], retries: [] })).toBe("waiting (hook hook_1)");
     expect(
       waiting({
         sleeps: [],
+        events: [{ eventType: "approval", timeoutAt: now + 3_600_000 }],
+        hooks: [],
+        retries: [],
+      }),
+    ).toBe('waiting (event "approval" until 2030-01-01T01:00:00Z)');
+    expect(
+      waiting({
+        sleeps: [],
+        events: [],
         hooks: [],
         retries: [
           { stepId: "s", stepName: "step//workflows/x.ts//charge", nextAttempt: 2, retryAt: now + 5000 },

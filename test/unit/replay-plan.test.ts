@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { deliveryTarget, planReplay } from "../../src/runtime/replay-plan.ts";
+import { callMatches, deliveryTarget, describeCall, planReplay } from "../../src/runtime/replay-plan.ts";
 import type { EventRecord } from "../../src/world/events.ts";
 
 let seq = 0;
@@ -62,6 +62,38 @@ describe("planReplay", () => {
       { kind: "hook", id: "h2", token: "mine", webhook: true, disposed: true, conflicted: false },
     ]);
     expect(plan.deliveries.map((d) => d.type)).toEqual(["hook_conflict"]);
+  });
+
+  it("plans event waits as calls and their events or timeouts as outcomes, in log order", () => {
+    seq = 0;
+    const plan = planReplay([
+      event("event_wait_created", { waitId: "wait_a", eventType: "paid", timeoutAt: 7000 }),
+      event("event_wait_created", { waitId: "wait_b", eventType: "shipped", timeoutAt: 8000 }),
+      event("event_wait_created", { waitId: "wait_c", eventType: "paid", timeoutAt: 9000 }),
+      event("event_wait_timed_out", { waitId: "wait_b" }),
+      event("event_received", { waitId: "wait_a", eventId: "evt_1", eventType: "paid", sentAt: 1 }),
+    ]);
+    expect(plan.calls).toEqual([
+      { kind: "event", id: "wait_a", eventType: "paid", timeoutAt: 7000, status: "resolved" },
+      { kind: "event", id: "wait_b", eventType: "shipped", timeoutAt: 8000, status: "resolved" },
+      { kind: "event", id: "wait_c", eventType: "paid", timeoutAt: 9000, status: "waiting" },
+    ]);
+    expect(plan.deliveries.map((d) => [d.type, deliveryTarget(d)])).toEqual([
+      ["event_wait_timed_out", "wait_b"],
+      ["event_received", "wait_a"],
+    ]);
+  });
+
+  it("matches a waitForEvent only against an event wait of the same type", () => {
+    const call = { kind: "event", id: "wait_a", eventType: "paid", timeoutAt: 1, status: "waiting" } as const;
+    expect(callMatches(call, { kind: "event", eventType: "paid", timeoutAt: 2 }, "wait_a", undefined)).toBe(
+      true,
+    );
+    expect(
+      callMatches(call, { kind: "event", eventType: "shipped", timeoutAt: 1 }, "wait_a", undefined),
+    ).toBe(false);
+    expect(callMatches(call, { kind: "sleep", resumeAt: 1 }, "wait_a", undefined)).toBe(false);
+    expect(describeCall(call)).toBe('waitForEvent("paid")');
   });
 
   it("notes the terminal event of an ended run", () => {
