@@ -5,14 +5,15 @@
  * and checks that the run completes with the recorded result, without re-running the steps the log
  * already holds and without a NonDeterminismError.
  *
- * To add a fixture for the current version: `UPDATE_REPLAY_FIXTURES=1 npx vitest run
- * test/replay-compat` writes `fixtures/v<SPEC_VERSION>-order.json`; with STEPWISE_ENCRYPTION_KEY set
- * to a throwaway key, `fixtures/v<SPEC_VERSION>-order-encrypted.json` (an encrypted run, with its
- * key). Never edit or delete old ones.
+ * To add fixtures for the current version: `UPDATE_REPLAY_FIXTURES=1 npx vitest run
+ * test/replay-compat` writes `fixtures/v<SPEC_VERSION>-order.json` and `-events.json` (a run of
+ * the `events` workflow: events sent before and after it waits, two waits of one type at once, a
+ * timeout it catches); with STEPWISE_ENCRYPTION_KEY set to a throwaway key, their `-encrypted`
+ * twins (encrypted runs, with their key). Never edit or delete old ones.
  */
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { configure, getRun, resumeHook, shutdown, start } from "../../src/api/index.ts";
+import { configure, getRun, type Run, resumeHook, sendEvent, shutdown, start } from "../../src/api/index.ts";
 import { SPEC_VERSION } from "../../src/runtime/version.ts";
 import { isEncryptedPayload } from "../../src/serde/payload.ts";
 import type { EventRecord, NewEvent } from "../../src/world/events.ts";
@@ -63,6 +64,24 @@ const wf = defineWorkflows("test/replay-compat/order.ts", {
         const shipment = await steps.ship(reservations, approval.by);
         return { id, total, shipment, noise, at: new Date(Date.now()).getFullYear() > 2000 };
       },
+    // Spec version 3: every event type of waitForEvent in one log.
+    events: ({ steps, api }) =>
+      async function events(id: string) {
+        const paid = await api.waitForEvent<{ amount: number }>("paid", { timeout: "1h" });
+        const [a, b] = await Promise.all([
+          api.waitForEvent<string>("item"),
+          api.waitForEvent<string>("item"),
+        ]);
+        let timedOut = false;
+        try {
+          await api.waitForEvent("never", { timeout: 1 });
+        } catch (error) {
+          timedOut = api.WaitTimeoutError.is(error);
+        }
+        const approval = await api.createHook<{ by: string }>({ token: `approve-${id}` });
+        const shipment = await steps.ship([a.payload, b.payload], approval.by);
+        return { id, paid: paid.payload, sentAt: paid.timestamp.getTime(), timedOut, shipment };
+      },
   },
 });
 
@@ -91,41 +110,59 @@ async function until(check: () => Promise<boolean>): Promise<void> {
   throw new Error("condition not reached");
 }
 
+/** Waits for `run` to reach its hook, records its log as a fixture named `name`, and finishes it. */
+async function writeFixture(name: string, run: Run<unknown>): Promise<void> {
+  await until(async () => (await world.hooks.list({ runId: run.runId })).length > 0);
+  const record = await world.runs.get(run.runId);
+  const events = await world.events.list(run.runId);
+  const stepsBeforeResume = executed.length;
+  await resumeHook("approve-o-1", { by: "fixture" });
+  const expected = await run.returnValue;
+  const fixture: Fixture = {
+    specVersion: SPEC_VERSION,
+    workflowName: record.workflowName,
+    runId: record.runId,
+    seed: record.seed,
+    createdAt: record.createdAt,
+    input: toBase64(record.input) as string,
+    events: events
+      .slice(1)
+      .map((e) => ({ type: e.type, data: e.data, payload: toBase64(e.payload), createdAt: e.createdAt })),
+    hookToken: "approve-o-1",
+    hookPayload: { by: "fixture" },
+    expected,
+    stepsBeforeResume,
+  };
+  // With a (test) key in the environment, the fixture is an encrypted run and records the key.
+  const key = process.env.STEPWISE_ENCRYPTION_KEY;
+  const file = key === undefined ? name : `${name}-encrypted`;
+  const stored = key === undefined ? fixture : { ...fixture, encryptionKey: key };
+  writeFileSync(new URL(`v${SPEC_VERSION}-${file}.json`, dir), `${JSON.stringify(stored, null, 2)}\n`);
+}
+
 if (process.env.UPDATE_REPLAY_FIXTURES) {
-  it("writes a fixture for the current version", async () => {
-    const run = await start(wf.order, [
-      "o-1",
-      [
-        { sku: "tea", qty: 2 },
-        { sku: "mug", qty: 1 },
-      ],
-    ]);
-    await until(async () => (await world.hooks.list({ runId: run.runId })).length > 0);
-    const record = await world.runs.get(run.runId);
-    const events = await world.events.list(run.runId);
-    const stepsBeforeResume = executed.length;
-    await resumeHook("approve-o-1", { by: "fixture" });
-    const expected = await run.returnValue;
-    const fixture: Fixture = {
-      specVersion: SPEC_VERSION,
-      workflowName: record.workflowName,
-      runId: record.runId,
-      seed: record.seed,
-      createdAt: record.createdAt,
-      input: toBase64(record.input) as string,
-      events: events
-        .slice(1)
-        .map((e) => ({ type: e.type, data: e.data, payload: toBase64(e.payload), createdAt: e.createdAt })),
-      hookToken: "approve-o-1",
-      hookPayload: { by: "fixture" },
-      expected,
-      stepsBeforeResume,
-    };
-    // With a (test) key in the environment, the fixture is an encrypted run and records the key.
-    const key = process.env.STEPWISE_ENCRYPTION_KEY;
-    const name = key === undefined ? "order" : "order-encrypted";
-    const stored = key === undefined ? fixture : { ...fixture, encryptionKey: key };
-    writeFileSync(new URL(`v${SPEC_VERSION}-${name}.json`, dir), `${JSON.stringify(stored, null, 2)}\n`);
+  it("writes the fixtures for the current version", async () => {
+    await writeFixture(
+      "order",
+      await start(wf.order, [
+        "o-1",
+        [
+          { sku: "tea", qty: 2 },
+          { sku: "mug", qty: 1 },
+        ],
+      ]),
+    );
+    executed.length = 0;
+    const run = await start(wf.events, ["o-1"]);
+    // Sent at once: kept until the workflow waits for each (the first may already wait).
+    await sendEvent(run.runId, "paid", { amount: 12 });
+    await sendEvent(run.runId, "item", "tea");
+    await sendEvent(run.runId, "item", "mug");
+    await writeFixture("events", run);
+    const log = await world.events.list(run.runId);
+    for (const type of ["event_wait_created", "event_received", "event_wait_timed_out"]) {
+      expect(log.some((event) => event.type === type)).toBe(true);
+    }
   });
 }
 
