@@ -118,18 +118,23 @@ export function registerInspect(program: Command, act: Act): void {
 
   inspect
     .command("sleeps")
-    .summary("durable sleeps: all, or one run's")
-    .argument("[runId]", "only this run's sleeps")
+    .summary("durable sleeps and event waits (waitForEvent): all, or one run's")
+    .argument("[runId]", "only this run's sleeps and event waits")
     .addOption(
-      new Option("--status <status>", "only waiting, completed or cancelled sleeps").choices([
-        "waiting",
-        "completed",
-        "cancelled",
-      ]),
+      new Option(
+        "--status <status>",
+        "only waiting, completed, timed_out (event waits) or cancelled ones",
+      ).choices(["waiting", "completed", "timed_out", "cancelled"]),
     )
     .addOption(limit("50"))
     .addOption(json())
-    .addHelpText("after", details("", ["npx stepwise inspect sleeps --status waiting"]))
+    .addHelpText(
+      "after",
+      details("An event wait's until is its timeout.", [
+        "npx stepwise inspect sleeps --status waiting",
+        "npx stepwise inspect sleeps --status timed_out",
+      ]),
+    )
     .action(act(run("sleeps")));
 
   inspect

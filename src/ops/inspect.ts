@@ -68,6 +68,7 @@ function stateFields(run: RunRecord, state: RunState): Record<string, unknown> {
   const fields: Record<string, unknown> = { status: state.status, storedStatus: run.status };
   if (state.until !== undefined) fields.until = iso(state.until);
   if (state.tokens !== undefined) fields.waitingFor = state.tokens;
+  if (state.events !== undefined) fields.waitingForEvents = state.events;
   if (state.step !== undefined) fields.retrying = state.step;
   return fields;
 }
@@ -266,9 +267,10 @@ const HOOK_COLUMNS: Column<HookRecord>[] = [
 ];
 
 const WAIT_COLUMNS: Column<WaitRecord>[] = [
-  { header: "sleep", value: (w) => w.waitId },
+  { header: "wait", value: (w) => w.waitId },
+  { header: "for", value: (w) => (w.kind === "event" ? `event ${w.eventType ?? ""}` : "sleep"), max: 60 },
   { header: "status", value: (w) => w.status },
-  { header: "resumes", value: (w) => formatTime(w.resumeAt) },
+  { header: "until", value: (w) => formatTime(w.resumeAt) },
   { header: "run", value: (w) => w.runId },
   { header: "created", value: (w) => formatTime(w.createdAt) },
 ];
@@ -402,7 +404,8 @@ async function query(
         limit: options.limit ?? 50,
       };
       if (runId !== undefined) filter.runId = runId;
-      if (status === "waiting" || status === "completed" || status === "cancelled") filter.status = status;
+      if (status === "waiting" || status === "completed" || status === "timed_out" || status === "cancelled")
+        filter.status = status;
       const waits = await world.waits.list(filter);
       return {
         rows: waits.map((wait) => ({
@@ -411,7 +414,7 @@ async function query(
           createdAt: iso(wait.createdAt),
           completedAt: iso(wait.completedAt),
         })),
-        table: waits.length === 0 ? "No sleeps." : formatTable(waits, WAIT_COLUMNS),
+        table: waits.length === 0 ? "No sleeps or event waits." : formatTable(waits, WAIT_COLUMNS),
       };
     }
   }

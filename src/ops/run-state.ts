@@ -2,9 +2,9 @@
  * What a run is doing, in words a person understands, computed from the World's records. The World
  * stores a suspended run as `running`: it has not ended. Shown that way, a run asleep for a week
  * and a run stuck on a hook look alike, and both look busy. So a `running` run that no worker holds
- * is looked at more closely: waiting on a hook (`waiting`, for which token, and until when if the
- * wait has a timeout), on a sleep (`sleeping`, until when), or on a step's next attempt
- * (`retrying`). A run a worker holds is `running`; the other statuses are shown as stored.
+ * is looked at more closely: waiting on a hook or an event (`waiting`, for which token or event
+ * type, and until when if the wait has a timeout), on a sleep (`sleeping`, until when), or on a
+ * step's next attempt (`retrying`). A run a worker holds is `running`; the other statuses are shown as stored.
  * `inspect` (tables and `--json`) and `start --wait` show this.
  */
 import type { RunRecord, RunStatus, World } from "../world/types.ts";
@@ -17,11 +17,14 @@ export interface RunState {
   status: ShownStatus;
   /**
    * Epoch ms. sleeping: when the earliest sleep ends; waiting: when the earliest sleep beside the
-   * hook ends (a timeout), if there is one; retrying: when the step's next attempt is due.
+   * hook ends, or the earliest event wait times out, if there is one; retrying: when the step's
+   * next attempt is due.
    */
   until?: number;
   /** waiting: the tokens of the active hooks. */
   tokens?: string[];
+  /** waiting: the event types its `waitForEvent`s wait for, in the order it made them. */
+  events?: string[];
   /** retrying: the step waiting for its next attempt, and that attempt's number. */
   step?: { stepId: string; stepName: string; nextAttempt: number };
 }
@@ -29,7 +32,7 @@ export interface RunState {
 /**
  * The run's shown status. Reads nothing more for a run that has ended, is pending, or is held by a
  * worker whose lease has not run out (`now`, default the wall clock); otherwise reads its active
- * hooks and waiting sleeps, and only if there are none, its steps.
+ * hooks and waiting sleeps and event waits, and only if there are none, its steps.
  */
 export async function runState(world: World, run: RunRecord, now: number = Date.now()): Promise<RunState> {
   if (run.status !== "running") return { status: run.status };
@@ -42,8 +45,11 @@ export async function runState(world: World, run: RunRecord, now: number = Date.
     (min, wait) => (min === undefined || wait.resumeAt < min ? wait.resumeAt : min),
     undefined,
   );
-  if (hooks.length > 0) {
-    const state: RunState = { status: "waiting", tokens: hooks.map((hook) => hook.token) };
+  const events = waits.flatMap((wait) => (wait.kind === "event" ? [wait.eventType ?? ""] : []));
+  if (hooks.length > 0 || events.length > 0) {
+    const state: RunState = { status: "waiting" };
+    if (hooks.length > 0) state.tokens = hooks.map((hook) => hook.token);
+    if (events.length > 0) state.events = events;
     if (earliest !== undefined) state.until = earliest;
     return state;
   }
@@ -62,6 +68,7 @@ export async function runState(world: World, run: RunRecord, now: number = Date.
 
 /**
  * One line for a run state: `sleeping until 2026-05-01T09:00:00Z`, `waiting for hook approve-42`,
+ * `waiting for event payment.received until …`,
  * `retrying charge (attempt 2 at …)`, or the status alone. `name` shortens the step's name.
  */
 export function describeRunState(state: RunState, name: (id: string) => string = (id) => id): string {
@@ -71,7 +78,12 @@ export function describeRunState(state: RunState, name: (id: string) => string =
       return `sleeping${until}`;
     case "waiting": {
       const tokens = state.tokens ?? [];
-      return `waiting for hook${tokens.length === 1 ? "" : "s"} ${tokens.join(", ")}${until}`;
+      const events = state.events ?? [];
+      const what = [
+        ...(tokens.length === 0 ? [] : [`hook${tokens.length === 1 ? "" : "s"} ${tokens.join(", ")}`]),
+        ...(events.length === 0 ? [] : [`event${events.length === 1 ? "" : "s"} ${events.join(", ")}`]),
+      ];
+      return `waiting for ${what.join(" and ")}${until}`;
     }
     case "retrying":
       return state.step === undefined
