@@ -21,3 +21,10 @@ export const resumeHookBody = object({
   payload: json(),
 });
 export type ResumeHookBody = Infer<typeof resumeHookBody>;
+
+/** `POST /runs/:runId/events`: the event's type and its payload (any JSON value, `null` included). */
+export const sendEventBody = object({
+  type: string({ min: 1, max: 100 }),
+  payload: json(),
+});
+export type SendEventBody = Infer<typeof sendEventBody>;

@@ -1,10 +1,12 @@
 /**
  * Turns whatever a route throws into an HTTP problem: `HttpProblem`s as they are, Stepwise errors
- * by their stable code (not found → 404, finished run → 409, bad payload or stream name → 400, too large → 413, index past a stream's end → 416,
+ * by their stable code (not found → 404, finished run → 409, bad payload, event type, event payload
+ * or stream name → 400, too large → 413, index past a stream's end → 416,
  * configuration → 503), and anything else into a 500 that names an error id and reveals nothing
  * about the failure (the details go to `onError`, the server's log).
  */
 import { randomUUID } from "node:crypto";
+import { EventPayloadValidationError, InvalidEventTypeError } from "../errors/events.ts";
 import {
   ConfigError,
   InvalidStreamNameError,
@@ -29,6 +31,14 @@ function knownProblem(error: unknown): HttpProblem | undefined {
   if (PayloadTooLargeError.is(error)) return new HttpProblem(413, PayloadTooLargeError.code, message);
   if (SerializationError.is(error)) return new HttpProblem(400, SerializationError.code, message);
   if (InvalidStreamNameError.is(error)) return new HttpProblem(400, InvalidStreamNameError.code, message);
+  if (InvalidEventTypeError.is(error)) return new HttpProblem(400, InvalidEventTypeError.code, message);
+  if (EventPayloadValidationError.is(error)) {
+    const issues = (error as EventPayloadValidationError).issues.map((issue) => ({
+      path: (issue.path ?? []).map((part) => (typeof part === "number" ? part : String(part))),
+      message: issue.message,
+    }));
+    return new HttpProblem(400, EventPayloadValidationError.code, message, { issues });
+  }
   if (StreamRangeError.is(error)) return new HttpProblem(416, StreamRangeError.code, message);
   if (ConfigError.is(error)) return new HttpProblem(503, ConfigError.code, message);
   return undefined;

@@ -1,14 +1,15 @@
 /**
  * Every route of the run API over real HTTP (Node adapter, memory World): health, start, get,
- * result (long-poll), cancel and hooks, with their success and refusal answers.
+ * result (long-poll), cancel, events and hooks, with their success and refusal answers.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { configure, getHookByToken, shutdown } from "../../src/api/index.ts";
 import { toNodeListener } from "../../src/http/adapters/node.ts";
 import { createHandler } from "../../src/http/index.ts";
+import { DEFAULT_LIMITS } from "../../src/runtime/limits.ts";
 import type { World } from "../../src/world/types.ts";
 import { createMemoryWorld } from "../../src/worlds/memory/index.ts";
-import { call, errorOf, SECRET, type Served, serve, until } from "./helpers.ts";
+import { call, errorOf, SECRET, type Served, serve, snapshotWorld, until } from "./helpers.ts";
 import "./workflows.ts";
 
 let world: World;
@@ -171,6 +172,69 @@ describe("POST /runs/:runId/cancel", () => {
   it("answers 404 for an unknown run", async () => {
     const response = await call(served.origin, `${base}/runs/wrun_NOPE/cancel`, { method: "POST" });
     expect(response.status).toBe(404);
+  });
+});
+
+describe("POST /runs/:runId/events", () => {
+  const send = (runId: string, json: unknown, headers: Record<string, string> = {}) =>
+    call(served.origin, `${base}/runs/${encodeURIComponent(runId)}/events`, {
+      method: "POST",
+      json,
+      headers,
+    });
+
+  it("stores the event for the run (202), which receives it whether it waited before or after", async () => {
+    const runId = await startRun("eventWaiter", ["http.paid"]);
+    const response = await send(runId, { type: "http.paid", payload: { amount: 7 } });
+    expect(response.status).toBe(202);
+    const body = (await response.json()) as Record<string, string>;
+    expect(body).toMatchObject({ runId, type: "http.paid" });
+    expect(body.eventId).toMatch(/^evt_/);
+    expect((await result(runId)).body).toMatchObject({
+      status: "completed",
+      output: { type: "http.paid", payload: { amount: 7 }, sentAt: body.sentAt },
+    });
+  });
+
+  it("refuses an unknown run (404), a finished run (409), a bad type or payload (400), too much (413), writing nothing", async () => {
+    const waiting = await startRun("eventWaiter", ["http.other"]);
+    const done = await startRun("greeter", ["ada"]);
+    expect((await result(done)).body).toMatchObject({ status: "completed" });
+    await until(
+      () => world.waits.list({ runId: waiting }),
+      (waits) => waits.length === 1,
+    );
+    const before = await snapshotWorld(world);
+    const refusals: [string, unknown, number, string][] = [
+      ["wrun_NOPE", { type: "x", payload: 1 }, 404, "RUN_NOT_FOUND"],
+      [done, { type: "x", payload: 1 }, 409, "RUN_FINISHED"],
+      [waiting, { type: "has space", payload: 1 }, 400, "INVALID_EVENT_TYPE"],
+      [waiting, { type: "x".repeat(101), payload: 1 }, 400, "INVALID_BODY"],
+      [waiting, { type: "http.paid", payload: { amount: "7" } }, 400, "EVENT_PAYLOAD_INVALID"],
+      [waiting, { type: "x" }, 400, "INVALID_BODY"],
+      [waiting, { type: "x", payload: 1, extra: true }, 400, "INVALID_BODY"],
+      [waiting, { type: "x", payload: "y".repeat(1_100_000) }, 413, "BODY_TOO_LARGE"],
+    ];
+    for (const [runId, json, status, code] of refusals) {
+      const response = await send(runId, json);
+      expect([response.status, (await errorOf(response)).code], JSON.stringify(json).slice(0, 80)).toEqual([
+        status,
+        code,
+      ]);
+    }
+    const invalid = await send(waiting, { type: "http.paid", payload: { amount: "7" } });
+    const problem = (await invalid.json()) as { error: { message: string; issues: unknown[] } };
+    expect(problem.error.message).toMatch(/amount: amount must be a number\. Nothing was sent\./);
+    expect(problem.error.issues).toEqual([{ path: ["amount"], message: "amount must be a number" }]);
+    // Within the body limit but over the per-payload limit.
+    configure({ limits: { ...DEFAULT_LIMITS, maxPayloadBytes: 1000 } });
+    try {
+      const large = await send(waiting, { type: "x", payload: "y".repeat(2000) });
+      expect([large.status, (await errorOf(large)).code]).toEqual([413, "PAYLOAD_TOO_LARGE"]);
+    } finally {
+      configure({ limits: DEFAULT_LIMITS });
+    }
+    expect(await snapshotWorld(world)).toBe(before);
   });
 });
 

@@ -1,10 +1,10 @@
 /**
  * Workflows the HTTP tests start (defined without the compiler, see test/helpers/workflows.ts):
  * one that completes with rich values, one that fails, one that sleeps, one that waits on a hook,
- * and one that writes a stream while a test holds it at a gate.
+ * one that waits for an event, and one that writes a stream while a test holds it at a gate.
  */
 import { FatalError } from "../../src/errors/user.ts";
-import { getWritable } from "../../src/index.ts";
+import { defineEvent, getWritable } from "../../src/index.ts";
 import { defineWorkflows } from "../helpers/workflows.ts";
 
 const gates = new Map<string, () => void>();
@@ -24,6 +24,20 @@ function gate(key: string): Promise<void> {
 export function chunkAt(i: number): unknown {
   return i % 3 === 0 ? `text ${i}` : i % 3 === 1 ? { n: i, at: new Date(0) } : new Uint8Array([i, 255]);
 }
+
+/** Events of this type must carry `{ amount: number }`: `sendEvent` checks it in this process. */
+export const paidEvent = defineEvent("http.paid", {
+  schema: {
+    "~standard": {
+      version: 1,
+      vendor: "test",
+      validate: (value: unknown) =>
+        typeof (value as { amount?: unknown })?.amount === "number"
+          ? { value: value as { amount: number } }
+          : { issues: [{ message: "amount must be a number", path: ["amount"] }] },
+    },
+  },
+});
 
 export const wf = defineWorkflows("test/http/workflows.ts", {
   steps: {
@@ -60,6 +74,11 @@ export const wf = defineWorkflows("test/http/workflows.ts", {
       async function sleeper(duration: string) {
         await api.sleep(duration);
         return "woke";
+      },
+    eventWaiter: ({ api }) =>
+      async function eventWaiter(type: string) {
+        const event = await api.waitForEvent(type, { timeout: "1h" });
+        return { type: event.type, payload: event.payload, sentAt: event.timestamp };
       },
     approval: ({ api }) =>
       async function approval(token: string) {

@@ -5,6 +5,7 @@
 import type { ResolvedOptions } from "../options.ts";
 import type { Route } from "../router.ts";
 import { cancelRun } from "./cancel.ts";
+import { sendEventRoute } from "./events.ts";
 import { health } from "./health.ts";
 import { resumeHookRoute } from "./hooks.ts";
 import { getResult } from "./result.ts";
@@ -18,6 +19,7 @@ export const routes: readonly Route<ResolvedOptions>[] = [
   { method: "POST", path: "runs", guarded: true, handle: startRun },
   { method: "GET", path: "runs/:runId", guarded: true, handle: getRunRoute },
   { method: "POST", path: "runs/:runId/cancel", guarded: true, handle: cancelRun },
+  { method: "POST", path: "runs/:runId/events", guarded: true, handle: sendEventRoute },
   { method: "GET", path: "runs/:runId/result", guarded: true, handle: getResult },
   { method: "GET", path: "runs/:runId/streams/:name", guarded: true, handle: readStream },
   { method: "POST", path: "hooks/:token", guarded: true, handle: resumeHookRoute },

@@ -54,7 +54,18 @@ const BASES = [
   "/stepwise%2f",
   "/%73tepwise",
 ];
-const WORDS = ["runs", "hooks", "webhooks", "streams", "health", "cancel", "result", "default", "logs"];
+const WORDS = [
+  "runs",
+  "hooks",
+  "webhooks",
+  "streams",
+  "health",
+  "cancel",
+  "events",
+  "result",
+  "default",
+  "logs",
+];
 const NASTY = [
   "..",
   ".",
@@ -132,6 +143,7 @@ function routeShape(random: Random, t: Targets, authorized: boolean): [string, s
     ["POST", "/runs"],
     ["GET", `/runs/${id}`],
     ["POST", `/runs/${id}/cancel`],
+    ["POST", `/runs/${id}/events`],
     ["GET", `/runs/${id}/result`],
     ["GET", `/runs/${id}/streams/${random.pick(NASTY)}`],
     ["GET", `/runs/${id}/streams/default`],
@@ -193,8 +205,9 @@ function json(random: Random, depth: number): unknown {
     default: {
       const out: Record<string, unknown> = {};
       for (let i = 0; i < random.int(5); i++)
-        out[random.pick(["workflow", "args", "payload", "__proto__", "constructor", random.string(6)])] =
-          json(random, depth + 1);
+        out[
+          random.pick(["workflow", "args", "payload", "type", "__proto__", "constructor", random.string(6)])
+        ] = json(random, depth + 1);
       return out;
     }
   }
