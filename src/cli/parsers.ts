@@ -4,6 +4,7 @@
  * a malformed value is a usage error (exit 2, one line) before any command runs.
  */
 import { InvalidArgumentError } from "commander";
+import { EVENT_TYPE_PATTERN } from "../errors/events.ts";
 import type { RunStatus } from "../world/types.ts";
 
 /** The run statuses a World stores, which `inspect runs --status` filters on. */
@@ -49,4 +50,13 @@ export function jsonValue(what: string, text: string): unknown {
   } catch (error) {
     throw new InvalidArgumentError(`${what} is not valid JSON (${(error as Error).message}): ${text}`);
   }
+}
+
+/** `send-event`'s `<type>`: 1 to 100 letters, digits and `_ . : -`, as `waitForEvent` takes it. */
+export function eventType(text: string): string {
+  if (!EVENT_TYPE_PATTERN.test(text))
+    throw new InvalidArgumentError(
+      'Expected an event type of 1 to 100 letters, digits and "_", ".", ":", "-" (the type the workflow\'s waitForEvent waits for).',
+    );
+  return text;
 }

@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { Argument, Command, Option } from "commander";
 import type { WorkerCommandOptions } from "./commands/worker.ts";
 import { type Act, details } from "./help.ts";
-import { jsonValue, leaseMilliseconds, positiveInteger } from "./parsers.ts";
+import { eventType, jsonValue, leaseMilliseconds, positiveInteger } from "./parsers.ts";
 import { registerInspect } from "./program-inspect.ts";
 
 /** The installed package's version (from its package.json, beside `src/` and `dist/`). */
@@ -138,6 +138,43 @@ export function buildProgram(done: (code: number) => void): Command {
     .argument("<runId>", "the run to cancel")
     .addHelpText("after", details("", ["npx stepwise cancel wrun_01J…"]))
     .action(act(async (runId: string) => (await import("./commands/cancel.ts")).run(runId)));
+
+  program
+    .command("send-event")
+    .summary("send an event to a run (waitForEvent)")
+    .description(
+      "Sends an event of <type> with [json-payload] to the run <runId>. The run's first waitForEvent(<type>) that has not received one takes it, now or when the workflow gets there: events sent before the workflow waits are kept, in order.",
+    )
+    .argument("<runId>", "the run to send the event to")
+    .addArgument(new Argument("<type>", "the event type, as the workflow waits for it").argParser(eventType))
+    .addArgument(
+      new Argument("[json-payload]", "any JSON value (null when omitted)").argParser((text) =>
+        jsonValue("[json-payload]", text),
+      ),
+    )
+    .option(
+      "--load <file>",
+      "a workflow file to load, for the schemas its defineEvent declares (repeatable; default: every file under ./workflows)",
+      (file: string, previous: string[] | undefined) => [...(previous ?? []), file],
+    )
+    .option("--json", 'print {"runId", "eventId", "type", "sentAt"} as JSON')
+    .addHelpText(
+      "after",
+      details(
+        "A payload that fails the schema its type was defined with (defineEvent in the loaded\n" +
+          "workflow files) is refused with the schema's message, and nothing is sent.",
+        [
+          "npx stepwise send-event wrun_01J… payment.received '{\"amount\": 42}'",
+          "npx stepwise send-event wrun_01J… approved --json",
+        ],
+      ),
+    )
+    .action(
+      act(
+        async (runId: string, type: string, payload: unknown, options: { load?: string[]; json?: boolean }) =>
+          (await import("./commands/send-event.ts")).run(runId, type, payload, options),
+      ),
+    );
 
   const resume = (token: string, payload: unknown) =>
     import("./commands/resume.ts").then((command) => command.run(token, payload));

@@ -170,7 +170,17 @@ describe("npx stepwise", () => {
   it("has --help for every command", async () => {
     const main = await npx("--help");
     expect(main.code).toBe(0);
-    for (const command of ["worker", "start", "inspect", "cancel", "resume", "build", "migrate", "doctor"]) {
+    for (const command of [
+      "worker",
+      "start",
+      "inspect",
+      "cancel",
+      "send-event",
+      "resume",
+      "build",
+      "migrate",
+      "doctor",
+    ]) {
       expect(main.stdout).toContain(command);
       const help = await stepwise(command, "--help");
       expect(help.code, command).toBe(0);
@@ -338,6 +348,12 @@ describe("usage errors and the commands a newcomer types first", () => {
     );
     expectUsageError(await stepwise("worker", "--lease-ms", "5"), "at least 200");
     expectUsageError(await stepwise("cancel"), "missing required argument 'runId'");
+    expectUsageError(await stepwise("send-event", "wrun_x"), "missing required argument 'type'");
+    expectUsageError(
+      await stepwise("send-event", "wrun_x", "a/b"),
+      "Expected an event type of 1 to 100 letters, digits",
+    );
+    expectUsageError(await stepwise("send-event", "wrun_x", "paid", "{oops"), "[json-payload]");
     expectUsageError(await stepwise("inspect", "runs", "--reason", "x"), "--reason goes with --decrypt");
     expectUsageError(await stepwise("start", "greet", "[1]", "extra"), "too many arguments");
   });
