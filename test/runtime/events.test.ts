@@ -5,6 +5,7 @@
  * with a worker that keeps no run in memory (every step replays the log, so what a wait received
  * is what the log says it received) and with one that keeps runs alive between steps.
  */
+import { randomBytes } from "node:crypto";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { configure, getRun, resumeHook, sendEvent, shutdown, start } from "../../src/api/index.ts";
 import {
@@ -18,6 +19,8 @@ import { defineEvent } from "../../src/index.ts";
 import { getLimits, getPayloadCodec, inProcessWorker } from "../../src/runtime/process.ts";
 import { registerWorkflowBundle } from "../../src/runtime/registry.ts";
 import { Worker } from "../../src/runtime/worker.ts";
+import { encodeValue } from "../../src/serde/codec.ts";
+import { places } from "../../src/serde/places.ts";
 import type { World } from "../../src/world/types.ts";
 import { createMemoryWorld } from "../../src/worlds/memory/index.ts";
 import { defineWorkflows } from "../helpers/workflows.ts";
@@ -332,6 +335,58 @@ describe("replaying event waits", () => {
     expect(NonDeterminismError.is(cause)).toBe(true);
     expect(cause.message).toContain('call #1 was waitForEvent("original")');
     expect(cause.message).toContain('now makes waitForEvent("renamed")');
+  });
+});
+
+describe("encrypted events", () => {
+  const key = randomBytes(32).toString("base64");
+  beforeAll(() => {
+    process.env.STEPWISE_ENCRYPTION_KEY = key;
+  });
+  afterAll(() => {
+    delete process.env.STEPWISE_ENCRYPTION_KEY;
+  });
+
+  it("an event's payload is encrypted, bound to the event: one moved to another event is not delivered", async () => {
+    const warnings: string[] = [];
+    configure({ worker: { holdMs: 0, maxCachedRuns: 0, warn: (message) => warnings.push(message) } });
+    const run = await start(wf.race, [3_600_000]);
+    await until(
+      () => world.waits.list({ runId: run.runId }),
+      (waits) => waits.length === 1,
+    );
+    const record = await world.runs.get(run.runId);
+    expect(record.encrypted).toBe(true);
+    // A payload sealed for event evt_A, stored as event evt_B of the same type and run.
+    const moved = getPayloadCodec().encode(
+      record,
+      places.eventPayload("evt_A", "race"),
+      encodeValue("forged"),
+    );
+    await world.inbox.put({
+      itemId: "evt_B",
+      runId: run.runId,
+      kind: "event",
+      eventType: "race",
+      payload: moved,
+    });
+    await until(
+      async () => warnings.join("\n"),
+      (text) => text.includes(`run ${run.runId} holds a payload`),
+    );
+    expect(warnings.join("\n")).toContain('the payload of event evt_B (type "race")');
+    // Nothing recorded; the event waits where it was.
+    expect(await eventTypes(run.runId)).toEqual(["event_wait_created"]);
+    expect((await world.inbox.list(run.runId)).map((item) => item.itemId)).toEqual(["evt_B"]);
+    // A real one, sent after it, is stored encrypted, and not delivered past it: events keep their order.
+    const sent = await sendEvent(run.runId, "race", "real");
+    const stored = (await world.inbox.list(run.runId)).find((item) => item.itemId === sent.eventId);
+    expect(stored?.payload?.[0]).toBe(0x03);
+    expect(Buffer.from(stored?.payload ?? []).includes(Buffer.from("real"))).toBe(false);
+    // The worker looks again (after a second), and again stops at the forged one.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(await eventTypes(run.runId)).toEqual(["event_wait_created"]);
+    expect((await world.inbox.list(run.runId)).map((item) => item.itemId)).toEqual(["evt_B", sent.eventId]);
   });
 });
 
