@@ -1,8 +1,9 @@
 /**
  * Drives one run while this worker holds its lease: feeds step outcomes, due sleeps and retries,
- * hook payloads, events, event waits' timeouts and cancellation into the run's machine, commits each batch of events with one
- * fenced append, executes the steps the workflow asks for (inline, bounded), and, when nothing is
- * left to do soon, releases the run in the same append that schedules its next wake-up.
+ * hook payloads, events, event waits' timeouts and cancellation into the run's machine, commits
+ * each batch of events with one fenced append, executes the steps the workflow asks for (inline,
+ * bounded), and, when nothing is left to do soon, releases the run in the same append that
+ * schedules its next wake-up.
  */
 import { ConflictError, HookTokenConflictError, LeaseLostError } from "../errors/world.ts";
 import { encodeValue } from "../serde/codec.ts";
