@@ -14,8 +14,10 @@ import { validatePayload } from "./workflow/schema.ts";
 
 export { ensureError, StepwiseError } from "./errors/base.ts";
 export {
+  BatchTooLargeError,
   HookPayloadValidationError,
   InvalidDurationError,
+  InvalidRunIdError,
   InvalidStreamNameError,
   NonDeterminismError,
   PayloadTooLargeError,
@@ -28,8 +30,10 @@ export {
 } from "./errors/runtime.ts";
 export { FatalError, type RetryAfter, RetryableError, type RetryableErrorOptions } from "./errors/user.ts";
 export {
+  ConflictError,
   HookNotFoundError,
   HookTokenConflictError,
+  RunIdConflictError,
   RunNotFoundError,
   WorldBusyError,
   WorldCorruptError,
