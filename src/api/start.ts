@@ -19,7 +19,7 @@ import { SPEC_VERSION } from "../runtime/version.ts";
 import { encodeValue } from "../serde/codec.ts";
 import { places } from "../serde/places.ts";
 import { newId, newRunSeed, RUN_ID_RULE, runIdProblem } from "../util/ids.ts";
-import type { CreateRunInput } from "../world/types.ts";
+import type { CreateRunInput, RunStatus } from "../world/types.ts";
 import { Run } from "./run.ts";
 
 /** The most runs one `startMany()` call starts: one batch, one transaction. */
@@ -64,6 +64,8 @@ export interface StartedRun<Result = unknown> {
   run: Run<Result>;
   /** False when a run with the same id and workflow existed already and was returned instead. */
   created: boolean;
+  /** The run's status when it was started or found. */
+  status: RunStatus;
 }
 
 /** One run to start, as `startRuns` takes it (checked there, since it may come from JavaScript or HTTP). */
@@ -138,7 +140,7 @@ export async function startRuns(workflowId: string, items: readonly RunToStart[]
   const world = await getWorld();
   const results = await world.runs.createMany(inputs);
   await ensureWorker();
-  return results.map(({ run, created }) => ({ run: new Run(run.runId), created }));
+  return results.map(({ run, created }) => ({ run: new Run(run.runId), created, status: run.status }));
 }
 
 /**
