@@ -4,6 +4,7 @@
  * a malformed value is a usage error (exit 2, one line) before any command runs.
  */
 import { InvalidArgumentError } from "commander";
+import { RUN_ID_RULE, runIdProblem } from "../util/ids.ts";
 import type { RunStatus } from "../world/types.ts";
 
 /** The run statuses a World stores, which `inspect runs --status` filters on. */
@@ -49,4 +50,12 @@ export function jsonValue(what: string, text: string): unknown {
   } catch (error) {
     throw new InvalidArgumentError(`${what} is not valid JSON (${(error as Error).message}): ${text}`);
   }
+}
+
+/** `start --id`: a run id of the user's choosing, checked with the API's one rule. */
+export function runId(text: string): string {
+  const problem = runIdProblem(text);
+  if (problem !== undefined)
+    throw new InvalidArgumentError(`The run id is not valid: ${problem}. ${RUN_ID_RULE}`);
+  return text;
 }
