@@ -20,8 +20,10 @@ export type { SentEvent } from "./api/events.ts";
 export { ensureError, StepwiseError } from "./errors/base.ts";
 export { EventPayloadValidationError, InvalidEventTypeError, WaitTimeoutError } from "./errors/events.ts";
 export {
+  BatchTooLargeError,
   HookPayloadValidationError,
   InvalidDurationError,
+  InvalidRunIdError,
   InvalidStreamNameError,
   NonDeterminismError,
   PayloadTooLargeError,
@@ -34,8 +36,10 @@ export {
 } from "./errors/runtime.ts";
 export { FatalError, type RetryAfter, RetryableError, type RetryableErrorOptions } from "./errors/user.ts";
 export {
+  ConflictError,
   HookNotFoundError,
   HookTokenConflictError,
+  RunIdConflictError,
   RunNotFoundError,
   WorldBusyError,
   WorldCorruptError,

@@ -5,6 +5,7 @@
  */
 import { InvalidArgumentError } from "commander";
 import { EVENT_TYPE_PATTERN } from "../errors/events.ts";
+import { RUN_ID_RULE, runIdProblem } from "../util/ids.ts";
 import type { RunStatus } from "../world/types.ts";
 
 /** The run statuses a World stores, which `inspect runs --status` filters on. */
@@ -58,5 +59,13 @@ export function eventType(text: string): string {
     throw new InvalidArgumentError(
       'Expected an event type of 1 to 100 letters, digits and "_", ".", ":", "-" (the type the workflow\'s waitForEvent waits for).',
     );
+  return text;
+}
+
+/** `start --id`: a run id of the user's choosing, checked with the API's one rule. */
+export function runId(text: string): string {
+  const problem = runIdProblem(text);
+  if (problem !== undefined)
+    throw new InvalidArgumentError(`The run id is not valid: ${problem}. ${RUN_ID_RULE}`);
   return text;
 }

@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { Argument, Command, Option } from "commander";
 import type { WorkerCommandOptions } from "./commands/worker.ts";
 import { type Act, details } from "./help.ts";
-import { eventType, jsonValue, leaseMilliseconds, positiveInteger } from "./parsers.ts";
+import { eventType, jsonValue, leaseMilliseconds, positiveInteger, runId } from "./parsers.ts";
 import { registerInspect } from "./program-inspect.ts";
 
 /** The installed package's version (from its package.json, beside `src/` and `dist/`). */
@@ -99,20 +99,29 @@ export function buildProgram(done: (code: number) => void): Command {
       "a workflow file to load (repeatable; default: every file under ./workflows)",
       (file: string, previous: string[] | undefined) => [...(previous ?? []), file],
     )
+    .addOption(
+      new Option(
+        "--id <id>",
+        "the run's id instead of a generated one (1 to 100 of A-Z a-z 0-9 _ . : -); starting again with the same id returns that run",
+      ).argParser(runId),
+    )
     .option(
       "--wait",
       "run the workflow (this run only) in this process, show its progress, and print its result",
     )
-    .option("--json", 'print {"runId": …} (and "status", "result" or "error" with --wait) as JSON')
+    .option("--json", 'print {"runId": …, "created": …} (with --wait: "status", "result" or "error") as JSON')
     .addHelpText(
       "after",
       details(
         "Without --wait the run is only recorded: a worker (npx stepwise worker) or the next process\n" +
           "with an in-process worker executes it. With --wait, progress goes to stderr and the\n" +
-          "result to stdout; the exit code is 1 if the run failed or was cancelled.",
+          "result to stdout; the exit code is 1 if the run failed or was cancelled. With --id, a\n" +
+          "run of the same workflow that already has the id is not started again: its id is\n" +
+          "printed (with --wait, its result), and stderr says it existed.",
         [
           "npx stepwise start order",
           "npx stepwise start order '[\"order-1\", 3]' --wait",
+          "npx stepwise start order '[\"order-1\"]' --id order:1",
           "npx stepwise start workflows/order.ts//order --load workflows/order.ts --json",
         ],
       ),
@@ -122,7 +131,7 @@ export function buildProgram(done: (code: number) => void): Command {
         async (
           workflow: string,
           args: unknown,
-          options: { load?: string[]; wait?: boolean; json?: boolean },
+          options: { load?: string[]; id?: string; wait?: boolean; json?: boolean },
         ) => (await import("./commands/start.ts")).run(workflow, args, options),
       ),
     );

@@ -76,6 +76,35 @@ export class ConfigError extends StepwiseError {
   static override readonly code: string = define("CONFIG");
 }
 
+/**
+ * A run id given to `start(workflow, args, { id })` (or `startMany`, `POST /runs`, `start --id`)
+ * that Stepwise cannot take: empty, longer than 100 characters, with a character outside
+ * letters, digits, `_`, `.`, `:` and `-`, or `.` / `..` (which cannot name a run in a URL).
+ */
+export class InvalidRunIdError extends StepwiseError {
+  static override readonly code: string = define("INVALID_RUN_ID");
+  /** The id that was refused. */
+  readonly runId: unknown;
+  constructor(runId: unknown, message: string) {
+    super(message);
+    this.runId = runId;
+  }
+}
+
+/** `startMany()` was given more runs than one batch (one transaction) may hold. */
+export class BatchTooLargeError extends StepwiseError {
+  static override readonly code: string = define("BATCH_TOO_LARGE");
+  readonly size: number;
+  readonly limit: number;
+  constructor(size: number, limit: number) {
+    super(
+      `startMany() was given ${size} runs; one batch starts at most ${limit}, in one transaction. Split the list and call startMany() once per slice of ${limit} (each slice is then all or nothing on its own).`,
+    );
+    this.size = size;
+    this.limit = limit;
+  }
+}
+
 /** A workflow run ended in failure; `cause` holds the error the workflow threw. */
 export class WorkflowRunFailedError extends StepwiseError {
   static override readonly code: string = define("RUN_FAILED");

@@ -16,7 +16,7 @@ export class RunNotFoundError extends NotFoundError {
   readonly runId: string;
   constructor(runId: string) {
     super(
-      `No run with id "${runId}" exists. Check the id (run ids look like wrun_01J...), and that this process uses the same World (STEPWISE_WORLD, STEPWISE_DATA_DIR) as the one that started it.`,
+      `No run with id "${runId}" exists. Check the id (generated run ids look like wrun_01J...; others are the ids given to start()), and that this process uses the same World (STEPWISE_WORLD, STEPWISE_DATA_DIR) as the one that started it.`,
     );
     this.runId = runId;
   }
@@ -73,6 +73,29 @@ export class HookTokenConflictError extends ConflictError {
   }
 }
 registerErrorCode(HookTokenConflictError.code, ConflictError.code);
+
+/**
+ * A run id chosen by the caller (`start(workflow, args, { id })`) is already taken by a run of
+ * another workflow. Starting again with the same id and the same workflow is not an error (it
+ * returns the existing run); with another workflow it is, and nothing is written.
+ */
+export class RunIdConflictError extends ConflictError {
+  static override readonly code: string = "RUN_ID_CONFLICT";
+  readonly runId: string;
+  /** The workflow of the run that holds the id. */
+  readonly workflowName: string;
+  /** The workflow the caller asked to start under that id. */
+  readonly requestedWorkflowName: string;
+  constructor(runId: string, workflowName: string, requestedWorkflowName: string) {
+    super(
+      `The run id "${runId}" is already taken by a run of workflow ${workflowName}, so no run of ${requestedWorkflowName} can be started under it. Starting again with the same id returns the existing run only for the same workflow: choose another id (one per workflow, e.g. prefixed with the workflow's name), or look at the existing run with getRun("${runId}").`,
+    );
+    this.runId = runId;
+    this.workflowName = workflowName;
+    this.requestedWorkflowName = requestedWorkflowName;
+  }
+}
+registerErrorCode(RunIdConflictError.code, ConflictError.code);
 
 /** The run has already completed, failed or been cancelled; its log takes no more events. */
 export class RunFinishedError extends ConflictError {

@@ -9,10 +9,20 @@ const MAX_WORKFLOW_NAME = 1024;
 /** Most arguments a run can be started with. */
 const MAX_ARGS = 1000;
 
-/** `POST /runs`: which workflow to start (its name or full id) and its arguments. */
+/**
+ * Longest `id` the body schema lets through to `start()`, which refuses anything over 100
+ * characters with the one message about run ids (400 INVALID_RUN_ID); the body limit bounds it anyway.
+ */
+const MAX_ID_FIELD = 1 << 20;
+
+/**
+ * `POST /runs`: which workflow to start (its name or full id), its arguments, and the run's id
+ * when the client chooses it (checked by `start()`: 1 to 100 characters of `[A-Za-z0-9_.:-]`).
+ */
 export const startRunBody = object({
   workflow: string({ min: 1, max: MAX_WORKFLOW_NAME }),
   args: optional(array(json(), { max: MAX_ARGS })),
+  id: optional(string({ max: MAX_ID_FIELD })),
 });
 export type StartRunBody = Infer<typeof startRunBody>;
 

@@ -1,7 +1,8 @@
 /**
  * Turns whatever a route throws into an HTTP problem: `HttpProblem`s as they are, Stepwise errors
- * by their stable code (not found → 404, finished run → 409, bad payload, event type, event payload
- * or stream name → 400, too large → 413, index past a stream's end → 416,
+ * by their stable code (not found → 404, finished run or run id held by another workflow → 409,
+ * bad payload, stream name, run id, event type or event payload → 400, too large → 413, index
+ * past a stream's end → 416,
  * configuration → 503), and anything else into a 500 that names an error id and reveals nothing
  * about the failure (the details go to `onError`, the server's log).
  */
@@ -9,13 +10,20 @@ import { randomUUID } from "node:crypto";
 import { EventPayloadValidationError, InvalidEventTypeError } from "../errors/events.ts";
 import {
   ConfigError,
+  InvalidRunIdError,
   InvalidStreamNameError,
   PayloadTooLargeError,
   SerializationError,
   StreamRangeError,
   WorkflowNotRegisteredError,
 } from "../errors/runtime.ts";
-import { HookNotFoundError, NotFoundError, RunFinishedError, RunNotFoundError } from "../errors/world.ts";
+import {
+  HookNotFoundError,
+  NotFoundError,
+  RunFinishedError,
+  RunIdConflictError,
+  RunNotFoundError,
+} from "../errors/world.ts";
 import { HttpProblem } from "./problem.ts";
 
 /** Maps known Stepwise errors to problems; undefined for anything else. */
@@ -28,6 +36,8 @@ function knownProblem(error: unknown): HttpProblem | undefined {
   if (WorkflowNotRegisteredError.is(error))
     return new HttpProblem(404, WorkflowNotRegisteredError.code, message);
   if (RunFinishedError.is(error)) return new HttpProblem(409, RunFinishedError.code, message);
+  if (RunIdConflictError.is(error)) return new HttpProblem(409, RunIdConflictError.code, message);
+  if (InvalidRunIdError.is(error)) return new HttpProblem(400, InvalidRunIdError.code, message);
   if (PayloadTooLargeError.is(error)) return new HttpProblem(413, PayloadTooLargeError.code, message);
   if (SerializationError.is(error)) return new HttpProblem(400, SerializationError.code, message);
   if (InvalidStreamNameError.is(error)) return new HttpProblem(400, InvalidStreamNameError.code, message);

@@ -52,3 +52,35 @@ export function derivedToken(seed: string, index: number): string {
   const mac = createHmac("sha256", seed).update(`token:${index}`).digest();
   return base32(mac, 32).toLowerCase();
 }
+
+/** The longest run id a caller may choose (`start(workflow, args, { id })`). */
+export const MAX_RUN_ID_LENGTH = 100;
+
+const RUN_ID_CHARACTER = /[A-Za-z0-9_.:-]/;
+
+/** What a run id may be, in words, for messages. */
+export const RUN_ID_RULE =
+  'A run id is 1 to 100 characters of letters, digits, "_", ".", ":" and "-", e.g. "order-1234" or "invoice:2024.07".';
+
+/**
+ * What is wrong with a run id a caller chose, in a few words, or undefined when it is fine: 1 to
+ * 100 characters of letters, digits, `_`, `.`, `:` and `-`, and neither `.` nor `..` (a URL path
+ * cannot name those). Generated ids (`wrun_…`) pass too. The API, the HTTP handler and the CLI
+ * all check with this one rule (`RUN_ID_RULE` says it in words).
+ */
+export function runIdProblem(id: unknown): string | undefined {
+  if (typeof id !== "string") return `it is ${id === null ? "null" : `a ${typeof id}`}, not a string`;
+  if (id.length === 0) return "it is empty";
+  if (id.length > MAX_RUN_ID_LENGTH) return `it has ${id.length} characters, more than ${MAX_RUN_ID_LENGTH}`;
+  for (let index = 0; index < id.length; index++) {
+    const character = id[index] as string;
+    if (!RUN_ID_CHARACTER.test(character)) {
+      const shown = /[\u0020-\u007e]/.test(character)
+        ? `"${character}"`
+        : `U+${(id.codePointAt(index) ?? 0).toString(16).toUpperCase().padStart(4, "0")}`;
+      return `it holds ${shown} at position ${index + 1}`;
+    }
+  }
+  if (id === "." || id === "..") return `"${id}" cannot name a run in a URL path`;
+  return undefined;
+}

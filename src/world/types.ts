@@ -238,6 +238,13 @@ export interface CreateRunInput {
   createdAt?: number;
 }
 
+/** What `runs.createMany` returns for each input. */
+export interface CreatedRun {
+  run: RunRecord;
+  /** True when this call created the run; false when it existed already (same id and workflow). */
+  created: boolean;
+}
+
 export interface AppendRequest {
   runId: string;
   /** The `seq` the caller last saw; the append fails with `SequenceConflictError` if the log moved. */
@@ -347,9 +354,23 @@ export interface World {
     /**
      * Creates the run, appends its `run_created` event (seq 1) and enqueues its start message
      * (kind "start"), in one transaction. `payloadBytes` starts at the input's size.
-     * `ConflictError` if the id exists.
+     * Idempotent on `runId`: when a run with that id exists under the same `workflowName`, nothing
+     * is written (no event, no message, no notification) and the existing run is returned, as it
+     * is (its own seed, input and status); under another workflow it is a `RunIdConflictError` (a
+     * `ConflictError`) naming the workflow that holds the id, and nothing is written. Of
+     * concurrent creates with one id, exactly one writes.
      */
     create(input: CreateRunInput): Promise<RunRecord>;
+    /**
+     * Creates the runs in ONE transaction, each as `create` does, and returns them in the order
+     * given, each with `created` (false for a run that already existed, which is returned as it
+     * is). All or nothing: when any input hits `RunIdConflictError` nothing of the batch is
+     * written. An id given twice in the batch follows the same rule as two calls (the second, of
+     * the same workflow, returns the first's run with `created: false`). One commit: other
+     * processes hear of the batch once (one `queue` hint; `run` hints for the created runs
+     * in-process). An empty list writes nothing. Callers keep batches bounded (the API: 1000).
+     */
+    createMany(inputs: readonly CreateRunInput[]): Promise<CreatedRun[]>;
     /** `RunNotFoundError` if missing. */
     get(runId: string): Promise<RunRecord>;
     /** Newest first, filtered, paginated. An unknown cursor gives an empty page. */

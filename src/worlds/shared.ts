@@ -1,14 +1,16 @@
 /**
  * Small helpers shared by the World implementations: run filters, cursor pagination, the
- * up-front hook-token and id checks of an append for Worlds that cannot roll back, and the making
- * of audit entries.
+ * up-front hook-token and id checks of an append for Worlds that cannot roll back, the making
+ * of audit entries, and the handling of ids given twice in one `runs.createMany` batch.
  */
 import { monotonicFactory } from "ulid";
-import { ConflictError, HookTokenConflictError } from "../errors/world.ts";
+import { ConflictError, HookTokenConflictError, RunIdConflictError } from "../errors/world.ts";
 import { runTooLarge } from "../util/bytes.ts";
 import type { NewEvent } from "../world/events.ts";
 import {
   type AuditEntry,
+  type CreatedRun,
+  type CreateRunInput,
   type HookRecord,
   type ListRunsFilter,
   type NewAuditEntry,
@@ -190,4 +192,45 @@ export function checkRunBudget(
   const max = budget.maxRunBytes;
   if (max !== undefined && run.payloadBytes + size > max)
     throw runTooLarge(what, run.runId, run.payloadBytes, size, max);
+}
+
+/**
+ * A `runs.createMany` batch with the ids given twice taken out: `unique` holds the first input of
+ * each id, in order, and `slots[i]` the index in `unique` of input `i`'s run. An id repeated under
+ * another workflow than its first is a `RunIdConflictError` (as a second `create` would be).
+ */
+export interface RunBatch {
+  unique: CreateRunInput[];
+  slots: number[];
+}
+
+export function planRunBatch(inputs: readonly CreateRunInput[]): RunBatch {
+  const unique: CreateRunInput[] = [];
+  const first = new Map<string, number>();
+  const slots = inputs.map((input) => {
+    const seen = first.get(input.runId);
+    if (seen === undefined) {
+      first.set(input.runId, unique.length);
+      unique.push(input);
+      return unique.length - 1;
+    }
+    const held = (unique[seen] as CreateRunInput).workflowName;
+    if (held !== input.workflowName) throw new RunIdConflictError(input.runId, held, input.workflowName);
+    return seen;
+  });
+  return { unique, slots };
+}
+
+/**
+ * The results of a batch in input order, from the results of its `unique` inputs: an input that
+ * repeats an id earlier in the batch gets that run with `created: false`.
+ */
+export function batchResults(batch: RunBatch, results: readonly CreatedRun[]): CreatedRun[] {
+  const handed = new Set<number>();
+  return batch.slots.map((slot) => {
+    const result = results[slot] as CreatedRun;
+    const repeat = handed.has(slot);
+    handed.add(slot);
+    return { run: { ...result.run }, created: result.created && !repeat };
+  });
 }

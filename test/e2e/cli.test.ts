@@ -213,6 +213,51 @@ describe("npx stepwise", () => {
     expect(badJson.stderr).toContain("not valid JSON");
   });
 
+  it("start --id: the run takes the id; again, the same run (said on stderr); another workflow's id is refused", async () => {
+    const first = await stepwise("start", "napper", "--id", "nap:2026-01-01");
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout.trim()).toBe("nap:2026-01-01");
+    expect(first.stderr).not.toContain("already exists");
+    const again = await stepwise("start", "napper", "--id", "nap:2026-01-01", "--json");
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout)).toEqual({ runId: "nap:2026-01-01", created: false });
+    expect(again.stderr).toContain(
+      "Run nap:2026-01-01 of workflow//workflows/x.ts//napper already exists (status: pending): nothing new was started.",
+    );
+    const shown = JSON.parse((await stepwise("inspect", "runs", "nap:2026-01-01", "--json")).stdout);
+    expect(shown.items[0]).toMatchObject({ runId: "nap:2026-01-01", status: "pending" });
+    const events = JSON.parse((await stepwise("inspect", "events", "nap:2026-01-01", "--json")).stdout);
+    expect(events.items.map((e: { type: string }) => e.type)).toEqual(["run_created"]);
+
+    const conflict = await stepwise("start", "greet", '["ada"]', "--id", "nap:2026-01-01");
+    expect(conflict.code).toBe(1);
+    expect(conflict.stdout).toBe("");
+    expect(conflict.stderr).toContain(
+      'The run id "nap:2026-01-01" is already taken by a run of workflow workflow//workflows/x.ts//napper',
+    );
+    expect(conflict.stderr).not.toMatch(/\n\s+at /);
+    const bad = await stepwise("start", "napper", "--id", "nap 2026");
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('The run id is not valid: it holds " " at position 4.');
+    expect(bad.stderr).toContain('1 to 100 characters of letters, digits, "_", ".", ":" and "-"');
+    const runs = JSON.parse((await stepwise("inspect", "runs", "--workflow", "greet", "--json")).stdout);
+    expect(runs.items.map((run: { runId: string }) => run.runId)).not.toContain("nap:2026-01-01");
+  });
+
+  it("concurrent start --id in separate processes make exactly one run", async () => {
+    const results = await Promise.all(
+      Array.from({ length: 4 }, () => stepwise("start", "napper", "--id", "race:1", "--json")),
+    );
+    for (const result of results) {
+      expect(result.code, result.stderr).toBe(0);
+      expect(JSON.parse(result.stdout).runId).toBe("race:1");
+    }
+    expect(results.filter((result) => JSON.parse(result.stdout).created === true)).toHaveLength(1);
+    expect(results.filter((result) => result.stderr.includes("already exists"))).toHaveLength(3);
+    const events = JSON.parse((await stepwise("inspect", "events", "race:1", "--json")).stdout);
+    expect(events.items.map((e: { type: string }) => e.type)).toEqual(["run_created"]);
+  });
+
   it("a dedicated worker runs started work, cancel stops a sleeping run, resume feeds a hook", async () => {
     const napping = (await stepwise("start", "napper")).stdout.trim();
     const waiting = (await stepwise("start", "waiter", '["cli-token"]')).stdout.trim();

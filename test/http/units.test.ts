@@ -17,7 +17,11 @@ import { decodeParam } from "../../src/http/router.ts";
 
 describe("body schemas", () => {
   it("infer their types from the schema", () => {
-    expectTypeOf<StartRunBody>().toEqualTypeOf<{ workflow: string; args?: unknown[] | undefined }>();
+    expectTypeOf<StartRunBody>().toEqualTypeOf<{
+      workflow: string;
+      args?: unknown[] | undefined;
+      id?: string | undefined;
+    }>();
     expectTypeOf<ResumeHookBody>().toEqualTypeOf<{ payload: unknown }>();
   });
 

@@ -3,9 +3,10 @@
  * and never run: each `@ts-expect-error` line must fail to type-check, and tsc reports a directive
  * that has nothing to suppress, so a call that wrongly type-checks fails the typecheck.
  * A workflow that needs arguments cannot be started without them; one that needs none starts
- * with `start(wf)`.
+ * with `start(wf)`. Options (`{ id }`) come after the arguments; `startMany` items follow the same
+ * rules.
  */
-import { type Run, start } from "../../src/api/index.ts";
+import { type Run, start, startMany } from "../../src/api/index.ts";
 import type { WorkflowReference } from "../../src/runtime/registry.ts";
 
 declare function signup(email: string): Promise<string>;
@@ -60,4 +61,33 @@ export async function startTypeTests(): Promise<void> {
   await start(signupRef, ["ada@example.com"]);
   await start(byName);
   await start(byName, [1, "two"]);
+
+  // Options come after the arguments.
+  await start(signup, ["ada@example.com"], { id: "signup:ada" });
+  await start(nightly, [], { id: "nightly-2026-01-01" });
+  await start(nightly, undefined, { id: "nightly-2026-01-02" });
+  await start(greet, ["ada"], {});
+  // @ts-expect-error the id is a string
+  await start(signup, ["ada@example.com"], { id: 7 });
+  // @ts-expect-error unknown option
+  await start(signup, ["ada@example.com"], { runId: "x" });
+  // @ts-expect-error the options do not replace the arguments of a workflow that needs them
+  await start(signup, { id: "signup:ada" });
+
+  // startMany: one item per run, in order.
+  const runs: Run<string>[] = await startMany(signup, [
+    { args: ["ada@example.com"], id: "signup:ada" },
+    { args: ["bob@example.com"] },
+  ]);
+  void runs;
+  await startMany(nightly, [{}, { id: "n-1" }, { args: [] }]);
+  await startMany(greet, [{ args: ["ada"] }, {}]);
+  // @ts-expect-error signup needs its email in every item
+  await startMany(signup, [{ id: "signup:ada" }]);
+  // @ts-expect-error a number is not a string
+  await startMany(signup, [{ args: [42] }]);
+  // @ts-expect-error the items are objects, not argument arrays
+  await startMany(signup, [["ada@example.com"]]);
+  // @ts-expect-error nightly takes no arguments
+  await startMany(nightly, [{ args: ["x"] }]);
 }

@@ -15,6 +15,7 @@ import { describeAppend } from "./append.ts";
 import { describeAtomicity } from "./atomicity.ts";
 import { describeAudit } from "./audit.ts";
 import { describeBudget } from "./budget.ts";
+import { describeCreate } from "./create.ts";
 import { describeEvents } from "./events.ts";
 import { type MakeWorld, useWorld } from "./harness.ts";
 import { describeHooks } from "./hooks.ts";
@@ -37,6 +38,7 @@ export function describeWorldConformance(name: string, makeWorld: MakeWorld): vo
   describe(`World conformance: ${name}`, () => {
     const context = useWorld(makeWorld);
     describeRuns(context);
+    describeCreate(context);
     describeAppend(context);
     describeAtomicity(context);
     describeProjections(context);

@@ -1,21 +1,24 @@
 /**
- * `stepwise start <workflow> [json-args]`: starts a run and prints its id. With `--wait` the run is
+ * `stepwise start <workflow> [json-args] [--id <id>]`: starts a run (under the given id, or an
+ * existing run of the workflow with that id, said on stderr) and prints its id. With `--wait` the run is
  * driven in this process, and only it (other waiting runs are left to workers): what it is doing
  * shows on stderr as it goes (`cli/progress.ts`), and the result goes to stdout; a failed or
  * cancelled run exits 1.
  */
-import { getRun, getWorld, shutdown, start } from "../../api/index.ts";
+import { getRun, getWorld, shutdown } from "../../api/index.ts";
+import { type StartedRun, startRuns } from "../../api/start.ts";
 import { WorkflowRunCancelledError, WorkflowRunFailedError } from "../../errors/runtime.ts";
 import { discoverWorkflowFiles, loadWorkflowFiles } from "../../ops/load.ts";
 import { findWorkflowId } from "../../ops/resolve-workflow.ts";
 import { describeProgress } from "../../ops/run-state.ts";
 import { driveOnly } from "../../runtime/process.ts";
-import { workflowReference } from "../../runtime/registry.ts";
 import { note, print } from "../output.ts";
 import { startProgress } from "../progress.ts";
 
 export interface StartCommandOptions {
   load?: string[];
+  /** The run's id (checked by the option's parser); an existing run of the workflow is reused. */
+  id?: string;
   wait?: boolean;
   json?: boolean;
 }
@@ -31,10 +34,15 @@ export async function run(name: string, json: unknown, options: StartCommandOpti
   try {
     await loadWorkflowFiles(options.load ?? discoverWorkflowFiles());
     const workflowId = findWorkflowId(name);
-    const handle = await start(workflowReference(workflowId), args);
+    const [started] = await startRuns(workflowId, [{ args, id: options.id }]);
+    const { run: handle, created, status } = started as StartedRun;
+    if (!created)
+      note(
+        `Run ${handle.runId} of ${workflowId} already exists (status: ${status}): nothing new was started.`,
+      );
     if (options.wait) await driveOnly([handle.runId]);
     if (!options.wait) {
-      print(options.json ? JSON.stringify({ runId: handle.runId }) : handle.runId);
+      print(options.json ? JSON.stringify({ runId: handle.runId, created }) : handle.runId);
       return 0;
     }
     return await waitFor(handle.runId, options);

@@ -8,6 +8,7 @@ import { cancelRun } from "./cancel.ts";
 import { sendEventRoute } from "./events.ts";
 import { health } from "./health.ts";
 import { resumeHookRoute } from "./hooks.ts";
+import { listRuns } from "./list-runs.ts";
 import { getResult } from "./result.ts";
 import { getRunRoute, startRun } from "./runs.ts";
 import { readStream } from "./streams.ts";
@@ -17,6 +18,7 @@ import { webhook } from "./webhooks.ts";
 export const routes: readonly Route<ResolvedOptions>[] = [
   { method: "GET", path: "health", guarded: true, handle: health },
   { method: "POST", path: "runs", guarded: true, handle: startRun },
+  { method: "GET", path: "runs", guarded: true, handle: listRuns },
   { method: "GET", path: "runs/:runId", guarded: true, handle: getRunRoute },
   { method: "POST", path: "runs/:runId/cancel", guarded: true, handle: cancelRun },
   { method: "POST", path: "runs/:runId/events", guarded: true, handle: sendEventRoute },

@@ -1,7 +1,7 @@
 /**
  * How a run looks over HTTP: its metadata, and once it has ended its outcome in plain JSON
  * (`output` when it completed, `error` when it failed; see `json-value.ts` for the conversion).
- * Shared by `GET /runs/:runId` and `GET /runs/:runId/result`.
+ * Shared by `GET /runs/:runId` and `GET /runs/:runId/result`; `GET /runs` lists the metadata alone.
  */
 import { getRun } from "../../api/index.ts";
 import { WorkflowRunCancelledError, WorkflowRunFailedError } from "../../errors/runtime.ts";
@@ -38,8 +38,8 @@ async function outcome(record: RunRecord): Promise<Pick<RunView, "output" | "err
   }
 }
 
-/** The view of a run record, with its outcome when it has ended. */
-export async function runView(record: RunRecord): Promise<RunView> {
+/** A run's metadata without its outcome, as `GET /runs` lists it. */
+export function runSummary(record: RunRecord): RunView {
   return {
     runId: record.runId,
     workflowName: record.workflowName,
@@ -47,6 +47,10 @@ export async function runView(record: RunRecord): Promise<RunView> {
     createdAt: new Date(record.createdAt).toISOString(),
     startedAt: iso(record.startedAt),
     completedAt: iso(record.completedAt),
-    ...(await outcome(record)),
   };
+}
+
+/** The view of a run record, with its outcome when it has ended. */
+export async function runView(record: RunRecord): Promise<RunView> {
+  return { ...runSummary(record), ...(await outcome(record)) };
 }

@@ -1,9 +1,11 @@
 /**
- * `POST /runs` starts a run of a registered workflow (by name or full id) with JSON arguments;
- * `GET /runs/:runId` describes a run. Starting validates everything (body, workflow, arguments)
- * before `start()` writes the run, so a refused request leaves no trace.
+ * `POST /runs` starts a run of a registered workflow (by name or full id) with JSON arguments,
+ * under a generated id or the client's (idempotent); `GET /runs/:runId` describes a run. Starting
+ * validates everything (body, workflow, id, arguments) before the run is written, through the
+ * same `startRuns` as `start()`, so a refused request leaves no trace.
  */
-import { getWorld, listWorkflows, start } from "../../api/index.ts";
+import { getWorld, listWorkflows } from "../../api/index.ts";
+import { type StartedRun, startRuns } from "../../api/start.ts";
 import { WorkflowNotRegisteredError } from "../../errors/runtime.ts";
 import { findWorkflowId } from "../../ops/resolve-workflow.ts";
 import { startRunBody } from "../bodies.ts";
@@ -23,14 +25,20 @@ function resolveWorkflow(name: string): string {
   return findWorkflowId(name);
 }
 
-/** `POST /runs` `{ workflow, args? }` → 201 `{ runId, workflowName, status }` with a Location. */
+/**
+ * `POST /runs` `{ workflow, args?, id? }` → 201 `{ runId, workflowName, status, created: true }`
+ * with a Location; when `id` names an existing run of the same workflow, 200 with that run's
+ * status and `created: false` (nothing is started). 400 INVALID_RUN_ID for a malformed id, 409
+ * RUN_ID_CONFLICT for an id held by another workflow.
+ */
 export async function startRun({ request, options }: RouteContext<ResolvedOptions>): Promise<Response> {
   const body = await readJsonBody(request, startRunBody, options.maxBodyBytes);
   const workflowId = resolveWorkflow(body.workflow);
-  const run = await start({ workflowId }, body.args ?? []);
+  const [started] = await startRuns(workflowId, [{ args: body.args ?? [], id: body.id }]);
+  const { run, created, status } = started as StartedRun;
   return jsonResponse(
-    201,
-    { runId: run.runId, workflowName: workflowId, status: "pending" },
+    created ? 201 : 200,
+    { runId: run.runId, workflowName: workflowId, status, created },
     { location: `${options.basePath}/runs/${encodeURIComponent(run.runId)}` },
   );
 }

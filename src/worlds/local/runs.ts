@@ -1,13 +1,20 @@
 /**
- * The local World's runs: create (run row, `run_created` event and start message in one
- * transaction), reads with keyset pagination, and leases. Leases run on the monotonic clock
+ * The local World's runs: create, one or a batch (run rows, `run_created` events and start
+ * messages in one transaction; idempotent on the run id), reads with keyset pagination, and leases. Leases run on the monotonic clock
  * (`lease-clock.ts`), so a wall-clock step cannot expire one; a lease held by a process on this
  * host that has certainly died counts as expired, so a new worker takes over a killed worker's
  * runs at once.
  */
-import { ConflictError, RunNotFoundError } from "../../errors/world.ts";
-import type { ListRunsFilter, Page, RunRecord, World } from "../../world/types.ts";
-import { pageSize, statusList } from "../shared.ts";
+import { RunIdConflictError, RunNotFoundError } from "../../errors/world.ts";
+import type {
+  CreatedRun,
+  CreateRunInput,
+  ListRunsFilter,
+  Page,
+  RunRecord,
+  World,
+} from "../../world/types.ts";
+import { batchResults, pageSize, planRunBatch, statusList } from "../shared.ts";
 import { bool, num, type RunRow, runFromRow } from "../sql/rows.ts";
 import type { LocalContext } from "./context.ts";
 import { insertMessage } from "./queue.ts";
@@ -44,11 +51,16 @@ export function createRuns(ctx: LocalContext): World["runs"] {
     return statement;
   };
 
-  return {
-    async create(input) {
-      ctx.enter();
-      const at = input.createdAt ?? ctx.now();
-      const run = ctx.write(() => {
+  /** `runs.createMany`: the batch in one write transaction (see `World.runs.createMany`). */
+  const createMany = async (inputs: readonly CreateRunInput[]): Promise<CreatedRun[]> => {
+    ctx.enter();
+    const batch = planRunBatch(inputs);
+    if (batch.unique.length === 0) return [];
+    const now = ctx.now();
+    // One write transaction: a conflict anywhere rolls the whole batch back.
+    const results = ctx.write(() =>
+      batch.unique.map((input): CreatedRun => {
+        const at = input.createdAt ?? now;
         const inserted = sql.insertRun.run(
           input.runId,
           input.workflowName,
@@ -59,7 +71,12 @@ export function createRuns(ctx: LocalContext): World["runs"] {
           at,
           at,
         );
-        if (inserted.changes === 0) throw new ConflictError(`A run with id ${input.runId} already exists.`);
+        if (inserted.changes === 0) {
+          const existing = getRun(input.runId);
+          if (existing.workflowName !== input.workflowName)
+            throw new RunIdConflictError(input.runId, existing.workflowName, input.workflowName);
+          return { run: existing, created: false };
+        }
         const data = { workflowName: input.workflowName, seed: input.seed, specVersion: input.specVersion };
         sql.insertEvent.run(input.runId, 1, "run_created", JSON.stringify(data), input.input, at);
         insertMessage(
@@ -67,13 +84,23 @@ export function createRuns(ctx: LocalContext): World["runs"] {
           { runId: input.runId, kind: "start", dedupeKey: `start:${input.runId}`, availableAt: at },
           at,
         );
-        return getRun(input.runId);
-      });
-      ctx.rememberInput(run.runId, run.input);
-      ctx.notifier.emit({ type: "queue" });
-      ctx.notifier.emit({ type: "run", runId: run.runId });
-      return run;
+        return { run: getRun(input.runId), created: true };
+      }),
+    );
+    const created = results.filter((result) => result.created);
+    for (const { run } of created) ctx.rememberInput(run.runId, run.input);
+    if (created.length > 0) ctx.notifier.emit({ type: "queue" });
+    for (const { run } of created) ctx.notifier.emit({ type: "run", runId: run.runId });
+    return batchResults(batch, results);
+  };
+
+  return {
+    async create(input) {
+      const [result] = await createMany([input]);
+      return (result as CreatedRun).run;
     },
+
+    createMany,
 
     async get(runId) {
       ctx.enter();

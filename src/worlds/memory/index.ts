@@ -8,6 +8,7 @@ import {
   HookNotFoundError,
   NotFoundError,
   RunFinishedError,
+  RunIdConflictError,
   RunNotFoundError,
 } from "../../errors/world.ts";
 import { newId } from "../../util/ids.ts";
@@ -19,6 +20,8 @@ import {
   type AppendRequest,
   type AppendResult,
   type AuditEntry,
+  type CreatedRun,
+  type CreateRunInput,
   type HookRecord,
   type InboxItem,
   type QueueFilter,
@@ -33,10 +36,12 @@ import {
 } from "../../world/types.ts";
 import {
   auditEntryOf,
+  batchResults,
   checkHookAndWaitIds,
   checkRunBudget,
   newAuditId,
   pageOf,
+  planRunBatch,
   releaseAfterAppend,
   runMatches,
 } from "../shared.ts";
@@ -123,49 +128,73 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
     return (message) => ids.has(message.runId) && byWorkflow(message);
   };
 
+  /** Writes a new run: its record, its `run_created` event and its start message. */
+  const insertRun = (input: CreateRunInput): RunRecord => {
+    const at = input.createdAt ?? now();
+    const run: RunRecord = {
+      runId: input.runId,
+      workflowName: input.workflowName,
+      status: "pending",
+      seq: 1,
+      specVersion: input.specVersion,
+      seed: input.seed,
+      encrypted: input.encrypted === true,
+      payloadBytes: input.input.length,
+      input: own(input.input),
+      createdAt: at,
+      updatedAt: at,
+      wakePending: false,
+    };
+    const created: EventRecord = {
+      runId: input.runId,
+      seq: 1,
+      type: "run_created",
+      data: { workflowName: input.workflowName, seed: input.seed, specVersion: input.specVersion },
+      payload: run.input,
+      createdAt: at,
+    };
+    runs.set(input.runId, {
+      run,
+      events: [created],
+      steps: new Map(),
+      waits: new Map(),
+      inbox: new Map(),
+      streams: new Map(),
+    });
+    enqueue(input.runId, "start", `start:${input.runId}`, at);
+    return copy(run);
+  };
+
+  /** `runs.createMany`: checks the whole batch, then writes it (see `World.runs.createMany`). */
+  const createMany = async (inputs: readonly CreateRunInput[]): Promise<CreatedRun[]> => {
+    live();
+    const batch = planRunBatch(inputs);
+    // Check every input before writing any: the batch is all or nothing.
+    for (const input of batch.unique) {
+      const existing = runs.get(input.runId)?.run;
+      if (existing !== undefined && existing.workflowName !== input.workflowName)
+        throw new RunIdConflictError(input.runId, existing.workflowName, input.workflowName);
+    }
+    const results = batch.unique.map((input): CreatedRun => {
+      const existing = runs.get(input.runId)?.run;
+      return existing ? { run: copy(existing), created: false } : { run: insertRun(input), created: true };
+    });
+    const created = results.filter((result) => result.created);
+    if (created.length > 0) notifier.emit({ type: "queue" });
+    for (const { run } of created) notifier.emit({ type: "run", runId: run.runId });
+    return batchResults(batch, results);
+  };
+
   const world: World = {
     name: "memory",
 
     runs: {
       async create(input) {
-        live();
-        if (runs.has(input.runId)) throw new ConflictError(`A run with id ${input.runId} already exists.`);
-        const at = input.createdAt ?? now();
-        const run: RunRecord = {
-          runId: input.runId,
-          workflowName: input.workflowName,
-          status: "pending",
-          seq: 1,
-          specVersion: input.specVersion,
-          seed: input.seed,
-          encrypted: input.encrypted === true,
-          payloadBytes: input.input.length,
-          input: own(input.input),
-          createdAt: at,
-          updatedAt: at,
-          wakePending: false,
-        };
-        const created: EventRecord = {
-          runId: input.runId,
-          seq: 1,
-          type: "run_created",
-          data: { workflowName: input.workflowName, seed: input.seed, specVersion: input.specVersion },
-          payload: run.input,
-          createdAt: at,
-        };
-        runs.set(input.runId, {
-          run,
-          events: [created],
-          steps: new Map(),
-          waits: new Map(),
-          inbox: new Map(),
-          streams: new Map(),
-        });
-        enqueue(input.runId, "start", `start:${input.runId}`, at);
-        notifier.emit({ type: "queue" });
-        notifier.emit({ type: "run", runId: input.runId });
-        return copy(run);
+        const [result] = await createMany([input]);
+        return (result as CreatedRun).run;
       },
+
+      createMany,
 
       async get(runId) {
         live();

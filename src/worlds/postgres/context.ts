@@ -35,6 +35,12 @@ export interface PgContext {
   enter(): void;
   /** Runs a statement on the pool; connection failures become errors that name the server. */
   query<R>(statement: Statement, values: readonly unknown[]): Promise<R[]>;
+  /**
+   * Runs `work` in one transaction on one connection of the pool: committed when `work`
+   * resolves, rolled back when it throws (the error is rethrown). `query` is `work`'s way to run
+   * statements in it, with the same error mapping as the pool's.
+   */
+  transaction<T>(work: (query: PgContext["query"]) => Promise<T>): Promise<T>;
   /** The payload of a notification carrying `notes` from this World. */
   notes(notes: readonly Note[]): string;
   /** The inputs (run_created payloads) of these runs, from cache or one query. */
@@ -89,6 +95,39 @@ export function createContext(parts: ContextParts): PgContext {
     }
   };
 
+  const transaction = async <T>(work: (query: PgContext["query"]) => Promise<T>): Promise<T> => {
+    let client: pg.PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (error) {
+      throw connectionFailure(error, target, "reach the Stepwise database");
+    }
+    let broken = false;
+    const inTransaction = async <R>(statement: Statement, values: readonly unknown[]): Promise<R[]> => {
+      try {
+        const config: pg.QueryConfig = { text: statement.text, values: values as unknown[] };
+        if (statement.name !== undefined) config.name = statement.name;
+        return (await client.query(config)).rows as R[];
+      } catch (error) {
+        throw connectionFailure(error, target, "reach the Stepwise database");
+      }
+    };
+    try {
+      await inTransaction({ text: "BEGIN" }, []);
+      const result = await work(inTransaction);
+      await inTransaction({ text: "COMMIT" }, []);
+      return result;
+    } catch (error) {
+      // A connection that cannot even roll back is dropped rather than handed to the next caller.
+      await client.query("ROLLBACK").catch(() => {
+        broken = true;
+      });
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  };
+
   return {
     pool,
     q: parts.q,
@@ -103,6 +142,7 @@ export function createContext(parts: ContextParts): PgContext {
       if (parts.isClosed()) throw new ConflictError("This World has been closed.");
     },
     query,
+    transaction,
     notes: (notes) => notePayload(parts.origin, notes),
     async inputsOf(runIds) {
       const found = new Map<string, Uint8Array>();

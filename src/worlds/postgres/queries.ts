@@ -94,6 +94,38 @@ export function createQueries(s: string) {
          ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL AND lease_owner IS NULL DO NOTHING)
        SELECT run_id, pg_notify($10, $11) FROM run`,
     ),
+    /** $1 run ids, $2 workflows, $3 spec versions, $4 seeds, $5 encrypted, $6 created at, $7 data,
+     *  $8 inputs, $9 start message ids, $10 now. Inserts in run id order (so concurrent batches
+     *  lock ids in one order and never deadlock); returns the ids it inserted (an existing id is
+     *  left alone). Runs inside `createMany`'s transaction, which checks the rest. */
+    createRuns: named(
+      "create_runs",
+      `WITH input AS (
+         SELECT * FROM unnest($1::text[], $2::text[], $3::integer[], $4::text[], $5::boolean[],
+                              $6::bigint[], $7::jsonb[], $8::bytea[], $9::text[])
+           AS i(run_id, workflow_name, spec_version, seed, encrypted, created_at, data, input, message_id)),
+       run AS (
+         INSERT INTO ${s}.runs (run_id, workflow_name, status, seq, spec_version, seed, encrypted,
+                                payload_bytes, created_at, updated_at)
+         SELECT run_id, workflow_name, 'pending', 1, spec_version, seed, encrypted, octet_length(input),
+                created_at, created_at
+         FROM input ORDER BY run_id COLLATE "C"
+         ON CONFLICT (run_id) DO NOTHING
+         RETURNING run_id),
+       created AS (
+         INSERT INTO ${s}.events (run_id, seq, type, data, payload, created_at)
+         SELECT i.run_id, 1, 'run_created', i.data, i.input, i.created_at FROM input i JOIN run USING (run_id)),
+       start AS (
+         INSERT INTO ${s}.queue (message_id, run_id, kind, dedupe_key, available_at, created_at, workflow_name)
+         SELECT i.message_id, i.run_id, 'start', 'start:' || i.run_id, i.created_at, $10, i.workflow_name
+         FROM input i JOIN run USING (run_id)
+         ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL AND lease_owner IS NULL DO NOTHING)
+       SELECT run_id FROM run`,
+    ),
+    /** $1 run ids, $2 lease clock: those runs, as `run` reads one. */
+    runsByIds: named("runs_by_ids", `${runWith(`${s}.runs r`, 2)} WHERE r.run_id = ANY($1::text[])`),
+    /** $1 channel, $2 payload: a notification sent when the transaction commits. */
+    notify: named("notify", "SELECT pg_notify($1, $2)"),
     /** $1 run id, $2 lease clock. */
     run: named("run", `${runWith(`${s}.runs r`, 2)} WHERE r.run_id = $1`),
     runExists: named("run_exists", `SELECT 1 FROM ${s}.runs WHERE run_id = $1`),

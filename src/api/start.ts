@@ -1,0 +1,204 @@
+/**
+ * Starting runs: `start()` one, `startMany()` a batch in one transaction, both under generated ids
+ * or ids the application chooses. Every way in (the API, `POST /runs`, `npx stepwise start`) goes
+ * through `startRuns`, which checks everything before anything is written — the ids, the
+ * arguments (serializable, within the per-payload limit), the size of the batch — encodes each
+ * run's input for its own id, and creates the runs with one `runs.createMany`: idempotent on the
+ * id (the same id and workflow return the existing run), all or nothing per batch.
+ */
+import {
+  BatchTooLargeError,
+  InvalidRunIdError,
+  PayloadTooLargeError,
+  SerializationError,
+} from "../errors/runtime.ts";
+import { checkPayload, formatBytes } from "../runtime/limits.ts";
+import { ensureWorker, getLimits, getPayloadCodec, getWorld } from "../runtime/process.ts";
+import { resolveWorkflowId, type WorkflowReference } from "../runtime/registry.ts";
+import { SPEC_VERSION } from "../runtime/version.ts";
+import { encodeValue } from "../serde/codec.ts";
+import { places } from "../serde/places.ts";
+import { newId, newRunSeed, RUN_ID_RULE, runIdProblem } from "../util/ids.ts";
+import type { CreateRunInput, RunStatus } from "../world/types.ts";
+import { Run } from "./run.ts";
+
+/** The most runs one `startMany()` call starts: one batch, one transaction. */
+export const MAX_START_BATCH = 1000;
+
+/** A workflow as `start()` accepts it: a function marked "use workflow", or its reference. */
+export type StartableWorkflow<Args extends unknown[], Result> =
+  | ((...args: Args) => Promise<Result>)
+  | WorkflowReference<Args, Result>;
+
+/** Options of `start()`. */
+export interface StartOptions {
+  /**
+   * The run's id, instead of a generated `wrun_…`: 1 to 100 characters of letters, digits, `_`,
+   * `.`, `:` and `-` (`InvalidRunIdError` otherwise). Starting again with the same id and the same
+   * workflow returns the existing run (whatever its arguments or status; nothing new is started);
+   * under another workflow it is a `RunIdConflictError`.
+   */
+  id?: string;
+}
+
+/**
+ * What `start()` takes after the workflow: its arguments as an array, which may be left out only
+ * when the workflow can be called without any (no parameters, optional or rest ones), then the
+ * options. `Args` is inferred from the workflow alone (`NoInfer`), so `start(signup)` and
+ * `start(signup, [])` do not type-check when `signup(email: string)` needs an argument.
+ */
+export type StartArguments<Args extends unknown[]> = [] extends Args
+  ? [args?: NoInfer<Args>, options?: StartOptions]
+  : [args: NoInfer<Args>, options?: StartOptions];
+
+/**
+ * One run of a `startMany()` batch: its arguments (which may be left out when the workflow needs
+ * none) and, optionally, its id (see `StartOptions.id`).
+ */
+export type StartManyItem<Args extends unknown[]> = ([] extends Args
+  ? { args?: NoInfer<Args> }
+  : { args: NoInfer<Args> }) & { id?: string };
+
+/** A run `startRuns` started or found. @internal */
+export interface StartedRun<Result = unknown> {
+  run: Run<Result>;
+  /** False when a run with the same id and workflow existed already and was returned instead. */
+  created: boolean;
+  /** The run's status when it was started or found. */
+  status: RunStatus;
+}
+
+/** One run to start, as `startRuns` takes it (checked there, since it may come from JavaScript or HTTP). */
+export interface RunToStart {
+  args?: unknown;
+  id?: unknown;
+}
+
+function encodeArguments(workflowId: string, args: unknown, where: string): string {
+  if (!Array.isArray(args)) {
+    throw new SerializationError(
+      `start(${workflowId}, args) expects the arguments as an array, e.g. start(workflow, ["order-1"])${where}.`,
+    );
+  }
+  try {
+    return encodeValue(args);
+  } catch (error) {
+    throw new SerializationError(
+      `The arguments for ${workflowId}${where} cannot be serialized: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+}
+
+/** The id a run will have: the one given (checked), or a generated one. */
+function runIdOf(id: unknown, where: string): string {
+  if (id === undefined) return newId("wrun");
+  const problem = runIdProblem(id);
+  if (problem === undefined) return id as string;
+  const shown = typeof id === "string" ? JSON.stringify(id.length > 120 ? `${id.slice(0, 120)}…` : id) : "";
+  throw new InvalidRunIdError(id, `The run id ${shown}${where} is not valid: ${problem}. ${RUN_ID_RULE}`);
+}
+
+/**
+ * Starts runs of the workflow `workflowId` (already resolved): checks every item, then creates
+ * them in one transaction (see the file header), starts the in-process worker, and returns a
+ * handle per item in order. Errors, none of which writes anything: `BatchTooLargeError` past
+ * `MAX_START_BATCH`, `InvalidRunIdError`, `SerializationError`, `PayloadTooLargeError` (an item's
+ * arguments over the per-payload limit, or a batch's together), `RunIdConflictError`. The one
+ * place runs are started. @internal
+ */
+export async function startRuns(workflowId: string, items: readonly RunToStart[]): Promise<StartedRun[]> {
+  if (items.length > MAX_START_BATCH) throw new BatchTooLargeError(items.length, MAX_START_BATCH);
+  const batch = items.length > 1;
+  const codec = getPayloadCodec();
+  const limits = getLimits();
+  let total = 0;
+  const inputs = items.map((item, index): CreateRunInput => {
+    const where = batch ? ` (item ${index} of the batch)` : "";
+    const runId = runIdOf(item.id, where);
+    const text = encodeArguments(workflowId, item.args ?? [], where);
+    // A run started with a key is encrypted for its whole life (see serde/payload.ts).
+    const scope = { runId, encrypted: codec.keyId !== undefined, specVersion: SPEC_VERSION };
+    const input = codec.encode(scope, places.runInput, text);
+    checkPayload(input.length, `The arguments of workflow ${workflowId}${where}`, limits);
+    total += input.length;
+    return {
+      runId,
+      workflowName: workflowId,
+      specVersion: SPEC_VERSION,
+      seed: newRunSeed(),
+      encrypted: scope.encrypted,
+      input,
+    };
+  });
+  if (total > limits.maxPayloadBytes) {
+    throw new PayloadTooLargeError(
+      `The arguments of this batch of ${items.length} runs of ${workflowId} take ${formatBytes(total)} together; a batch holds at most ${formatBytes(limits.maxPayloadBytes)} (the per-payload limit, STEPWISE_MAX_PAYLOAD_BYTES). Start them in smaller batches.`,
+    );
+  }
+  if (inputs.length === 0) return [];
+  const world = await getWorld();
+  const results = await world.runs.createMany(inputs);
+  await ensureWorker();
+  return results.map(({ run, created }) => ({ run: new Run(run.runId), created, status: run.status }));
+}
+
+/**
+ * Starts a run of `workflow` with `args` and returns its handle at once; the run executes in the
+ * in-process worker (unless STEPWISE_WORKER=0) or in any worker sharing the World. `args` is an
+ * array of the workflow's arguments; a workflow without required parameters starts with
+ * `start(workflow)`. With `{ id }` the run gets that id, and starting again with the same id and
+ * workflow returns the existing run instead of starting another (idempotent).
+ * Errors: `WorkflowNotRegisteredError` when `workflow` is not a registered workflow,
+ * `InvalidRunIdError` for an id that is not 1 to 100 characters of `[A-Za-z0-9_.:-]`,
+ * `RunIdConflictError` (a `ConflictError`) when the id is held by a run of another workflow,
+ * `SerializationError` when the arguments cannot be stored, `PayloadTooLargeError` when they are
+ * over the per-payload limit. None writes anything.
+ */
+export async function start<Args extends unknown[], Result>(
+  workflow: StartableWorkflow<Args, Result>,
+  ...rest: StartArguments<Args>
+): Promise<Run<Result>> {
+  const workflowId = resolveWorkflowId(workflow);
+  const [args, options] = rest as [unknown, unknown];
+  if (options !== undefined && (typeof options !== "object" || options === null)) {
+    throw new InvalidRunIdError(
+      options,
+      `start(${workflowId}, args, options) takes its options as an object, e.g. { id: "order-1234" }; got ${options === null ? "null" : typeof options}.`,
+    );
+  }
+  const [started] = await startRuns(workflowId, [{ args: args ?? [], id: (options as StartOptions)?.id }]);
+  return (started as StartedRun).run as Run<Result>;
+}
+
+/**
+ * Starts one run of `workflow` per item, in ONE transaction, and returns their handles in the same
+ * order: `startMany(order, [{ args: ["o-1"], id: "order-1" }, { args: ["o-2"] }])`. Each item
+ * follows `start()`'s rules (an id already held by a run of this workflow returns that run), and
+ * the batch is all or nothing: when any item is refused, no run is started. At most
+ * `MAX_START_BATCH` (1000) items, whose arguments together fit in one payload (50 MB by default);
+ * split longer lists. Errors: those of `start()`, naming the item, and `BatchTooLargeError`.
+ */
+export async function startMany<Args extends unknown[], Result>(
+  workflow: StartableWorkflow<Args, Result>,
+  items: readonly StartManyItem<Args>[],
+): Promise<Run<Result>[]> {
+  const workflowId = resolveWorkflowId(workflow);
+  if (!Array.isArray(items)) {
+    throw new SerializationError(
+      `startMany(${workflowId}, items) expects an array of { args, id? }, e.g. startMany(workflow, [{ args: ["order-1"] }]).`,
+    );
+  }
+  const started = await startRuns(
+    workflowId,
+    (items as readonly unknown[]).map((item, index): RunToStart => {
+      if (typeof item !== "object" || item === null || Array.isArray(item)) {
+        throw new SerializationError(
+          `startMany(${workflowId}, items): item ${index} is not an object { args, id? }; to pass arguments, write { args: [...] }.`,
+        );
+      }
+      return item as RunToStart;
+    }),
+  );
+  return started.map(({ run }) => run as Run<Result>);
+}
