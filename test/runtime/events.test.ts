@@ -13,7 +13,12 @@ import {
   InvalidEventTypeError,
   WaitTimeoutError,
 } from "../../src/errors/events.ts";
-import { NonDeterminismError, PayloadTooLargeError, SerializationError } from "../../src/errors/runtime.ts";
+import {
+  NonDeterminismError,
+  PayloadTooLargeError,
+  SerializationError,
+  WorkflowRunFailedError,
+} from "../../src/errors/runtime.ts";
 import { RunFinishedError, RunNotFoundError } from "../../src/errors/world.ts";
 import { defineEvent } from "../../src/index.ts";
 import { getLimits, getPayloadCodec, inProcessWorker } from "../../src/runtime/process.ts";
@@ -155,6 +160,10 @@ const wf = defineWorkflows("test/events.ts", {
         const event = await approved.wait({ timeout: "1h" });
         return event.payload.amount;
       },
+    uncaught: ({ api }) =>
+      async function uncaught() {
+        return await api.waitForEvent("approval", { timeout: 10 });
+      },
     race: ({ api }) =>
       async function race(ms: number) {
         try {
@@ -223,6 +232,15 @@ describe.each(WORKERS)("waitForEvent, runs $mode", ({ worker }) => {
     expect(await eventTypes(run.runId)).toEqual(["event_wait_created", "event_wait_timed_out"]);
     const [wait] = await world.waits.list({ runId: run.runId });
     expect(wait).toMatchObject({ kind: "event", eventType: "never", status: "timed_out" });
+  });
+
+  it("a timeout the workflow does not catch fails the run with a WaitTimeoutError the host recognises", async () => {
+    const run = await start(wf.uncaught);
+    const failure = await run.returnValue.catch((error: unknown) => error);
+    expect(WorkflowRunFailedError.is(failure)).toBe(true);
+    const cause = (failure as Error).cause;
+    expect(WaitTimeoutError.is(cause)).toBe(true);
+    expect(cause).toMatchObject({ code: "WAIT_TIMEOUT", eventType: "approval" });
   });
 
   it("delivers events in the order they were sent, each to the first wait of its type", async () => {
