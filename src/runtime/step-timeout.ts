@@ -19,10 +19,20 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  */
 export function parseStepTimeout(value: unknown, stepName: string): number | undefined {
   if (value === undefined) return undefined;
-  const context = `The timeout of step ${stepName}`;
-  if (typeof value !== "number" && typeof value !== "string") throw new InvalidDurationError(value, context);
-  const ms = parseDurationMs(value, context);
-  if (ms <= 0) throw new InvalidDurationError(value, `${context} (it must be more than 0)`);
+  const refuse = () =>
+    new InvalidDurationError(
+      value,
+      `The timeout of step ${stepName}`,
+      "Use milliseconds above 0 (30000) or a duration string ('30s', '5m', '2h'): a timeout bounds each attempt, so it is not a Date.",
+    );
+  if (typeof value !== "number" && typeof value !== "string") throw refuse();
+  let ms: number;
+  try {
+    ms = parseDurationMs(value);
+  } catch {
+    throw refuse();
+  }
+  if (ms <= 0) throw refuse();
   return ms;
 }
 

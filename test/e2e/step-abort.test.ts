@@ -126,6 +126,18 @@ try {
   }));
 }
 `,
+  "bad-timeout.ts": `
+async function charge(id: string): Promise<string> {
+  "use step";
+  return id;
+}
+charge.timeout = "soon";
+
+export async function pay(id: string) {
+  "use workflow";
+  return await charge(id);
+}
+`,
 };
 
 /** Each test on a data directory of its own, so no process meets another test's runs. */
@@ -281,6 +293,23 @@ describe("step timeouts and abort signals, in real processes", () => {
     } finally {
       second.child.kill("SIGTERM");
       expect(await second.exited).toBe(0);
+    }
+  }, 60_000);
+
+  it("a malformed timeout is an error at the line that sets it, when the module loads", async () => {
+    const result = await runNode(["--import", REGISTER, "bad-timeout.ts"], project.dir, envFor("bad"));
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      'InvalidDurationError: The timeout of step step//bad-timeout.ts//charge: "soon" is not a valid duration.',
+    );
+    expect(result.stderr).toMatch(/bad-timeout\.ts:6:/);
+  }, 60_000);
+
+  it("a malformed --stop-grace-ms is a usage error that says what is expected", async () => {
+    for (const value of ["soon", "-5", "1.5"]) {
+      const result = await runNode([cli, "worker", "--stop-grace-ms", value], project.dir, envFor("usage"));
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stderr).toContain("Expected a whole number of milliseconds, at least 0.");
     }
   }, 60_000);
 
