@@ -34,6 +34,7 @@ export {
   WorkflowRunCancelledError,
   WorkflowRunFailedError,
 } from "./errors/runtime.ts";
+export { StepAbortedError, type StepAbortReason, type StepAttempt, StepTimeoutError } from "./errors/step.ts";
 export { FatalError, type RetryAfter, RetryableError, type RetryableErrorOptions } from "./errors/user.ts";
 export {
   ConflictError,
@@ -185,9 +186,18 @@ export interface StepMetadata {
   /** 1 for the first attempt. */
   attempt: number;
   stepStartedAt: Date;
+  /**
+   * Aborts when this attempt should stop: its `timeout` ran out (`reason` is a `StepTimeoutError`),
+   * or its result is no longer wanted — the run was cancelled or ended, the worker lost the run or
+   * is shutting down (`reason` is a `StepAbortedError`; `reason.reason` says which). Pass it to
+   * `fetch` and anything else that takes a signal. A step that ignores it runs on, and what it
+   * returns after a timeout, a cancellation or a lost lease is discarded. Not enumerable, so the
+   * metadata object stays plain data (a step may return or log it).
+   */
+  readonly signal: AbortSignal;
 }
 
-/** The current step's id and attempt. Only inside a step ("use step"). */
+/** The current step's id, attempt and abort signal. Only inside a step ("use step"). */
 export function getStepMetadata(): StepMetadata {
   const context = stepContext.getStore();
   if (context === undefined) {
@@ -195,12 +205,15 @@ export function getStepMetadata(): StepMetadata {
       'getStepMetadata() can only be called inside a step function ("use step"), while it runs.',
     );
   }
-  return {
+  const metadata = {
     stepId: context.stepId,
     stepName: context.stepName,
     attempt: context.attempt,
     stepStartedAt: context.stepStartedAt,
   };
+  // Not enumerable: the metadata stays plain data that a step can return or log as before.
+  Object.defineProperty(metadata, "signal", { value: context.signal, enumerable: false });
+  return metadata as StepMetadata;
 }
 
 export interface WorkflowMetadata {

@@ -103,9 +103,11 @@ export class Run<Result = unknown> {
   }
 
   /**
-   * Cancels the run: it ends at once with status 'cancelled' (a step already executing finishes in
-   * the background, and its result is discarded). Resolves once the run has ended (immediately if
-   * it already had). `RunNotFoundError` for an unknown id.
+   * Cancels the run (Cloudflare's terminate): it ends at once with status 'cancelled', and the
+   * signals of its steps executing now abort (`getStepMetadata().signal`, reason a
+   * `StepAbortedError` "cancelled"; the durable `fetch` passes it on). A step that ignores its
+   * signal finishes in the background, and its result is discarded. Resolves once the run has
+   * ended (immediately if it already had). `RunNotFoundError` for an unknown id.
    */
   async cancel(): Promise<void> {
     const world = await getWorld();

@@ -30,6 +30,14 @@ export function leaseMilliseconds(text: string): number {
   return value;
 }
 
+/** A time in milliseconds that may be zero (`--stop-grace-ms`): a whole number, at least 0. */
+export function milliseconds(text: string): number {
+  const value = Number(text);
+  if (text.trim() === "" || !Number.isInteger(value) || value < 0)
+    throw new InvalidArgumentError("Expected a whole number of milliseconds, at least 0.");
+  return value;
+}
+
 /** `--status` of `inspect runs`: one status or several, comma-separated. */
 export function runStatusList(text: string): RunStatus[] {
   const statuses = text.split(",").map((status) => status.trim());

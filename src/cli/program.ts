@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { Argument, Command, Option } from "commander";
 import type { WorkerCommandOptions } from "./commands/worker.ts";
 import { type Act, details } from "./help.ts";
-import { eventType, jsonValue, leaseMilliseconds, positiveInteger, runId } from "./parsers.ts";
+import { eventType, jsonValue, leaseMilliseconds, milliseconds, positiveInteger, runId } from "./parsers.ts";
 import { registerInspect } from "./program-inspect.ts";
 
 /** The installed package's version (from its package.json, beside `src/` and `dist/`). */
@@ -64,14 +64,21 @@ export function buildProgram(done: (code: number) => void): Command {
         "how long a run stays with this worker without a heartbeat; a dead worker's runs move to a live one after at most this long (default 5000)",
       ).argParser(leaseMilliseconds),
     )
+    .addOption(
+      new Option(
+        "--stop-grace-ms <ms>",
+        "on SIGTERM or SIGINT, how long the steps in flight may run before they are told to stop (their signal aborts) (default 10000)",
+      ).argParser(milliseconds),
+    )
     .option("--quiet", "do not print a line per run")
     .addHelpText(
       "after",
       details(
         "It prints a line each time it hands a run on: completed, failed (with the error), cancelled,\n" +
           "sleeping until …, waiting for a hook, or retrying a step (attempt, when). On SIGTERM or\n" +
-          "SIGINT it stops taking work, lets the steps it is running finish, hands its runs back to\n" +
-          "the queue and exits; a second signal exits at once.",
+          "SIGINT it stops taking work, lets the steps it is running finish (those still running after\n" +
+          "--stop-grace-ms are told to stop: their signal aborts), hands its runs back to the queue\n" +
+          "and exits; a second signal exits at once.",
         ["npx stepwise worker", "npx stepwise worker workflows/order.ts --concurrency 32"],
       ),
     )
@@ -142,7 +149,7 @@ export function buildProgram(done: (code: number) => void): Command {
     .command("cancel")
     .summary("cancel a run")
     .description(
-      'Cancels the run: it ends at once with status "cancelled" (a step already running finishes, and its result is discarded). Cancelling a run that has already ended changes nothing.',
+      'Cancels the run: it ends at once with status "cancelled", and the steps it is running are told to stop (their getStepMetadata().signal aborts; a fetch in flight is aborted). A step that ignores its signal finishes in the background, and its result is discarded. Cancelling a run that has already ended changes nothing.',
     )
     .argument("<runId>", "the run to cancel")
     .addHelpText("after", details("", ["npx stepwise cancel wrun_01J…"]))

@@ -2,5 +2,6 @@
 export { ensureError, registerErrorCode, StepwiseError, type StepwiseErrorOptions } from "./base.ts";
 export * from "./events.ts";
 export * from "./runtime.ts";
+export { StepAbortedError, type StepAbortReason, type StepAttempt, StepTimeoutError } from "./step.ts";
 export { FatalError, type RetryAfter, RetryableError, type RetryableErrorOptions } from "./user.ts";
 export * from "./world.ts";

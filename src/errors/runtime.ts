@@ -33,10 +33,13 @@ export class SandboxViolationError extends StepwiseError {
 export class InvalidDurationError extends StepwiseError {
   static override readonly code: string = define("INVALID_DURATION");
   readonly value: unknown;
-  constructor(value: unknown, context?: string) {
-    super(
-      `${context ? `${context}: ` : ""}${describe(value)} is not a valid duration. Use milliseconds (5000), a duration string ('10s', '5m', '2h', '7 days') or a Date.`,
-    );
+  /** `accepted` says what is accepted where this duration was given (default: any duration). */
+  constructor(
+    value: unknown,
+    context?: string,
+    accepted = "Use milliseconds (5000), a duration string ('10s', '5m', '2h', '7 days') or a Date.",
+  ) {
+    super(`${context ? `${context}: ` : ""}${describe(value)} is not a valid duration. ${accepted}`);
     this.value = value;
   }
 }

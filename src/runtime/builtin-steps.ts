@@ -1,7 +1,7 @@
 /**
  * The runtime's own steps, called from workflow code through the sandbox's `stepwise-workflows` module:
  * the durable `fetch` (retried like any step: network errors, 5xx and 429 are retried, honouring
- * Retry-After), a webhook's manual response, and stream writes and closes from workflow code; and
+ * Retry-After; the request is aborted with the step's signal), a webhook's manual response, and stream writes and closes from workflow code; and
  * the host side of stream handles passed from workflow code to steps. Registered when the runtime
  * loads, under ids in the reserved `step//stepwise//` namespace.
  */
@@ -36,10 +36,13 @@ async function durableFetch(request: RequestShape): Promise<ResponseShape> {
     request.body !== undefined &&
     request.method !== "GET" &&
     request.method !== "HEAD";
+  // Cancelling the run (or losing it, or stopping the worker) aborts the request and its body.
+  const signal = stepContext.getStore()?.signal;
   const response = await globalThis.fetch(request.url, {
     method: request.method,
     headers: request.headers,
     ...(hasBody ? { body: request.body as string | Uint8Array } : {}),
+    ...(signal === undefined ? {} : { signal }),
   });
   if (response.status >= 500 || response.status === 429) {
     const retryAfter = retryAfterOf(response.headers.get("retry-after"));

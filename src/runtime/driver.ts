@@ -3,14 +3,18 @@
  * hook payloads, events, event waits' timeouts and cancellation into the run's machine, commits
  * each batch of events with one fenced append, executes the steps the workflow asks for (inline,
  * bounded), and, when nothing is left to do soon, releases the run in the same append that
- * schedules its next wake-up.
+ * schedules its next wake-up. Each step attempt gets an `AbortSignal` that the driver aborts when
+ * the attempt's result is no longer wanted: the run is cancelled or ends, the lease is lost, or the
+ * worker stops.
  */
+import { StepAbortedError, type StepAbortReason } from "../errors/step.ts";
 import { ConflictError, HookTokenConflictError, LeaseLostError } from "../errors/world.ts";
 import { encodeValue } from "../serde/codec.ts";
 import { PayloadDecryptionError } from "../serde/errors.ts";
 import { places } from "../serde/places.ts";
 import type { NewEvent } from "../world/events.ts";
 import type { AppendRequest, InboxItem, NewMessage, World } from "../world/types.ts";
+import { encodeError } from "./error-text.ts";
 import { executeStep, type StepOutcome } from "./executor.ts";
 import type { RunMachine, StepTask } from "./machine.ts";
 import { getStep } from "./registry.ts";
@@ -43,6 +47,45 @@ interface StepResult {
   step: StepTask;
   attempt: number;
   outcome: StepOutcome;
+  /** Why the attempt's signal was aborted before it ended, if it was. */
+  abortedBy?: StepAbortReason;
+}
+
+/** An attempt executing now, and the controller behind its signal. */
+interface InFlight {
+  step: StepTask;
+  attempt: number;
+  controller: AbortController;
+}
+
+/**
+ * Aborts after which an attempt that fails has not failed: it was told to stop, and is left
+ * without an outcome, to run again as an interrupted attempt where the run goes on. (A timeout is
+ * a failure; cancellation, the run's end and a lost lease leave no outcome to record anyway.)
+ */
+const NOT_A_FAILURE: ReadonlySet<StepAbortReason> = new Set<StepAbortReason>(["shutdown"]);
+
+/** Aborts after which nothing the attempt returns can be recorded: nobody waits for it any more. */
+const DISCARDED: ReadonlySet<StepAbortReason> = new Set<StepAbortReason>([
+  "cancelled",
+  "run-ended",
+  "lease-lost",
+]);
+
+/** The outcome of an attempt that stopped, or never began, because its signal aborted. */
+function abortedOutcome(signal: AbortSignal): StepOutcome {
+  return { ok: false, error: encodeError(signal.reason), decision: { retry: false, fatal: false } };
+}
+
+/** Settles once `signal` aborts for a reason that discards the attempt's result (else never). */
+function discarded(signal: AbortSignal): Promise<StepOutcome> {
+  return new Promise((resolve) => {
+    const onAbort = () => {
+      if (StepAbortedError.is(signal.reason) && DISCARDED.has(signal.reason.reason))
+        resolve(abortedOutcome(signal));
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
 }
 
 export class RunDriver {
@@ -52,6 +95,7 @@ export class RunDriver {
   #host: DriverHost;
   #results: StepResult[] = [];
   #running = 0;
+  readonly #inFlight = new Set<InFlight>();
   #inboxDirty = true;
   /** `machine.eventWaitsMade` when the inbox was last read: a new event wait may take an event in it. */
   #eventWaitsSeen = -1;
@@ -94,10 +138,35 @@ export class RunDriver {
     this.#wake();
   }
 
-  /** The lease was lost: stop at once, writing nothing more. */
+  /**
+   * Tells the steps in flight to stop: their signals abort with a `StepAbortedError` for `reason`
+   * (the worker calls it with `shutdown` when its stop grace runs out). A step that stops after a
+   * `shutdown` abort by failing has not failed: no outcome is recorded, and it runs again, as an
+   * interrupted attempt, where the run goes on; one that completes is recorded.
+   */
+  abortSteps(reason: Exclude<StepAbortReason, "timeout">): void {
+    this.#abortInFlight(reason);
+  }
+
+  /** The lease was lost: abort the steps in flight and stop at once, writing nothing more. */
   abandon(): void {
     this.#lost = true;
+    this.#abortInFlight("lease-lost");
     this.#wake();
+  }
+
+  /** Aborts the signal of every attempt in flight with a `StepAbortedError` for `reason`. */
+  #abortInFlight(reason: Exclude<StepAbortReason, "timeout">): void {
+    for (const { step, attempt, controller } of this.#inFlight) {
+      if (controller.signal.aborted) continue;
+      controller.abort(new StepAbortedError(reason, { runId: this.runId, stepName: step.name, attempt }));
+    }
+  }
+
+  /** The run ends as cancelled (not completed or failed) once it finishes. */
+  get #cancelling(): boolean {
+    const { machine } = this;
+    return this.#cancelRequested && machine.settlement === undefined && machine.fatal === undefined;
   }
 
   #wake(): void {
@@ -114,6 +183,9 @@ export class RunDriver {
       // Another worker moved the run on (took the lease, appended, or ended it): it is theirs now.
       if (ConflictError.is(error) || LeaseLostError.is(error)) return "lost";
       throw error;
+    } finally {
+      // Whatever still runs here has no driver any more (a run that ended aborted its steps already).
+      this.#abortInFlight("lease-lost");
     }
   }
 
@@ -131,6 +203,8 @@ export class RunDriver {
       if (this.#lost) return "lost";
 
       if (machine.finished || this.#cancelRequested) {
+        // Steps still running are told at once; whatever they return is discarded.
+        this.#abortInFlight(this.#cancelling ? "cancelled" : "run-ended");
         await this.#finish();
         return "finished";
       }
@@ -189,6 +263,8 @@ export class RunDriver {
       if (result === undefined) break;
       const { step, outcome } = result;
       if (machine.steps.get(step.id) !== step || step.attempt !== result.attempt) continue;
+      // Told to stop (the worker is stopping) and stopped: no outcome; it runs again elsewhere.
+      if (!outcome.ok && result.abortedBy !== undefined && NOT_A_FAILURE.has(result.abortedBy)) continue;
       const now = Date.now();
       if (outcome.ok) {
         this.stepsCompleted += 1;
@@ -273,7 +349,8 @@ export class RunDriver {
         } catch (error) {
           if (!PayloadDecryptionError.is(error)) throw error;
           this.deferral = error as PayloadDecryptionError;
-          this.requestStop();
+          // Handed back: steps in flight finish and are recorded (they are not aborted).
+          this.#stopRequested = true;
           continue;
         }
       }
@@ -315,16 +392,36 @@ export class RunDriver {
       step.status = "running";
       this.#running += 1;
       const attempt = step.attempt;
+      const flight: InFlight = { step, attempt, controller: new AbortController() };
+      this.#inFlight.add(flight);
+      const { signal } = flight.controller;
       void (async () => {
         await this.#host.stepSlots.acquire();
         let outcome: StepOutcome;
         try {
-          outcome = await executeStep(this.machine.run, this.machine.scope, step, this.#host.stepEnv);
+          // Aborted while it waited for a slot: not begun at all.
+          outcome = signal.aborted
+            ? abortedOutcome(signal)
+            : await Promise.race([
+                executeStep(
+                  this.machine.run,
+                  this.machine.scope,
+                  step,
+                  this.#host.stepEnv,
+                  flight.controller,
+                ),
+                // Once nothing it returns can be recorded, the attempt gives its slot back at
+                // once; a body that ignores its signal runs on in the background, uncounted.
+                discarded(signal),
+              ]);
         } finally {
           this.#host.stepSlots.release();
+          this.#inFlight.delete(flight);
         }
         this.#running -= 1;
-        this.#results.push({ step, attempt, outcome });
+        const result: StepResult = { step, attempt, outcome };
+        if (StepAbortedError.is(signal.reason)) result.abortedBy = signal.reason.reason;
+        this.#results.push(result);
         this.#wake();
       })();
     }
@@ -335,7 +432,7 @@ export class RunDriver {
     const at = machine.eventTime();
     let terminal: NewEvent;
     const payloads = machine.payloads;
-    if (this.#cancelRequested && machine.settlement === undefined && machine.fatal === undefined) {
+    if (this.#cancelling) {
       terminal = { type: "run_cancelled", data: { reason: "cancelled" }, createdAt: at };
     } else if (machine.fatal !== undefined) {
       terminal = {

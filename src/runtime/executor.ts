@@ -1,9 +1,13 @@
 /**
  * Executes one attempt of a step in the host: decodes its arguments, calls the registered body
  * inside the step context, and reports the outcome as codec text together with the retry decision.
- * Step bodies never run in the sandbox.
+ * The attempt's `AbortController` belongs to the driver, which aborts it when the attempt's result
+ * is no longer wanted; the executor aborts it itself when the step's `timeout` runs out, and then
+ * reports the attempt as failed with a `StepTimeoutError` at once, without waiting for the body
+ * (whatever it produces later is dropped). Step bodies never run in the sandbox.
  */
 import { StepNotRegisteredError } from "../errors/runtime.ts";
+import { StepTimeoutError } from "../errors/step.ts";
 import { FatalError } from "../errors/user.ts";
 import { decodeValue, encodeValue } from "../serde/codec.ts";
 import type { PayloadScope } from "../serde/payload.ts";
@@ -13,14 +17,22 @@ import type { StepTask } from "./machine.ts";
 import { getStep } from "./registry.ts";
 import { decideRetry, type RetryDecision } from "./retry.ts";
 import { type StepEnvironment, stepContext } from "./step-context.ts";
+import { armTimeout, stepTimeoutMs } from "./step-timeout.ts";
 
 export type StepOutcome = { ok: true; value: string } | { ok: false; error: string; decision: RetryDecision };
 
+type Settled = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/**
+ * Runs attempt `step.attempt` of `step`. `controller`'s signal is the step's
+ * `getStepMetadata().signal`.
+ */
 export async function executeStep(
   run: RunInfo,
   scope: PayloadScope,
   step: StepTask,
   env: StepEnvironment,
+  controller: AbortController,
 ): Promise<StepOutcome> {
   const fn = getStep(step.name);
   const startedAt = Date.now();
@@ -30,8 +42,15 @@ export async function executeStep(
     );
     return { ok: false, error: encodeError(error), decision: { retry: false, fatal: true } };
   }
+  let timeoutMs: number | undefined;
   try {
-    const value = await stepContext.run(
+    timeoutMs = stepTimeoutMs(fn, step.name);
+  } catch (error) {
+    // Another attempt would read the same value: fail the step at once.
+    return { ok: false, error: encodeError(error), decision: { retry: false, fatal: true } };
+  }
+  const body = (async () =>
+    stepContext.run(
       {
         runId: run.runId,
         scope,
@@ -41,6 +60,7 @@ export async function executeStep(
         stepName: step.name,
         attempt: step.attempt,
         stepStartedAt: new Date(startedAt),
+        signal: controller.signal,
         env,
       },
       () => {
@@ -48,22 +68,50 @@ export async function executeStep(
         const args = decodeValue(step.args);
         return (fn as (...a: unknown[]) => unknown)(...(Array.isArray(args) ? args : []));
       },
+    ))();
+  // Settling handles a late rejection too: a body left behind by a timeout rejects into nothing.
+  const settled: Promise<Settled> = body.then(
+    (value) => ({ ok: true, value }),
+    (error: unknown) => ({ ok: false, error }),
+  );
+  let result: Settled | "timeout";
+  if (timeoutMs === undefined) {
+    result = await settled;
+  } else {
+    let disarm: () => void = () => undefined;
+    const timedOut = new Promise<"timeout">((resolve) => {
+      disarm = armTimeout(timeoutMs, () => resolve("timeout"));
+    });
+    result = await Promise.race([settled, timedOut]);
+    disarm();
+  }
+  if (result === "timeout") {
+    const error = new StepTimeoutError(
+      { runId: run.runId, stepName: step.name, attempt: step.attempt },
+      timeoutMs as number,
     );
-    let text: string;
-    try {
-      text = encodeValue(value);
-    } catch (error) {
-      const fatal = new FatalError(
-        `Step ${step.name} returned a value that cannot be serialized: ${(error as Error).message}`,
-      );
-      return { ok: false, error: encodeError(fatal), decision: { retry: false, fatal: true } };
-    }
-    return { ok: true, value: text };
-  } catch (error) {
+    controller.abort(error);
     return {
       ok: false,
       error: encodeError(error),
       decision: decideRetry(fn, step.attempt, error, Date.now()),
     };
   }
+  if (!result.ok) {
+    return {
+      ok: false,
+      error: encodeError(result.error),
+      decision: decideRetry(fn, step.attempt, result.error, Date.now()),
+    };
+  }
+  let text: string;
+  try {
+    text = encodeValue(result.value);
+  } catch (error) {
+    const fatal = new FatalError(
+      `Step ${step.name} returned a value that cannot be serialized: ${(error as Error).message}`,
+    );
+    return { ok: false, error: encodeError(fatal), decision: { retry: false, fatal: true } };
+  }
+  return { ok: true, value: text };
 }

@@ -4,7 +4,8 @@
  * (side effects included) by the next worker once their lease expires.
  *
  * - SIGINT / SIGTERM (Ctrl-C during `npx stepwise start --wait`, a container stopping): the worker
- *   stops taking work, lets its running steps finish, commits, hands its runs back; then, unless
+ *   stops taking work, lets its running steps finish (those still running after its stop grace,
+ *   10 s by default, have their signals aborted), commits, hands its runs back; then, unless
  *   the application listens for the signal itself, the World is closed and the signal is raised
  *   again, so the process ends the way it would have (killed by that signal). A second signal
  *   exits at once.

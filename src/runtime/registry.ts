@@ -10,8 +10,9 @@ import vm from "node:vm";
 import { WorkflowNotRegisteredError } from "../errors/runtime.ts";
 import { RUN_GLOBAL_NAMES } from "../workflow/determinism.ts";
 import { SANDBOX_KEY } from "../workflow/protocol.ts";
+import { guardStepTimeout } from "./step-timeout.ts";
 
-/** A step body, with the optional retry settings users attach to the function object. */
+/** A step body, with the optional retry and timeout settings users attach to the function object. */
 export type StepFunction = ((...args: never[]) => unknown) & StepConfig;
 
 export interface RetryConfig {
@@ -27,6 +28,12 @@ export interface StepConfig {
   /** Retries after the first attempt; the default is 63 (64 attempts in all). */
   maxRetries?: number;
   retries?: RetryConfig;
+  /**
+   * How long one attempt may run: milliseconds or a duration string (`'30s'`, `'5m'`). When it runs
+   * out, the attempt's `getStepMetadata().signal` aborts with a `StepTimeoutError` and the attempt
+   * counts as failed (retried under `retries`). No timeout by default.
+   */
+  timeout?: number | string;
 }
 
 export interface WorkflowBundle {
@@ -57,7 +64,12 @@ const listeners = new Set<() => void>();
 /** `registeredWorkflowList()`'s answer until the next registration. */
 let workflowList: readonly string[] | undefined;
 
+/**
+ * Registers a step body under its id. Its `timeout`, if set, is checked now, and every later
+ * `fn.timeout = …` is checked as it is assigned: `InvalidDurationError` for a malformed one.
+ */
 export function registerStep(stepName: string, fn: StepFunction): void {
+  guardStepTimeout(fn, stepName);
   steps.set(stepName, fn);
 }
 

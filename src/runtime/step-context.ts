@@ -26,6 +26,8 @@ export interface StepContext {
   stepName: string;
   attempt: number;
   stepStartedAt: Date;
+  /** Aborts when the attempt should stop; its `reason` is a `StepAbortedError` saying why. */
+  signal: AbortSignal;
   env: StepEnvironment;
 }
 

@@ -46,6 +46,11 @@ export interface WorkerOptions {
   cacheIdleMs?: number;
   /** Waits due within this much time are waited for in memory, keeping the lease (default 1 s). */
   holdMs?: number;
+  /**
+   * How long a stopping worker lets the steps in flight run before it aborts their signals
+   * (reason `shutdown`; default 10 s). Steps that end within it are recorded as usual.
+   */
+  stopGraceMs?: number;
   payloads?: PayloadCodec;
   /** Payload size limits (default: from STEPWISE_MAX_PAYLOAD_BYTES / STEPWISE_MAX_RUN_BYTES). */
   limits?: Limits;
@@ -122,6 +127,7 @@ export class Worker {
       maxCachedRuns: options.maxCachedRuns ?? 256,
       cacheIdleMs: options.cacheIdleMs ?? 60_000,
       holdMs: options.holdMs ?? 1_000,
+      stopGraceMs: options.stopGraceMs ?? 10_000,
     };
     this.#payloads = options.payloads ?? createPayloadCodec();
     this.#limits = options.limits ?? limitsFromEnv();
@@ -168,7 +174,8 @@ export class Worker {
 
   /**
    * Stops taking work. Runs being driven finish the steps in flight, commit, and are handed back
-   * to the queue for another worker; resolves when all are handed back.
+   * to the queue for another worker; resolves when all are handed back. Steps still running after
+   * `stopGraceMs` have their signals aborted (reason `shutdown`).
    */
   stop(): Promise<void> {
     if (this.#stopping) return this.#stopping;
@@ -177,7 +184,16 @@ export class Worker {
     this.#unlistenRegistry?.();
     if (this.#claimTimer) clearTimeout(this.#claimTimer);
     for (const active of this.#active.values()) active.driver?.requestStop();
+    // Steps still running when the grace runs out are told to stop (their signals abort).
+    const grace = setTimeout(
+      () => {
+        for (const active of this.#active.values()) active.driver?.abortSteps("shutdown");
+      },
+      Math.min(this.#options.stopGraceMs, 2 ** 31 - 1),
+    );
+    grace.unref();
     this.#stopping = this.whenIdle().then(() => {
+      clearTimeout(grace);
       if (this.#heartbeat) clearInterval(this.#heartbeat);
       this.#cache.clear();
     });

@@ -9,6 +9,7 @@ import type { StandardSchemaV1 } from "@standard-schema/spec";
 import { ensureError, StepwiseError } from "../errors/base.ts";
 import * as eventErrors from "../errors/events.ts";
 import * as runtimeErrors from "../errors/runtime.ts";
+import * as stepErrors from "../errors/step.ts";
 import { FatalError, RetryableError } from "../errors/user.ts";
 import * as worldErrors from "../errors/world.ts";
 import { type Duration, resolveDeadline } from "../util/duration.ts";
@@ -195,7 +196,7 @@ export function createWorkflowApi(context: ApiContext): Record<string, unknown> 
 }
 
 const ERROR_CLASSES: Record<string, unknown> = Object.fromEntries(
-  Object.entries({ ...runtimeErrors, ...worldErrors, ...eventErrors }).filter(
+  Object.entries({ ...runtimeErrors, ...stepErrors, ...worldErrors, ...eventErrors }).filter(
     ([name, value]) => typeof value === "function" && name.endsWith("Error"),
   ),
 );

@@ -14,6 +14,7 @@ import { note, UsageError } from "../output.ts";
 export interface WorkerCommandOptions {
   concurrency?: number;
   leaseMs?: number;
+  stopGraceMs?: number;
   quiet?: boolean;
 }
 
@@ -38,6 +39,7 @@ export async function run(given: string[], options: WorkerCommandOptions): Promi
     payloads: getPayloadCodec(),
     ...(options.concurrency === undefined ? {} : { maxConcurrentSteps: options.concurrency }),
     ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
+    ...(options.stopGraceMs === undefined ? {} : { stopGraceMs: options.stopGraceMs }),
     ...(options.quiet ? {} : { onRun: (report) => note(workerLogLine(report)) }),
   });
   note(
