@@ -18,6 +18,7 @@ import { validatePayload } from "./workflow/schema.ts";
 
 export type { SentEvent } from "./api/events.ts";
 export { ensureError, StepwiseError } from "./errors/base.ts";
+export { RunNotPausedError } from "./errors/control.ts";
 export { EventPayloadValidationError, InvalidEventTypeError, WaitTimeoutError } from "./errors/events.ts";
 export {
   BatchTooLargeError,
@@ -40,6 +41,7 @@ export {
   ConflictError,
   HookNotFoundError,
   HookTokenConflictError,
+  RunFinishedError,
   RunIdConflictError,
   RunNotFoundError,
   WorldBusyError,

@@ -11,6 +11,7 @@ import { deliverToHook } from "./deliver.ts";
 import { Run } from "./run.ts";
 
 export { configure, getWorld, shutdown } from "../runtime/process.ts";
+export type { PauseOptions } from "./control.ts";
 export { type SentEvent, sendEvent } from "./events.ts";
 export { Run, type WorkflowRunStatus } from "./run.ts";
 export {

@@ -4,18 +4,15 @@
  * for the World's change notifications instead of polling on a timer.
  */
 import { WorkflowRunCancelledError, WorkflowRunFailedError } from "../errors/runtime.ts";
-import { RunFinishedError } from "../errors/world.ts";
 import { getPayloadCodec, getWorld } from "../runtime/process.ts";
 import { durableReadable, streamName } from "../runtime/streams.ts";
 import { decodeValue } from "../serde/codec.ts";
 import { places } from "../serde/places.ts";
-import { newOwnerId } from "../util/owner.ts";
 import { type RunRecord, type RunStatus, TERMINAL_RUN_STATUSES } from "../world/types.ts";
+import { cancelRun, type PauseOptions, pauseRun, resumeRun } from "./control.ts";
 import { type SentEvent, sendEvent } from "./events.ts";
 import { waitForRun } from "./watch.ts";
 
-/** How long a client-side cancel holds the run's lease while it records the cancellation. */
-const CANCEL_LEASE_MS = 10_000;
 function decodeStored(run: RunRecord, place: string, bytes: Uint8Array | undefined): unknown {
   return bytes === undefined ? undefined : decodeValue(getPayloadCodec().decode(run, place, bytes));
 }
@@ -35,7 +32,11 @@ export class Run<Result = unknown> {
     return (await getWorld()).runs.get(this.runId);
   }
 
-  /** 'pending' | 'running' | 'completed' | 'failed' | 'cancelled'. `RunNotFoundError` for an unknown id. */
+  /**
+   * 'pending' | 'running' | 'pausing' | 'paused' | 'completed' | 'failed' | 'cancelled'
+   * (`pausing` is Cloudflare's `waitingForPause`: steps in flight are finishing). `RunNotFoundError`
+   * for an unknown id.
+   */
   get status(): Promise<WorkflowRunStatus> {
     return this.#record().then((run) => run.status);
   }
@@ -103,58 +104,34 @@ export class Run<Result = unknown> {
   }
 
   /**
+   * Pauses the run: it takes no new step, and sleeps that come due, hook payloads and events that
+   * arrive are kept for the resume. Steps executing now finish first and are recorded (status
+   * `pausing`, then `paused`); with `{ abortSteps: true }` their signals abort too, and a step that
+   * stops then runs again after the resume. Resolves once the pause is recorded. A paused run
+   * stays paused across worker restarts. `RunNotFoundError` for an unknown id; `RunFinishedError`
+   * for a run that has ended; pausing a paused run changes nothing.
+   */
+  pause(options: PauseOptions = {}): Promise<void> {
+    return pauseRun(this.runId, options);
+  }
+
+  /**
+   * Resumes a paused run: what came due or arrived while it was paused is delivered now, and its
+   * steps run again. Resolves once the resume is recorded. `RunNotFoundError` for an unknown id;
+   * `RunFinishedError` for a run that has ended; `RunNotPausedError` for a run that is not paused.
+   */
+  resume(): Promise<void> {
+    return resumeRun(this.runId);
+  }
+
+  /**
    * Cancels the run (Cloudflare's terminate): it ends at once with status 'cancelled', and the
    * signals of its steps executing now abort (`getStepMetadata().signal`, reason a
    * `StepAbortedError` "cancelled"; the durable `fetch` passes it on). A step that ignores its
    * signal finishes in the background, and its result is discarded. Resolves once the run has
    * ended (immediately if it already had). `RunNotFoundError` for an unknown id.
    */
-  async cancel(): Promise<void> {
-    const world = await getWorld();
-    let run = await world.runs.get(this.runId);
-    if (TERMINAL_RUN_STATUSES.has(run.status)) return;
-    try {
-      await world.inbox.put({ runId: this.runId, kind: "cancel" });
-    } catch (error) {
-      if (RunFinishedError.is(error)) return;
-      throw error;
-    }
-    const owner = newOwnerId();
-    for (;;) {
-      // Nobody drives the run (it sleeps or waits): record the cancellation here.
-      const taken = await world.runs.acquire(this.runId, owner, CANCEL_LEASE_MS);
-      run = taken.run;
-      if (TERMINAL_RUN_STATUSES.has(run.status)) {
-        if (taken.acquired) await world.runs.release(this.runId, owner);
-        return;
-      }
-      if (taken.acquired) {
-        try {
-          const items = await world.inbox.list(this.runId);
-          await world.events.append({
-            runId: this.runId,
-            expectedSeq: run.seq,
-            owner,
-            events: [{ type: "run_cancelled", data: { reason: "cancelled" } }],
-            consumeInbox: items.map((item) => item.itemId),
-            releaseLease: true,
-          });
-          return;
-        } catch (error) {
-          await world.runs.release(this.runId, owner);
-          if (!RunFinishedError.is(error)) throw error;
-          return;
-        }
-      }
-      // A worker drives it and will see the request; wait for the end, or for its lease to lapse.
-      const expiresAt = run.lease?.expiresAt ?? Date.now();
-      const ended = await Promise.race([
-        waitForRun(world, this.runId, (r) => isTerminal(r.status), { hint: isTerminal }).then(() => true),
-        new Promise<false>((resolve) =>
-          setTimeout(() => resolve(false), Math.max(50, expiresAt - Date.now() + 50)),
-        ),
-      ]);
-      if (ended) return;
-    }
+  cancel(): Promise<void> {
+    return cancelRun(this.runId);
   }
 }

@@ -6,10 +6,10 @@
 import { InvalidArgumentError } from "commander";
 import { EVENT_TYPE_PATTERN } from "../errors/events.ts";
 import { RUN_ID_RULE, runIdProblem } from "../util/ids.ts";
-import type { RunStatus } from "../world/types.ts";
+import { RUN_STATUSES, type RunStatus } from "../world/types.ts";
 
 /** The run statuses a World stores, which `inspect runs --status` filters on. */
-export const RUN_STATUSES: readonly RunStatus[] = ["pending", "running", "completed", "failed", "cancelled"];
+export { RUN_STATUSES };
 
 /** The statuses `inspect` shows for a running run, which are not stored (and so not filters). */
 const SHOWN_ONLY = ["sleeping", "waiting", "retrying"];

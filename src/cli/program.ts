@@ -153,7 +153,47 @@ export function buildProgram(done: (code: number) => void): Command {
     )
     .argument("<runId>", "the run to cancel")
     .addHelpText("after", details("", ["npx stepwise cancel wrun_01J…"]))
-    .action(act(async (runId: string) => (await import("./commands/cancel.ts")).run(runId)));
+    .action(act(async (runId: string) => (await import("./commands/control.ts")).cancel(runId)));
+
+  program
+    .command("pause")
+    .summary("pause a run")
+    .description(
+      'Pauses the run: it takes no new step, and sleeps that come due, hook payloads and events that arrive are kept for the resume. The steps it is running finish first and are recorded (status "pausing", then "paused"); with --abort-steps their signals abort too, and a step that stops then runs again after the resume. A paused run stays paused across worker restarts. Pausing a paused run changes nothing; a run that has ended cannot be paused.',
+    )
+    .argument("<runId>", "the run to pause")
+    .option(
+      "--abort-steps",
+      "also tell the steps it is running to stop (their getStepMetadata().signal aborts)",
+    )
+    .addHelpText(
+      "after",
+      details("Then: npx stepwise resume <runId>.", [
+        "npx stepwise pause wrun_01J…",
+        "npx stepwise pause wrun_01J… --abort-steps",
+      ]),
+    )
+    .action(
+      act(async (runId: string, options: { abortSteps?: boolean }) =>
+        (await import("./commands/control.ts")).pause(runId, options),
+      ),
+    );
+
+  program
+    .command("resume")
+    .summary("resume a paused run")
+    .description(
+      "Resumes a paused run: what came due or arrived while it was paused is delivered, and its steps run again. A run that is not paused is refused. (Hook payloads are sent with `stepwise hooks resume <token> [json-payload]`.)",
+    )
+    .argument("<runId>", "the paused run")
+    // Only the old spelling of hook resumes had a second argument: the command says where it went.
+    .allowExcessArguments(true)
+    .addHelpText("after", details("", ["npx stepwise resume wrun_01J…"]))
+    .action(
+      act(async (runId: string, _options: unknown, command: Command) =>
+        (await import("./commands/control.ts")).resume(runId, command.args[1]),
+      ),
+    );
 
   program
     .command("send-event")
@@ -213,14 +253,6 @@ export function buildProgram(done: (code: number) => void): Command {
     )
     .command("resume")
     .summary("send a payload to a waiting hook")
-    .description("Sends [json-payload] to the hook listening on <token>.")
-    .argument("<token>", "the hook's token")
-    .addArgument(payloadArgument())
-    .addHelpText("after", resumeHelp)
-    .action(act(resume));
-  program
-    .command("resume")
-    .summary("send a payload to a waiting hook (the same as hooks resume)")
     .description("Sends [json-payload] to the hook listening on <token>.")
     .argument("<token>", "the hook's token")
     .addArgument(payloadArgument())

@@ -12,10 +12,10 @@ import { registerErrorCode, StepwiseError, type StepwiseErrorOptions } from "./b
  * Why an attempt's signal aborted. timeout: the attempt ran past the step's timeout; cancelled: the
  * run was cancelled; run-ended: the run completed or failed while the step ran (a `Promise.race`,
  * a `Promise.all` that rejected early); lease-lost: this worker no longer drives the run (another
- * took it over); shutdown: the worker is stopping. (A later "paused" joins these when runs can be
- * paused with abort.)
+ * took it over); shutdown: the worker is stopping; paused: the run was paused with
+ * `{ abortSteps: true }`.
  */
-export type StepAbortReason = "timeout" | "cancelled" | "run-ended" | "lease-lost" | "shutdown";
+export type StepAbortReason = "timeout" | "cancelled" | "run-ended" | "lease-lost" | "shutdown" | "paused";
 
 /** The attempt an abort is about. */
 export interface StepAttempt {
@@ -34,6 +34,8 @@ const WHY: Record<Exclude<StepAbortReason, "timeout">, (at: string) => string> =
     `This worker stopped driving the run (its lease ran out and another worker took over, or driving it failed here) while ${at} was running: its result will be discarded, and the step runs again where the run goes on. Stop the step's work when getStepMetadata().signal aborts.`,
   shutdown: (at) =>
     `The worker is shutting down while ${at} was running. If the step stops now, it runs again on the next worker (as an interrupted attempt, not a failed one); if it finishes, its result is recorded.`,
+  paused: (at) =>
+    `The run was paused (with abortSteps) while ${at} was running. If the step stops now, it runs again when the run is resumed (as an interrupted attempt, not a failed one); if it finishes, its result is recorded.`,
 };
 
 /**

@@ -102,8 +102,11 @@ export class RunFinishedError extends ConflictError {
   static override readonly code: string = "RUN_FINISHED";
   readonly runId: string;
   readonly status: string;
-  constructor(runId: string, status: string) {
-    super(`Run ${runId} has already ended (status: ${status}); nothing more can be written to it.`);
+  /** `refused` says what cannot be done to it (e.g. "paused"), for a control's message. */
+  constructor(runId: string, status: string, refused?: string) {
+    super(
+      `Run ${runId} has already ended (status: ${status}); ${refused === undefined ? "nothing more can be written to it" : `a run that has ended cannot be ${refused}`}.`,
+    );
     this.runId = runId;
     this.status = status;
   }

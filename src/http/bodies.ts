@@ -2,7 +2,7 @@
  * The JSON bodies the run API accepts, each as one schema with its type inferred from it. These
  * are the only shapes that cross the HTTP trust boundary into `stepwise-workflows/api`.
  */
-import { array, type Infer, json, object, optional, string } from "./schema.ts";
+import { array, boolean, type Infer, json, object, optional, string } from "./schema.ts";
 
 /** Longest workflow name or id accepted (ids are `workflow//<file>//<name>`). */
 const MAX_WORKFLOW_NAME = 1024;
@@ -38,3 +38,9 @@ export const sendEventBody = object({
   payload: json(),
 });
 export type SendEventBody = Infer<typeof sendEventBody>;
+
+/** `POST /runs/:runId/pause` (the body may be left out): also abort the steps in flight? */
+export const pauseRunBody = object({
+  abortSteps: optional(boolean()),
+});
+export type PauseRunBody = Infer<typeof pauseRunBody>;

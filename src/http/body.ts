@@ -94,7 +94,26 @@ function formatIssues(issues: readonly SchemaIssue[]): string {
  */
 export async function readJsonBody<T>(request: Request, schema: Schema<T>, limit: number): Promise<T> {
   requireJsonContentType(request);
+  return parseJsonBody(await readBodyBytes(request, limit), schema);
+}
+
+/**
+ * For routes whose body may be left out: `empty` when no body came (none, or zero bytes, whatever
+ * its content type), else the body read as `readJsonBody` does.
+ */
+export async function readOptionalJsonBody<T>(
+  request: Request,
+  schema: Schema<T>,
+  limit: number,
+  empty: T,
+): Promise<T> {
   const bytes = await readBodyBytes(request, limit);
+  if (bytes.byteLength === 0) return empty;
+  requireJsonContentType(request);
+  return parseJsonBody(bytes, schema);
+}
+
+function parseJsonBody<T>(bytes: Uint8Array, schema: Schema<T>): T {
   let text: string;
   try {
     text = utf8.decode(bytes);

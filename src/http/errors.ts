@@ -1,12 +1,13 @@
 /**
  * Turns whatever a route throws into an HTTP problem: `HttpProblem`s as they are, Stepwise errors
- * by their stable code (not found → 404, finished run or run id held by another workflow → 409,
+ * by their stable code (not found → 404, finished run, run not paused or run id held by another workflow → 409,
  * bad payload, stream name, run id, event type or event payload → 400, too large → 413, index
  * past a stream's end → 416,
  * configuration → 503), and anything else into a 500 that names an error id and reveals nothing
  * about the failure (the details go to `onError`, the server's log).
  */
 import { randomUUID } from "node:crypto";
+import { RunNotPausedError } from "../errors/control.ts";
 import { EventPayloadValidationError, InvalidEventTypeError } from "../errors/events.ts";
 import {
   ConfigError,
@@ -37,6 +38,7 @@ function knownProblem(error: unknown): HttpProblem | undefined {
     return new HttpProblem(404, WorkflowNotRegisteredError.code, message);
   if (RunFinishedError.is(error)) return new HttpProblem(409, RunFinishedError.code, message);
   if (RunIdConflictError.is(error)) return new HttpProblem(409, RunIdConflictError.code, message);
+  if (RunNotPausedError.is(error)) return new HttpProblem(409, RunNotPausedError.code, message);
   if (InvalidRunIdError.is(error)) return new HttpProblem(400, InvalidRunIdError.code, message);
   if (PayloadTooLargeError.is(error)) return new HttpProblem(413, PayloadTooLargeError.code, message);
   if (SerializationError.is(error)) return new HttpProblem(400, SerializationError.code, message);

@@ -64,6 +64,17 @@ export function string(options: { min?: number; max: number }): Schema<string> {
   });
 }
 
+/** `true` or `false`. */
+export function boolean(): Schema<boolean> {
+  return schema((value, path, issues) => {
+    if (typeof value !== "boolean") {
+      issues.push({ path, message: `expected true or false, got ${describe(value)}` });
+      return false;
+    }
+    return value;
+  });
+}
+
 /** Any JSON value (the field must still be present unless wrapped in `optional`). */
 export function json(): Schema<unknown> {
   return schema((value) => value);

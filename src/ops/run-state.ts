@@ -4,7 +4,8 @@
  * and a run stuck on a hook look alike, and both look busy. So a `running` run that no worker holds
  * is looked at more closely: waiting on a hook or an event (`waiting`, for which token or event
  * type, and until when if the wait has a timeout), on a sleep (`sleeping`, until when), or on a
- * step's next attempt (`retrying`). A run a worker holds is `running`; the other statuses are shown as stored.
+ * step's next attempt (`retrying`). A run a worker holds is `running`; the other statuses are shown as
+ * stored (`pausing` with what it waits for: its steps in flight).
  * `inspect` (tables and `--json`) and `start --wait` show this.
  */
 import type { RunRecord, RunStatus, World } from "../world/types.ts";
@@ -89,6 +90,9 @@ export function describeRunState(state: RunState, name: (id: string) => string =
       return state.step === undefined
         ? "retrying"
         : `retrying ${name(state.step.stepName)} (attempt ${state.step.nextAttempt}${state.until === undefined ? "" : ` at ${formatTime(state.until)}`})`;
+    case "pausing":
+      // Cloudflare's waitingForPause.
+      return "pausing (waiting for its steps in flight to end)";
     default:
       return state.status;
   }

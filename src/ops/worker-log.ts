@@ -40,6 +40,8 @@ export function describeRunReport(report: RunReport, now: number = Date.now()): 
       return "handed back (this worker cannot read one of its payloads)";
     case "lost":
       return "lost (another worker has taken it over)";
+    case "paused":
+      return "paused (resume it with npx stepwise resume)";
   }
 }
 

@@ -13,7 +13,7 @@ import { encodeValue } from "../serde/codec.ts";
 import { PayloadDecryptionError } from "../serde/errors.ts";
 import { places } from "../serde/places.ts";
 import type { NewEvent } from "../world/events.ts";
-import type { AppendRequest, InboxItem, NewMessage, World } from "../world/types.ts";
+import type { AppendRequest, InboxItem, NewMessage, RunStatus, World } from "../world/types.ts";
 import { encodeError } from "./error-text.ts";
 import { executeStep, type StepOutcome } from "./executor.ts";
 import type { RunMachine, StepTask } from "./machine.ts";
@@ -25,9 +25,20 @@ import type { StepEnvironment } from "./step-context.ts";
 /**
  * finished: the run ended; suspended: it waits (sleep, hook, retry) and was released; lost:
  * another worker took it; stopped: handed back on request; deferred: handed back because this
- * worker cannot read something the run needs (`RunDriver.deferral` says what).
+ * worker cannot read something the run needs (`RunDriver.deferral` says what); paused: it was
+ * paused (or found paused) and released, with nothing to wake it until it is resumed.
  */
-export type DriveOutcome = "finished" | "suspended" | "lost" | "stopped" | "deferred";
+export type DriveOutcome = "finished" | "suspended" | "lost" | "stopped" | "deferred" | "paused";
+
+/**
+ * Where the run stands on pausing. none: not paused; pausing: a pause is being carried out (the
+ * log says `run_pausing`, or this driver read the request and has not recorded it yet); paused:
+ * the log says `run_paused`.
+ */
+type PauseState = "none" | "pausing" | "paused";
+
+/** The events the driver itself records about pausing (the machine's outbox never holds them). */
+const CONTROL_TYPES: ReadonlySet<string> = new Set(["run_pausing", "run_paused", "run_resumed"]);
 
 export interface DriverHost {
   world: World;
@@ -63,7 +74,7 @@ interface InFlight {
  * without an outcome, to run again as an interrupted attempt where the run goes on. (A timeout is
  * a failure; cancellation, the run's end and a lost lease leave no outcome to record anyway.)
  */
-const NOT_A_FAILURE: ReadonlySet<StepAbortReason> = new Set<StepAbortReason>(["shutdown"]);
+const NOT_A_FAILURE: ReadonlySet<StepAbortReason> = new Set<StepAbortReason>(["shutdown", "paused"]);
 
 /** Aborts after which nothing the attempt returns can be recorded: nobody waits for it any more. */
 const DISCARDED: ReadonlySet<StepAbortReason> = new Set<StepAbortReason>([
@@ -102,6 +113,9 @@ export class RunDriver {
   #consumed: string[] = [];
   #cancelRequested = false;
   #stopRequested = false;
+  #pause: PauseState = "none";
+  /** Control events (pausing, paused, resumed) to append after the machine's events. */
+  #control: NewEvent[] = [];
   #lost = false;
   #signal: (() => void) | undefined;
   /** Steps this driver saw complete (for progress reports). */
@@ -111,10 +125,12 @@ export class RunDriver {
   /** The event that ended the run, once it is recorded (outcome "finished"), for progress reports. */
   ended: NewEvent | undefined;
 
-  constructor(machine: RunMachine, host: DriverHost, anchors: string[]) {
+  /** `status`: the run's status when this worker took it (a `pausing` or `paused` run stays so). */
+  constructor(machine: RunMachine, host: DriverHost, anchors: string[], status?: RunStatus) {
     this.machine = machine;
     this.#host = host;
     this.anchors = anchors;
+    if (status === "pausing" || status === "paused") this.#pause = status;
   }
 
   get runId(): string {
@@ -195,11 +211,12 @@ export class RunDriver {
       if (this.#lost) return "lost";
       await machine.deliverPending();
       await this.#applyResults();
-      await this.#applyDue();
+      // Paused (or pausing): sleeps and retries that come due wait for the resume.
+      if (this.#pause === "none") await this.#applyDue();
       this.#noteNewEventWaits();
       if (this.#inboxDirty && !machine.finished) await this.#readInbox();
       // After the inbox: an event sent before a wait's timeout is delivered, not the timeout.
-      await this.#applyEventTimeouts();
+      if (this.#pause === "none") await this.#applyEventTimeouts();
       if (this.#lost) return "lost";
 
       if (machine.finished || this.#cancelRequested) {
@@ -207,6 +224,19 @@ export class RunDriver {
         this.#abortInFlight(this.#cancelling ? "cancelled" : "run-ended");
         await this.#finish();
         return "finished";
+      }
+      // Pausing, once no step runs and every outcome is applied: recorded paused and released,
+      // with no wake-up (a resume enqueues one). Steps called but not executed are made afresh then.
+      if (this.#pause !== "none" && this.#running === 0 && this.#results.length === 0) {
+        machine.dropUnstartedCalls();
+        const recording = this.#pause === "pausing";
+        if (recording) this.#control.push({ type: "run_paused", data: {}, createdAt: machine.eventTime() });
+        const released = await this.#commit({ release: true, pause: true });
+        if (!this.#control.some((event) => event.type === "run_paused") && recording) this.#pause = "paused";
+        if (released) return "paused";
+        // Not released: something arrived meanwhile (a resume, a cancel); look at it.
+        this.#inboxDirty = true;
+        continue;
       }
       // Stopping, once no step runs and every outcome that came in is applied (a step that ends
       // while the loop is between its steps is recorded, not lost to the hand-back).
@@ -216,18 +246,21 @@ export class RunDriver {
         await this.#commit({ release: true });
         return this.deferral === undefined ? "stopped" : "deferred";
       }
-      if (machine.outboxSize > 0 || this.#consumed.length > 0) {
-        // Stopping: record outcomes as they come, but not the starts of steps that will not run.
-        await this.#commit({ beforeNewSteps: this.#stopRequested });
+      const holding = this.#stopRequested || this.#pause !== "none";
+      if (machine.outboxSize > 0 || this.#consumed.length > 0 || this.#control.length > 0) {
+        // Stopping or pausing: record outcomes as they come, but not the starts of steps that
+        // will not run now.
+        await this.#commit({ beforeNewSteps: holding });
         // A commit can deliver hook conflicts, which may end the workflow.
         if (machine.finished) continue;
       }
-      if (!this.#stopRequested) this.#launchQueued();
+      if (!holding) this.#launchQueued();
 
       // A wait made since the inbox was read may be for an event already in it.
       this.#noteNewEventWaits();
       const busy = this.#running > 0 || this.#results.length > 0 || machine.pending.length > 0;
-      const next = machine.nextDueAt();
+      // Pausing: nothing comes due until the resume; only step results and the inbox wake us.
+      const next = this.#pause === "none" ? machine.nextDueAt() : undefined;
       if (!busy && !this.#inboxDirty && !this.#stopRequested) {
         if (next === undefined || next - Date.now() > this.#host.holdMs) {
           const released = await this.#commit({ release: true, wakeAt: next });
@@ -335,6 +368,13 @@ export class RunDriver {
         this.#cancelRequested = true;
         return;
       }
+      if (item.kind === "pause" || item.kind === "pause_abort" || item.kind === "resume") {
+        this.#consumed.push(item.itemId);
+        this.#control_(item.kind);
+        continue;
+      }
+      // Paused or pausing: hook payloads and events stay in the inbox, in order, for the resume.
+      if (this.#pause !== "none") continue;
       // Past a payload this worker cannot read, only a cancellation is still taken: the payloads
       // wait, in order, for a worker that can read them.
       if (this.deferral !== undefined) continue;
@@ -383,6 +423,31 @@ export class RunDriver {
       this.requestStop();
       return false;
     }
+  }
+
+  /**
+   * A pause or resume request from the inbox. A pause records `run_pausing` (the steps in flight
+   * finish first; with `pause_abort` their signals abort, and a step that stops then runs again
+   * after the resume); the loop records `run_paused` once none runs. A resume lifts the pause
+   * wherever it stands. A request that changes nothing (a pause of a paused run) is only taken.
+   */
+  #control_(kind: "pause" | "pause_abort" | "resume"): void {
+    const at = this.machine.eventTime();
+    if (kind === "resume") {
+      if (this.#pause === "none") return;
+      this.#pause = "none";
+      // A pause requested and lifted before anything was recorded leaves no trace.
+      const pending = this.#control.findIndex((event) => event.type === "run_pausing");
+      if (pending !== -1) this.#control.splice(pending, 1);
+      else this.#control.push({ type: "run_resumed", data: {}, createdAt: at });
+      this.#inboxDirty = true;
+      return;
+    }
+    if (kind === "pause_abort") this.#abortInFlight("paused");
+    if (this.#pause !== "none") return;
+    this.#pause = "pausing";
+    const data = kind === "pause_abort" ? { abortSteps: true } : {};
+    this.#control.push({ type: "run_pausing", data, createdAt: at });
   }
 
   #launchQueued(): void {
@@ -473,6 +538,12 @@ export class RunDriver {
     this.ended = terminal;
   }
 
+  /** Puts the events of a failed append back: the machine's in its outbox, control events here. */
+  #restore(events: NewEvent[]): void {
+    this.#control = [...events.filter((event) => CONTROL_TYPES.has(event.type)), ...this.#control];
+    this.machine.restoreOutbox(events.filter((event) => !CONTROL_TYPES.has(event.type)));
+  }
+
   /**
    * Appends the machine's outbox (and `terminal`), fenced on the run's sequence number and our
    * lease. With `release`, also acknowledges the anchors, schedules the wake-up and releases the
@@ -486,11 +557,16 @@ export class RunDriver {
       terminal?: NewEvent;
       /** Only the events before the first uncommitted step start (the run is being handed back). */
       beforeNewSteps?: boolean;
+      /** The run is released paused: its anchors are acknowledged and no wake-up is scheduled. */
+      pause?: boolean;
     } = {},
   ): Promise<boolean> {
     const { machine } = this;
     for (;;) {
       const events = options.beforeNewSteps ? machine.takeOutboxBeforeNewSteps() : machine.takeOutbox();
+      const control = this.#control;
+      this.#control = [];
+      events.push(...control);
       if (options.terminal) events.push(options.terminal);
       // An inbox item is taken in the append that records it, never before.
       const unrecorded = machine.inboxItemsInOutbox();
@@ -505,7 +581,7 @@ export class RunDriver {
       if (consumed.length > 0) request.consumeInbox = consumed;
       if (options.release) {
         request.releaseLease = true;
-        if (!this.#stopRequested) request.ack = this.anchors;
+        if (!this.#stopRequested || options.pause) request.ack = this.anchors;
         if (options.wakeAt !== undefined && !options.terminal) {
           const wake: NewMessage = {
             runId: this.runId,
@@ -521,18 +597,18 @@ export class RunDriver {
         machine.committed(result.seq);
         machine.bytes = result.run.payloadBytes + machine.outboxBytes;
         this.#consumed = this.#consumed.filter((id) => !consumed.includes(id));
-        if (options.release && !this.#stopRequested) this.anchors = [];
+        if (options.release && (!this.#stopRequested || options.pause)) this.anchors = [];
         return result.leaseReleased ?? false;
       } catch (error) {
         if (HookTokenConflictError.is(error) && machine.convertHookConflict(events, error)) {
           if (options.terminal) events.pop();
-          machine.restoreOutbox(events);
+          this.#restore(events);
           // Before a release, let the loop deliver the conflict and decide again.
           if (options.release && !options.terminal) return false;
           if (!options.terminal) await machine.deliverPending();
           continue;
         }
-        machine.restoreOutbox(options.terminal ? events.slice(0, -1) : events);
+        this.#restore(options.terminal ? events.slice(0, -1) : events);
         this.#lost = true;
         throw error;
       }

@@ -324,6 +324,12 @@ export class Worker {
       });
   }
 
+  /** Whether a paused run's inbox asks to lift the pause: a resume (put while it was pausing) or a cancel. */
+  async #pauseLifted(runId: string): Promise<boolean> {
+    const items = await this.world.inbox.list(runId);
+    return items.some((item) => item.kind === "resume" || item.kind === "cancel");
+  }
+
   async #take(runId: string, active: ActiveRun): Promise<void> {
     const { world, owner } = this;
     const acquired = await world.runs.acquire(runId, owner, this.#options.leaseMs);
@@ -340,6 +346,18 @@ export class Worker {
       await world.runs.release(runId, owner);
       this.#cache.delete(runId);
       return;
+    }
+    if (run.status === "paused" && !(await this.#pauseLifted(runId))) {
+      // Paused: what woke it (a hook payload, an event, a sleep's wake-up) waits for the resume,
+      // which enqueues a wake-up of its own. Nothing to replay or run until then.
+      await world.queue.ack(owner, active.anchors);
+      active.anchors = [];
+      // Not let go: someone asked for the run meanwhile (a resume, say). Drive it: the driver
+      // starts paused and looks at the inbox.
+      if (await world.runs.release(runId, owner)) {
+        this.#onRun?.({ runId, workflowName: run.workflowName, outcome: "paused", stepsCompleted: 0 });
+        return;
+      }
     }
     if (run.specVersion > SPEC_VERSION) {
       this.#warnOnce(
@@ -382,6 +400,7 @@ export class Worker {
         },
       },
       active.anchors,
+      run.status,
     );
     active.driver = driver;
     if (!this.#running) driver.requestStop();
@@ -406,6 +425,7 @@ export class Worker {
         return;
       case "suspended":
       case "finished":
+      case "paused":
         if (outcome === "suspended") this.#cache.put(runId, machine);
         // Messages that arrived while the run was being released are answered by a new claim.
         await this.#releaseMessages(active, Date.now());

@@ -7,6 +7,7 @@
  */
 import type { StandardSchemaV1 } from "@standard-schema/spec";
 import { ensureError, StepwiseError } from "../errors/base.ts";
+import * as controlErrors from "../errors/control.ts";
 import * as eventErrors from "../errors/events.ts";
 import * as runtimeErrors from "../errors/runtime.ts";
 import * as stepErrors from "../errors/step.ts";
@@ -196,9 +197,13 @@ export function createWorkflowApi(context: ApiContext): Record<string, unknown> 
 }
 
 const ERROR_CLASSES: Record<string, unknown> = Object.fromEntries(
-  Object.entries({ ...runtimeErrors, ...stepErrors, ...worldErrors, ...eventErrors }).filter(
-    ([name, value]) => typeof value === "function" && name.endsWith("Error"),
-  ),
+  Object.entries({
+    ...runtimeErrors,
+    ...stepErrors,
+    ...worldErrors,
+    ...eventErrors,
+    ...controlErrors,
+  }).filter(([name, value]) => typeof value === "function" && name.endsWith("Error")),
 );
 
 /**

@@ -48,6 +48,16 @@ export interface EventDataMap {
   run_failed: { reason?: string };
   /** The run was cancelled. */
   run_cancelled: { reason?: string };
+  /**
+   * A pause was asked for while steps were executing: the run takes no new step, sleep, hook
+   * payload or event, and pauses once they end (status `pausing`). With `abortSteps`, their
+   * signals were aborted.
+   */
+  run_pausing: { abortSteps?: boolean };
+  /** The run is paused (status `paused`): nothing executes until it is resumed. */
+  run_paused: Record<string, never>;
+  /** The run was resumed: what came due or arrived while it was paused is delivered now. */
+  run_resumed: Record<string, never>;
 }
 
 export type EventType = keyof EventDataMap;
@@ -71,6 +81,9 @@ export const EVENT_TYPES: readonly EventType[] = [
   "run_completed",
   "run_failed",
   "run_cancelled",
+  "run_pausing",
+  "run_paused",
+  "run_resumed",
 ];
 
 /** Event types that end a run; nothing may follow them in the log. */

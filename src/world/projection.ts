@@ -136,6 +136,13 @@ export function projectEvent(event: EventRecord): ProjectionEffect[] {
     }
     case "run_cancelled":
       return [{ kind: "run.update", set: { status: "cancelled", completedAt: at } }, ...endOfRun(at)];
+    // A paused run keeps its hooks and waits: what arrives or comes due is delivered on resume.
+    case "run_pausing":
+      return [{ kind: "run.update", set: { status: "pausing" } }];
+    case "run_paused":
+      return [{ kind: "run.update", set: { status: "paused" } }];
+    case "run_resumed":
+      return [{ kind: "run.update", set: { status: "running" } }];
   }
 }
 

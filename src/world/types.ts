@@ -9,7 +9,21 @@
  */
 import type { EventRecord, NewEvent } from "./events.ts";
 
-export type RunStatus = "pending" | "running" | "completed" | "failed" | "cancelled";
+/**
+ * Where a run stands. `pausing` is Cloudflare's `waitingForPause`: a pause was asked for and the
+ * run's steps in flight are finishing; `paused`: nothing runs until `resume`.
+ */
+export type RunStatus = "pending" | "running" | "pausing" | "paused" | "completed" | "failed" | "cancelled";
+/** Every status, in the order a run moves through them (for filters and help texts). */
+export const RUN_STATUSES: readonly RunStatus[] = [
+  "pending",
+  "running",
+  "pausing",
+  "paused",
+  "completed",
+  "failed",
+  "cancelled",
+];
 export const TERMINAL_RUN_STATUSES: ReadonlySet<RunStatus> = new Set(["completed", "failed", "cancelled"]);
 
 export interface Lease {
@@ -170,7 +184,11 @@ export interface ClaimOptions extends QueueFilter {
 export interface InboxItem {
   itemId: string;
   runId: string;
-  kind: "hook_payload" | "event" | "cancel";
+  /**
+   * `pause_abort` is a pause that also aborts the signals of the steps in flight; `resume` lifts
+   * a pause that the run's driver is still carrying out.
+   */
+  kind: "hook_payload" | "event" | "cancel" | "pause" | "pause_abort" | "resume";
   /** For hook payloads, the hook they are for. */
   hookId?: string;
   /** For events, their type. */

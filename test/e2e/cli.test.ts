@@ -176,6 +176,7 @@ describe("npx stepwise", () => {
       "inspect",
       "cancel",
       "send-event",
+      "pause",
       "resume",
       "build",
       "migrate",
@@ -277,7 +278,14 @@ describe("npx stepwise", () => {
       const cancelled = await stepwise("cancel", napping);
       expect(cancelled.code).toBe(0);
       expect(cancelled.stdout).toContain("cancelled");
-      const resumed = await stepwise("resume", "cli-token", '{"ok":true}');
+      // The old spelling of hook resumes says where they went, and sends nothing.
+      const oldSpelling = await stepwise("resume", "cli-token", '{"ok":true}');
+      expect(oldSpelling.code).toBe(2);
+      expect(oldSpelling.stderr).toContain(`use: npx stepwise hooks resume cli-token {"ok":true}`);
+      const tokenAsRun = await stepwise("resume", "cli-token");
+      expect(tokenAsRun.code).toBe(2);
+      expect(tokenAsRun.stderr).toContain(`"cli-token" is a hook's token, not a run id`);
+      const resumed = await stepwise("hooks", "resume", "cli-token", '{"ok":true}');
       expect(resumed.code).toBe(0);
       for (let i = 0; i < 300; i++) {
         const run = JSON.parse((await stepwise("inspect", "runs", waiting, "--json")).stdout).items[0];
@@ -290,7 +298,7 @@ describe("npx stepwise", () => {
       const status = JSON.parse((await stepwise("inspect", "runs", waiting, "--json")).stdout).items[0]
         .status;
       expect(status).toBe("completed");
-      const unknownToken = await stepwise("resume", "no-such-token", "1");
+      const unknownToken = await stepwise("hooks", "resume", "no-such-token", "1");
       expect(unknownToken.code).toBe(1);
       expect(unknownToken.stderr).toContain("No active hook");
       const filtered = await stepwise("inspect", "runs", "--status", "cancelled", "--json");
@@ -380,7 +388,7 @@ describe("usage errors and the commands a newcomer types first", () => {
     expect(steps.stderr).toContain("Usage: npx stepwise inspect steps [options] <runId>");
     expectUsageError(
       await stepwise("inspect", "runs", "--status", "bogus"),
-      "Expected one or more of pending, running, completed, failed, cancelled",
+      "Expected one or more of pending, running, pausing, paused, completed, failed, cancelled",
     );
     expectUsageError(
       await stepwise("inspect", "runs", "--status", "sleeping"),

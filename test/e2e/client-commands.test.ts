@@ -106,7 +106,9 @@ describe("CLI commands that start or inspect", () => {
     ok(await stepwise("inspect", "events", second));
     ok(await stepwise("inspect", "sleeps"));
     ok(await stepwise("inspect", "hooks"));
-    expect(ok(await stepwise("resume", "the-token", '{"ok":true}'))).toContain("resumed hook the-token");
+    expect(ok(await stepwise("hooks", "resume", "the-token", '{"ok":true}'))).toContain(
+      "resumed hook the-token",
+    );
     expect(ok(await stepwise("cancel", napping))).toBe(`${napping} cancelled`);
     const third = ok(await stepwise("start", "job", '["third"]'));
     expect(journal()).toEqual([]);

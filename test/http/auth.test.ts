@@ -31,6 +31,8 @@ const guarded: [string, string, unknown?][] = [
   ["POST", "/runs", { workflow: "greeter", args: ["x"] }],
   ["GET", "/runs/RUN"],
   ["POST", "/runs/RUN/cancel"],
+  ["POST", "/runs/RUN/pause"],
+  ["POST", "/runs/RUN/resume"],
   ["POST", "/runs/RUN/events", { type: "forged", payload: 1 }],
   ["GET", "/runs/RUN/result?wait=0"],
   ["GET", "/runs/RUN/streams/default"],

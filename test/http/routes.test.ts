@@ -1,6 +1,7 @@
 /**
  * Every route of the run API over real HTTP (Node adapter, memory World): health, start, get,
- * result (long-poll), cancel, events and hooks, with their success and refusal answers.
+ * result (long-poll), cancel, pause and resume, events and hooks, with their success and refusal
+ * answers.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { configure, getHookByToken, shutdown } from "../../src/api/index.ts";
@@ -126,6 +127,57 @@ describe("GET /runs/:runId/result", () => {
     const bad = await call(served.origin, `${base}/runs/${runId}/result?wait=soon`);
     expect(bad.status).toBe(400);
     expect((await errorOf(bad)).code).toBe("INVALID_QUERY");
+  });
+});
+
+describe("POST /runs/:runId/pause and /resume", () => {
+  it("pauses a sleeping run and resumes it (200), and refuses what makes no sense with nothing written", async () => {
+    const runId = await startRun("sleeper", ["1h"]);
+    await until(
+      () => world.waits.list({ runId }),
+      (waits) => waits.length === 1,
+    );
+    const pause = (body?: unknown) =>
+      call(
+        served.origin,
+        `${base}/runs/${runId}/pause`,
+        body === undefined ? { method: "POST" } : { method: "POST", json: body },
+      );
+    const resume = (id = runId) => call(served.origin, `${base}/runs/${id}/resume`, { method: "POST" });
+
+    // A malformed body is refused before anything is written.
+    const before = await snapshotWorld(world);
+    const malformed = await pause({ abortSteps: "yes" });
+    expect(malformed.status).toBe(400);
+    expect((await errorOf(malformed)).message).toMatch(/abortSteps: expected true or false, got a string/);
+    const notPaused = await resume();
+    expect(notPaused.status).toBe(409);
+    const problem = await errorOf(notPaused);
+    expect(problem.code).toBe("RUN_NOT_PAUSED");
+    expect(problem.message).toMatch(/is not paused \(status: running\)/);
+    const unknown = await resume("wrun_01NOSUCHRUN0000000000000");
+    expect([unknown.status, (await errorOf(unknown)).code]).toEqual([404, "RUN_NOT_FOUND"]);
+    expect(await snapshotWorld(world)).toBe(before);
+
+    const paused = await pause();
+    expect(paused.status).toBe(200);
+    expect(await paused.json()).toEqual({ runId, status: "paused" });
+    const again = await pause({ abortSteps: true });
+    expect(again.status).toBe(200);
+    expect(await again.json()).toEqual({ runId, status: "paused" });
+    const resumed = await resume();
+    expect(resumed.status).toBe(200);
+    expect(await resumed.json()).toEqual({ runId, status: "running" });
+    const types = (await world.events.list(runId)).map((event) => event.type);
+    expect(types.filter((type) => type === "run_paused" || type === "run_resumed")).toEqual([
+      "run_paused",
+      "run_resumed",
+    ]);
+
+    const done = await startRun("greeter", ["x"]);
+    await result(done);
+    const finished = await call(served.origin, `${base}/runs/${done}/pause`, { method: "POST" });
+    expect([finished.status, (await errorOf(finished)).code]).toEqual([409, "RUN_FINISHED"]);
   });
 });
 

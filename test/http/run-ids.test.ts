@@ -191,7 +191,10 @@ describe("GET /runs", () => {
     await someRuns();
     const before = await snapshotWorld(world);
     const cases: [string, string][] = [
-      ["?status=bogus", "status must be one or more of pending, running, completed, failed, cancelled"],
+      [
+        "?status=bogus",
+        "status must be one or more of pending, running, pausing, paused, completed, failed, cancelled",
+      ],
       ["?status=", "status must be one or more of"],
       ["?status=sleeping", "stored as running: filter with status=running"],
       ["?limit=0", "limit must be a whole number from 1 to 1000"],

@@ -5,6 +5,7 @@
 import type { ResolvedOptions } from "../options.ts";
 import type { Route } from "../router.ts";
 import { cancelRun } from "./cancel.ts";
+import { pauseRunRoute, resumeRunRoute } from "./control.ts";
 import { sendEventRoute } from "./events.ts";
 import { health } from "./health.ts";
 import { resumeHookRoute } from "./hooks.ts";
@@ -21,6 +22,8 @@ export const routes: readonly Route<ResolvedOptions>[] = [
   { method: "GET", path: "runs", guarded: true, handle: listRuns },
   { method: "GET", path: "runs/:runId", guarded: true, handle: getRunRoute },
   { method: "POST", path: "runs/:runId/cancel", guarded: true, handle: cancelRun },
+  { method: "POST", path: "runs/:runId/pause", guarded: true, handle: pauseRunRoute },
+  { method: "POST", path: "runs/:runId/resume", guarded: true, handle: resumeRunRoute },
   { method: "POST", path: "runs/:runId/events", guarded: true, handle: sendEventRoute },
   { method: "GET", path: "runs/:runId/result", guarded: true, handle: getResult },
   { method: "GET", path: "runs/:runId/streams/:name", guarded: true, handle: readStream },

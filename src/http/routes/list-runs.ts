@@ -10,13 +10,13 @@
 import { getWorld } from "../../api/index.ts";
 import { resolveWorkflow } from "../../ops/workflow-names.ts";
 import { RUN_ID_RULE, runIdProblem } from "../../util/ids.ts";
-import type { ListRunsFilter, RunStatus } from "../../world/types.ts";
+import { type ListRunsFilter, RUN_STATUSES, type RunStatus } from "../../world/types.ts";
 import type { ResolvedOptions } from "../options.ts";
 import { HttpProblem, jsonResponse } from "../problem.ts";
 import type { RouteContext } from "../router.ts";
 import { runSummary } from "./run-view.ts";
 
-const STATUSES: readonly RunStatus[] = ["pending", "running", "completed", "failed", "cancelled"];
+const STATUSES: readonly RunStatus[] = RUN_STATUSES;
 /** What `inspect` shows for a running run, never stored, so never a filter. */
 const SHOWN_ONLY = ["sleeping", "waiting", "retrying"];
 const PARAMETERS = ["status", "workflow", "limit", "cursor"];
