@@ -20,6 +20,12 @@ export type { SentEvent } from "./api/events.ts";
 export { ensureError, StepwiseError } from "./errors/base.ts";
 export { EventPayloadValidationError, InvalidEventTypeError, WaitTimeoutError } from "./errors/events.ts";
 export {
+  InvalidRestartPointError,
+  RestartConflictError,
+  type RestartConflictReason,
+  RestartStepNotFoundError,
+} from "./errors/restart.ts";
+export {
   BatchTooLargeError,
   HookPayloadValidationError,
   InvalidDurationError,

@@ -12,6 +12,7 @@ import { places } from "../serde/places.ts";
 import { newOwnerId } from "../util/owner.ts";
 import { type RunRecord, type RunStatus, TERMINAL_RUN_STATUSES } from "../world/types.ts";
 import { type SentEvent, sendEvent } from "./events.ts";
+import { type RestartedRun, type RestartOptions, restartRun } from "./restart.ts";
 import { waitForRun } from "./watch.ts";
 
 /** How long a client-side cancel holds the run's lease while it records the cancellation. */
@@ -100,6 +101,21 @@ export class Run<Result = unknown> {
    */
   sendEvent(type: string, payload?: unknown): Promise<SentEvent> {
     return sendEvent(this.runId, type, payload);
+  }
+
+  /**
+   * Starts the run again under the same id: from the beginning, or with `{ from: { step, occurrence
+   * } }` from the `occurrence`-th call (default the first) of a step, keeping the recorded outcomes
+   * of every call the workflow made before that one; that step and everything after it execute
+   * again (with new step ids). The earlier history stays in the log (`inspect events` shows each
+   * generation). A run that has not ended is stopped first, as `cancel()` stops it. Resolves once
+   * the restart is recorded (the run is then `pending` until a worker takes it). Errors, none of
+   * which writes anything: `RunNotFoundError`, `InvalidRestartPointError`,
+   * `RestartStepNotFoundError` (it lists the steps the run called), `RestartConflictError` (another
+   * restart landed first, or a hook it keeps lost its token).
+   */
+  restart(options: RestartOptions = {}): Promise<RestartedRun> {
+    return restartRun(this.runId, options);
   }
 
   /**

@@ -163,18 +163,24 @@ export interface ClaimOptions extends QueueFilter {
 }
 
 /**
- * Something from outside the run (a hook payload, an event, a cancel request) waiting for the
- * run's driver. An event stays until a wait of its type takes it (events are kept in the order
- * they were stored, which is the order `list` returns them in).
+ * Something from outside the run (a hook payload, an event, a cancel or restart request) waiting
+ * for the run's driver. An event stays until a wait of its type takes it (events are kept in the
+ * order they were stored, which is the order `list` returns them in).
  */
 export interface InboxItem {
   itemId: string;
   runId: string;
-  kind: "hook_payload" | "event" | "cancel";
+  kind: "hook_payload" | "event" | "cancel" | "restart";
   /** For hook payloads, the hook they are for. */
   hookId?: string;
   /** For events, their type. */
   eventType?: string;
+  /**
+   * For restart requests, the generation of the run they stop (`run_restarted`; 1 before the
+   * first restart): a driver drops a request for an earlier generation, made stale by another
+   * restart that landed first.
+   */
+  generation?: number;
   payload?: Uint8Array;
   createdAt: number;
 }
@@ -189,6 +195,8 @@ export interface NewInboxItem {
   kind: InboxItem["kind"];
   hookId?: string;
   eventType?: string;
+  /** For restart requests, the generation they stop (see `InboxItem.generation`). */
+  generation?: number;
   payload?: Uint8Array;
 }
 
