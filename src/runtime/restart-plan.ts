@@ -38,7 +38,12 @@ export function checkRestartPoint(from: unknown): RestartPoint | undefined {
     throw new InvalidRestartPointError(
       'A restart point is an object such as { step: "charge" } or { step: "charge", occurrence: 2 }.',
     );
-  const { step, occurrence } = from as Record<string, unknown>;
+  const { step, occurrence, ...rest } = from as Record<string, unknown>;
+  const unknown = Object.keys(rest);
+  if (unknown.length > 0)
+    throw new InvalidRestartPointError(
+      `A restart point has a step and an occurrence, nothing else (it has ${unknown.map((key) => JSON.stringify(key)).join(", ")}).`,
+    );
   if (typeof step !== "string" || step.length === 0 || step.length > 500)
     throw new InvalidRestartPointError(
       `The restart point's step must be the name of a step the run called (a non-empty string, e.g. "charge"), not ${JSON.stringify(step) ?? String(step)}.`,
