@@ -270,6 +270,24 @@ describe("restart", () => {
     expect(restarts).toHaveLength(1);
   });
 
+  it("a restart request left for an earlier generation does not stop the new one", async () => {
+    const run = await start(wf.order, ["o8"]);
+    await run.returnValue;
+    gate = newGate();
+    await run.restart({ from: { step: "charge" } });
+    for (let i = 0; i < 400 && count("charge") < 3; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(await run.status).toBe("running");
+    // What a restart that lost the race leaves behind when it asks after the winner's restart landed.
+    await world.inbox.put({ runId: run.runId, kind: "restart", generation: 1 });
+    for (let i = 0; i < 400 && (await world.inbox.list(run.runId)).length > 0; i++)
+      await new Promise((r) => setTimeout(r, 5));
+    expect(await world.inbox.list(run.runId)).toEqual([]);
+    gate.open();
+    expect(await run.returnValue).toMatchObject({ charged: "charged-prepared-o8" });
+    const types = (await world.events.list(run.runId)).map((event) => event.type);
+    expect(types.filter((type) => type === "run_cancelled")).toHaveLength(0);
+  });
+
   it("replays from its log alone (a fresh worker) without divergence", async () => {
     const run = await start(wf.beside, []);
     await run.returnValue;
