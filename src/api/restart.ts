@@ -8,8 +8,9 @@
  * "restart"); a run nobody drives (it sleeps or waits) is stopped here, under a short lease. Then,
  * still under that lease, the restart is appended, fenced on the log's sequence number, together
  * with the `start` message that makes a worker drive the new generation. Of concurrent restarts
- * one lands; the others get `RestartConflictError` and write nothing (a restart request they left
- * names the generation it stops, and a driver drops it once that generation is over).
+ * one lands; the others get `RestartConflictError` and record nothing in the log (a restart
+ * request they left in the inbox names the generation it stops, and a driver drops it once that
+ * generation is over).
  */
 import { RestartConflictError } from "../errors/restart.ts";
 import {
@@ -91,10 +92,12 @@ function hookTaken(runId: string, token: string, holder: string | undefined): Re
 }
 
 /**
- * Restarts the run `runId` (see the file header). Errors, none of which writes anything:
- * `RunNotFoundError`; `InvalidRestartPointError` for a malformed `from`;
- * `RestartStepNotFoundError` when the run never called that step (or not that often);
- * `RestartConflictError` when another restart landed first, or a kept hook's token is taken.
+ * Restarts the run `runId` (see the file header). Errors: `RunNotFoundError`;
+ * `InvalidRestartPointError` for a malformed `from`; `RestartStepNotFoundError` when the run never
+ * called that step (or not that often); `RestartConflictError` when another restart landed first,
+ * or a kept hook's token is taken. None of them records anything in the run's log, except a kept
+ * hook's token taken between the check made first and the restart's append: the run was stopped
+ * by then, and stays stopped.
  */
 export async function restartRun(runId: string, options: RestartOptions = {}): Promise<RestartedRun> {
   const from = checkRestartPoint(options.from);

@@ -109,10 +109,11 @@ export class Run<Result = unknown> {
    * of every call the workflow made before that one; that step and everything after it execute
    * again (with new step ids). The earlier history stays in the log (`inspect events` shows each
    * generation). A run that has not ended is stopped first, as `cancel()` stops it. Resolves once
-   * the restart is recorded (the run is then `pending` until a worker takes it). Errors, none of
-   * which writes anything: `RunNotFoundError`, `InvalidRestartPointError`,
+   * the restart is recorded (the run is then `pending` until a worker takes it). Errors, which
+   * leave the run as it was: `RunNotFoundError`, `InvalidRestartPointError`,
    * `RestartStepNotFoundError` (it lists the steps the run called), `RestartConflictError` (another
-   * restart landed first, or a hook it keeps lost its token).
+   * restart landed first, or a hook it keeps lost its token: if that happened only while it was
+   * being stopped, it stays stopped).
    */
   restart(options: RestartOptions = {}): Promise<RestartedRun> {
     return restartRun(this.runId, options);
