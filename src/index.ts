@@ -21,6 +21,12 @@ export { ensureError, StepwiseError } from "./errors/base.ts";
 export { RunNotPausedError } from "./errors/control.ts";
 export { EventPayloadValidationError, InvalidEventTypeError, WaitTimeoutError } from "./errors/events.ts";
 export {
+  InvalidRestartPointError,
+  RestartConflictError,
+  type RestartConflictReason,
+  RestartStepNotFoundError,
+} from "./errors/restart.ts";
+export {
   BatchTooLargeError,
   HookPayloadValidationError,
   InvalidDurationError,

@@ -13,6 +13,7 @@ import { Run } from "./run.ts";
 export { configure, getWorld, shutdown } from "../runtime/process.ts";
 export type { PauseOptions } from "./control.ts";
 export { type SentEvent, sendEvent } from "./events.ts";
+export type { RestartedRun, RestartOptions } from "./restart.ts";
 export { Run, type WorkflowRunStatus } from "./run.ts";
 export {
   MAX_START_BATCH,

@@ -11,6 +11,7 @@ import { places } from "../serde/places.ts";
 import { type RunRecord, type RunStatus, TERMINAL_RUN_STATUSES } from "../world/types.ts";
 import { cancelRun, type PauseOptions, pauseRun, resumeRun } from "./control.ts";
 import { type SentEvent, sendEvent } from "./events.ts";
+import { type RestartedRun, type RestartOptions, restartRun } from "./restart.ts";
 import { waitForRun } from "./watch.ts";
 
 function decodeStored(run: RunRecord, place: string, bytes: Uint8Array | undefined): unknown {
@@ -122,6 +123,22 @@ export class Run<Result = unknown> {
    */
   resume(): Promise<void> {
     return resumeRun(this.runId);
+  }
+
+  /**
+   * Starts the run again under the same id: from the beginning, or with `{ from: { step, occurrence
+   * } }` from the `occurrence`-th call (default the first) of a step, keeping the recorded outcomes
+   * of every call the workflow made before that one; that step and everything after it execute
+   * again (with new step ids). The earlier history stays in the log (`inspect events` shows each
+   * generation). A run that has not ended is stopped first, as `cancel()` stops it. Resolves once
+   * the restart is recorded (the run is then `pending` until a worker takes it). Errors, which
+   * leave the run as it was: `RunNotFoundError`, `InvalidRestartPointError`,
+   * `RestartStepNotFoundError` (it lists the steps the run called), `RestartConflictError` (another
+   * restart landed first, or a hook it keeps lost its token: if that happened only while it was
+   * being stopped, it stays stopped).
+   */
+  restart(options: RestartOptions = {}): Promise<RestartedRun> {
+    return restartRun(this.runId, options);
   }
 
   /**

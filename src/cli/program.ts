@@ -196,6 +196,34 @@ export function buildProgram(done: (code: number) => void): Command {
     );
 
   program
+    .command("restart")
+    .summary("restart a run, from the beginning or from a step")
+    .description(
+      "Starts the run <runId> again under the same id: from the beginning, or with --from-step from the first (or --occurrence n-th) call of that step, keeping what the run did before that call; that step and everything after it execute again. The earlier history stays in the log (inspect events shows each generation). A run that has not ended is stopped first, as cancel stops it.",
+    )
+    .argument("<runId>", "the run to restart")
+    .option("--from-step <name>", "the step to restart from: its name (charge) or full id")
+    .option("--occurrence <n>", "which call of --from-step (default 1: its first)", positiveInteger)
+    .option("--json", 'print {"runId", "generation", "keptCalls", "step", "occurrence"} as JSON')
+    .addHelpText(
+      "after",
+      details(
+        "A step the run never called is refused with the names of the steps it did call, and\n" +
+          "nothing is written. The run is executed by the workers, not by this command.",
+        [
+          "npx stepwise restart wrun_01J…",
+          "npx stepwise restart wrun_01J… --from-step charge",
+          "npx stepwise restart order:1 --from-step charge --occurrence 2 --json",
+        ],
+      ),
+    )
+    .action(
+      act(async (runId: string, options: { fromStep?: string; occurrence?: number; json?: boolean }) =>
+        (await import("./commands/restart.ts")).run(runId, options),
+      ),
+    );
+
+  program
     .command("send-event")
     .summary("send an event to a run (waitForEvent)")
     .description(

@@ -32,6 +32,15 @@ export const resumeHookBody = object({
 });
 export type ResumeHookBody = Infer<typeof resumeHookBody>;
 
+/**
+ * `POST /runs/:runId/restart`: where to restart from (`{ step, occurrence? }`, checked by
+ * `restart()`: 400 INVALID_RESTART_POINT); from the beginning when absent (or with no body).
+ */
+export const restartRunBody = object({
+  from: optional(json()),
+});
+export type RestartRunBody = Infer<typeof restartRunBody>;
+
 /** `POST /runs/:runId/events`: the event's type and its payload (any JSON value, `null` included). */
 export const sendEventBody = object({
   type: string({ min: 1, max: 100 }),

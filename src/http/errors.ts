@@ -1,7 +1,8 @@
 /**
  * Turns whatever a route throws into an HTTP problem: `HttpProblem`s as they are, Stepwise errors
- * by their stable code (not found → 404, finished run, run not paused or run id held by another workflow → 409,
- * bad payload, stream name, run id, event type or event payload → 400, too large → 413, index
+ * by their stable code (not found → 404, finished run, run not paused or run id held by another
+ * workflow → 409, bad payload, stream name, run id, event type or event payload, restart point → 400,
+ * a restart that lost to another → 409, too large → 413, index
  * past a stream's end → 416,
  * configuration → 503), and anything else into a 500 that names an error id and reveals nothing
  * about the failure (the details go to `onError`, the server's log).
@@ -9,6 +10,11 @@
 import { randomUUID } from "node:crypto";
 import { RunNotPausedError } from "../errors/control.ts";
 import { EventPayloadValidationError, InvalidEventTypeError } from "../errors/events.ts";
+import {
+  InvalidRestartPointError,
+  RestartConflictError,
+  RestartStepNotFoundError,
+} from "../errors/restart.ts";
 import {
   ConfigError,
   InvalidRunIdError,
@@ -51,6 +57,10 @@ function knownProblem(error: unknown): HttpProblem | undefined {
     }));
     return new HttpProblem(400, EventPayloadValidationError.code, message, { issues });
   }
+  if (InvalidRestartPointError.is(error)) return new HttpProblem(400, InvalidRestartPointError.code, message);
+  // The message lists the steps the run called.
+  if (RestartStepNotFoundError.is(error)) return new HttpProblem(400, RestartStepNotFoundError.code, message);
+  if (RestartConflictError.is(error)) return new HttpProblem(409, RestartConflictError.code, message);
   if (StreamRangeError.is(error)) return new HttpProblem(416, StreamRangeError.code, message);
   if (ConfigError.is(error)) return new HttpProblem(503, ConfigError.code, message);
   return undefined;

@@ -212,12 +212,35 @@ function eventDetail(view: PayloadView, run: RunRecord, event: EventRecord, ids:
     .filter(([key]) => key !== "seed")
     .map(([key, value]) => {
       const text = typeof value === "string" ? value : JSON.stringify(value);
-      return `${key}=${!ids && (key === "stepName" || key === "workflowName") ? shortName(text) : text}`;
+      return `${key}=${!ids && (key === "stepName" || key === "workflowName" || key === "step") ? shortName(text) : text}`;
     })
     .join(" ");
   const payload =
     event.payload === undefined ? "" : ` ${describeValue(view.show(run, eventPlace(event), event.payload))}`;
   return `${data}${payload}`;
+}
+
+/**
+ * The generation of each of `events` (a page of the run's log after `afterSeq`): 1 before the
+ * first `run_restarted`, then the generation each one begins. A page that does not start at the
+ * beginning counts the restarts before it (reading the log's metadata up to `afterSeq`).
+ */
+async function generationsOf(
+  world: World,
+  runId: string,
+  events: readonly EventRecord[],
+  afterSeq: number,
+): Promise<number[]> {
+  let generation = 1;
+  if (afterSeq > 0) {
+    for (const event of await world.events.list(runId, { limit: afterSeq })) {
+      if (event.type === "run_restarted") generation = event.data.generation;
+    }
+  }
+  return events.map((event) => {
+    if (event.type === "run_restarted") generation = event.data.generation;
+    return generation;
+  });
 }
 
 async function inspectEvents(
@@ -234,9 +257,23 @@ async function inspectEvents(
     limit,
   });
   await view.unlock(world, "events", [runId]);
+  const generations = await generationsOf(world, runId, events, afterSeq);
+  const restarted = generations.some((generation) => generation > 1);
+  const columns: Column<EventRecord>[] = [
+    { header: "seq", value: (e) => String(e.seq) },
+    { header: "type", value: (e) => e.type },
+    { header: "time", value: (e) => formatTime(e.createdAt) },
+    { header: "detail", value: (e) => eventDetail(view, run, e, options.ids === true), max: 100 },
+  ];
+  // A restarted run's events say which generation they belong to (`run_restarted` begins one).
+  if (restarted) {
+    const generation = new Map(events.map((event, index) => [event.seq, generations[index] ?? 1]));
+    columns.splice(1, 0, { header: "gen", value: (e) => String(generation.get(e.seq) ?? 1) });
+  }
   const result: InspectResult = {
-    rows: events.map((event) => ({
+    rows: events.map((event, index) => ({
       seq: event.seq,
+      generation: generations[index] ?? 1,
       type: event.type,
       createdAt: iso(event.createdAt),
       data: isoTimes(event.data as Record<string, unknown>),
@@ -245,12 +282,7 @@ async function inspectEvents(
     table:
       events.length === 0
         ? `Run ${runId} has no events${afterSeq > 0 ? ` after ${afterSeq}` : ""}.`
-        : formatTable(events, [
-            { header: "seq", value: (e) => String(e.seq) },
-            { header: "type", value: (e) => e.type },
-            { header: "time", value: (e) => formatTime(e.createdAt) },
-            { header: "detail", value: (e) => eventDetail(view, run, e, options.ids === true), max: 100 },
-          ]),
+        : formatTable(events, columns),
   };
   const last = events.at(-1);
   if (last !== undefined && events.length === limit) result.nextCursor = String(last.seq);

@@ -112,6 +112,8 @@ export class RunDriver {
   #eventWaitsSeen = -1;
   #consumed: string[] = [];
   #cancelRequested = false;
+  /** Why the run is cancelled: "cancelled", or "restart" when a restart stops it. */
+  #cancelReason = "cancelled";
   #stopRequested = false;
   #pause: PauseState = "none";
   /** Control events (pausing, paused, resumed) to append after the machine's events. */
@@ -363,9 +365,18 @@ export class RunDriver {
     for (const item of items) {
       if (this.machine.finished || this.#lost) return;
       if (this.#consumed.includes(item.itemId)) continue;
-      if (item.kind === "cancel") {
+      if (item.kind === "cancel" || item.kind === "restart") {
         this.#consumed.push(item.itemId);
+        // A restart request for an earlier generation: another restart landed first; dropped.
+        if (
+          item.kind === "restart" &&
+          item.generation !== undefined &&
+          item.generation !== this.machine.generation
+        )
+          continue;
         this.#cancelRequested = true;
+        // A restart stops the run as a cancel does; the client then begins its next generation.
+        if (item.kind === "restart") this.#cancelReason = "restart";
         return;
       }
       if (item.kind === "pause" || item.kind === "pause_abort" || item.kind === "resume") {
@@ -498,7 +509,7 @@ export class RunDriver {
     let terminal: NewEvent;
     const payloads = machine.payloads;
     if (this.#cancelling) {
-      terminal = { type: "run_cancelled", data: { reason: "cancelled" }, createdAt: at };
+      terminal = { type: "run_cancelled", data: { reason: this.#cancelReason }, createdAt: at };
     } else if (machine.fatal !== undefined) {
       terminal = {
         type: "run_failed",

@@ -111,6 +111,8 @@ export class RunMachine {
   readonly run: RunInfo;
   /** Sequence number of the last committed event. */
   seq = 1;
+  /** The run's generation (1 until it is first restarted): new calls derive their ids with it. */
+  generation = 1;
   readonly steps = new Map<string, StepTask>();
   readonly waits = new Map<string, number>();
   /** Event waits still waiting, in call order (the first matching one takes an event). */
@@ -140,6 +142,8 @@ export class RunMachine {
   #index = 0;
   #expected: PlannedCall[] | undefined;
   #deliveriesLeft = 0;
+  /** Of `#deliveriesLeft`, the outcomes kept from an earlier generation (they come first). */
+  #keptDeliveriesLeft = 0;
   /**
    * The time of the run's latest event, never going back: the wall clock when events are written,
    * raised to the log's last event on replay. Events are stamped with it (so a log's times are the
@@ -198,18 +202,22 @@ export class RunMachine {
     // Deliveries below give the workflow their recorded times; this clock only stamps new events,
     // which must not go before the log's last one (another process's clock may be ahead).
     this.#clock = Math.max(this.#clock, plan.lastEventAt);
-    if (!events.some((event) => event.type === "run_started")) {
+    // Each generation (a restart begins one) has its own run_started.
+    if (!plan.started) {
       this.#push({ type: "run_started", data: {}, createdAt: this.#advance(now) });
     }
     this.seq = events.length === 0 ? 1 : (events[events.length - 1]?.seq ?? 1);
+    this.generation = plan.generation;
     this.#expected = plan.calls;
     this.#deliveriesLeft = plan.deliveries.length;
+    this.#keptDeliveriesLeft = plan.keptDeliveries;
     this.#replaying = true;
     try {
       await this.#startWorkflow();
       for (const event of plan.deliveries) {
         if (this.finished) break;
         this.#deliveriesLeft -= 1;
+        if (this.#keptDeliveriesLeft > 0) this.#keptDeliveriesLeft -= 1;
         const target = deliveryTarget(event);
         if (!this.#issued(target)) {
           this.#diverge(
@@ -332,17 +340,17 @@ export class RunMachine {
   #command(command: Command): CommandReceipt {
     const index = this.#index++;
     const { seed, createdAt } = this.run;
-    const id =
-      command.kind === "step"
-        ? derivedId("step", seed, createdAt, index)
-        : derivedId(command.kind === "hook" ? "hook" : "wait", seed, createdAt, index);
+    const expected = this.#expected?.[index];
+    // A call kept from an earlier generation keeps the id that generation derived.
+    const generation = expected?.generation ?? this.generation;
+    const prefix = command.kind === "step" ? "step" : command.kind === "hook" ? "hook" : "wait";
+    const id = derivedId(prefix, seed, createdAt, index, generation);
     const token = command.kind === "hook" ? (command.token ?? derivedToken(seed, index)) : undefined;
     const receipt: CommandReceipt = token === undefined ? { id } : { id, token };
     if (command.kind === "hook" && command.webhook && token !== undefined)
       receipt.url = this.#webhookUrl(token);
     if (this.finished) return receipt;
 
-    const expected = this.#expected?.[index];
     if (expected !== undefined) {
       if (!callMatches(expected, command, id, token)) {
         this.#diverge(
@@ -353,7 +361,9 @@ export class RunMachine {
       this.#restore(expected, command);
       return receipt;
     }
-    if (this.#replaying && this.#deliveriesLeft > 0) {
+    // Outcomes kept by a restart may still be ahead: a call made before them is new in this
+    // generation (it ran beside the restarted call), not a divergence from the log.
+    if (this.#replaying && this.#deliveriesLeft > this.#keptDeliveriesLeft) {
       this.#diverge(
         `the workflow makes ${describeCommand(command)} as call #${index + 1}, which the log does not have at that point`,
       );

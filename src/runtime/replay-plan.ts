@@ -6,9 +6,23 @@
  */
 
 import type { Command } from "../workflow/protocol.ts";
-import type { EventRecord } from "../world/events.ts";
+import type { EventRecord, EventType } from "../world/events.ts";
+import { type GenerationEvent, generationsOf } from "./generations.ts";
 
-export type PlannedCall =
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** The events that become deliveries (`PlannedDelivery`). */
+const OUTCOME_EVENTS: ReadonlySet<EventType> = new Set<EventType>([
+  "step_completed",
+  "step_failed",
+  "wait_completed",
+  "event_received",
+  "event_wait_timed_out",
+  "hook_received",
+  "hook_conflict",
+]);
+
+export type PlannedCall = (
   | {
       kind: "step";
       id: string;
@@ -21,7 +35,11 @@ export type PlannedCall =
     }
   | { kind: "sleep"; id: string; resumeAt: number; status: "waiting" | "resolved" }
   | { kind: "event"; id: string; eventType: string; timeoutAt: number; status: "waiting" | "resolved" }
-  | { kind: "hook"; id: string; token: string; webhook: boolean; disposed: boolean; conflicted: boolean };
+  | { kind: "hook"; id: string; token: string; webhook: boolean; disposed: boolean; conflicted: boolean }
+) & {
+  /** The generation that made the call (its id is derived with it). */
+  generation: number;
+};
 
 export type PlannedDelivery = Extract<
   EventRecord,
@@ -40,25 +58,57 @@ export type PlannedDelivery = Extract<
 export interface ReplayPlan {
   calls: PlannedCall[];
   deliveries: PlannedDelivery[];
-  /** Set when the log already ended the run. */
+  /** Set when the log already ended the run (its current generation). */
   terminal?: EventRecord;
   /** Time of the last event, so a resumed clock never goes backwards. */
   lastEventAt: number;
+  /** The run's current generation (1 before its first restart; `generations.ts`). */
+  generation: number;
+  /** How many calls (the first ones) the current generation kept from earlier ones. */
+  keptCalls: number;
+  /** How many deliveries (the first ones) are outcomes kept from earlier generations. */
+  keptDeliveries: number;
+  /** The current generation has its `run_started`. */
+  started: boolean;
 }
 
-export function planReplay(events: readonly EventRecord[]): ReplayPlan {
+/**
+ * The plan of the run's current generation: the calls and outcomes it keeps from earlier
+ * generations (`generations.ts`), then its own.
+ */
+export function planReplay(log: readonly EventRecord[]): ReplayPlan {
+  const generations = generationsOf(log);
+  const plan = planEvents(generations.events, generations.kept);
+  plan.generation = generations.generation;
+  plan.keptCalls = generations.keptCalls;
+  plan.started = generations.own.some((event) => event.type === "run_started");
+  for (const event of log) plan.lastEventAt = Math.max(plan.lastEventAt, event.createdAt);
+  return plan;
+}
+
+/**
+ * Plans the given events (a generation's, the first `kept` of them kept from earlier generations)
+ * as one stretch of replay. The generation fields are left for `planReplay` to fill in.
+ */
+export function planEvents(events: readonly GenerationEvent[], kept = 0): ReplayPlan {
   const calls: PlannedCall[] = [];
   const byId = new Map<string, PlannedCall>();
   const deliveries: PlannedDelivery[] = [];
   let terminal: EventRecord | undefined;
   let lastEventAt = 0;
+  let keptDeliveries = 0;
+  let generation = 1;
 
-  const add = (call: PlannedCall): void => {
-    calls.push(call);
-    byId.set(call.id, call);
+  const add = (call: DistributiveOmit<PlannedCall, "generation">): void => {
+    const planned = { ...call, generation } as PlannedCall;
+    calls.push(planned);
+    byId.set(call.id, planned);
   };
 
-  for (const event of events) {
+  for (const [position, entry] of events.entries()) {
+    const { event } = entry;
+    generation = entry.generation;
+    if (position < kept && OUTCOME_EVENTS.has(event.type)) keptDeliveries += 1;
     lastEventAt = Math.max(lastEventAt, event.createdAt);
     switch (event.type) {
       case "step_started": {
@@ -154,10 +204,19 @@ export function planReplay(events: readonly EventRecord[]): ReplayPlan {
         break;
       case "run_created":
       case "run_started":
+      case "run_restarted":
         break;
     }
   }
-  const plan: ReplayPlan = { calls, deliveries, lastEventAt };
+  const plan: ReplayPlan = {
+    calls,
+    deliveries,
+    lastEventAt,
+    generation,
+    keptCalls: 0,
+    keptDeliveries,
+    started: false,
+  };
   if (terminal !== undefined) plan.terminal = terminal;
   return plan;
 }

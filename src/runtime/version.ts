@@ -3,7 +3,7 @@
  * leaves runs from newer versions alone instead of misreading them. Raise it only together with a
  * replay-compatibility fixture of the old format (see test/replay-compat).
  */
-export const SPEC_VERSION = 3;
+export const SPEC_VERSION = 4;
 
 /*
  * History:
@@ -14,4 +14,11 @@ export const SPEC_VERSION = 3;
  *    `event:<eventId>:payload:<type>`) and `event_wait_timed_out` in the log, replayed as a call
  *    and its outcome (`waitForEvent`). A worker of version 2 would not know them: it leaves these
  *    runs alone.
+ * 4  restarts: `run_restarted` begins a new generation of the log after the previous one's end,
+ *    keeping the calls below its `fromCall` with all their outcomes; calls of generation 2 and
+ *    later derive their ids with the generation mixed in. A worker of version 3 would replay a
+ *    restarted log as one generation: it leaves these runs alone. Pauses: `run_pausing`,
+ *    `run_paused` and `run_resumed` (statuses `pausing` and `paused`), which a replay passes over;
+ *    a worker of version 3 would not honour a pause. Both are controls applied to runs of any
+ *    version: a rollout should finish before they are used on runs older workers may take.
  */

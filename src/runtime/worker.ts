@@ -324,10 +324,13 @@ export class Worker {
       });
   }
 
-  /** Whether a paused run's inbox asks to lift the pause: a resume (put while it was pausing) or a cancel. */
+  /**
+   * Whether a paused run's inbox asks to lift the pause: a resume (put while it was pausing), a
+   * cancel or a restart's stop.
+   */
   async #pauseLifted(runId: string): Promise<boolean> {
     const items = await this.world.inbox.list(runId);
-    return items.some((item) => item.kind === "resume" || item.kind === "cancel");
+    return items.some((item) => item.kind === "resume" || item.kind === "cancel" || item.kind === "restart");
   }
 
   async #take(runId: string, active: ActiveRun): Promise<void> {

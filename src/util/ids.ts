@@ -41,13 +41,28 @@ function base32(bytes: Uint8Array, length: number): string {
 /**
  * A deterministic ULID-shaped id for the `index`-th call of kind `prefix` in a run: its time part is
  * the run's creation time (so ids sort with the run) and its random part comes from HMAC(seed).
+ * A call made after a restart (`generation` 2 and later) mixes the generation in, so a step that
+ * runs again gets an id of its own, not the one its earlier run recorded; generation 1 derives
+ * exactly what it always did.
  */
-export function derivedId(prefix: IdPrefix, seed: string, runCreatedAt: number, index: number): string {
-  const mac = createHmac("sha256", seed).update(`${prefix}:${index}`).digest();
+export function derivedId(
+  prefix: IdPrefix,
+  seed: string,
+  runCreatedAt: number,
+  index: number,
+  generation = 1,
+): string {
+  const input = generation > 1 ? `${prefix}:${index}:g${generation}` : `${prefix}:${index}`;
+  const mac = createHmac("sha256", seed).update(input).digest();
   return `${prefix}_${encodeTime(runCreatedAt, 10)}${base32(mac, 16)}`;
 }
 
-/** An unguessable token (160 bits) derived from the run seed, stable across replays. */
+/**
+ * An unguessable token (160 bits) derived from the run seed, stable across replays, and across
+ * restarts: the hook a restarted run creates again at the same call listens on the same token
+ * (its earlier one stopped listening when that generation ended), so a webhook URL handed out
+ * before the restart reaches the run again.
+ */
 export function derivedToken(seed: string, index: number): string {
   const mac = createHmac("sha256", seed).update(`token:${index}`).digest();
   return base32(mac, 32).toLowerCase();

@@ -46,7 +46,7 @@ export interface EventDataMap {
   run_completed: Record<string, never>;
   /** The workflow threw, or the runtime failed it (non-determinism). Payload: the serialized error. */
   run_failed: { reason?: string };
-  /** The run was cancelled. */
+  /** The run was cancelled (`reason` "restart" when a restart stopped it). */
   run_cancelled: { reason?: string };
   /**
    * A pause was asked for while steps were executing: the run takes no new step, sleep, hook
@@ -58,6 +58,22 @@ export interface EventDataMap {
   run_paused: Record<string, never>;
   /** The run was resumed: what came due or arrived while it was paused is delivered now. */
   run_resumed: Record<string, never>;
+  /**
+   * The run begins again under the same id (`run.restart()`): generation `generation` (the first
+   * is 1, everything before the first restart) starts here and may follow the previous one's end.
+   * It keeps the calls of the previous generation whose call index is below `fromCall` (0: none,
+   * a restart from the beginning) with all their recorded outcomes; `step` and `occurrence` name
+   * the call it restarts from. `hooks` and `waits` are the kept hooks and waits that were still
+   * listening or waiting when the previous generation ended: they listen and wait again.
+   */
+  run_restarted: {
+    generation: number;
+    fromCall: number;
+    step?: string;
+    occurrence?: number;
+    hooks?: string[];
+    waits?: string[];
+  };
 }
 
 export type EventType = keyof EventDataMap;
@@ -84,6 +100,7 @@ export const EVENT_TYPES: readonly EventType[] = [
   "run_pausing",
   "run_paused",
   "run_resumed",
+  "run_restarted",
 ];
 
 /** Event types that end a run; nothing may follow them in the log. */

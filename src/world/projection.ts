@@ -32,7 +32,19 @@ export type ProjectionEffect =
   /** The wait ended: its sleep or event came (`completed`), or an event wait timed out (`timed_out`). */
   | { kind: "wait.complete"; waitId: string; at: number; status: "completed" | "timed_out" }
   /** The run ended: every wait (sleep or event wait) still waiting becomes `cancelled` at `at`. */
-  | { kind: "waits.cancelAll"; at: number };
+  | { kind: "waits.cancelAll"; at: number }
+  /**
+   * The run begins again (`run_restarted`): status `pending`; `startedAt`, `completedAt`, `output`
+   * and `error` cleared (the next generation's `run_started` sets `startedAt` again).
+   */
+  | { kind: "run.restart" }
+  /**
+   * A hook of the run listens again (a restart kept it): status `active`, `disposedAt` cleared.
+   * `HookTokenConflictError` when another active hook holds its token meanwhile.
+   */
+  | { kind: "hook.rearm"; hookId: string }
+  /** A wait of the run waits again (a restart kept it): status `waiting`, `completedAt` cleared. */
+  | { kind: "wait.rearm"; waitId: string };
 
 /** The projection changes one stored event implies. */
 export function projectEvent(event: EventRecord): ProjectionEffect[] {
@@ -143,6 +155,12 @@ export function projectEvent(event: EventRecord): ProjectionEffect[] {
       return [{ kind: "run.update", set: { status: "paused" } }];
     case "run_resumed":
       return [{ kind: "run.update", set: { status: "running" } }];
+    case "run_restarted":
+      return [
+        { kind: "run.restart" },
+        ...(event.data.hooks ?? []).map((hookId): ProjectionEffect => ({ kind: "hook.rearm", hookId })),
+        ...(event.data.waits ?? []).map((waitId): ProjectionEffect => ({ kind: "wait.rearm", waitId })),
+      ];
   }
 }
 
@@ -161,17 +179,31 @@ function endOfRun(at: number): ProjectionEffect[] {
 /**
  * Validates an append against the run as it is now, throwing the contract's error. The order of the
  * checks is part of the contract: finished, then lease, then sequence, then the batch's own shape.
+ * An append that begins with `run_restarted` is the one append a run that ended accepts; a run
+ * that has not ended refuses it with a `ConflictError` (a restart stops the run first), checked
+ * after the sequence, so a restart that lost to another gets `SequenceConflictError`.
  */
 export function checkAppend(run: RunRecord, request: AppendRequest): void {
-  if (TERMINAL_RUN_STATUSES.has(run.status)) throw new RunFinishedError(run.runId, run.status);
+  const ended = TERMINAL_RUN_STATUSES.has(run.status);
+  const restart = request.events[0]?.type === "run_restarted";
+  if (ended && !restart) throw new RunFinishedError(run.runId, run.status);
   if (request.owner !== undefined && run.lease !== undefined && run.lease.owner !== request.owner) {
     throw new LeaseLostError(`Run ${run.runId}`, request.owner, run.lease.owner);
   }
   if (run.seq !== request.expectedSeq)
     throw new SequenceConflictError(run.runId, request.expectedSeq, run.seq);
+  // After the sequence: a restart that lost to another one sees the log moved, not the run begun.
+  if (restart && !ended) {
+    throw new ConflictError(
+      `run_restarted cannot be appended to run ${run.runId}: it is ${run.status}, and a restart follows the end of a run (run.restart() stops it first).`,
+    );
+  }
   request.events.forEach((event, index) => {
     if (event.type === "run_created") {
       throw new ConflictError(`run_created cannot be appended to run ${run.runId}; runs.create writes it.`);
+    }
+    if (event.type === "run_restarted" && index !== 0) {
+      throw new ConflictError(`run_restarted must be the first event of an append (run ${run.runId}).`);
     }
     if (TERMINAL_EVENT_TYPES.has(event.type) && index !== request.events.length - 1) {
       throw new ConflictError(`${event.type} must be the last event of an append (run ${run.runId}).`);

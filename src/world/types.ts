@@ -177,22 +177,29 @@ export interface ClaimOptions extends QueueFilter {
 }
 
 /**
- * Something from outside the run (a hook payload, an event, a cancel request) waiting for the
- * run's driver. An event stays until a wait of its type takes it (events are kept in the order
- * they were stored, which is the order `list` returns them in).
+ * Something from outside the run (a hook payload, an event, a cancel or restart request) waiting
+ * for the run's driver. An event stays until a wait of its type takes it (events are kept in the
+ * order they were stored, which is the order `list` returns them in).
  */
 export interface InboxItem {
   itemId: string;
   runId: string;
   /**
    * `pause_abort` is a pause that also aborts the signals of the steps in flight; `resume` lifts
-   * a pause that the run's driver is still carrying out.
+   * a pause that the run's driver is still carrying out; `restart` stops the run for a restart
+   * (see `generation`).
    */
-  kind: "hook_payload" | "event" | "cancel" | "pause" | "pause_abort" | "resume";
+  kind: "hook_payload" | "event" | "cancel" | "pause" | "pause_abort" | "resume" | "restart";
   /** For hook payloads, the hook they are for. */
   hookId?: string;
   /** For events, their type. */
   eventType?: string;
+  /**
+   * For restart requests, the generation of the run they stop (`run_restarted`; 1 before the
+   * first restart): a driver drops a request for an earlier generation, made stale by another
+   * restart that landed first.
+   */
+  generation?: number;
   payload?: Uint8Array;
   createdAt: number;
 }
@@ -207,6 +214,8 @@ export interface NewInboxItem {
   kind: InboxItem["kind"];
   hookId?: string;
   eventType?: string;
+  /** For restart requests, the generation they stop (see `InboxItem.generation`). */
+  generation?: number;
   payload?: Uint8Array;
 }
 

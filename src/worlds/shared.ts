@@ -112,7 +112,9 @@ export interface HookAndWaitLookups {
  * held by an active hook (of any run, or created earlier in the same append and not disposed since);
  * `ConflictError` when it reuses a hook id, or a `wait_created` or `event_wait_created` reuses one
  * of the run's wait ids.
- * A `hook_disposed` of the run's own active hook frees its token for the events after it.
+ * A `hook_disposed` of the run's own active hook frees its token for the events after it. A
+ * `run_restarted` re-arms the run's kept hooks: `HookTokenConflictError` when another active hook
+ * holds one of their tokens meanwhile.
  */
 export function checkHookAndWaitIds(
   runId: string,
@@ -142,6 +144,16 @@ export function checkHookAndWaitIds(
         throw new HookTokenConflictError(token, holder || undefined);
       created.set(hookId, token);
       taken.add(token);
+    } else if (event.type === "run_restarted") {
+      // Kept hooks listen again: their tokens must still be free (the run ended, so none is its own).
+      for (const hookId of event.data.hooks ?? []) {
+        const hook = lookups.hook(hookId);
+        if (hook?.runId !== runId) continue;
+        const holder = lookups.tokenHolder(hook.token);
+        if (holder !== undefined || taken.has(hook.token))
+          throw new HookTokenConflictError(hook.token, holder || undefined);
+        taken.add(hook.token);
+      }
     } else if (event.type === "wait_created" || event.type === "event_wait_created") {
       const { waitId } = event.data;
       if (lookups.waitExists(waitId) || waits.has(waitId)) {

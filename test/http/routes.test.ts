@@ -1,7 +1,7 @@
 /**
  * Every route of the run API over real HTTP (Node adapter, memory World): health, start, get,
- * result (long-poll), cancel, pause and resume, events and hooks, with their success and refusal
- * answers.
+ * result (long-poll), cancel, pause and resume, restart, events and hooks, with their success and
+ * refusal answers.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { configure, getHookByToken, shutdown } from "../../src/api/index.ts";
@@ -224,6 +224,57 @@ describe("POST /runs/:runId/cancel", () => {
   it("answers 404 for an unknown run", async () => {
     const response = await call(served.origin, `${base}/runs/wrun_NOPE/cancel`, { method: "POST" });
     expect(response.status).toBe(404);
+  });
+});
+
+describe("POST /runs/:runId/restart", () => {
+  const restart = (runId: string, json?: unknown) =>
+    call(served.origin, `${base}/runs/${encodeURIComponent(runId)}/restart`, {
+      method: "POST",
+      ...(json === undefined ? {} : { json }),
+    });
+
+  it("restarts an ended run from the beginning (no body) or from a step (202), and it runs again", async () => {
+    const runId = await startRun("greeter", ["x"]);
+    const first = (await result(runId)).body;
+    const full = await restart(runId);
+    expect(full.status).toBe(202);
+    expect(await full.json()).toEqual({ runId, generation: 2, keptCalls: 0 });
+    const again = (await result(runId)).body;
+    expect(again).toMatchObject({ status: "completed", output: first.output });
+    // startedAt and completedAt are the new generation's.
+    expect(Date.parse(again.startedAt as string)).toBeGreaterThanOrEqual(
+      Date.parse(first.completedAt as string),
+    );
+    const fromStep = await restart(runId, { from: { step: "greet", occurrence: 1 } });
+    expect(fromStep.status).toBe(202);
+    expect(await fromStep.json()).toMatchObject({ runId, generation: 3, keptCalls: 0, occurrence: 1 });
+    expect((await result(runId)).body).toMatchObject({ status: "completed", output: first.output });
+    const types = (await world.events.list(runId)).map((event) => event.type);
+    expect(types.filter((type) => type === "run_restarted")).toHaveLength(2);
+  });
+
+  it("refuses a step the run never called or a bad restart point (400), an unknown run (404), writing nothing", async () => {
+    const runId = await startRun("greeter", ["y"]);
+    await result(runId);
+    const before = await snapshotWorld(world);
+    const unknownStep = await restart(runId, { from: { step: "refund" } });
+    expect(unknownStep.status).toBe(400);
+    const problem = await errorOf(unknownStep);
+    expect(problem.code).toBe("RESTART_STEP_NOT_FOUND");
+    expect(problem.message).toContain("the steps it called are: greet");
+    for (const from of [{ step: "greet", occurrence: 0 }, { step: "" }, "greet", { step: "greet", at: 1 }]) {
+      const bad = await restart(runId, { from });
+      expect(bad.status).toBe(400);
+      expect((await errorOf(bad)).code).toBe("INVALID_RESTART_POINT");
+    }
+    const extra = await restart(runId, { from: { step: "greet" }, force: true });
+    expect(extra.status).toBe(400);
+    expect((await errorOf(extra)).code).toBe("INVALID_BODY");
+    expect(await snapshotWorld(world)).toBe(before);
+    const missing = await restart("wrun_NOPE");
+    expect(missing.status).toBe(404);
+    expect((await errorOf(missing)).code).toBe("RUN_NOT_FOUND");
   });
 });
 

@@ -110,4 +110,33 @@ describe("inspect and events", () => {
       "waiting for hook t and events a, b",
     );
   });
+
+  it("inspect events shows the generation of each event of a restarted run, on every page", async () => {
+    const plain = await inspect(world, codec, "events", { id: runId });
+    expect(plain.table.split("\n")[0]).toMatch(/^SEQ\s+TYPE\s+TIME\s+DETAIL/);
+    expect(plain.rows.every((row) => row.generation === 1)).toBe(true);
+    await appendNext(world, runId, [{ type: "run_cancelled", data: { reason: "restart" } }]);
+    await appendNext(world, runId, [
+      {
+        type: "run_restarted",
+        data: { generation: 2, fromCall: 1, step: "step//w.ts//charge", occurrence: 1 },
+      },
+      { type: "run_started", data: {} },
+    ]);
+    const shown = await inspect(world, codec, "events", { id: runId });
+    const lines = shown.table.split("\n");
+    expect(lines[0]).toMatch(/^SEQ\s+GEN\s+TYPE\s+TIME\s+DETAIL/);
+    expect(lines.find((line) => line.includes("run_cancelled"))).toMatch(/^9\s+1\s+run_cancelled/);
+    expect(lines.find((line) => line.includes("run_restarted"))).toMatch(
+      /^10\s+2\s+run_restarted\s+\S+\s+generation=2 fromCall=1 step=charge occurrence=1/,
+    );
+    expect(shown.rows.map((row) => [row.seq, row.generation]).slice(-3)).toEqual([
+      [9, 1],
+      [10, 2],
+      [11, 2],
+    ]);
+    const page = await inspect(world, codec, "events", { id: runId, cursor: "10" });
+    expect(page.rows).toEqual([expect.objectContaining({ seq: 11, generation: 2, type: "run_started" })]);
+    expect(page.table).toMatch(/^SEQ\s+GEN/);
+  });
 });

@@ -6,9 +6,11 @@
  * already holds and without a NonDeterminismError.
  *
  * To add fixtures for the current version: `UPDATE_REPLAY_FIXTURES=1 npx vitest run
- * test/replay-compat` writes `fixtures/v<SPEC_VERSION>-order.json` and `-events.json` (a run of
+ * test/replay-compat` writes `fixtures/v<SPEC_VERSION>-order.json`, `-events.json` (a run of
  * the `events` workflow: events sent before and after it waits, two waits of one type at once, a
- * timeout it catches); with STEPWISE_ENCRYPTION_KEY set to a throwaway key, their `-encrypted`
+ * timeout it catches) and `-restart.json` (an order run restarted from its second reserve, which
+ * keeps the first reserve's outcome, recorded after the second began) and `-pause.json` (an order
+ * run paused while its first step ran, then resumed); with STEPWISE_ENCRYPTION_KEY set to a throwaway key, their `-encrypted`
  * twins (encrypted runs, with their key). Never edit or delete old ones.
  */
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -38,10 +40,13 @@ interface Fixture {
 }
 
 const executed: string[] = [];
+/** While set, the price step waits for it (to pause a run while a step runs). */
+let priceGate: Promise<void> | undefined;
 const wf = defineWorkflows("test/replay-compat/order.ts", {
   steps: {
     price: async (items: { sku: string; qty: number }[]) => {
       executed.push("price");
+      await priceGate;
       return items.reduce((sum, item) => sum + item.qty * 10, 0);
     },
     reserve: async (sku: string) => {
@@ -112,7 +117,7 @@ async function until(check: () => Promise<boolean>): Promise<void> {
 
 /** Waits for `run` to reach its hook, records its log as a fixture named `name`, and finishes it. */
 async function writeFixture(name: string, run: Run<unknown>): Promise<void> {
-  await until(async () => (await world.hooks.list({ runId: run.runId })).length > 0);
+  await until(async () => (await world.hooks.list({ runId: run.runId, status: "active" })).length > 0);
   const record = await world.runs.get(run.runId);
   const events = await world.events.list(run.runId);
   const stepsBeforeResume = executed.length;
@@ -163,6 +168,53 @@ if (process.env.UPDATE_REPLAY_FIXTURES) {
     for (const type of ["event_wait_created", "event_received", "event_wait_timed_out"]) {
       expect(log.some((event) => event.type === type)).toBe(true);
     }
+
+    // Spec version 4: a restarted run (the order run ended, then restarted from its second reserve).
+    executed.length = 0;
+    const restarted = await start(wf.order, [
+      "o-1",
+      [
+        { sku: "tea", qty: 2 },
+        { sku: "mug", qty: 1 },
+      ],
+    ]);
+    await until(async () => (await world.hooks.list({ runId: restarted.runId })).length > 0);
+    await resumeHook("approve-o-1", { by: "first" });
+    await restarted.returnValue;
+    await restarted.restart({ from: { step: "reserve", occurrence: 2 } });
+    executed.length = 0;
+    await writeFixture("restart", restarted);
+    expect((await world.events.list(restarted.runId)).some((event) => event.type === "run_restarted")).toBe(
+      true,
+    );
+
+    // Spec version 4: a run paused while its first step ran (pausing, then paused), then resumed.
+    executed.length = 0;
+    let open = (): void => {};
+    priceGate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const paused = await start(wf.order, [
+      "o-1",
+      [
+        { sku: "tea", qty: 2 },
+        { sku: "mug", qty: 1 },
+      ],
+    ]);
+    await until(async () => executed.includes("price"));
+    await paused.pause();
+    open();
+    priceGate = undefined;
+    await until(async () => (await paused.status) === "paused");
+    await paused.resume();
+    executed.length = 0;
+    await writeFixture("pause", paused);
+    const types = (await world.events.list(paused.runId)).map((event) => event.type);
+    expect(types.filter((type) => type.startsWith("run_pa") || type === "run_resumed")).toEqual([
+      "run_pausing",
+      "run_paused",
+      "run_resumed",
+    ]);
   });
 }
 

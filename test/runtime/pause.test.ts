@@ -243,6 +243,26 @@ describe.each(Object.keys(WORLDS))("on the %s World", (name) => {
     expect(began.get("stop")).toEqual([1, 2]);
   });
 
+  it("a paused run can be restarted: the new generation is not paused, and stale pause requests are dropped", async () => {
+    startWorker({ holdMs: 0 });
+    const run = await start(wf.sleeper, ["again"]);
+    await until("the sleep", async () => (await world.waits.list({ runId: run.runId })).length === 1);
+    await run.pause();
+    expect(await status(run.runId)).toBe("paused");
+    // Asked again with abortSteps: nothing to abort, the request waits in the inbox.
+    await run.pause({ abortSteps: true });
+    expect((await world.inbox.list(run.runId)).map((item) => item.kind)).toEqual(["pause_abort"]);
+    await run.restart();
+    expect(await run.returnValue).toBe("again-after done");
+    expect(await controlEvents(run.runId)).toEqual([
+      "run_paused",
+      "run_cancelled",
+      "run_restarted",
+      "run_completed",
+    ]);
+    expect(await world.inbox.list(run.runId)).toEqual([]);
+  });
+
   it("refuses controls in the wrong state with typed errors, writing nothing", async () => {
     startWorker();
     await expect(getRun("wrun_missing").pause()).rejects.toSatisfy((e) => RunNotFoundError.is(e));

@@ -58,8 +58,24 @@ describe("planReplay", () => {
       event("hook_disposed", { hookId: "h2" }),
     ]);
     expect(plan.calls).toEqual([
-      { kind: "hook", id: "h1", token: "taken", webhook: false, disposed: true, conflicted: true },
-      { kind: "hook", id: "h2", token: "mine", webhook: true, disposed: true, conflicted: false },
+      {
+        kind: "hook",
+        id: "h1",
+        token: "taken",
+        webhook: false,
+        disposed: true,
+        conflicted: true,
+        generation: 1,
+      },
+      {
+        kind: "hook",
+        id: "h2",
+        token: "mine",
+        webhook: true,
+        disposed: true,
+        conflicted: false,
+        generation: 1,
+      },
     ]);
     expect(plan.deliveries.map((d) => d.type)).toEqual(["hook_conflict"]);
   });
@@ -74,9 +90,16 @@ describe("planReplay", () => {
       event("event_received", { waitId: "wait_a", eventId: "evt_1", eventType: "paid", sentAt: 1 }),
     ]);
     expect(plan.calls).toEqual([
-      { kind: "event", id: "wait_a", eventType: "paid", timeoutAt: 7000, status: "resolved" },
-      { kind: "event", id: "wait_b", eventType: "shipped", timeoutAt: 8000, status: "resolved" },
-      { kind: "event", id: "wait_c", eventType: "paid", timeoutAt: 9000, status: "waiting" },
+      { kind: "event", id: "wait_a", eventType: "paid", timeoutAt: 7000, status: "resolved", generation: 1 },
+      {
+        kind: "event",
+        id: "wait_b",
+        eventType: "shipped",
+        timeoutAt: 8000,
+        status: "resolved",
+        generation: 1,
+      },
+      { kind: "event", id: "wait_c", eventType: "paid", timeoutAt: 9000, status: "waiting", generation: 1 },
     ]);
     expect(plan.deliveries.map((d) => [d.type, deliveryTarget(d)])).toEqual([
       ["event_wait_timed_out", "wait_b"],
@@ -85,7 +108,14 @@ describe("planReplay", () => {
   });
 
   it("matches a waitForEvent only against an event wait of the same type", () => {
-    const call = { kind: "event", id: "wait_a", eventType: "paid", timeoutAt: 1, status: "waiting" } as const;
+    const call = {
+      kind: "event",
+      id: "wait_a",
+      eventType: "paid",
+      timeoutAt: 1,
+      status: "waiting",
+      generation: 1,
+    } as const;
     expect(callMatches(call, { kind: "event", eventType: "paid", timeoutAt: 2 }, "wait_a", undefined)).toBe(
       true,
     );

@@ -29,6 +29,7 @@ import { describeProjections } from "./projections.ts";
 import { describeQueue } from "./queue.ts";
 import { describeQueueFilter } from "./queue-filter.ts";
 import { describeQueueRuns } from "./queue-runs.ts";
+import { describeRestart } from "./restart.ts";
 import { describeRuns } from "./runs.ts";
 import { describeStreams } from "./streams.ts";
 
@@ -56,5 +57,6 @@ export function describeWorldConformance(name: string, makeWorld: MakeWorld): vo
     describeAudit(context);
     describeNotices(context);
     describeBudget(context);
+    describeRestart(context);
   });
 }

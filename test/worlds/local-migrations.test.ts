@@ -225,3 +225,44 @@ describe("local World: upgrading a file written by schema version 7", () => {
     }
   });
 });
+
+describe("local World: upgrading a file written by schema version 8", () => {
+  it("keeps its inbox items (no generation) and takes restart requests and restarts after", async () => {
+    const db = fileAt(8);
+    db.prepare(
+      `INSERT INTO runs (run_id, workflow_name, status, seq, spec_version, seed, created_at, updated_at, payload_bytes)
+       VALUES ('wrun_old', 'old/workflow', 'running', 1, 3, 'seed', 1, 50, 0)`,
+    ).run();
+    db.prepare(
+      "INSERT INTO events (run_id, seq, type, data, payload, created_at) VALUES ('wrun_old', 1, 'run_created', '{}', x'00', 1)",
+    ).run();
+    db.prepare(
+      `INSERT INTO inbox (item_id, run_id, kind, hook_id, event_type, payload, created_at)
+       VALUES ('evt_old', 'wrun_old', 'event', NULL, 'paid', NULL, 3)`,
+    ).run();
+    db.close();
+
+    const world = createLocalWorld({ dataDir });
+    try {
+      const [old] = await world.inbox.list("wrun_old");
+      expect(old).toMatchObject({ itemId: "evt_old", kind: "event", eventType: "paid" });
+      expect(old?.generation).toBeUndefined();
+      await world.inbox.put({ itemId: "inbox_r", runId: "wrun_old", kind: "restart", generation: 1 });
+      expect((await world.inbox.list("wrun_old"))[1]).toMatchObject({ kind: "restart", generation: 1 });
+      await world.events.append({
+        runId: "wrun_old",
+        expectedSeq: 1,
+        events: [{ type: "run_cancelled", data: {} }],
+      });
+      const restarted = await world.events.append({
+        runId: "wrun_old",
+        expectedSeq: 2,
+        events: [{ type: "run_restarted", data: { generation: 2, fromCall: 0 } }],
+      });
+      expect(restarted.run).toMatchObject({ status: "pending", seq: 3 });
+      expect(restarted.run.completedAt).toBeUndefined();
+    } finally {
+      await world.close();
+    }
+  });
+});

@@ -355,6 +355,50 @@ describe("postgres World: schema and migrations", () => {
     }
   });
 
+  it("upgrades to 011: inbox items keep no generation, and restart requests and restarts are recorded", async () => {
+    const schema = nextSchema();
+    await schemaAt(
+      schema,
+      MIGRATIONS.findIndex((migration) => migration.version === 11),
+    );
+    const s = `"${schema}"`;
+    await admin.query(
+      `INSERT INTO ${s}.runs (run_id, workflow_name, status, seq, spec_version, seed, created_at, updated_at, payload_bytes)
+       VALUES ('wrun_old', 'old/workflow', 'running', 1, 3, 'seed', 1, 50, 0)`,
+    );
+    await admin.query(
+      `INSERT INTO ${s}.events (run_id, seq, type, data, payload, created_at)
+       VALUES ('wrun_old', 1, 'run_created', '{}', '\\x00', 1)`,
+    );
+    await admin.query(
+      `INSERT INTO ${s}.inbox (item_id, run_id, kind, event_type, created_at)
+       VALUES ('evt_old', 'wrun_old', 'event', 'paid', 3)`,
+    );
+    const world = await createPostgresWorld({ connectionString: url, schema });
+    try {
+      expect(await versions(schema)).toEqual(ALL_VERSIONS);
+      const [old] = await world.inbox.list("wrun_old");
+      expect(old).toMatchObject({ itemId: "evt_old", kind: "event", eventType: "paid" });
+      expect(old?.generation).toBeUndefined();
+      await world.inbox.put({ itemId: "inbox_r", runId: "wrun_old", kind: "restart", generation: 1 });
+      expect((await world.inbox.list("wrun_old"))[1]).toMatchObject({ kind: "restart", generation: 1 });
+      await world.events.append({
+        runId: "wrun_old",
+        expectedSeq: 1,
+        events: [{ type: "run_cancelled", data: {} }],
+      });
+      const restarted = await world.events.append({
+        runId: "wrun_old",
+        expectedSeq: 2,
+        events: [{ type: "run_restarted", data: { generation: 2, fromCall: 0 } }],
+      });
+      expect(restarted.run).toMatchObject({ status: "pending", seq: 3 });
+      expect((await world.runs.get("wrun_old")).completedAt).toBeUndefined();
+    } finally {
+      await world.close();
+    }
+  });
+
   it("with migrate: false, an unmigrated schema is refused, saying to run the migration", async () => {
     const schema = nextSchema();
     const error = await expectReject(

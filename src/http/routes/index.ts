@@ -10,6 +10,7 @@ import { sendEventRoute } from "./events.ts";
 import { health } from "./health.ts";
 import { resumeHookRoute } from "./hooks.ts";
 import { listRuns } from "./list-runs.ts";
+import { restartRunRoute } from "./restart.ts";
 import { getResult } from "./result.ts";
 import { getRunRoute, startRun } from "./runs.ts";
 import { readStream } from "./streams.ts";
@@ -25,6 +26,7 @@ export const routes: readonly Route<ResolvedOptions>[] = [
   { method: "POST", path: "runs/:runId/pause", guarded: true, handle: pauseRunRoute },
   { method: "POST", path: "runs/:runId/resume", guarded: true, handle: resumeRunRoute },
   { method: "POST", path: "runs/:runId/events", guarded: true, handle: sendEventRoute },
+  { method: "POST", path: "runs/:runId/restart", guarded: true, handle: restartRunRoute },
   { method: "GET", path: "runs/:runId/result", guarded: true, handle: getResult },
   { method: "GET", path: "runs/:runId/streams/:name", guarded: true, handle: readStream },
   { method: "POST", path: "hooks/:token", guarded: true, handle: resumeHookRoute },

@@ -161,5 +161,21 @@ function applyEffect(ctx: LocalContext, run: RunRecord, event: EventRecord, effe
     case "waits.cancelAll":
       sql.cancelRunWaits.run(effect.at, run.runId);
       return;
+    case "run.restart":
+      run.status = "pending";
+      delete run.startedAt;
+      delete run.completedAt;
+      return;
+    case "hook.rearm": {
+      const token = sql.hookToken.get(effect.hookId, run.runId);
+      if (token === undefined) return;
+      const holder = sql.tokenHolder.get(token);
+      if (holder !== undefined) throw new HookTokenConflictError(token, holder);
+      sql.rearmHook.run(effect.hookId, run.runId);
+      return;
+    }
+    case "wait.rearm":
+      sql.rearmWait.run(run.runId, effect.waitId);
+      return;
   }
 }

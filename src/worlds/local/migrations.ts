@@ -243,6 +243,14 @@ ALTER TABLE waits ADD COLUMN event_type TEXT;
 ALTER TABLE inbox ADD COLUMN event_type TEXT;
 `,
   },
+  {
+    version: 9,
+    name: "restart requests",
+    sql: `
+-- run.restart(): a restart request (inbox kind 'restart') names the generation of the run it stops.
+ALTER TABLE inbox ADD COLUMN generation INTEGER;
+`,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce(

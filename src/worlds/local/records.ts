@@ -107,6 +107,7 @@ export function createRecords(ctx: LocalContext): Pick<World, "steps" | "hooks" 
           };
           if (input.hookId !== undefined) created.hookId = input.hookId;
           if (input.eventType !== undefined) created.eventType = input.eventType;
+          if (input.generation !== undefined) created.generation = input.generation;
           if (input.payload !== undefined) created.payload = new Uint8Array(input.payload);
           sql.insertInbox.run(
             created.itemId,
@@ -114,6 +115,7 @@ export function createRecords(ctx: LocalContext): Pick<World, "steps" | "hooks" 
             input.kind,
             input.hookId ?? null,
             input.eventType ?? null,
+            input.generation ?? null,
             input.payload ?? null,
             at,
           );

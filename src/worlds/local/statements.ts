@@ -236,6 +236,13 @@ export function prepareStatements(db: Database.Database) {
     disposeRunHooks: prep<[at: number, runId: string]>(
       "UPDATE hooks SET status = 'disposed', disposed_at = ? WHERE run_id = ? AND status = 'active'",
     ),
+    /** A restart keeps the hook: it listens again (its token checked free by the caller). */
+    rearmHook: prep<[hookId: string, runId: string]>(
+      "UPDATE hooks SET status = 'active', disposed_at = NULL WHERE hook_id = ? AND run_id = ?",
+    ),
+    hookToken: prep<[hookId: string, runId: string], string>(
+      "SELECT token FROM hooks WHERE hook_id = ? AND run_id = ?",
+    ).pluck(),
     hook: prep<[hookId: string], HookRow>("SELECT * FROM hooks WHERE hook_id = ?"),
     hookByToken: prep<[token: string], HookRow>("SELECT * FROM hooks WHERE token = ? AND status = 'active'"),
     runHooks: prep<[runId: string, status: string | null, sameStatus: string | null, limit: number], HookRow>(
@@ -262,6 +269,10 @@ export function prepareStatements(db: Database.Database) {
     ),
     completeWait: prep<[status: string, at: number, runId: string, waitId: string]>(
       "UPDATE waits SET status = ?, completed_at = ? WHERE run_id = ? AND wait_id = ?",
+    ),
+    /** A restart keeps the wait: it waits again. */
+    rearmWait: prep<[runId: string, waitId: string]>(
+      "UPDATE waits SET status = 'waiting', completed_at = NULL WHERE run_id = ? AND wait_id = ?",
     ),
     /** The run ended: its sleeps still waiting are cancelled. */
     cancelRunWaits: prep<[at: number, runId: string]>(
@@ -418,11 +429,12 @@ export function prepareStatements(db: Database.Database) {
         kind: string,
         hookId: string | null,
         eventType: string | null,
+        generation: number | null,
         payload: Uint8Array | null,
         createdAt: number,
       ]
     >(
-      "INSERT INTO inbox (item_id, run_id, kind, hook_id, event_type, payload, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO inbox (item_id, run_id, kind, hook_id, event_type, generation, payload, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     ),
     /** Takes an item; its payload's size (0 without one), or undefined when it was already gone. */
     consumeInbox: prep<[itemId: string, runId: string], number>(

@@ -335,6 +335,29 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
                     Object.assign(wait, { status: "cancelled", completedAt: effect.at });
                 }
                 break;
+              case "run.restart":
+                run.status = "pending";
+                delete run.startedAt;
+                delete run.completedAt;
+                delete run.output;
+                delete run.error;
+                break;
+              case "hook.rearm": {
+                // checkHookAndWaitIds made sure the token is free.
+                const hook = hooks.get(effect.hookId);
+                if (hook?.runId !== run.runId) break;
+                hook.status = "active";
+                delete hook.disposedAt;
+                activeTokens.set(hook.token, hook.hookId);
+                break;
+              }
+              case "wait.rearm": {
+                const wait = state.waits.get(effect.waitId);
+                if (wait === undefined) break;
+                wait.status = "waiting";
+                delete wait.completedAt;
+                break;
+              }
             }
           }
         }
@@ -520,6 +543,7 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
         };
         if (input.hookId !== undefined) item.hookId = input.hookId;
         if (input.eventType !== undefined) item.eventType = input.eventType;
+        if (input.generation !== undefined) item.generation = input.generation;
         if (input.payload !== undefined) item.payload = own(input.payload);
         state.inbox.set(item.itemId, item);
         enqueue(input.runId, "inbox", undefined, item.createdAt);

@@ -37,6 +37,8 @@ interface WireRequest {
   at: number;
   badShape?: true;
   guard?: true;
+  /** The append begins with `run_restarted` (migration 011). */
+  restart?: true;
   status?: string;
   startedAt?: number;
   completedAt?: number;
@@ -79,7 +81,8 @@ function hasBadShape(request: AppendRequest): boolean {
   const passing: RunRecord = {
     runId: request.runId,
     workflowName: "",
-    status: "running",
+    // A restart passes on an ended run, any other append on a running one.
+    status: request.events[0]?.type === "run_restarted" ? "completed" : "running",
     seq: request.expectedSeq,
     specVersion: 0,
     seed: "",
@@ -151,6 +154,18 @@ function wireEffect(
     case "waits.cancelAll":
       effects.push({ k: effect.kind, at: effect.at });
       return;
+    case "run.restart":
+      // started_at and completed_at are cleared by append_one (migration 011).
+      wire.status = "pending";
+      delete wire.startedAt;
+      delete wire.completedAt;
+      return;
+    case "hook.rearm":
+      effects.push({ k: effect.kind, hookId: effect.hookId });
+      return;
+    case "wait.rearm":
+      effects.push({ k: effect.kind, waitId: effect.waitId });
+      return;
   }
 }
 
@@ -164,6 +179,7 @@ export function planAppend(request: AppendRequest, at: number, newMessageId: () 
   };
   if (request.owner !== undefined) wire.owner = request.owner;
   if (hasBadShape(request)) wire.badShape = true;
+  if (request.events[0]?.type === "run_restarted") wire.restart = true;
   const events: EventRecord[] = [];
   let bytes = 0;
   let guard = false;
@@ -183,7 +199,12 @@ export function planAppend(request: AppendRequest, at: number, newMessageId: () 
     }
     events.push(record);
     wire.events.push({ seq: record.seq, type: record.type, data: record.data, at: record.createdAt });
-    if (event.type === "hook_created" || event.type === "wait_created" || event.type === "event_wait_created")
+    if (
+      event.type === "hook_created" ||
+      event.type === "wait_created" ||
+      event.type === "event_wait_created" ||
+      event.type === "run_restarted"
+    )
       guard = true;
     // A malformed batch is refused before anything is applied: skip its effects.
     if (wire.badShape) return;

@@ -380,7 +380,7 @@ export function createQueries(s: string) {
 
     // ---- inbox
     /** $1 run, $2 item id, $3 kind, $4 hook, $5 payload, $6 now, $7 message id, $8 channel, $9
-     *  notification, $10 the run's byte limit, $11 event type. status: null (no run), terminal
+     *  notification, $10 the run's byte limit, $11 event type, $12 generation. status: null (no run), terminal
      *  (refused, nothing written), or written. */
     putInbox: named(
       "put_inbox",
@@ -390,8 +390,8 @@ export function createQueries(s: string) {
          SELECT run_id FROM run WHERE status NOT IN ('completed', 'failed', 'cancelled')
            AND ($10::bigint IS NULL OR payload_bytes + coalesce(octet_length($5::bytea), 0) <= $10::bigint)),
        item AS (
-         INSERT INTO ${s}.inbox (item_id, run_id, kind, hook_id, event_type, payload, created_at)
-         SELECT $2, run_id, $3, $4, $11, $5::bytea, $6::bigint FROM ok
+         INSERT INTO ${s}.inbox (item_id, run_id, kind, hook_id, event_type, generation, payload, created_at)
+         SELECT $2, run_id, $3, $4, $11, $12::integer, $5::bytea, $6::bigint FROM ok
          ON CONFLICT (item_id) DO NOTHING RETURNING run_id),
        counted AS (
          UPDATE ${s}.runs SET payload_bytes = payload_bytes + coalesce(octet_length($5::bytea), 0)
@@ -406,7 +406,7 @@ export function createQueries(s: string) {
      *  there is no such run (a driver reads its inbox when it takes a run: one round trip). */
     inbox: named(
       "inbox",
-      `SELECT i.item_id, r.run_id, i.kind, i.hook_id, i.event_type, i.payload, i.created_at
+      `SELECT i.item_id, r.run_id, i.kind, i.hook_id, i.event_type, i.generation, i.payload, i.created_at
        FROM ${s}.runs r LEFT JOIN ${s}.inbox i ON i.run_id = r.run_id
        WHERE r.run_id = $1 ORDER BY i.id`,
     ),

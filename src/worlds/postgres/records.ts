@@ -104,6 +104,7 @@ export function createRecords(ctx: PgContext): Pick<World, "steps" | "hooks" | "
         };
         if (input.hookId !== undefined) item.hookId = input.hookId;
         if (input.eventType !== undefined) item.eventType = input.eventType;
+        if (input.generation !== undefined) item.generation = input.generation;
         if (input.payload !== undefined) item.payload = new Uint8Array(input.payload);
         const [row] = await ctx.query<{
           status: string | null;
@@ -121,6 +122,7 @@ export function createRecords(ctx: PgContext): Pick<World, "steps" | "hooks" | "
           ctx.notes([["q"], ["i", input.runId]]),
           budget.maxRunBytes ?? null,
           input.eventType ?? null,
+          input.generation ?? null,
         ]);
         const status = row?.status ?? null;
         if (status === null) throw new RunNotFoundError(input.runId);

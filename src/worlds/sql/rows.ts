@@ -230,6 +230,7 @@ export interface InboxRow {
   kind: string;
   hook_id: string | null;
   event_type: string | null;
+  generation: Int | null;
   payload: Uint8Array | null;
   created_at: Int;
 }
@@ -243,6 +244,7 @@ export function inboxFromRow(row: InboxRow): InboxItem {
   };
   if (row.hook_id !== null) item.hookId = row.hook_id;
   if (row.event_type !== null) item.eventType = row.event_type;
+  if (row.generation !== null && row.generation !== undefined) item.generation = num(row.generation);
   if (row.payload !== null) item.payload = bytesOf(row.payload);
   return item;
 }

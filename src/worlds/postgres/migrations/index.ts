@@ -13,6 +13,7 @@ import * as m007 from "./007-claims-by-workflow.ts";
 import * as m008 from "./008-audit-outcomes.ts";
 import * as m009 from "./009-run-end-and-notices.ts";
 import * as m010 from "./010-events.ts";
+import * as m011 from "./011-restarts.ts";
 
 export interface Migration {
   version: number;
@@ -31,6 +32,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 8, name: m008.name, sql: m008.sql },
   { version: 9, name: m009.name, sql: m009.sql },
   { version: 10, name: m010.name, sql: m010.sql },
+  { version: 11, name: m011.name, sql: m011.sql },
 ];
 
 export const LATEST_VERSION: number = MIGRATIONS.reduce((latest, m) => Math.max(latest, m.version), 0);
