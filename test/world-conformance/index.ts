@@ -25,6 +25,7 @@ import { describeLifecycle } from "./lifecycle.ts";
 import { describeNotices } from "./notices.ts";
 import { describeNotifications } from "./notifications.ts";
 import { describePagination } from "./pagination.ts";
+import { describePause } from "./pause.ts";
 import { describeProjections } from "./projections.ts";
 import { describeQueue } from "./queue.ts";
 import { describeQueueFilter } from "./queue-filter.ts";
@@ -58,5 +59,6 @@ export function describeWorldConformance(name: string, makeWorld: MakeWorld): vo
     describeNotices(context);
     describeBudget(context);
     describeRestart(context);
+    describePause(context);
   });
 }
