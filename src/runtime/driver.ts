@@ -231,14 +231,19 @@ export class RunDriver {
       // with no wake-up (a resume enqueues one). Steps called but not executed are made afresh then.
       if (this.#pause !== "none" && this.#running === 0 && this.#results.length === 0) {
         machine.dropUnstartedCalls();
-        const recording = this.#pause === "pausing";
-        if (recording) this.#control.push({ type: "run_paused", data: {}, createdAt: machine.eventTime() });
+        const recorded = () => this.#control.some((event) => event.type === "run_paused");
+        if (this.#pause === "pausing" && !recorded())
+          this.#control.push({ type: "run_paused", data: {}, createdAt: machine.eventTime() });
         const released = await this.#commit({ release: true, pause: true });
-        if (!this.#control.some((event) => event.type === "run_paused") && recording) this.#pause = "paused";
-        if (released) return "paused";
-        // Not released: something arrived meanwhile (a resume, a cancel); look at it.
-        this.#inboxDirty = true;
-        continue;
+        if (recorded()) {
+          // A hook conflict put the events back. This machine dropped calls it never recorded, so
+          // it must not go on: leave the run (still `pausing`) to be replayed and paused afresh.
+          this.#lost = true;
+          return "lost";
+        }
+        this.#pause = "paused";
+        if (!released) await this.#letGoPaused();
+        return "paused";
       }
       // Stopping, once no step runs and every outcome that came in is applied (a step that ends
       // while the loop is between its steps is recorded, not lost to the hand-back).
@@ -547,6 +552,17 @@ export class RunDriver {
     }
     await this.#commit({ release: true, terminal });
     this.ended = terminal;
+  }
+
+  /**
+   * The paused run's release was refused because someone asked for it meanwhile (a resume, a
+   * cancel, a message): this machine dropped its unstarted calls and cannot go on, so let go, and
+   * wake the run for whoever asked (a worker that found it leased waits for the lease to lapse).
+   */
+  async #letGoPaused(): Promise<void> {
+    const { world, owner } = this.#host;
+    for (let tries = 0; tries < 20 && !(await world.runs.release(this.runId, owner)); tries++);
+    await world.queue.enqueue([{ runId: this.runId, kind: "wake", dedupeKey: `paused:${this.runId}` }]);
   }
 
   /** Puts the events of a failed append back: the machine's in its outbox, control events here. */

@@ -7,9 +7,6 @@
  * again after the resume; the typed errors of pause and resume in the wrong state, and concurrent
  * controls of one run leave a consistent log. (Real processes: test/e2e/pause.test.ts.)
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { configure, getRun, sendEvent, shutdown, start } from "../../src/api/index.ts";
 import { RunNotPausedError } from "../../src/errors/control.ts";
@@ -18,10 +15,7 @@ import { RunFinishedError, RunNotFoundError } from "../../src/errors/world.ts";
 import { getStepMetadata } from "../../src/index.ts";
 import { type RunReport, Worker, type WorkerOptions } from "../../src/runtime/worker.ts";
 import type { RunStatus, World } from "../../src/world/types.ts";
-import { createLocalWorld } from "../../src/worlds/local/index.ts";
-import { createMemoryWorld } from "../../src/worlds/memory/index.ts";
-import { createPostgresWorld } from "../../src/worlds/postgres/index.ts";
-import { type PostgresServer, startPostgres } from "../helpers/postgres.ts";
+import { everyWorld, until, type WorldEnv } from "../helpers/every-world.ts";
 import { defineWorkflows } from "../helpers/workflows.ts";
 
 /** Each step's attempts, by label, in the order they began. */
@@ -83,43 +77,12 @@ const wf = defineWorkflows("test/pause.ts", {
   },
 });
 
-let server: PostgresServer | undefined;
-let schemas = 0;
-afterAll(async () => {
-  await server?.stop();
-});
-
-interface Env {
-  world: World;
-  cleanup(): void;
-}
-const WORLDS: Record<string, () => Promise<Env>> = {
-  memory: async () => ({ world: createMemoryWorld(), cleanup: () => undefined }),
-  local: async () => {
-    const dir = mkdtempSync(join(tmpdir(), "stepwise-pause-"));
-    return {
-      world: createLocalWorld({ dataDir: dir }),
-      cleanup: () => rmSync(dir, { recursive: true, force: true }),
-    };
-  },
-  postgres: async () => {
-    server ??= await startPostgres();
-    const world = await createPostgresWorld({ connectionString: server.url, schema: `pause_${++schemas}` });
-    return { world, cleanup: () => undefined };
-  },
-};
-
-async function until(what: string, probe: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+const { worlds: WORLDS, stop } = everyWorld("pause");
+afterAll(stop);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe.each(Object.keys(WORLDS))("on the %s World", (name) => {
-  let env: Env;
+  let env: WorldEnv;
   let world: World;
   const workers: Worker[] = [];
   const reports: RunReport[] = [];
@@ -142,7 +105,7 @@ describe.each(Object.keys(WORLDS))("on the %s World", (name) => {
     abortReasons.length = 0;
     reports.length = 0;
     process.env.STEPWISE_WORKER = "0"; // the test starts its workers itself
-    env = await (WORLDS[name] as () => Promise<Env>)();
+    env = await WORLDS[name as keyof typeof WORLDS]();
     world = env.world;
     configure({ world });
   });

@@ -8,11 +8,8 @@
  * worker that stops aborts its steps once its stop grace runs out, and one that stops because of
  * it has not failed: it runs again on the next worker. (Lease loss is proven with real processes: test/e2e/step-abort.test.ts.)
  */
-import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { configure, getRun, shutdown, start } from "../../src/api/index.ts";
 import { type StepAbortedError, StepTimeoutError } from "../../src/errors/step.ts";
@@ -22,10 +19,7 @@ import { decodeValue } from "../../src/serde/codec.ts";
 import { createPayloadCodec } from "../../src/serde/payload.ts";
 import { places } from "../../src/serde/places.ts";
 import type { World } from "../../src/world/types.ts";
-import { createLocalWorld } from "../../src/worlds/local/index.ts";
-import { createMemoryWorld } from "../../src/worlds/memory/index.ts";
-import { createPostgresWorld } from "../../src/worlds/postgres/index.ts";
-import { type PostgresServer, startPostgres } from "../helpers/postgres.ts";
+import { everyWorld, until, type WorldEnv } from "../helpers/every-world.ts";
 import { defineWorkflows } from "../helpers/workflows.ts";
 
 /** What each step saw: the attempts it began, and its signal's reason when it aborted. */
@@ -183,42 +177,11 @@ const wf = defineWorkflows("test/step-abort.ts", {
   },
 });
 
-let server: PostgresServer | undefined;
-let schemas = 0;
-afterAll(async () => {
-  await server?.stop();
-});
-
-interface Env {
-  world: World;
-  cleanup(): void;
-}
-const WORLDS: Record<string, () => Promise<Env>> = {
-  memory: async () => ({ world: createMemoryWorld(), cleanup: () => undefined }),
-  local: async () => {
-    const dir = mkdtempSync(join(tmpdir(), "stepwise-abort-"));
-    return {
-      world: createLocalWorld({ dataDir: dir }),
-      cleanup: () => rmSync(dir, { recursive: true, force: true }),
-    };
-  },
-  postgres: async () => {
-    server ??= await startPostgres();
-    const world = await createPostgresWorld({ connectionString: server.url, schema: `abort_${++schemas}` });
-    return { world, cleanup: () => undefined };
-  },
-};
-
-async function until(what: string, probe: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+const { worlds: WORLDS, stop } = everyWorld("abort");
+afterAll(stop);
 
 describe.each(Object.keys(WORLDS))("on the %s World", (name) => {
-  let env: Env;
+  let env: WorldEnv;
   let world: World;
   const workers: Worker[] = [];
   const reports: RunReport[] = [];
@@ -252,7 +215,7 @@ describe.each(Object.keys(WORLDS))("on the %s World", (name) => {
     finishedAfterAbort.length = 0;
     reports.length = 0;
     process.env.STEPWISE_WORKER = "0"; // the test starts its workers itself
-    env = await (WORLDS[name] as () => Promise<Env>)();
+    env = await WORLDS[name as keyof typeof WORLDS]();
     world = env.world;
     configure({ world });
   });
