@@ -5,6 +5,7 @@
  */
 import { InvalidArgumentError } from "commander";
 import { EVENT_TYPE_PATTERN } from "../errors/events.ts";
+import { parseDurationMs } from "../util/duration.ts";
 import { RUN_ID_RULE, runIdProblem } from "../util/ids.ts";
 import { RUN_STATUSES, type RunStatus } from "../world/types.ts";
 
@@ -76,4 +77,25 @@ export function runId(text: string): string {
   if (problem !== undefined)
     throw new InvalidArgumentError(`The run id is not valid: ${problem}. ${RUN_ID_RULE}`);
   return text;
+}
+
+/**
+ * A point in time: an ISO 8601 date or date-time (`2026-12-01`, `2026-12-01T09:00:00Z`), or a
+ * duration ago (`7 days`, `12h`). Returns epoch ms.
+ */
+export function pointInTime(text: string): number {
+  const trimmed = text.trim();
+  if (/^\d{4}-\d{2}-\d{2}/.test(trimmed)) {
+    const at = Date.parse(trimmed);
+    if (Number.isFinite(at)) return at;
+  } else {
+    try {
+      return Date.now() - parseDurationMs(trimmed);
+    } catch {
+      // said below
+    }
+  }
+  throw new InvalidArgumentError(
+    'Expected a date ("2026-12-01", "2026-12-01T09:00:00Z") or a duration ago ("7 days", "12h").',
+  );
 }

@@ -9,7 +9,15 @@ import { readFileSync } from "node:fs";
 import { Argument, Command, Option } from "commander";
 import type { WorkerCommandOptions } from "./commands/worker.ts";
 import { type Act, details } from "./help.ts";
-import { eventType, jsonValue, leaseMilliseconds, milliseconds, positiveInteger, runId } from "./parsers.ts";
+import {
+  eventType,
+  jsonValue,
+  leaseMilliseconds,
+  milliseconds,
+  pointInTime,
+  positiveInteger,
+  runId,
+} from "./parsers.ts";
 import { registerInspect } from "./program-inspect.ts";
 
 /** The installed package's version (from its package.json, beside `src/` and `dist/`). */
@@ -286,6 +294,50 @@ export function buildProgram(done: (code: number) => void): Command {
     .addArgument(payloadArgument())
     .addHelpText("after", resumeHelp)
     .action(act(resume));
+
+  program
+    .command("replay")
+    .summary("check that stored runs replay against this code (a deploy gate)")
+    .description(
+      "Replays the runs in flight (with --all, the runs that have ended too; --workflow, --since narrow them) against the workflow code here (--load, default every file under ./workflows) and prints each run that would not replay: where its log and the code part (the event, what the log has, what the code makes), a workflow missing from the code, or a payload whose key is not set. Nothing executes and nothing is written. Exit 0 when every run replays cleanly, 1 otherwise.",
+    )
+    .requiredOption("--check", "replay and report (the only mode)")
+    .option(
+      "--workflow <name>",
+      "only runs of this workflow (a short name finds every workflow of that name; repeatable)",
+      (name: string, previous: string[] | undefined) => [...(previous ?? []), name],
+    )
+    .option(
+      "--since <when>",
+      'only runs created since then: a date, or a duration ago ("7 days")',
+      pointInTime,
+    )
+    .option(
+      "--load <file>",
+      "a workflow file to load (repeatable; default: every file under ./workflows)",
+      (file: string, previous: string[] | undefined) => [...(previous ?? []), file],
+    )
+    .option("--all", "also the runs that have ended (their logs are histories worth replaying)")
+    .option("--json", "print the summary and every run that would not replay as JSON")
+    .addHelpText(
+      "after",
+      details("In CI, before a deploy: a non-zero exit means runs in flight would diverge.", [
+        "npx stepwise replay --check",
+        "npx stepwise replay --check --workflow order --since '7 days'",
+        "npx stepwise replay --check --load workflows/order.ts --json",
+      ]),
+    )
+    .action(
+      act(
+        async (options: {
+          check: boolean;
+          workflow?: string[];
+          since?: number;
+          load?: string[];
+          json?: boolean;
+        }) => (await import("./commands/replay.ts")).run(options),
+      ),
+    );
 
   program
     .command("build")

@@ -53,6 +53,15 @@ const OUTCOME_TYPES: ReadonlySet<NewEvent["type"]> = new Set([
   "hook_conflict",
 ]);
 
+/** Where a replay left the log: the event (`seq`, when known) and both sides, in words. */
+export interface Divergence {
+  seq: number | undefined;
+  /** What the log recorded there, e.g. `step "charge"`. */
+  logHas: string;
+  /** What the workflow code makes instead. */
+  codeMakes: string;
+}
+
 export interface StepTask {
   id: string;
   name: string;
@@ -152,6 +161,10 @@ export class RunMachine {
   #clock: number;
   #started = false;
   #replaying = false;
+  /** The log event the replay delivers next (where a call it does not have would go). */
+  #nextDeliverySeq: number | undefined;
+  /** Where and how a replay diverged from the log, once it has (beside `fatal`). */
+  divergence: Divergence | undefined;
 
   constructor(options: MachineOptions) {
     this.#options = options;
@@ -219,9 +232,11 @@ export class RunMachine {
         this.#deliveriesLeft -= 1;
         if (this.#keptDeliveriesLeft > 0) this.#keptDeliveriesLeft -= 1;
         const target = deliveryTarget(event);
+        this.#nextDeliverySeq = event.seq;
         if (!this.#issued(target)) {
           this.#diverge(
             `the log has an outcome for ${describeId(target)} (event ${event.seq}), but the workflow never made that call before it`,
+            { seq: event.seq, logHas: `an outcome for ${describeId(target)}`, codeMakes: "no such call" },
           );
           break;
         }
@@ -232,6 +247,11 @@ export class RunMachine {
         if (missing !== undefined) {
           this.#diverge(
             `the log records ${describeCall(missing)} as call #${this.#index + 1}, but the workflow did not make it`,
+            {
+              seq: missing.seq,
+              logHas: describeCall(missing),
+              codeMakes: "no call (the workflow did not make it)",
+            },
           );
         }
       }
@@ -355,6 +375,7 @@ export class RunMachine {
       if (!callMatches(expected, command, id, token)) {
         this.#diverge(
           `call #${index + 1} was ${describeCall(expected)} when the log was written, but the workflow now makes ${describeCommand(command)}`,
+          { seq: expected.seq, logHas: describeCall(expected), codeMakes: describeCommand(command) },
         );
         return receipt;
       }
@@ -366,6 +387,11 @@ export class RunMachine {
     if (this.#replaying && this.#deliveriesLeft > this.#keptDeliveriesLeft) {
       this.#diverge(
         `the workflow makes ${describeCommand(command)} as call #${index + 1}, which the log does not have at that point`,
+        {
+          seq: this.#nextDeliverySeq,
+          logHas: "an outcome of an earlier call next",
+          codeMakes: describeCommand(command),
+        },
       );
       return receipt;
     }
@@ -513,8 +539,9 @@ export class RunMachine {
     this.#push({ type: "hook_disposed", data: { hookId }, createdAt: this.eventTime() });
   }
 
-  #diverge(detail: string): void {
+  #diverge(detail: string, divergence: Divergence): void {
     if (this.fatal !== undefined) return;
+    this.divergence = divergence;
     this.fatal = new NonDeterminismError(
       `Replay of run ${this.run.runId} (${this.run.workflowName}) diverged from its event log: ${detail}. Workflow code must make the same calls in the same order on every replay: keep non-deterministic work (I/O, randomness outside the sandbox's seeded Math.random, reading the environment) in steps, and do not change a workflow's calls while it has runs in progress.`,
     );

@@ -39,6 +39,8 @@ export type PlannedCall = (
 ) & {
   /** The generation that made the call (its id is derived with it). */
   generation: number;
+  /** The event that recorded the call (for messages: where a replay diverged). */
+  seq: number;
 };
 
 export type PlannedDelivery = Extract<
@@ -99,8 +101,9 @@ export function planEvents(events: readonly GenerationEvent[], kept = 0): Replay
   let keptDeliveries = 0;
   let generation = 1;
 
-  const add = (call: DistributiveOmit<PlannedCall, "generation">): void => {
-    const planned = { ...call, generation } as PlannedCall;
+  let seq = 0;
+  const add = (call: DistributiveOmit<PlannedCall, "generation" | "seq">): void => {
+    const planned = { ...call, generation, seq } as PlannedCall;
     calls.push(planned);
     byId.set(call.id, planned);
   };
@@ -108,6 +111,7 @@ export function planEvents(events: readonly GenerationEvent[], kept = 0): Replay
   for (const [position, entry] of events.entries()) {
     const { event } = entry;
     generation = entry.generation;
+    seq = event.seq;
     if (position < kept && OUTCOME_EVENTS.has(event.type)) keptDeliveries += 1;
     lastEventAt = Math.max(lastEventAt, event.createdAt);
     switch (event.type) {

@@ -8,7 +8,6 @@
  */
 import { PayloadDecryptionError } from "../serde/errors.ts";
 import { createPayloadCodec, type PayloadCodec } from "../serde/payload.ts";
-import { places } from "../serde/places.ts";
 import { newOwnerId } from "../util/owner.ts";
 import {
   type QueueFilter,
@@ -22,8 +21,9 @@ import "./builtin-steps.ts";
 import { type DriveOutcome, RunDriver } from "./driver.ts";
 import { type Limits, limitsFromEnv } from "./limits.ts";
 import { LruCache } from "./lru.ts";
-import { RunMachine } from "./machine.ts";
+import type { RunMachine } from "./machine.ts";
 import { getWorkflowBundle, onWorkflowsRegistered, registeredWorkflowList } from "./registry.ts";
+import { replayRun } from "./replay-run.ts";
 import { type RunEnding, type RunWaiting, runEnding, runWaiting } from "./run-report.ts";
 import { Semaphore } from "./semaphore.ts";
 import { SPEC_VERSION } from "./version.ts";
@@ -468,21 +468,8 @@ export class Worker {
       cached.bytes = run.payloadBytes;
       return cached;
     }
-    const bundle = getWorkflowBundle(run.workflowName);
-    if (bundle === undefined) throw new Error(`workflow ${run.workflowName} is not registered`);
-    const machine = new RunMachine({
-      run: { runId: run.runId, workflowName: run.workflowName, createdAt: run.createdAt, seed: run.seed },
-      workflowId: run.workflowName,
-      bundle,
-      input: this.#payloads.decode(run, places.runInput, run.input),
-      payloads: this.#payloads,
-      scope: { runId: run.runId, encrypted: run.encrypted, specVersion: run.specVersion },
-      payloadBytes: run.payloadBytes,
-      limits: this.#limits,
-    });
     const events = run.seq > 1 ? await this.world.events.list(run.runId) : [];
-    await machine.replay(events.length > 0 ? events : [], Date.now());
-    return machine;
+    return await replayRun(run, events, { payloads: this.#payloads, limits: this.#limits });
   }
 
   async #handBack(runId: string, active: ActiveRun, availableAt: number): Promise<void> {

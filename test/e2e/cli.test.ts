@@ -178,6 +178,7 @@ describe("npx stepwise", () => {
       "send-event",
       "pause",
       "resume",
+      "replay",
       "build",
       "migrate",
       "doctor",

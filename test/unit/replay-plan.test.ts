@@ -66,6 +66,7 @@ describe("planReplay", () => {
         disposed: true,
         conflicted: true,
         generation: 1,
+        seq: 1,
       },
       {
         kind: "hook",
@@ -75,6 +76,7 @@ describe("planReplay", () => {
         disposed: true,
         conflicted: false,
         generation: 1,
+        seq: 2,
       },
     ]);
     expect(plan.deliveries.map((d) => d.type)).toEqual(["hook_conflict"]);
@@ -90,7 +92,15 @@ describe("planReplay", () => {
       event("event_received", { waitId: "wait_a", eventId: "evt_1", eventType: "paid", sentAt: 1 }),
     ]);
     expect(plan.calls).toEqual([
-      { kind: "event", id: "wait_a", eventType: "paid", timeoutAt: 7000, status: "resolved", generation: 1 },
+      {
+        kind: "event",
+        id: "wait_a",
+        eventType: "paid",
+        timeoutAt: 7000,
+        status: "resolved",
+        generation: 1,
+        seq: 1,
+      },
       {
         kind: "event",
         id: "wait_b",
@@ -98,8 +108,17 @@ describe("planReplay", () => {
         timeoutAt: 8000,
         status: "resolved",
         generation: 1,
+        seq: 2,
       },
-      { kind: "event", id: "wait_c", eventType: "paid", timeoutAt: 9000, status: "waiting", generation: 1 },
+      {
+        kind: "event",
+        id: "wait_c",
+        eventType: "paid",
+        timeoutAt: 9000,
+        status: "waiting",
+        generation: 1,
+        seq: 3,
+      },
     ]);
     expect(plan.deliveries.map((d) => [d.type, deliveryTarget(d)])).toEqual([
       ["event_wait_timed_out", "wait_b"],
@@ -115,6 +134,7 @@ describe("planReplay", () => {
       timeoutAt: 1,
       status: "waiting",
       generation: 1,
+      seq: 1,
     } as const;
     expect(callMatches(call, { kind: "event", eventType: "paid", timeoutAt: 2 }, "wait_a", undefined)).toBe(
       true,
