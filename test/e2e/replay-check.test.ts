@@ -130,7 +130,9 @@ describe("replay --check in real processes on the local World", () => {
     try {
       const result = await stepwise("replay", "--check");
       expect(result.code).toBe(1);
-      expect(result.stdout).toContain("workflow workflow//workflows/order.ts//order is not in the loaded code");
+      expect(result.stdout).toContain(
+        "workflow workflow//workflows/order.ts//order is not in the loaded code",
+      );
       expect(result.stderr).toContain("1 replay cleanly, 3 of workflows not in this code");
     } finally {
       renameSync(join(project.dir, "workflows/orders.ts"), join(project.dir, "workflows/order.ts"));
