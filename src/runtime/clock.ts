@@ -14,6 +14,11 @@ export interface Clock {
    * timer never keeps the process alive. Returns a function that cancels it.
    */
   at(at: number, fn: () => void): () => void;
+  /**
+   * Timers fire at their time exactly, never early (a virtual clock): the worker then looks for
+   * due work at its time, rather than a millisecond after as it does on the wall clock.
+   */
+  readonly precise?: boolean;
 }
 
 /** The longest a Node timer waits in one go (about 24.8 days); longer waits are re-armed. */

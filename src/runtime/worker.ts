@@ -293,7 +293,8 @@ export class Worker {
   async #armClaimTimer(): Promise<void> {
     const next = await this.world.queue.nextAvailableAt(this.#filter());
     if (!this.#running || next === undefined) return;
-    this.#armRetry(Math.max(0, next - this.#clock.now()) + 1);
+    // A wall-clock timer may fire a little early: look a millisecond after the message is due.
+    this.#armRetry(Math.max(0, next - this.#clock.now()) + (this.#clock.precise ? 0 : 1));
   }
 
   /** Which messages this worker claims: its workflows' (read afresh), and only its runs' if limited. */

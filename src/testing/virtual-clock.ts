@@ -16,6 +16,7 @@ export class VirtualClock implements Clock {
   #now: number;
   #timers = new Set<Timer>();
   #order = 0;
+  readonly precise = true;
 
   constructor(start: number) {
     this.#now = start;
