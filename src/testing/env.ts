@@ -86,8 +86,9 @@ export interface TestEnv extends AsyncDisposable {
   /** Run `runId`'s steps, decoded. */
   steps(runId: string): Promise<TestStep[]>;
   /**
-   * Moves the clock forward by `duration` (`"1 day"`, milliseconds), firing what comes due in
-   * order, and resolves once what that woke has run as far as it can.
+   * Moves the clock forward by `duration` (`"1 day"`, milliseconds): each due time on the way in
+   * turn, letting what it wakes run (and schedule more within the span) before the next; resolves
+   * once everything due by then has run as far as it can.
    */
   advance(duration: string | number): Promise<void>;
   /** Moves the clock to `date` (never back), as `advance` does. */
@@ -134,7 +135,15 @@ export async function createTestEnv(options: TestEnvOptions = {}): Promise<TestE
   });
   let closing: Promise<void> | undefined;
 
+  // Step by step: each timer on the way fires at its time and what it wakes runs before the next,
+  // so work it schedules within the span (a retry's backoff) comes due within it too.
   const advanceTo = async (to: number): Promise<void> => {
+    for (;;) {
+      await pacer.settled();
+      const next = clock.nextTimerAt();
+      if (next === undefined || next > to) break;
+      pacer.advanceTo(next);
+    }
     pacer.advanceTo(to);
     await pacer.settled();
   };
