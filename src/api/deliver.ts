@@ -5,11 +5,20 @@
  * `sendEvent` and every door in front of them behave alike.
  */
 import { PayloadTooLargeError } from "../errors/runtime.ts";
-import { checkPayload } from "../runtime/limits.ts";
+import { checkPayload, type Limits } from "../runtime/limits.ts";
 import { getLimits, getPayloadCodec } from "../runtime/process.ts";
+import type { PayloadCodec } from "../serde/payload.ts";
 import { places } from "../serde/places.ts";
 import { newId } from "../util/ids.ts";
 import type { HookRecord, InboxItem, NewInboxItem, RunRecord, World } from "../world/types.ts";
+
+/** The codec and limits a delivery uses: the process's, or a test environment's. @internal */
+export interface DeliveryContext {
+  payloads: PayloadCodec;
+  limits: Limits;
+}
+
+const processContext = (): DeliveryContext => ({ payloads: getPayloadCodec(), limits: getLimits() });
 
 /**
  * Stores codec `text` in the inbox of `hook`'s run, bound to the new inbox item (encrypted runs),
@@ -21,15 +30,17 @@ export async function deliverToHook(
   hook: HookRecord,
   text: string,
   what: string,
+  using: DeliveryContext = processContext(),
 ): Promise<void> {
   const run = await world.runs.get(hook.runId);
   const itemId = newId("inbox");
-  const bytes = getPayloadCodec().encode(run, places.hookPayload(hook.hookId, itemId), text);
+  const bytes = using.payloads.encode(run, places.hookPayload(hook.hookId, itemId), text);
   await putChecked(
     world,
     { itemId, runId: hook.runId, kind: "hook_payload", hookId: hook.hookId },
     bytes,
     what,
+    using.limits,
   );
 }
 
@@ -44,10 +55,12 @@ export async function deliverEvent(
   eventType: string,
   text: string,
   what: string,
+  using: DeliveryContext = processContext(),
 ): Promise<InboxItem> {
   const itemId = newId("evt");
-  const bytes = getPayloadCodec().encode(run, places.eventPayload(itemId, eventType), text);
-  return putChecked(world, { itemId, runId: run.runId, kind: "event", eventType }, bytes, what);
+  const bytes = using.payloads.encode(run, places.eventPayload(itemId, eventType), text);
+  const item = { itemId, runId: run.runId, kind: "event" as const, eventType };
+  return putChecked(world, item, bytes, what, using.limits);
 }
 
 /** `inbox.put` of `bytes`, within the per-payload limit here and the run's total in the World. */
@@ -56,8 +69,8 @@ async function putChecked(
   item: Omit<NewInboxItem, "payload">,
   bytes: Uint8Array,
   what: string,
+  limits: Limits,
 ): Promise<InboxItem> {
-  const limits = getLimits();
   checkPayload(bytes.length, what, limits);
   try {
     return await world.inbox.put({ ...item, payload: bytes }, { maxRunBytes: limits.maxRunBytes });

@@ -13,8 +13,8 @@ import { eventSchema } from "../runtime/event-types.ts";
 import { ensureWorker, getWorld } from "../runtime/process.ts";
 import { encodeValue } from "../serde/codec.ts";
 import { validatePayload } from "../workflow/schema.ts";
-import { TERMINAL_RUN_STATUSES } from "../world/types.ts";
-import { deliverEvent } from "./deliver.ts";
+import { TERMINAL_RUN_STATUSES, type World } from "../world/types.ts";
+import { type DeliveryContext, deliverEvent } from "./deliver.ts";
 
 /** An event that `sendEvent` stored for its run. */
 export interface SentEvent {
@@ -38,8 +38,23 @@ export interface SentEvent {
  * has no key.
  */
 export async function sendEvent(runId: string, type: string, payload: unknown): Promise<SentEvent> {
+  const sent = await sendEventIn(await getWorld(), undefined, runId, type, payload);
+  await ensureWorker();
+  return sent;
+}
+
+/**
+ * `sendEvent` on `world`, with `using`'s codec and limits (the process's when undefined), without
+ * starting a worker: shared with `stepwise-workflows/testing`. @internal
+ */
+export async function sendEventIn(
+  world: World,
+  using: DeliveryContext | undefined,
+  runId: string,
+  type: string,
+  payload: unknown,
+): Promise<SentEvent> {
   const eventType = checkEventType(type);
-  const world = await getWorld();
   const run = await world.runs.get(runId);
   if (TERMINAL_RUN_STATUSES.has(run.status)) throw new RunFinishedError(runId, run.status);
   const schema = eventSchema(eventType);
@@ -62,7 +77,7 @@ export async function sendEvent(runId: string, type: string, payload: unknown): 
       { cause: error },
     );
   }
-  const item = await deliverEvent(world, run, eventType, text, `The payload of the "${eventType}" event`);
-  await ensureWorker();
+  const what = `The payload of the "${eventType}" event`;
+  const item = await deliverEvent(world, run, eventType, text, what, using);
   return { eventId: item.itemId, runId, type: eventType, sentAt: new Date(item.createdAt) };
 }

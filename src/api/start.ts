@@ -12,11 +12,12 @@ import {
   PayloadTooLargeError,
   SerializationError,
 } from "../errors/runtime.ts";
-import { checkPayload, formatBytes } from "../runtime/limits.ts";
+import { checkPayload, formatBytes, type Limits } from "../runtime/limits.ts";
 import { ensureWorker, getLimits, getPayloadCodec, getWorld } from "../runtime/process.ts";
 import { resolveWorkflowId, type WorkflowReference } from "../runtime/registry.ts";
 import { SPEC_VERSION } from "../runtime/version.ts";
 import { encodeValue } from "../serde/codec.ts";
+import type { PayloadCodec } from "../serde/payload.ts";
 import { places } from "../serde/places.ts";
 import { newId, newRunSeed, RUN_ID_RULE, runIdProblem } from "../util/ids.ts";
 import type { CreateRunInput, RunStatus } from "../world/types.ts";
@@ -108,10 +109,26 @@ function runIdOf(id: unknown, where: string): string {
  * place runs are started. @internal
  */
 export async function startRuns(workflowId: string, items: readonly RunToStart[]): Promise<StartedRun[]> {
+  const inputs = prepareRuns(workflowId, items, getPayloadCodec(), getLimits());
+  if (inputs.length === 0) return [];
+  const world = await getWorld();
+  const results = await world.runs.createMany(inputs);
+  await ensureWorker();
+  return results.map(({ run, created }) => ({ run: new Run(run.runId), created, status: run.status }));
+}
+
+/**
+ * The runs `startRuns` creates, checked and encoded with `codec` within `limits` (the same
+ * errors, before anything is written). Shared with `stepwise-workflows/testing`. @internal
+ */
+export function prepareRuns(
+  workflowId: string,
+  items: readonly RunToStart[],
+  codec: PayloadCodec,
+  limits: Limits,
+): CreateRunInput[] {
   if (items.length > MAX_START_BATCH) throw new BatchTooLargeError(items.length, MAX_START_BATCH);
   const batch = items.length > 1;
-  const codec = getPayloadCodec();
-  const limits = getLimits();
   let total = 0;
   const inputs = items.map((item, index): CreateRunInput => {
     const where = batch ? ` (item ${index} of the batch)` : "";
@@ -136,11 +153,7 @@ export async function startRuns(workflowId: string, items: readonly RunToStart[]
       `The arguments of this batch of ${items.length} runs of ${workflowId} take ${formatBytes(total)} together; a batch holds at most ${formatBytes(limits.maxPayloadBytes)} (the per-payload limit, STEPWISE_MAX_PAYLOAD_BYTES). Start them in smaller batches.`,
     );
   }
-  if (inputs.length === 0) return [];
-  const world = await getWorld();
-  const results = await world.runs.createMany(inputs);
-  await ensureWorker();
-  return results.map(({ run, created }) => ({ run: new Run(run.runId), created, status: run.status }));
+  return inputs;
 }
 
 /**

@@ -14,6 +14,7 @@ import { PayloadDecryptionError } from "../serde/errors.ts";
 import { places } from "../serde/places.ts";
 import type { NewEvent } from "../world/events.ts";
 import type { AppendRequest, InboxItem, NewMessage, RunStatus, World } from "../world/types.ts";
+import { type Clock, wallClock } from "./clock.ts";
 import { encodeError } from "./error-text.ts";
 import { executeStep, type StepOutcome } from "./executor.ts";
 import type { RunMachine, StepTask } from "./machine.ts";
@@ -52,6 +53,8 @@ export interface DriverHost {
   warn(message: string): void;
   /** What steps get to use (their streams). */
   stepEnv: StepEnvironment;
+  /** The time due work is measured on, and waited for with (default: the wall clock). */
+  clock?: Clock;
 }
 
 interface StepResult {
@@ -104,6 +107,7 @@ export class RunDriver {
   /** Queue messages this driver answers for; acknowledged when the run is released. */
   anchors: string[];
   #host: DriverHost;
+  readonly #clock: Clock;
   #results: StepResult[] = [];
   #running = 0;
   readonly #inFlight = new Set<InFlight>();
@@ -131,6 +135,7 @@ export class RunDriver {
   constructor(machine: RunMachine, host: DriverHost, anchors: string[], status?: RunStatus) {
     this.machine = machine;
     this.#host = host;
+    this.#clock = host.clock ?? wallClock;
     this.anchors = anchors;
     if (status === "pausing" || status === "paused") this.#pause = status;
   }
@@ -269,7 +274,7 @@ export class RunDriver {
       // Pausing: nothing comes due until the resume; only step results and the inbox wake us.
       const next = this.#pause === "none" ? machine.nextDueAt() : undefined;
       if (!busy && !this.#inboxDirty && !this.#stopRequested) {
-        if (next === undefined || next - Date.now() > this.#host.holdMs) {
+        if (next === undefined || next - this.#clock.now() > this.#host.holdMs) {
           const released = await this.#commit({ release: true, wakeAt: next });
           if (released) return "suspended";
           this.#inboxDirty = true;
@@ -277,22 +282,19 @@ export class RunDriver {
         }
       }
       if (this.#results.length > 0 || this.#inboxDirty || machine.pending.length > 0) continue;
-      if (next !== undefined && next <= Date.now()) continue;
+      if (next !== undefined && next <= this.#clock.now()) continue;
       await this.#waitForSignal(next);
     }
   }
 
   #waitForSignal(dueAt: number | undefined): Promise<void> {
     return new Promise((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
+      let cancel: (() => void) | undefined;
       this.#signal = () => {
-        if (timer !== undefined) clearTimeout(timer);
+        cancel?.();
         resolve();
       };
-      if (dueAt !== undefined) {
-        timer = setTimeout(() => this.#wake(), Math.max(0, dueAt - Date.now()));
-        timer.unref();
-      }
+      if (dueAt !== undefined) cancel = this.#clock.at(dueAt, () => this.#wake());
     });
   }
 
@@ -305,7 +307,7 @@ export class RunDriver {
       if (machine.steps.get(step.id) !== step || step.attempt !== result.attempt) continue;
       // Told to stop (the worker is stopping) and stopped: no outcome; it runs again elsewhere.
       if (!outcome.ok && result.abortedBy !== undefined && NOT_A_FAILURE.has(result.abortedBy)) continue;
-      const now = Date.now();
+      const now = this.#clock.now();
       if (outcome.ok) {
         this.stepsCompleted += 1;
         await machine.completeStep(step, outcome.value, now);
@@ -318,7 +320,7 @@ export class RunDriver {
 
   async #applyDue(): Promise<void> {
     const { machine } = this;
-    const now = Date.now();
+    const now = this.#clock.now();
     for (const step of [...machine.steps.values()]) {
       if (step.status === "retrying" && step.retryAt !== undefined && step.retryAt <= now) {
         machine.nextAttempt(step, now);
@@ -354,7 +356,7 @@ export class RunDriver {
   /** Times out the event waits whose timeout has passed, once the inbox holds nothing unread. */
   async #applyEventTimeouts(): Promise<void> {
     const { machine } = this;
-    const now = Date.now();
+    const now = this.#clock.now();
     for (const [waitId, wait] of [...machine.eventWaits]) {
       if (machine.finished || this.#lost || this.#inboxDirty) return;
       if (wait.timeoutAt > now || !machine.eventWaits.has(waitId)) continue;
@@ -401,7 +403,7 @@ export class RunDriver {
         try {
           // Recorded (hook_received) only once it is read: a payload this worker cannot decrypt
           // stays in the inbox, untouched, for a worker that can.
-          await this.machine.receiveHook(item.hookId, item.payload, item.itemId, Date.now());
+          await this.machine.receiveHook(item.hookId, item.payload, item.itemId, this.#clock.now());
         } catch (error) {
           if (!PayloadDecryptionError.is(error)) throw error;
           this.deferral = error as PayloadDecryptionError;
@@ -431,7 +433,7 @@ export class RunDriver {
     };
     try {
       // Recorded (event_received) only once it is read, as a hook payload is.
-      await this.machine.receiveEvent(waitId, event, Date.now());
+      await this.machine.receiveEvent(waitId, event, this.#clock.now());
       return true;
     } catch (error) {
       if (!PayloadDecryptionError.is(error)) throw error;

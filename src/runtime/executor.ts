@@ -12,6 +12,7 @@ import { FatalError } from "../errors/user.ts";
 import { decodeValue, encodeValue } from "../serde/codec.ts";
 import type { PayloadScope } from "../serde/payload.ts";
 import type { RunInfo } from "../workflow/protocol.ts";
+import { wallClock } from "./clock.ts";
 import { encodeError } from "./error-text.ts";
 import type { StepTask } from "./machine.ts";
 import { getStep } from "./registry.ts";
@@ -35,7 +36,8 @@ export async function executeStep(
   controller: AbortController,
 ): Promise<StepOutcome> {
   const fn = getStep(step.name);
-  const startedAt = Date.now();
+  const clock = env.clock ?? wallClock;
+  const startedAt = clock.now();
   if (fn === undefined) {
     const error = new StepNotRegisteredError(
       `Step ${step.name} is not registered in this worker. Load the file that defines it (node --import stepwise-workflows/register, or list it in npx stepwise worker <files>).`,
@@ -66,7 +68,8 @@ export async function executeStep(
       () => {
         // Decoded inside the step's context: stream handles among the arguments bind to this run.
         const args = decodeValue(step.args);
-        return (fn as (...a: unknown[]) => unknown)(...(Array.isArray(args) ? args : []));
+        const body = env.bodyFor?.(step.name) ?? (fn as (...a: unknown[]) => unknown);
+        return body(...(Array.isArray(args) ? args : []));
       },
     ))();
   // Settling handles a late rejection too: a body left behind by a timeout rejects into nothing.
@@ -80,7 +83,7 @@ export async function executeStep(
   } else {
     let disarm: () => void = () => undefined;
     const timedOut = new Promise<"timeout">((resolve) => {
-      disarm = armTimeout(timeoutMs, () => resolve("timeout"));
+      disarm = armTimeout(timeoutMs, () => resolve("timeout"), clock);
     });
     result = await Promise.race([settled, timedOut]);
     disarm();
@@ -94,14 +97,14 @@ export async function executeStep(
     return {
       ok: false,
       error: encodeError(error),
-      decision: decideRetry(fn, step.attempt, error, Date.now()),
+      decision: decideRetry(fn, step.attempt, error, clock.now()),
     };
   }
   if (!result.ok) {
     return {
       ok: false,
       error: encodeError(result.error),
-      decision: decideRetry(fn, step.attempt, result.error, Date.now()),
+      decision: decideRetry(fn, step.attempt, result.error, clock.now()),
     };
   }
   let text: string;

@@ -114,6 +114,8 @@ export interface MachineOptions {
   publicUrl?: string;
   /** Where workflow console output goes (dropped while replaying). */
   log?: (level: string, args: unknown[]) => void;
+  /** The clock events are stamped with (default `Date.now`; a test environment's virtual one). */
+  now?: () => number;
 }
 
 export class RunMachine {
@@ -341,7 +343,7 @@ export class RunMachine {
    * is later (a clock stepped back, or another process's ahead), so the log's times never go back.
    */
   eventTime(): number {
-    return this.#advance(Date.now());
+    return this.#advance(this.#options.now?.() ?? Date.now());
   }
 
   /**

@@ -77,6 +77,12 @@ export function getStep(stepName: string): StepFunction | undefined {
   return steps.get(stepName);
 }
 
+/** The id a step function is registered under (the function a module exports), if it is one. */
+export function stepIdOf(fn: unknown): string | undefined {
+  for (const [id, registered] of steps) if (registered === fn) return id;
+  return undefined;
+}
+
 /** Registers a sandbox bundle defining `workflowIds`. Later registrations of an id replace earlier. */
 export function registerWorkflowBundle(source: WorkflowBundleSource): void {
   const script = new vm.Script(wrapBundle(source.code), { filename: source.filename });

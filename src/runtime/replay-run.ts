@@ -15,6 +15,8 @@ import { getWorkflowBundle } from "./registry.ts";
 export interface ReplayContext {
   payloads: PayloadCodec;
   limits: Limits;
+  /** The clock the machine stamps events with (default the wall clock; a test env's virtual one). */
+  now?: () => number;
   /** Where workflow console output goes once the replay has caught up (default: the console). */
   log?: (level: string, args: unknown[]) => void;
 }
@@ -42,6 +44,7 @@ export async function replayRun(
     payloadBytes: run.payloadBytes,
     limits: context.limits,
     ...(context.log === undefined ? {} : { log: context.log }),
+    ...(context.now === undefined ? {} : { now: context.now }),
   });
   await machine.replay(events, now);
   return machine;

@@ -5,6 +5,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { PayloadCodec, PayloadScope } from "../serde/payload.ts";
 import type { World } from "../world/types.ts";
+import type { Clock } from "./clock.ts";
 import type { Limits } from "./limits.ts";
 
 /** The worker's resources a step may use (its streams). */
@@ -14,6 +15,13 @@ export interface StepEnvironment {
   limits: Limits;
   /** Told of payload bytes a step stored for run `runId` outside the log (stream chunks). */
   stored?(runId: string, bytes: number): void;
+  /** The time steps are stamped with and timed out on (default: the wall clock). */
+  clock?: Clock;
+  /**
+   * The body to run for step `stepName` instead of its registered one, if any (a test
+   * environment's `mockStep`); the registered step's options (retries, timeout) still apply.
+   */
+  bodyFor?(stepName: string): ((...args: unknown[]) => unknown) | undefined;
 }
 
 export interface StepContext {

@@ -7,9 +7,7 @@
  */
 import { InvalidDurationError } from "../errors/runtime.ts";
 import { parseDurationMs } from "../util/duration.ts";
-
-/** The longest timeout a timer can wait for in one go (about 24.8 days). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+import { type Clock, wallClock } from "./clock.ts";
 
 /**
  * Milliseconds for a step timeout: a positive number of milliseconds or a duration string
@@ -65,23 +63,10 @@ export function guardStepTimeout(fn: object, stepName: string): void {
 }
 
 /**
- * Calls `onTimeout` after `ms` (timers wait at most about 24.8 days at a time: a longer timeout is
- * waited for in steps). The timer never keeps the process alive. Returns a function that cancels it.
+ * Calls `onTimeout` after `ms` on `clock` (the wall clock by default, whose timers wait longer
+ * than ~24.8 days in steps). The timer never keeps the process alive. Returns a function that
+ * cancels it.
  */
-export function armTimeout(ms: number, onTimeout: () => void): () => void {
-  const deadline = Date.now() + ms;
-  let timer: NodeJS.Timeout;
-  const arm = (wait: number): void => {
-    timer = setTimeout(
-      () => {
-        const left = deadline - Date.now();
-        if (wait === MAX_TIMER_MS && left > 0) arm(Math.min(left, MAX_TIMER_MS));
-        else onTimeout();
-      },
-      Math.min(wait, MAX_TIMER_MS),
-    );
-    timer.unref();
-  };
-  arm(Math.min(ms, MAX_TIMER_MS));
-  return () => clearTimeout(timer);
+export function armTimeout(ms: number, onTimeout: () => void, clock: Clock = wallClock): () => void {
+  return clock.at(clock.now() + ms, onTimeout);
 }

@@ -18,6 +18,7 @@ import {
   type WorldNotification,
 } from "../world/types.ts";
 import "./builtin-steps.ts";
+import { type Clock, wallClock } from "./clock.ts";
 import { type DriveOutcome, RunDriver } from "./driver.ts";
 import { type Limits, limitsFromEnv } from "./limits.ts";
 import { LruCache } from "./lru.ts";
@@ -64,6 +65,14 @@ export interface WorkerOptions {
    * every run of the workflows registered in the process.
    */
   runIds?: readonly string[];
+  /**
+   * The clock runs are driven on: due sleeps and retries, event times, step timeouts, when a
+   * handed-back run is looked at again (default: the wall clock; `stepwise-workflows/testing`
+   * passes a virtual one). The World must read the same time (its `now` option).
+   */
+  clock?: Clock;
+  /** Bodies to run instead of registered steps' (a test environment's mocks): see `StepEnvironment.bodyFor`. */
+  stepBodies?: (stepName: string) => ((...args: unknown[]) => unknown) | undefined;
 }
 
 export interface RunReport {
@@ -89,11 +98,16 @@ export class Worker {
   readonly owner: string;
   readonly world: World;
   readonly #options: Required<
-    Omit<WorkerOptions, "owner" | "world" | "payloads" | "limits" | "warn" | "onRun" | "runIds">
+    Omit<
+      WorkerOptions,
+      "owner" | "world" | "payloads" | "limits" | "warn" | "onRun" | "runIds" | "clock" | "stepBodies"
+    >
   >;
   /** The claims' filter: the registered workflows, and the runs when limited to some. */
   readonly #runIds: readonly string[] | undefined;
   readonly #onRun: ((report: RunReport) => void) | undefined;
+  readonly #clock: Clock;
+  readonly #stepBodies: WorkerOptions["stepBodies"];
   readonly #payloads: PayloadCodec;
   readonly #limits: Limits;
   readonly #warn: (message: string, error?: unknown) => void;
@@ -107,7 +121,8 @@ export class Worker {
   #unsubscribe: (() => void) | undefined;
   #unlistenRegistry: (() => void) | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
-  #claimTimer: NodeJS.Timeout | undefined;
+  /** Cancels the timer that claims again when the next message comes due. */
+  #claimTimer: (() => void) | undefined;
   #claimScheduled = false;
   #claiming = false;
   #claimAgain = false;
@@ -133,6 +148,8 @@ export class Worker {
     this.#limits = options.limits ?? limitsFromEnv();
     this.#warn = options.warn ?? ((message, error) => console.warn(`[stepwise] ${message}`, error ?? ""));
     this.#onRun = options.onRun;
+    this.#clock = options.clock ?? wallClock;
+    this.#stepBodies = options.stepBodies;
     this.#runIds = options.runIds === undefined ? undefined : [...options.runIds];
     this.#cache = new LruCache(this.#options.maxCachedRuns);
     this.#slots = new Semaphore(this.#options.maxConcurrentSteps);
@@ -182,7 +199,7 @@ export class Worker {
     this.#running = false;
     this.#unsubscribe?.();
     this.#unlistenRegistry?.();
-    if (this.#claimTimer) clearTimeout(this.#claimTimer);
+    this.#claimTimer?.();
     for (const active of this.#active.values()) active.driver?.requestStop();
     // Steps still running when the grace runs out are told to stop (their signals abort).
     const grace = setTimeout(
@@ -276,7 +293,8 @@ export class Worker {
   async #armClaimTimer(): Promise<void> {
     const next = await this.world.queue.nextAvailableAt(this.#filter());
     if (!this.#running || next === undefined) return;
-    this.#armRetry(Math.max(0, next - Date.now()) + 1);
+    // A wall-clock timer may fire a little early: look a millisecond after the message is due.
+    this.#armRetry(Math.max(0, next - this.#clock.now()) + (this.#clock.precise ? 0 : 1));
   }
 
   /** Which messages this worker claims: its workflows' (read afresh), and only its runs' if limited. */
@@ -286,10 +304,8 @@ export class Worker {
   }
 
   #armRetry(delay: number): void {
-    if (this.#claimTimer) clearTimeout(this.#claimTimer);
-    // Timers cannot wait longer than ~24.8 days; look again then.
-    this.#claimTimer = setTimeout(() => this.#scheduleClaim(), Math.min(delay, 2 ** 31 - 1));
-    this.#claimTimer.unref();
+    this.#claimTimer?.();
+    this.#claimTimer = this.#clock.at(this.#clock.now() + delay, () => this.#scheduleClaim());
   }
 
   #handle(message: QueueMessage): void {
@@ -311,7 +327,7 @@ export class Worker {
           return this.#handBack(message.runId, active, this.#deferUnreadable(message.runId, error));
         }
         this.#warn(`driving run ${message.runId} failed; it will be retried.`, error);
-        return this.#handBack(message.runId, active, Date.now() + 1_000);
+        return this.#handBack(message.runId, active, this.#clock.now() + 1_000);
       })
       .catch((error: unknown) => this.#warn(`handing run ${message.runId} back failed.`, error))
       .finally(() => {
@@ -340,7 +356,7 @@ export class Worker {
     if (!acquired.acquired) {
       // Another worker drives the run; it was told to look again. Keep our messages as a fallback
       // in case it dies: they come back when its lease would have expired.
-      await this.#releaseMessages(active, (run.lease?.expiresAt ?? Date.now()) + 100);
+      await this.#releaseMessages(active, (run.lease?.expiresAt ?? this.#clock.now()) + 100);
       return;
     }
     active.leased = true;
@@ -367,7 +383,7 @@ export class Worker {
         `spec:${runId}`,
         `run ${runId} was created by a newer Stepwise (format ${run.specVersion}, this worker knows ${SPEC_VERSION}); leaving it to a newer worker.`,
       );
-      await this.#handBack(runId, active, Date.now() + 60_000);
+      await this.#handBack(runId, active, this.#clock.now() + 60_000);
       return;
     }
     const bundle = getWorkflowBundle(run.workflowName);
@@ -379,7 +395,7 @@ export class Worker {
         `wf:${run.workflowName}`,
         `this worker has no workflow ${run.workflowName}, yet the ${world.name} World gave it run ${runId}: the World ignores the workflow filter of queue.claim (QueueFilter.workflows), so runs may pass between workers before one that can drive them takes them. The run is left for a worker that loads the workflow; upgrade the World to filter claims.`,
       );
-      await this.#handBack(runId, active, Date.now() + 5_000);
+      await this.#handBack(runId, active, this.#clock.now() + 5_000);
       return;
     }
     const machine = await this.#machineFor(run);
@@ -392,8 +408,11 @@ export class Worker {
         perRunConcurrency: this.#options.perRunConcurrency,
         holdMs: this.#options.holdMs,
         warn: (message) => this.#warn(message),
+        clock: this.#clock,
         stepEnv: {
           world,
+          clock: this.#clock,
+          ...(this.#stepBodies ? { bodyFor: this.#stepBodies } : {}),
           payloads: this.#payloads,
           limits: this.#limits,
           stored: (id, bytes) => {
@@ -431,10 +450,10 @@ export class Worker {
       case "paused":
         if (outcome === "suspended") this.#cache.put(runId, machine);
         // Messages that arrived while the run was being released are answered by a new claim.
-        await this.#releaseMessages(active, Date.now());
+        await this.#releaseMessages(active, this.#clock.now());
         return;
       case "stopped":
-        await this.#handBack(runId, active, Date.now());
+        await this.#handBack(runId, active, this.#clock.now());
         return;
       case "lost":
         return;
@@ -459,7 +478,7 @@ export class Worker {
       `unreadable:${runId}:${error?.reason}:${error?.keyId}`,
       `run ${runId} ${what}; it is left for a worker that can read it (this worker looks again, backing off to once a minute). ${error?.message ?? ""}`,
     );
-    return Date.now() + delay;
+    return this.#clock.now() + delay;
   }
 
   async #machineFor(run: RunRecord): Promise<RunMachine> {
@@ -469,7 +488,12 @@ export class Worker {
       return cached;
     }
     const events = run.seq > 1 ? await this.world.events.list(run.runId) : [];
-    return await replayRun(run, events, { payloads: this.#payloads, limits: this.#limits });
+    return await replayRun(
+      run,
+      events,
+      { payloads: this.#payloads, limits: this.#limits, now: () => this.#clock.now() },
+      this.#clock.now(),
+    );
   }
 
   async #handBack(runId: string, active: ActiveRun, availableAt: number): Promise<void> {
