@@ -386,6 +386,31 @@ export function buildProgram(done: (code: number) => void): Command {
     );
 
   program
+    .command("rekey")
+    .summary("re-encrypt stored payloads under the current key, to retire an old one")
+    .description(
+      "Re-encrypts every stored payload (run inputs and outputs, step arguments and results, hook and event payloads, stream chunks) that is not under STEPWISE_ENCRYPTION_KEY, reading it with the keys of STEPWISE_ENCRYPTION_OLD_KEYS. Payloads stored in clear are left as they are. It checks every payload first and changes nothing when one is under a key it does not have. Safe beside running workers; a rekey interrupted (even by kill -9) finishes when run again. Progress on stderr, the summary on stdout. Exit code 0 when done (or nothing to do), 1 when refused or failed.",
+    )
+    .option("--dry-run", "report what would be rewritten, change nothing")
+    .option("--json", "machine-readable summary")
+    .addHelpText(
+      "after",
+      details(
+        "Retiring a key (docs/security.md, rotating a key): roll out the new key as STEPWISE_ENCRYPTION_KEY with the old one\nin STEPWISE_ENCRYPTION_OLD_KEYS everywhere, run rekey, then remove the old key.",
+        [
+          "STEPWISE_ENCRYPTION_KEY=$NEW STEPWISE_ENCRYPTION_OLD_KEYS=$OLD npx stepwise rekey --dry-run",
+          "STEPWISE_ENCRYPTION_KEY=$NEW STEPWISE_ENCRYPTION_OLD_KEYS=$OLD npx stepwise rekey",
+          "STEPWISE_WORLD=postgres npx stepwise rekey --json",
+        ],
+      ),
+    )
+    .action(
+      act(async (options: { dryRun?: boolean; json?: boolean }) =>
+        (await import("./commands/rekey.ts")).run(options),
+      ),
+    );
+
+  program
     .command("doctor")
     .summary("check the World's database for damage, and say what to do")
     .description(

@@ -89,7 +89,7 @@ export function isEncryptedPayload(bytes: Uint8Array): boolean {
   return bytes[0] === ENCRYPTED || bytes[0] === ENCRYPTED_V1;
 }
 
-function binding(scope: PayloadScope, place: string): string {
+function binding(scope: Pick<PayloadScope, "runId">, place: string): string {
   return `${BINDING}${scope.runId}\u0000${place}`;
 }
 
@@ -157,4 +157,29 @@ export function createPayloadCodec(options: PayloadCodecOptions = {}): PayloadCo
       );
     },
   };
+}
+
+/**
+ * The bytes of an encrypted payload re-encrypted under `keys.current`, in the same format (0x03
+ * stays bound to the same run and place; 0x02 stays 0x02) and so of the same length; undefined when
+ * there is nothing to do: the payload is in clear (rekey does not encrypt), or already under the
+ * current key. `PayloadDecryptionError` when it cannot be opened (its key is not in `keys`, or it
+ * was altered); `ConfigError` without a current key.
+ */
+export function resealPayload(
+  keys: Keyring,
+  scope: Pick<PayloadScope, "runId">,
+  place: string,
+  bytes: Uint8Array,
+): Uint8Array | undefined {
+  const current = keys.current;
+  if (current === undefined) {
+    throw new ConfigError(`Re-encrypting needs a current key: set ${KEY_ENV} to the new key.`);
+  }
+  const format = bytes[0];
+  if (format !== ENCRYPTED && format !== ENCRYPTED_V1) return undefined;
+  if (sealedKeyId(bytes) === current.id) return undefined;
+  const at = { runId: scope.runId, place, described: describePlace(place) };
+  const bound = format === ENCRYPTED ? binding(scope, place) : undefined;
+  return seal(current, scope.runId, format, unseal(keys, at, bytes, bound), bound);
 }

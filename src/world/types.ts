@@ -1,7 +1,7 @@
 /**
  * The World interface: everything the runtime needs from storage and queuing, and nothing more.
  * A World is a plain object grouped by resource (runs, events, steps, hooks, waits, queue, inbox,
- * streams, audit). Every method documents the errors it throws; those errors come from `errors/world.ts`
+ * streams, payloads, notices, audit). Every method documents the errors it throws; those errors come from `errors/world.ts`
  * and the conformance suite (`test/world-conformance/`) holds every World to them.
  *
  * Times are epoch milliseconds. Payloads are opaque bytes from `serde/`. A World never interprets
@@ -361,6 +361,33 @@ export interface ListAuditFilter {
 }
 
 /**
+ * Where a payload is stored in a run: the payload of one event of its log (which is also where the
+ * run's input and output and its steps' arguments and results are read from), of one inbox item,
+ * or one chunk of a stream. Nothing else a World stores holds payload bytes.
+ */
+export type PayloadSlot =
+  | { kind: "event"; seq: number }
+  | { kind: "inbox"; itemId: string }
+  | { kind: "stream"; name: string; index: number };
+
+/** One payload to replace in place (see `World.payloads.rewrite`). */
+export interface PayloadRewrite {
+  slot: PayloadSlot;
+  /** The bytes the caller read from the slot: it is rewritten only if it still holds exactly these. */
+  expected: Uint8Array;
+  /** The bytes to store instead; exactly as long as `expected` (the run's byte count does not move). */
+  bytes: Uint8Array;
+}
+
+/** What `World.payloads.rewrite` did. */
+export interface PayloadRewriteResult {
+  /** Slots that held `expected` and now hold `bytes`. */
+  rewritten: number;
+  /** Slots left as they were: gone (an inbox item taken meanwhile) or holding other bytes. */
+  skipped: number;
+}
+
+/**
  * A hint that something changed. Notifications may be coalesced, duplicated or (across processes)
  * reduced to `{ type: "any" }`; listeners re-read what they care about and never rely on payloads.
  */
@@ -538,6 +565,21 @@ export interface World {
     info(runId: string, name: string): Promise<StreamInfo>;
     /** A run's streams. */
     list(runId: string): Promise<StreamInfo[]>;
+  };
+
+  payloads: {
+    /**
+     * Replaces stored payload bytes in place, for re-encrypting them under another key (`npx
+     * stepwise rekey`); nothing else of the run changes (no event, no sequence number, no
+     * timestamp, no byte count, no notification). Each rewrite is a compare-and-swap: a slot
+     * is rewritten only while it holds `expected`, so rewriting twice, or after someone else
+     * did, changes nothing more, and a slot that is gone is skipped. One transaction: a reader
+     * sees each slot with its old or its new bytes, never anything else, and a batch is
+     * all or nothing. Finished runs are rewritten like any other. `RunNotFoundError` for an
+     * unknown run; `ConflictError` (nothing written) when a rewrite's `bytes` are not exactly as
+     * long as its `expected`. Callers keep batches bounded (rekey: 200).
+     */
+    rewrite(runId: string, rewrites: readonly PayloadRewrite[]): Promise<PayloadRewriteResult>;
   };
 
   notices: {

@@ -1,7 +1,8 @@
 /**
  * Small helpers shared by the World implementations: run filters, cursor pagination, the
  * up-front hook-token and id checks of an append for Worlds that cannot roll back, the making
- * of audit entries, and the handling of ids given twice in one `runs.createMany` batch.
+ * of audit entries, the handling of ids given twice in one `runs.createMany` batch, and the checks
+ * of `payloads.rewrite`.
  */
 import { monotonicFactory } from "ulid";
 import { ConflictError, HookTokenConflictError, RunIdConflictError } from "../errors/world.ts";
@@ -15,6 +16,7 @@ import {
   type ListRunsFilter,
   type NewAuditEntry,
   type Page,
+  type PayloadRewrite,
   type RunBudget,
   type RunRecord,
   TERMINAL_RUN_STATUSES,
@@ -245,4 +247,33 @@ export function batchResults(batch: RunBatch, results: readonly CreatedRun[]): C
     handed.add(slot);
     return { run: { ...result.run }, created: result.created && !repeat };
   });
+}
+
+/**
+ * `payloads.rewrite`'s up-front check: every rewrite keeps its slot's length (so the run's byte
+ * count stays true). `ConflictError` naming the first that does not; called before anything is written.
+ */
+export function checkPayloadRewrites(runId: string, rewrites: readonly PayloadRewrite[]): void {
+  for (const { slot, expected, bytes } of rewrites) {
+    if (bytes.byteLength === expected.byteLength) continue;
+    const where =
+      slot.kind === "event"
+        ? `event ${slot.seq}`
+        : slot.kind === "inbox"
+          ? `inbox item ${slot.itemId}`
+          : `chunk ${slot.index} of stream "${slot.name}"`;
+    throw new ConflictError(
+      `A payload rewrite of run ${runId} (${where}) would change its length from ${expected.byteLength} to ${bytes.byteLength} bytes: a rewrite replaces bytes with as many bytes (re-encryption keeps the length). Nothing was written.`,
+    );
+  }
+}
+
+/** True when both hold the same bytes. */
+export function sameBytes(a: Uint8Array | undefined, b: Uint8Array): boolean {
+  return (
+    a !== undefined &&
+    Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(
+      Buffer.from(b.buffer, b.byteOffset, b.byteLength),
+    )
+  );
 }

@@ -182,6 +182,7 @@ describe("npx stepwise", () => {
       "build",
       "migrate",
       "doctor",
+      "rekey",
     ]) {
       expect(main.stdout).toContain(command);
       const help = await stepwise(command, "--help");

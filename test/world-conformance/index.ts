@@ -26,6 +26,7 @@ import { describeNotices } from "./notices.ts";
 import { describeNotifications } from "./notifications.ts";
 import { describePagination } from "./pagination.ts";
 import { describePause } from "./pause.ts";
+import { describePayloads } from "./payloads.ts";
 import { describeProjections } from "./projections.ts";
 import { describeQueue } from "./queue.ts";
 import { describeQueueFilter } from "./queue-filter.ts";
@@ -57,6 +58,7 @@ export function describeWorldConformance(name: string, makeWorld: MakeWorld): vo
     describeLifecycle(context);
     describeAudit(context);
     describeNotices(context);
+    describePayloads(context);
     describeBudget(context);
     describeRestart(context);
     describePause(context);

@@ -21,6 +21,7 @@ import { openDatabase, resolveSynchronous, type Synchronous } from "./database.t
 import { createGroupCommit } from "./group-commit.ts";
 import { createGuard, guardWorld } from "./guard.ts";
 import { createLeaseRules, machineMonotonicClock, registerLeaseFunctions } from "./lease-clock.ts";
+import { createPayloads } from "./payloads.ts";
 import { createQueue } from "./queue.ts";
 import { createRecords } from "./records.ts";
 import { createRuns } from "./runs.ts";
@@ -148,6 +149,7 @@ export function createLocalWorld(options: LocalWorldOptions = {}): World {
     ...createRecords(ctx),
     queue: createQueue(ctx),
     streams: createStreams(ctx),
+    payloads: createPayloads(ctx),
     audit: createAudit(ctx),
     notices: {
       async record(key) {

@@ -466,6 +466,17 @@ export function prepareStatements(db: Database.Database) {
       "SELECT run_id, name, length, closed FROM streams WHERE run_id = ? ORDER BY rowid",
     ),
 
+    // payloads.rewrite: compare-and-swap of one slot's bytes (payloads.ts)
+    rewriteEventPayload: prep<[bytes: Uint8Array, runId: string, seq: number, expected: Uint8Array]>(
+      "UPDATE events SET payload = ? WHERE run_id = ? AND seq = ? AND payload = ?",
+    ),
+    rewriteInboxPayload: prep<[bytes: Uint8Array, runId: string, itemId: string, expected: Uint8Array]>(
+      "UPDATE inbox SET payload = ? WHERE run_id = ? AND item_id = ? AND payload = ?",
+    ),
+    rewriteChunk: prep<[bytes: Uint8Array, runId: string, name: string, index: number, expected: Uint8Array]>(
+      "UPDATE stream_chunks SET data = ? WHERE run_id = ? AND name = ? AND idx = ? AND data = ?",
+    ),
+
     /** Records a notice; one row changed: it was not recorded before. */
     recordNotice: prep<[key: string, at: number]>("INSERT OR IGNORE INTO notices (key, at) VALUES (?, ?)"),
 

@@ -38,6 +38,7 @@ import {
   auditEntryOf,
   batchResults,
   checkHookAndWaitIds,
+  checkPayloadRewrites,
   checkRunBudget,
   newAuditId,
   pageOf,
@@ -45,6 +46,7 @@ import {
   releaseAfterAppend,
   runMatches,
 } from "../shared.ts";
+import { rewritePayloads } from "./payloads.ts";
 
 interface RunState {
   run: RunRecord;
@@ -619,6 +621,15 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
           (entry) => filter.runId === undefined || entry.runIds.includes(filter.runId),
         );
         return { ...page, items: page.items.map(copyAudit) };
+      },
+    },
+
+    payloads: {
+      async rewrite(runId, rewrites) {
+        live();
+        const state = stateOf(runId);
+        checkPayloadRewrites(runId, rewrites);
+        return rewritePayloads(state, rewrites);
       },
     },
 

@@ -34,6 +34,7 @@ import { createGroupCommit, type GroupCommitOptions } from "./group-commit.ts";
 import { createListener } from "./listener.ts";
 import { checkSchemaName, DEFAULT_SCHEMA, migrateWith, quoteIdent } from "./migrate.ts";
 import { channelOf } from "./notifications.ts";
+import { createPayloads } from "./payloads.ts";
 import { createQueries } from "./queries.ts";
 import { createQueue } from "./queue.ts";
 import { createRecords } from "./records.ts";
@@ -236,6 +237,7 @@ export async function createPostgresWorld(options: PostgresWorldOptions = {}): P
     ...createRecords(ctx),
     queue: createQueue(ctx),
     streams: createStreams(ctx),
+    payloads: createPayloads(ctx),
     audit: createAudit(ctx),
     notices: {
       async record(key) {

@@ -428,6 +428,24 @@ export function createQueries(s: string) {
       `SELECT run_id, name, length, closed FROM ${s}.streams WHERE run_id = $1 ORDER BY id`,
     ),
 
+    // ---- payloads.rewrite: compare-and-swap of one slot's bytes; a row back when it was rewritten
+    /** $1 run, $2 seq, $3 expected, $4 new bytes. */
+    rewriteEventPayload: named(
+      "rewrite_event_payload",
+      `UPDATE ${s}.events SET payload = $4 WHERE run_id = $1 AND seq = $2 AND payload = $3 RETURNING seq`,
+    ),
+    /** $1 run, $2 item id, $3 expected, $4 new bytes. */
+    rewriteInboxPayload: named(
+      "rewrite_inbox_payload",
+      `UPDATE ${s}.inbox SET payload = $4 WHERE run_id = $1 AND item_id = $2 AND payload = $3 RETURNING item_id`,
+    ),
+    /** $1 run, $2 stream name, $3 chunk index, $4 expected, $5 new bytes. */
+    rewriteChunk: named(
+      "rewrite_chunk",
+      `UPDATE ${s}.stream_chunks SET data = $5
+       WHERE run_id = $1 AND name = $2 AND idx = $3 AND data = $4 RETURNING idx`,
+    ),
+
     // ---- audit
     /** $1 key, $2 now: a row back when the notice was not recorded before. */
     recordNotice: named(

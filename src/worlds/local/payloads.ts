@@ -1,0 +1,40 @@
+/**
+ * The local World's `payloads.rewrite`: one write transaction (BEGIN IMMEDIATE, so it queues
+ * behind other processes' writes like any append) of compare-and-swap UPDATEs on the three tables
+ * that hold payload bytes: events, inbox, stream_chunks. Steps and the run's input and output are
+ * read from the log, so they follow. A reader in another process sees the whole batch or none of
+ * it (WAL snapshots). The run's input, cached in this process, is replaced with its new bytes.
+ */
+import { RunNotFoundError } from "../../errors/world.ts";
+import type { PayloadRewrite, PayloadRewriteResult, World } from "../../world/types.ts";
+import { checkPayloadRewrites } from "../shared.ts";
+import type { LocalContext } from "./context.ts";
+
+export function createPayloads(ctx: LocalContext): World["payloads"] {
+  const { sql } = ctx;
+  const apply = (runId: string, { slot, expected, bytes }: PayloadRewrite): number => {
+    if (slot.kind === "event") return sql.rewriteEventPayload.run(bytes, runId, slot.seq, expected).changes;
+    if (slot.kind === "inbox")
+      return sql.rewriteInboxPayload.run(bytes, runId, slot.itemId, expected).changes;
+    return sql.rewriteChunk.run(bytes, runId, slot.name, slot.index, expected).changes;
+  };
+  return {
+    async rewrite(runId, rewrites) {
+      ctx.enter();
+      checkPayloadRewrites(runId, rewrites);
+      let input: Uint8Array | undefined;
+      const result = ctx.write((): PayloadRewriteResult => {
+        if (sql.runExists.get(runId) === undefined) throw new RunNotFoundError(runId);
+        let rewritten = 0;
+        for (const rewrite of rewrites) {
+          const changed = apply(runId, rewrite);
+          rewritten += changed;
+          if (changed > 0 && rewrite.slot.kind === "event" && rewrite.slot.seq === 1) input = rewrite.bytes;
+        }
+        return { rewritten, skipped: rewrites.length - rewritten };
+      });
+      if (input !== undefined) ctx.rememberInput(runId, new Uint8Array(input));
+      return result;
+    },
+  };
+}
