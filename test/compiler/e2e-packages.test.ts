@@ -1,0 +1,198 @@
+/**
+ * npm packages that ship durable code (seed 002: an SDK with "use workflow" / "use step" inside),
+ * in real Node processes: a package installed as a folder under the project's node_modules,
+ * whose workflow calls its own steps, started by an app through `node --import
+ * stepwise-workflows/register` and from an ahead-of-time build run with plain `node`; a project
+ * workflow that calls a package's step; ids from the package name; and the loud refusals (a
+ * CommonJS package with a directive, a package step written as an arrow function). Run `npm run
+ * build` first: the processes load `dist/`.
+ */
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: these strings are the source text of the test package
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { makeProject, type Project, REGISTER, runNode } from "../helpers/project.ts";
+
+const PKG = "node_modules/@acme/durable";
+
+const FILES: Record<string, string> = {
+  [`${PKG}/package.json`]: JSON.stringify({
+    name: "@acme/durable",
+    version: "1.0.0",
+    type: "module",
+    exports: { ".": "./dist/index.js" },
+    peerDependencies: { "stepwise-workflows": "*" },
+  }),
+  [`${PKG}/dist/index.js`]: [
+    "// The package's entry: no directive here, it only re-exports.",
+    'export { onboard } from "./onboard.js";',
+    'export { sendEmail } from "./email.js";',
+    "",
+  ].join("\n"),
+  [`${PKG}/dist/email.js`]: [
+    '"use step";',
+    'import { appendFileSync } from "node:fs";',
+    "",
+    "export async function sendEmail(to, subject) {",
+    '  appendFileSync("emails.log", `${to}: ${subject}\\n`);',
+    "  return `sent ${subject} to ${to}`;",
+    "}",
+    "",
+  ].join("\n"),
+  [`${PKG}/dist/onboard.js`]: [
+    'import { sleep } from "stepwise-workflows";',
+    'import { sendEmail } from "./email.js";',
+    "",
+    "async function createAccount(email) {",
+    '  "use step";',
+    "  return { id: `acct-${email}`, pid: process.pid };",
+    "}",
+    "",
+    "export async function onboard(email) {",
+    '  "use workflow";',
+    "  const account = await createAccount(email);",
+    '  await sleep("10ms");',
+    '  const sent = await sendEmail(email, "welcome");',
+    "  return { account: account.id, sent };",
+    "}",
+    "",
+  ].join("\n"),
+  "workflows/signup.ts": [
+    'import { sendEmail } from "@acme/durable";',
+    "",
+    "export async function signup(email: string) {",
+    '  "use workflow";',
+    '  return await sendEmail(email, "signed up");',
+    "}",
+    "",
+  ].join("\n"),
+  "app.ts": [
+    'import { onboard } from "@acme/durable";',
+    'import { start } from "stepwise-workflows/api";',
+    'import { signup } from "./workflows/signup.ts";',
+    "",
+    "console.log((onboard as unknown as { workflowId: string }).workflowId);",
+    'const run = await start(onboard, ["ada@example.com"]);',
+    "console.log(JSON.stringify(await run.returnValue));",
+    'const other = await start(signup, ["bob@example.com"]);',
+    "console.log(JSON.stringify(await other.returnValue));",
+    "",
+  ].join("\n"),
+};
+
+const EXPECTED_STDOUT = [
+  "workflow//npm:@acme/durable/dist/onboard.js//onboard",
+  '{"account":"acct-ada@example.com","sent":"sent welcome to ada@example.com"}',
+  '"sent signed up to bob@example.com"',
+];
+
+let project: Project;
+const register = (...args: string[]) => runNode(["--import", REGISTER, ...args], project.dir);
+
+beforeAll(() => {
+  if (!existsSync(REGISTER))
+    throw new Error(`${REGISTER} is missing: run npm run build before the end-to-end tests.`);
+  project = makeProject(FILES);
+});
+afterAll(() => project.remove());
+
+describe("a package in node_modules with directives", () => {
+  it("runs its workflow (calling its own steps) and a project workflow calling its step, under the register hook", async () => {
+    const result = await register("app.ts");
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    expect(result.stdout.trim().split("\n")).toEqual(EXPECTED_STDOUT);
+    // The steps ran as steps, on the host: they wrote the log (a sandbox has no node:fs).
+    expect(readFileSync(join(project.dir, "emails.log"), "utf8")).toBe(
+      "ada@example.com: welcome\nbob@example.com: signed up\n",
+    );
+    // The package's sandbox bundle is cached with the project, never inside the package.
+    const cache = join(project.dir, "node_modules", ".cache", "stepwise", "sandbox");
+    const manifests = readdirSync(cache).filter((f) => f.endsWith(".json"));
+    const entries = manifests.map(
+      (f) =>
+        (JSON.parse(readFileSync(join(cache, f), "utf8")) as { entry: string; inputs: [string][] }).entry,
+    );
+    expect(entries).toContain(join(project.dir, PKG, "dist", "onboard.js"));
+    expect(existsSync(join(project.dir, PKG, "node_modules"))).toBe(false);
+    expect(existsSync(join(project.dir, PKG, ".stepwise"))).toBe(false);
+  });
+
+  it("rebuilds the bundle when a package file with a directive changes", async () => {
+    const file = join(project.dir, PKG, "dist", "onboard.js");
+    const original = readFileSync(file, "utf8");
+    project.write(`${PKG}/dist/onboard.js`, original.replace('"welcome"', '"hello"'));
+    try {
+      const result = await register("app.ts");
+      expect(result.stderr).toBe("");
+      expect(result.stdout).toContain('"sent hello to ada@example.com"');
+    } finally {
+      project.write(`${PKG}/dist/onboard.js`, original);
+    }
+  });
+});
+
+describe("package code that cannot work is refused, with file, line and fix", () => {
+  const fails = async (files: Record<string, string>, entry: string) => {
+    for (const [path, content] of Object.entries(files)) project.write(path, content);
+    const result = await register(entry);
+    expect(result.code).not.toBe(0);
+    return result.stderr;
+  };
+
+  it("a CommonJS package with a directive", async () => {
+    const stderr = await fails(
+      {
+        "node_modules/legacy-durable/package.json": JSON.stringify({
+          name: "legacy-durable",
+          main: "index.js",
+        }),
+        "node_modules/legacy-durable/index.js": [
+          '"use strict";',
+          "async function charge(n) {",
+          '  "use step";',
+          "  return n;",
+          "}",
+          "exports.charge = charge;",
+          "",
+        ].join("\n"),
+        "legacy.ts": 'import { charge } from "legacy-durable";\nconsole.log(await charge(1));\n',
+      },
+      "legacy.ts",
+    );
+    expect(stderr).toContain(
+      'node_modules/legacy-durable/index.js:3:3: This file is CommonJS, but it has a "use step" directive (on `charge`), and directives only work in ES modules.',
+    );
+    expect(stderr).toContain("Fix: the package legacy-durable must ship its durable code as ES modules");
+  });
+
+  it("a package workflow whose step is an arrow function", async () => {
+    const stderr = await fails(
+      {
+        "node_modules/arrow-durable/package.json": JSON.stringify({
+          name: "arrow-durable",
+          type: "module",
+          exports: "./index.js",
+        }),
+        "node_modules/arrow-durable/index.js": [
+          "const charge = async (n) => {",
+          '  "use step";',
+          "  return n;",
+          "};",
+          "",
+          "export async function pay(n) {",
+          '  "use workflow";',
+          "  return await charge(n);",
+          "}",
+          "",
+        ].join("\n"),
+        "arrow.ts": 'import { pay } from "arrow-durable";\nconsole.log(typeof pay);\n',
+      },
+      "arrow.ts",
+    );
+    expect(stderr).toContain(
+      'node_modules/arrow-durable/index.js:2:3: "use step" is on an arrow function (`charge`)',
+    );
+    expect(stderr).toContain("Fix: turn it into a top-level `async function` declaration");
+  });
+});
