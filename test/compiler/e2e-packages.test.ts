@@ -11,6 +11,8 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildProject } from "../../src/compiler/build.ts";
+import { CompileError } from "../../src/compiler/errors.ts";
 import { makeProject, type Project, REGISTER, runNode } from "../helpers/project.ts";
 
 const PKG = "node_modules/@acme/durable";
@@ -132,6 +134,37 @@ describe("a package in node_modules with directives", () => {
   });
 });
 
+describe("the ahead-of-time build of an app that uses such a package", () => {
+  it("emits the package compiled under <outDir>/node_modules, and the app runs with plain node", async () => {
+    const built = await buildProject({ root: project.dir, entries: ["app.ts"], outDir: "build" });
+    const rel = (p: string) => p.slice(project.dir.length + 1);
+    expect(built.bundles.map((b) => [rel(b.output), b.workflowIds])).toEqual([
+      ["build/workflows/signup.sandbox.js", ["workflow//workflows/signup.ts//signup"]],
+      [`build/${PKG}/dist/onboard.sandbox.js`, ["workflow//npm:@acme/durable/dist/onboard.js//onboard"]],
+    ]);
+    expect(built.stepIds.sort()).toEqual([
+      "step//npm:@acme/durable/dist/email.js//sendEmail",
+      "step//npm:@acme/durable/dist/onboard.js//createAccount",
+    ]);
+    // The package is copied whole (its entry has no directive and stays as published); the original is untouched.
+    expect(readFileSync(join(project.dir, "build", PKG, "dist", "index.js"), "utf8")).toBe(
+      FILES[`${PKG}/dist/index.js`],
+    );
+    expect(readFileSync(join(project.dir, PKG, "dist", "email.js"), "utf8")).toBe(
+      FILES[`${PKG}/dist/email.js`],
+    );
+
+    project.write("emails.log", "");
+    const result = await runNode(["build/app.js"], project.dir);
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    expect(result.stdout.trim().split("\n")).toEqual(EXPECTED_STDOUT);
+    expect(readFileSync(join(project.dir, "emails.log"), "utf8")).toBe(
+      "ada@example.com: welcome\nbob@example.com: signed up\n",
+    );
+  });
+});
+
 describe("package code that cannot work is refused, with file, line and fix", () => {
   const fails = async (files: Record<string, string>, entry: string) => {
     for (const [path, content] of Object.entries(files)) project.write(path, content);
@@ -164,6 +197,12 @@ describe("package code that cannot work is refused, with file, line and fix", ()
       'node_modules/legacy-durable/index.js:3:3: This file is CommonJS, but it has a "use step" directive (on `charge`), and directives only work in ES modules.',
     );
     expect(stderr).toContain("Fix: the package legacy-durable must ship its durable code as ES modules");
+    // The ahead-of-time build refuses it too, instead of leaving it to run as plain code.
+    const build = buildProject({ root: project.dir, entries: ["legacy.ts"], outDir: "build-legacy" });
+    await expect(build).rejects.toBeInstanceOf(CompileError);
+    await expect(build).rejects.toThrow(
+      'node_modules/legacy-durable/index.js:3:3: This file is CommonJS, but it has a "use step" directive',
+    );
   });
 
   it("a package workflow whose step is an arrow function", async () => {
