@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildProject } from "../../src/compiler/build.ts";
 import { CompileError } from "../../src/compiler/errors.ts";
-import { makeProject, type Project, REGISTER, runNode } from "../helpers/project.ts";
+import { makeProject, npxStepwise, type Project, REGISTER, runNode } from "../helpers/project.ts";
 
 const PKG = "node_modules/@acme/durable";
 
@@ -131,6 +131,24 @@ describe("a package in node_modules with directives", () => {
     } finally {
       project.write(`${PKG}/dist/onboard.js`, original);
     }
+  });
+});
+
+describe("the CLI with a package's workflow", () => {
+  it("starts it by name and runs it when a loaded project file re-exports it", async () => {
+    project.write("workflows/acme.ts", 'export { onboard } from "@acme/durable";\n');
+    const result = await npxStepwise(
+      ["start", "onboard", '["cli@example.com"]', "--wait", "--json", "--load", "workflows/acme.ts"],
+      project.dir,
+      { STEPWISE_WORLD: "memory" },
+    );
+    expect(result.code, result.stderr).toBe(0);
+    const printed = JSON.parse(result.stdout) as { status: string; result: unknown };
+    expect(printed.status).toBe("completed");
+    expect(printed.result).toEqual({
+      account: "acct-cli@example.com",
+      sent: "sent welcome to cli@example.com",
+    });
   });
 });
 
