@@ -223,6 +223,21 @@ describe("package code that cannot work is refused, with file, line and fix", ()
     );
   });
 
+  it("a CommonJS file of the project with a directive, at its line", async () => {
+    const stderr = await fails(
+      {
+        "lib/legacy.cjs":
+          'exports.pay = pay;\n\nasync function pay(n) {\n  "use workflow";\n  return n;\n}\n',
+        "legacy-app.ts": 'import { pay } from "./lib/legacy.cjs";\nconsole.log(typeof pay);\n',
+      },
+      "legacy-app.ts",
+    );
+    expect(stderr).toContain(
+      'lib/legacy.cjs:4:3: This file is CommonJS, but it has a "use workflow" directive (on `pay`), and directives only work in ES modules.',
+    );
+    expect(stderr).toContain('Fix: make it an ES module: rename it to .mjs or .mts, or set "type": "module"');
+  });
+
   it("a package workflow whose step is an arrow function", async () => {
     const stderr = await fails(
       {

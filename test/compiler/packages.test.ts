@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { bareSpecifierPackage } from "../../src/compiler/build-packages.ts";
 import { packageOf } from "../../src/compiler/packages.ts";
 import { idPath } from "../../src/compiler/project.ts";
 import { transformDirectives } from "../../src/compiler/transform.ts";
@@ -62,5 +63,16 @@ describe("ids of package files", () => {
 
   it("leave project files as they were", () => {
     expect(idPath(join(temp, "app", "workflows", "order.ts"), join(temp, "app"))).toBe("workflows/order.ts");
+  });
+});
+
+describe("the packages the build follows", () => {
+  it("are named by bare specifiers, never by paths, URLs, built-ins or Stepwise itself", () => {
+    expect(bareSpecifierPackage("@acme/durable")).toBe("@acme/durable");
+    expect(bareSpecifierPackage("@acme/durable/steps.js")).toBe("@acme/durable");
+    expect(bareSpecifierPackage("lodash/fp")).toBe("lodash");
+    for (const specifier of ["./x.js", "../y", "/abs/z.js", "#internal", "node:fs", "fs", "file:///a.js"])
+      expect(bareSpecifierPackage(specifier), specifier).toBeUndefined();
+    expect(bareSpecifierPackage("stepwise-workflows/api")).toBeUndefined();
   });
 });
