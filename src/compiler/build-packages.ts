@@ -44,6 +44,15 @@ function locate(name: string, fromDir: string): string | undefined {
   }
 }
 
+/** A file's text; a broken link or a directory named like a file reads as empty. */
+function readText(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return "";
+  }
+}
+
 /** The package's own source files that contain a directive (its nested node_modules are other packages). */
 function directiveFiles(dir: string): string[] {
   const found: string[] = [];
@@ -52,10 +61,7 @@ function directiveFiles(dir: string): string[] {
       const path = join(at, entry.name);
       if (entry.isDirectory()) {
         if (entry.name !== "node_modules" && !entry.name.startsWith(".")) walk(path);
-      } else if (
-        SCANNED.has(extname(entry.name)) &&
-        PACKAGE_DIRECTIVE_TEXT.test(readFileSync(path, "utf8"))
-      ) {
+      } else if (SCANNED.has(extname(entry.name)) && PACKAGE_DIRECTIVE_TEXT.test(readText(path))) {
         found.push(path);
       }
     }
