@@ -5,11 +5,14 @@
  * project's tsconfig maps (`paths`, `baseUrl`: `tsconfig-paths.ts`), is compiled in host mode to
  * `<outDir>/<path>.js` (with its source map), those imports rewritten to relative ones of the
  * emitted files, and every workflow file gets its sandbox bundle beside it (`<name>.sandbox.js` + map).
- * npm packages are not copied: the output imports them from node_modules as the sources did.
+ * npm packages are not copied: the output imports them from node_modules as the sources did,
+ * except packages that ship directives, which are emitted compiled under `<outDir>/node_modules`
+ * (`build-packages.ts`).
  */
 import { existsSync, readFileSync } from "node:fs";
 import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { bareSpecifierPackage, copyPackage, findDurablePackages } from "./build-packages.ts";
 import { compile } from "./compile.ts";
 import type { CompileWarning } from "./errors.ts";
 import { findProjectRoot } from "./project.ts";
@@ -80,6 +83,7 @@ export async function buildProject(options: BuildProjectOptions): Promise<BuildP
   const result: BuildProjectResult = { root, outDir, modules: [], bundles: [], stepIds: [], warnings: [] };
   const queue = options.entries.map((entry) => (isAbsolute(entry) ? entry : resolve(root, entry)));
   const seen = new Set<string>();
+  const packageImports: Array<{ name: string; from: string }> = [];
 
   while (queue.length > 0) {
     const file = queue.shift() as string;
@@ -101,7 +105,11 @@ export async function buildProject(options: BuildProjectOptions): Promise<BuildP
       const target = isPathSpecifier(specifier)
         ? resolveSourcePath(specifier, file)
         : resolveTsconfigImport(specifier, file)?.file;
-      if (target === undefined) return undefined;
+      if (target === undefined) {
+        const name = bareSpecifierPackage(specifier);
+        if (name !== undefined) packageImports.push({ name, from: file });
+        return undefined;
+      }
       queue.push(target);
       return specifierBetween(output, outputPath(root, outDir, target));
     };
@@ -124,6 +132,47 @@ export async function buildProject(options: BuildProjectOptions): Promise<BuildP
       result.bundles.push({ source: file, output: bundleFile, workflowIds: bundle.workflowIds });
     }
   }
+  await emitDurablePackages(root, outDir, packageImports, result);
   await ensureModuleScope(outDir);
   return result;
+}
+
+/**
+ * Emits the packages with directives that the project reaches (and the packages that lead to them)
+ * under `<outDir>/node_modules`: copied as they are, then each file with a directive compiled in
+ * host mode over its copy, with its sandbox bundle beside it.
+ */
+async function emitDurablePackages(
+  root: string,
+  outDir: string,
+  imports: ReadonlyArray<{ name: string; from: string }>,
+  result: BuildProjectResult,
+): Promise<void> {
+  for (const pkg of await findDurablePackages(root, imports)) {
+    const dest = join(outDir, pkg.target);
+    await copyPackage(pkg.dir, dest);
+    for (const file of pkg.files) {
+      // CommonJS files with a directive were refused when the packages were found.
+      const source = await readFile(file, "utf8");
+      const output = join(dest, relative(pkg.dir, file));
+      const bundleFile = `${output.slice(0, -extname(output).length)}.sandbox.js`;
+      const compiled = await compile(source, {
+        filename: file,
+        mode: "host",
+        sandboxBundle: `./${basename(bundleFile)}`,
+        outFile: output,
+      });
+      result.warnings.push(...compiled.warnings);
+      if (!compiled.changed) continue;
+      result.stepIds.push(...compiled.steps.map((s) => s.id));
+      await writeWithMap(output, compiled.code, compiled.map);
+      result.modules.push({ source: file, output });
+      if (compiled.workflows.length > 0) {
+        const bundle = await buildSandboxBundle(file, { outFile: bundleFile });
+        result.warnings.push(...bundle.warnings);
+        await writeWithMap(bundleFile, bundle.code, bundle.map);
+        result.bundles.push({ source: file, output: bundleFile, workflowIds: bundle.workflowIds });
+      }
+    }
+  }
 }

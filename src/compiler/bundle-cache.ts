@@ -14,6 +14,7 @@ import { dirname, extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { version as esbuildVersion } from "esbuild";
 import { CompileWarning } from "./errors.ts";
+import { packageOf } from "./packages.ts";
 import { findProjectRoot } from "./project.ts";
 import { buildSandboxBundle, sha256 } from "./sandbox-bundle.ts";
 
@@ -114,7 +115,8 @@ export async function ensureSandboxBundle(
   entry: string,
   options: { cacheDir?: string } = {},
 ): Promise<CachedBundle> {
-  const root = findProjectRoot(entry);
+  // A workflow file of an npm package is cached with the project that installed it, never inside the package.
+  const root = packageOf(entry)?.projectRoot ?? findProjectRoot(entry);
   const dir = join(options.cacheDir ?? defaultCacheDir(root), "sandbox");
   const fingerprint = compilerFingerprint();
   const manifestPath = join(dir, `${sha256(`${fingerprint}\0${entry}`).slice(0, 32)}.json`);

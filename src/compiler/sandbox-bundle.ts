@@ -1,21 +1,24 @@
 /**
  * Builds the sandbox bundle of one workflow file: esbuild bundles the file and everything it
  * imports into one classic script (IIFE), every project file compiled in workflow mode on the way
- * in (step bodies become stubs, `stepwise-workflows` the sandbox api, Node built-ins refused), npm packages
- * bundled as they are, except that a Node built-in anywhere in the graph fails the build with the
- * importer and the fix. Imports the project maps in its tsconfig (`paths`, `baseUrl`) resolve as in
+ * in (step bodies become stubs, `stepwise-workflows` the sandbox api, Node built-ins refused), and
+ * so is every file of an npm package that carries a directive (found by a text test first, so the
+ * rest of node_modules is bundled as it is, untouched); a Node built-in anywhere in the graph fails
+ * the build with the importer and the fix. Imports the project maps in its tsconfig (`paths`, `baseUrl`) resolve as in
  * the register hooks (`tsconfig-paths.ts`). The source map leads back to the user's files; the
  * result also lists every file read (tsconfig files that mapped an import included), for the cache.
  */
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { basename, dirname, isAbsolute, resolve, sep } from "node:path";
+import { basename, dirname, isAbsolute, resolve } from "node:path";
 import { type BuildFailure, build, type Message, type Plugin } from "esbuild";
 import { SANDBOX_SERDE } from "./classes.ts";
+import { commonJsDirectiveError, isCommonJs } from "./commonjs.ts";
 import { loaderFor, type SourceMapJson, withInlineMap } from "./compile.ts";
 import { CompileError, CompileWarning } from "./errors.ts";
 import { isNodeBuiltin } from "./imports.ts";
 import { PACKAGE_NAME } from "./package-name.ts";
+import { inNodeModules, PACKAGE_DIRECTIVE_TEXT, packageOf } from "./packages.ts";
 import { displayPath } from "./positions.ts";
 import { findProjectRoot } from "./project.ts";
 import { transformDirectives } from "./transform.ts";
@@ -45,8 +48,6 @@ const SOURCE_FILE = /\.[cm]?[jt]sx?$/;
 
 export const sha256 = (content: string | Buffer): string =>
   createHash("sha256").update(content).digest("hex");
-
-const inNodeModules = (path: string): boolean => path.includes(`${sep}node_modules${sep}`);
 
 function sandboxPlugin(entry: string, root: string, state: Omit<SandboxBundle, "code" | "map">): Plugin {
   const reason = `it is bundled into the workflow sandbox of ${displayPath(entry)}, which runs without Node.js APIs`;
@@ -87,8 +88,16 @@ function sandboxPlugin(entry: string, root: string, state: Omit<SandboxBundle, "
         loader: "js",
       }));
       b.onLoad({ filter: SOURCE_FILE }, async (args) => {
-        if (inNodeModules(args.path)) return undefined;
+        const inPackage = inNodeModules(args.path);
+        if (inPackage && packageOf(args.path)?.name === PACKAGE_NAME) return undefined;
         const source = await readFile(args.path, "utf8");
+        // Package files are bundled as published unless they carry a directive (a cheap text test).
+        if (inPackage && args.path !== entry && !PACKAGE_DIRECTIVE_TEXT.test(source)) return undefined;
+        if (inPackage && isCommonJs(args.path)) {
+          const error = commonJsDirectiveError(args.path, source);
+          if (error !== undefined) throw error;
+          return undefined;
+        }
         state.inputs.set(args.path, sha256(source));
         const result = transformDirectives(source, {
           filename: args.path,
@@ -98,6 +107,7 @@ function sandboxPlugin(entry: string, root: string, state: Omit<SandboxBundle, "
         });
         state.warnings.push(...result.warnings);
         if (args.path === entry) state.workflowIds = result.workflows.map((w) => w.id);
+        if (inPackage && !result.changed) return undefined;
         const contents = result.changed
           ? withInlineMap(result.code, { ...result.map, sources: [basename(args.path)] })
           : source;
@@ -126,7 +136,7 @@ export async function buildSandboxBundle(
   entry: string,
   options: SandboxBundleOptions,
 ): Promise<SandboxBundle> {
-  const root = options.root ?? findProjectRoot(entry);
+  const root = options.root ?? packageOf(entry)?.projectRoot ?? findProjectRoot(entry);
   const state: Omit<SandboxBundle, "code" | "map"> = { inputs: new Map(), workflowIds: [], warnings: [] };
   let result: Awaited<ReturnType<typeof build>>;
   try {

@@ -36,7 +36,7 @@ import {
   rewriteWorkflowImports,
 } from "./imports.ts";
 import { parseModule } from "./parse.ts";
-import { findProjectRoot, projectPath } from "./project.ts";
+import { idPath } from "./project.ts";
 import { collectReferences } from "./references.ts";
 
 export type CompileMode = "workflow" | "host" | "client";
@@ -45,7 +45,10 @@ export interface TransformOptions {
   /** Absolute path of the file. */
   filename: string;
   mode: CompileMode;
-  /** The project root ids are relative to; by default the nearest directory with a package.json. */
+  /**
+   * The project root ids are relative to; by default the nearest directory with a package.json.
+   * Files under node_modules ignore it: their ids are `npm:<package>/<path in it>` (`packages.ts`).
+   */
   root?: string;
   /** Host mode: URL of the file's sandbox bundle, relative to the output module or absolute. */
   sandboxBundle?: string;
@@ -117,9 +120,9 @@ export function transformDirectives(source: string, options: TransformOptions): 
 
   const parsed = parseModule(source, filename);
   const reporter = new Reporter(filename, parsed.lines);
-  const root = options.root ?? findProjectRoot(filename);
+  const path = idPath(filename, options.root);
   const program = parsed.program as unknown as AstNode;
-  const analysis = analyzeDirectives(parsed, reporter, projectPath(root, filename));
+  const analysis = analyzeDirectives(parsed, reporter, path);
   const workflows = analysis.functions.filter((f) => f.kind === "workflow");
   const steps = analysis.functions.filter((f) => f.kind === "step");
   const stripped = new Set<AstNode>(
@@ -155,7 +158,7 @@ export function transformDirectives(source: string, options: TransformOptions): 
   };
   const imports = collectImports(program);
   for (const statement of removed) blankStatement(s, source, statement);
-  const classes = findSerializableClasses(program, imports, projectPath(root, filename)).filter(
+  const classes = findSerializableClasses(program, imports, path).filter(
     (cls) => !removed.has(cls.statement),
   );
   const registerClass = mode === "workflow" ? `${SANDBOX_SERDE}.registerClass` : `${ns}Class`;

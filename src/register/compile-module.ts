@@ -14,8 +14,11 @@ const PLACEHOLDER = "stepwise:sandbox-bundle";
 export interface CompiledModule {
   source: string;
   warnings: CompileWarning[];
+  /** Whether the transform changed the file (workflows, steps, serializable classes), beyond stripping types. */
+  compiled: boolean;
 }
 
+/** Compiles the file at `path` (with content `source`) in host mode, with its sandbox bundle when it defines workflows. */
 export async function compileModule(path: string, source: string): Promise<CompiledModule> {
   const result = await compile(source, { filename: path, mode: "host", sandboxBundle: PLACEHOLDER });
   let code = result.code;
@@ -25,5 +28,5 @@ export async function compileModule(path: string, source: string): Promise<Compi
     warnings.push(...bundle.warnings);
     code = code.replace(JSON.stringify(PLACEHOLDER), JSON.stringify(pathToFileURL(bundle.file).href));
   }
-  return { source: withInlineMap(code, result.map), warnings };
+  return { source: withInlineMap(code, result.map), warnings, compiled: result.changed };
 }

@@ -3,17 +3,20 @@
  * they run on the loader thread, and so does the bundling they trigger). `resolve` maps the
  * project's tsconfig `paths` / `baseUrl` first, as TypeScript does, and finds `.ts` files behind
  * the relative specifiers TypeScript projects write (`./x.js`, `./x`, `./dir`); `load` compiles
- * `.ts` and `.mts` files, and `.js` / `.mjs` files outside node_modules that contain directives,
- * in host mode, building the sandbox bundle of each workflow file through the cache. Compile
- * errors surface as the failed import's error, at the user's file and line.
+ * `.ts` and `.mts` files, and `.js` / `.mjs` files that contain directives (the project's, and
+ * those of npm packages that ship durable code), in host mode, building the sandbox bundle of each
+ * workflow file through the cache. A CommonJS file with a directive is refused. Compile errors
+ * surface as the failed import's error, at the user's file and line.
  */
 import { readFile } from "node:fs/promises";
 import type { LoadHook, ResolveHook } from "node:module";
-import { extname, sep } from "node:path";
+import { extname } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { CompileError } from "../compiler/errors.ts";
+import { commonJsDirectiveError } from "../compiler/commonjs.ts";
+import { PACKAGE_NAME } from "../compiler/package-name.ts";
+import { inNodeModules, PACKAGE_DIRECTIVE_TEXT, packageOf } from "../compiler/packages.ts";
 import { isPathSpecifier, resolveSourcePath } from "../compiler/resolve.ts";
-import { mayContainDirectives, transformDirectives } from "../compiler/transform.ts";
+import { mayContainDirectives } from "../compiler/transform.ts";
 import { resolveTsconfigImport } from "../compiler/tsconfig-paths.ts";
 import { compileModule } from "./compile-module.ts";
 
@@ -53,21 +56,14 @@ export const resolve: ResolveHook = async (specifier, context, nextResolve) => {
   }
 };
 
-/** Directives only work in ES modules; a CommonJS file that has them fails instead of silently ignoring them. */
-function refuseCommonJs(path: string, source: string): void {
-  let found: { name: string } | undefined;
-  try {
-    const result = transformDirectives(source, { filename: path, mode: "host" });
-    found = [...result.workflows, ...result.steps][0];
-  } catch {
-    return;
-  }
-  if (found === undefined) return;
-  throw new CompileError(
-    { file: path, line: 1, column: 1 },
-    `This file is CommonJS, but \`${found.name}\` carries a directive, and directives only work in ES modules.`,
-    `make it an ES module: rename it to .mjs or .mts, or set "type": "module" in its package.json.`,
-  );
+/**
+ * Whether a file may need compiling, by its text: project files with a directive or a serializable
+ * class; files of npm packages only with a directive (so node_modules stays fast), and never
+ * Stepwise's own files, which mention directives in their messages.
+ */
+function mayNeedCompiling(path: string, source: string): boolean {
+  if (!inNodeModules(path)) return mayContainDirectives(source);
+  return PACKAGE_DIRECTIVE_TEXT.test(source) && packageOf(path)?.name !== PACKAGE_NAME;
 }
 
 export const load: LoadHook = async (url, context, nextLoad) => {
@@ -79,11 +75,18 @@ export const load: LoadHook = async (url, context, nextLoad) => {
     report(compiled.warnings);
     return { format: "module", source: compiled.source, shortCircuit: true };
   }
-  if (!JAVASCRIPT.has(ext) || path.includes(`${sep}node_modules${sep}`)) return nextLoad(url, context);
+  if (!JAVASCRIPT.has(ext)) return nextLoad(url, context);
   const loaded = await nextLoad(url, context);
   if (loaded.format === "commonjs") {
-    const source = await readFile(path, "utf8");
-    if (mayContainDirectives(source)) refuseCommonJs(path, source);
+    // Directives need ES modules: a CommonJS file with one fails instead of running as plain code.
+    const source =
+      loaded.source === undefined || loaded.source === null
+        ? await readFile(path, "utf8")
+        : String(loaded.source);
+    if (mayNeedCompiling(path, source)) {
+      const error = commonJsDirectiveError(path, source);
+      if (error !== undefined) throw error;
+    }
     return loaded;
   }
   if (loaded.format !== "module" || loaded.source === undefined || loaded.source === null) return loaded;
@@ -91,8 +94,10 @@ export const load: LoadHook = async (url, context, nextLoad) => {
     typeof loaded.source === "string"
       ? loaded.source
       : Buffer.from(loaded.source as Uint8Array).toString("utf8");
-  if (!mayContainDirectives(source)) return loaded;
+  if (!mayNeedCompiling(path, source)) return loaded;
   const compiled = await compileModule(path, source);
   report(compiled.warnings);
+  // A package file that only mentions a directive (in a string, a comment) runs as published.
+  if (inNodeModules(path) && !compiled.compiled) return loaded;
   return { format: "module", source: compiled.source, shortCircuit: true };
 };

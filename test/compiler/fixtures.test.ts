@@ -2,7 +2,9 @@
  * Fixture tests of the directive transform (STYLE.md point 10). Each folder under `fixtures/`
  * holds an `input.ts` (or `input.js`) and, for each mode, the expected `output.<mode>.js` or
  * `error.<mode>.txt`; `error.txt` stands for the same error in every mode, and `warnings.txt`
- * lists the expected warnings. Ids are relative to the fixture folder.
+ * lists the expected warnings. Ids are relative to the fixture folder. A `filename.txt` names the
+ * path (relative to the fixture folder) the input is compiled as, for files that must sit
+ * somewhere particular, such as a package under `node_modules` (ids `npm:<package>/<path>`).
  *
  * Regenerate the expected files after an intended change with:
  *   UPDATE_FIXTURES=1 npx vitest run test/compiler/fixtures.test.ts
@@ -23,8 +25,10 @@ const read = (file: string): string | undefined =>
   existsSync(file) ? readFileSync(file, "utf8") : undefined;
 
 async function run(dir: string, input: string, mode: Mode): Promise<Outcome> {
+  const as = read(join(dir, "filename.txt"))?.trim();
+  const filename = as === undefined ? input : join(dir, as);
   try {
-    const result = await compile(readFileSync(input, "utf8"), { filename: input, mode, root: dir });
+    const result = await compile(readFileSync(input, "utf8"), { filename, mode, root: dir });
     return { code: result.code, warnings: result.warnings.map(String) };
   } catch (error) {
     return { error: `${(error as Error).message}\n` };
