@@ -20,6 +20,7 @@ import {
   type AppendRequest,
   type AppendResult,
   type AuditEntry,
+  type BundleRecord,
   type CreatedRun,
   type CreateRunInput,
   type HookRecord,
@@ -37,12 +38,14 @@ import {
 import {
   auditEntryOf,
   batchResults,
+  bundleNotFound,
   checkHookAndWaitIds,
   checkRunBudget,
   newAuditId,
   pageOf,
   planRunBatch,
   releaseAfterAppend,
+  runCreatedData,
   runMatches,
 } from "../shared.ts";
 
@@ -86,6 +89,7 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
   const waitLog: WaitRecord[] = []; // every wait of every run, in creation order
   const auditLog: AuditEntry[] = []; // newest first
   const notices = new Set<string>();
+  const bundles = new Map<string, BundleRecord>();
   const copyAudit = (entry: AuditEntry): AuditEntry => ({
     ...entry,
     actor: { ...entry.actor },
@@ -149,7 +153,7 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
       runId: input.runId,
       seq: 1,
       type: "run_created",
-      data: { workflowName: input.workflowName, seed: input.seed, specVersion: input.specVersion },
+      data: runCreatedData(input),
       payload: run.input,
       createdAt: at,
     };
@@ -619,6 +623,25 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
           (entry) => filter.runId === undefined || entry.runIds.includes(filter.runId),
         );
         return { ...page, items: page.items.map(copyAudit) };
+      },
+    },
+
+    bundles: {
+      async put(bundle) {
+        live();
+        if (bundles.has(bundle.hash)) return;
+        bundles.set(bundle.hash, {
+          ...bundle,
+          workflowIds: [...bundle.workflowIds],
+          code: own(bundle.code),
+          createdAt: now(),
+        });
+      },
+      async get(hash) {
+        live();
+        const bundle = bundles.get(hash);
+        if (bundle === undefined) throw bundleNotFound(hash);
+        return { ...bundle, workflowIds: [...bundle.workflowIds], code: own(bundle.code) };
       },
     },
 
