@@ -12,9 +12,10 @@ import {
   PayloadTooLargeError,
   SerializationError,
 } from "../errors/runtime.ts";
+import { storeBundle } from "../runtime/bundles.ts";
 import { checkPayload, formatBytes, type Limits } from "../runtime/limits.ts";
 import { ensureWorker, getLimits, getPayloadCodec, getWorld } from "../runtime/process.ts";
-import { resolveWorkflowId, type WorkflowReference } from "../runtime/registry.ts";
+import { getWorkflowBundle, resolveWorkflowId, type WorkflowReference } from "../runtime/registry.ts";
 import { SPEC_VERSION } from "../runtime/version.ts";
 import { encodeValue } from "../serde/codec.ts";
 import type { PayloadCodec } from "../serde/payload.ts";
@@ -112,6 +113,13 @@ export async function startRuns(workflowId: string, items: readonly RunToStart[]
   const inputs = prepareRuns(workflowId, items, getPayloadCodec(), getLimits());
   if (inputs.length === 0) return [];
   const world = await getWorld();
+  // Pinned to the code that starts them (a process without it, a client, leaves that to the
+  // worker that first runs them).
+  const bundle = getWorkflowBundle(workflowId);
+  if (bundle !== undefined) {
+    await storeBundle(world, bundle);
+    for (const input of inputs) input.bundleHash = bundle.hash;
+  }
   const results = await world.runs.createMany(inputs);
   await ensureWorker();
   return results.map(({ run, created }) => ({ run: new Run(run.runId), created, status: run.status }));

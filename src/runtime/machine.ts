@@ -20,6 +20,7 @@ import type {
   Settlement,
 } from "../workflow/protocol.ts";
 import type { EventRecord, NewEvent } from "../world/events.ts";
+import { pinnedHash } from "./bundles.ts";
 import { conflictText, encodeError, mapErrorText } from "./error-text.ts";
 import { checkPayload, checkRunTotal, type Limits } from "./limits.ts";
 import type { WorkflowBundle } from "./registry.ts";
@@ -219,7 +220,9 @@ export class RunMachine {
     this.#clock = Math.max(this.#clock, plan.lastEventAt);
     // Each generation (a restart begins one) has its own run_started.
     if (!plan.started) {
-      this.#push({ type: "run_started", data: {}, createdAt: this.#advance(now) });
+      // Pinned from here on to the code it runs with, if it was started without it.
+      const data = pinnedHash(events) === undefined ? { bundleHash: this.#options.bundle.hash } : {};
+      this.#push({ type: "run_started", data, createdAt: this.#advance(now) });
     }
     this.seq = events.length === 0 ? 1 : (events[events.length - 1]?.seq ?? 1);
     this.generation = plan.generation;

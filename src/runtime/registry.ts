@@ -6,6 +6,7 @@
  *   step ids:      step//<path relative to the project root>//<function name>
  *   workflow ids:  workflow//<path relative to the project root>//<function name>
  */
+import { createHash } from "node:crypto";
 import vm from "node:vm";
 import { WorkflowNotRegisteredError } from "../errors/runtime.ts";
 import { RUN_GLOBAL_NAMES } from "../workflow/determinism.ts";
@@ -41,6 +42,13 @@ export interface WorkflowBundle {
   filename: string;
   script: vm.Script;
   workflowIds: readonly string[];
+  /**
+   * The content hash of its code (`bundleHash`): the version of the workflow code a run started
+   * with, which it replays with wherever it goes (runs are pinned to it).
+   */
+  hash: string;
+  /** The code, as registered (what is stored in the World for runs pinned to it). */
+  code: string;
 }
 
 export interface WorkflowBundleSource {
@@ -60,6 +68,8 @@ export interface WorkflowReference<Args extends unknown[] = unknown[], Result = 
 
 const steps = new Map<string, StepFunction>();
 const workflows = new Map<string, WorkflowBundle>();
+/** Every bundle this process has, by hash: the registered ones and earlier versions loaded for pinned runs. */
+const versions = new Map<string, WorkflowBundle>();
 const listeners = new Set<() => void>();
 /** `registeredWorkflowList()`'s answer until the next registration. */
 let workflowList: readonly string[] | undefined;
@@ -85,11 +95,39 @@ export function stepIdOf(fn: unknown): string | undefined {
 
 /** Registers a sandbox bundle defining `workflowIds`. Later registrations of an id replace earlier. */
 export function registerWorkflowBundle(source: WorkflowBundleSource): void {
-  const script = new vm.Script(wrapBundle(source.code), { filename: source.filename });
-  const bundle: WorkflowBundle = { filename: source.filename, script, workflowIds: source.workflowIds };
+  const bundle = compileBundle(source, bundleHash(source.code));
+  versions.set(bundle.hash, bundle);
   for (const id of source.workflowIds) workflows.set(id, bundle);
   workflowList = undefined;
   for (const listener of listeners) listener();
+}
+
+/** The content hash of bundle code: hex SHA-256 of its UTF-8 text. */
+export function bundleHash(code: string): string {
+  return createHash("sha256").update(code, "utf8").digest("hex");
+}
+
+function compileBundle(source: WorkflowBundleSource, hash: string): WorkflowBundle {
+  const script = new vm.Script(wrapBundle(source.code), { filename: source.filename });
+  return { filename: source.filename, script, workflowIds: source.workflowIds, hash, code: source.code };
+}
+
+/** The bundle with this hash, if this process has it (registered, or loaded for a pinned run). */
+export function getBundleVersion(hash: string): WorkflowBundle | undefined {
+  return versions.get(hash);
+}
+
+/**
+ * Makes an earlier version of a bundle available by its hash, for runs pinned to it, without
+ * registering its workflows (new runs use the registered code). The caller checks that `hash` is
+ * the hash of `source.code`.
+ */
+export function loadBundleVersion(source: WorkflowBundleSource, hash: string): WorkflowBundle {
+  const known = versions.get(hash);
+  if (known !== undefined) return known;
+  const bundle = compileBundle(source, hash);
+  versions.set(hash, bundle);
+  return bundle;
 }
 
 /**

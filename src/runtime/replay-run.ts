@@ -10,13 +10,18 @@ import type { EventRecord } from "../world/events.ts";
 import type { RunRecord } from "../world/types.ts";
 import type { Limits } from "./limits.ts";
 import { RunMachine } from "./machine.ts";
-import { getWorkflowBundle } from "./registry.ts";
+import { getWorkflowBundle, type WorkflowBundle } from "./registry.ts";
 
 export interface ReplayContext {
   payloads: PayloadCodec;
   limits: Limits;
   /** The clock the machine stamps events with (default the wall clock; a test env's virtual one). */
   now?: () => number;
+  /**
+   * The bundle to replay with: a worker passes the version the run is pinned to
+   * (`bundles.ts`); by default the workflow's registered one (what `replay --check` tests).
+   */
+  bundle?: WorkflowBundle;
   /** Where workflow console output goes once the replay has caught up (default: the console). */
   log?: (level: string, args: unknown[]) => void;
 }
@@ -32,7 +37,7 @@ export async function replayRun(
   context: ReplayContext,
   now: number = Date.now(),
 ): Promise<RunMachine> {
-  const bundle = getWorkflowBundle(run.workflowName);
+  const bundle = context.bundle ?? getWorkflowBundle(run.workflowName);
   if (bundle === undefined) throw new Error(`workflow ${run.workflowName} is not registered`);
   const machine = new RunMachine({
     run: { runId: run.runId, workflowName: run.workflowName, createdAt: run.createdAt, seed: run.seed },

@@ -18,6 +18,7 @@ import {
   type WorldNotification,
 } from "../world/types.ts";
 import "./builtin-steps.ts";
+import { bundleForRun, storeBundle } from "./bundles.ts";
 import { type Clock, wallClock } from "./clock.ts";
 import { type DriveOutcome, RunDriver } from "./driver.ts";
 import { type Limits, limitsFromEnv } from "./limits.ts";
@@ -487,11 +488,20 @@ export class Worker {
       cached.bytes = run.payloadBytes;
       return cached;
     }
-    const events = run.seq > 1 ? await this.world.events.list(run.runId) : [];
+    const events = await this.world.events.list(run.runId);
+    // Replayed with the code it is pinned to, which this worker stores if it is its own.
+    const bundle = await bundleForRun(this.world, run.workflowName, events);
+    if (bundle !== undefined && bundle === getWorkflowBundle(run.workflowName))
+      await storeBundle(this.world, bundle);
     return await replayRun(
       run,
       events,
-      { payloads: this.#payloads, limits: this.#limits, now: () => this.#clock.now() },
+      {
+        payloads: this.#payloads,
+        limits: this.#limits,
+        now: () => this.#clock.now(),
+        ...(bundle === undefined ? {} : { bundle }),
+      },
       this.#clock.now(),
     );
   }

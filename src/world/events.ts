@@ -7,9 +7,21 @@
 
 export interface EventDataMap {
   /** The run exists. Payload: the serialized workflow arguments. */
-  run_created: { workflowName: string; seed: string; specVersion: number };
+  run_created: {
+    workflowName: string;
+    seed: string;
+    specVersion: number;
+    /** The workflow bundle the run started with (`bundles`); absent on runs older than pinning. */
+    bundleHash?: string;
+  };
   /** A worker began executing the run for the first time. */
-  run_started: Record<string, never>;
+  run_started: {
+    /**
+     * The workflow bundle the worker ran it with, when the run's `run_created` named none (it was
+     * started by a process without the workflow code): the run is pinned to it from then on.
+     */
+    bundleHash?: string;
+  };
   /** An attempt of a step began. On attempt 1 the payload is the serialized arguments. */
   step_started: { stepId: string; stepName: string; attempt: number };
   /** The step returned. Payload: the serialized result. */

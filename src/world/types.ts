@@ -263,6 +263,23 @@ export interface CreateRunInput {
   encrypted: boolean;
   input: Uint8Array;
   createdAt?: number;
+  /**
+   * The hash of the workflow bundle the run starts with (`bundles`), recorded in its `run_created`
+   * event: the run replays with that code wherever it goes.
+   */
+  bundleHash?: string;
+}
+
+/** A version of a workflow bundle as stored: its code under its content hash (`bundles`). */
+export interface BundleRecord {
+  /** Hex SHA-256 of the code's UTF-8 text. */
+  hash: string;
+  /** Where the code was compiled from, for messages and stack traces. */
+  filename: string;
+  workflowIds: string[];
+  /** The code's bytes, as the caller stored them. */
+  code: Uint8Array;
+  createdAt: number;
 }
 
 /** What `runs.createMany` returns for each input. */
@@ -580,6 +597,18 @@ export interface World {
      * long as its `expected`. Callers keep batches bounded (rekey: 200).
      */
     rewrite(runId: string, rewrites: readonly PayloadRewrite[]): Promise<PayloadRewriteResult>;
+  };
+
+  bundles: {
+    /**
+     * Stores a version of a workflow bundle under its hash, once: storing a hash that is stored
+     * already changes nothing (every process that starts runs stores the code it runs, and the
+     * same code has the same hash). The World does not read the code; the caller checks the
+     * hash of what it gets back.
+     */
+    put(bundle: Omit<BundleRecord, "createdAt">): Promise<void>;
+    /** The stored bundle with this hash; `NotFoundError` if none. */
+    get(hash: string): Promise<BundleRecord>;
   };
 
   notices: {

@@ -5,9 +5,9 @@
  * of `payloads.rewrite`.
  */
 import { monotonicFactory } from "ulid";
-import { ConflictError, HookTokenConflictError, RunIdConflictError } from "../errors/world.ts";
+import { ConflictError, HookTokenConflictError, NotFoundError, RunIdConflictError } from "../errors/world.ts";
 import { runTooLarge } from "../util/bytes.ts";
-import type { NewEvent } from "../world/events.ts";
+import type { EventDataMap, NewEvent } from "../world/events.ts";
 import {
   type AuditEntry,
   type CreatedRun,
@@ -275,5 +275,23 @@ export function sameBytes(a: Uint8Array | undefined, b: Uint8Array): boolean {
     Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(
       Buffer.from(b.buffer, b.byteOffset, b.byteLength),
     )
+  );
+}
+
+/** The `run_created` event's data for a new run (every World writes the same). */
+export function runCreatedData(input: CreateRunInput): EventDataMap["run_created"] {
+  const data: EventDataMap["run_created"] = {
+    workflowName: input.workflowName,
+    seed: input.seed,
+    specVersion: input.specVersion,
+  };
+  if (input.bundleHash !== undefined) data.bundleHash = input.bundleHash;
+  return data;
+}
+
+/** `bundles.get` of a hash no World holds. */
+export function bundleNotFound(hash: string): NotFoundError {
+  return new NotFoundError(
+    `No workflow bundle with hash ${hash} is stored: the runs pinned to it cannot replay. It is stored when a run of it starts; was the World restored from a backup, or the run imported without its bundle?`,
   );
 }

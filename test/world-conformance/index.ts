@@ -15,6 +15,7 @@ import { describeAppend } from "./append.ts";
 import { describeAtomicity } from "./atomicity.ts";
 import { describeAudit } from "./audit.ts";
 import { describeBudget } from "./budget.ts";
+import { describeBundles } from "./bundles.ts";
 import { describeCreate } from "./create.ts";
 import { describeEvents } from "./events.ts";
 import { type MakeWorld, useWorld } from "./harness.ts";
@@ -61,6 +62,7 @@ export function describeWorldConformance(name: string, makeWorld: MakeWorld): vo
     describePayloads(context);
     describeBudget(context);
     describeRestart(context);
+    describeBundles(context);
     describePause(context);
   });
 }

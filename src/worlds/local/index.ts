@@ -11,6 +11,7 @@ import { existsSync } from "node:fs";
 import { ConflictError, RunNotFoundError } from "../../errors/world.ts";
 import { createNotifier } from "../../world/notify.ts";
 import type { RunStatus, World } from "../../world/types.ts";
+import { bundleNotFound } from "../shared.ts";
 import { eventFromRow } from "../sql/rows.ts";
 import { applyAppend } from "./append.ts";
 import { createAudit } from "./audit.ts";
@@ -151,6 +152,32 @@ export function createLocalWorld(options: LocalWorldOptions = {}): World {
     streams: createStreams(ctx),
     payloads: createPayloads(ctx),
     audit: createAudit(ctx),
+    bundles: {
+      async put(bundle) {
+        ctx.enter();
+        ctx.write(() =>
+          sql.putBundle.run(
+            bundle.hash,
+            bundle.filename,
+            JSON.stringify(bundle.workflowIds),
+            bundle.code,
+            ctx.now(),
+          ),
+        );
+      },
+      async get(hash) {
+        ctx.enter();
+        const row = ctx.read(() => sql.bundle.get(hash));
+        if (row === undefined) throw bundleNotFound(hash);
+        return {
+          hash: row.hash,
+          filename: row.filename,
+          workflowIds: JSON.parse(row.workflow_ids) as string[],
+          code: new Uint8Array(row.code),
+          createdAt: row.created_at,
+        };
+      },
+    },
     notices: {
       async record(key) {
         ctx.enter();

@@ -251,6 +251,21 @@ ALTER TABLE inbox ADD COLUMN event_type TEXT;
 ALTER TABLE inbox ADD COLUMN generation INTEGER;
 `,
   },
+  {
+    version: 10,
+    name: "workflow bundles",
+    sql: `
+-- Runs are pinned to the workflow code they started with: each version of a workflow bundle is
+-- stored once under the hash of its code (bundles.put), and a run's run_created event names it.
+CREATE TABLE bundles (
+  hash         TEXT PRIMARY KEY NOT NULL,
+  filename     TEXT NOT NULL,
+  workflow_ids TEXT NOT NULL, -- JSON array
+  code         BLOB NOT NULL,
+  created_at   INTEGER NOT NULL
+) WITHOUT ROWID;
+`,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce(

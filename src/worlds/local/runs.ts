@@ -14,7 +14,7 @@ import type {
   RunRecord,
   World,
 } from "../../world/types.ts";
-import { batchResults, pageSize, planRunBatch, statusList } from "../shared.ts";
+import { batchResults, pageSize, planRunBatch, runCreatedData, statusList } from "../shared.ts";
 import { bool, num, type RunRow, runFromRow } from "../sql/rows.ts";
 import type { LocalContext } from "./context.ts";
 import { insertMessage } from "./queue.ts";
@@ -77,7 +77,7 @@ export function createRuns(ctx: LocalContext): World["runs"] {
             throw new RunIdConflictError(input.runId, existing.workflowName, input.workflowName);
           return { run: existing, created: false };
         }
-        const data = { workflowName: input.workflowName, seed: input.seed, specVersion: input.specVersion };
+        const data = runCreatedData(input);
         sql.insertEvent.run(input.runId, 1, "run_created", JSON.stringify(data), input.input, at);
         insertMessage(
           ctx,

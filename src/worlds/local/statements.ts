@@ -480,6 +480,15 @@ export function prepareStatements(db: Database.Database) {
     /** Records a notice; one row changed: it was not recorded before. */
     recordNotice: prep<[key: string, at: number]>("INSERT OR IGNORE INTO notices (key, at) VALUES (?, ?)"),
 
+    // bundles (migration 10): a workflow bundle's code under its content hash, stored once
+    putBundle: prep<[hash: string, filename: string, workflowIds: string, code: Uint8Array, at: number]>(
+      "INSERT OR IGNORE INTO bundles (hash, filename, workflow_ids, code, created_at) VALUES (?, ?, ?, ?, ?)",
+    ),
+    bundle: prep<
+      [hash: string],
+      { hash: string; filename: string; workflow_ids: string; code: Buffer; created_at: number }
+    >("SELECT hash, filename, workflow_ids, code, created_at FROM bundles WHERE hash = ?"),
+
     // audit
     insertAudit: prep<
       [

@@ -20,6 +20,7 @@ import {
   type AppendRequest,
   type AppendResult,
   type AuditEntry,
+  type BundleRecord,
   type CreatedRun,
   type CreateRunInput,
   type HookRecord,
@@ -37,6 +38,7 @@ import {
 import {
   auditEntryOf,
   batchResults,
+  bundleNotFound,
   checkHookAndWaitIds,
   checkPayloadRewrites,
   checkRunBudget,
@@ -44,6 +46,7 @@ import {
   pageOf,
   planRunBatch,
   releaseAfterAppend,
+  runCreatedData,
   runMatches,
 } from "../shared.ts";
 import { rewritePayloads } from "./payloads.ts";
@@ -88,6 +91,7 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
   const waitLog: WaitRecord[] = []; // every wait of every run, in creation order
   const auditLog: AuditEntry[] = []; // newest first
   const notices = new Set<string>();
+  const bundles = new Map<string, BundleRecord>();
   const copyAudit = (entry: AuditEntry): AuditEntry => ({
     ...entry,
     actor: { ...entry.actor },
@@ -151,7 +155,7 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
       runId: input.runId,
       seq: 1,
       type: "run_created",
-      data: { workflowName: input.workflowName, seed: input.seed, specVersion: input.specVersion },
+      data: runCreatedData(input),
       payload: run.input,
       createdAt: at,
     };
@@ -630,6 +634,25 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
         const state = stateOf(runId);
         checkPayloadRewrites(runId, rewrites);
         return rewritePayloads(state, rewrites);
+      },
+    },
+
+    bundles: {
+      async put(bundle) {
+        live();
+        if (bundles.has(bundle.hash)) return;
+        bundles.set(bundle.hash, {
+          ...bundle,
+          workflowIds: [...bundle.workflowIds],
+          code: own(bundle.code),
+          createdAt: now(),
+        });
+      },
+      async get(hash) {
+        live();
+        const bundle = bundles.get(hash);
+        if (bundle === undefined) throw bundleNotFound(hash);
+        return { ...bundle, workflowIds: [...bundle.workflowIds], code: own(bundle.code) };
       },
     },
 

@@ -17,6 +17,7 @@ import { ConflictError, RunNotFoundError, WorldUnavailableError } from "../../er
 import { newId } from "../../util/ids.ts";
 import { createNotifier } from "../../world/notify.ts";
 import type { World } from "../../world/types.ts";
+import { bundleNotFound } from "../shared.ts";
 import { type EventRow, eventFromRow } from "../sql/rows.ts";
 import { planAppend } from "./append-plan.ts";
 import { createAudit } from "./audit.ts";
@@ -239,6 +240,37 @@ export async function createPostgresWorld(options: PostgresWorldOptions = {}): P
     streams: createStreams(ctx),
     payloads: createPayloads(ctx),
     audit: createAudit(ctx),
+    bundles: {
+      async put(bundle) {
+        ctx.enter();
+        await ctx.query(ctx.q.putBundle, [
+          bundle.hash,
+          bundle.filename,
+          bundle.workflowIds,
+          bundle.code,
+          ctx.now(),
+        ]);
+      },
+      async get(hash) {
+        ctx.enter();
+        const [row] = await ctx.query<{
+          hash: string;
+          filename: string;
+          workflow_ids: string[];
+          code: Buffer;
+          created_at: string | number;
+        }>(ctx.q.bundle, [hash]);
+        if (row === undefined) throw bundleNotFound(hash);
+        return {
+          hash: row.hash,
+          filename: row.filename,
+          workflowIds: row.workflow_ids,
+          code: new Uint8Array(row.code),
+          createdAt: Number(row.created_at),
+        };
+      },
+    },
+
     notices: {
       async record(key) {
         ctx.enter();

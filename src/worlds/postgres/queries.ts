@@ -446,6 +446,18 @@ export function createQueries(s: string) {
        WHERE run_id = $1 AND name = $2 AND idx = $3 AND data = $4 RETURNING idx`,
     ),
 
+    // ---- bundles (migration 012)
+    /** $1 hash, $2 filename, $3 workflow ids, $4 code, $5 now: stored once per hash. */
+    putBundle: named(
+      "put_bundle",
+      `INSERT INTO ${s}.bundles (hash, filename, workflow_ids, code, created_at)
+       VALUES ($1, $2, $3::text[], $4, $5) ON CONFLICT (hash) DO NOTHING`,
+    ),
+    bundle: named(
+      "bundle",
+      `SELECT hash, filename, workflow_ids, code, created_at FROM ${s}.bundles WHERE hash = $1`,
+    ),
+
     // ---- audit
     /** $1 key, $2 now: a row back when the notice was not recorded before. */
     recordNotice: named(

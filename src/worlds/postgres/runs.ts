@@ -14,7 +14,7 @@ import type {
   RunRecord,
   World,
 } from "../../world/types.ts";
-import { batchResults, pageSize, planRunBatch, statusList } from "../shared.ts";
+import { batchResults, pageSize, planRunBatch, runCreatedData, statusList } from "../shared.ts";
 import { type RunRow, runFromRow } from "../sql/rows.ts";
 import type { PgContext } from "./context.ts";
 import type { Note } from "./notifications.ts";
@@ -69,7 +69,7 @@ export function createRuns(ctx: PgContext): World["runs"] {
   const createOne = async (input: CreateRunInput): Promise<CreatedRun> => {
     const now = ctx.now();
     const at = input.createdAt ?? now;
-    const data = { workflowName: input.workflowName, seed: input.seed, specVersion: input.specVersion };
+    const data = runCreatedData(input);
     const rows = await ctx.query(q.createRun, [
       input.runId,
       input.workflowName,
@@ -108,13 +108,7 @@ export function createRuns(ctx: PgContext): World["runs"] {
         inputs.map((input) => input.seed),
         inputs.map((input) => input.encrypted === true),
         at,
-        inputs.map((input) =>
-          JSON.stringify({
-            workflowName: input.workflowName,
-            seed: input.seed,
-            specVersion: input.specVersion,
-          }),
-        ),
+        inputs.map((input) => JSON.stringify(runCreatedData(input))),
         inputs.map((input) => input.input),
         inputs.map(() => newId("msg")),
         now,

@@ -14,6 +14,7 @@ import * as m008 from "./008-audit-outcomes.ts";
 import * as m009 from "./009-run-end-and-notices.ts";
 import * as m010 from "./010-events.ts";
 import * as m011 from "./011-restarts.ts";
+import * as m012 from "./012-bundles.ts";
 
 export interface Migration {
   version: number;
@@ -33,6 +34,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 9, name: m009.name, sql: m009.sql },
   { version: 10, name: m010.name, sql: m010.sql },
   { version: 11, name: m011.name, sql: m011.sql },
+  { version: 12, name: m012.name, sql: m012.sql },
 ];
 
 export const LATEST_VERSION: number = MIGRATIONS.reduce((latest, m) => Math.max(latest, m.version), 0);
