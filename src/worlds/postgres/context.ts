@@ -103,6 +103,13 @@ export function createContext(parts: ContextParts): PgContext {
       throw connectionFailure(error, target, "reach the Stepwise database");
     }
     let broken = false;
+    // A checked-out connection that breaks between statements emits "error" with nobody listening
+    // (the pool listens only to idle ones): that would be an uncaught exception. The next statement
+    // fails instead, and the connection is dropped.
+    const onError = (): void => {
+      broken = true;
+    };
+    client.on("error", onError);
     const inTransaction = async <R>(statement: Statement, values: readonly unknown[]): Promise<R[]> => {
       try {
         const config: pg.QueryConfig = { text: statement.text, values: values as unknown[] };
@@ -124,6 +131,7 @@ export function createContext(parts: ContextParts): PgContext {
       });
       throw error;
     } finally {
+      client.off("error", onError);
       client.release(broken);
     }
   };

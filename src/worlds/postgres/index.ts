@@ -107,6 +107,9 @@ async function open(
   for (;;) {
     try {
       const client = await pool.connect();
+      // Checked out, a connection that breaks would emit "error" to nobody: the statement fails instead.
+      const onError = (): void => {};
+      client.on("error", onError);
       try {
         if (options.migrate === false) {
           const { from, to } = await migrateWith(client, schema, target, { checkOnly: true });
@@ -120,6 +123,7 @@ async function open(
         }
         return;
       } finally {
+        client.off("error", onError);
         client.release();
       }
     } catch (error) {
