@@ -72,7 +72,7 @@ function restartedMeanwhile(runId: string): RestartConflictError {
   return new RestartConflictError(
     runId,
     "restarted-meanwhile",
-    `Run ${runId} was restarted by another call meanwhile; this restart wrote nothing. Look at the run (npx stepwise inspect run ${runId}) and restart it again if you still mean to.`,
+    `Run ${runId} was restarted by another call meanwhile; this restart wrote nothing. Look at the run (npx stepwise inspect runs ${runId}) and restart it again if you still mean to.`,
   );
 }
 

@@ -13,7 +13,7 @@ export class RunNotPausedError extends ConflictError {
   readonly status: string;
   constructor(runId: string, status: string) {
     super(
-      `Run ${runId} is not paused (status: ${status}), so there is nothing to resume. Pause it first (run.pause(), npx stepwise pause ${runId}); read its status with npx stepwise inspect run ${runId}.`,
+      `Run ${runId} is not paused (status: ${status}), so there is nothing to resume. Pause it first (run.pause(), npx stepwise pause ${runId}); read its status with npx stepwise inspect runs ${runId}.`,
     );
     this.runId = runId;
     this.status = status;

@@ -21,4 +21,6 @@ export const SPEC_VERSION = 4;
  *    `run_paused` and `run_resumed` (statuses `pausing` and `paused`), which a replay passes over;
  *    a worker of version 3 would not honour a pause. Both are controls applied to runs of any
  *    version: a rollout should finish before they are used on runs older workers may take.
+ *    Pinned code: `run_created` and `run_started` may name the run's workflow bundle
+ *    (`bundleHash`); a worker of version 3 ignores it and replays with its own code, as before.
  */

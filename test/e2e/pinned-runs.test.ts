@@ -130,7 +130,7 @@ for (const kind of ["local", "postgres"] as const) {
       const hashes = new Set<string>();
       for (const runId of [...old]) {
         const [created] = await world.events.list(runId);
-        hashes.add((created?.data as { bundleHash?: string }).bundleHash ?? "none");
+        hashes.add((created?.data as { bundleHash?: string } | undefined)?.bundleHash ?? "none");
       }
       expect(hashes.size).toBe(1);
       const [oldHash] = [...hashes];
