@@ -22,12 +22,13 @@ import {
 import { RunFinishedError, RunNotFoundError } from "../../src/errors/world.ts";
 import { defineEvent } from "../../src/index.ts";
 import { getLimits, getPayloadCodec, inProcessWorker } from "../../src/runtime/process.ts";
-import { registerWorkflowBundle } from "../../src/runtime/registry.ts";
+import { getWorkflowBundle, registerWorkflowBundle } from "../../src/runtime/registry.ts";
 import { Worker } from "../../src/runtime/worker.ts";
 import { encodeValue } from "../../src/serde/codec.ts";
 import { places } from "../../src/serde/places.ts";
 import type { World } from "../../src/world/types.ts";
 import { createMemoryWorld } from "../../src/worlds/memory/index.ts";
+import { startUnpinned } from "../helpers/unpinned.ts";
 import { defineWorkflows } from "../helpers/workflows.ts";
 import { expectReject, snapshot } from "../world-conformance/fixtures.ts";
 
@@ -330,12 +331,10 @@ describe("replaying event waits", () => {
     expect(await eventTypes(run.runId)).toEqual(["event_wait_created", "event_received"]);
   });
 
-  it("fails the run loudly when the code now waits for another event type", async () => {
-    const run = await start(wf.changingWait);
-    await until(
-      () => world.waits.list({ runId: run.runId }),
-      (waits) => waits.length === 1,
-    );
+  /** Version 2 of `changingWait`: waits for another event type. Returns how to put version 1 back. */
+  const changeWaitCode = (): (() => void) => {
+    const original = getWorkflowBundle(wf.changingWait.workflowId);
+    if (original === undefined) throw new Error("changingWait is not registered");
     registerWorkflowBundle({
       filename: "changed-wait.js",
       workflowIds: [wf.changingWait.workflowId],
@@ -347,12 +346,47 @@ describe("replaying event waits", () => {
         });
       })();`,
     });
-    await sendEvent(run.runId, "original", 1);
-    const failure = await run.returnValue.catch((error: unknown) => error);
-    const cause = (failure as Error).cause as Error;
-    expect(NonDeterminismError.is(cause)).toBe(true);
-    expect(cause.message).toContain('call #1 was waitForEvent("original")');
-    expect(cause.message).toContain('now makes waitForEvent("renamed")');
+    return () =>
+      registerWorkflowBundle({
+        code: original.code,
+        filename: original.filename,
+        workflowIds: original.workflowIds,
+      });
+  };
+
+  it("keeps a run on its code when the workflow now waits for another event type", async () => {
+    const run = await start(wf.changingWait);
+    await until(
+      () => world.waits.list({ runId: run.runId }),
+      (waits) => waits.length === 1,
+    );
+    const restore = changeWaitCode();
+    try {
+      await sendEvent(run.runId, "original", 1);
+      // Pinned to the code it started with: it receives the event its version waits for.
+      expect(await run.returnValue).toBe("original");
+    } finally {
+      restore();
+    }
+  });
+
+  it("fails a run older than pinning loudly when the code now waits for another event type", async () => {
+    const runId = await startUnpinned(wf.changingWait.workflowId);
+    await until(
+      () => world.waits.list({ runId }),
+      (waits) => waits.length === 1,
+    );
+    const restore = changeWaitCode();
+    try {
+      await sendEvent(runId, "original", 1);
+      const failure = await getRun(runId).returnValue.catch((error: unknown) => error);
+      const cause = (failure as Error).cause as Error;
+      expect(NonDeterminismError.is(cause)).toBe(true);
+      expect(cause.message).toContain('call #1 was waitForEvent("original")');
+      expect(cause.message).toContain('now makes waitForEvent("renamed")');
+    } finally {
+      restore();
+    }
   });
 });
 

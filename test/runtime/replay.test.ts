@@ -1,10 +1,19 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { configure, shutdown, start } from "../../src/api/index.ts";
+import { configure, getRun, shutdown, start } from "../../src/api/index.ts";
 import { NonDeterminismError, WorkflowRunFailedError } from "../../src/errors/runtime.ts";
-import { registerWorkflowBundle } from "../../src/runtime/registry.ts";
+import { getWorkflowBundle, registerWorkflowBundle } from "../../src/runtime/registry.ts";
 import type { World } from "../../src/world/types.ts";
 import { createMemoryWorld } from "../../src/worlds/memory/index.ts";
+import { startUnpinned } from "../helpers/unpinned.ts";
 import { defineWorkflows } from "../helpers/workflows.ts";
+
+async function until(check: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  throw new Error("condition not reached");
+}
 
 let world: World;
 beforeEach(() => {
@@ -104,13 +113,8 @@ describe("replay", () => {
     expect(completed).toHaveLength(2);
   });
 
-  it("fails the run loudly when the code changes under a run in progress", async () => {
-    const run = await start(wf.changing, []);
-    // Wait until the run sleeps, then swap the workflow's code for one that calls a different step.
-    for (let i = 0; i < 200; i++) {
-      if ((await world.waits.list({ runId: run.runId })).length > 0) break;
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+  /** Version 2 of `changing`: calls another step where version 1 called `record`. */
+  const changeCode = () =>
     registerWorkflowBundle({
       filename: "changed.js",
       workflowIds: [wf.changing.workflowId],
@@ -124,14 +128,46 @@ describe("replay", () => {
         });
       })();`,
     });
-    const failure = await run.returnValue.catch((error: unknown) => error);
-    expect(WorkflowRunFailedError.is(failure)).toBe(true);
-    const cause = (failure as Error).cause;
-    expect(NonDeterminismError.is(cause)).toBe(true);
-    expect((cause as Error).message).toContain('step "step//test/replay.ts//record"');
-    expect((cause as Error).message).toContain('step "step//test/replay.ts//somethingElse"');
-    const last = (await world.events.list(run.runId)).at(-1);
-    expect(last?.type).toBe("run_failed");
+  /** Puts version 1 back for the tests after (re-registering the bundle it came in). */
+  const original = getWorkflowBundle(wf.changing.workflowId);
+  const restoreCode = () => {
+    if (original === undefined) throw new Error("the changing workflow is not registered");
+    registerWorkflowBundle({
+      code: original.code,
+      filename: original.filename,
+      workflowIds: original.workflowIds,
+    });
+  };
+
+  it("keeps a run on the code it started with when the workflow's code changes under it", async () => {
+    const run = await start(wf.changing, []);
+    await until(async () => (await world.waits.list({ runId: run.runId })).length > 0);
+    changeCode();
+    try {
+      // Replayed with its own version after the sleep: no divergence, version 1's steps.
+      expect(await run.returnValue).toBe("done");
+      expect((await world.events.list(run.runId)).some((event) => event.type === "run_failed")).toBe(false);
+    } finally {
+      restoreCode();
+    }
+  });
+
+  it("fails a run older than pinning loudly when the code changes under it", async () => {
+    const runId = await startUnpinned(wf.changing.workflowId);
+    await until(async () => (await world.waits.list({ runId })).length > 0);
+    changeCode();
+    try {
+      const failure = await getRun(runId).returnValue.catch((error: unknown) => error);
+      expect(WorkflowRunFailedError.is(failure)).toBe(true);
+      const cause = (failure as Error).cause;
+      expect(NonDeterminismError.is(cause)).toBe(true);
+      expect((cause as Error).message).toContain('step "step//test/replay.ts//record"');
+      expect((cause as Error).message).toContain('step "step//test/replay.ts//somethingElse"');
+      const last = (await world.events.list(runId)).at(-1);
+      expect(last?.type).toBe("run_failed");
+    } finally {
+      restoreCode();
+    }
   });
 
   it("gives each of many concurrent runs its own module state and its own random sequence", async () => {
