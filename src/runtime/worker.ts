@@ -160,6 +160,16 @@ export class Worker {
     return this.#active.size;
   }
 
+  /**
+   * True while the worker drives a run or looks for work: a claim scheduled or in progress (which
+   * ends by arming the timer for the next due message). A run it lets go schedules a claim in the
+   * same turn, so there is no moment between the two when it looks idle (the test environment
+   * relies on this to decide that nothing will happen until its clock moves).
+   */
+  get busy(): boolean {
+    return this.#active.size > 0 || this.#claimScheduled || this.#claiming;
+  }
+
   get cachedRuns(): number {
     return this.#cache.size;
   }
@@ -288,6 +298,11 @@ export class Worker {
       this.#armRetry(delay);
     } finally {
       this.#claiming = false;
+      // Asked for again while the timer was being armed (after the loop's last look): look again.
+      if (this.#claimAgain) {
+        this.#claimAgain = false;
+        this.#scheduleClaim();
+      }
     }
   }
 

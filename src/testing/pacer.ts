@@ -54,9 +54,11 @@ export class Pacer {
   /** Nothing is being driven and no message is due now. */
   async #idleNow(): Promise<boolean> {
     const { worker, world, clock } = this.#options;
-    if (worker.activeRuns > 0) return false;
+    // `busy` covers a claim about to run or arming its timer, not only runs being driven: a
+    // run just let go is followed by a claim that arms the timer of its next wake-up.
+    if (worker.busy) return false;
     const next = await world.queue.nextAvailableAt({ workflows: registeredWorkflowList() });
-    return worker.activeRuns === 0 && (next === undefined || next > clock.now());
+    return !worker.busy && (next === undefined || next > clock.now());
   }
 
   /** Idle at two looks a real millisecond apart, with nothing changed in between. */
@@ -97,6 +99,13 @@ export class Pacer {
   async close(): Promise<void> {
     this.#closed = true;
     this.#unsubscribe?.();
-    await this.#loop;
+    // The loop may be in one of its pauses, whose timers never hold the process: hold it here,
+    // or a test awaiting close() (`await using`) would see its event loop end with close pending.
+    const hold = setInterval(() => {}, 1 << 30);
+    try {
+      await this.#loop;
+    } finally {
+      clearInterval(hold);
+    }
   }
 }
