@@ -246,9 +246,15 @@ describe("a hook payload encrypted under a key the worker lacks", () => {
     expect(waiting.n).toBe(1);
     expect(old.output.stderr.split(`run ${runId} needs key id`).length - 1).toBe(1);
 
-    // A worker that has the key takes it from there (the old one keeps looking, and may be first
-    // to claim the run again: it then defers it once more).
-    startWorker(env(KEY_B, { STEPWISE_ENCRYPTION_OLD_KEYS: KEY_A }));
+    // A worker that has the key takes it from there. Once it is up, the old one stops: while
+    // both run, each time the old one claims the run first it defers it again, for twice as long
+    // (up to a minute), so a run of bad luck under load could outlast any deadline.
+    const current = startWorker(env(KEY_B, { STEPWISE_ENCRYPTION_OLD_KEYS: KEY_A }));
+    await until("the new worker to start", () =>
+      current.output.stderr.includes("stepwise worker") ? true : undefined,
+    );
+    old.child.kill("SIGTERM");
+    await old.exited;
     const done = await until("the run's completion", () => output(runId), 70_000);
     expect(done.type).toBe("run_completed");
     const received = events(runId).filter((event) => event.type === "hook_received");
