@@ -94,6 +94,12 @@ describe.each(Object.keys(WORLDS))("on the %s World", (name) => {
     return worker;
   }
   const status = async (runId: string): Promise<RunStatus> => (await world.runs.get(runId)).status;
+  /** Waits until the run waits (a sleep or an event wait) and no worker holds it. */
+  const parked = (runId: string) =>
+    until(`run ${runId} to wait with no worker holding it`, async () => {
+      const [waits, run] = await Promise.all([world.waits.list({ runId }), world.runs.get(runId)]);
+      return waits.length === 1 && run.lease === undefined;
+    });
   const controlEvents = async (runId: string) =>
     (await world.events.list(runId))
       .map((event) => event.type)
@@ -159,10 +165,7 @@ describe.each(Object.keys(WORLDS))("on the %s World", (name) => {
   it("a sleep that comes due while the run is paused waits for the resume", async () => {
     startWorker({ holdMs: 0 });
     const run = await start(wf.sleeper, ["nap"]);
-    await until(
-      "the sleep to be recorded",
-      async () => (await world.waits.list({ runId: run.runId })).length === 1,
-    );
+    await parked(run.runId);
     // Nobody drives a sleeping run: the pause is recorded at once.
     await run.pause();
     expect(await status(run.runId)).toBe("paused");
@@ -209,7 +212,7 @@ describe.each(Object.keys(WORLDS))("on the %s World", (name) => {
   it("a paused run can be restarted: the new generation is not paused, and stale pause requests are dropped", async () => {
     startWorker({ holdMs: 0 });
     const run = await start(wf.sleeper, ["again"]);
-    await until("the sleep", async () => (await world.waits.list({ runId: run.runId })).length === 1);
+    await parked(run.runId);
     await run.pause();
     expect(await status(run.runId)).toBe("paused");
     // Asked again with abortSteps: nothing to abort, the request waits in the inbox.
@@ -232,7 +235,7 @@ describe.each(Object.keys(WORLDS))("on the %s World", (name) => {
     await expect(getRun("wrun_missing").resume()).rejects.toSatisfy((e) => RunNotFoundError.is(e));
 
     const running = await start(wf.waiter, []);
-    await until("the wait", async () => (await world.waits.list({ runId: running.runId })).length === 1);
+    await parked(running.runId);
     const before = (await world.events.list(running.runId)).length;
     const notPaused = await getRun(running.runId)
       .resume()
