@@ -7,6 +7,7 @@
  */
 import { RunNotPausedError } from "../errors/control.ts";
 import { RunFinishedError } from "../errors/world.ts";
+import { letGoOfRun } from "../runtime/let-go.ts";
 import { getWorld } from "../runtime/process.ts";
 import { newOwnerId } from "../util/owner.ts";
 import type { NewEvent } from "../world/events.ts";
@@ -47,7 +48,7 @@ async function recordUndriven(
   const owner = newOwnerId();
   const taken = await world.runs.acquire(runId, owner, CONTROL_LEASE_MS);
   if (!taken.acquired) return { state: "busy", run: taken.run };
-  /** Whether the lease is let go: by the append, or (finally) here. */
+  /** Whether the append let go of the lease, and whether it kept it because someone asked. */
   let released = false;
   let kept = false;
   try {
@@ -71,12 +72,7 @@ async function recordUndriven(
     kept = !released;
     return { state: "done", run: result.run };
   } finally {
-    if (!released) {
-      // Each refusal clears the flag; more than one process may have asked meanwhile.
-      for (let tries = 0; !(await world.runs.release(runId, owner)) && tries < 20; tries++) kept = true;
-      // A worker that found the run leased to us waits for our lease to lapse: wake the run now.
-      if (kept) await world.queue.enqueue([{ runId, kind: "wake", dedupeKey: `control:${runId}` }]);
-    }
+    if (!released) await letGoOfRun(world, runId, owner, kept);
   }
 }
 

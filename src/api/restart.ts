@@ -19,6 +19,7 @@ import {
   RunFinishedError,
   SequenceConflictError,
 } from "../errors/world.ts";
+import { letGoOfRun } from "../runtime/let-go.ts";
 import { ensureWorker, getWorld } from "../runtime/process.ts";
 import {
   checkRestartPoint,
@@ -29,7 +30,7 @@ import {
 } from "../runtime/restart-plan.ts";
 import { newOwnerId } from "../util/owner.ts";
 import type { EventRecord } from "../world/events.ts";
-import { type InboxItem, type RunRecord, TERMINAL_RUN_STATUSES, type World } from "../world/types.ts";
+import { CONTROL_REQUEST_KINDS, type RunRecord, TERMINAL_RUN_STATUSES, type World } from "../world/types.ts";
 import { waitForRun } from "./watch.ts";
 
 /** How long a restart holds the run's lease while it stops the run and records the restart. */
@@ -53,13 +54,6 @@ export interface RestartedRun {
 }
 
 const ended = (run: RunRecord): boolean => TERMINAL_RUN_STATUSES.has(run.status);
-const CONTROL_KINDS: ReadonlySet<InboxItem["kind"]> = new Set([
-  "cancel",
-  "restart",
-  "pause",
-  "pause_abort",
-  "resume",
-]);
 
 /** The generation a log is in (1 before its first restart). */
 function generationOf(log: readonly EventRecord[]): number {
@@ -157,7 +151,7 @@ async function restartLeased(
   const control = async (): Promise<string[]> =>
     (await world.inbox.list(runId))
       // Every control asked of the run before now is answered: the new generation starts afresh.
-      .filter((item) => CONTROL_KINDS.has(item.kind))
+      .filter((item) => CONTROL_REQUEST_KINDS.has(item.kind))
       .map((item) => item.itemId);
   if (!ended(run)) {
     // Nobody drives the run (it sleeps or waits): stop it here, keeping the lease.
@@ -185,8 +179,8 @@ async function restartLeased(
       consumeInbox: await control(),
       releaseLease: true,
     });
-    // Someone asked for the run meanwhile: the lease stayed once; the start message answers them.
-    if (appended.leaseReleased === false) await world.runs.release(runId, owner);
+    // Someone asked for the run meanwhile: the lease stayed; let go (and wake whoever asked).
+    if (appended.leaseReleased === false) await letGoOfRun(world, runId, owner, true);
   } catch (error) {
     if (SequenceConflictError.is(error)) throw restartedMeanwhile(runId);
     if (HookTokenConflictError.is(error)) {

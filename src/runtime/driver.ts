@@ -17,6 +17,7 @@ import type { AppendRequest, InboxItem, NewMessage, RunStatus, World } from "../
 import { type Clock, wallClock } from "./clock.ts";
 import { encodeError } from "./error-text.ts";
 import { executeStep, type StepOutcome } from "./executor.ts";
+import { letGoOfRun } from "./let-go.ts";
 import type { RunMachine, StepTask } from "./machine.ts";
 import { getStep } from "./registry.ts";
 import { INTERRUPTION_ALLOWANCE, maxAttempts } from "./retry.ts";
@@ -247,7 +248,9 @@ export class RunDriver {
           return "lost";
         }
         this.#pause = "paused";
-        if (!released) await this.#letGoPaused();
+        // Not let go: someone asked for the run meanwhile (a resume, a cancel, a message). This
+        // machine dropped its unstarted calls and cannot go on: let go, and wake the run for them.
+        if (!released) await letGoOfRun(this.#host.world, this.runId, this.#host.owner, true);
         return "paused";
       }
       // Stopping, once no step runs and every outcome that came in is applied (a step that ends
@@ -388,7 +391,7 @@ export class RunDriver {
       }
       if (item.kind === "pause" || item.kind === "pause_abort" || item.kind === "resume") {
         this.#consumed.push(item.itemId);
-        this.#control_(item.kind);
+        this.#takeControl(item.kind);
         continue;
       }
       // Paused or pausing: hook payloads and events stay in the inbox, in order, for the resume.
@@ -449,7 +452,7 @@ export class RunDriver {
    * after the resume); the loop records `run_paused` once none runs. A resume lifts the pause
    * wherever it stands. A request that changes nothing (a pause of a paused run) is only taken.
    */
-  #control_(kind: "pause" | "pause_abort" | "resume"): void {
+  #takeControl(kind: "pause" | "pause_abort" | "resume"): void {
     const at = this.machine.eventTime();
     if (kind === "resume") {
       if (this.#pause === "none") return;
@@ -554,17 +557,6 @@ export class RunDriver {
     }
     await this.#commit({ release: true, terminal });
     this.ended = terminal;
-  }
-
-  /**
-   * The paused run's release was refused because someone asked for it meanwhile (a resume, a
-   * cancel, a message): this machine dropped its unstarted calls and cannot go on, so let go, and
-   * wake the run for whoever asked (a worker that found it leased waits for the lease to lapse).
-   */
-  async #letGoPaused(): Promise<void> {
-    const { world, owner } = this.#host;
-    for (let tries = 0; tries < 20 && !(await world.runs.release(this.runId, owner)); tries++);
-    await world.queue.enqueue([{ runId: this.runId, kind: "wake", dedupeKey: `paused:${this.runId}` }]);
   }
 
   /** Puts the events of a failed append back: the machine's in its outbox, control events here. */

@@ -204,6 +204,15 @@ export interface InboxItem {
   createdAt: number;
 }
 
+/** The inbox kinds that ask something of the run itself rather than carry a payload. */
+export const CONTROL_REQUEST_KINDS: ReadonlySet<InboxItem["kind"]> = new Set([
+  "cancel",
+  "restart",
+  "pause",
+  "pause_abort",
+  "resume",
+]);
+
 export interface NewInboxItem {
   /**
    * The item's id, chosen by the caller when the payload is bound to it (an encrypted hook
