@@ -4,8 +4,10 @@
  * and a run stuck on a hook look alike, and both look busy. So a `running` run that no worker holds
  * is looked at more closely: waiting on a hook or an event (`waiting`, for which token or event
  * type, and until when if the wait has a timeout), on a sleep (`sleeping`, until when), or on a
- * step's next attempt (`retrying`). A run a worker holds is `running`; the other statuses are shown as
- * stored (`pausing` with what it waits for: its steps in flight).
+ * step's next attempt (`retrying`), or on a worker that has the code of a step it calls
+ * (`waiting`, `step_unavailable` last in its log: a deploy removed or renamed the step). A run a
+ * worker holds is `running`; the other statuses are shown as stored (`pausing` with what it waits
+ * for: its steps in flight).
  * `inspect` (tables and `--json`) and `start --wait` show this.
  */
 import type { RunRecord, RunStatus, World } from "../world/types.ts";
@@ -26,6 +28,8 @@ export interface RunState {
   tokens?: string[];
   /** waiting: the event types its `waitForEvent`s wait for, in the order it made them. */
   events?: string[];
+  /** waiting: the step it calls that the worker which last took it does not have the code of. */
+  code?: { stepId: string; stepName: string };
   /** retrying: the step waiting for its next attempt, and that attempt's number. */
   step?: { stepId: string; stepName: string; nextAttempt: number };
 }
@@ -38,6 +42,8 @@ export interface RunState {
 export async function runState(world: World, run: RunRecord, now: number = Date.now()): Promise<RunState> {
   if (run.status !== "running") return { status: run.status };
   if (run.lease !== undefined && run.lease.expiresAt > now) return { status: "running" };
+  const [last] = await world.events.list(run.runId, { afterSeq: run.seq - 1, limit: 1 });
+  if (last?.type === "step_unavailable") return { status: "waiting", code: last.data };
   const [hooks, waits] = await Promise.all([
     world.hooks.list({ runId: run.runId, status: "active" }),
     world.waits.list({ runId: run.runId, status: "waiting" }),
@@ -78,6 +84,8 @@ export function describeRunState(state: RunState, name: (id: string) => string =
     case "sleeping":
       return `sleeping${until}`;
     case "waiting": {
+      if (state.code !== undefined)
+        return `waiting for a worker that has step ${name(state.code.stepName)} (not in the code of the worker that took it)`;
       const tokens = state.tokens ?? [];
       const events = state.events ?? [];
       const what = [

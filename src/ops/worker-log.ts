@@ -37,7 +37,9 @@ export function describeRunReport(report: RunReport, now: number = Date.now()): 
     case "stopped":
       return "handed back (this worker is stopping)";
     case "deferred":
-      return "handed back (this worker cannot read one of its payloads)";
+      return report.unavailableStep === undefined
+        ? "handed back (this worker cannot read one of its payloads)"
+        : `handed back (it calls step ${shortName(report.unavailableStep)}, which is not in this worker's code; it waits for a worker that has it)`;
     case "lost":
       return "lost (another worker has taken it over)";
     case "paused":

@@ -40,7 +40,12 @@ export type DriveOutcome = "finished" | "suspended" | "lost" | "stopped" | "defe
 type PauseState = "none" | "pausing" | "paused";
 
 /** The events the driver itself records about pausing (the machine's outbox never holds them). */
-const CONTROL_TYPES: ReadonlySet<string> = new Set(["run_pausing", "run_paused", "run_resumed"]);
+const CONTROL_TYPES: ReadonlySet<string> = new Set([
+  "run_pausing",
+  "run_paused",
+  "run_resumed",
+  "step_unavailable",
+]);
 
 export interface DriverHost {
   world: World;
@@ -127,8 +132,10 @@ export class RunDriver {
   #signal: (() => void) | undefined;
   /** Steps this driver saw complete (for progress reports). */
   stepsCompleted = 0;
-  /** Why the run was handed back undone (outcome "deferred"). */
+  /** Why the run was handed back undone (outcome "deferred"): a payload this worker cannot read, */
   deferral: PayloadDecryptionError | undefined;
+  /** or a step the run calls that is not in this worker's code (`step_unavailable`). */
+  missingStep: { stepId: string; stepName: string } | undefined;
   /** The event that ended the run, once it is recorded (outcome "finished"), for progress reports. */
   ended: NewEvent | undefined;
 
@@ -259,8 +266,10 @@ export class RunDriver {
         // Steps called but not executed are left for the next worker to call and run afresh.
         machine.dropUnstartedCalls();
         await this.#commit({ release: true });
-        return this.deferral === undefined ? "stopped" : "deferred";
+        return this.deferral === undefined && this.missingStep === undefined ? "stopped" : "deferred";
       }
+      // A step the workflow called is not in this worker's code: hand the run back (above).
+      if (!this.#stopRequested && this.#pause === "none" && this.#lacksStepCode()) continue;
       const holding = this.#stopRequested || this.#pause !== "none";
       if (machine.outboxSize > 0 || this.#consumed.length > 0 || this.#control.length > 0) {
         // Stopping or pausing: record outcomes as they come, but not the starts of steps that
@@ -469,6 +478,28 @@ export class RunDriver {
     this.#pause = "pausing";
     const data = kind === "pause_abort" ? { abortSteps: true } : {};
     this.#control.push({ type: "run_pausing", data, createdAt: at });
+  }
+
+  /**
+   * Before the steps the workflow called are recorded as started: when one of them is not in this
+   * worker's code (a deploy removed or renamed it), none is started. The run records that it waits
+   * for code (`step_unavailable`, unless its log already ends so), the steps in flight finish, and
+   * the run is handed back (outcome "deferred") for a worker that has the step. True if so.
+   */
+  #lacksStepCode(): boolean {
+    const env = this.#host.stepEnv;
+    for (const step of this.machine.steps.values()) {
+      if (step.status !== "queued" || step.interrupted) continue;
+      if (getStep(step.name) !== undefined || env.bodyFor?.(step.name) !== undefined) continue;
+      this.missingStep = { stepId: step.id, stepName: step.name };
+      if (this.machine.unavailableStep !== step.id) {
+        const data = { stepId: step.id, stepName: step.name };
+        this.#control.push({ type: "step_unavailable", data, createdAt: this.machine.eventTime() });
+      }
+      this.#stopRequested = true;
+      return true;
+    }
+    return false;
   }
 
   #launchQueued(): void {

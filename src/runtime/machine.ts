@@ -168,6 +168,11 @@ export class RunMachine {
   #nextDeliverySeq: number | undefined;
   /** Where and how a replay diverged from the log, once it has (beside `fatal`). */
   divergence: Divergence | undefined;
+  /**
+   * The step the log's last event says the run waits for a worker to have the code of
+   * (`step_unavailable`): a driver lacking it too does not record that again.
+   */
+  unavailableStep: string | undefined;
 
   constructor(options: MachineOptions) {
     this.#options = options;
@@ -225,6 +230,8 @@ export class RunMachine {
       this.#push({ type: "run_started", data, createdAt: this.#advance(now) });
     }
     this.seq = events.length === 0 ? 1 : (events[events.length - 1]?.seq ?? 1);
+    const last = events[events.length - 1];
+    this.unavailableStep = last?.type === "step_unavailable" ? last.data.stepId : undefined;
     this.generation = plan.generation;
     this.#expected = plan.calls;
     this.#deliveriesLeft = plan.deliveries.length;

@@ -83,6 +83,11 @@ export function registerStep(stepName: string, fn: StepFunction): void {
   steps.set(stepName, fn);
 }
 
+/** Removes a step from this process's code (tests: a worker deployed without it). */
+export function unregisterStep(stepName: string): void {
+  steps.delete(stepName);
+}
+
 export function getStep(stepName: string): StepFunction | undefined {
   return steps.get(stepName);
 }

@@ -87,6 +87,8 @@ export interface RunReport {
   ended?: RunEnding;
   /** outcome "suspended": what the run waits for (sleeps, hooks, steps' next attempts). */
   waiting?: RunWaiting;
+  /** outcome "deferred" because the run calls a step this worker's code does not have: its name. */
+  unavailableStep?: string;
 }
 
 interface ActiveRun {
@@ -117,8 +119,11 @@ export class Worker {
   readonly #slots: Semaphore;
   readonly #idle = new Set<() => void>();
   readonly #warned = new Set<string>();
-  /** Runs this worker could not read (a payload it cannot decrypt): how often, for the backoff. */
-  readonly #unreadable = new Map<string, number>();
+  /**
+   * Runs this worker handed back undone (a payload it cannot decrypt, a step it does not have):
+   * how often in a row, for the backoff.
+   */
+  readonly #handedBack = new Map<string, number>();
   #unsubscribe: (() => void) | undefined;
   #unlistenRegistry: (() => void) | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
@@ -454,12 +459,19 @@ export class Worker {
       const ended = runEnding(driver);
       if (ended !== undefined) report.ended = ended;
       if (outcome === "suspended") report.waiting = runWaiting(driver);
+      if (driver.missingStep !== undefined) report.unavailableStep = driver.missingStep.stepName;
       this.#onRun(report);
     }
-    if (outcome !== "deferred") this.#unreadable.delete(runId);
+    if (outcome !== "deferred") this.#handedBack.delete(runId);
     switch (outcome) {
       case "deferred":
-        await this.#handBack(runId, active, this.#deferUnreadable(runId, driver.deferral));
+        await this.#handBack(
+          runId,
+          active,
+          driver.missingStep === undefined
+            ? this.#deferUnreadable(runId, driver.deferral)
+            : this.#deferForCode(runId, driver.missingStep),
+        );
         return;
       case "suspended":
       case "finished":
@@ -483,9 +495,6 @@ export class Worker {
    * database) picks it up while this one does not spin on it. Nothing is recorded in the run.
    */
   #deferUnreadable(runId: string, error: PayloadDecryptionError | undefined): number {
-    const count = (this.#unreadable.get(runId) ?? 0) + 1;
-    this.#unreadable.set(runId, count);
-    const delay = Math.min(60_000, 1_000 * 2 ** Math.min(count - 1, 6));
     const what =
       error?.reason === "missing-key"
         ? `needs key id ${error.keyId ?? "?"}, which this worker does not have`
@@ -494,7 +503,28 @@ export class Worker {
       `unreadable:${runId}:${error?.reason}:${error?.keyId}`,
       `run ${runId} ${what}; it is left for a worker that can read it (this worker looks again, backing off to once a minute). ${error?.message ?? ""}`,
     );
-    return this.#clock.now() + delay;
+    return this.#backOff(runId);
+  }
+
+  /**
+   * A run calls a step this worker's code does not have (a deploy removed or renamed it; the run
+   * recorded `step_unavailable`): says so once per run and step, and returns when to look at the
+   * run again, backing off to a minute as for an unreadable run, so that a worker that has the
+   * step (an older version still running, or a new deploy) takes it.
+   */
+  #deferForCode(runId: string, step: { stepId: string; stepName: string }): number {
+    this.#warnOnce(
+      `code:${runId}:${step.stepId}`,
+      `run ${runId} calls step \`${step.stepName}\`, which is not in this worker's code: the run waits for a worker that has it (this worker looks again, backing off to once a minute). Deploy a worker that has the step, or, if the run replays cleanly against the current code, move it there with npx stepwise upgrade ${runId}.`,
+    );
+    return this.#backOff(runId);
+  }
+
+  /** When to look again at a run handed back undone for the `count`-th time: 1 s doubling to a minute. */
+  #backOff(runId: string): number {
+    const count = (this.#handedBack.get(runId) ?? 0) + 1;
+    this.#handedBack.set(runId, count);
+    return this.#clock.now() + Math.min(60_000, 1_000 * 2 ** Math.min(count - 1, 6));
   }
 
   async #machineFor(run: RunRecord): Promise<RunMachine> {

@@ -71,6 +71,12 @@ export interface EventDataMap {
   /** The run was resumed: what came due or arrived while it was paused is delivered now. */
   run_resumed: Record<string, never>;
   /**
+   * The run calls step `stepName` (id `stepId`), whose code the worker that took it does not have
+   * (a deploy removed or renamed it): the run waits, unchanged, for a worker that has it. Recorded
+   * by that worker once, not again while nothing else happens in the run; a replay passes over it.
+   */
+  step_unavailable: { stepId: string; stepName: string };
+  /**
    * The run begins again under the same id (`run.restart()`): generation `generation` (the first
    * is 1, everything before the first restart) starts here and may follow the previous one's end.
    * It keeps the calls of the previous generation whose call index is below `fromCall` (0: none,
@@ -112,6 +118,7 @@ export const EVENT_TYPES: readonly EventType[] = [
   "run_pausing",
   "run_paused",
   "run_resumed",
+  "step_unavailable",
   "run_restarted",
 ];
 

@@ -133,6 +133,7 @@ export function projectEvent(event: EventRecord): ProjectionEffect[] {
     }
     case "hook_conflict":
     case "hook_received":
+    case "step_unavailable":
       return [];
     case "hook_disposed":
       return [{ kind: "hook.dispose", hookId: event.data.hookId, at }];

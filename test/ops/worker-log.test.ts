@@ -63,5 +63,13 @@ describe("the worker's log line", () => {
       "2030-01-01T00:00:00.000Z wrun_1 order: handed back (this worker is stopping)",
     );
     expect(describeRunReport({ ...base, outcome: "lost" })).toBe("lost (another worker has taken it over)");
+    expect(describeRunReport({ ...base, outcome: "deferred" })).toBe(
+      "handed back (this worker cannot read one of its payloads)",
+    );
+    expect(
+      describeRunReport({ ...base, outcome: "deferred", unavailableStep: "step//src/steps.ts//charge" }),
+    ).toBe(
+      "handed back (it calls step charge, which is not in this worker's code; it waits for a worker that has it)",
+    );
   });
 });
