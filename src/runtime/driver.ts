@@ -61,6 +61,11 @@ export interface DriverHost {
   stepEnv: StepEnvironment;
   /** The time due work is measured on, and waited for with (default: the wall clock). */
   clock?: Clock;
+  /**
+   * A step not in this process's code hands the run back for a worker that has it (default); with
+   * false it is executed, and fails as not registered.
+   */
+  waitForMissingSteps?: boolean;
 }
 
 interface StepResult {
@@ -487,6 +492,7 @@ export class RunDriver {
    * the run is handed back (outcome "deferred") for a worker that has the step. True if so.
    */
   #lacksStepCode(): boolean {
+    if (this.#host.waitForMissingSteps === false) return false;
     const env = this.#host.stepEnv;
     for (const step of this.machine.steps.values()) {
       if (step.status !== "queued" || step.interrupted) continue;

@@ -74,6 +74,12 @@ export interface WorkerOptions {
   clock?: Clock;
   /** Bodies to run instead of registered steps' (a test environment's mocks): see `StepEnvironment.bodyFor`. */
   stepBodies?: (stepName: string) => ((...args: unknown[]) => unknown) | undefined;
+  /**
+   * A step a run calls that is not in this process's code: "wait" (default) hands the run back for
+   * a worker that has it (`step_unavailable`); "fail" fails the step at once with a
+   * `StepNotRegisteredError` (a test environment, where only this process will ever run it).
+   */
+  missingSteps?: "wait" | "fail";
 }
 
 export interface RunReport {
@@ -103,7 +109,16 @@ export class Worker {
   readonly #options: Required<
     Omit<
       WorkerOptions,
-      "owner" | "world" | "payloads" | "limits" | "warn" | "onRun" | "runIds" | "clock" | "stepBodies"
+      | "owner"
+      | "world"
+      | "payloads"
+      | "limits"
+      | "warn"
+      | "onRun"
+      | "runIds"
+      | "clock"
+      | "stepBodies"
+      | "missingSteps"
     >
   >;
   /** The claims' filter: the registered workflows, and the runs when limited to some. */
@@ -111,6 +126,7 @@ export class Worker {
   readonly #onRun: ((report: RunReport) => void) | undefined;
   readonly #clock: Clock;
   readonly #stepBodies: WorkerOptions["stepBodies"];
+  readonly #waitForSteps: boolean;
   readonly #payloads: PayloadCodec;
   readonly #limits: Limits;
   readonly #warn: (message: string, error?: unknown) => void;
@@ -156,6 +172,7 @@ export class Worker {
     this.#onRun = options.onRun;
     this.#clock = options.clock ?? wallClock;
     this.#stepBodies = options.stepBodies;
+    this.#waitForSteps = (options.missingSteps ?? "wait") === "wait";
     this.#runIds = options.runIds === undefined ? undefined : [...options.runIds];
     this.#cache = new LruCache(this.#options.maxCachedRuns);
     this.#slots = new Semaphore(this.#options.maxConcurrentSteps);
@@ -428,6 +445,7 @@ export class Worker {
         stepSlots: this.#slots,
         perRunConcurrency: this.#options.perRunConcurrency,
         holdMs: this.#options.holdMs,
+        waitForMissingSteps: this.#waitForSteps,
         warn: (message) => this.#warn(message),
         clock: this.#clock,
         stepEnv: {

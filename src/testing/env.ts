@@ -123,6 +123,8 @@ export async function createTestEnv(options: TestEnvOptions = {}): Promise<TestE
     holdMs: 0,
     leaseMs: 2 ** 32,
     stepBodies: (stepName) => mocks.get(stepName),
+    // Only this process will ever run these runs: a step it lacks fails at once, loudly.
+    missingSteps: "fail",
     ...(options.warn ? { warn: options.warn } : {}),
   });
   worker.start();

@@ -36,8 +36,12 @@ const rateLimited = async () => {
 /** Never settles by itself: only its timeout ends an attempt. */
 const hangs = Object.assign(async () => new Promise<never>(() => {}), { timeout: "1 hour", maxRetries: 0 });
 
+const notImported = async () => "never";
+
 const wf = defineWorkflows("test/testing-env-control.ts", {
-  steps: { greet, rateLimited, hangs },
+  steps: { greet, rateLimited, hangs, notImported },
+  // A step whose file the test forgot to import.
+  unregistered: ["notImported"],
   workflows: {
     sleepThenGreet:
       ({ steps, api }) =>
@@ -80,7 +84,22 @@ const wf = defineWorkflows("test/testing-env-control.ts", {
       ({ steps }) =>
       async (name: string) =>
         steps.greet(name),
+    callsMissing:
+      ({ steps }) =>
+      async () =>
+        steps.notImported(),
   },
+});
+
+describe("createTestEnv and a step that is not in the process", () => {
+  it("fails the run at once as not registered (a worker would wait for code forever)", async () => {
+    const env = await open();
+    const run = await env.start(wf.callsMissing);
+    await expect(run.returnValue).rejects.toMatchObject({
+      name: "WorkflowRunFailedError",
+      message: expect.stringContaining("is not registered in this worker"),
+    });
+  });
 });
 
 describe("createTestEnv with auto-advance off", () => {
