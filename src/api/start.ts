@@ -117,7 +117,7 @@ export async function startRuns(workflowId: string, items: readonly RunToStart[]
   // worker that first runs them).
   const bundle = getWorkflowBundle(workflowId);
   if (bundle !== undefined) {
-    await storeBundle(world, bundle);
+    await storeBundle(world, bundle, getPayloadCodec());
     for (const input of inputs) input.bundleHash = bundle.hash;
   }
   const results = await world.runs.createMany(inputs);

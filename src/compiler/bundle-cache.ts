@@ -142,7 +142,13 @@ export async function ensureSandboxBundle(
 
   await mkdir(dir, { recursive: true });
   const result = await buildSandboxBundle(entry, { outFile: join(dir, "bundle.js"), root });
-  const inputs = [...result.inputs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  // The project's package.json decides ids too (`stepwise.renamed`): a change there rebuilds.
+  const manifestFile = join(root, "package.json");
+  const extra: Array<[string, string]> =
+    existsSync(manifestFile) && !result.inputs.has(manifestFile)
+      ? [[manifestFile, sha256(await readFile(manifestFile))]]
+      : [];
+  const inputs = [...result.inputs, ...extra].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const bundle = sha256(`${fingerprint}\0${JSON.stringify(inputs)}`).slice(0, 32);
   const { file, mapFile } = paths(bundle);
   await writeAtomic(mapFile, JSON.stringify({ ...result.map, file: `${bundle}.js` }));

@@ -35,8 +35,9 @@ import {
   rewriteHostImports,
   rewriteWorkflowImports,
 } from "./imports.ts";
+import { packageOf } from "./packages.ts";
 import { parseModule } from "./parse.ts";
-import { idPath } from "./project.ts";
+import { findProjectRoot, idPath, movedAway, projectPath } from "./project.ts";
 import { collectReferences } from "./references.ts";
 
 export type CompileMode = "workflow" | "host" | "client";
@@ -123,6 +124,17 @@ export function transformDirectives(source: string, options: TransformOptions): 
   const path = idPath(filename, options.root);
   const program = parsed.program as unknown as AstNode;
   const analysis = analyzeDirectives(parsed, reporter, path);
+  const first = analysis.functions[0];
+  if (first !== undefined && packageOf(filename) === undefined) {
+    const root = options.root ?? findProjectRoot(filename);
+    const own = projectPath(root, filename);
+    if (movedAway(root, own))
+      throw reporter.error(
+        first.node.start,
+        `${own} is listed in package.json's "stepwise.renamed" as a file that moved away, and the file there now has directives: its ids would be the ones the moved file keeps.`,
+        `name this file differently, or, once no run of the moved file's workflows is in flight, remove its "stepwise.renamed" entry.`,
+      );
+  }
   const workflows = analysis.functions.filter((f) => f.kind === "workflow");
   const steps = analysis.functions.filter((f) => f.kind === "step");
   const stripped = new Set<AstNode>(

@@ -8,6 +8,10 @@
  *    it, in the same format and at the same place (`resealPayload`), through `payloads.rewrite`
  *    (compare-and-swap per payload, in batches). Payloads stored in clear are left as they are.
  *
+ * Stored workflow code (`World.bundles`, encrypted like a payload: `runtime/bundles.ts`) goes
+ * through both passes too, after the runs, each bundle rewritten with `bundles.rewrite`
+ * (compare-and-swap).
+ *
  * Resumable: each payload names its key, so a rekey killed half-way and run again skips what is
  * done. Safe beside live workers: a payload is read with its old or its new bytes, both readable
  * while both keys are configured. A driver that took a hook payload or an event from a run's
@@ -15,6 +19,7 @@
  * payloads rewritten is looked at again once the pass is over, until a look rewrites nothing more.
  */
 import { ConfigError } from "../errors/runtime.ts";
+import { BUNDLE_PLACE, bundleScope } from "../runtime/bundles.ts";
 import { KEY_ENV, type Keyring, OLD_KEYS_ENV } from "../serde/keys.ts";
 import { payloadInfo, resealPayload } from "../serde/payload.ts";
 import { eventPlace, places } from "../serde/places.ts";
@@ -46,6 +51,8 @@ export interface RekeyReport {
   /** The key payloads are encrypted under afterwards. */
   keyId: string;
   runs: number;
+  /** Stored versions of workflow code (bundles) looked at; their bytes count as payloads below. */
+  bundles: number;
   /** Encrypted payloads per key id, as found by the check (the current key's included). */
   byKey: Record<string, number>;
   /** Payloads stored in clear: left as they are (rekey re-encrypts, it does not encrypt). */
@@ -54,6 +61,8 @@ export interface RekeyReport {
   toRewrite: number;
   /** Runs holding at least one of them. */
   runsToRewrite: number;
+  /** Stored versions of workflow code among them. */
+  bundlesToRewrite: number;
   /** Payloads rewritten (0 in a dry run). */
   rewritten: number;
   /** Payloads gone or changed by someone else before their rewrite (an inbox item taken meanwhile). */
@@ -168,10 +177,12 @@ export async function rekey(options: RekeyOptions): Promise<RekeyReport> {
   const report: RekeyReport = {
     keyId: current.id,
     runs: 0,
+    bundles: 0,
     byKey: {},
     plain: 0,
     toRewrite: 0,
     runsToRewrite: 0,
+    bundlesToRewrite: 0,
     rewritten: 0,
     skipped: 0,
     webhookResponsesLeft: 0,
@@ -206,6 +217,29 @@ export async function rekey(options: RekeyOptions): Promise<RekeyReport> {
     progress({ phase: "check", runsDone: index + 1, runsTotal: runIds.length, rewritten: 0 });
   }
   report.runsToRewrite = toRewrite.length;
+  // The stored workflow code, like a run's payloads (the "run" in messages is `bundle:<hash>`).
+  const staleBundles: string[] = [];
+  const hashes = await world.bundles.hashes();
+  report.bundles = hashes.length;
+  for (const hash of hashes) {
+    const info = payloadInfo((await world.bundles.get(hash)).code);
+    if (info.format !== "encrypted") {
+      if (info.format === "plain") report.plain++;
+      continue;
+    }
+    const keyId = info.keyId ?? "unknown";
+    report.byKey[keyId] = (report.byKey[keyId] ?? 0) + 1;
+    if (keyId === current.id) continue;
+    staleBundles.push(hash);
+    report.toRewrite++;
+    report.bundlesToRewrite++;
+    if (keys.get(keyId) === undefined) {
+      const entry = missing.get(keyId) ?? { payloads: 0, runs: new Set<string>() };
+      entry.payloads++;
+      entry.runs.add(bundleScope(hash).runId);
+      missing.set(keyId, entry);
+    }
+  }
   if (missing.size > 0) refuseMissingKeys(missing, keys);
   if (report.dryRun) return report;
 
@@ -223,6 +257,13 @@ export async function rekey(options: RekeyOptions): Promise<RekeyReport> {
       });
     }
     pending = again;
+  }
+  for (const hash of staleBundles) {
+    const { code } = await world.bundles.get(hash);
+    const bytes = resealPayload(keys, bundleScope(hash), BUNDLE_PLACE, code);
+    if (bytes === undefined) continue;
+    if (await world.bundles.rewrite(hash, code, bytes)) report.rewritten++;
+    else report.skipped++;
   }
   return report;
 }

@@ -553,9 +553,9 @@ export class Worker {
     }
     const events = await this.world.events.list(run.runId);
     // Replayed with the code it is pinned to, which this worker stores if it is its own.
-    const bundle = await bundleForRun(this.world, run.workflowName, events);
+    const bundle = await bundleForRun(this.world, run.workflowName, events, this.#payloads);
     if (bundle !== undefined && bundle === getWorkflowBundle(run.workflowName))
-      await storeBundle(this.world, bundle);
+      await storeBundle(this.world, bundle, this.#payloads);
     return await replayRun(
       run,
       events,

@@ -72,5 +72,6 @@ export function describePlace(place: string): string {
   if (kind === "event" && what === "payload")
     return `the payload of event ${id} (type "${place.split(":").slice(3).join(":")}")`;
   if (kind === "stream") return `a chunk of stream "${place.slice("stream:".length)}"`;
+  if (kind === "bundle") return "the stored workflow code";
   return place;
 }

@@ -618,6 +618,14 @@ export interface World {
     put(bundle: Omit<BundleRecord, "createdAt">): Promise<void>;
     /** The stored bundle with this hash; `NotFoundError` if none. */
     get(hash: string): Promise<BundleRecord>;
+    /** The hashes of every stored bundle, in no particular order (`rekey` walks them). */
+    hashes(): Promise<string[]>;
+    /**
+     * Replaces a stored bundle's bytes with `to` (the same code, encrypted or re-encrypted), only
+     * if they are still `from`: true when replaced. Compare-and-swap, so concurrent writers and a
+     * rerun after a crash never lose a copy. `NotFoundError` if no bundle has this hash.
+     */
+    rewrite(hash: string, from: Uint8Array, to: Uint8Array): Promise<boolean>;
   };
 
   notices: {

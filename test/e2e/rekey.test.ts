@@ -141,7 +141,8 @@ function summarize(rows: Buffer[]): { ids: string[]; all: string } {
 
 const PAYLOADS_SQL = (s: string) => `SELECT payload AS bytes FROM ${s}events WHERE payload IS NOT NULL
   UNION ALL SELECT payload FROM ${s}inbox WHERE payload IS NOT NULL
-  UNION ALL SELECT data FROM ${s}stream_chunks ORDER BY 1`;
+  UNION ALL SELECT data FROM ${s}stream_chunks
+  UNION ALL SELECT code FROM ${s}bundles ORDER BY 1`;
 
 let project: Project;
 let server: PostgresServer | undefined;
@@ -232,7 +233,10 @@ describe.each(Object.keys(storages))("npx stepwise rekey on the %s World", (kind
     const before = await storage.keyIds();
     const result = await stepwise(rotated(), "rekey", "--dry-run");
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toContain(`would rewrite ${before.ids.length} payloads in ${WAITING + 3} runs`);
+    // The stored workflow code is encrypted too, and rewritten with the runs' payloads.
+    expect(result.stdout).toContain(
+      `would rewrite ${before.ids.length} payloads in ${WAITING + 3} runs and 1 version of workflow code`,
+    );
     expect(await storage.keyIds()).toEqual(before);
   });
 

@@ -36,6 +36,29 @@ export function describeBundles(t: WorldContext): void {
       await expectReject(t.world.bundles.get("b".repeat(64)), NotFoundError);
     });
 
+    it("lists the stored hashes, and rewrites a bundle's bytes only if they are still the expected ones", async () => {
+      const [one, two] = ["d".repeat(64), "e".repeat(64)];
+      for (const hash of [one, two])
+        await t.world.bundles.put({
+          hash,
+          filename: "/f.js",
+          workflowIds: ["w"],
+          code: new Uint8Array([1, 2]),
+        });
+      expect(new Set(await t.world.bundles.hashes())).toEqual(new Set([one, two]));
+      // Compare-and-swap: the right old bytes replace them; stale ones change nothing.
+      expect(await t.world.bundles.rewrite(one, new Uint8Array([1, 2]), new Uint8Array([3, 4, 5]))).toBe(
+        true,
+      );
+      expect(await t.world.bundles.rewrite(one, new Uint8Array([1, 2]), new Uint8Array([9]))).toBe(false);
+      expectBytes((await t.world.bundles.get(one)).code, new Uint8Array([3, 4, 5]));
+      expectBytes((await t.world.bundles.get(two)).code, new Uint8Array([1, 2]));
+      await expectReject(
+        t.world.bundles.rewrite("f".repeat(64), new Uint8Array([1]), new Uint8Array([2])),
+        NotFoundError,
+      );
+    });
+
     it("records the bundle hash a run is created with in its run_created event", async () => {
       const hash = "c".repeat(64);
       const one = await t.world.runs.create(runInput({ runId: "wrun_bundle_one", bundleHash: hash }));

@@ -24,7 +24,11 @@ export function formatRekeyReport(report: RekeyReport): string {
   const keys = Object.entries(report.byKey)
     .map(([keyId, count]) => `${keyId}${keyId === report.keyId ? " (current)" : ""}: ${count}`)
     .join(", ");
-  const lines = [`${report.runs} runs checked; encrypted payloads by key id: ${keys === "" ? "none" : keys}`];
+  const lines = [
+    `${report.runs} runs and ${versions(report.bundles)} of workflow code checked; encrypted payloads by key id: ${keys === "" ? "none" : keys}`,
+  ];
+  const code =
+    report.bundlesToRewrite > 0 ? ` and ${versions(report.bundlesToRewrite)} of workflow code` : "";
   if (report.plain > 0) {
     lines.push(
       `${report.plain} payloads stored in clear were left as they are (rekey does not encrypt them)`,
@@ -34,11 +38,11 @@ export function formatRekeyReport(report: RekeyReport): string {
     lines.push(
       report.toRewrite === 0
         ? `dry run: nothing to rewrite, every encrypted payload is under ${report.keyId}`
-        : `dry run: would rewrite ${report.toRewrite} payloads in ${report.runsToRewrite} runs under ${report.keyId}; nothing was changed`,
+        : `dry run: would rewrite ${report.toRewrite} payloads in ${report.runsToRewrite} runs${code} under ${report.keyId}; nothing was changed`,
     );
   } else {
     lines.push(
-      `rewrote ${report.rewritten} payloads in ${report.runsToRewrite} runs under key id ${report.keyId}` +
+      `rewrote ${report.rewritten} payloads in ${report.runsToRewrite} runs${code} under key id ${report.keyId}` +
         (report.skipped > 0 ? ` (${report.skipped} were gone or changed meanwhile, and left)` : ""),
     );
     if (report.toRewrite > 0)
@@ -77,4 +81,8 @@ export async function run(options: { dryRun?: boolean; json?: boolean }): Promis
   } finally {
     await world.close();
   }
+}
+
+function versions(count: number): string {
+  return `${count} version${count === 1 ? "" : "s"}`;
 }

@@ -177,6 +177,18 @@ export function createLocalWorld(options: LocalWorldOptions = {}): World {
           createdAt: row.created_at,
         };
       },
+      async hashes() {
+        ctx.enter();
+        return ctx.read(() => sql.bundleHashes.all().map((row) => row.hash));
+      },
+      async rewrite(hash, from, to) {
+        ctx.enter();
+        return ctx.write(() => {
+          if (sql.rewriteBundle.run(to, hash, from).changes === 1) return true;
+          if (sql.bundle.get(hash) === undefined) throw bundleNotFound(hash);
+          return false;
+        });
+      },
     },
     notices: {
       async record(key) {

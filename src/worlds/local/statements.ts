@@ -488,6 +488,11 @@ export function prepareStatements(db: Database.Database) {
       [hash: string],
       { hash: string; filename: string; workflow_ids: string; code: Buffer; created_at: number }
     >("SELECT hash, filename, workflow_ids, code, created_at FROM bundles WHERE hash = ?"),
+    bundleHashes: prep<[], { hash: string }>("SELECT hash FROM bundles"),
+    /** Compare-and-swap of a bundle's bytes: one row changed when they were still the old ones. */
+    rewriteBundle: prep<[to: Uint8Array, hash: string, from: Uint8Array]>(
+      "UPDATE bundles SET code = ? WHERE hash = ? AND code = ?",
+    ),
 
     // audit
     insertAudit: prep<

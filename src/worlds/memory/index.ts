@@ -654,6 +654,18 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
         if (bundle === undefined) throw bundleNotFound(hash);
         return { ...bundle, workflowIds: [...bundle.workflowIds], code: own(bundle.code) };
       },
+      async hashes() {
+        live();
+        return [...bundles.keys()];
+      },
+      async rewrite(hash, from, to) {
+        live();
+        const bundle = bundles.get(hash);
+        if (bundle === undefined) throw bundleNotFound(hash);
+        if (!Buffer.from(bundle.code).equals(Buffer.from(from))) return false;
+        bundles.set(hash, { ...bundle, code: own(to) });
+        return true;
+      },
     },
 
     notices: {

@@ -273,6 +273,19 @@ export async function createPostgresWorld(options: PostgresWorldOptions = {}): P
           createdAt: Number(row.created_at),
         };
       },
+      async hashes() {
+        ctx.enter();
+        const rows = await ctx.query<{ hash: string }>(ctx.q.bundleHashes, []);
+        return rows.map((row) => row.hash);
+      },
+      async rewrite(hash, from, to) {
+        ctx.enter();
+        const rows = await ctx.query<{ hash: string }>(ctx.q.rewriteBundle, [hash, from, to]);
+        if (rows.length === 1) return true;
+        const [found] = await ctx.query<{ hash: string }>(ctx.q.bundle, [hash]);
+        if (found === undefined) throw bundleNotFound(hash);
+        return false;
+      },
     },
 
     notices: {

@@ -457,6 +457,12 @@ export function createQueries(s: string) {
       "bundle",
       `SELECT hash, filename, workflow_ids, code, created_at FROM ${s}.bundles WHERE hash = $1`,
     ),
+    bundleHashes: named("bundle_hashes", `SELECT hash FROM ${s}.bundles`),
+    /** $1 hash, $2 the bytes expected, $3 the new bytes: a row back when replaced. */
+    rewriteBundle: named(
+      "rewrite_bundle",
+      `UPDATE ${s}.bundles SET code = $3 WHERE hash = $1 AND code = $2 RETURNING hash`,
+    ),
 
     // ---- audit
     /** $1 key, $2 now: a row back when the notice was not recorded before. */
