@@ -70,6 +70,7 @@ function stateFields(run: RunRecord, state: RunState): Record<string, unknown> {
   if (state.tokens !== undefined) fields.waitingFor = state.tokens;
   if (state.events !== undefined) fields.waitingForEvents = state.events;
   if (state.step !== undefined) fields.retrying = state.step;
+  if (state.code !== undefined) fields.waitingForCode = state.code;
   return fields;
 }
 
