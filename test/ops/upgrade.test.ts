@@ -4,13 +4,14 @@
  * in one (its runs would diverge) and after it in the other (safe). Only the safe runs move
  * (`run_upgraded`, their version and spec version on the run); the others are reported with their first divergence and their logs stay as they were. Bad input:
  * an unknown run, a finished run, a workflow not in the code, a run a worker holds (busy), and a
- * log that moves between the check and the append (checked again, never appended blindly).
+ * log that moves between the check and the append (checked again, never appended blindly). The
+ * client API's `upgradeRun` does the same with the process's World and code.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { configure, shutdown, start } from "../../src/api/index.ts";
+import { configure, shutdown, start, upgradeRun as upgradeRunFromApi } from "../../src/api/index.ts";
 import { type UpgradeOptions, upgradeRun, upgradeRuns } from "../../src/ops/upgrade.ts";
 import { DEFAULT_LIMITS } from "../../src/runtime/limits.ts";
 import { getWorkflowBundle } from "../../src/runtime/registry.ts";
@@ -168,6 +169,22 @@ for (const kind of ["memory", "local"] as const) {
       const again = await upgradeRun(options(), late);
       expect(again).toMatchObject({ verdict: "current" });
       expect((await world.events.list(late)).length).toBe(lateLog.length);
+    });
+
+    it("the client API's upgradeRun moves a run with this process's World and code", async () => {
+      const { early, late, v1 } = await asleepOnVersion1();
+      const v2 = defineVersion(2);
+      const v2Hash = getWorkflowBundle(v2.late.workflowId)?.hash;
+      expect(await upgradeRunFromApi(late, { dryRun: true })).toMatchObject({ verdict: "safe" });
+      expect((await world.runs.get(late)).bundleHash).toBe(v1);
+      expect(await upgradeRunFromApi(late)).toMatchObject({
+        verdict: "upgraded",
+        fromHash: v1,
+        toHash: v2Hash,
+      });
+      expect((await world.runs.get(late)).bundleHash).toBe(v2Hash);
+      expect(await upgradeRunFromApi(early)).toMatchObject({ verdict: "diverged" });
+      expect((await world.runs.get(early)).bundleHash).toBe(v1);
     });
 
     it("refuses an unknown run, a finished run and a workflow not in the code, writing nothing", async () => {
