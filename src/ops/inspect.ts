@@ -217,12 +217,16 @@ async function inspectSteps(
   };
 }
 
-/** An event's metadata in words: times as ISO, names short unless `ids`, the seed left out. */
+/**
+ * An event's metadata in words: times as ISO, names and bundle hashes (versions) short unless
+ * `ids`, the seed left out.
+ */
 function eventDetail(view: PayloadView, run: RunRecord, event: EventRecord, ids: boolean): string {
   const data = Object.entries(isoTimes(event.data as Record<string, unknown>))
     .filter(([key]) => key !== "seed")
     .map(([key, value]) => {
       const text = typeof value === "string" ? value : JSON.stringify(value);
+      if (!ids && key.endsWith("Hash")) return `${key}=${text.slice(0, VERSION_CHARS)}`;
       return `${key}=${!ids && (key === "stepName" || key === "workflowName" || key === "step") ? shortName(text) : text}`;
     })
     .join(" ");

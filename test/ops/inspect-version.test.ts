@@ -39,5 +39,10 @@ describe("inspect runs: the VERSION column", () => {
     const after = await inspect(world, codec, "runs");
     expect(after.table.split("\n")[1]).toContain("fedcba987654");
     expect(after.rows[0]?.version).toBe(b);
+    // The log shows the move with both versions, short unless --ids.
+    const events = await inspect(world, codec, "events", { id: pinned.runId });
+    expect(events.table).toMatch(/run_upgraded .*fromHash=abcdef012345 toHash=fedcba987654$/m);
+    const full = await inspect(world, codec, "events", { id: pinned.runId, ids: true });
+    expect(full.table).toContain(`fromHash=${a}`);
   });
 });
