@@ -228,6 +228,14 @@ export interface WorkflowMetadata {
   runId: string;
   workflowName: string;
   workflowStartedAt: Date;
+  /**
+   * The version of the workflow code the run replays with: the hex SHA-256 of its workflow
+   * bundle, the run's `bundleHash` (`npx stepwise inspect run` shows it; `npx stepwise upgrade`
+   * moves a run to the current one). The same in the workflow and in its steps, and on every
+   * replay until the run is upgraded. Undefined for a run started before runs were pinned to
+   * their code (such a run replays with whatever code the worker has).
+   */
+  version: string | undefined;
 }
 
 /** The current run's id and workflow. Inside a workflow, or a step it called. */
@@ -242,6 +250,7 @@ export function getWorkflowMetadata(): WorkflowMetadata {
     runId: context.runId,
     workflowName: context.workflowName,
     workflowStartedAt: context.workflowStartedAt,
+    version: context.workflowVersion,
   };
 }
 

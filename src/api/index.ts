@@ -24,6 +24,12 @@ export {
   start,
   startMany,
 } from "./start.ts";
+export {
+  type UpgradeResult,
+  type UpgradeRunOptions,
+  type UpgradeVerdict,
+  upgradeRun,
+} from "./upgrade.ts";
 export { DEFAULT_WEBHOOK_TIMEOUT_MS, resumeWebhook } from "./webhooks.ts";
 
 /** A handle on an existing run. Reading from it fails with `RunNotFoundError` if there is none. */

@@ -340,6 +340,46 @@ export function buildProgram(done: (code: number) => void): Command {
     );
 
   program
+    .command("upgrade")
+    .summary("move runs to this version of their workflow code, where their logs replay")
+    .description(
+      "Moves the runs [runIds…] (or, with --workflow, every run in flight of that workflow) to the version of their workflow in the code here (--load, default every file under ./workflows): each run's log is replayed against it first, and only a run that replays cleanly is moved; from then on every worker replays it with this code. A run that would diverge is left alone, with where its log and the code part (the event, what the log has, what the code makes). Runs that have ended and runs already at this version are skipped. A run a worker is executing steps of is waited for (10 s), then reported busy. Exit 0 when no run was left alone, 1 otherwise.",
+    )
+    .argument("[runIds...]", "the runs to move")
+    .option(
+      "--workflow <name>",
+      "every run in flight of this workflow (a short name finds every workflow of that name; repeatable)",
+      (name: string, previous: string[] | undefined) => [...(previous ?? []), name],
+    )
+    .option(
+      "--load <file>",
+      "a workflow file to load (repeatable; default: every file under ./workflows)",
+      (file: string, previous: string[] | undefined) => [...(previous ?? []), file],
+    )
+    .option("--dry-run", "check and report which runs would move; write nothing")
+    .option("--json", "print the counts and every run's result (verdict, versions, divergence) as JSON")
+    .addHelpText(
+      "after",
+      details(
+        "After a deploy whose change is safe for the runs in flight (replay --check says which):\n" +
+          "the runs moved run the new code's calls from where they are.",
+        [
+          "npx stepwise upgrade --workflow order --dry-run",
+          "npx stepwise upgrade --workflow order",
+          "npx stepwise upgrade wrun_01J… order:1 --json",
+        ],
+      ),
+    )
+    .action(
+      act(
+        async (
+          runIds: string[],
+          options: { workflow?: string[]; load?: string[]; dryRun?: boolean; json?: boolean },
+        ) => (await import("./commands/upgrade.ts")).run(runIds, options),
+      ),
+    );
+
+  program
     .command("build")
     .summary("compile workflows ahead of time for production")
     .description(

@@ -83,7 +83,16 @@ function runRow(run: RunRecord, state: RunState): Record<string, unknown> {
     startedAt: iso(run.startedAt),
     completedAt: iso(run.completedAt),
     events: run.seq,
+    version: run.bundleHash ?? null,
   };
+}
+
+/** How many hex characters of a run's version (`RunRecord.bundleHash`) the runs table shows. */
+export const VERSION_CHARS = 12;
+
+/** A run's version as the runs table shows it: the first characters of its bundle hash, `-` for none. */
+export function shortVersion(run: RunRecord): string {
+  return run.bundleHash === undefined ? "-" : run.bundleHash.slice(0, VERSION_CHARS);
 }
 
 /** How long a run took, or has been going (`… so far`), from its start. */
@@ -111,6 +120,7 @@ async function inspectRun(world: World, view: PayloadView, options: InspectOptio
     ["completed", formatTime(run.completedAt)],
     ["duration", runDuration(run, Date.now())],
     ["events", String(run.seq)],
+    ["version", run.bundleHash ?? "- (started before runs were pinned to their code)"],
     ["encrypted", String(run.encrypted)],
     ["input", describeValue(row.input)],
   ];
@@ -146,6 +156,7 @@ async function inspectRuns(world: World, view: PayloadView, options: InspectOpti
     { header: "created", value: ({ run }) => formatTime(run.createdAt) },
     { header: "duration", value: ({ run }) => runDuration(run, now) },
     { header: "events", value: ({ run }) => String(run.seq) },
+    { header: "version", value: ({ run }) => shortVersion(run) },
   ];
   const result: InspectResult = {
     rows: shown.map(({ run, state }) => runRow(run, state)),
@@ -207,12 +218,16 @@ async function inspectSteps(
   };
 }
 
-/** An event's metadata in words: times as ISO, names short unless `ids`, the seed left out. */
+/**
+ * An event's metadata in words: times as ISO, names and bundle hashes (versions) short unless
+ * `ids`, the seed left out.
+ */
 function eventDetail(view: PayloadView, run: RunRecord, event: EventRecord, ids: boolean): string {
   const data = Object.entries(isoTimes(event.data as Record<string, unknown>))
     .filter(([key]) => key !== "seed")
     .map(([key, value]) => {
       const text = typeof value === "string" ? value : JSON.stringify(value);
+      if (!ids && key.endsWith("Hash")) return `${key}=${text.slice(0, VERSION_CHARS)}`;
       return `${key}=${!ids && (key === "stepName" || key === "workflowName" || key === "step") ? shortName(text) : text}`;
     })
     .join(" ");

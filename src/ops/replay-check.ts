@@ -15,6 +15,7 @@ import { planReplay } from "../runtime/replay-plan.ts";
 import { replayRun } from "../runtime/replay-run.ts";
 import { PayloadDecryptionError } from "../serde/errors.ts";
 import type { PayloadCodec } from "../serde/payload.ts";
+import type { EventRecord } from "../world/events.ts";
 import {
   RUN_STATUSES,
   type RunRecord,
@@ -117,7 +118,23 @@ export async function checkRun(
     };
   }
   try {
-    const events = await options.world.events.list(run.runId);
+    return await checkLog(options, run, await options.world.events.list(run.runId));
+  } catch (error) {
+    return failure(base, error);
+  }
+}
+
+/**
+ * Replays `run` from `events` (its whole log, as the caller read it) against the loaded code,
+ * which must have its workflow: `upgrade` checks the log it read under the run's lease.
+ */
+export async function checkLog(
+  options: Pick<ReplayCheckOptions, "payloads" | "limits">,
+  run: RunRecord,
+  events: readonly EventRecord[],
+): Promise<ReplayCheckResult> {
+  const base = { runId: run.runId, workflowName: run.workflowName, status: run.status, events: run.seq };
+  try {
     const machine = await replayRun(run, events, {
       payloads: options.payloads,
       limits: options.limits,
@@ -152,9 +169,14 @@ export async function checkRun(
     }
     return { ...base, verdict: "ok" };
   } catch (error) {
-    if (PayloadDecryptionError.is(error)) {
-      return { ...base, verdict: "unreadable", message: (error as Error).message };
-    }
-    return { ...base, verdict: "failed", message: (error as Error).message ?? String(error) };
+    return failure(base, error);
   }
+}
+
+/** A replay that threw: a payload this process cannot read, or anything else. */
+function failure(base: Omit<ReplayCheckResult, "verdict">, error: unknown): ReplayCheckResult {
+  if (PayloadDecryptionError.is(error)) {
+    return { ...base, verdict: "unreadable", message: (error as Error).message };
+  }
+  return { ...base, verdict: "failed", message: (error as Error).message ?? String(error) };
 }

@@ -2,7 +2,8 @@
  * Runs pinned to their workflow code. Every version of a workflow bundle a process starts or
  * drives runs with is stored in the World under the hash of its code (`bundles.put`, once per
  * process and World); a run records the hash it started with (`run_created`, or the first
- * `run_started` when it was started by a process without the workflow code, a client). A worker
+ * `run_started` when it was started by a process without the workflow code, a client), and the
+ * one it was moved to (`run_upgraded`, `npx stepwise upgrade`: `ops/upgrade.ts`). A worker
  * replays each run with the bundle it is pinned to — its own, or an earlier version loaded from
  * the World and checked against its hash — so a deploy that changes a workflow never breaks the
  * runs already in flight. New runs use the newest code. Steps resolve by id in the worker's code.
@@ -104,11 +105,17 @@ function bundleText(record: BundleRecord, payloads: PayloadCodec): string {
   return decoder.decode(record.code);
 }
 
-/** The bundle hash a run is pinned to, from its log (undefined: a run older than pinning). */
+/**
+ * The bundle hash a run is pinned to, from its log: the latest `run_created`, `run_started` or
+ * `run_upgraded` that names one (undefined: a run older than pinning).
+ */
 export function pinnedHash(events: readonly EventRecord[]): string | undefined {
-  for (const event of events) {
-    if (event.type === "run_created" && event.data.bundleHash !== undefined) return event.data.bundleHash;
-    if (event.type === "run_started" && event.data.bundleHash !== undefined) return event.data.bundleHash;
+  for (let index = events.length - 1; index >= 0; index--) {
+    const event = events[index] as EventRecord;
+    if (event.type === "run_upgraded") return event.data.toHash;
+    if (event.type === "run_created" || event.type === "run_started") {
+      if (event.data.bundleHash !== undefined) return event.data.bundleHash;
+    }
   }
   return undefined;
 }

@@ -58,6 +58,7 @@ export async function executeStep(
         scope,
         workflowName: run.workflowName,
         workflowStartedAt: new Date(run.createdAt),
+        workflowVersion: run.version,
         stepId: step.id,
         stepName: step.name,
         attempt: step.attempt,

@@ -223,12 +223,18 @@ export class RunMachine {
     // Deliveries below give the workflow their recorded times; this clock only stamps new events,
     // which must not go before the log's last one (another process's clock may be ahead).
     this.#clock = Math.max(this.#clock, plan.lastEventAt);
+    const pinned = pinnedHash(events);
     // Each generation (a restart begins one) has its own run_started.
     if (!plan.started) {
       // Pinned from here on to the code it runs with, if it was started without it.
-      const data = pinnedHash(events) === undefined ? { bundleHash: this.#options.bundle.hash } : {};
+      const data = pinned === undefined ? { bundleHash: this.#options.bundle.hash } : {};
       this.#push({ type: "run_started", data, createdAt: this.#advance(now) });
     }
+    // The version the workflow sees (`getWorkflowMetadata().version`): the code it replays with,
+    // once the run is pinned (a worker replays with the pinned bundle; a check with the code it
+    // tests). A run older than pinning has none.
+    if (pinned !== undefined || !plan.started) this.run.version = this.#options.bundle.hash;
+    else delete this.run.version;
     this.seq = events.length === 0 ? 1 : (events[events.length - 1]?.seq ?? 1);
     const last = events[events.length - 1];
     this.unavailableStep = last?.type === "step_unavailable" ? last.data.stepId : undefined;

@@ -209,6 +209,8 @@ export function planEvents(events: readonly GenerationEvent[], kept = 0): Replay
       case "run_created":
       case "run_started":
       case "run_restarted":
+      // The run's code moved (`npx stepwise upgrade`): nothing for the workflow to replay.
+      case "run_upgraded":
         break;
     }
   }

@@ -30,6 +30,8 @@ export interface StepContext {
   scope: PayloadScope;
   workflowName: string;
   workflowStartedAt: Date;
+  /** The version of the workflow code the run replays with (`RunInfo.version`). */
+  workflowVersion: string | undefined;
   stepId: string;
   stepName: string;
   attempt: number;

@@ -3,7 +3,7 @@
  * leaves runs from newer versions alone instead of misreading them. Raise it only together with a
  * replay-compatibility fixture of the old format (see test/replay-compat).
  */
-export const SPEC_VERSION = 4;
+export const SPEC_VERSION = 5;
 
 /*
  * History:
@@ -23,4 +23,13 @@ export const SPEC_VERSION = 4;
  *    version: a rollout should finish before they are used on runs older workers may take.
  *    Pinned code: `run_created` and `run_started` may name the run's workflow bundle
  *    (`bundleHash`); a worker of version 3 ignores it and replays with its own code, as before.
+ * 5  new events that a worker of version 4 does not know (it leaves version-5 runs alone):
+ *    - upgrades: `run_upgraded { fromHash?, toHash }` (`npx stepwise upgrade`) moves a run to
+ *      another version of its workflow code once its log replayed cleanly against it; a replay
+ *      passes over it, and the run replays with `toHash` from then on (the latest run_created,
+ *      run_started or run_upgraded naming a bundle wins; `RunRecord.bundleHash` keeps it). A
+ *      version-4 worker would replay it with the code it was pinned to before, so the World
+ *      raises an upgraded run's `specVersion` to 5 (`UPGRADED_SPEC_VERSION`, world/events.ts).
+ *      The spec version also decides how payloads are read (0x02 envelopes only below 2): runs
+ *      older than 2 are not upgraded.
  */

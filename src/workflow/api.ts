@@ -162,6 +162,7 @@ export function createWorkflowApi(context: ApiContext): Record<string, unknown> 
       runId: bridge.run.runId,
       workflowName: bridge.run.workflowName,
       workflowStartedAt: new Date(bridge.run.createdAt),
+      version: bridge.run.version,
     };
   }
 

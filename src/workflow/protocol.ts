@@ -47,6 +47,11 @@ export interface RunInfo {
   createdAt: number;
   /** Secret seed for the sandbox's random numbers. */
   seed: string;
+  /**
+   * The version of the workflow code the run replays with (the hash of its bundle), set by the
+   * host when it replays the log; undefined for a run older than pinning.
+   */
+  version?: string;
 }
 
 /** Provided by the host; called by workflow code through the prelude. */

@@ -92,6 +92,13 @@ export interface EventDataMap {
     hooks?: string[];
     waits?: string[];
   };
+  /**
+   * The run was moved to another version of its workflow code (`npx stepwise upgrade`), after its
+   * log replayed cleanly against it: it replays with bundle `toHash` from here on. `fromHash` is
+   * the version it was pinned to before (absent for a run older than pinning). A replay passes
+   * over it. The World raises the run's `specVersion` to at least `UPGRADED_SPEC_VERSION`.
+   */
+  run_upgraded: { fromHash?: string; toHash: string };
 }
 
 export type EventType = keyof EventDataMap;
@@ -120,7 +127,15 @@ export const EVENT_TYPES: readonly EventType[] = [
   "run_resumed",
   "step_unavailable",
   "run_restarted",
+  "run_upgraded",
 ];
+
+/**
+ * The spec version a `run_upgraded` raises its run to (if it is lower): a worker that does not
+ * know the event would replay the run with the code it was pinned to before, so it must leave
+ * the run alone (runtime/version.ts, history entry 5).
+ */
+export const UPGRADED_SPEC_VERSION = 5;
 
 /** Event types that end a run; nothing may follow them in the log. */
 export const TERMINAL_EVENT_TYPES: ReadonlySet<EventType> = new Set([

@@ -4,7 +4,7 @@
  * in the same transaction as the append, and calls `checkAppend` before writing anything.
  */
 import { ConflictError, LeaseLostError, RunFinishedError, SequenceConflictError } from "../errors/world.ts";
-import { type EventRecord, TERMINAL_EVENT_TYPES } from "./events.ts";
+import { type EventRecord, TERMINAL_EVENT_TYPES, UPGRADED_SPEC_VERSION } from "./events.ts";
 import {
   type AppendRequest,
   type HookRecord,
@@ -44,7 +44,12 @@ export type ProjectionEffect =
    */
   | { kind: "hook.rearm"; hookId: string }
   /** A wait of the run waits again (a restart kept it): status `waiting`, `completedAt` cleared. */
-  | { kind: "wait.rearm"; waitId: string };
+  | { kind: "wait.rearm"; waitId: string }
+  /**
+   * The run is pinned to another version of its code (`RunRecord.bundleHash`); with
+   * `minSpecVersion`, its `specVersion` is raised to it if lower (never lowered).
+   */
+  | { kind: "run.version"; bundleHash: string; minSpecVersion?: number };
 
 /** The projection changes one stored event implies. */
 export function projectEvent(event: EventRecord): ProjectionEffect[] {
@@ -52,8 +57,11 @@ export function projectEvent(event: EventRecord): ProjectionEffect[] {
   switch (event.type) {
     case "run_created":
       return [];
-    case "run_started":
-      return [{ kind: "run.update", set: { status: "running", startedAt: at } }];
+    case "run_started": {
+      const started: ProjectionEffect = { kind: "run.update", set: { status: "running", startedAt: at } };
+      const { bundleHash } = event.data;
+      return bundleHash === undefined ? [started] : [started, { kind: "run.version", bundleHash }];
+    }
     case "step_started": {
       const { stepId, stepName, attempt } = event.data;
       const step: StepRecord = {
@@ -162,6 +170,8 @@ export function projectEvent(event: EventRecord): ProjectionEffect[] {
         ...(event.data.hooks ?? []).map((hookId): ProjectionEffect => ({ kind: "hook.rearm", hookId })),
         ...(event.data.waits ?? []).map((waitId): ProjectionEffect => ({ kind: "wait.rearm", waitId })),
       ];
+    case "run_upgraded":
+      return [{ kind: "run.version", bundleHash: event.data.toHash, minSpecVersion: UPGRADED_SPEC_VERSION }];
   }
 }
 
@@ -213,6 +223,16 @@ export function checkAppend(run: RunRecord, request: AppendRequest): void {
   if (request.releaseLease && request.owner === undefined) {
     throw new ConflictError("releaseLease needs the owner whose lease is released.");
   }
+}
+
+/** Applies a `run.version` effect to a run record (the memory World's table; the SQL Worlds' copy). */
+export function applyRunVersion(
+  run: RunRecord,
+  effect: Extract<ProjectionEffect, { kind: "run.version" }>,
+): void {
+  run.bundleHash = effect.bundleHash;
+  if (effect.minSpecVersion !== undefined && run.specVersion < effect.minSpecVersion)
+    run.specVersion = effect.minSpecVersion;
 }
 
 /** True when `lease` is held by someone other than `owner` and has not expired at `now`. */

@@ -64,6 +64,13 @@ export interface RunRecord {
   startedAt?: number;
   completedAt?: number;
   updatedAt: number;
+  /**
+   * The version of the workflow code the run replays with: the hash of its workflow bundle
+   * (`bundles`), from the latest `run_created`, `run_started` or `run_upgraded` of its log that
+   * names one. Absent for a run older than pinning (and one whose first worker has not started it,
+   * when it was started by a process without the workflow code).
+   */
+  bundleHash?: string;
   /** Who is driving the run, until when. Absent when nobody is. */
   lease?: Lease;
   /** Someone asked for the run while it was leased; the holder must look again before releasing. */

@@ -179,6 +179,7 @@ describe("npx stepwise", () => {
       "pause",
       "resume",
       "replay",
+      "upgrade",
       "build",
       "migrate",
       "doctor",

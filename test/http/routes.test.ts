@@ -78,6 +78,9 @@ describe("POST /runs and GET /runs/:runId", () => {
     expect(view).toMatchObject({ runId, status: "completed", output: { hello: "ada" } });
     expect(typeof view.createdAt).toBe("string");
     expect(typeof view.completedAt).toBe("string");
+    // The version of the workflow code the run replays with, as the World keeps it.
+    expect(view.version).toBe((await world.runs.get(runId)).bundleHash);
+    expect(view.version).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it("starts a workflow by full id, with no args", async () => {

@@ -152,6 +152,8 @@ describe("GET /runs", () => {
       createdAt: expect.any(String),
       startedAt: expect.any(String),
       completedAt: null,
+      // The version of the workflow code it replays with (its bundle's hash).
+      version: expect.stringMatching(/^[0-9a-f]{64}$/),
     });
     expect(all.runs.some((run) => "output" in run)).toBe(false);
 

@@ -10,14 +10,24 @@
  * the `events` workflow: events sent before and after it waits, two waits of one type at once, a
  * timeout it catches) and `-restart.json` (an order run restarted from its second reserve, which
  * keeps the first reserve's outcome, recorded after the second began) and `-pause.json` (an order
- * run paused while its first step ran, then resumed); with STEPWISE_ENCRYPTION_KEY set to a throwaway key, their `-encrypted`
- * twins (encrypted runs, with their key). Never edit or delete old ones.
+ * run paused while its first step ran, then resumed) and `-upgrade.json` (an order run started on
+ * an earlier version of its code and moved to the current one by `upgrade` while it waited on its
+ * hook: the fixture carries the bundle it was moved to, which the replay loads from the World when
+ * the test's code has changed since); with STEPWISE_ENCRYPTION_KEY set to a throwaway key, their
+ * `-encrypted` twins (encrypted runs, with their key). Never edit or delete old ones.
  */
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { configure, getRun, type Run, resumeHook, sendEvent, shutdown, start } from "../../src/api/index.ts";
+import { upgradeRun } from "../../src/ops/upgrade.ts";
+import { DEFAULT_LIMITS } from "../../src/runtime/limits.ts";
+import { getPayloadCodec } from "../../src/runtime/process.ts";
+import { bundleHash, getWorkflowBundle, type WorkflowBundle } from "../../src/runtime/registry.ts";
 import { SPEC_VERSION } from "../../src/runtime/version.ts";
+import { encodeValue } from "../../src/serde/codec.ts";
 import { isEncryptedPayload } from "../../src/serde/payload.ts";
+import { places } from "../../src/serde/places.ts";
+import { newId, newRunSeed } from "../../src/util/ids.ts";
 import type { EventRecord, NewEvent } from "../../src/world/events.ts";
 import type { World } from "../../src/world/types.ts";
 import { createMemoryWorld } from "../../src/worlds/memory/index.ts";
@@ -37,6 +47,8 @@ interface Fixture {
   stepsBeforeResume: number;
   /** The STEPWISE_ENCRYPTION_KEY the fixture was written with (a test key), if it was encrypted. */
   encryptionKey?: string;
+  /** Workflow bundles the run is pinned to (spec 5, `run_upgraded`), stored before it replays. */
+  bundles?: { hash: string; filename: string; workflowIds: string[]; code: string }[];
 }
 
 const executed: string[] = [];
@@ -116,7 +128,7 @@ async function until(check: () => Promise<boolean>): Promise<void> {
 }
 
 /** Waits for `run` to reach its hook, records its log as a fixture named `name`, and finishes it. */
-async function writeFixture(name: string, run: Run<unknown>): Promise<void> {
+async function writeFixture(name: string, run: Run<unknown>, bundles?: Fixture["bundles"]): Promise<void> {
   await until(async () => (await world.hooks.list({ runId: run.runId, status: "active" })).length > 0);
   const record = await world.runs.get(run.runId);
   const events = await world.events.list(run.runId);
@@ -137,6 +149,7 @@ async function writeFixture(name: string, run: Run<unknown>): Promise<void> {
     hookPayload: { by: "fixture" },
     expected,
     stepsBeforeResume,
+    ...(bundles === undefined ? {} : { bundles }),
   };
   // With a (test) key in the environment, the fixture is an encrypted run and records the key.
   const key = process.env.STEPWISE_ENCRYPTION_KEY;
@@ -215,6 +228,52 @@ if (process.env.UPDATE_REPLAY_FIXTURES) {
       "run_paused",
       "run_resumed",
     ]);
+
+    // Spec version 5: a run started on an earlier version of its code (the same calls, another
+    // hash), moved to the current one by upgrade while it waited on its hook.
+    executed.length = 0;
+    const current = getWorkflowBundle(wf.order.workflowId) as WorkflowBundle;
+    const earlier = `${current.code}\n// an earlier version\n`;
+    const earlierHash = bundleHash(earlier);
+    await world.bundles.put({
+      hash: earlierHash,
+      filename: current.filename,
+      workflowIds: [...current.workflowIds],
+      code: new TextEncoder().encode(earlier),
+    });
+    const runId = newId("wrun");
+    const encrypted = process.env.STEPWISE_ENCRYPTION_KEY !== undefined;
+    const scope = { runId, encrypted, specVersion: SPEC_VERSION };
+    const items = [
+      { sku: "tea", qty: 2 },
+      { sku: "mug", qty: 1 },
+    ];
+    await world.runs.create({
+      runId,
+      workflowName: wf.order.workflowId,
+      specVersion: SPEC_VERSION,
+      seed: newRunSeed(),
+      encrypted,
+      input: getPayloadCodec().encode(scope, places.runInput, encodeValue(["o-1", items])),
+      bundleHash: earlierHash,
+    });
+    await until(async () => (await world.hooks.list({ runId, status: "active" })).length > 0);
+    await until(async () => (await world.runs.get(runId)).lease === undefined);
+    const moved = await upgradeRun(
+      { world, payloads: getPayloadCodec(), limits: DEFAULT_LIMITS, busyWaitMs: 5_000 },
+      runId,
+    );
+    expect(moved).toMatchObject({ verdict: "upgraded", fromHash: earlierHash, toHash: current.hash });
+    executed.length = 0;
+    await writeFixture("upgrade", getRun(runId), [
+      {
+        hash: current.hash,
+        filename: current.filename,
+        workflowIds: [...current.workflowIds],
+        code: current.code,
+      },
+    ]);
+    expect((await world.events.list(runId)).some((event) => event.type === "run_upgraded")).toBe(true);
   });
 }
 
@@ -229,6 +288,9 @@ describe("replaying logs written by earlier versions", () => {
     it(`continues ${name} to its recorded result`, async () => {
       const fixture = JSON.parse(readFileSync(new URL(name, dir), "utf8")) as Fixture;
       if (fixture.encryptionKey !== undefined) process.env.STEPWISE_ENCRYPTION_KEY = fixture.encryptionKey;
+      for (const bundle of fixture.bundles ?? []) {
+        await world.bundles.put({ ...bundle, code: new TextEncoder().encode(bundle.code) });
+      }
       const input = fromBase64(fixture.input) as Uint8Array;
       await world.runs.create({
         runId: fixture.runId,

@@ -266,3 +266,45 @@ describe("local World: upgrading a file written by schema version 8", () => {
     }
   });
 });
+
+describe("local World: upgrading a file written by schema version 10", () => {
+  it("backfills each run's version from its log (the latest hash it names) and keeps it after", async () => {
+    const db = fileAt(10);
+    const insertRun = db.prepare(
+      `INSERT INTO runs (run_id, workflow_name, status, seq, spec_version, seed, created_at, updated_at, payload_bytes)
+       VALUES (?, 'old/workflow', 'running', ?, 4, 'seed', 1, 50, 0)`,
+    );
+    const insertEvent = db.prepare(
+      "INSERT INTO events (run_id, seq, type, data, payload, created_at) VALUES (?, ?, ?, ?, ?, 1)",
+    );
+    const a = "a".repeat(64);
+    const b = "b".repeat(64);
+    // Pinned at creation; pinned by its first worker (a client started it); older than pinning.
+    insertRun.run("wrun_created", 2);
+    insertEvent.run("wrun_created", 1, "run_created", JSON.stringify({ bundleHash: a }), Buffer.from([0]));
+    insertEvent.run("wrun_created", 2, "run_started", "{}", null);
+    insertRun.run("wrun_started", 2);
+    insertEvent.run("wrun_started", 1, "run_created", "{}", Buffer.from([0]));
+    insertEvent.run("wrun_started", 2, "run_started", JSON.stringify({ bundleHash: b }), null);
+    insertRun.run("wrun_unpinned", 2);
+    insertEvent.run("wrun_unpinned", 1, "run_created", "{}", Buffer.from([0]));
+    insertEvent.run("wrun_unpinned", 2, "run_started", "{}", null);
+    db.close();
+
+    const world = createLocalWorld({ dataDir });
+    try {
+      expect((await world.runs.get("wrun_created")).bundleHash).toBe(a);
+      expect((await world.runs.get("wrun_started")).bundleHash).toBe(b);
+      expect(await world.runs.get("wrun_unpinned")).not.toHaveProperty("bundleHash");
+      const upgraded = await world.events.append({
+        runId: "wrun_unpinned",
+        expectedSeq: 2,
+        events: [{ type: "run_upgraded", data: { toHash: a } }],
+      });
+      expect(upgraded.run).toMatchObject({ bundleHash: a, specVersion: 5 });
+      expect((await world.runs.list()).items.map((run) => run.bundleHash ?? null).sort()).toEqual([a, a, b]);
+    } finally {
+      await world.close();
+    }
+  });
+});

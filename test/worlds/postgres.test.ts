@@ -399,6 +399,55 @@ describe("postgres World: schema and migrations", () => {
     }
   });
 
+  it("upgrades to 013: each run's version is backfilled from its log, and kept by appends after", async () => {
+    const schema = nextSchema();
+    await schemaAt(
+      schema,
+      MIGRATIONS.findIndex((migration) => migration.version === 13),
+    );
+    const s = `"${schema}"`;
+    const a = "a".repeat(64);
+    const b = "b".repeat(64);
+    for (const runId of ["wrun_created", "wrun_started", "wrun_unpinned"]) {
+      await admin.query(
+        `INSERT INTO ${s}.runs (run_id, workflow_name, status, seq, spec_version, seed, created_at, updated_at, payload_bytes)
+         VALUES ($1, 'old/workflow', 'running', 2, 4, 'seed', 1, 50, 0)`,
+        [runId],
+      );
+    }
+    const events: [string, number, string, object][] = [
+      ["wrun_created", 1, "run_created", { bundleHash: a }],
+      ["wrun_created", 2, "run_started", {}],
+      ["wrun_started", 1, "run_created", {}],
+      ["wrun_started", 2, "run_started", { bundleHash: b }],
+      ["wrun_unpinned", 1, "run_created", {}],
+      ["wrun_unpinned", 2, "run_started", {}],
+    ];
+    for (const [runId, seq, type, data] of events) {
+      await admin.query(
+        `INSERT INTO ${s}.events (run_id, seq, type, data, payload, created_at)
+         VALUES ($1, $2, $3, $4::jsonb, CASE WHEN $2 = 1 THEN '\\x00'::bytea END, 1)`,
+        [runId, seq, type, JSON.stringify(data)],
+      );
+    }
+    const world = await createPostgresWorld({ connectionString: url, schema });
+    try {
+      expect(await versions(schema)).toEqual(ALL_VERSIONS);
+      expect((await world.runs.get("wrun_created")).bundleHash).toBe(a);
+      expect((await world.runs.get("wrun_started")).bundleHash).toBe(b);
+      expect(await world.runs.get("wrun_unpinned")).not.toHaveProperty("bundleHash");
+      const upgraded = await world.events.append({
+        runId: "wrun_unpinned",
+        expectedSeq: 2,
+        events: [{ type: "run_upgraded", data: { toHash: a } }],
+      });
+      expect(upgraded.run).toMatchObject({ bundleHash: a, specVersion: 5 });
+      expect(await world.runs.get("wrun_unpinned")).toMatchObject({ bundleHash: a, specVersion: 5 });
+    } finally {
+      await world.close();
+    }
+  });
+
   it("with migrate: false, an unmigrated schema is refused, saying to run the migration", async () => {
     const schema = nextSchema();
     const error = await expectReject(

@@ -16,6 +16,11 @@ export interface RunView {
   createdAt: string;
   startedAt: string | null;
   completedAt: string | null;
+  /**
+   * The version of the workflow code the run replays with (the hash of its workflow bundle,
+   * `RunRecord.bundleHash`); null for a run started before runs were pinned to their code.
+   */
+  version: string | null;
   /** The return value, when the run completed. */
   output?: JsonValue;
   /** What the workflow threw (`{ name, message, code?, cause? }`), when the run failed. */
@@ -47,6 +52,7 @@ export function runSummary(record: RunRecord): RunView {
     createdAt: new Date(record.createdAt).toISOString(),
     startedAt: iso(record.startedAt),
     completedAt: iso(record.completedAt),
+    version: record.bundleHash ?? null,
   };
 }
 

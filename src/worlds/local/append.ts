@@ -6,7 +6,7 @@
  */
 import { ConflictError, HookTokenConflictError, RunNotFoundError } from "../../errors/world.ts";
 import type { EventRecord } from "../../world/events.ts";
-import { checkAppend, type ProjectionEffect, projectEvent } from "../../world/projection.ts";
+import { applyRunVersion, checkAppend, type ProjectionEffect, projectEvent } from "../../world/projection.ts";
 import type { AppendRequest, AppendResult, RunRecord } from "../../world/types.ts";
 import { releaseAfterAppend } from "../shared.ts";
 import { num, runFromHead } from "../sql/rows.ts";
@@ -176,6 +176,10 @@ function applyEffect(ctx: LocalContext, run: RunRecord, event: EventRecord, effe
     }
     case "wait.rearm":
       sql.rearmWait.run(run.runId, effect.waitId);
+      return;
+    case "run.version":
+      applyRunVersion(run, effect);
+      sql.setRunVersion.run(effect.bundleHash, effect.minSpecVersion ?? 0, run.runId);
       return;
   }
 }

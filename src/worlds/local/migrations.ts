@@ -266,6 +266,22 @@ CREATE TABLE bundles (
 ) WITHOUT ROWID;
 `,
   },
+  {
+    version: 11,
+    name: "run versions",
+    sql: `
+-- The version of the workflow code a run replays with (RunRecord.bundleHash): the latest bundle
+-- hash its log names (run_created, run_started, run_upgraded), kept by every append; NULL for
+-- runs older than pinning. Backfilled from the logs written before (only run_created and
+-- run_started named one then; the latest wins, as pinnedHash reads it).
+ALTER TABLE runs ADD COLUMN bundle_hash TEXT;
+UPDATE runs SET bundle_hash = (
+  SELECT json_extract(e.data, '$.bundleHash') FROM events e
+  WHERE e.run_id = runs.run_id AND e.type IN ('run_created', 'run_started')
+    AND json_extract(e.data, '$.bundleHash') IS NOT NULL
+  ORDER BY e.seq DESC LIMIT 1);
+`,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce(

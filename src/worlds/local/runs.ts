@@ -70,6 +70,7 @@ export function createRuns(ctx: LocalContext): World["runs"] {
           input.input.length,
           at,
           at,
+          input.bundleHash ?? null,
         );
         if (inserted.changes === 0) {
           const existing = getRun(input.runId);

@@ -28,7 +28,7 @@ export interface Stmt<P extends unknown[], R = unknown> {
 
 /** The runs columns as stored, lease columns raw (lease-clock.ts). */
 const RUN_HEAD =
-  "run_id, workflow_name, status, seq, spec_version, seed, encrypted, payload_bytes, created_at, started_at, completed_at, updated_at, lease_owner, lease_expires_at, wake_pending, lease_clock, lease_until";
+  "run_id, workflow_name, status, seq, spec_version, seed, encrypted, payload_bytes, created_at, started_at, completed_at, updated_at, lease_owner, lease_expires_at, wake_pending, lease_clock, lease_until, bundle_hash";
 
 /** A stored lease's expiry on this process's wall clock (the SQL function of lease-clock.ts). */
 const leaseWall = (table: string): string =>
@@ -44,7 +44,7 @@ const LEASE_EXPIRED = "stepwise_lease_expired(lease_expires_at, lease_clock, lea
 export const RUN_SELECT = `
 SELECT r.run_id, r.workflow_name, r.status, r.seq, r.spec_version, r.seed, r.encrypted, r.payload_bytes,
        r.created_at, r.started_at, r.completed_at, r.updated_at, r.lease_owner, ${leaseWall("r.")},
-       r.wake_pending,
+       r.wake_pending, r.bundle_hash,
        i.payload AS input, t.payload AS final_payload
 FROM runs r
 JOIN events i ON i.run_id = r.run_id AND i.seq = 1
@@ -92,11 +92,16 @@ export function prepareStatements(db: Database.Database) {
         payloadBytes: number,
         createdAt: number,
         updatedAt: number,
+        bundleHash: string | null,
       ]
     >(
       `INSERT INTO runs (run_id, workflow_name, status, seq, spec_version, seed, encrypted, payload_bytes,
-                         created_at, updated_at)
-       VALUES (?, ?, 'pending', 1, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING`,
+                         created_at, updated_at, bundle_hash)
+       VALUES (?, ?, 'pending', 1, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING`,
+    ),
+    /** A `run.version` effect: the run's code version, and its spec version raised (never lowered). */
+    setRunVersion: prep<[bundleHash: string, minSpecVersion: number, runId: string]>(
+      "UPDATE runs SET bundle_hash = ?, spec_version = max(spec_version, ?) WHERE run_id = ?",
     ),
     /** Everything an append or a lease change may alter, in one write. */
     updateRun: prep<

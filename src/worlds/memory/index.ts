@@ -14,7 +14,7 @@ import {
 import { newId } from "../../util/ids.ts";
 import type { EventRecord } from "../../world/events.ts";
 import { createNotifier } from "../../world/notify.ts";
-import { checkAppend, leaseBlocks, projectEvent } from "../../world/projection.ts";
+import { applyRunVersion, checkAppend, leaseBlocks, projectEvent } from "../../world/projection.ts";
 import {
   type AcquireResult,
   type AppendRequest,
@@ -151,6 +151,7 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
       updatedAt: at,
       wakePending: false,
     };
+    if (input.bundleHash !== undefined) run.bundleHash = input.bundleHash;
     const created: EventRecord = {
       runId: input.runId,
       seq: 1,
@@ -364,6 +365,9 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
                 delete wait.completedAt;
                 break;
               }
+              case "run.version":
+                applyRunVersion(run, effect);
+                break;
             }
           }
         }

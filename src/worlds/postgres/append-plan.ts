@@ -166,6 +166,10 @@ function wireEffect(
     case "wait.rearm":
       effects.push({ k: effect.kind, waitId: effect.waitId });
       return;
+    case "run.version":
+      // Applied by append_one (migration 013).
+      effects.push({ k: effect.kind, bundleHash: effect.bundleHash, minSpec: effect.minSpecVersion ?? 0 });
+      return;
   }
 }
 

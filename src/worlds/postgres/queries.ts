@@ -22,7 +22,7 @@ export interface Statement {
 
 const RUN_COLUMNS = `r.run_id, r.workflow_name, r.status, r.seq, r.spec_version, r.seed, r.encrypted,
   r.payload_bytes, r.created_at, r.started_at, r.completed_at, r.updated_at, r.lease_owner,
-  r.lease_expires_at, r.wake_pending`;
+  r.lease_expires_at, r.wake_pending, r.bundle_hash`;
 
 const MESSAGE_COLUMNS =
   "message_id, run_id, kind, dedupe_key, available_at, deliveries, lease_owner, lease_expires_at, created_at";
@@ -81,8 +81,8 @@ export function createQueries(s: string) {
       "create_run",
       `WITH run AS (
          INSERT INTO ${s}.runs (run_id, workflow_name, status, seq, spec_version, seed, encrypted,
-                                payload_bytes, created_at, updated_at)
-         VALUES ($1, $2, 'pending', 1, $3, $4, $12, octet_length($7::bytea), $5, $5)
+                                payload_bytes, created_at, updated_at, bundle_hash)
+         VALUES ($1, $2, 'pending', 1, $3, $4, $12, octet_length($7::bytea), $5, $5, $6::jsonb->>'bundleHash')
          ON CONFLICT (run_id) DO NOTHING
          RETURNING run_id),
        created AS (
@@ -106,9 +106,9 @@ export function createQueries(s: string) {
            AS i(run_id, workflow_name, spec_version, seed, encrypted, created_at, data, input, message_id)),
        run AS (
          INSERT INTO ${s}.runs (run_id, workflow_name, status, seq, spec_version, seed, encrypted,
-                                payload_bytes, created_at, updated_at)
+                                payload_bytes, created_at, updated_at, bundle_hash)
          SELECT run_id, workflow_name, 'pending', 1, spec_version, seed, encrypted, octet_length(input),
-                created_at, created_at
+                created_at, created_at, data->>'bundleHash'
          FROM input ORDER BY run_id COLLATE "C"
          ON CONFLICT (run_id) DO NOTHING
          RETURNING run_id),

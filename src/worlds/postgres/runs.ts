@@ -51,6 +51,7 @@ export function createRuns(ctx: PgContext): World["runs"] {
       updatedAt: at,
       wakePending: false,
     };
+    if (input.bundleHash !== undefined) run.bundleHash = input.bundleHash;
     ctx.rememberInput(run.runId, run.input);
     return run;
   };

@@ -51,6 +51,8 @@ export interface RunHeadRow {
   lease_owner: string | null;
   lease_expires_at: Int | null;
   wake_pending: Bool;
+  /** Absent in heads read before the column existed (a migration test's rows). */
+  bundle_hash?: string | null;
 }
 
 export interface RunRow extends RunHeadRow {
@@ -73,6 +75,7 @@ export function runFromHead(row: RunHeadRow, input: Uint8Array): RunRecord {
     updatedAt: num(row.updated_at),
     wakePending: bool(row.wake_pending),
   };
+  if (row.bundle_hash !== undefined && row.bundle_hash !== null) run.bundleHash = row.bundle_hash;
   if (row.started_at !== null) run.startedAt = num(row.started_at);
   if (row.completed_at !== null) run.completedAt = num(row.completed_at);
   if (row.lease_owner !== null && row.lease_expires_at !== null) {

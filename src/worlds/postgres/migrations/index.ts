@@ -15,6 +15,7 @@ import * as m009 from "./009-run-end-and-notices.ts";
 import * as m010 from "./010-events.ts";
 import * as m011 from "./011-restarts.ts";
 import * as m012 from "./012-bundles.ts";
+import * as m013 from "./013-run-versions.ts";
 
 export interface Migration {
   version: number;
@@ -35,6 +36,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 10, name: m010.name, sql: m010.sql },
   { version: 11, name: m011.name, sql: m011.sql },
   { version: 12, name: m012.name, sql: m012.sql },
+  { version: 13, name: m013.name, sql: m013.sql },
 ];
 
 export const LATEST_VERSION: number = MIGRATIONS.reduce((latest, m) => Math.max(latest, m.version), 0);
