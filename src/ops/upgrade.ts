@@ -199,7 +199,7 @@ export async function upgradeRun(options: UpgradeOptions, runId: string): Promis
       const fromHash = pinnedHash(events);
       const checked = verdictOf(run, bundle, await checkLog(options, run, events), fromHash, "upgraded");
       if (checked.verdict !== "upgraded") return checked;
-      await storeBundle(options.world, bundle);
+      await storeBundle(options.world, bundle, options.payloads);
       const expectedSeq = events.at(-1)?.seq ?? run.seq;
       try {
         const result = await options.world.events.append({

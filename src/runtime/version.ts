@@ -32,4 +32,7 @@ export const SPEC_VERSION = 5;
  *      raises an upgraded run's `specVersion` to 5 (`UPGRADED_SPEC_VERSION`, world/events.ts).
  *      The spec version also decides how payloads are read (0x02 envelopes only below 2): runs
  *      older than 2 are not upgraded.
+ *    - code that is missing: `step_unavailable { stepId, stepName }` records that a worker without
+ *      the step a run calls (a deploy removed or renamed it) handed the run back to wait for one
+ *      that has it. A replay passes over it, as a version-4 worker would: it is only information.
  */

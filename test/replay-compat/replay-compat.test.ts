@@ -13,7 +13,8 @@
  * run paused while its first step ran, then resumed) and `-upgrade.json` (an order run started on
  * an earlier version of its code and moved to the current one by `upgrade` while it waited on its
  * hook: the fixture carries the bundle it was moved to, which the replay loads from the World when
- * the test's code has changed since); with STEPWISE_ENCRYPTION_KEY set to a throwaway key, their
+ * the test's code has changed since) and `-code.json` (an order run whose reserve step was missing
+ * from the worker's code for a while: `step_unavailable` in its log); with STEPWISE_ENCRYPTION_KEY set to a throwaway key, their
  * `-encrypted` twins (encrypted runs, with their key). Never edit or delete old ones.
  */
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -22,7 +23,15 @@ import { configure, getRun, type Run, resumeHook, sendEvent, shutdown, start } f
 import { upgradeRun } from "../../src/ops/upgrade.ts";
 import { DEFAULT_LIMITS } from "../../src/runtime/limits.ts";
 import { getPayloadCodec } from "../../src/runtime/process.ts";
-import { bundleHash, getWorkflowBundle, type WorkflowBundle } from "../../src/runtime/registry.ts";
+import {
+  bundleHash,
+  getStep,
+  getWorkflowBundle,
+  registerStep,
+  type StepFunction,
+  unregisterStep,
+  type WorkflowBundle,
+} from "../../src/runtime/registry.ts";
 import { SPEC_VERSION } from "../../src/runtime/version.ts";
 import { encodeValue } from "../../src/serde/codec.ts";
 import { isEncryptedPayload } from "../../src/serde/payload.ts";
@@ -274,6 +283,21 @@ if (process.env.UPDATE_REPLAY_FIXTURES) {
       },
     ]);
     expect((await world.events.list(runId)).some((event) => event.type === "run_upgraded")).toBe(true);
+
+    // Spec version 5: a run whose reserve step was not in the worker's code for a while (a deploy
+    // without it): it waited for code (step_unavailable), and went on once the step was back.
+    executed.length = 0;
+    const reserveId = wf.stepIds.reserve;
+    const reserve = getStep(reserveId) as StepFunction;
+    unregisterStep(reserveId);
+    const waited = await start(wf.order, ["o-1", items]);
+    await until(async () =>
+      (await world.events.list(waited.runId)).some((event) => event.type === "step_unavailable"),
+    );
+    registerStep(reserveId, reserve);
+    await until(async () => (await world.hooks.list({ runId: waited.runId, status: "active" })).length > 0);
+    executed.length = 0;
+    await writeFixture("code", waited);
   });
 }
 
