@@ -302,7 +302,7 @@ export function buildProgram(done: (code: number) => void): Command {
     .command("replay")
     .summary("check that stored runs replay against this code (a deploy gate)")
     .description(
-      "Replays the runs in flight (with --all, the runs that have ended too; --workflow, --since narrow them) against the workflow code here (--load, default every file under ./workflows) and prints each run that would not replay: where its log and the code part (the event, what the log has, what the code makes), a workflow missing from the code, or a payload whose key is not set. Nothing executes and nothing is written. Exit 0 when every run replays cleanly, 1 otherwise.",
+      "Replays the runs in flight (with --all, the runs that have ended too; --workflow, --since narrow them) against the workflow code here (--load, default every file under ./workflows), or with --from the runs of an export file, without opening a World, and prints each run that would not replay: where its log and the code part (the event, what the log has, what the code makes), a workflow missing from the code, or a payload whose key is not set. Nothing executes and nothing is written. Exit 0 when every run replays cleanly, 1 otherwise.",
     )
     .requiredOption("--check", "replay and report (the only mode)")
     .option(
@@ -321,6 +321,10 @@ export function buildProgram(done: (code: number) => void): Command {
       (file: string, previous: string[] | undefined) => [...(previous ?? []), file],
     )
     .option("--all", "also the runs that have ended (their logs are histories worth replaying)")
+    .option(
+      "--from <file>",
+      "the runs of an export file (npx stepwise export) instead of the World's; no World is opened",
+    )
     .option("--json", "print the summary and every run that would not replay as JSON")
     .addHelpText(
       "after",
@@ -328,6 +332,7 @@ export function buildProgram(done: (code: number) => void): Command {
         "npx stepwise replay --check",
         "npx stepwise replay --check --workflow order --since '7 days'",
         "npx stepwise replay --check --load workflows/order.ts --json",
+        "npx stepwise replay --check --all --from runs.ndjson",
       ]),
     )
     .action(
@@ -338,6 +343,8 @@ export function buildProgram(done: (code: number) => void): Command {
           since?: number;
           load?: string[];
           json?: boolean;
+          all?: boolean;
+          from?: string;
         }) => (await import("./commands/replay.ts")).run(options),
       ),
     );

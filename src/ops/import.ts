@@ -69,9 +69,18 @@ interface Conflict {
   what: string;
 }
 
+/** JSON text with object keys sorted at every depth (stores reorder keys: PostgreSQL's jsonb does). */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : v,
+  );
+}
+
 function sameEvent(a: EventRecord, b: EventRecord): boolean {
   if (a.seq !== b.seq || a.type !== b.type || a.createdAt !== b.createdAt) return false;
-  if (JSON.stringify(a.data) !== JSON.stringify(b.data)) return false;
+  if (canonical(a.data) !== canonical(b.data)) return false;
   if ((a.payload === undefined) !== (b.payload === undefined)) return false;
   return a.payload === undefined || Buffer.from(a.payload).equals(Buffer.from(b.payload ?? []));
 }

@@ -15,6 +15,7 @@ import { planReplay } from "../runtime/replay-plan.ts";
 import { replayRun } from "../runtime/replay-run.ts";
 import { PayloadDecryptionError } from "../serde/errors.ts";
 import type { PayloadCodec } from "../serde/payload.ts";
+import type { EventRecord } from "../world/events.ts";
 import {
   RUN_STATUSES,
   type RunRecord,
@@ -108,6 +109,28 @@ export async function checkRun(
   options: Pick<ReplayCheckOptions, "world" | "payloads" | "limits">,
   run: RunRecord,
 ): Promise<ReplayCheckResult> {
+  try {
+    return await checkLog(options, run, await options.world.events.list(run.runId));
+  } catch (error) {
+    const base = { runId: run.runId, workflowName: run.workflowName, status: run.status, events: run.seq };
+    return failedCheck(base, error);
+  }
+}
+
+/** What a replay that threw says. */
+function failedCheck(base: Omit<ReplayCheckResult, "verdict">, error: unknown): ReplayCheckResult {
+  if (PayloadDecryptionError.is(error)) {
+    return { ...base, verdict: "unreadable", message: (error as Error).message };
+  }
+  return { ...base, verdict: "failed", message: (error as Error).message ?? String(error) };
+}
+
+/** Replays one run's log (from a World or an export file) against the loaded code. */
+export async function checkLog(
+  options: Pick<ReplayCheckOptions, "payloads" | "limits">,
+  run: RunRecord,
+  events: readonly EventRecord[],
+): Promise<ReplayCheckResult> {
   const base = { runId: run.runId, workflowName: run.workflowName, status: run.status, events: run.seq };
   if (getWorkflowBundle(run.workflowName) === undefined) {
     return {
@@ -117,7 +140,6 @@ export async function checkRun(
     };
   }
   try {
-    const events = await options.world.events.list(run.runId);
     const machine = await replayRun(run, events, {
       payloads: options.payloads,
       limits: options.limits,
@@ -152,9 +174,6 @@ export async function checkRun(
     }
     return { ...base, verdict: "ok" };
   } catch (error) {
-    if (PayloadDecryptionError.is(error)) {
-      return { ...base, verdict: "unreadable", message: (error as Error).message };
-    }
-    return { ...base, verdict: "failed", message: (error as Error).message ?? String(error) };
+    return failedCheck(base, error);
   }
 }

@@ -140,6 +140,12 @@ async function until<T>(
   }
 }
 
+/** How many step executions of the run the journal shows now. */
+function startedSteps(journal: StepJournal, runId: string): number {
+  journal.refresh();
+  return journal.started.filter((e) => e.runId === runId).length;
+}
+
 /** Reads the source SQLite file (read-only). */
 function sqlite<T>(dir: string, fn: (db: Database.Database) => T): T {
   const db = new Database(join(project.dir, dir, "stepwise.db"), { readonly: true });
@@ -154,7 +160,7 @@ function sqlite<T>(dir: string, fn: (db: Database.Database) => T): T {
 function digest(dir: string): string {
   return sqlite(dir, (db) => {
     const hash = createHash("sha256");
-    for (const table of [
+    const tables = [
       "runs",
       "events",
       "steps",
@@ -165,9 +171,16 @@ function digest(dir: string): string {
       "streams",
       "stream_chunks",
       "bundles",
-    ]) {
-      for (const row of db.prepare(`SELECT * FROM ${table} ORDER BY rowid`).all())
-        hash.update(JSON.stringify(row, (_k, v) => (Buffer.isBuffer(v) ? v.toString("base64") : v)));
+    ];
+    for (const table of tables) {
+      const rows = db
+        .prepare(`SELECT * FROM ${table}`)
+        .all()
+        .map((row) =>
+          JSON.stringify(row, (_k, v: unknown) => (Buffer.isBuffer(v) ? v.toString("base64") : v)),
+        )
+        .sort();
+      hash.update(`${table}:${rows.join("\n")}\n`);
     }
     return hash.digest("hex");
   });
@@ -223,7 +236,7 @@ describe("moving runs in flight from SQLite to PostgreSQL", () => {
           hooks: (
             db.prepare("SELECT count(*) AS n FROM hooks WHERE status = 'active'").get() as { n: number }
           ).n,
-          held: (journal.refresh(), journal.started.filter((e) => e.runId === heldRun).length),
+          held: startedSteps(journal, heldRun),
           unleased: (
             db
               .prepare("SELECT count(*) AS n FROM runs WHERE lease_owner IS NULL AND status = 'running'")
