@@ -260,14 +260,22 @@ export async function importRuns(options: ImportOptions): Promise<ImportReport> 
   }
   report.present = 0;
   seen = 0;
-  await readExport(path, {
-    async run(run) {
-      const result = await world.runs.import(run.input);
-      if (result.imported) report.imported += 1;
-      else report.present += 1;
-      seen += 1;
-      progress("write", seen, total);
-    },
-  });
+  try {
+    await readExport(path, {
+      async run(run) {
+        const result = await world.runs.import(run.input);
+        if (result.imported) report.imported += 1;
+        else report.present += 1;
+        seen += 1;
+        progress("write", seen, total);
+      },
+    });
+  } catch (error) {
+    // Runs are written one transaction each: say what stands, and that importing again finishes.
+    if (error instanceof Error && seen > 0) {
+      error.message += `\n${report.imported} run(s) of the file were imported before this, and the rest were not. Once the cause is fixed, import the file again: the runs imported already count as present.`;
+    }
+    throw error;
+  }
   return report;
 }
