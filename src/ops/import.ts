@@ -28,8 +28,8 @@ import {
   type ExportedRun,
   ExportFileError,
   type ExportHeader,
-  readExport,
 } from "./export-format.ts";
+import { readExport } from "./export-read.ts";
 
 export type ImportPhase = "verify" | "check" | "write";
 

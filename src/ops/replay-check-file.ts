@@ -8,7 +8,8 @@
  */
 
 import { type RunRecord, TERMINAL_RUN_STATUSES } from "../world/types.ts";
-import { type ExportedRun, readExport } from "./export-format.ts";
+import type { ExportedRun } from "./export-format.ts";
+import { readExport } from "./export-read.ts";
 import { checkLog, type ReplayCheckOptions, type ReplayCheckSummary } from "./replay-check.ts";
 
 export interface ReplayCheckFileOptions extends Omit<ReplayCheckOptions, "world" | "workflows"> {
