@@ -3,7 +3,8 @@
  * processes (`npx stepwise export` / `import`, issue 13 item 6). On a local World, a dedicated
  * worker brings 100 runs to: 30 completed, 35 asleep (20 s), 34 waiting on a hook with a token of
  * their own, and one that wrote a stream chunk and is inside a step that waits for a file — then
- * the worker is SIGKILLed (asserted) while that step runs. The runs are exported to a file and
+ * the worker is SIGKILLed (asserted) while that step runs. Every process has the same encryption
+ * key: payloads stay encrypted through the file. The runs are exported to a file and
  * imported into a PostgreSQL database; a worker on PostgreSQL takes over, the hooks are resumed
  * by their original tokens, and every run completes: the sleepers no earlier than their recorded
  * wake-up time, the same run ids, every step executed exactly once by the journal — except the
@@ -15,7 +16,7 @@
  * another run, a bundle whose code does not match its hash, a file from a newer format version.
  * (These tests load `dist/`: run `npm run build`.)
  */
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -112,11 +113,18 @@ let project: Project;
 let server: PostgresServer | undefined;
 let admin: pg.Client | undefined;
 let pgUrl = "";
-const local = (dir: string) => ({ STEPWISE_WORLD: "local", STEPWISE_DATA_DIR: join(project.dir, dir) });
+/** Every process has the key: the runs are encrypted, and stay so in the file and in PostgreSQL. */
+const KEY = randomBytes(32).toString("base64");
+const local = (dir: string) => ({
+  STEPWISE_WORLD: "local",
+  STEPWISE_DATA_DIR: join(project.dir, dir),
+  STEPWISE_ENCRYPTION_KEY: KEY,
+});
 const postgres = () => ({
   STEPWISE_WORLD: "postgres",
   STEPWISE_POSTGRES_URL: pgUrl,
   STEPWISE_POSTGRES_SCHEMA: "moved",
+  STEPWISE_ENCRYPTION_KEY: KEY,
 });
 const stepwise = (env: Record<string, string>, ...args: string[]): Promise<NodeResult> =>
   runNode([join(project.dir, "node_modules/.bin/stepwise"), ...args], project.dir, env);
@@ -299,6 +307,11 @@ describe("moving runs in flight from SQLite to PostgreSQL", () => {
       expect(
         (await db.query("SELECT count(*)::int AS n FROM moved.waits WHERE status = 'completed'")).rows[0].n,
       ).toBe(SLEEPING);
+      // Encrypted in the source, copied as bytes: still encrypted (0x03) here, and readable.
+      const formats = await db.query(
+        "SELECT DISTINCT get_byte(payload, 0) AS f FROM moved.events WHERE payload IS NOT NULL",
+      );
+      expect(formats.rows).toEqual([{ f: 3 }]);
       // The stream chunk written in the source is there.
       const chunks = await db.query("SELECT count(*)::int AS n FROM moved.stream_chunks WHERE run_id = $1", [
         heldRun,
@@ -343,7 +356,11 @@ describe("moving runs in flight from SQLite to PostgreSQL", () => {
 
   it("replay --check --from the file replays every run cleanly, without a World", async () => {
     const result = await stepwise(
-      { STEPWISE_WORLD: "postgres", STEPWISE_POSTGRES_URL: "postgres://nobody@127.0.0.1:1/none" },
+      {
+        STEPWISE_WORLD: "postgres",
+        STEPWISE_POSTGRES_URL: "postgres://nobody@127.0.0.1:1/none",
+        STEPWISE_ENCRYPTION_KEY: KEY,
+      },
       "replay",
       "--check",
       "--all",
