@@ -35,7 +35,19 @@ export interface ExportReadResult {
 /** Lines of a file as raw bytes, without their newline; the last one may lack it (`complete` false). */
 async function* lines(path: string): AsyncGenerator<{ bytes: Buffer; complete: boolean }> {
   let rest: Buffer = Buffer.alloc(0);
-  for await (const chunk of createReadStream(path)) {
+  const stream = createReadStream(path);
+  // A file that cannot be opened is the user's to fix, not a bug: say so with the system's reason.
+  await new Promise<void>((resolve, reject) => {
+    stream.once("open", () => resolve());
+    stream.once("error", (error) =>
+      reject(
+        new ExportFileError(
+          `Cannot read the export file ${path}: ${error.message}. Check the path and its permissions.`,
+        ),
+      ),
+    );
+  });
+  for await (const chunk of stream) {
     let data = rest.length === 0 ? (chunk as Buffer) : Buffer.concat([rest, chunk as Buffer]);
     for (let at = data.indexOf(0x0a); at !== -1; at = data.indexOf(0x0a)) {
       yield { bytes: data.subarray(0, at), complete: true };
