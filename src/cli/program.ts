@@ -7,6 +7,8 @@
  */
 import { readFileSync } from "node:fs";
 import { Argument, Command, Option } from "commander";
+import type { ExportCommandOptions } from "./commands/export.ts";
+import type { ImportCommandOptions } from "./commands/import.ts";
 import type { WorkerCommandOptions } from "./commands/worker.ts";
 import { type Act, details } from "./help.ts";
 import {
@@ -17,6 +19,7 @@ import {
   pointInTime,
   positiveInteger,
   runId,
+  runStatusList,
 } from "./parsers.ts";
 import { registerInspect } from "./program-inspect.ts";
 
@@ -299,7 +302,7 @@ export function buildProgram(done: (code: number) => void): Command {
     .command("replay")
     .summary("check that stored runs replay against this code (a deploy gate)")
     .description(
-      "Replays the runs in flight (with --all, the runs that have ended too; --workflow, --since narrow them) against the workflow code here (--load, default every file under ./workflows) and prints each run that would not replay: where its log and the code part (the event, what the log has, what the code makes), a workflow missing from the code, or a payload whose key is not set. Nothing executes and nothing is written. Exit 0 when every run replays cleanly, 1 otherwise.",
+      "Replays the runs in flight (with --all, the runs that have ended too; --workflow, --since narrow them) against the workflow code here (--load, default every file under ./workflows), or with --from the runs of an export file, without opening a World, and prints each run that would not replay: where its log and the code part (the event, what the log has, what the code makes), a workflow missing from the code, or a payload whose key is not set. Nothing executes and nothing is written. Exit 0 when every run replays cleanly, 1 otherwise.",
     )
     .requiredOption("--check", "replay and report (the only mode)")
     .option(
@@ -318,6 +321,10 @@ export function buildProgram(done: (code: number) => void): Command {
       (file: string, previous: string[] | undefined) => [...(previous ?? []), file],
     )
     .option("--all", "also the runs that have ended (their logs are histories worth replaying)")
+    .option(
+      "--from <file>",
+      "the runs of an export file (npx stepwise export) instead of the World's; no World is opened",
+    )
     .option("--json", "print the summary and every run that would not replay as JSON")
     .addHelpText(
       "after",
@@ -325,6 +332,7 @@ export function buildProgram(done: (code: number) => void): Command {
         "npx stepwise replay --check",
         "npx stepwise replay --check --workflow order --since '7 days'",
         "npx stepwise replay --check --load workflows/order.ts --json",
+        "npx stepwise replay --check --all --from runs.ndjson",
       ]),
     )
     .action(
@@ -335,6 +343,8 @@ export function buildProgram(done: (code: number) => void): Command {
           since?: number;
           load?: string[];
           json?: boolean;
+          all?: boolean;
+          from?: string;
         }) => (await import("./commands/replay.ts")).run(options),
       ),
     );
@@ -447,6 +457,80 @@ export function buildProgram(done: (code: number) => void): Command {
     .action(
       act(async (options: { dryRun?: boolean; json?: boolean }) =>
         (await import("./commands/rekey.ts")).run(options),
+      ),
+    );
+
+  program
+    .command("export")
+    .summary("write runs (logs, hooks, waits, streams, bundles) to a file, to move them to another World")
+    .description(
+      "Writes the runs of the World in the environment (all of them, the ones named, or those --workflow, --status, --since select), with their whole logs, the hook payloads and events waiting in their inboxes, their streams, the messages that wake them and the workflow bundles they are pinned to, to an export file (NDJSON with a SHA-256 trailer; docs/architecture.md, Moving runs between Worlds). Payloads are copied as stored: encrypted ones stay encrypted. Stop the workers first: a run a worker is driving is refused (--include-leased exports it as it is, and a step in flight then runs again after the import). The file holds run seeds and hook tokens: keep it as you keep the database.",
+    )
+    .argument("[runIds...]", "only these runs")
+    .requiredOption(
+      "-o, --out <file>",
+      "the file to write (written as <file>.partial, renamed when complete)",
+    )
+    .option(
+      "--workflow <name>",
+      "only runs of this workflow (a short name finds every workflow of that name; repeatable)",
+      (name: string, previous: string[] | undefined) => [...(previous ?? []), name],
+    )
+    .addOption(
+      new Option("--status <list>", "only runs with this stored status (comma-separated)").argParser(
+        runStatusList,
+      ),
+    )
+    .option(
+      "--since <when>",
+      'only runs created since then: a date, or a duration ago ("7 days")',
+      pointInTime,
+    )
+    .option("--include-leased", "also runs a worker is driving right now, as they are")
+    .option("--json", "machine-readable summary")
+    .addHelpText(
+      "after",
+      details(
+        "Moving from the embedded SQLite World to PostgreSQL, runs in flight included: stop the workers, export, import.",
+        [
+          "npx stepwise export --out runs.ndjson",
+          "STEPWISE_WORLD=postgres npx stepwise import runs.ndjson",
+          "npx stepwise export --workflow order --status running,paused --out orders.ndjson",
+        ],
+      ),
+    )
+    .action(
+      act(async (runIds: string[], options: ExportCommandOptions) =>
+        (await import("./commands/export.ts")).run(runIds, options),
+      ),
+    );
+
+  program
+    .command("import")
+    .summary("load runs from an export file into this World")
+    .description(
+      "Verifies the export file whole (format version, every record, its SHA-256, each bundle against its hash, the key ids of its encrypted payloads against this process's keys), checks every run against the World in the environment, and only then writes: each run in one transaction, with its ids, sequence numbers, times, hook tokens and payload bytes as they were. Runs in flight continue when a worker runs here: sleeping runs wake at their time, runs waiting on a hook wake when it is resumed with its token. Importing a file again changes nothing (those runs count as present). A run id held here by another run, or a hook token held by another run, refuses the whole file. Exit 0 when imported (or nothing to do), 1 when refused.",
+    )
+    .argument("<file>", "an export file (npx stepwise export)")
+    .option("--dry-run", "verify and check only; write nothing")
+    .option(
+      "--allow-missing-keys",
+      "import payloads under keys this process does not have (the workers here must have them)",
+    )
+    .option("--json", "machine-readable summary")
+    .addHelpText(
+      "after",
+      details(
+        "Set STEPWISE_ENCRYPTION_KEY (and STEPWISE_ENCRYPTION_OLD_KEYS) as the source's workers had them.",
+        [
+          "STEPWISE_WORLD=postgres npx stepwise import runs.ndjson --dry-run",
+          "STEPWISE_WORLD=postgres npx stepwise import runs.ndjson",
+        ],
+      ),
+    )
+    .action(
+      act(async (file: string, options: ImportCommandOptions) =>
+        (await import("./commands/import.ts")).run(file, options),
       ),
     );
 

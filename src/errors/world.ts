@@ -97,6 +97,23 @@ export class RunIdConflictError extends ConflictError {
 }
 registerErrorCode(RunIdConflictError.code, ConflictError.code);
 
+/**
+ * A run being imported from another World (`runs.import`, `npx stepwise import`) has the id of a
+ * run here that is not the same run: another workflow, or another seed (a run started here under
+ * the same id). Nothing is written.
+ */
+export class ImportConflictError extends ConflictError {
+  static override readonly code: string = "IMPORT_CONFLICT";
+  readonly runId: string;
+  constructor(runId: string, detail: string) {
+    super(
+      `Run ${runId} cannot be imported: this World has a different run under that id (${detail}). Nothing of it was written. Remove or rename one of them (export without it: list the other run ids), or import into another World.`,
+    );
+    this.runId = runId;
+  }
+}
+registerErrorCode(ImportConflictError.code, ConflictError.code);
+
 /** The run has already completed, failed or been cancelled; its log takes no more events. */
 export class RunFinishedError extends ConflictError {
   static override readonly code: string = "RUN_FINISHED";

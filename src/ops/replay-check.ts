@@ -109,6 +109,28 @@ export async function checkRun(
   options: Pick<ReplayCheckOptions, "world" | "payloads" | "limits">,
   run: RunRecord,
 ): Promise<ReplayCheckResult> {
+  try {
+    return await checkLog(options, run, await options.world.events.list(run.runId));
+  } catch (error) {
+    const base = { runId: run.runId, workflowName: run.workflowName, status: run.status, events: run.seq };
+    return failedCheck(base, error);
+  }
+}
+
+/** What a replay that threw says. */
+function failedCheck(base: Omit<ReplayCheckResult, "verdict">, error: unknown): ReplayCheckResult {
+  if (PayloadDecryptionError.is(error)) {
+    return { ...base, verdict: "unreadable", message: (error as Error).message };
+  }
+  return { ...base, verdict: "failed", message: (error as Error).message ?? String(error) };
+}
+
+/** Replays one run's log (from a World or an export file) against the loaded code. */
+export async function checkLog(
+  options: Pick<ReplayCheckOptions, "payloads" | "limits">,
+  run: RunRecord,
+  events: readonly EventRecord[],
+): Promise<ReplayCheckResult> {
   const base = { runId: run.runId, workflowName: run.workflowName, status: run.status, events: run.seq };
   if (getWorkflowBundle(run.workflowName) === undefined) {
     return {
@@ -117,23 +139,6 @@ export async function checkRun(
       message: `workflow ${run.workflowName} is not in the loaded code (removed or renamed, or its file was not loaded: --load <file>)`,
     };
   }
-  try {
-    return await checkLog(options, run, await options.world.events.list(run.runId));
-  } catch (error) {
-    return failure(base, error);
-  }
-}
-
-/**
- * Replays `run` from `events` (its whole log, as the caller read it) against the loaded code,
- * which must have its workflow: `upgrade` checks the log it read under the run's lease.
- */
-export async function checkLog(
-  options: Pick<ReplayCheckOptions, "payloads" | "limits">,
-  run: RunRecord,
-  events: readonly EventRecord[],
-): Promise<ReplayCheckResult> {
-  const base = { runId: run.runId, workflowName: run.workflowName, status: run.status, events: run.seq };
   try {
     const machine = await replayRun(run, events, {
       payloads: options.payloads,
@@ -169,14 +174,6 @@ export async function checkLog(
     }
     return { ...base, verdict: "ok" };
   } catch (error) {
-    return failure(base, error);
+    return failedCheck(base, error);
   }
-}
-
-/** A replay that threw: a payload this process cannot read, or anything else. */
-function failure(base: Omit<ReplayCheckResult, "verdict">, error: unknown): ReplayCheckResult {
-  if (PayloadDecryptionError.is(error)) {
-    return { ...base, verdict: "unreadable", message: (error as Error).message };
-  }
-  return { ...base, verdict: "failed", message: (error as Error).message ?? String(error) };
 }

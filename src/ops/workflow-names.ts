@@ -15,11 +15,17 @@ export interface ResolvedWorkflow {
   none: string;
 }
 
+/** Whether `query` (a full id, a short name, or a tail of the id) names the workflow `id`. */
+export function namesWorkflow(query: string, id: string): boolean {
+  if (query.startsWith("workflow//")) return id === query;
+  return id === query || id.endsWith(`//${query}`);
+}
+
 /** The full workflow ids `query` names among the World's runs. */
 export async function resolveWorkflow(world: World, query: string): Promise<ResolvedWorkflow> {
   if (query.startsWith("workflow//")) return { ids: [query], none: `No runs of ${query}.` };
   const names = await world.runs.workflowNames();
-  const ids = names.filter((id) => id === query || id.endsWith(`//${query}`));
+  const ids = names.filter((id) => namesWorkflow(query, id));
   const known = [...new Set(names.map(shortName))].sort();
   const none =
     known.length === 0

@@ -298,6 +298,37 @@ export interface BundleRecord {
   createdAt: number;
 }
 
+/**
+ * A run as another World stored it, to be written here as it was (`runs.import`, for `npx
+ * stepwise export` / `import`): its whole log with the original sequence numbers and times, the
+ * inbox items still waiting, its streams, and the messages a worker needs to pick it up.
+ */
+export interface ImportRunInput {
+  runId: string;
+  workflowName: string;
+  specVersion: number;
+  seed: string;
+  encrypted: boolean;
+  /**
+   * The log, seq 1 to n without gaps, beginning with its `run_created` (whose data names the same
+   * workflow, seed and spec version as above). Payload bytes are stored as they are.
+   */
+  events: readonly EventRecord[];
+  /** Items still waiting in its inbox, in the order they were stored (ids and times kept). */
+  inbox?: readonly InboxItem[];
+  /** Its streams, each with every chunk from index 0 (times kept) and whether it was closed. */
+  streams?: readonly { name: string; closed: boolean; chunks: readonly StreamChunk[] }[];
+  /** Messages to enqueue with it (a sleep's wake-up at its time, a start, an inbox look), unleased. */
+  messages?: readonly { kind: string; dedupeKey?: string; availableAt: number }[];
+}
+
+/** What `runs.import` did. */
+export interface ImportedRun {
+  run: RunRecord;
+  /** True when this call wrote the run; false when it was there already (same id, workflow and seed). */
+  imported: boolean;
+}
+
 /** What `runs.createMany` returns for each input. */
 export interface CreatedRun {
   run: RunRecord;
@@ -482,6 +513,21 @@ export interface World {
      * lease stays, and the result is false. True also when `owner` held no lease.
      */
     release(runId: string, owner: string): Promise<boolean>;
+    /**
+     * Writes a run exported from another World (see `ImportRunInput`) in ONE transaction: the run,
+     * its log as given (ids, sequence numbers, times, payload bytes), the projections its events
+     * make (status, steps, hooks with their tokens, waits: the same projection `events.append`
+     * applies, log segment by log segment), its inbox items, its streams and its messages.
+     * `payloadBytes` is counted as for any run; no lease, `wakePending` false. Idempotent: a run
+     * with that id, workflow and seed writes nothing and returns `imported: false` with the run
+     * as it is (whatever its log has become since). Errors, with nothing written: the id held by
+     * a run of another workflow or seed, `ImportConflictError`; a hook token of the log held by an
+     * active hook of another run when the log makes it, `HookTokenConflictError`; a hook id held
+     * by another run, an inbox item id taken, or a malformed input (gaps in the log, no
+     * `run_created` first, its data not matching the input), `ConflictError`. Notifies as a
+     * create does (`queue` when it enqueued, `run`).
+     */
+    import(input: ImportRunInput): Promise<ImportedRun>;
   };
 
   events: {

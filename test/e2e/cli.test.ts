@@ -184,6 +184,8 @@ describe("npx stepwise", () => {
       "migrate",
       "doctor",
       "rekey",
+      "export",
+      "import",
     ]) {
       expect(main.stdout).toContain(command);
       const help = await stepwise(command, "--help");

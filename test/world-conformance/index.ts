@@ -20,6 +20,7 @@ import { describeCreate } from "./create.ts";
 import { describeEvents } from "./events.ts";
 import { type MakeWorld, useWorld } from "./harness.ts";
 import { describeHooks } from "./hooks.ts";
+import { describeImport } from "./import.ts";
 import { describeInbox } from "./inbox.ts";
 import { describeLeases } from "./leases.ts";
 import { describeLifecycle } from "./lifecycle.ts";
@@ -64,5 +65,6 @@ export function describeWorldConformance(name: string, makeWorld: MakeWorld): vo
     describeRestart(context);
     describeBundles(context);
     describePause(context);
+    describeImport(context);
   });
 }

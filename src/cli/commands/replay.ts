@@ -1,14 +1,15 @@
 /**
- * `stepwise replay --check [--workflow name] [--since when] [--load file]`: replays the stored runs
- * against the workflow code in this checkout and reports each run that would not replay (see
+ * `stepwise replay --check [--workflow name] [--since when] [--load file] [--from export]`: replays the
+ * stored runs (or an export file's, with no World opened) against the workflow code in this checkout and reports each run that would not replay (see
  * `ops/replay-check.ts`), with progress on stderr. Exit 0 when every run replays cleanly, 1 when
  * any diverges or cannot be checked: a deploy gate for CI.
  */
 import { getWorld, shutdown } from "../../api/index.ts";
 import { discoverWorkflowFiles, loadWorkflowFiles } from "../../ops/load.ts";
-import { type ReplayCheckResult, replayCheck } from "../../ops/replay-check.ts";
+import { type ReplayCheckResult, type ReplayCheckSummary, replayCheck } from "../../ops/replay-check.ts";
+import { replayCheckFile } from "../../ops/replay-check-file.ts";
 import { shortName } from "../../ops/table.ts";
-import { resolveWorkflow } from "../../ops/workflow-names.ts";
+import { namesWorkflow, resolveWorkflow } from "../../ops/workflow-names.ts";
 import { getLimits, getPayloadCodec } from "../../runtime/process.ts";
 import { note, print } from "../output.ts";
 import { startProgress } from "../progress.ts";
@@ -22,6 +23,8 @@ export interface ReplayCommandOptions {
   json?: boolean;
   /** Also the runs that have ended. */
   all?: boolean;
+  /** Replay the runs of this export file instead of the World's. */
+  from?: string;
 }
 
 /** How often the progress line is redrawn, in runs. */
@@ -36,29 +39,17 @@ export async function run(options: ReplayCommandOptions): Promise<number> {
   process.env.STEPWISE_WORKER = "0";
   try {
     await loadWorkflowFiles(options.load ?? discoverWorkflowFiles());
-    const world = await getWorld();
-    let workflows: string[] | undefined;
-    if (options.workflow !== undefined) {
-      workflows = [];
-      for (const query of options.workflow) {
-        const resolved = await resolveWorkflow(world, query);
-        if (resolved.ids.length === 0) note(resolved.none);
-        workflows.push(...resolved.ids);
-      }
-    }
     const progress = startProgress(
-      `replaying the ${options.all ? "stored" : "in-flight"} runs against this code…`,
+      `replaying the ${options.all ? "stored" : "in-flight"} runs${options.from === undefined ? "" : ` of ${options.from}`} against this code…`,
     );
     let seen = 0;
     let problems = 0;
-    const summary = await replayCheck({
-      world,
+    const common = {
       payloads: getPayloadCodec(),
       limits: getLimits(),
-      ...(workflows === undefined ? {} : { workflows }),
       ...(options.since === undefined ? {} : { since: options.since }),
       ended: options.all === true,
-      onResult: (result) => {
+      onResult: (result: ReplayCheckResult) => {
         seen += 1;
         if (result.verdict !== "ok") {
           problems += 1;
@@ -67,7 +58,36 @@ export async function run(options: ReplayCommandOptions): Promise<number> {
         if (seen % PROGRESS_EVERY === 0)
           progress.update(`replayed ${seen} runs, ${problems} would not replay…`);
       },
-    });
+    };
+    let summary: ReplayCheckSummary;
+    try {
+      if (options.from !== undefined) {
+        // No World: the file holds the runs. A workflow is matched by name against the file's runs.
+        const queries = options.workflow;
+        summary = await replayCheckFile({
+          ...common,
+          path: options.from,
+          ...(queries === undefined
+            ? {}
+            : { workflow: (id: string) => queries.some((q) => namesWorkflow(q, id)) }),
+        });
+      } else {
+        const world = await getWorld();
+        let workflows: string[] | undefined;
+        if (options.workflow !== undefined) {
+          workflows = [];
+          for (const query of options.workflow) {
+            const resolved = await resolveWorkflow(world, query);
+            if (resolved.ids.length === 0) note(resolved.none);
+            workflows.push(...resolved.ids);
+          }
+        }
+        summary = await replayCheck({ ...common, world, ...(workflows === undefined ? {} : { workflows }) });
+      }
+    } catch (error) {
+      progress.stop();
+      throw error;
+    }
     const { byVerdict } = summary;
     const parts = [`${byVerdict.ok} replay cleanly`];
     if (byVerdict.diverged > 0) parts.push(`${byVerdict.diverged} diverge`);

@@ -17,6 +17,7 @@ import type {
 import { batchResults, pageSize, planRunBatch, runCreatedData, statusList } from "../shared.ts";
 import { bool, num, type RunRow, runFromRow } from "../sql/rows.ts";
 import type { LocalContext } from "./context.ts";
+import { importRun } from "./import.ts";
 import { insertMessage } from "./queue.ts";
 import { RUN_SELECT } from "./statements.ts";
 
@@ -106,6 +107,11 @@ export function createRuns(ctx: LocalContext): World["runs"] {
     async get(runId) {
       ctx.enter();
       return getRun(runId);
+    },
+
+    async import(input) {
+      ctx.enter();
+      return importRun(ctx, input);
     },
 
     async list(filter = {}): Promise<Page<RunRecord>> {

@@ -36,6 +36,13 @@ import {
   type World,
 } from "../../world/types.ts";
 import {
+  checkExistingImport,
+  checkImportInput,
+  importCreateInput,
+  importExtraBytes,
+  importSegments,
+} from "../import-run.ts";
+import {
   auditEntryOf,
   batchResults,
   bundleNotFound,
@@ -134,8 +141,8 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
     return (message) => ids.has(message.runId) && byWorkflow(message);
   };
 
-  /** Writes a new run: its record, its `run_created` event and its start message. */
-  const insertRun = (input: CreateRunInput): RunRecord => {
+  /** Writes a new run: its record, its `run_created` event and (unless imported) its start message. */
+  const insertRun = (input: CreateRunInput, startMessage = true): RunRecord => {
     const at = input.createdAt ?? now();
     const run: RunRecord = {
       runId: input.runId,
@@ -168,7 +175,7 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
       inbox: new Map(),
       streams: new Map(),
     });
-    enqueue(input.runId, "start", `start:${input.runId}`, at);
+    if (startMessage) enqueue(input.runId, "start", `start:${input.runId}`, at);
     return copy(run);
   };
 
@@ -253,6 +260,58 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
         return held;
       },
 
+      async import(input) {
+        live();
+        checkImportInput(input);
+        const existing = runs.get(input.runId)?.run;
+        if (existing !== undefined) {
+          checkExistingImport(existing, input);
+          return { run: copy(existing), imported: false };
+        }
+        for (const item of input.inbox ?? []) {
+          if (inboxIds.has(item.itemId))
+            throw new ConflictError(`An inbox item with id ${item.itemId} already exists.`);
+        }
+        insertRun(importCreateInput(input), false);
+        const state = stateOf(input.runId);
+        try {
+          for (const segment of importSegments(input)) appendNow(segment);
+        } catch (error) {
+          // All or nothing: the run is new, so everything of it goes (its hooks, their tokens, its waits).
+          runs.delete(input.runId);
+          for (const [hookId, hook] of hooks) {
+            if (hook.runId !== input.runId) continue;
+            if (activeTokens.get(hook.token) === hookId) activeTokens.delete(hook.token);
+            hooks.delete(hookId);
+          }
+          for (let i = waitLog.length - 1; i >= 0; i--)
+            if (waitLog[i]?.runId === input.runId) waitLog.splice(i, 1);
+          throw error;
+        }
+        for (const item of input.inbox ?? []) {
+          const stored: InboxItem = { ...item };
+          if (item.payload !== undefined) stored.payload = own(item.payload);
+          state.inbox.set(item.itemId, stored);
+          inboxIds.add(item.itemId);
+        }
+        for (const stream of input.streams ?? []) {
+          const chunks = stream.chunks.map((chunk) => ({ ...chunk, data: own(chunk.data) }));
+          const info = {
+            runId: input.runId,
+            name: stream.name,
+            length: chunks.length,
+            closed: stream.closed,
+          };
+          state.streams.set(stream.name, { info, chunks });
+        }
+        state.run.payloadBytes += importExtraBytes(input);
+        for (const message of input.messages ?? [])
+          enqueue(input.runId, message.kind, message.dedupeKey, message.availableAt);
+        if ((input.messages?.length ?? 0) > 0) notifier.emit({ type: "queue" });
+        notifier.emit({ type: "run", runId: input.runId, status: state.run.status });
+        return { run: copy(state.run), imported: true };
+      },
+
       async release(runId, owner) {
         live();
         const { run } = stateOf(runId);
@@ -269,136 +328,9 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
     events: {
       async append(request: AppendRequest): Promise<AppendResult> {
         live();
-        const state = stateOf(request.runId);
-        const { run } = state;
-        checkAppend(run, request);
-        // Check hook tokens and ids before writing anything, so a conflict leaves no trace.
-        checkHookAndWaitIds(run.runId, request.events, {
-          hook: (hookId) => hooks.get(hookId),
-          tokenHolder: (token) => {
-            const hookId = activeTokens.get(token);
-            return hookId === undefined ? undefined : (hooks.get(hookId)?.runId ?? "");
-          },
-          waitExists: (waitId) => state.waits.has(waitId),
-        });
-        const at = now();
-        const stored: EventRecord[] = request.events.map((event, index) => {
-          const record = {
-            runId: run.runId,
-            seq: run.seq + index + 1,
-            type: event.type,
-            data: asJson(event.data),
-            createdAt: event.createdAt ?? at,
-          } as EventRecord;
-          if (event.payload !== undefined) record.payload = own(event.payload);
-          return record;
-        });
-        for (const event of stored) {
-          state.events.push(event);
-          for (const effect of projectEvent(event)) {
-            switch (effect.kind) {
-              case "run.update":
-                Object.assign(run, effect.set);
-                break;
-              case "step.start": {
-                const existing = state.steps.get(effect.step.stepId);
-                if (existing) Object.assign(existing, effect.set, { updatedAt: event.createdAt });
-                else state.steps.set(effect.step.stepId, { ...effect.step });
-                break;
-              }
-              case "step.update": {
-                const step = state.steps.get(effect.stepId);
-                if (step) Object.assign(step, effect.set, { updatedAt: event.createdAt });
-                break;
-              }
-              case "hook.create":
-                hooks.set(effect.hook.hookId, { ...effect.hook });
-                activeTokens.set(effect.hook.token, effect.hook.hookId);
-                break;
-              case "hook.dispose": {
-                const hook = hooks.get(effect.hookId);
-                if (hook?.runId === run.runId && hook.status === "active") disposeHook(hook, effect.at);
-                break;
-              }
-              case "hooks.disposeAll":
-                for (const hook of hooks.values()) {
-                  if (hook.runId === run.runId && hook.status === "active") disposeHook(hook, effect.at);
-                }
-                break;
-              case "wait.create": {
-                const wait = { ...effect.wait };
-                state.waits.set(wait.waitId, wait);
-                waitLog.push(wait);
-                break;
-              }
-              case "wait.complete": {
-                const wait = state.waits.get(effect.waitId);
-                if (wait) Object.assign(wait, { status: effect.status, completedAt: effect.at });
-                break;
-              }
-              case "waits.cancelAll":
-                for (const wait of state.waits.values()) {
-                  if (wait.status === "waiting")
-                    Object.assign(wait, { status: "cancelled", completedAt: effect.at });
-                }
-                break;
-              case "run.restart":
-                run.status = "pending";
-                delete run.startedAt;
-                delete run.completedAt;
-                delete run.output;
-                delete run.error;
-                break;
-              case "hook.rearm": {
-                // checkHookAndWaitIds made sure the token is free.
-                const hook = hooks.get(effect.hookId);
-                if (hook?.runId !== run.runId) break;
-                hook.status = "active";
-                delete hook.disposedAt;
-                activeTokens.set(hook.token, hook.hookId);
-                break;
-              }
-              case "wait.rearm": {
-                const wait = state.waits.get(effect.waitId);
-                if (wait === undefined) break;
-                wait.status = "waiting";
-                delete wait.completedAt;
-                break;
-              }
-              case "run.version":
-                applyRunVersion(run, effect);
-                break;
-            }
-          }
-        }
-        run.seq += stored.length;
-        run.updatedAt = at;
-        for (const event of stored) run.payloadBytes += event.payload?.length ?? 0;
-        for (const message of request.enqueue ?? []) {
-          if (!runs.has(message.runId)) continue;
-          enqueue(message.runId, message.kind, message.dedupeKey, message.availableAt ?? at);
-        }
-        for (const itemId of request.consumeInbox ?? []) {
-          const item = state.inbox.get(itemId);
-          if (item === undefined) continue;
-          run.payloadBytes -= item.payload?.length ?? 0;
-          state.inbox.delete(itemId);
-          inboxIds.delete(itemId);
-        }
-        if (request.owner !== undefined) {
-          for (const messageId of request.ack ?? []) {
-            const message = messages.get(messageId);
-            if (message && heldBy(message, request.owner)) messages.delete(messageId);
-          }
-        }
-        const leaseReleased =
-          request.releaseLease && request.owner !== undefined
-            ? releaseAfterAppend(run, request.owner)
-            : undefined;
+        const result = appendNow(request);
         if ((request.enqueue?.length ?? 0) > 0) notifier.emit({ type: "queue" });
-        notifier.emit({ type: "run", runId: run.runId, status: run.status });
-        const result: AppendResult = { seq: run.seq, events: stored, run: copy(run) };
-        if (leaseReleased !== undefined) result.leaseReleased = leaseReleased;
+        notifier.emit({ type: "run", runId: result.run.runId, status: result.run.status });
         return result;
       },
 
@@ -687,6 +619,142 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
       closed = true;
     },
   };
+
+  /**
+   * The body of `events.append` (and of each segment of `runs.import`): checks, then writes. It
+   * checks before it writes anything, so a failed append leaves no trace. Notifies nothing.
+   */
+  function appendNow(request: AppendRequest): AppendResult {
+    const state = stateOf(request.runId);
+    const { run } = state;
+    checkAppend(run, request);
+    // Check hook tokens and ids before writing anything, so a conflict leaves no trace.
+    checkHookAndWaitIds(run.runId, request.events, {
+      hook: (hookId) => hooks.get(hookId),
+      tokenHolder: (token) => {
+        const hookId = activeTokens.get(token);
+        return hookId === undefined ? undefined : (hooks.get(hookId)?.runId ?? "");
+      },
+      waitExists: (waitId) => state.waits.has(waitId),
+    });
+    const at = now();
+    const stored: EventRecord[] = request.events.map((event, index) => {
+      const record = {
+        runId: run.runId,
+        seq: run.seq + index + 1,
+        type: event.type,
+        data: asJson(event.data),
+        createdAt: event.createdAt ?? at,
+      } as EventRecord;
+      if (event.payload !== undefined) record.payload = own(event.payload);
+      return record;
+    });
+    for (const event of stored) {
+      state.events.push(event);
+      for (const effect of projectEvent(event)) {
+        switch (effect.kind) {
+          case "run.update":
+            Object.assign(run, effect.set);
+            break;
+          case "step.start": {
+            const existing = state.steps.get(effect.step.stepId);
+            if (existing) Object.assign(existing, effect.set, { updatedAt: event.createdAt });
+            else state.steps.set(effect.step.stepId, { ...effect.step });
+            break;
+          }
+          case "step.update": {
+            const step = state.steps.get(effect.stepId);
+            if (step) Object.assign(step, effect.set, { updatedAt: event.createdAt });
+            break;
+          }
+          case "hook.create":
+            hooks.set(effect.hook.hookId, { ...effect.hook });
+            activeTokens.set(effect.hook.token, effect.hook.hookId);
+            break;
+          case "hook.dispose": {
+            const hook = hooks.get(effect.hookId);
+            if (hook?.runId === run.runId && hook.status === "active") disposeHook(hook, effect.at);
+            break;
+          }
+          case "hooks.disposeAll":
+            for (const hook of hooks.values()) {
+              if (hook.runId === run.runId && hook.status === "active") disposeHook(hook, effect.at);
+            }
+            break;
+          case "wait.create": {
+            const wait = { ...effect.wait };
+            state.waits.set(wait.waitId, wait);
+            waitLog.push(wait);
+            break;
+          }
+          case "wait.complete": {
+            const wait = state.waits.get(effect.waitId);
+            if (wait) Object.assign(wait, { status: effect.status, completedAt: effect.at });
+            break;
+          }
+          case "waits.cancelAll":
+            for (const wait of state.waits.values()) {
+              if (wait.status === "waiting")
+                Object.assign(wait, { status: "cancelled", completedAt: effect.at });
+            }
+            break;
+          case "run.restart":
+            run.status = "pending";
+            delete run.startedAt;
+            delete run.completedAt;
+            delete run.output;
+            delete run.error;
+            break;
+          case "hook.rearm": {
+            // checkHookAndWaitIds made sure the token is free.
+            const hook = hooks.get(effect.hookId);
+            if (hook?.runId !== run.runId) break;
+            hook.status = "active";
+            delete hook.disposedAt;
+            activeTokens.set(hook.token, hook.hookId);
+            break;
+          }
+          case "wait.rearm": {
+            const wait = state.waits.get(effect.waitId);
+            if (wait === undefined) break;
+            wait.status = "waiting";
+            delete wait.completedAt;
+            break;
+          }
+          case "run.version":
+            applyRunVersion(run, effect);
+            break;
+        }
+      }
+    }
+    run.seq += stored.length;
+    run.updatedAt = at;
+    for (const event of stored) run.payloadBytes += event.payload?.length ?? 0;
+    for (const message of request.enqueue ?? []) {
+      if (!runs.has(message.runId)) continue;
+      enqueue(message.runId, message.kind, message.dedupeKey, message.availableAt ?? at);
+    }
+    for (const itemId of request.consumeInbox ?? []) {
+      const item = state.inbox.get(itemId);
+      if (item === undefined) continue;
+      run.payloadBytes -= item.payload?.length ?? 0;
+      state.inbox.delete(itemId);
+      inboxIds.delete(itemId);
+    }
+    if (request.owner !== undefined) {
+      for (const messageId of request.ack ?? []) {
+        const message = messages.get(messageId);
+        if (message && heldBy(message, request.owner)) messages.delete(messageId);
+      }
+    }
+    const leaseReleased =
+      request.releaseLease && request.owner !== undefined
+        ? releaseAfterAppend(run, request.owner)
+        : undefined;
+    const result: AppendResult = { seq: run.seq, events: stored, run: copy(run) };
+    if (leaseReleased !== undefined) result.leaseReleased = leaseReleased;
+    return result;
+  }
 
   function disposeHook(hook: HookRecord, at: number): void {
     hook.status = "disposed";

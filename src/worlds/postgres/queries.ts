@@ -378,6 +378,52 @@ export function createQueries(s: string) {
        ORDER BY message_id`,
     ),
 
+    // ---- runs.import (import.ts), inside its transaction
+    /** $1 run id, $2 workflow, $3 spec version, $4 seed, $5 encrypted, $6 created at, $7 input,
+     *  $8 run_created data, $9 bundle hash. The run's row and its run_created; no row when the id exists. */
+    importRun: named(
+      "import_run",
+      `WITH run AS (
+         INSERT INTO ${s}.runs (run_id, workflow_name, status, seq, spec_version, seed, encrypted,
+                                payload_bytes, created_at, updated_at, bundle_hash)
+         VALUES ($1, $2, 'pending', 1, $3, $4, $5, octet_length($7::bytea), $6, $6, $9)
+         ON CONFLICT (run_id) DO NOTHING
+         RETURNING run_id)
+       INSERT INTO ${s}.events (run_id, seq, type, data, payload, created_at)
+       SELECT run_id, 1, 'run_created', $8::jsonb, $7::bytea, $6 FROM run
+       RETURNING run_id`,
+    ),
+    /** $1 item id, $2 run, $3 kind, $4 hook, $5 event type, $6 generation, $7 payload, $8 created
+     *  at. No row when the item id is taken. */
+    importInboxItem: named(
+      "import_inbox_item",
+      `INSERT INTO ${s}.inbox (item_id, run_id, kind, hook_id, event_type, generation, payload, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6::integer, $7::bytea, $8::bigint)
+       ON CONFLICT (item_id) DO NOTHING RETURNING item_id`,
+    ),
+    /** $1 run, $2 name, $3 length, $4 closed, $5 created at, $6 chunk indexes, $7 their bytes, $8
+     *  their times: the stream and all its chunks. */
+    importStream: named(
+      "import_stream",
+      `WITH stream AS (
+         INSERT INTO ${s}.streams (run_id, name, length, closed, created_at) VALUES ($1, $2, $3, $4, $5))
+       INSERT INTO ${s}.stream_chunks (run_id, name, idx, data, created_at)
+       SELECT $1, $2, c.idx, c.data, c.created_at
+       FROM unnest($6::integer[], $7::bytea[], $8::bigint[]) AS c(idx, data, created_at)`,
+    ),
+    /** $1 run, $2 bytes its inbox items and stream chunks add to its total. */
+    importBytes: named(
+      "import_bytes",
+      `UPDATE ${s}.runs SET payload_bytes = payload_bytes + $2 WHERE run_id = $1`,
+    ),
+    /** $1 id, $2 run, $3 kind, $4 dedupe key, $5 available at, $6 now, $7 workflow. */
+    importMessage: named(
+      "import_message",
+      `INSERT INTO ${s}.queue (message_id, run_id, kind, dedupe_key, available_at, created_at, workflow_name)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL AND lease_owner IS NULL DO NOTHING`,
+    ),
+
     // ---- inbox
     /** $1 run, $2 item id, $3 kind, $4 hook, $5 payload, $6 now, $7 message id, $8 channel, $9
      *  notification, $10 the run's byte limit, $11 event type, $12 generation. status: null (no run), terminal

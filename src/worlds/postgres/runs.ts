@@ -17,6 +17,7 @@ import type {
 import { batchResults, pageSize, planRunBatch, runCreatedData, statusList } from "../shared.ts";
 import { type RunRow, runFromRow } from "../sql/rows.ts";
 import type { PgContext } from "./context.ts";
+import { importRun } from "./import.ts";
 import type { Note } from "./notifications.ts";
 
 export function createRuns(ctx: PgContext): World["runs"] {
@@ -171,6 +172,11 @@ export function createRuns(ctx: PgContext): World["runs"] {
     async get(runId) {
       ctx.enter();
       return getRun(runId);
+    },
+
+    async import(input) {
+      ctx.enter();
+      return importRun(ctx, input);
     },
 
     async list(filter: ListRunsFilter = {}): Promise<Page<RunRecord>> {
