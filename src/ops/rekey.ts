@@ -67,11 +67,6 @@ export interface RekeyReport {
   rewritten: number;
   /** Payloads gone or changed by someone else before their rewrite (an inbox item taken meanwhile). */
   skipped: number;
-  /**
-   * Webhook static responses under another key than the current one: kept in the hook's metadata
-   * (JSON), not in a payload slot, so rekey cannot rewrite them yet; their old key must stay.
-   */
-  webhookResponsesLeft: number;
   dryRun: boolean;
 }
 
@@ -89,7 +84,7 @@ function inboxPlace(item: InboxItem): string {
   return places.hookPayload(item.hookId ?? "", item.itemId);
 }
 
-/** Every payload a run stores, page by page: its log, its inbox, its streams. */
+/** Every payload a run stores, page by page: its log, its inbox, its streams, its webhooks' static responses. */
 async function* payloadsOf(world: World, runId: string): AsyncGenerator<StoredPayload> {
   for (let afterSeq = 0; ; ) {
     const events = await world.events.list(runId, { afterSeq, limit: PAGE });
@@ -105,6 +100,15 @@ async function* payloadsOf(world: World, runId: string): AsyncGenerator<StoredPa
     if (item.payload !== undefined)
       yield { slot: { kind: "inbox", itemId: item.itemId }, bytes: item.payload, place: inboxPlace(item) };
   }
+  for (const hook of await world.hooks.list({ runId })) {
+    const sealed = (hook.meta as { sealed?: unknown } | undefined)?.sealed;
+    if (typeof sealed !== "string") continue;
+    yield {
+      slot: { kind: "hookResponse", hookId: hook.hookId },
+      bytes: new Uint8Array(Buffer.from(sealed, "base64")),
+      place: places.webhookResponse(hook.hookId),
+    };
+  }
   for (const stream of await world.streams.list(runId)) {
     for (let from = 0; from < stream.length; ) {
       const { chunks } = await world.streams.read(runId, stream.name, { from, limit: PAGE });
@@ -119,18 +123,6 @@ async function* payloadsOf(world: World, runId: string): AsyncGenerator<StoredPa
       from += chunks.length;
     }
   }
-}
-
-/** How many of a run's webhooks keep a static response under another key than `currentId`. */
-async function staleWebhookResponses(world: World, runId: string, currentId: string): Promise<number> {
-  let count = 0;
-  for (const hook of await world.hooks.list({ runId })) {
-    const sealed = (hook.meta as { sealed?: unknown } | undefined)?.sealed;
-    if (typeof sealed !== "string") continue;
-    const info = payloadInfo(new Uint8Array(Buffer.from(sealed, "base64")));
-    if (info.format === "encrypted" && info.keyId !== currentId) count++;
-  }
-  return count;
 }
 
 /** Every run id, newest first, page by page. */
@@ -185,7 +177,6 @@ export async function rekey(options: RekeyOptions): Promise<RekeyReport> {
     bundlesToRewrite: 0,
     rewritten: 0,
     skipped: 0,
-    webhookResponsesLeft: 0,
     dryRun: options.dryRun === true,
   };
 
@@ -196,7 +187,6 @@ export async function rekey(options: RekeyOptions): Promise<RekeyReport> {
   const missing = new Map<string, { payloads: number; runs: Set<string> }>();
   for (const [index, runId] of runIds.entries()) {
     let stale = 0;
-    report.webhookResponsesLeft += await staleWebhookResponses(world, runId, current.id);
     for await (const payload of payloadsOf(world, runId)) {
       const info = payloadInfo(payload.bytes);
       if (info.format === "plain") report.plain++;

@@ -427,12 +427,15 @@ export interface ListAuditFilter {
 /**
  * Where a payload is stored in a run: the payload of one event of its log (which is also where the
  * run's input and output and its steps' arguments and results are read from), of one inbox item,
- * or one chunk of a stream. Nothing else a World stores holds payload bytes.
+ * one chunk of a stream, or the static response of a webhook (`hookResponse`: the base64 `sealed`
+ * field of the hook's metadata, kept in both its `hook_created` event and its hook record; the
+ * rewrite's bytes are the decoded ones). Nothing else a World stores for a run holds payload bytes.
  */
 export type PayloadSlot =
   | { kind: "event"; seq: number }
   | { kind: "inbox"; itemId: string }
-  | { kind: "stream"; name: string; index: number };
+  | { kind: "stream"; name: string; index: number }
+  | { kind: "hookResponse"; hookId: string };
 
 /** One payload to replace in place (see `World.payloads.rewrite`). */
 export interface PayloadRewrite {

@@ -32,7 +32,7 @@ const WAITING = 12;
 
 const FILES: Record<string, string> = {
   "workflows/keep.ts": `
-import { createHook, getWritable } from "stepwise-workflows";
+import { createHook, createWebhook, getWritable } from "stepwise-workflows";
 
 async function remember(note: string): Promise<string> {
   "use step";
@@ -46,6 +46,8 @@ export async function keep(input: { id: string; wait: boolean }) {
   "use workflow";
   const fromStep = await remember(input.id);
   if (!input.wait) return { fromStep };
+  // A webhook's static response is a payload too, kept in the hook's metadata.
+  createWebhook({ respondWith: new Response(\`thanks \${input.id}\`, { status: 201 }) });
   const hook = await createHook<{ note: string }>({ token: \`hook-\${input.id}\` });
   return { fromStep, hook: (await hook).note };
 }
@@ -144,6 +146,17 @@ const PAYLOADS_SQL = (s: string) => `SELECT payload AS bytes FROM ${s}events WHE
   UNION ALL SELECT data FROM ${s}stream_chunks
   UNION ALL SELECT code FROM ${s}bundles ORDER BY 1`;
 
+/** Webhooks' static responses: base64 in their hooks' metadata (`sealed`). */
+const HOOK_META_SQL = (s: string) => `SELECT meta FROM ${s}hooks WHERE meta IS NOT NULL ORDER BY hook_id`;
+const sealedResponses = (metas: unknown[]): Buffer[] => {
+  const sealed = metas.flatMap((meta) => {
+    const value = (meta as { sealed?: unknown } | null)?.sealed;
+    return typeof value === "string" ? [Buffer.from(value, "base64")] : [];
+  });
+  expect(sealed).toHaveLength(WAITING);
+  return sealed;
+};
+
 let project: Project;
 let server: PostgresServer | undefined;
 let admin: pg.Client | undefined;
@@ -169,7 +182,9 @@ const storages: Record<string, () => Storage> = {
     async keyIds() {
       const db = new Database(join(project.dir, ".data", "stepwise.db"), { readonly: true });
       try {
-        return summarize((db.prepare(PAYLOADS_SQL("")).all() as { bytes: Buffer }[]).map((row) => row.bytes));
+        const rows = (db.prepare(PAYLOADS_SQL("")).all() as { bytes: Buffer }[]).map((row) => row.bytes);
+        const hooks = db.prepare(HOOK_META_SQL("")).all() as { meta: string }[];
+        return summarize([...rows, ...sealedResponses(hooks.map((row) => JSON.parse(row.meta)))]);
       } finally {
         db.close();
       }
@@ -179,7 +194,11 @@ const storages: Record<string, () => Storage> = {
     env: { STEPWISE_WORLD: "postgres", STEPWISE_POSTGRES_URL: pgUrl, STEPWISE_POSTGRES_SCHEMA: "rekey" },
     async keyIds() {
       const result = await (admin as pg.Client).query(PAYLOADS_SQL("rekey."));
-      return summarize(result.rows.map((row: { bytes: Buffer }) => row.bytes));
+      const hooks = await (admin as pg.Client).query(HOOK_META_SQL("rekey."));
+      return summarize([
+        ...result.rows.map((row: { bytes: Buffer }) => row.bytes),
+        ...sealedResponses(hooks.rows.map((row: { meta: unknown }) => row.meta)),
+      ]);
     },
   }),
 };

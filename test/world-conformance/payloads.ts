@@ -1,6 +1,7 @@
 /**
  * Conformance: rewriting payload bytes in place (`World.payloads.rewrite`, what `npx stepwise
- * rekey` uses). Every slot that holds payloads (events, inbox items, stream chunks) can be
+ * rekey` uses). Every slot that holds payloads (events, inbox items, stream chunks, a webhook's
+ * static response) can be
  * rewritten; every read shows the new bytes (the run's input and output, steps); nothing else
  * moves (rewriting back gives the exact snapshot from before); a rewrite is a compare-and-swap
  * (stale or missing slots are skipped, so it is idempotent); a change of length is refused with
@@ -176,6 +177,37 @@ export function describePayloads(t: WorldContext): void {
       const after = await t.world.runs.get(run.runId);
       expectBytes(after.output, flipped(output));
       expect({ ...after, output: undefined }).toEqual({ ...finished, output: undefined });
+    });
+
+    it("rewrites a webhook's static response in its hook record and its hook_created event", async () => {
+      const run = await startedRun(t.world);
+      const sealed = utf8("sealed-response");
+      const meta = { respond: "static", sealed: Buffer.from(sealed).toString("base64") };
+      await appendNext(t.world, run.runId, [
+        { type: "hook_created", data: { hookId: "hook_web", token: "tok-web", kind: "webhook", meta } },
+      ]);
+      const slot = { kind: "hookResponse" as const, hookId: "hook_web" };
+      const next = flipped(sealed);
+      // Stale bytes: skipped, nothing changed.
+      expect(await t.world.payloads.rewrite(run.runId, [{ slot, expected: next, bytes: sealed }])).toEqual({
+        rewritten: 0,
+        skipped: 1,
+      });
+      expect(await t.world.payloads.rewrite(run.runId, [{ slot, expected: sealed, bytes: next }])).toEqual({
+        rewritten: 1,
+        skipped: 0,
+      });
+      const shown = { respond: "static", sealed: Buffer.from(next).toString("base64") };
+      expect((await t.world.hooks.get("hook_web")).meta).toEqual(shown);
+      expect((await t.world.hooks.getByToken("tok-web")).meta).toEqual(shown);
+      const created = (await t.world.events.list(run.runId)).find((event) => event.type === "hook_created");
+      expect(created?.data).toMatchObject({ hookId: "hook_web", meta: shown });
+      // Another run's hook is not this run's slot.
+      const other = await startedRun(t.world);
+      expect(await t.world.payloads.rewrite(other.runId, [{ slot, expected: next, bytes: sealed }])).toEqual({
+        rewritten: 0,
+        skipped: 1,
+      });
     });
 
     it("throws RunNotFoundError for an unknown run; an empty batch does nothing", async () => {

@@ -50,11 +50,6 @@ export function formatRekeyReport(report: RekeyReport): string {
         `When no process writes with an old key any more, the old key(s) can leave ${OLD_KEYS_ENV}: run rekey --dry-run first; it should find nothing to rewrite.`,
       );
   }
-  if (report.webhookResponsesLeft > 0) {
-    lines.push(
-      `${report.webhookResponsesLeft} webhook static responses (kept in hook metadata) are under an old key and were not rewritten: rekey cannot rewrite them yet; keep that key in ${OLD_KEYS_ENV} until those runs have ended`,
-    );
-  }
   return lines.join("\n");
 }
 

@@ -1,7 +1,8 @@
 /**
  * The local World's `payloads.rewrite`: one write transaction (BEGIN IMMEDIATE, so it queues
- * behind other processes' writes like any append) of compare-and-swap UPDATEs on the three tables
- * that hold payload bytes: events, inbox, stream_chunks. Steps and the run's input and output are
+ * behind other processes' writes like any append) of compare-and-swap UPDATEs on the tables that
+ * hold payload bytes: events, inbox, stream_chunks, and hooks (a webhook's static response, base64
+ * in its metadata, rewritten in its hook_created event too). Steps and the run's input and output are
  * read from the log, so they follow. A reader in another process sees the whole batch or none of
  * it (WAL snapshots). The run's input, cached in this process, is replaced with its new bytes.
  */
@@ -10,12 +11,19 @@ import type { PayloadRewrite, PayloadRewriteResult, World } from "../../world/ty
 import { checkPayloadRewrites } from "../shared.ts";
 import type { LocalContext } from "./context.ts";
 
+const base64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString("base64");
+
 export function createPayloads(ctx: LocalContext): World["payloads"] {
   const { sql } = ctx;
   const apply = (runId: string, { slot, expected, bytes }: PayloadRewrite): number => {
     if (slot.kind === "event") return sql.rewriteEventPayload.run(bytes, runId, slot.seq, expected).changes;
     if (slot.kind === "inbox")
       return sql.rewriteInboxPayload.run(bytes, runId, slot.itemId, expected).changes;
+    if (slot.kind === "hookResponse") {
+      const [from, to] = [base64(expected), base64(bytes)];
+      sql.rewriteHookCreatedResponse.run(to, runId, slot.hookId, from);
+      return sql.rewriteHookResponse.run(to, runId, slot.hookId, from).changes;
+    }
     return sql.rewriteChunk.run(bytes, runId, slot.name, slot.index, expected).changes;
   };
   return {

@@ -478,6 +478,15 @@ export function prepareStatements(db: Database.Database) {
     rewriteInboxPayload: prep<[bytes: Uint8Array, runId: string, itemId: string, expected: Uint8Array]>(
       "UPDATE inbox SET payload = ? WHERE run_id = ? AND item_id = ? AND payload = ?",
     ),
+    /** A webhook's static response (`meta.sealed`, base64) in its hook record, compare-and-swap. */
+    rewriteHookResponse: prep<[to: string, runId: string, hookId: string, from: string]>(
+      "UPDATE hooks SET meta = json_set(meta, '$.sealed', ?) WHERE run_id = ? AND hook_id = ? AND json_extract(meta, '$.sealed') = ?",
+    ),
+    /** The same in the hook's hook_created event. */
+    rewriteHookCreatedResponse: prep<[to: string, runId: string, hookId: string, from: string]>(
+      `UPDATE events SET data = json_set(data, '$.meta.sealed', ?)
+       WHERE run_id = ? AND type = 'hook_created' AND json_extract(data, '$.hookId') = ? AND json_extract(data, '$.meta.sealed') = ?`,
+    ),
     rewriteChunk: prep<[bytes: Uint8Array, runId: string, name: string, index: number, expected: Uint8Array]>(
       "UPDATE stream_chunks SET data = ? WHERE run_id = ? AND name = ? AND idx = ? AND data = ?",
     ),

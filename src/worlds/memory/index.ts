@@ -569,7 +569,7 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
         live();
         const state = stateOf(runId);
         checkPayloadRewrites(runId, rewrites);
-        return rewritePayloads(state, rewrites);
+        return rewritePayloads(state, rewrites, hooks);
       },
     },
 

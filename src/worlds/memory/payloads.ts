@@ -7,6 +7,7 @@
  */
 import type { EventRecord } from "../../world/events.ts";
 import type {
+  HookRecord,
   InboxItem,
   PayloadRewrite,
   PayloadRewriteResult,
@@ -72,6 +73,7 @@ function rewriteProjection(state: PayloadHolder, event: EventRecord, bytes: Uint
 export function rewritePayloads(
   state: PayloadHolder,
   rewrites: readonly PayloadRewrite[],
+  hooks: Map<string, HookRecord>,
 ): PayloadRewriteResult {
   let rewritten = 0;
   for (const { slot, expected, bytes } of rewrites) {
@@ -85,6 +87,19 @@ export function rewritePayloads(
       const item = state.inbox.get(slot.itemId);
       if (item === undefined || !sameBytes(item.payload, expected)) continue;
       item.payload = copy;
+    } else if (slot.kind === "hookResponse") {
+      const from = Buffer.from(expected).toString("base64");
+      const to = Buffer.from(bytes).toString("base64");
+      const hook = hooks.get(slot.hookId);
+      const meta =
+        hook?.runId === state.run.runId ? (hook.meta as { sealed?: string } | undefined) : undefined;
+      if (hook === undefined || meta?.sealed !== from) continue;
+      hook.meta = { ...meta, sealed: to };
+      for (const event of state.events) {
+        if (event.type !== "hook_created" || event.data.hookId !== slot.hookId) continue;
+        const data = event.data.meta as { sealed?: string } | undefined;
+        if (data?.sealed === from) event.data = { ...event.data, meta: { ...data, sealed: to } };
+      }
     } else {
       const chunk = state.streams.get(slot.name)?.chunks[slot.index];
       if (chunk === undefined || chunk.index !== slot.index || !sameBytes(chunk.data, expected)) continue;

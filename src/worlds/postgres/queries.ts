@@ -481,6 +481,16 @@ export function createQueries(s: string) {
       `UPDATE ${s}.events SET payload = $4 WHERE run_id = $1 AND seq = $2 AND payload = $3 RETURNING seq`,
     ),
     /** $1 run, $2 item id, $3 expected, $4 new bytes. */
+    /** $1 run, $2 hook id, $3 expected base64, $4 new base64: a webhook's static response, in its
+     *  hook record and its hook_created event (one statement). A row back when the hook's changed. */
+    rewriteHookResponse: named(
+      "rewrite_hook_response",
+      `WITH event AS (
+         UPDATE ${s}.events SET data = jsonb_set(data, '{meta,sealed}', to_jsonb($4::text))
+         WHERE run_id = $1 AND type = 'hook_created' AND data->>'hookId' = $2 AND data->'meta'->>'sealed' = $3)
+       UPDATE ${s}.hooks SET meta = jsonb_set(meta, '{sealed}', to_jsonb($4::text))
+       WHERE run_id = $1 AND hook_id = $2 AND meta->>'sealed' = $3 RETURNING hook_id`,
+    ),
     rewriteInboxPayload: named(
       "rewrite_inbox_payload",
       `UPDATE ${s}.inbox SET payload = $4 WHERE run_id = $1 AND item_id = $2 AND payload = $3 RETURNING item_id`,
