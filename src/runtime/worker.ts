@@ -30,6 +30,14 @@ import { type RunEnding, type RunWaiting, runEnding, runWaiting } from "./run-re
 import { Semaphore } from "./semaphore.ts";
 import { SPEC_VERSION } from "./version.ts";
 
+/**
+ * A run handed back because it calls a step this worker lacks comes back to the queue after at most
+ * this long (for a worker that has the step), however long this worker itself leaves it alone.
+ */
+const CODE_RETRY_MS = 2_000;
+/** How long after such a message comes due this worker looks, so that the others look first. */
+const YIELD_MS = 250;
+
 export interface WorkerOptions {
   world: World;
   /** Lease owner id; a fresh `host/pid/random` by default. */
@@ -140,6 +148,14 @@ export class Worker {
    * how often in a row, for the backoff.
    */
   readonly #handedBack = new Map<string, number>();
+  /**
+   * Runs that call a step this worker does not have: until when it leaves them to other workers.
+   * Their messages come back to the queue soon (`CODE_RETRY_MS`), so a worker that has the step
+   * takes them within seconds; this one hands them straight back, without replaying, until then.
+   */
+  readonly #holdOff = new Map<string, number>();
+  /** When messages this worker handed back for others come due: it looks a little after them. */
+  readonly #yielded = new Set<number>();
   #unsubscribe: (() => void) | undefined;
   #unlistenRegistry: (() => void) | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
@@ -331,8 +347,13 @@ export class Worker {
   async #armClaimTimer(): Promise<void> {
     const next = await this.world.queue.nextAvailableAt(this.#filter());
     if (!this.#running || next === undefined) return;
+    const now = this.#clock.now();
+    for (const at of this.#yielded) if (at < now - 1_000) this.#yielded.delete(at);
+    // A message this worker handed back for a worker that has the code comes due: let the others
+    // look first (they would lose every race to the worker that set the time).
+    const after = this.#yielded.has(next) ? YIELD_MS : 0;
     // A wall-clock timer may fire a little early: look a millisecond after the message is due.
-    this.#armRetry(Math.max(0, next - this.#clock.now()) + (this.#clock.precise ? 0 : 1));
+    this.#armRetry(Math.max(0, next - now) + (this.#clock.precise ? 0 : 1) + after);
   }
 
   /** Which messages this worker claims: its workflows' (read afresh), and only its runs' if limited. */
@@ -389,6 +410,16 @@ export class Worker {
 
   async #take(runId: string, active: ActiveRun): Promise<void> {
     const { world, owner } = this;
+    const heldOff = this.#holdOff.get(runId);
+    if (heldOff !== undefined) {
+      const now = this.#clock.now();
+      if (heldOff > now) {
+        // It waits for a worker that has a step this one lacks: straight back, for the others.
+        await this.#releaseMessages(active, this.#yield(now + Math.min(heldOff - now, CODE_RETRY_MS)));
+        return;
+      }
+      this.#holdOff.delete(runId);
+    }
     const acquired = await world.runs.acquire(runId, owner, this.#options.leaseMs);
     const run = acquired.run;
     if (!acquired.acquired) {
@@ -480,7 +511,10 @@ export class Worker {
       if (driver.missingStep !== undefined) report.unavailableStep = driver.missingStep.stepName;
       this.#onRun(report);
     }
-    if (outcome !== "deferred") this.#handedBack.delete(runId);
+    if (outcome !== "deferred") {
+      this.#handedBack.delete(runId);
+      this.#holdOff.delete(runId);
+    }
     switch (outcome) {
       case "deferred":
         await this.#handBack(
@@ -526,16 +560,27 @@ export class Worker {
 
   /**
    * A run calls a step this worker's code does not have (a deploy removed or renamed it; the run
-   * recorded `step_unavailable`): says so once per run and step, and returns when to look at the
-   * run again, backing off to a minute as for an unreadable run, so that a worker that has the
-   * step (an older version still running, or a new deploy) takes it.
+   * recorded `step_unavailable`): says so once per run and step, leaves the run alone for a while
+   * (backing off to a minute, as for an unreadable run: until then it hands the run's messages
+   * straight back, without replaying it) and returns when the run's message comes back to the
+   * queue: within `CODE_RETRY_MS`, so a worker that has the step (an older version still running,
+   * or a new deploy) takes it soon, and looks first (`#armClaimTimer`).
    */
   #deferForCode(runId: string, step: { stepId: string; stepName: string }): number {
     this.#warnOnce(
       `code:${runId}:${step.stepId}`,
       `run ${runId} calls step \`${step.stepName}\`, which is not in this worker's code: the run waits for a worker that has it (this worker looks again, backing off to once a minute). Deploy a worker that has the step, or, if the run replays cleanly against the current code, move it there with npx stepwise upgrade ${runId}.`,
     );
-    return this.#backOff(runId);
+    const until = this.#backOff(runId);
+    this.#holdOff.set(runId, until);
+    const now = this.#clock.now();
+    return this.#yield(now + Math.min(until - now, CODE_RETRY_MS));
+  }
+
+  /** `at`, remembered as a time this worker handed a message back for others (see `#armClaimTimer`). */
+  #yield(at: number): number {
+    this.#yielded.add(at);
+    return at;
   }
 
   /** When to look again at a run handed back undone for the `count`-th time: 1 s doubling to a minute. */

@@ -13,18 +13,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { World } from "../../src/world/types.ts";
-import { createLocalWorld } from "../../src/worlds/local/index.ts";
-import { createPostgresWorld } from "../../src/worlds/postgres/index.ts";
-import { type PostgresServer, startPostgres } from "../helpers/postgres.ts";
-import {
-  makeProject,
-  type NodeResult,
-  type Project,
-  REGISTER,
-  REPO,
-  runNode,
-  spawnNode,
-} from "../helpers/project.ts";
+import { type E2eWorld, ok, openE2eWorld, pollFor } from "../helpers/e2e.ts";
+import { makeProject, type Project, REGISTER, REPO, runNode, spawnNode } from "../helpers/project.ts";
 import { snapshot } from "../world-conformance/fixtures.ts";
 
 const CLI = join(REPO, "dist", "cli", "index.js");
@@ -98,25 +88,10 @@ server.listen(0, "127.0.0.1", () => {
 `,
 };
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-const ok = (result: NodeResult): string => {
-  expect(result.code, result.stderr).toBe(0);
-  return result.stdout.trim();
-};
-
 for (const kind of ["local", "postgres"] as const) {
   describe(`events in real processes on the ${kind} World`, () => {
     let project: Project;
-    let server: PostgresServer | undefined;
+    let opened: E2eWorld | undefined;
     let world: World;
     let env: Record<string, string>;
     let worker: ReturnType<typeof spawnNode>;
@@ -125,15 +100,8 @@ for (const kind of ["local", "postgres"] as const) {
 
     beforeAll(async () => {
       project = makeProject(FILES);
-      if (kind === "postgres") {
-        server = await startPostgres();
-        const url = await server.createDatabase();
-        env = { STEPWISE_WORLD: "postgres", STEPWISE_POSTGRES_URL: url };
-        world = await createPostgresWorld({ connectionString: url });
-      } else {
-        env = { STEPWISE_WORLD: "local", STEPWISE_DATA_DIR: ".stepwise" };
-        world = createLocalWorld({ dataDir: join(project.dir, ".stepwise") });
-      }
+      opened = await openE2eWorld(kind, project.dir);
+      ({ world, env } = opened);
       worker = spawnNode([CLI, "worker", "workflows/events.ts"], project.dir, env);
       http = spawnNode(["--import", REGISTER, "server.ts"], project.dir, {
         ...env,
@@ -141,7 +109,7 @@ for (const kind of ["local", "postgres"] as const) {
         STEPWISE_HTTP_SECRET: SECRET,
         STEPWISE_MAX_PAYLOAD_BYTES: "2000",
       });
-      const { port } = await until("the HTTP server's port", async () => {
+      const { port } = await pollFor("the HTTP server's port", async () => {
         const line = http.output.stdout.split("\n").find((text) => text.startsWith("{"));
         return line === undefined ? undefined : (JSON.parse(line) as { port: number });
       });
@@ -151,8 +119,7 @@ for (const kind of ["local", "postgres"] as const) {
       worker?.child.kill("SIGTERM");
       http?.child.kill("SIGTERM");
       await Promise.all([worker?.exited, http?.exited]);
-      await world?.close();
-      await server?.stop();
+      await opened?.close();
       project?.remove();
     });
 
@@ -165,7 +132,7 @@ for (const kind of ["local", "postgres"] as const) {
       });
     /** Waits until the run waits on its hook and no worker holds it (nothing moves it now). */
     const parked = (runId: string) =>
-      until(`run ${runId} parked on its hook`, async () => {
+      pollFor(`run ${runId} parked on its hook`, async () => {
         const [run, hooks] = await Promise.all([
           world.runs.get(runId),
           world.hooks.list({ runId, status: "active" }),
@@ -244,7 +211,7 @@ for (const kind of ["local", "postgres"] as const) {
       expect(await world.waits.list({ runId })).toEqual([]);
 
       expect(ok(await stepwise("hooks", "resume", "go-o-1"))).toContain("resumed hook go-o-1");
-      const done = await until(`run ${runId} to end`, async () => {
+      const done = await pollFor(`run ${runId} to end`, async () => {
         const run = await world.runs.get(runId);
         return run.status === "running" || run.status === "pending" ? undefined : run;
       });

@@ -11,10 +11,8 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunStatus, World } from "../../src/world/types.ts";
-import { createLocalWorld } from "../../src/worlds/local/index.ts";
-import { createPostgresWorld } from "../../src/worlds/postgres/index.ts";
-import { type PostgresServer, startPostgres } from "../helpers/postgres.ts";
-import { makeProject, type NodeResult, type Project, REPO, runNode, spawnNode } from "../helpers/project.ts";
+import { type E2eWorld, ok, openE2eWorld, pollFor } from "../helpers/e2e.ts";
+import { makeProject, type Project, REPO, runNode, spawnNode } from "../helpers/project.ts";
 
 const CLI = join(REPO, "dist", "cli", "index.js");
 
@@ -45,43 +43,20 @@ export async function fan() {
 `,
 };
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-const ok = (result: NodeResult): string => {
-  expect(result.code, result.stderr).toBe(0);
-  return result.stdout.trim();
-};
-
 for (const kind of ["local", "postgres"] as const) {
   describe(`pause and resume in real processes on the ${kind} World`, () => {
     let project: Project;
-    let server: PostgresServer | undefined;
+    let opened: E2eWorld | undefined;
     let world: World;
     let env: Record<string, string>;
 
     beforeAll(async () => {
       project = makeProject(FILES);
-      if (kind === "postgres") {
-        server = await startPostgres();
-        const url = await server.createDatabase();
-        env = { STEPWISE_WORLD: "postgres", STEPWISE_POSTGRES_URL: url };
-        world = await createPostgresWorld({ connectionString: url });
-      } else {
-        env = { STEPWISE_WORLD: "local", STEPWISE_DATA_DIR: ".stepwise" };
-        world = createLocalWorld({ dataDir: join(project.dir, ".stepwise") });
-      }
+      opened = await openE2eWorld(kind, project.dir);
+      ({ world, env } = opened);
     }, 90_000);
     afterAll(async () => {
-      await world?.close();
-      await server?.stop();
+      await opened?.close();
       project?.remove();
     });
 
@@ -91,7 +66,7 @@ for (const kind of ["local", "postgres"] as const) {
       return existsSync(path) ? readFileSync(path, "utf8").trim().split("\n") : [];
     };
     const statusIs = (runId: string, status: RunStatus) =>
-      until(`run ${runId} to be ${status}`, async () =>
+      pollFor(`run ${runId} to be ${status}`, async () =>
         (await world.runs.get(runId)).status === status ? true : undefined,
       );
 
@@ -100,7 +75,7 @@ for (const kind of ["local", "postgres"] as const) {
       let second: ReturnType<typeof spawnNode> | undefined;
       try {
         const runId = ok(await stepwise("start", "fan"));
-        await until("both steps to begin", async () =>
+        await pollFor("both steps to begin", async () =>
           journal().length === 2 ? journal().sort() : undefined,
         );
         expect(ok(await stepwise("pause", runId))).toBe(
@@ -120,7 +95,7 @@ for (const kind of ["local", "postgres"] as const) {
         first.child.kill("SIGKILL");
         await first.exited;
         second = spawnNode([CLI, "worker", "workflows/fan.ts"], project.dir, env);
-        await until("the new worker to start", async () =>
+        await pollFor("the new worker to start", async () =>
           second?.output.stderr.includes("worker") || second?.output.stdout.includes("worker")
             ? true
             : undefined,

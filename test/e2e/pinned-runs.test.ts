@@ -11,10 +11,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { World } from "../../src/world/types.ts";
-import { createLocalWorld } from "../../src/worlds/local/index.ts";
-import { createPostgresWorld } from "../../src/worlds/postgres/index.ts";
-import { type PostgresServer, startPostgres } from "../helpers/postgres.ts";
-import { makeProject, type NodeResult, type Project, REPO, runNode, spawnNode } from "../helpers/project.ts";
+import { type E2eWorld, ok, openE2eWorld, pollFor } from "../helpers/e2e.ts";
+import { makeProject, type Project, REPO, runNode, spawnNode } from "../helpers/project.ts";
 
 const CLI = join(REPO, "dist", "cli", "index.js");
 
@@ -33,43 +31,20 @@ export async function order(id: string) {
 }
 `;
 
-const ok = (result: NodeResult): string => {
-  expect(result.code, result.stderr).toBe(0);
-  return result.stdout.trim();
-};
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 for (const kind of ["local", "postgres"] as const) {
   describe(`runs pinned to their code across a deploy, in real processes on the ${kind} World`, () => {
     let project: Project;
-    let server: PostgresServer | undefined;
+    let opened: E2eWorld | undefined;
     let world: World;
     let env: Record<string, string>;
 
     beforeAll(async () => {
       project = makeProject({ "workflows/order.ts": ORDER(1, "") });
-      if (kind === "postgres") {
-        server = await startPostgres();
-        const url = await server.createDatabase();
-        env = { STEPWISE_WORLD: "postgres", STEPWISE_POSTGRES_URL: url };
-        world = await createPostgresWorld({ connectionString: url });
-      } else {
-        env = { STEPWISE_WORLD: "local", STEPWISE_DATA_DIR: ".stepwise" };
-        world = createLocalWorld({ dataDir: join(project.dir, ".stepwise") });
-      }
+      opened = await openE2eWorld(kind, project.dir);
+      ({ world, env } = opened);
     }, 90_000);
     afterAll(async () => {
-      await world?.close();
-      await server?.stop();
+      await opened?.close();
       project?.remove();
     });
 
@@ -84,7 +59,7 @@ for (const kind of ["local", "postgres"] as const) {
       const old: string[] = [];
       try {
         for (const id of ["o-1", "o-2"]) old.push(ok(await stepwise("start", "order", `["${id}"]`)));
-        await until("both runs to sleep", async () =>
+        await pollFor("both runs to sleep", async () =>
           (await world.waits.list({ status: "waiting" })).length === 2 ? true : undefined,
         );
       } finally {
@@ -102,7 +77,7 @@ for (const kind of ["local", "postgres"] as const) {
       try {
         const fresh = ok(await stepwise("start", "order", '["n-1"]'));
         for (const runId of [...old, fresh]) {
-          const run = await until(`run ${runId} to end`, async () => {
+          const run = await pollFor(`run ${runId} to end`, async () => {
             const record = await world.runs.get(runId);
             return record.status === "completed" || record.status === "failed" ? record : undefined;
           });

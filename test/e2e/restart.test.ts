@@ -13,10 +13,8 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { World } from "../../src/world/types.ts";
-import { createLocalWorld } from "../../src/worlds/local/index.ts";
-import { createPostgresWorld } from "../../src/worlds/postgres/index.ts";
-import { type PostgresServer, startPostgres } from "../helpers/postgres.ts";
-import { makeProject, type NodeResult, type Project, REPO, runNode, spawnNode } from "../helpers/project.ts";
+import { type E2eWorld, ok, openE2eWorld, pollFor } from "../helpers/e2e.ts";
+import { makeProject, type Project, REPO, runNode, spawnNode } from "../helpers/project.ts";
 import { snapshot } from "../world-conformance/fixtures.ts";
 
 const CLI = join(REPO, "dist", "cli", "index.js");
@@ -63,27 +61,12 @@ export async function order(id: string) {
 `,
 };
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-const ok = (result: NodeResult): string => {
-  expect(result.code, result.stderr).toBe(0);
-  return result.stdout.trim();
-};
-
 for (const kind of ["local", "postgres"] as const)
   describe(`restart in real processes on the ${kind} World`, () => {
     let project: Project;
     let world: World;
     let worker: ReturnType<typeof spawnNode>;
-    let server: PostgresServer | undefined;
+    let opened: E2eWorld | undefined;
     let env: Record<string, string>;
 
     const stepwise = (...args: string[]) => runNode([CLI, ...args], project.dir, env);
@@ -97,7 +80,7 @@ for (const kind of ["local", "postgres"] as const)
         .filter((line) => line.endsWith(id) || line.includes(`-${id}`));
     };
     const completed = (runId: string) =>
-      until(`run ${runId} to complete`, async () => {
+      pollFor(`run ${runId} to complete`, async () => {
         const run = await world.runs.get(runId);
         if (run.status === "failed") throw new Error(`run ${runId} failed`);
         return run.status === "completed" ? run : undefined;
@@ -112,22 +95,14 @@ for (const kind of ["local", "postgres"] as const)
 
     beforeAll(async () => {
       project = makeProject(FILES);
-      if (kind === "postgres") {
-        server = await startPostgres();
-        const url = await server.createDatabase();
-        env = { STEPWISE_WORLD: "postgres", STEPWISE_POSTGRES_URL: url };
-        world = await createPostgresWorld({ connectionString: url });
-      } else {
-        env = { STEPWISE_WORLD: "local", STEPWISE_DATA_DIR: ".stepwise" };
-        world = createLocalWorld({ dataDir: join(project.dir, ".stepwise") });
-      }
+      opened = await openE2eWorld(kind, project.dir);
+      ({ world, env } = opened);
       worker = startWorker();
     }, 60_000);
     afterAll(async () => {
       worker?.child.kill("SIGTERM");
       await worker?.exited;
-      await world?.close();
-      await server?.stop();
+      await opened?.close();
       project?.remove();
     });
 
@@ -190,7 +165,7 @@ for (const kind of ["local", "postgres"] as const)
     it("stops a run whose step is blocked (its signal aborts) and restarts it", async () => {
       writeFileSync(join(project.dir, "block-charge"), "");
       const runId = ok(await stepwise("start", "order", '["o3"]'));
-      await until("the charge step to block", async () =>
+      await pollFor("the charge step to block", async () =>
         effects("o3").includes("charge p-o3") ? true : undefined,
       );
       expect((await world.runs.get(runId)).status).toBe("running");
@@ -212,7 +187,7 @@ for (const kind of ["local", "postgres"] as const)
       const first = await output(runId);
       writeFileSync(join(project.dir, "block-charge"), "");
       ok(await stepwise("restart", runId, "--from-step", "charge"));
-      await until("the restarted charge to block", async () =>
+      await pollFor("the restarted charge to block", async () =>
         effects("o4").filter((line) => line === "charge p-o4").length === 2 ? true : undefined,
       );
       worker.child.kill("SIGKILL");

@@ -24,8 +24,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { World } from "../../src/world/types.ts";
 import { createLocalWorld } from "../../src/worlds/local/index.ts";
 import { createPostgresWorld } from "../../src/worlds/postgres/index.ts";
+import { ok, pollFor } from "../helpers/e2e.ts";
 import { type PostgresServer, startPostgres } from "../helpers/postgres.ts";
-import { makeProject, type NodeResult, type Project, REPO, runNode, spawnNode } from "../helpers/project.ts";
+import { makeProject, type Project, REPO, runNode, spawnNode } from "../helpers/project.ts";
 
 const CLI = join(REPO, "dist", "cli", "index.js");
 
@@ -88,21 +89,6 @@ const V2 = {
   "workflows/billing/refund.ts": REFUND(2),
 };
 
-const ok = (result: NodeResult): string => {
-  expect(result.code, result.stderr).toBe(0);
-  return result.stdout.trim();
-};
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 for (const kind of ["local", "postgres"] as const) {
   describe(`a rolling deploy, in real processes on the ${kind} World`, () => {
     let v1: Project;
@@ -144,13 +130,34 @@ for (const kind of ["local", "postgres"] as const) {
       const path = join(shared, "journal.log");
       return existsSync(path) ? readFileSync(path, "utf8").trim().split("\n") : [];
     };
-    const ended = (runIds: readonly string[]) =>
-      until(`${runIds.length} runs to end`, async () => {
-        const records = await Promise.all(runIds.map((runId) => world.runs.get(runId)));
-        return records.every((r) => ["completed", "failed", "cancelled"].includes(r.status))
-          ? records
-          : undefined;
-      });
+    const ended = async (runIds: readonly string[]) => {
+      try {
+        return await pollFor(
+          `${runIds.length} runs to end`,
+          async () => {
+            const records = await Promise.all(runIds.map((runId) => world.runs.get(runId)));
+            return records.every((r) => ["completed", "failed", "cancelled"].includes(r.status))
+              ? records
+              : undefined;
+          },
+          60_000,
+        );
+      } catch (error) {
+        // Say where each run that did not end stands: its last events and its queue messages.
+        const lines: string[] = [];
+        for (const runId of runIds) {
+          if ((await world.runs.get(runId)).status !== "running") continue;
+          const events = (await world.events.list(runId)).map((event) => event.type);
+          const messages = (await world.queue.list(runId)).map(
+            (m) => `${m.kind} due ${new Date(m.availableAt).toISOString()} x${m.deliveries}`,
+          );
+          lines.push(`${runId}: ${events.slice(-3).join(", ")}; ${messages.join(", ") || "no message"}`);
+        }
+        throw new Error(
+          `${(error as Error).message} (now ${new Date().toISOString()}):\n${lines.join("\n")}`,
+        );
+      }
+    };
 
     it("runs of both versions complete, none fails, each step runs once in the right code", async () => {
       const ids = {
@@ -166,7 +173,7 @@ for (const kind of ["local", "postgres"] as const) {
       const worker1 = spawnNode([CLI, "worker"], v1.dir, env);
       let worker2: ReturnType<typeof spawnNode> | undefined;
       try {
-        await until("the version-1 runs to sleep", async () =>
+        await pollFor("the version-1 runs to sleep", async () =>
           (await world.waits.list({ status: "waiting" })).length === 10 ? true : undefined,
         );
 
@@ -230,7 +237,7 @@ for (const kind of ["local", "postgres"] as const) {
       // Version 1's worker is gone. The late ship run wakes in version 2's worker, which has no
       // label step: it waits, and says so, instead of failing.
       try {
-        await until(
+        await pollFor(
           "the late run to wait for code",
           async () => {
             const events = await world.events.list(late);

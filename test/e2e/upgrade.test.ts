@@ -15,10 +15,8 @@ import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { World } from "../../src/world/types.ts";
-import { createLocalWorld } from "../../src/worlds/local/index.ts";
-import { createPostgresWorld } from "../../src/worlds/postgres/index.ts";
-import { type PostgresServer, startPostgres } from "../helpers/postgres.ts";
-import { makeProject, type NodeResult, type Project, REPO, runNode, spawnNode } from "../helpers/project.ts";
+import { type E2eWorld, ok, openE2eWorld, pollFor } from "../helpers/e2e.ts";
+import { makeProject, type Project, REPO, runNode, spawnNode } from "../helpers/project.ts";
 
 const CLI = join(REPO, "dist", "cli", "index.js");
 
@@ -51,43 +49,20 @@ export async function legacy() {
 }
 `;
 
-const ok = (result: NodeResult): string => {
-  expect(result.code, result.stderr).toBe(0);
-  return result.stdout.trim();
-};
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 for (const kind of ["local", "postgres"] as const) {
   describe(`npx stepwise upgrade, in real processes on the ${kind} World`, () => {
     let project: Project;
-    let server: PostgresServer | undefined;
+    let opened: E2eWorld | undefined;
     let world: World;
     let env: Record<string, string>;
 
     beforeAll(async () => {
       project = makeProject({ "workflows/order.ts": ORDER(1, ""), "workflows/legacy.ts": LEGACY });
-      if (kind === "postgres") {
-        server = await startPostgres();
-        const url = await server.createDatabase();
-        env = { STEPWISE_WORLD: "postgres", STEPWISE_POSTGRES_URL: url };
-        world = await createPostgresWorld({ connectionString: url });
-      } else {
-        env = { STEPWISE_WORLD: "local", STEPWISE_DATA_DIR: ".stepwise" };
-        world = createLocalWorld({ dataDir: join(project.dir, ".stepwise") });
-      }
+      opened = await openE2eWorld(kind, project.dir);
+      ({ world, env } = opened);
     }, 90_000);
     afterAll(async () => {
-      await world?.close();
-      await server?.stop();
+      await opened?.close();
       project?.remove();
     });
 
@@ -118,7 +93,7 @@ for (const kind of ["local", "postgres"] as const) {
         legacy = ok(await stepwise("start", "legacy"));
         finished = ok(await stepwise("start", "order", '["f-1", 1, 1]'));
         // Early runs asleep at their first sleep, late ones at their second, the legacy run asleep.
-        await until("the runs to sleep where they should", async () => {
+        await pollFor("the runs to sleep where they should", async () => {
           const waiting = await world.waits.list({ status: "waiting" });
           const done = await world.waits.list({ status: "completed" });
           const lateAtSecond = late.every(
@@ -132,7 +107,7 @@ for (const kind of ["local", "postgres"] as const) {
         });
         // Let go of: a sleeping run is held by nobody.
         for (const runId of [...early, ...late, legacy])
-          await until(`run ${runId} to be let go of`, async () =>
+          await pollFor(`run ${runId} to be let go of`, async () =>
             (await world.runs.get(runId)).lease === undefined ? true : undefined,
           );
       } finally {
@@ -213,7 +188,7 @@ for (const kind of ["local", "postgres"] as const) {
       const v2 = spawnNode([CLI, "worker"], project.dir, env);
       try {
         for (const runId of [...early, ...late]) {
-          const run = await until(
+          const run = await pollFor(
             `run ${runId} to end`,
             async () => {
               const record = await world.runs.get(runId);
