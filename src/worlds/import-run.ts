@@ -8,7 +8,7 @@
  * exactly the code that made them in a World that ran it.
  */
 import { ConflictError, ImportConflictError } from "../errors/world.ts";
-import type { EventRecord, NewEvent } from "../world/events.ts";
+import { type EventRecord, type NewEvent, UPGRADED_SPEC_VERSION } from "../world/events.ts";
 import type { AppendRequest, CreateRunInput, ImportRunInput, RunRecord } from "../world/types.ts";
 
 /**
@@ -26,7 +26,8 @@ export function checkImportInput(input: ImportRunInput): void {
   const data = (first as Extract<EventRecord, { type: "run_created" }>).data;
   if (data.workflowName !== input.workflowName || data.seed !== input.seed)
     bad("its run_created names another workflow or seed than the run");
-  if (data.specVersion !== input.specVersion) bad("its run_created names another spec version than the run");
+  if (impliedSpecVersion(input) !== input.specVersion)
+    bad("its spec version is not the one its log implies (its run_created's, raised by run_upgraded)");
   input.events.forEach((event, index) => {
     if (event.runId !== input.runId) bad(`event ${event.seq} belongs to run ${event.runId}`);
     if (event.seq !== index + 1) bad(`its log has event ${event.seq} where event ${index + 1} belongs`);
@@ -40,6 +41,17 @@ export function checkImportInput(input: ImportRunInput): void {
         bad(`stream "${stream.name}" has chunk ${chunk.index} where ${index} belongs`);
     });
   }
+}
+
+/**
+ * The spec version a run with this log has: its `run_created`'s, raised to
+ * `UPGRADED_SPEC_VERSION` by a `run_upgraded` (as every World's append raises it).
+ */
+function impliedSpecVersion(input: ImportRunInput): number {
+  const created = (input.events[0] as Extract<EventRecord, { type: "run_created" }>).data.specVersion;
+  return input.events.some((event) => event.type === "run_upgraded")
+    ? Math.max(created, UPGRADED_SPEC_VERSION)
+    : created;
 }
 
 /**
@@ -70,7 +82,8 @@ export function importCreateInput(input: ImportRunInput): CreateRunInput & { cre
   const create: CreateRunInput & { createdAt: number } = {
     runId: input.runId,
     workflowName: input.workflowName,
-    specVersion: input.specVersion,
+    // As its run_created says: the appends of the rest of the log raise it as they did at the source.
+    specVersion: first.data.specVersion,
     seed: input.seed,
     encrypted: input.encrypted,
     input: first.payload ?? new Uint8Array(0),

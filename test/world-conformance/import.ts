@@ -151,7 +151,14 @@ async function sourceWorld(t: WorldContext) {
   );
   await append(restarted.runId, [{ type: "run_started", data: {} }]);
 
-  return { world, suffix, runIds: [waiting.runId, completed.runId, restarted.runId] };
+  // A run of format 4 moved to another version of its code (run_upgraded raised it to format 5).
+  const upgraded = await world.runs.create(runInput({ specVersion: 4, bundleHash: "c".repeat(64) }));
+  await append(upgraded.runId, [{ type: "run_started", data: {} }]);
+  await append(upgraded.runId, [
+    { type: "run_upgraded", data: { fromHash: "c".repeat(64), toHash: "d".repeat(64) } },
+  ]);
+
+  return { world, suffix, runIds: [waiting.runId, completed.runId, restarted.runId, upgraded.runId] };
 }
 
 export function describeImport(t: WorldContext): void {
@@ -165,8 +172,9 @@ export function describeImport(t: WorldContext): void {
         expect(result.run.wakePending).toBe(false);
         expect(await comparable(t.world, runId)).toEqual(await comparable(source.world, runId));
       }
-      const [waiting, completed, restarted] = source.runIds as [string, string, string];
+      const [waiting, completed, restarted, upgraded] = source.runIds as [string, string, string, string];
       expect((await t.world.runs.get(waiting)).status).toBe("running");
+      expect(await t.world.runs.get(upgraded)).toMatchObject({ specVersion: 5, bundleHash: "d".repeat(64) });
       expect((await t.world.runs.get(completed)).status).toBe("completed");
       expect((await t.world.runs.get(restarted)).status).toBe("running");
       // The tokens work in the destination: the waiting run's and the restarted run's re-armed hook.
