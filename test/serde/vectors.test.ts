@@ -6,7 +6,8 @@
  * opens with the payload codec, and fails when altered or read at another place. The Python SDK
  * checks the same files.
  *
- * `UPDATE_VECTORS=1 npx vitest run test/serde/vectors.test.ts` writes the files from the list
+ * `UPDATE_VECTORS=1 npx vitest run test/serde/vectors.test.ts` (then `npx biome format --write
+ * spec/vectors`) writes the files from the list
  * below. Vectors are a contract: change an existing one only together with the format (and
  * `SPEC_VERSION`), never to make a test pass.
  */
