@@ -39,7 +39,10 @@ export type DriveOutcome = "finished" | "suspended" | "lost" | "stopped" | "defe
  */
 type PauseState = "none" | "pausing" | "paused";
 
-/** The events the driver itself records about pausing (the machine's outbox never holds them). */
+/**
+ * The events the driver itself records, about pausing and about a step it lacks the code of (the
+ * machine's outbox never holds them).
+ */
 const CONTROL_TYPES: ReadonlySet<string> = new Set([
   "run_pausing",
   "run_paused",
