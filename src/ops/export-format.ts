@@ -68,6 +68,11 @@ export interface ExportCounts {
   bundles: number;
 }
 
+/** Counts of nothing yet: what a writer and a reader start from. */
+export function noCounts(): ExportCounts {
+  return { runs: 0, events: 0, inbox: 0, streams: 0, chunks: 0, messages: 0, bundles: 0 };
+}
+
 /** A bundle as exported: its code's bytes as the World stored them. */
 export interface ExportedBundle {
   hash: string;
@@ -94,15 +99,7 @@ export const unb64 = (text: unknown, what: string): Uint8Array => {
 /** Writes an export line by line, hashing as it goes; `end()` writes the trailer. */
 export class ExportWriter {
   private readonly hash: Hash = createHash("sha256");
-  readonly counts: ExportCounts = {
-    runs: 0,
-    events: 0,
-    inbox: 0,
-    streams: 0,
-    chunks: 0,
-    messages: 0,
-    bundles: 0,
-  };
+  readonly counts: ExportCounts = noCounts();
 
   private readonly write: (text: string) => Promise<void>;
 

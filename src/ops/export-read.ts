@@ -17,6 +17,7 @@ import {
   type ExportedRunRecord,
   ExportFileError,
   type ExportHeader,
+  noCounts,
   unb64,
 } from "./export-format.ts";
 
@@ -78,15 +79,7 @@ const num = (value: unknown, what: string): number => {
  */
 export async function readExport(path: string, visitor: ExportVisitor = {}): Promise<ExportReadResult> {
   const hash = createHash("sha256");
-  const counts: ExportCounts = {
-    runs: 0,
-    events: 0,
-    inbox: 0,
-    streams: 0,
-    chunks: 0,
-    messages: 0,
-    bundles: 0,
-  };
+  const counts = noCounts();
   let header: ExportHeader | undefined;
   let trailer: Json | undefined;
   let current: ExportedRun | undefined;
