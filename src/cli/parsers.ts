@@ -99,3 +99,12 @@ export function pointInTime(text: string): number {
     'Expected a date ("2026-12-01", "2026-12-01T09:00:00Z") or a duration ago ("7 days", "12h").',
   );
 }
+
+/** A TCP port, 0 to 65535 (0: any free one). */
+export function port(text: string): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text.trim()) || value > 65_535) {
+    throw new InvalidArgumentError(`expected a port number from 0 to 65535, got "${text}".`);
+  }
+  return value;
+}

@@ -17,6 +17,7 @@ import {
   leaseMilliseconds,
   milliseconds,
   pointInTime,
+  port,
   positiveInteger,
   runId,
   runStatusList,
@@ -96,6 +97,36 @@ export function buildProgram(done: (code: number) => void): Command {
     .action(
       act(async (files: string[], options: WorkerCommandOptions) =>
         (await import("./commands/worker.ts")).run(files, options),
+      ),
+    );
+
+  program
+    .command("server")
+    .summary("serve the run API and the worker protocol over the World")
+    .description(
+      "Serves the run API (/stepwise), the worker protocol (/stepwise/protocol/v1) and /health over the World chosen by STEPWISE_WORLD, until SIGTERM or SIGINT. Workers and clients anywhere then need only its URL and STEPWISE_HTTP_SECRET: STEPWISE_WORLD=http://host:port.",
+    )
+    .argument("[files...]", "workflow files to load, so that the run API can start their runs by name")
+    .addOption(new Option("--port <n>", "port to listen on (0: any free one)").default(4100).argParser(port))
+    .addOption(
+      new Option("--host <address>", "interface to listen on (0.0.0.0: every one)").default("127.0.0.1"),
+    )
+    .addHelpText(
+      "after",
+      details(
+        "Needs STEPWISE_HTTP_SECRET (at least 32 characters): every route but /health requires it.\n" +
+          "It executes no workflow code: run workers (npx stepwise worker) with STEPWISE_WORLD set to\n" +
+          "its URL. Several servers may share one PostgreSQL World. On SIGTERM it stops taking\n" +
+          "connections, ends long polls, lets requests in flight finish and closes the World.",
+        [
+          "STEPWISE_HTTP_SECRET=$(openssl rand -hex 32) npx stepwise server --port 4100",
+          "STEPWISE_WORLD=http://127.0.0.1:4100 npx stepwise worker workflows/order.ts",
+        ],
+      ),
+    )
+    .action(
+      act(async (files: string[], options: { port?: number; host?: string }) =>
+        (await import("./commands/server.ts")).run(files, options),
       ),
     );
 

@@ -1,6 +1,7 @@
 /**
  * Opens the World the environment asks for: STEPWISE_WORLD = local (default), memory, postgres
- * (STEPWISE_POSTGRES_URL, STEPWISE_POSTGRES_SCHEMA), or a module specifier whose default export is
+ * (STEPWISE_POSTGRES_URL, STEPWISE_POSTGRES_SCHEMA), `http(s)://host:port` (a Stepwise server, with
+ * STEPWISE_HTTP_SECRET: the remote World), or a module specifier whose default export is
  * a World or a function returning one. The postgres World comes through `loadPostgres`, which says
  * what to install when its optional driver is missing.
  */
@@ -26,7 +27,7 @@ async function fromModule(specifier: string): Promise<World> {
     module = (await import(target)) as { default?: unknown };
   } catch (error) {
     throw new ConfigError(
-      `STEPWISE_WORLD=${specifier} could not be imported (${(error as Error).message}). Use local, memory, postgres, or a module whose default export makes a World.`,
+      `STEPWISE_WORLD=${specifier} could not be imported (${(error as Error).message}). Use local, memory, postgres, the http(s):// URL of a Stepwise server, or a module whose default export makes a World.`,
       { cause: error },
     );
   }
@@ -60,6 +61,10 @@ export async function createWorldFromEnv(env: Env = process.env): Promise<World>
       return createPostgresWorld(options);
     }
     default:
+      if (/^https?:\/\//i.test(kind)) {
+        const { createRemoteWorld } = await import("../worlds/remote/index.ts");
+        return createRemoteWorld({ url: kind });
+      }
       return fromModule(kind);
   }
 }

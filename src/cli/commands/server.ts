@@ -1,0 +1,65 @@
+/**
+ * `stepwise server [files…]`: the run API, the worker protocol and a health route over the World
+ * from the environment, until SIGTERM or SIGINT. Workers anywhere then need only its URL and
+ * secret (`STEPWISE_WORLD=http://host:port`, `STEPWISE_HTTP_SECRET`). Workflow files given are
+ * loaded so that the run API can start their runs by name; the server itself executes nothing.
+ */
+import { configure, shutdown } from "../../api/index.ts";
+import { ConfigError } from "../../errors/runtime.ts";
+import { MIN_SECRET_LENGTH, SECRET_ENV } from "../../http/auth.ts";
+import { loadWorkflowFiles } from "../../ops/load.ts";
+import { createWorldFromEnv } from "../../runtime/world-env.ts";
+import { startServer } from "../../server/server.ts";
+import { note } from "../output.ts";
+
+export interface ServerCommandOptions {
+  port?: number;
+  host?: string;
+}
+
+/** Where the World is, in words, for the startup line. */
+function worldWhere(name: string): string {
+  const env = process.env;
+  if (name === "local") return `local World (SQLite in ${env.STEPWISE_DATA_DIR ?? ".stepwise"})`;
+  if (name === "postgres") return "postgres World";
+  return `${name} World`;
+}
+
+export async function run(files: string[], options: ServerCommandOptions): Promise<number> {
+  const secret = process.env[SECRET_ENV];
+  if (secret === undefined || secret.length < MIN_SECRET_LENGTH) {
+    throw new ConfigError(
+      `npx stepwise server needs ${SECRET_ENV}: every route but /health is authenticated with it. Set it to a random secret of at least ${MIN_SECRET_LENGTH} characters (e.g. \`export ${SECRET_ENV}=$(openssl rand -hex 32)\`) and give workers the same value.`,
+    );
+  }
+  process.env.STEPWISE_WORKER = "0"; // the server executes nothing: workers do
+  if (files.length > 0) await loadWorkflowFiles(files);
+  const world = await createWorldFromEnv();
+  configure({ world });
+  const server = await startServer({
+    world,
+    ...(options.port === undefined ? {} : { port: options.port }),
+    ...(options.host === undefined ? {} : { host: options.host }),
+  });
+  note(
+    `stepwise server listening on ${server.url} over the ${worldWhere(world.name)}: run API at /stepwise, worker protocol v1 at /stepwise/protocol/v1, health at /health. Workers: STEPWISE_WORLD=${server.url}`,
+  );
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        note(`${signal} again: exiting now.`);
+        process.exit(130);
+      }
+      stopping = true;
+      note(`${signal}: finishing the requests in flight and closing the World…`);
+      resolve();
+    };
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
+  });
+  await server.close();
+  await shutdown();
+  note("stepwise server stopped.");
+  return 0;
+}

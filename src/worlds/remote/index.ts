@@ -1,0 +1,298 @@
+/**
+ * The remote World: a World over the worker protocol of a Stepwise server (`STEPWISE_WORLD=
+ * http://host:port`, docs/protocol.md). Every operation is one request to the server, which runs
+ * it on its own World (SQLite, PostgreSQL, …) with the same semantics and errors, so this World
+ * passes the same conformance suite and a worker needs only the server's URL and secret — no
+ * database credentials. Change hints come from the server's notification stream, and, for this
+ * World's own writes, at once from here (a listener never waits for the echo of its own write).
+ */
+import { ConfigError } from "../../errors/runtime.ts";
+import { ConflictError } from "../../errors/world.ts";
+import { operations, PROTOCOL_VERSION } from "../../protocol/operations.ts";
+import { createNotifier } from "../../world/notify.ts";
+import type { RunRecord, World, WorldNotification } from "../../world/types.ts";
+import { createNotificationFeed } from "./notifications.ts";
+import { createTransport } from "./transport.ts";
+
+export interface RemoteWorldOptions {
+  /** The server: `http://host:port`, or with the base path its API is mounted under (default `/stepwise`). */
+  url: string;
+  /** The server's bearer secret; default STEPWISE_HTTP_SECRET. */
+  secret?: string;
+}
+
+/** `http://host:port` → `http://host:port/stepwise/protocol/v1`; a path given is the base path. */
+export function protocolBase(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError(
+      `STEPWISE_WORLD=${url} is not a URL. Give the server's address, e.g. http://127.0.0.1:3000.`,
+    );
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+    throw new ConfigError(`STEPWISE_WORLD=${url}: a Stepwise server is reached over http: or https:.`);
+  }
+  const path = parsed.pathname.replace(/\/+$/, "");
+  return `${parsed.origin}${path === "" ? "/stepwise" : path}/protocol/${PROTOCOL_VERSION}`;
+}
+
+/** Opens a World over the Stepwise server at `options.url` (nothing is sent until the first call). */
+export function createRemoteWorld(options: RemoteWorldOptions): World {
+  const secret = options.secret ?? process.env.STEPWISE_HTTP_SECRET;
+  if (secret === undefined || secret === "") {
+    throw new ConfigError(
+      `STEPWISE_WORLD=${options.url} needs the server's secret: set STEPWISE_HTTP_SECRET to the value the server was started with.`,
+    );
+  }
+  const where = new URL(options.url).origin;
+  const transport = createTransport(protocolBase(options.url), secret, where);
+  const notifier = createNotifier();
+  const feed = createNotificationFeed(`${transport.base}/notifications`, transport.headers, (n) =>
+    notifier.emit(n),
+  );
+  let closed = false;
+  const pending = new Set<Promise<unknown>>();
+
+  /** Calls the operation, unless the World is closed; tracks it so `close` waits for it. */
+  function call<Req, Res>(
+    operation: { path: string } & Parameters<typeof transport.call<Req, Res>>[0],
+    body: Req,
+  ): Promise<Res> {
+    if (closed) return Promise.reject(new ConflictError("This World has been closed."));
+    const promise = transport.call(operation, body);
+    pending.add(promise);
+    const done = () => pending.delete(promise);
+    promise.then(done, done);
+    return promise;
+  }
+  const emit = (...notifications: WorldNotification[]): void => {
+    for (const notification of notifications) notifier.emit(notification);
+  };
+  const runHint = (run: RunRecord): WorldNotification => ({
+    type: "run",
+    runId: run.runId,
+    status: run.status,
+  });
+
+  const world: World = {
+    name: "remote",
+    runs: {
+      async create(input) {
+        const { run, created } = await call(operations.runsCreate, { run: input });
+        if (created) emit(runHint(run), { type: "queue" });
+        return run;
+      },
+      async createMany(inputs) {
+        const { results } = await call(operations.runsCreateMany, { runs: [...inputs] });
+        if (results.some((r) => r.created))
+          emit({ type: "queue" }, ...results.filter((r) => r.created).map((r) => runHint(r.run)));
+        return results;
+      },
+      async get(runId) {
+        return (await call(operations.runsGet, { runId })).run;
+      },
+      async list(filter = {}) {
+        const wire: {
+          status?: RunRecord["status"][];
+          workflowName?: string[];
+          limit?: number;
+          cursor?: string;
+        } = {};
+        if (filter.status !== undefined)
+          wire.status = typeof filter.status === "string" ? [filter.status] : [...filter.status];
+        if (filter.workflowName !== undefined) {
+          wire.workflowName =
+            typeof filter.workflowName === "string" ? [filter.workflowName] : [...filter.workflowName];
+        }
+        if (filter.limit !== undefined) wire.limit = filter.limit;
+        if (filter.cursor !== undefined) wire.cursor = filter.cursor;
+        return call(operations.runsList, { filter: wire });
+      },
+      async workflowNames() {
+        return (await call(operations.runsWorkflowNames, {})).names;
+      },
+      async acquire(runId, owner, leaseMs) {
+        const result = await call(operations.runsAcquire, { runId, owner, leaseMs });
+        if (!result.acquired) emit({ type: "inbox", runId });
+        return result as Awaited<ReturnType<World["runs"]["acquire"]>>;
+      },
+      async renew(owner, runIds, leaseMs) {
+        return (await call(operations.runsRenew, { owner, runIds: [...runIds], leaseMs })).runIds;
+      },
+      async release(runId, owner) {
+        return (await call(operations.runsRelease, { runId, owner })).released;
+      },
+      async import(input) {
+        const result = await call(operations.runsImport, { run: input as never });
+        if (result.imported) emit(runHint(result.run), { type: "queue" });
+        return result;
+      },
+    },
+    events: {
+      async append(request) {
+        const result = await call(operations.eventsAppend, {
+          ...request,
+          events: request.events.map((event) => ({ ...event, data: event.data as Record<string, unknown> })),
+          ...(request.enqueue === undefined ? {} : { enqueue: [...request.enqueue] }),
+          ...(request.consumeInbox === undefined ? {} : { consumeInbox: [...request.consumeInbox] }),
+          ...(request.ack === undefined ? {} : { ack: [...request.ack] }),
+        });
+        emit(runHint(result.run));
+        if ((request.enqueue?.length ?? 0) > 0) emit({ type: "queue" });
+        return result as Awaited<ReturnType<World["events"]["append"]>>;
+      },
+      async list(runId, options = {}) {
+        return (await call(operations.eventsList, { runId, ...options })).events as Awaited<
+          ReturnType<World["events"]["list"]>
+        >;
+      },
+    },
+    steps: {
+      async list(runId) {
+        return (await call(operations.stepsList, { runId })).steps;
+      },
+      async get(runId, stepId) {
+        return (await call(operations.stepsGet, { runId, stepId })).step;
+      },
+    },
+    hooks: {
+      async getByToken(token) {
+        return (await call(operations.hooksGetByToken, { token })).hook;
+      },
+      async get(hookId) {
+        return (await call(operations.hooksGet, { hookId })).hook;
+      },
+      async list(filter = {}) {
+        return (await call(operations.hooksList, filter)).hooks;
+      },
+    },
+    waits: {
+      async list(filter = {}) {
+        return (await call(operations.waitsList, filter)).waits;
+      },
+    },
+    queue: {
+      async enqueue(messages) {
+        await call(operations.queueEnqueue, { messages: [...messages] });
+        emit({ type: "queue" });
+      },
+      async claim(owner, options) {
+        const body: Parameters<typeof transport.call<unknown, unknown>>[1] & Record<string, unknown> = {
+          owner,
+          limit: options.limit,
+          leaseMs: options.leaseMs,
+        };
+        if (options.workflows !== undefined) body.workflows = [...options.workflows];
+        if (options.runIds !== undefined) body.runIds = [...options.runIds];
+        return (await call(operations.queueClaim, body as never)).messages;
+      },
+      async ack(owner, messageIds) {
+        await call(operations.queueAck, { owner, messageIds: [...messageIds] });
+      },
+      async release(owner, messageId, availableAt) {
+        await call(operations.queueRelease, {
+          owner,
+          messageId,
+          ...(availableAt === undefined ? {} : { availableAt }),
+        });
+        emit({ type: "queue" });
+      },
+      async extend(owner, messageIds, leaseMs) {
+        return (await call(operations.queueExtend, { owner, messageIds: [...messageIds], leaseMs }))
+          .messageIds;
+      },
+      async nextAvailableAt(filter = {}) {
+        const body: { workflows?: string[]; runIds?: string[] } = {};
+        if (filter.workflows !== undefined) body.workflows = [...filter.workflows];
+        if (filter.runIds !== undefined) body.runIds = [...filter.runIds];
+        return (await call(operations.queueNextAvailable, body)).at;
+      },
+      async list(runId) {
+        return (await call(operations.queueList, { runId })).messages;
+      },
+    },
+    inbox: {
+      async put(item, budget) {
+        const { item: stored } = await call(operations.inboxPut, {
+          item,
+          ...(budget?.maxRunBytes === undefined ? {} : { maxRunBytes: budget.maxRunBytes }),
+        });
+        emit({ type: "inbox", runId: item.runId }, { type: "queue" });
+        return stored;
+      },
+      async list(runId) {
+        return (await call(operations.inboxList, { runId })).items;
+      },
+    },
+    streams: {
+      async write(runId, name, chunks, options = {}) {
+        const { info } = await call(operations.streamsWrite, {
+          runId,
+          name,
+          chunks: [...chunks],
+          ...options,
+        });
+        emit({ type: "stream", runId, name });
+        return info;
+      },
+      async read(runId, name, options = {}) {
+        return call(operations.streamsRead, { runId, name, ...options });
+      },
+      async info(runId, name) {
+        return (await call(operations.streamsInfo, { runId, name })).info;
+      },
+      async list(runId) {
+        return (await call(operations.streamsList, { runId })).streams;
+      },
+    },
+    payloads: {
+      async rewrite(runId, rewrites) {
+        return call(operations.payloadsRewrite, { runId, rewrites: rewrites as never });
+      },
+    },
+    bundles: {
+      async put(bundle) {
+        await call(operations.bundlesPut, { bundle: { ...bundle, workflowIds: [...bundle.workflowIds] } });
+      },
+      async get(hash) {
+        return (await call(operations.bundlesGet, { hash })).bundle;
+      },
+      async hashes() {
+        return (await call(operations.bundlesHashes, {})).hashes;
+      },
+      async rewrite(hash, from, to) {
+        return (await call(operations.bundlesRewrite, { hash, from, to })).rewritten;
+      },
+    },
+    notices: {
+      async record(key) {
+        return (await call(operations.noticesRecord, { key })).recorded;
+      },
+    },
+    audit: {
+      async record(entry) {
+        return (await call(operations.auditRecord, { entry: { ...entry, runIds: [...entry.runIds] } })).entry;
+      },
+      async list(filter = {}) {
+        return call(operations.auditList, filter);
+      },
+    },
+    subscribe(listener) {
+      const unsubscribe = notifier.subscribe(listener);
+      if (!closed) feed.start();
+      return () => {
+        unsubscribe();
+        if (notifier.size === 0) feed.stop();
+      };
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      feed.stop();
+      await Promise.allSettled([...pending]);
+    },
+  };
+  return world;
+}
