@@ -27,6 +27,11 @@ export class Waiters {
     });
   }
 
+  /** True once the server is shutting down: a long poll answers with what it has. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
   /** How many requests are waiting (for the health route and tests). */
   get size(): number {
     return this.#waiters.size;

@@ -7,7 +7,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
+import { operations } from "../../src/protocol/operations.ts";
 import { createRemoteWorld } from "../../src/worlds/remote/index.ts";
 import { describeWorldConformance } from "../world-conformance/index.ts";
 
@@ -33,8 +34,19 @@ beforeAll(async () => {
   });
 }, 30_000);
 
-afterAll(() => {
-  server?.kill("SIGKILL");
+afterAll(async () => {
+  try {
+    // Every request and answer of the run matched the OpenAPI file, and every World operation was used.
+    const report = (await (await fetch(`${control}/report`)).json()) as {
+      violations: unknown[];
+      calls: Record<string, number>;
+    };
+    expect(report.violations).toEqual([]);
+    const worldOperations = Object.keys(operations).filter((key) => !/^(workers|tasks)/.test(key));
+    expect(worldOperations.filter((key) => (report.calls[key] ?? 0) === 0)).toEqual([]);
+  } finally {
+    server?.kill("SIGKILL");
+  }
 });
 
 // Behind the server: the memory World. (A SQLite World behind it passes too, but on the real clock
