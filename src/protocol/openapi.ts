@@ -8,12 +8,15 @@ import { errorBody, operations, PROTOCOL_VERSION, PROTOCOL_VERSIONS } from "./op
 import { componentSchemas, type JsonSchema } from "./schema.ts";
 
 const ERROR_STATUSES: Record<string, string> = {
-  "400": "A malformed body (INVALID_JSON, INVALID_BODY with `issues`) or an unsupported protocol version (PROTOCOL_VERSION_UNSUPPORTED).",
+  "400":
+    "A malformed body (INVALID_JSON, INVALID_BODY with `issues`) or an unsupported protocol version (PROTOCOL_VERSION_UNSUPPORTED).",
   "401": "No bearer secret, or the wrong one (UNAUTHORIZED). Checked before anything else.",
   "404": "Not found: RUN_NOT_FOUND, HOOK_NOT_FOUND, NOT_FOUND, WORKER_NOT_FOUND, OPERATION_NOT_FOUND.",
-  "409": "Conflict: SEQUENCE_CONFLICT, LEASE_LOST, RUN_FINISHED, RUN_ID_CONFLICT, HOOK_TOKEN_CONFLICT, IMPORT_CONFLICT, WORKFLOW_VERSION_CONFLICT, CONFLICT.",
+  "409":
+    "Conflict: SEQUENCE_CONFLICT, LEASE_LOST, RUN_FINISHED, RUN_ID_CONFLICT, HOOK_TOKEN_CONFLICT, IMPORT_CONFLICT, WORKFLOW_VERSION_CONFLICT, CONFLICT.",
   "413": "Too large: BODY_TOO_LARGE (the request), PAYLOAD_TOO_LARGE (a run's byte budget).",
-  "503": "The World behind the server is unavailable (WORLD_UNAVAILABLE, WORLD_BUSY, WORLD_STORAGE), or the server has no secret (HTTP_SECRET_NOT_SET).",
+  "503":
+    "The World behind the server is unavailable (WORLD_UNAVAILABLE, WORLD_BUSY, WORLD_STORAGE), or the server has no secret (HTTP_SECRET_NOT_SET).",
 };
 
 function errorResponses(): Record<string, unknown> {
@@ -55,7 +58,7 @@ export function openApiDocument(): JsonSchema {
       get: {
         operationId: "notifications",
         summary:
-          "The World's change hints as server-sent events: first `event: ready`, then one `data:` line per hint (a Notification as JSON); a comment every 15 s. Reconnect when it ends, treating the gap as `{ \"type\": \"any\" }`.",
+          'The World\'s change hints as server-sent events: first `event: ready`, then one `data:` line per hint (a Notification as JSON); a comment every 15 s. Reconnect when it ends, treating the gap as `{ "type": "any" }`.',
         responses: {
           "200": {
             description: "An event stream.",
@@ -71,9 +74,15 @@ export function openApiDocument(): JsonSchema {
       post: {
         operationId: key,
         summary: operation.summary,
-        requestBody: { required: true, content: { "application/json": { schema: operation.request.json() } } },
+        requestBody: {
+          required: true,
+          content: { "application/json": { schema: operation.request.json() } },
+        },
         responses: {
-          "200": { description: "Done.", content: { "application/json": { schema: operation.response.json() } } },
+          "200": {
+            description: "Done.",
+            content: { "application/json": { schema: operation.response.json() } },
+          },
           ...errorResponses(),
         },
       },

@@ -47,7 +47,8 @@ async function claimWaiting(
     const listening = waiters.listen((n) => n.type === "queue", signal);
     try {
       const messages = await world.queue.claim(owner, options);
-      if (messages.length > 0 || Date.now() >= deadline || signal.aborted || waiters.closed) return { messages };
+      if (messages.length > 0 || Date.now() >= deadline || signal.aborted || waiters.closed)
+        return { messages };
       const next = await world.queue.nextAvailableAt(filter);
       await listening.wait(Math.min(deadline, next ?? deadline));
     } finally {

@@ -15,7 +15,9 @@ import { createProtocolHandler } from "../../dist/server/protocol-handler.js";
 import { createLocalWorld } from "../../dist/worlds/local/index.js";
 import { createMemoryWorld } from "../../dist/worlds/memory/index.js";
 
-const openapi = JSON.parse(readFileSync(new URL("../../docs/protocol.openapi.json", import.meta.url), "utf8"));
+const openapi = JSON.parse(
+  readFileSync(new URL("../../docs/protocol.openapi.json", import.meta.url), "utf8"),
+);
 const ajv = new Ajv2020({ strict: false, allErrors: true });
 ajv.addSchema({ $id: "protocol", components: openapi.components });
 const compiled = new Map();
@@ -43,16 +45,26 @@ function validating(handler, basePath) {
       const text = await request.text();
       try {
         const validate = validator(spec.requestBody.content["application/json"].schema);
-        if (!validate(JSON.parse(text))) violations.push({ operation: spec.operationId, request: validate.errors });
+        if (!validate(JSON.parse(text)))
+          violations.push({ operation: spec.operationId, request: validate.errors });
       } catch (error) {
         violations.push({ operation: spec.operationId, request: String(error) });
       }
-      forward = new Request(request.url, { method: request.method, headers: request.headers, body: text, signal: request.signal });
+      forward = new Request(request.url, {
+        method: request.method,
+        headers: request.headers,
+        body: text,
+        signal: request.signal,
+      });
     }
     const response = await handler(forward);
     const expected = spec.responses[String(response.status)];
     if (expected === undefined) {
-      violations.push({ operation: spec.operationId, status: response.status, response: "undocumented status" });
+      violations.push({
+        operation: spec.operationId,
+        status: response.status,
+        response: "undocumented status",
+      });
       return response;
     }
     const schema = expected.content?.["application/json"]?.schema;
