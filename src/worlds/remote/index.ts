@@ -292,6 +292,7 @@ export function createRemoteWorld(options: RemoteWorldOptions): World {
       closed = true;
       feed.stop();
       await Promise.allSettled([...pending]);
+      transport.close();
     },
   };
   return world;
