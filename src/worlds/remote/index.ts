@@ -21,6 +21,9 @@ export interface RemoteWorldOptions {
   secret?: string;
 }
 
+/** How long a hint given here waits for its echo from the server's stream. */
+const ECHO_WINDOW_MS = 2_000;
+
 /** `http://host:port` → `http://host:port/stepwise/protocol/v1`; a path given is the base path. */
 export function protocolBase(url: string): string {
   let parsed: URL;
@@ -49,9 +52,26 @@ export function createRemoteWorld(options: RemoteWorldOptions): World {
   const where = new URL(options.url).origin;
   const transport = createTransport(protocolBase(options.url), secret, where);
   const notifier = createNotifier();
-  const feed = createNotificationFeed(`${transport.base}/notifications`, transport.headers, (n) =>
-    notifier.emit(n),
-  );
+  // Hints this World gave for its own writes, for a while: the server's stream echoes them, and
+  // each echo is dropped once (a hint of someone else's write still gets through: one echo is
+  // dropped per hint given here, whichever of the two arrives first).
+  const echoes = new Map<string, number[]>();
+  const echoKey = (n: WorldNotification) =>
+    `${n.type}|${"runId" in n ? n.runId : ""}|${"name" in n ? n.name : ""}`;
+  const isEcho = (notification: WorldNotification): boolean => {
+    const key = echoKey(notification);
+    const expiries = echoes.get(key);
+    if (expiries === undefined) return false;
+    const now = Date.now();
+    while (expiries.length > 0 && (expiries[0] as number) < now) expiries.shift();
+    const echo = expiries.length > 0;
+    if (echo) expiries.shift();
+    if (expiries.length === 0) echoes.delete(key);
+    return echo;
+  };
+  const feed = createNotificationFeed(`${transport.base}/notifications`, transport.headers, (n) => {
+    if (!isEcho(n)) notifier.emit(n);
+  });
   let closed = false;
   const pending = new Set<Promise<unknown>>();
 
@@ -68,7 +88,14 @@ export function createRemoteWorld(options: RemoteWorldOptions): World {
     return promise;
   }
   const emit = (...notifications: WorldNotification[]): void => {
-    for (const notification of notifications) notifier.emit(notification);
+    for (const notification of notifications) {
+      if (notifier.size === 0) continue;
+      const key = echoKey(notification);
+      const expiries = echoes.get(key) ?? [];
+      expiries.push(Date.now() + ECHO_WINDOW_MS);
+      echoes.set(key, expiries);
+      notifier.emit(notification);
+    }
   };
   const runHint = (run: RunRecord): WorldNotification => ({
     type: "run",
