@@ -70,7 +70,8 @@ async function recordUndriven(
     released = result.leaseReleased ?? false;
     // Not let go: someone asked for the run while we held it (the flag is cleared now).
     kept = !released;
-    return { state: "done", run: result.run };
+    // The run as leased, moved on by the append (an append reports only what it changed).
+    return { state: "done", run: { ...taken.run, ...result.run } };
   } finally {
     if (!released) await letGoOfRun(world, runId, owner, kept);
   }

@@ -53,7 +53,7 @@ export interface RestartedRun {
   occurrence?: number;
 }
 
-const ended = (run: RunRecord): boolean => TERMINAL_RUN_STATUSES.has(run.status);
+const ended = (run: Pick<RunRecord, "status">): boolean => TERMINAL_RUN_STATUSES.has(run.status);
 
 /** The generation a log is in (1 before its first restart). */
 function generationOf(log: readonly EventRecord[]): number {
@@ -145,7 +145,7 @@ async function restartLeased(
   generation: number,
   from: RestartPoint | undefined,
 ): Promise<RestartedRun> {
-  let run = leased;
+  let run: Pick<RunRecord, "status" | "seq"> = leased;
   let log = await world.events.list(runId);
   if (generationOf(log) !== generation || log.length !== run.seq) throw restartedMeanwhile(runId);
   const control = async (): Promise<string[]> =>

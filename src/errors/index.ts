@@ -1,5 +1,6 @@
 /** Every error class Stepwise exports, in one place. */
 export { ensureError, registerErrorCode, StepwiseError, type StepwiseErrorOptions } from "./base.ts";
+export { RunNotPausedError } from "./control.ts";
 export * from "./events.ts";
 export * from "./restart.ts";
 export * from "./runtime.ts";

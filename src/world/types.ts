@@ -2,7 +2,8 @@
  * The World interface: everything the runtime needs from storage and queuing, and nothing more.
  * A World is a plain object grouped by resource (runs, events, steps, hooks, waits, queue, inbox,
  * streams, payloads, notices, audit). Every method documents the errors it throws; those errors come from `errors/world.ts`
- * and the conformance suite (`test/world-conformance/`) holds every World to them.
+ * and the conformance suite (`world/testing/`, shipped as `stepwise-workflows/world/testing`) holds
+ * every World to them. The public face of all this is `world/index.ts` (`stepwise-workflows/world`).
  *
  * Times are epoch milliseconds. Payloads are opaque bytes from `serde/`. A World never interprets
  * payloads and never calls user code.
@@ -356,14 +357,30 @@ export interface AppendRequest {
   releaseLease?: boolean;
 }
 
+/**
+ * What an append tells of the run it wrote to: only what callers act on (the status the events
+ * left it in, the byte count the next write is checked against). The rest of the run
+ * (`runs.get`) is not sent back: a World need not read the run's input or output to answer.
+ */
+export interface AppendedRun {
+  runId: string;
+  /** The run's status after the append (`completed` when the events ended it, ...). */
+  status: RunStatus;
+  /** The run's new last sequence number (the same as `AppendResult.seq`). */
+  seq: number;
+  /** The run's `payloadBytes` after the append: its events' payloads added, the inbox items taken removed. */
+  payloadBytes: number;
+}
+
 export interface AppendResult {
   /** The run's new last sequence number. */
   seq: number;
+  /** The events as stored, numbered, with their times. */
   events: EventRecord[];
   /** Set when `releaseLease` was asked: whether the lease was released. */
   leaseReleased?: boolean;
-  /** The run after the append. */
-  run: RunRecord;
+  /** The run after the append, narrowed to what callers read (see `AppendedRun`). */
+  run: AppendedRun;
 }
 
 export type AcquireResult = { acquired: true; run: RunRecord } | { acquired: false; run: RunRecord };
@@ -551,6 +568,9 @@ export interface World {
      * processes are told only when the run's status changed or it enqueued.
      * The run's `payloadBytes` grows by the events' payload bytes and shrinks by the payload bytes
      * of the inbox items taken (no limit is checked here: the runtime checks before it appends).
+     * Returns the new `seq`, the events as stored, `leaseReleased` when a release was asked, and
+     * the run narrowed to its id, status, `seq` and `payloadBytes` (`AppendedRun`): read the run
+     * (`runs.get`) for anything else.
      */
     append(request: AppendRequest): Promise<AppendResult>;
     /** Events after `afterSeq` (default 0), in order, at most `limit`. `RunNotFoundError` if missing. */

@@ -9,6 +9,7 @@ import { ConflictError, HookTokenConflictError, NotFoundError, RunIdConflictErro
 import { runTooLarge } from "../util/bytes.ts";
 import type { EventDataMap, NewEvent } from "../world/events.ts";
 import {
+  type AppendedRun,
   type AuditEntry,
   type CreatedRun,
   type CreateRunInput,
@@ -47,6 +48,11 @@ export function runMatches(run: RunRecord, filter: ListRunsFilter): boolean {
 export function workflowNameList(filter: ListRunsFilter): readonly string[] | undefined {
   if (filter.workflowName === undefined) return undefined;
   return typeof filter.workflowName === "string" ? [filter.workflowName] : filter.workflowName;
+}
+
+/** What an append reports of its run (`AppendedRun`): its id, status, sequence number and byte count. */
+export function appendedRun(run: Pick<RunRecord, "runId" | "status" | "seq" | "payloadBytes">): AppendedRun {
+  return { runId: run.runId, status: run.status, seq: run.seq, payloadBytes: run.payloadBytes };
 }
 
 /**

@@ -12,10 +12,10 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { snapshot } from "../../src/world/testing/fixtures.ts";
 import type { World } from "../../src/world/types.ts";
 import { type E2eWorld, ok, openE2eWorld, pollFor } from "../helpers/e2e.ts";
 import { makeProject, type Project, REPO, runNode, spawnNode } from "../helpers/project.ts";
-import { snapshot } from "../world-conformance/fixtures.ts";
 
 const CLI = join(REPO, "dist", "cli", "index.js");
 

@@ -19,8 +19,6 @@ import { ExportFileError } from "../../src/ops/export-format.ts";
 import { importRuns } from "../../src/ops/import.ts";
 import { SPEC_VERSION } from "../../src/runtime/version.ts";
 import { ownerScope } from "../../src/util/owner.ts";
-import type { World } from "../../src/world/types.ts";
-import { createLocalWorld } from "../../src/worlds/local/index.ts";
 import {
   appendNext,
   expectReject,
@@ -28,7 +26,9 @@ import {
   runInput,
   snapshot,
   utf8,
-} from "../world-conformance/fixtures.ts";
+} from "../../src/world/testing/fixtures.ts";
+import type { World } from "../../src/world/types.ts";
+import { createLocalWorld } from "../../src/worlds/local/index.ts";
 
 let dir: string;
 let source: World;

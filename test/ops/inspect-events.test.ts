@@ -17,9 +17,9 @@ import { encodeValue } from "../../src/serde/codec.ts";
 import { createKeyring, parseEncryptionKey } from "../../src/serde/keys.ts";
 import { createPayloadCodec, type PayloadCodec } from "../../src/serde/payload.ts";
 import { places } from "../../src/serde/places.ts";
+import { appendNext } from "../../src/world/testing/fixtures.ts";
 import type { World } from "../../src/world/types.ts";
 import { createLocalWorld } from "../../src/worlds/local/index.ts";
-import { appendNext } from "../world-conformance/fixtures.ts";
 
 const codec: PayloadCodec = createPayloadCodec({
   keyring: createKeyring(parseEncryptionKey(randomBytes(32).toString("base64"), "current"), []),

@@ -6,8 +6,8 @@
 import { describe, expect, it } from "vitest";
 import { inspect } from "../../src/ops/inspect.ts";
 import { createPayloadCodec } from "../../src/serde/payload.ts";
+import { appendNext, createRun } from "../../src/world/testing/fixtures.ts";
 import { createMemoryWorld } from "../../src/worlds/memory/index.ts";
-import { appendNext, createRun } from "../world-conformance/fixtures.ts";
 
 const codec = createPayloadCodec();
 const a = `abcdef012345${"6".repeat(52)}`;

@@ -10,9 +10,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inspect } from "../../src/ops/inspect.ts";
 import { createPayloadCodec } from "../../src/serde/payload.ts";
+import { appendNext, createRun, startedRun } from "../../src/world/testing/fixtures.ts";
 import type { World } from "../../src/world/types.ts";
 import { createLocalWorld } from "../../src/worlds/local/index.ts";
-import { appendNext, createRun, startedRun } from "../world-conformance/fixtures.ts";
 
 const codec = createPayloadCodec();
 let dir: string;

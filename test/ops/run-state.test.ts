@@ -12,16 +12,16 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { inspect } from "../../src/ops/inspect.ts";
 import { describeProgress, describeRunState, runState } from "../../src/ops/run-state.ts";
 import { createPayloadCodec } from "../../src/serde/payload.ts";
-import type { World } from "../../src/world/types.ts";
-import { createLocalWorld } from "../../src/worlds/local/index.ts";
-import { createMemoryWorld } from "../../src/worlds/memory/index.ts";
 import {
   appendNext,
   createRun,
   hookCreated,
   startedRun,
   stepStarted,
-} from "../world-conformance/fixtures.ts";
+} from "../../src/world/testing/fixtures.ts";
+import type { World } from "../../src/world/types.ts";
+import { createLocalWorld } from "../../src/worlds/local/index.ts";
+import { createMemoryWorld } from "../../src/worlds/memory/index.ts";
 
 const DAY = 86_400_000;
 const codec = createPayloadCodec();

@@ -17,11 +17,11 @@ import { DEFAULT_LIMITS } from "../../src/runtime/limits.ts";
 import { getWorkflowBundle } from "../../src/runtime/registry.ts";
 import { createPayloadCodec } from "../../src/serde/payload.ts";
 import { UPGRADED_SPEC_VERSION } from "../../src/world/events.ts";
+import { createRun } from "../../src/world/testing/fixtures.ts";
 import type { World } from "../../src/world/types.ts";
 import { createLocalWorld } from "../../src/worlds/local/index.ts";
 import { createMemoryWorld } from "../../src/worlds/memory/index.ts";
 import { defineWorkflows } from "../helpers/workflows.ts";
-import { createRun } from "../world-conformance/fixtures.ts";
 
 const FILE = "test/ops/upgrade-flows.ts";
 const executed: string[] = [];

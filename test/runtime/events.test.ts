@@ -26,11 +26,11 @@ import { getWorkflowBundle, registerWorkflowBundle } from "../../src/runtime/reg
 import { Worker } from "../../src/runtime/worker.ts";
 import { encodeValue } from "../../src/serde/codec.ts";
 import { places } from "../../src/serde/places.ts";
+import { expectReject, snapshot } from "../../src/world/testing/fixtures.ts";
 import type { World } from "../../src/world/types.ts";
 import { createMemoryWorld } from "../../src/worlds/memory/index.ts";
 import { startUnpinned } from "../helpers/unpinned.ts";
 import { defineWorkflows } from "../helpers/workflows.ts";
-import { expectReject, snapshot } from "../world-conformance/fixtures.ts";
 
 /**
  * The worker replays the log at every step (no run kept in memory, released at once), or keeps

@@ -14,11 +14,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createRun } from "../../src/world/testing/fixtures.ts";
 import type { World } from "../../src/world/types.ts";
 import { createLocalWorld } from "../../src/worlds/local/index.ts";
 import { createPostgresWorld } from "../../src/worlds/postgres/index.ts";
 import { type PostgresServer, startPostgres } from "../helpers/postgres.ts";
-import { createRun } from "../world-conformance/fixtures.ts";
 
 const HOURS_3 = 3 * 60 * 60 * 1000;
 const realNow = Date.now;

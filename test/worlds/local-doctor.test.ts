@@ -11,9 +11,9 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { formatDoctorReport, type HealthReport, isHealthy, runDoctor } from "../../src/ops/doctor.ts";
+import { createRun } from "../../src/world/testing/fixtures.ts";
 import { createLocalWorld } from "../../src/worlds/local/index.ts";
 import { LATEST_VERSION } from "../../src/worlds/local/migrations.ts";
-import { createRun } from "../world-conformance/fixtures.ts";
 
 let dataDir: string;
 let file: string;

@@ -8,10 +8,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { stepStarted } from "../../src/world/testing/fixtures.ts";
 import { DATABASE_FILE } from "../../src/worlds/local/database.ts";
 import { createLocalWorld } from "../../src/worlds/local/index.ts";
 import { APPLICATION_ID, LATEST_VERSION, MIGRATIONS } from "../../src/worlds/local/migrations.ts";
-import { stepStarted } from "../world-conformance/fixtures.ts";
 
 let dataDir: string;
 beforeEach(() => {
@@ -260,7 +260,7 @@ describe("local World: upgrading a file written by schema version 8", () => {
         events: [{ type: "run_restarted", data: { generation: 2, fromCall: 0 } }],
       });
       expect(restarted.run).toMatchObject({ status: "pending", seq: 3 });
-      expect(restarted.run.completedAt).toBeUndefined();
+      expect((await world.runs.get("wrun_old")).completedAt).toBeUndefined();
     } finally {
       await world.close();
     }
@@ -296,12 +296,12 @@ describe("local World: upgrading a file written by schema version 10", () => {
       expect((await world.runs.get("wrun_created")).bundleHash).toBe(a);
       expect((await world.runs.get("wrun_started")).bundleHash).toBe(b);
       expect(await world.runs.get("wrun_unpinned")).not.toHaveProperty("bundleHash");
-      const upgraded = await world.events.append({
+      await world.events.append({
         runId: "wrun_unpinned",
         expectedSeq: 2,
         events: [{ type: "run_upgraded", data: { toHash: a } }],
       });
-      expect(upgraded.run).toMatchObject({ bundleHash: a, specVersion: 5 });
+      expect(await world.runs.get("wrun_unpinned")).toMatchObject({ bundleHash: a, specVersion: 5 });
       expect((await world.runs.list()).items.map((run) => run.bundleHash ?? null).sort()).toEqual([a, a, b]);
     } finally {
       await world.close();

@@ -14,9 +14,9 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { newOwnerId } from "../../src/util/owner.ts";
+import { nextNotification } from "../../src/world/testing/fixtures.ts";
 import type { World } from "../../src/world/types.ts";
 import { createLocalWorld } from "../../src/worlds/local/index.ts";
-import { nextNotification } from "../world-conformance/fixtures.ts";
 
 const root = join(import.meta.dirname, "..", "..");
 const childScript = join(import.meta.dirname, "fixtures", "local-child.mjs");

@@ -22,9 +22,9 @@ import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ConfigError } from "../../src/errors/runtime.ts";
 import { WorldCorruptError } from "../../src/errors/world.ts";
+import { createRun, expectReject } from "../../src/world/testing/fixtures.ts";
 import { createLocalWorld } from "../../src/worlds/local/index.ts";
 import { APPLICATION_ID, LATEST_VERSION, MIGRATIONS } from "../../src/worlds/local/migrations.ts";
-import { createRun, expectReject } from "../world-conformance/fixtures.ts";
 
 let dataDir: string;
 let file: string;

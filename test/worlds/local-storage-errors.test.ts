@@ -20,9 +20,9 @@ import {
   WorldStorageError,
   WorldUnavailableError,
 } from "../../src/errors/world.ts";
+import { createRun, expectReject, utf8 } from "../../src/world/testing/fixtures.ts";
 import type { World } from "../../src/world/types.ts";
 import { createLocalWorld } from "../../src/worlds/local/index.ts";
-import { createRun, expectReject, utf8 } from "../world-conformance/fixtures.ts";
 
 const child = join(import.meta.dirname, "fixtures", "storage-child.mjs");
 

@@ -12,9 +12,6 @@ import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ConfigError } from "../../src/errors/runtime.ts";
 import { ownerScope } from "../../src/util/owner.ts";
-import { openDatabase, resolveSynchronous } from "../../src/worlds/local/database.ts";
-import { createLocalWorld, type LocalWorldOptions } from "../../src/worlds/local/index.ts";
-import { APPLICATION_ID, LATEST_VERSION } from "../../src/worlds/local/migrations.ts";
 import {
   createRun,
   expectReject,
@@ -23,8 +20,11 @@ import {
   startedRun,
   stepStarted,
   utf8,
-} from "../world-conformance/fixtures.ts";
-import { describeWorldConformance } from "../world-conformance/index.ts";
+} from "../../src/world/testing/fixtures.ts";
+import { describeWorldConformance } from "../../src/world/testing/index.ts";
+import { openDatabase, resolveSynchronous } from "../../src/worlds/local/database.ts";
+import { createLocalWorld, type LocalWorldOptions } from "../../src/worlds/local/index.ts";
+import { APPLICATION_ID, LATEST_VERSION } from "../../src/worlds/local/migrations.ts";
 
 function conformance(name: string, options: LocalWorldOptions): void {
   describeWorldConformance(name, async () => {

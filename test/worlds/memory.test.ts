@@ -2,8 +2,9 @@
  * Runs the World conformance suite against the memory World: once on a clock the tests drive, and
  * once on the real clock (the way a World without a controllable clock runs the suite).
  */
+
+import { describeWorldConformance } from "../../src/world/testing/index.ts";
 import { createMemoryWorld } from "../../src/worlds/memory/index.ts";
-import { describeWorldConformance } from "../world-conformance/index.ts";
 
 describeWorldConformance("memory", async () => {
   let time = 1_700_000_000_000;

@@ -8,9 +8,6 @@ import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { SerializationError } from "../../src/errors/runtime.ts";
 import { HookTokenConflictError, SequenceConflictError } from "../../src/errors/world.ts";
-import type { World } from "../../src/world/types.ts";
-import { createPostgresWorld, type PostgresWorldOptions } from "../../src/worlds/postgres/index.ts";
-import { type PostgresServer, startPostgres } from "../helpers/postgres.ts";
 import {
   createRun,
   expectBytes,
@@ -18,7 +15,10 @@ import {
   hookCreated,
   startedRun,
   stepStarted,
-} from "../world-conformance/fixtures.ts";
+} from "../../src/world/testing/fixtures.ts";
+import type { World } from "../../src/world/types.ts";
+import { createPostgresWorld, type PostgresWorldOptions } from "../../src/worlds/postgres/index.ts";
+import { type PostgresServer, startPostgres } from "../helpers/postgres.ts";
 
 let server: PostgresServer | undefined;
 let url = "";

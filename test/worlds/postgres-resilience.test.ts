@@ -12,10 +12,10 @@ import { pathToFileURL } from "node:url";
 import { build } from "esbuild";
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createRun, expectReject, startedRun, stepStarted, utf8 } from "../../src/world/testing/fixtures.ts";
 import type { World, WorldNotification } from "../../src/world/types.ts";
 import { createPostgresWorld, WorldUnavailableError } from "../../src/worlds/postgres/index.ts";
 import { type PostgresServer, startPostgres } from "../helpers/postgres.ts";
-import { createRun, expectReject, startedRun, stepStarted, utf8 } from "../world-conformance/fixtures.ts";
 
 let server: PostgresServer;
 let url = "";

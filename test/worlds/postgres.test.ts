@@ -9,15 +9,6 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError } from "../../src/errors/runtime.ts";
 import type { NewEvent } from "../../src/world/events.ts";
-import { createMemoryWorld } from "../../src/worlds/memory/index.ts";
-import {
-  createPostgresWorld,
-  migrate,
-  type PostgresWorldOptions,
-  WorldUnavailableError,
-} from "../../src/worlds/postgres/index.ts";
-import { LATEST_VERSION, MIGRATIONS } from "../../src/worlds/postgres/migrations/index.ts";
-import { type PostgresServer, startPostgres } from "../helpers/postgres.ts";
 import {
   createRun,
   expectReject,
@@ -27,8 +18,17 @@ import {
   startedRun,
   stepStarted,
   utf8,
-} from "../world-conformance/fixtures.ts";
-import { describeWorldConformance } from "../world-conformance/index.ts";
+} from "../../src/world/testing/fixtures.ts";
+import { describeWorldConformance } from "../../src/world/testing/index.ts";
+import { createMemoryWorld } from "../../src/worlds/memory/index.ts";
+import {
+  createPostgresWorld,
+  migrate,
+  type PostgresWorldOptions,
+  WorldUnavailableError,
+} from "../../src/worlds/postgres/index.ts";
+import { LATEST_VERSION, MIGRATIONS } from "../../src/worlds/postgres/migrations/index.ts";
+import { type PostgresServer, startPostgres } from "../helpers/postgres.ts";
 
 let server: PostgresServer | undefined;
 let url = "";
@@ -436,12 +436,11 @@ describe("postgres World: schema and migrations", () => {
       expect((await world.runs.get("wrun_created")).bundleHash).toBe(a);
       expect((await world.runs.get("wrun_started")).bundleHash).toBe(b);
       expect(await world.runs.get("wrun_unpinned")).not.toHaveProperty("bundleHash");
-      const upgraded = await world.events.append({
+      await world.events.append({
         runId: "wrun_unpinned",
         expectedSeq: 2,
         events: [{ type: "run_upgraded", data: { toHash: a } }],
       });
-      expect(upgraded.run).toMatchObject({ bundleHash: a, specVersion: 5 });
       expect(await world.runs.get("wrun_unpinned")).toMatchObject({ bundleHash: a, specVersion: 5 });
     } finally {
       await world.close();

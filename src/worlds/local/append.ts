@@ -8,8 +8,8 @@ import { ConflictError, HookTokenConflictError, RunNotFoundError } from "../../e
 import type { EventRecord } from "../../world/events.ts";
 import { applyRunVersion, checkAppend, type ProjectionEffect, projectEvent } from "../../world/projection.ts";
 import type { AppendRequest, AppendResult, RunRecord } from "../../world/types.ts";
-import { releaseAfterAppend } from "../shared.ts";
-import { num, runFromHead } from "../sql/rows.ts";
+import { appendedRun, releaseAfterAppend } from "../shared.ts";
+import { runFromHead } from "../sql/rows.ts";
 import type { LocalContext } from "./context.ts";
 import { insertMessage } from "./queue.ts";
 
@@ -72,16 +72,7 @@ export function applyAppend(ctx: LocalContext, request: AppendRequest): AppendRe
   if (run.status === statusBefore) sql.updateRunProgress.run(run.seq, run.payloadBytes, ...rest);
   else sql.updateRun.run(run.status, run.seq, run.payloadBytes, ...rest);
 
-  // The record shows the lease's expiry on this process's wall clock, as every read does.
-  if (run.lease !== undefined && head.lease_expires_at !== null) {
-    run.lease.expiresAt = ctx.leases.wallExpiry(
-      num(head.lease_expires_at),
-      head.lease_clock,
-      head.lease_until,
-    );
-  }
-  run.input = ctx.inputOf(run.runId);
-  const result: AppendResult = { seq: run.seq, events, run };
+  const result: AppendResult = { seq: run.seq, events, run: appendedRun(run) };
   if (leaseReleased !== undefined) result.leaseReleased = leaseReleased;
   return result;
 }

@@ -1,14 +1,13 @@
 /**
  * What every part of the local World shares: the connection and its prepared statements, the
  * clock, the lease rules, the notifier, transaction helpers that also enforce `close()`, call order
- * and the guard (a World whose database was found damaged writes nothing more), the cache of run
- * inputs (immutable, and returned with every append's run), and dead-owner detection.
+ * and the guard (a World whose database was found damaged writes nothing more), and dead-owner
+ * detection.
  */
 import type Database from "better-sqlite3";
 import { ConflictError } from "../../errors/world.ts";
 import { isOwnerDeadOnThisHost } from "../../util/owner.ts";
 import type { Notifier } from "../../world/notify.ts";
-import { bytesOf } from "../sql/rows.ts";
 import type { Guard } from "./guard.ts";
 import type { LeaseRules } from "./lease-clock.ts";
 import type { Statements } from "./statements.ts";
@@ -33,9 +32,6 @@ export interface LocalContext {
   read<T>(fn: () => T): T;
   /** A lease owner that is a dead process on this host holds nothing. */
   isOwnerDead(owner: string): boolean;
-  /** The run's input (its run_created payload), from cache. */
-  inputOf(runId: string): Uint8Array;
-  rememberInput(runId: string, input: Uint8Array): void;
 }
 
 export interface ContextParts {
@@ -49,32 +45,12 @@ export interface ContextParts {
   guard: Guard;
 }
 
-const INPUT_CACHE_ENTRIES = 2048;
-const INPUT_CACHE_BYTES = 64 * 1024 * 1024;
-
 export function createContext(parts: ContextParts): LocalContext {
   const { db, sql, guard } = parts;
   const immediate = db.transaction((fn: () => unknown) => fn()).immediate;
   const deferred = db.transaction((fn: () => unknown) => fn()).deferred;
 
   const dead = new Set<string>();
-  const inputs = new Map<string, Uint8Array>();
-  let inputBytes = 0;
-
-  const remember = (runId: string, input: Uint8Array): void => {
-    if (input.byteLength > INPUT_CACHE_BYTES / 8) return;
-    const old = inputs.get(runId);
-    if (old) inputBytes -= old.byteLength;
-    inputs.delete(runId);
-    inputs.set(runId, input);
-    inputBytes += input.byteLength;
-    while (inputs.size > INPUT_CACHE_ENTRIES || inputBytes > INPUT_CACHE_BYTES) {
-      const oldest = inputs.keys().next();
-      if (oldest.done) break;
-      inputBytes -= inputs.get(oldest.value)?.byteLength ?? 0;
-      inputs.delete(oldest.value);
-    }
-  };
 
   return {
     db,
@@ -110,14 +86,5 @@ export function createContext(parts: ContextParts): LocalContext {
       dead.add(owner);
       return true;
     },
-    inputOf(runId) {
-      const cached = inputs.get(runId);
-      if (cached) return cached;
-      const input = sql.runInput.get(runId);
-      const bytes = input ? bytesOf(input) : new Uint8Array(0);
-      remember(runId, bytes);
-      return bytes;
-    },
-    rememberInput: remember,
   };
 }

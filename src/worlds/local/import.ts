@@ -83,7 +83,6 @@ export function importRun(ctx: LocalContext, input: ImportRunInput): ImportedRun
     return { run: runFromRow(stored), imported: true };
   });
   if (result.imported) {
-    ctx.rememberInput(input.runId, result.run.input);
     if ((input.messages?.length ?? 0) > 0) ctx.notifier.emit({ type: "queue" });
     ctx.notifier.emit({ type: "run", runId: input.runId, status: result.run.status });
   }

@@ -4,7 +4,7 @@
  * hold payload bytes: events, inbox, stream_chunks, and hooks (a webhook's static response, base64
  * in its metadata, rewritten in its hook_created event too). Steps and the run's input and output are
  * read from the log, so they follow. A reader in another process sees the whole batch or none of
- * it (WAL snapshots). The run's input, cached in this process, is replaced with its new bytes.
+ * it (WAL snapshots).
  */
 import { RunNotFoundError } from "../../errors/world.ts";
 import type { PayloadRewrite, PayloadRewriteResult, World } from "../../world/types.ts";
@@ -30,19 +30,12 @@ export function createPayloads(ctx: LocalContext): World["payloads"] {
     async rewrite(runId, rewrites) {
       ctx.enter();
       checkPayloadRewrites(runId, rewrites);
-      let input: Uint8Array | undefined;
-      const result = ctx.write((): PayloadRewriteResult => {
+      return ctx.write((): PayloadRewriteResult => {
         if (sql.runExists.get(runId) === undefined) throw new RunNotFoundError(runId);
         let rewritten = 0;
-        for (const rewrite of rewrites) {
-          const changed = apply(runId, rewrite);
-          rewritten += changed;
-          if (changed > 0 && rewrite.slot.kind === "event" && rewrite.slot.seq === 1) input = rewrite.bytes;
-        }
+        for (const rewrite of rewrites) rewritten += apply(runId, rewrite);
         return { rewritten, skipped: rewrites.length - rewritten };
       });
-      if (input !== undefined) ctx.rememberInput(runId, new Uint8Array(input));
-      return result;
     },
   };
 }

@@ -90,7 +90,6 @@ export function createRuns(ctx: LocalContext): World["runs"] {
       }),
     );
     const created = results.filter((result) => result.created);
-    for (const { run } of created) ctx.rememberInput(run.runId, run.input);
     if (created.length > 0) ctx.notifier.emit({ type: "queue" });
     for (const { run } of created) ctx.notifier.emit({ type: "run", runId: run.runId });
     return batchResults(batch, results);

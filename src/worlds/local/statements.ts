@@ -69,9 +69,6 @@ export function prepareStatements(db: Database.Database) {
     runExists: prep<[runId: string], number>("SELECT 1 FROM runs WHERE run_id = ?").pluck(),
     runHead: prep<[runId: string], LocalRunHeadRow>(`SELECT ${RUN_HEAD} FROM runs WHERE run_id = ?`),
     run: prep<[runId: string], RunRow>(`${RUN_SELECT} WHERE r.run_id = ?`),
-    runInput: prep<[runId: string], Uint8Array>(
-      "SELECT payload FROM events WHERE run_id = ? AND seq = 1",
-    ).pluck(),
     runCreatedAt: prep<[runId: string], number>("SELECT created_at FROM runs WHERE run_id = ?").pluck(),
     /** A loose index scan of runs_by_workflow: one probe per distinct name, never a pass over the runs. */
     workflowNames: prep<[], string>(

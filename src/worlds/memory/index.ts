@@ -43,6 +43,7 @@ import {
   importSegments,
 } from "../import-run.ts";
 import {
+  appendedRun,
   auditEntryOf,
   batchResults,
   bundleNotFound,
@@ -72,6 +73,10 @@ export interface MemoryWorldOptions {
   now?: () => number;
 }
 
+/**
+ * A World in this process's heap: the reference implementation of the contract (`World`), for
+ * tests and trials. `now` replaces the clock (timestamps, due times and leases all read it).
+ */
 export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
   const now = options.now ?? Date.now;
   const runs = new Map<string, RunState>();
@@ -751,7 +756,7 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
       request.releaseLease && request.owner !== undefined
         ? releaseAfterAppend(run, request.owner)
         : undefined;
-    const result: AppendResult = { seq: run.seq, events: stored, run: copy(run) };
+    const result: AppendResult = { seq: run.seq, events: stored, run: appendedRun(run) };
     if (leaseReleased !== undefined) result.leaseReleased = leaseReleased;
     return result;
   }

@@ -13,6 +13,7 @@ import { ConflictError, HookTokenConflictError, RunNotFoundError } from "../../e
 import type { EventRecord } from "../../world/events.ts";
 import { checkAppend, type ProjectionEffect, projectEvent } from "../../world/projection.ts";
 import type { AppendRequest, AppendResult, RunRecord } from "../../world/types.ts";
+import { appendedRun } from "../shared.ts";
 import { type RunHeadRow, runFromHead } from "../sql/rows.ts";
 import { createStepWrites, type StepUpdateWire, type StepUpsertWire } from "./step-writes.ts";
 
@@ -254,16 +255,11 @@ export function encodeBatch(plans: readonly AppendPlan[]): { json: string; blob:
 }
 
 /** The append's result, or the contract's error for its outcome (thrown). */
-export function resultOf(plan: AppendPlan, outcome: AppendOutcome, input: Uint8Array): AppendResult {
+export function resultOf(plan: AppendPlan, outcome: AppendOutcome): AppendResult {
   const { request } = plan;
   switch (outcome.error) {
     case undefined: {
-      const run = runFromHead(outcome.head, input);
-      const last = plan.events[plan.events.length - 1];
-      if (last?.payload !== undefined) {
-        if (run.status === "completed") run.output = last.payload;
-        else if (run.status === "failed") run.error = last.payload;
-      }
+      const run = appendedRun(runFromHead(outcome.head, EMPTY));
       const result: AppendResult = { seq: run.seq, events: plan.events, run };
       if (request.releaseLease && request.owner !== undefined)
         result.leaseReleased = outcome.released === true;

@@ -1,14 +1,12 @@
 /**
  * What every part of the postgres World shares: the pool and its statements, the clocks (the wall
  * clock for timestamps and due times; the database's for leases), the notifier and the NOTIFY
- * channel, a `query` that turns connection failures into errors naming the server, the closed
- * check, and the cache of run inputs (immutable; returned with every append's run, so an append
- * need not send them back from the database).
+ * channel, a `query` that turns connection failures into errors naming the server, and the
+ * closed check.
  */
 import type pg from "pg";
 import { ConflictError } from "../../errors/world.ts";
 import type { Notifier } from "../../world/notify.ts";
-import { bytesOf } from "../sql/rows.ts";
 import { connectionFailure, type Target } from "./connection.ts";
 import { type Note, notePayload } from "./notifications.ts";
 import type { Queries, Statement } from "./queries.ts";
@@ -43,9 +41,6 @@ export interface PgContext {
   transaction<T>(work: (query: PgContext["query"]) => Promise<T>): Promise<T>;
   /** The payload of a notification carrying `notes` from this World. */
   notes(notes: readonly Note[]): string;
-  /** The inputs (run_created payloads) of these runs, from cache or one query. */
-  inputsOf(runIds: readonly string[]): Promise<Map<string, Uint8Array>>;
-  rememberInput(runId: string, input: Uint8Array): void;
 }
 
 export interface ContextParts {
@@ -61,28 +56,8 @@ export interface ContextParts {
   isClosed: () => boolean;
 }
 
-const INPUT_CACHE_ENTRIES = 4096;
-const INPUT_CACHE_BYTES = 64 * 1024 * 1024;
-
 export function createContext(parts: ContextParts): PgContext {
   const { pool, target } = parts;
-  const inputs = new Map<string, Uint8Array>();
-  let inputBytes = 0;
-
-  const remember = (runId: string, input: Uint8Array): void => {
-    if (input.byteLength > INPUT_CACHE_BYTES / 8) return;
-    const old = inputs.get(runId);
-    if (old) inputBytes -= old.byteLength;
-    inputs.delete(runId);
-    inputs.set(runId, input);
-    inputBytes += input.byteLength;
-    while (inputs.size > INPUT_CACHE_ENTRIES || inputBytes > INPUT_CACHE_BYTES) {
-      const oldest = inputs.keys().next();
-      if (oldest.done) break;
-      inputBytes -= inputs.get(oldest.value)?.byteLength ?? 0;
-      inputs.delete(oldest.value);
-    }
-  };
 
   const query = async <R>(statement: Statement, values: readonly unknown[]): Promise<R[]> => {
     try {
@@ -152,24 +127,5 @@ export function createContext(parts: ContextParts): PgContext {
     query,
     transaction,
     notes: (notes) => notePayload(parts.origin, notes),
-    async inputsOf(runIds) {
-      const found = new Map<string, Uint8Array>();
-      const missing: string[] = [];
-      for (const runId of new Set(runIds)) {
-        const cached = inputs.get(runId);
-        if (cached) found.set(runId, cached);
-        else missing.push(runId);
-      }
-      if (missing.length > 0) {
-        const rows = await query<{ run_id: string; payload: Uint8Array | null }>(parts.q.inputs, [missing]);
-        for (const row of rows) {
-          const input = row.payload === null ? new Uint8Array(0) : bytesOf(row.payload);
-          remember(row.run_id, input);
-          found.set(row.run_id, input);
-        }
-      }
-      return found;
-    },
-    rememberInput: remember,
   };
 }

@@ -57,8 +57,6 @@ function explain(error: unknown, runId: string): unknown {
 
 /** Savepoints per transaction at most: past 64 subtransactions, Postgres snapshots slow down. */
 const MAX_GUARDED = 48;
-const EMPTY = new Uint8Array(0);
-
 export function createGroupCommit(
   ctx: PgContext,
   options: GroupCommitOptions,
@@ -115,25 +113,13 @@ export function createGroupCommit(
       for (const item of batch) item.reject(explain(error, item.plan.request.runId));
       return;
     }
-    const written = batch.filter(
-      (_, index) => outcomes[index] !== undefined && outcomes[index]?.error === undefined,
-    );
-    let inputs = new Map<string, Uint8Array>();
-    if (written.length > 0) {
-      try {
-        inputs = await ctx.inputsOf(written.map((item) => item.plan.request.runId));
-      } catch (error) {
-        for (const item of batch) item.reject(error);
-        return;
-      }
-    }
     const settled: (() => void)[] = [];
     let enqueued = false;
     batch.forEach((item, index) => {
       const outcome = outcomes[index];
       try {
         if (outcome === undefined) throw new Error("Internal error: append_batch returned too few outcomes.");
-        const result = resultOf(item.plan, outcome, inputs.get(item.plan.request.runId) ?? EMPTY);
+        const result = resultOf(item.plan, outcome);
         if (item.plan.enqueues) enqueued = true;
         ctx.notifier.emit({ type: "run", runId: result.run.runId, status: result.run.status });
         settled.push(() => item.resolve(result));

@@ -66,7 +66,7 @@ export async function importRun(ctx: PgContext, input: ImportRunInput): Promise<
         const outcome = rows[index]?.outcome;
         if (outcome === undefined) throw new Error("Internal error: append_batch returned too few outcomes.");
         // Throws the contract's error for a refused segment (the transaction then rolls back).
-        resultOf(plan, outcome, create.input);
+        resultOf(plan, outcome);
       });
     }
     for (const item of input.inbox ?? []) {
@@ -121,7 +121,6 @@ export async function importRun(ctx: PgContext, input: ImportRunInput): Promise<
     return { run, imported: true };
   });
   if (result.imported) {
-    ctx.rememberInput(input.runId, result.run.input);
     if ((input.messages?.length ?? 0) > 0) ctx.notifier.emit({ type: "queue" });
     ctx.notifier.emit({ type: "run", runId: input.runId, status: result.run.status });
   }

@@ -5,8 +5,7 @@
  * output are read joined with the log, so they follow. It takes no lock on the run row, so it never
  * waits for (nor holds up) an append: `append_one` only inserts events and deletes inbox items, and
  * a rewrite of an item deleted meanwhile matches no row and is skipped. Under MVCC a reader sees
- * each row before or after the commit, never a mix within a row. The run's input, cached in this
- * process, is replaced with its new bytes.
+ * each row before or after the commit, never a mix within a row.
  */
 import { RunNotFoundError } from "../../errors/world.ts";
 import type { PayloadRewrite, World } from "../../world/types.ts";
@@ -44,18 +43,14 @@ export function createPayloads(ctx: PgContext): World["payloads"] {
     async rewrite(runId, rewrites) {
       ctx.enter();
       checkPayloadRewrites(runId, rewrites);
-      let input: Uint8Array | undefined;
       const rewritten = await ctx.transaction(async (query) => {
         if ((await query(q.runExists, [runId])).length === 0) throw new RunNotFoundError(runId);
         let count = 0;
         for (const rewrite of rewrites) {
-          if (!(await apply(query, runId, rewrite))) continue;
-          count++;
-          if (rewrite.slot.kind === "event" && rewrite.slot.seq === 1) input = rewrite.bytes;
+          if (await apply(query, runId, rewrite)) count++;
         }
         return count;
       });
-      if (input !== undefined) ctx.rememberInput(runId, new Uint8Array(input));
       return { rewritten, skipped: rewrites.length - rewritten };
     },
   };

@@ -63,10 +63,6 @@ export function createQueries(s: string) {
       "append_batch",
       `SELECT outcome FROM ${s}.append_batch($1::jsonb, $2::bytea, $3, $4) AS outcome`,
     ),
-    inputs: named(
-      "inputs",
-      `SELECT run_id, payload FROM ${s}.events WHERE run_id = ANY($1::text[]) AND seq = 1`,
-    ),
     streamWrite: named(
       "stream_write",
       `SELECT o_found, o_length, o_closed, o_refused, o_bytes

@@ -26,7 +26,6 @@ export function createRuns(ctx: PgContext): World["runs"] {
   const toRun = (row: RunRow & { clock_now: string | number }): RunRecord => {
     const run = runFromRow(row);
     if (run.lease !== undefined) run.lease.expiresAt = ctx.onWallClock(run.lease.expiresAt, row.clock_now);
-    ctx.rememberInput(run.runId, run.input);
     return run;
   };
 
@@ -53,7 +52,6 @@ export function createRuns(ctx: PgContext): World["runs"] {
       wakePending: false,
     };
     if (input.bundleHash !== undefined) run.bundleHash = input.bundleHash;
-    ctx.rememberInput(run.runId, run.input);
     return run;
   };
 

@@ -10,8 +10,8 @@ import {
   RunFinishedError,
   RunNotFoundError,
   SequenceConflictError,
-} from "../../src/errors/world.ts";
-import type { NewEvent } from "../../src/world/events.ts";
+} from "../../errors/world.ts";
+import type { NewEvent } from "../events.ts";
 import {
   allBytes,
   appendNext,
@@ -50,6 +50,29 @@ export function describeAppend(t: WorldContext): void {
       expect((await t.world.events.list(run.runId)).map((event) => event.seq)).toEqual([1, 2, 3, 4]);
     });
 
+    it("reports the run narrowed to its id, status, seq and payload bytes, as stored", async () => {
+      const run = await createRun(t.world, { input: utf8("input") });
+      const started = await appendNext(t.world, run.runId, [
+        { type: "run_started", data: {} },
+        stepStarted("step_a", 1, utf8("args")),
+      ]);
+      const stored = await t.world.runs.get(run.runId);
+      // Only what callers read: the rest (input, output, lease, ...) is `runs.get`'s to tell.
+      expect(started.run).toEqual({
+        runId: run.runId,
+        status: "running",
+        seq: 3,
+        payloadBytes: stored.payloadBytes,
+      });
+      expect(stored.payloadBytes).toBe(9);
+      const ended = await appendNext(t.world, run.runId, [
+        { type: "step_completed", data: { stepId: "step_a", attempt: 1 }, payload: utf8("out") },
+        { type: "run_completed", data: {}, payload: utf8("done") },
+      ]);
+      expect(ended.run).toEqual({ runId: run.runId, status: "completed", seq: 5, payloadBytes: 16 });
+      expect((await t.world.runs.get(run.runId)).output).toEqual(utf8("done"));
+    });
+
     it("the returned events are the stored ones", async () => {
       const run = await createRun(t.world);
       const result = await appendNext(t.world, run.runId, [
@@ -68,7 +91,7 @@ export function describeAppend(t: WorldContext): void {
       ]);
       t.expectTime(result.events[0]?.createdAt, t.now());
       expect(result.events[1]?.createdAt).toBe(1_234);
-      t.expectTime(result.run.updatedAt, t.now());
+      t.expectTime((await t.world.runs.get(run.runId)).updatedAt, t.now());
     });
 
     it("stores event data as JSON and payloads byte for byte", async () => {

@@ -4,16 +4,17 @@
  * current sequence number, and a snapshot of everything a run owns, for "nothing was written" checks.
  */
 import { expect } from "vitest";
-import { newId } from "../../src/util/ids.ts";
-import type { NewEvent } from "../../src/world/events.ts";
+import { newId } from "../../util/ids.ts";
+import type { NewEvent } from "../events.ts";
 import type {
+  AppendedRun,
   AppendRequest,
   AppendResult,
   CreateRunInput,
   RunRecord,
   World,
   WorldNotification,
-} from "../../src/world/types.ts";
+} from "../types.ts";
 
 export const WORKFLOW = "conformance/workflow";
 
@@ -100,10 +101,16 @@ export async function appendNext(
   return world.events.append({ runId, expectedSeq: run.seq, events, ...extras });
 }
 
+/** What an append reports of a run in this state (`AppendedRun`): compare `result.run` with it. */
+export function appendedOf(run: RunRecord): AppendedRun {
+  return { runId: run.runId, status: run.status, seq: run.seq, payloadBytes: run.payloadBytes };
+}
+
 /** A run that a worker has started (status "running", seq 2). */
 export async function startedRun(world: World, overrides: Partial<CreateRunInput> = {}): Promise<RunRecord> {
   const run = await createRun(world, overrides);
-  return (await appendNext(world, run.runId, [{ type: "run_started", data: {} }])).run;
+  await appendNext(world, run.runId, [{ type: "run_started", data: {} }]);
+  return world.runs.get(run.runId);
 }
 
 export function stepStarted(stepId: string, attempt = 1, payload?: Uint8Array): NewEvent {

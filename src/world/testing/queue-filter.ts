@@ -6,7 +6,7 @@
  * its run's workflow; and concurrent filtered claims never hand one message to two owners.
  */
 import { describe, expect, it } from "vitest";
-import type { QueueMessage } from "../../src/world/types.ts";
+import type { QueueMessage } from "../types.ts";
 import { appendNext, createRun, startedRun, stepStarted, utf8 } from "./fixtures.ts";
 import { LONG, SHORT, TICK, type WorldContext } from "./harness.ts";
 

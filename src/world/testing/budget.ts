@@ -5,8 +5,8 @@
  * with `PayloadTooLargeError`, writing nothing, however many writers race for the last bytes.
  */
 import { describe, expect, it } from "vitest";
-import { PayloadTooLargeError } from "../../src/errors/runtime.ts";
-import { ConflictError } from "../../src/errors/world.ts";
+import { PayloadTooLargeError } from "../../errors/runtime.ts";
+import { ConflictError } from "../../errors/world.ts";
 import {
   appendNext,
   bytes,
@@ -30,7 +30,8 @@ export function describeBudget(t: WorldContext): void {
       expect(sealed.encrypted).toBe(true);
       expect((await t.world.runs.get(sealed.runId)).encrypted).toBe(true);
       const after = await appendNext(t.world, sealed.runId, [{ type: "run_started", data: {} }]);
-      expect(after.run.encrypted).toBe(true);
+      expect(after.seq).toBe(2);
+      expect((await t.world.runs.get(sealed.runId)).encrypted).toBe(true);
       const listed = await t.world.runs.list({});
       expect(listed.items.find((run) => run.runId === sealed.runId)?.encrypted).toBe(true);
       expect(listed.items.find((run) => run.runId === plain.runId)?.encrypted).toBe(false);

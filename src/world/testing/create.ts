@@ -5,8 +5,8 @@
  * one commit and one queue notification. Of concurrent creates of one id, exactly one writes.
  */
 import { describe, expect, it } from "vitest";
-import { ConflictError, RunIdConflictError, RunNotFoundError } from "../../src/errors/world.ts";
-import type { WorldNotification } from "../../src/world/types.ts";
+import { ConflictError, RunIdConflictError, RunNotFoundError } from "../../errors/world.ts";
+import type { WorldNotification } from "../types.ts";
 import {
   appendNext,
   createRun,

@@ -6,8 +6,8 @@
  * the run's other waits like a sleep's.
  */
 import { describe, expect, it } from "vitest";
-import { ConflictError } from "../../src/errors/world.ts";
-import type { NewEvent } from "../../src/world/events.ts";
+import { ConflictError } from "../../errors/world.ts";
+import type { NewEvent } from "../events.ts";
 import { allBytes, appendNext, expectBytes, expectReject, snapshot, startedRun, utf8 } from "./fixtures.ts";
 import { LONG, type WorldContext } from "./harness.ts";
 

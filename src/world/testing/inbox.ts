@@ -4,7 +4,7 @@
  * append's `consumeInbox`.
  */
 import { describe, expect, it } from "vitest";
-import { RunFinishedError, RunNotFoundError } from "../../src/errors/world.ts";
+import { RunFinishedError, RunNotFoundError } from "../../errors/world.ts";
 import {
   allBytes,
   appendNext,

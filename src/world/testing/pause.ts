@@ -6,7 +6,7 @@
  * requests (`pause`, `pause_abort`, `resume`) in order with the rest, until an append takes them.
  */
 import { describe, expect, it } from "vitest";
-import { HookTokenConflictError } from "../../src/errors/world.ts";
+import { HookTokenConflictError } from "../../errors/world.ts";
 import { appendNext, createRun, expectReject, hookCreated, startedRun } from "./fixtures.ts";
 import type { WorldContext } from "./harness.ts";
 

@@ -9,9 +9,9 @@
  * to `UPGRADED_SPEC_VERSION`, never lowers it.
  */
 import { describe, expect, it } from "vitest";
-import { NotFoundError } from "../../src/errors/world.ts";
-import { UPGRADED_SPEC_VERSION } from "../../src/world/events.ts";
-import type { RunRecord } from "../../src/world/types.ts";
+import { NotFoundError } from "../../errors/world.ts";
+import { UPGRADED_SPEC_VERSION } from "../events.ts";
+import type { RunRecord } from "../types.ts";
 import { allBytes, appendNext, expectBytes, expectReject, runInput } from "./fixtures.ts";
 import type { WorldContext } from "./harness.ts";
 
@@ -105,7 +105,8 @@ export function describeBundles(t: WorldContext): void {
       const started = await appendNext(t.world, unpinned.runId, [
         { type: "run_started", data: { bundleHash: second } },
       ]);
-      expect(started.run.bundleHash).toBe(second);
+      expect(started.seq).toBe(2);
+      expect((await t.world.runs.get(unpinned.runId)).bundleHash).toBe(second);
       expect(await versionsOf(unpinned.runId)).toEqual([second, second]);
 
       // A run_started that names none (the run was pinned at creation) leaves it as it is.
@@ -116,14 +117,15 @@ export function describeBundles(t: WorldContext): void {
       const upgraded = await appendNext(t.world, pinned.runId, [
         { type: "run_upgraded", data: { fromHash: first, toHash: second } },
       ]);
-      expect(upgraded.run.bundleHash).toBe(second);
-      expect(upgraded.run.specVersion).toBe(UPGRADED_SPEC_VERSION);
+      expect(upgraded.run.status).toBe("running");
+      expect((await t.world.runs.get(pinned.runId)).bundleHash).toBe(second);
       expect(await versionsOf(pinned.runId)).toEqual([second, second]);
       expect((await t.world.runs.get(pinned.runId)).specVersion).toBe(UPGRADED_SPEC_VERSION);
       const again = await appendNext(t.world, pinned.runId, [
         { type: "run_upgraded", data: { fromHash: second, toHash: first } },
       ]);
-      expect(again.run.bundleHash).toBe(first);
+      expect(again.seq).toBe(upgraded.seq + 1);
+      expect((await t.world.runs.get(pinned.runId)).bundleHash).toBe(first);
       expect(await versionsOf(pinned.runId)).toEqual([first, first]);
       // The other runs did not move.
       expect(await versionsOf("wrun_version_batched")).toEqual([first, first]);
@@ -137,16 +139,18 @@ export function describeBundles(t: WorldContext): void {
       await appendNext(t.world, old.runId, [{ type: "run_started", data: {} }]);
       expect((await t.world.runs.get(old.runId)).specVersion).toBe(3);
       // A run older than pinning is upgraded from no version.
-      const moved = await appendNext(t.world, old.runId, [{ type: "run_upgraded", data: { toHash: hash } }]);
-      expect(moved.run).toMatchObject({ specVersion: UPGRADED_SPEC_VERSION, bundleHash: hash });
+      await appendNext(t.world, old.runId, [{ type: "run_upgraded", data: { toHash: hash } }]);
+      expect(await t.world.runs.get(old.runId)).toMatchObject({
+        specVersion: UPGRADED_SPEC_VERSION,
+        bundleHash: hash,
+      });
       const acquired = await t.world.runs.acquire(old.runId, "owner-v", 10_000);
       expect(acquired.run).toMatchObject({ specVersion: UPGRADED_SPEC_VERSION, bundleHash: hash });
 
       const newer = await t.world.runs.create(
         runInput({ runId: "wrun_version_newer", specVersion: UPGRADED_SPEC_VERSION + 2 }),
       );
-      const kept = await appendNext(t.world, newer.runId, [{ type: "run_upgraded", data: { toHash: hash } }]);
-      expect(kept.run.specVersion).toBe(UPGRADED_SPEC_VERSION + 2);
+      await appendNext(t.world, newer.runId, [{ type: "run_upgraded", data: { toHash: hash } }]);
       expect((await t.world.runs.get(newer.runId)).specVersion).toBe(UPGRADED_SPEC_VERSION + 2);
     });
   });

@@ -9,10 +9,10 @@
  * malformed log is refused with nothing written.
  */
 import { describe, expect, it } from "vitest";
-import { ConflictError, HookTokenConflictError, ImportConflictError } from "../../src/errors/world.ts";
-import type { NewEvent } from "../../src/world/events.ts";
-import type { ImportRunInput, World } from "../../src/world/types.ts";
-import { createMemoryWorld } from "../../src/worlds/memory/index.ts";
+import { ConflictError, HookTokenConflictError, ImportConflictError } from "../../errors/world.ts";
+import { createMemoryWorld } from "../../worlds/memory/index.ts";
+import type { NewEvent } from "../events.ts";
+import type { ImportRunInput, World } from "../types.ts";
 import { expectReject, hookCreated, runInput, snapshot, stepStarted, utf8 } from "./fixtures.ts";
 
 const LONG_OWNER = "conformance/import-owner";

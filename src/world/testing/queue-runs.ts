@@ -6,7 +6,7 @@
  * the same filter counts only what such a claim could take.
  */
 import { describe, expect, it } from "vitest";
-import type { QueueMessage } from "../../src/world/types.ts";
+import type { QueueMessage } from "../types.ts";
 import { createRun } from "./fixtures.ts";
 import { LONG, SHORT, TICK, type WorldContext } from "./harness.ts";
 

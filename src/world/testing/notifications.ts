@@ -3,7 +3,7 @@
  * catch-all `{ type: "any" }` a World may send instead); after unsubscribing they hear nothing.
  */
 import { describe, expect, it } from "vitest";
-import type { WorldNotification } from "../../src/world/types.ts";
+import type { WorldNotification } from "../types.ts";
 import { appendNext, createRun, nextNotification, sleep, startedRun, stepStarted, utf8 } from "./fixtures.ts";
 import { LONG, type WorldContext } from "./harness.ts";
 

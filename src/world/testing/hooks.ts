@@ -9,8 +9,8 @@ import {
   HookNotFoundError,
   HookTokenConflictError,
   NotFoundError,
-} from "../../src/errors/world.ts";
-import type { NewEvent } from "../../src/world/events.ts";
+} from "../../errors/world.ts";
+import type { NewEvent } from "../events.ts";
 import { appendNext, expectReject, hookCreated, snapshot, startedRun, utf8 } from "./fixtures.ts";
 import type { WorldContext } from "./harness.ts";
 

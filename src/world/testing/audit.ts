@@ -6,8 +6,8 @@
  * as copies the caller cannot change; nothing else writes or removes them.
  */
 import { describe, expect, it } from "vitest";
-import { ConflictError } from "../../src/errors/world.ts";
-import type { AuditEntry, ListAuditFilter, NewAuditEntry } from "../../src/world/types.ts";
+import { ConflictError } from "../../errors/world.ts";
+import type { AuditEntry, ListAuditFilter, NewAuditEntry } from "../types.ts";
 import { createRun, expectReject } from "./fixtures.ts";
 import type { WorldContext } from "./harness.ts";
 

@@ -4,7 +4,7 @@
  * `create.ts`.
  */
 import { describe, expect, it } from "vitest";
-import { RunNotFoundError } from "../../src/errors/world.ts";
+import { RunNotFoundError } from "../../errors/world.ts";
 import { allBytes, createRun, expectBytes, expectReject, runInput, utf8, WORKFLOW } from "./fixtures.ts";
 import type { WorldContext } from "./harness.ts";
 

@@ -5,7 +5,7 @@
  * distinct workflow names of the stored runs, sorted.
  */
 import { describe, expect, it } from "vitest";
-import type { ListRunsFilter, RunRecord } from "../../src/world/types.ts";
+import type { ListRunsFilter, RunRecord } from "../types.ts";
 import { appendNext, createRun, runInput } from "./fixtures.ts";
 import type { WorldContext } from "./harness.ts";
 

@@ -11,8 +11,8 @@ import {
   LeaseLostError,
   RunFinishedError,
   SequenceConflictError,
-} from "../../src/errors/world.ts";
-import type { AppendRequest } from "../../src/world/types.ts";
+} from "../../errors/world.ts";
+import type { AppendRequest } from "../types.ts";
 import {
   appendNext,
   createRun,

@@ -1,14 +1,8 @@
 /**
- * The World conformance suite: one set of tests that every World (memory, local, postgres, ...) runs
- * unchanged, pinning down each behaviour and error of the contract in `src/world/types.ts`. A World
- * is done when this passes. Usage, from a test file:
- *
- *   describeWorldConformance("local", async () => {
- *     const world = createLocalWorld({ dataDir, now: clock.now });
- *     return { world, clock, cleanup: () => world.close() };
- *   });
- *
- * `makeWorld` runs before every test and must return an empty World; see `harness.ts` for the clock.
+ * The World conformance suite: one set of tests that every World (memory, local, postgres, remote,
+ * yours) runs unchanged, pinning down each behaviour and error of the contract in
+ * `src/world/types.ts`. A World is done when this passes. Loaded by `index.ts` once vitest is
+ * known to be installed; see there for usage, and `harness.ts` for the clock.
  */
 import { describe } from "vitest";
 import { describeAppend } from "./append.ts";
@@ -39,6 +33,7 @@ import { describeStreams } from "./streams.ts";
 
 export type { ConformanceClock, MakeWorld, WorldUnderTest } from "./harness.ts";
 
+/** Registers the whole suite (one `describe` per resource) against the Worlds `makeWorld` makes. */
 export function describeWorldConformance(name: string, makeWorld: MakeWorld): void {
   describe(`World conformance: ${name}`, () => {
     const context = useWorld(makeWorld);

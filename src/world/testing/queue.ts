@@ -4,8 +4,8 @@
  * `nextAvailableAt`, and concurrent claims that never hand one message to two owners.
  */
 import { describe, expect, it } from "vitest";
-import { RunNotFoundError } from "../../src/errors/world.ts";
-import type { QueueMessage } from "../../src/world/types.ts";
+import { RunNotFoundError } from "../../errors/world.ts";
+import type { QueueMessage } from "../types.ts";
 import { createRun, expectReject } from "./fixtures.ts";
 import { LONG, SHORT, TICK, type WorldContext } from "./harness.ts";
 

@@ -3,7 +3,7 @@
  * lands), after which every call rejects.
  */
 import { describe, expect, it } from "vitest";
-import { ConflictError } from "../../src/errors/world.ts";
+import { ConflictError } from "../../errors/world.ts";
 import { createRun, expectReject, startedRun, stepStarted } from "./fixtures.ts";
 import type { WorldContext } from "./harness.ts";
 

@@ -5,7 +5,7 @@
  * database's), they wait a few hundred milliseconds of real time and assert timestamps loosely.
  */
 import { afterEach, beforeEach } from "vitest";
-import type { World } from "../../src/world/types.ts";
+import type { World } from "../types.ts";
 
 /** A clock the test drives: the World under test must read its time from `now()`. */
 export interface ConformanceClock {

@@ -4,7 +4,7 @@
  * streams are errors.
  */
 import { describe, expect, it } from "vitest";
-import { ConflictError, NotFoundError, RunNotFoundError } from "../../src/errors/world.ts";
+import { ConflictError, NotFoundError, RunNotFoundError } from "../../errors/world.ts";
 import { allBytes, appendNext, bytes, expectBytes, expectReject, startedRun, utf8 } from "./fixtures.ts";
 import type { WorldContext } from "./harness.ts";
 

@@ -8,8 +8,8 @@
  * nothing written; finished runs are rewritten too.
  */
 import { describe, expect, it } from "vitest";
-import { ConflictError, RunNotFoundError } from "../../src/errors/world.ts";
-import type { PayloadRewrite } from "../../src/world/types.ts";
+import { ConflictError, RunNotFoundError } from "../../errors/world.ts";
+import type { PayloadRewrite } from "../types.ts";
 import {
   appendNext,
   createRun,

@@ -4,8 +4,9 @@
  * failed); waits. Hooks have their own file.
  */
 import { describe, expect, it } from "vitest";
-import { NotFoundError, RunFinishedError, RunNotFoundError } from "../../src/errors/world.ts";
+import { NotFoundError, RunFinishedError, RunNotFoundError } from "../../errors/world.ts";
 import {
+  appendedOf,
   appendNext,
   createRun,
   expectBytes,
@@ -27,7 +28,7 @@ export function describeProjections(t: WorldContext): void {
       expect(started.startedAt).toBe(result.events[0]?.createdAt);
       t.expectTime(started.startedAt, t.now());
       expect(started.completedAt).toBeUndefined();
-      expect(result.run).toEqual(started);
+      expect(result.run).toEqual(appendedOf(started));
     });
 
     it("run_completed stores the output and completedAt", async () => {
@@ -42,7 +43,7 @@ export function describeProjections(t: WorldContext): void {
       expect(done.error).toBeUndefined();
       expect(done.completedAt).toBe(result.events[0]?.createdAt);
       expect(done.startedAt).toBe(run.startedAt);
-      expect(result.run).toEqual(done);
+      expect(result.run).toEqual(appendedOf(done));
     });
 
     it("run_failed stores the error; run_cancelled only the status", async () => {

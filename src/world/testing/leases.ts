@@ -5,7 +5,7 @@
  * are fenced by the lease.
  */
 import { describe, expect, it } from "vitest";
-import { LeaseLostError, RunNotFoundError } from "../../src/errors/world.ts";
+import { LeaseLostError, RunNotFoundError } from "../../errors/world.ts";
 import { appendNext, createRun, expectReject, startedRun, stepStarted } from "./fixtures.ts";
 import { LONG, SHORT, TICK, type WorldContext } from "./harness.ts";
 
@@ -142,7 +142,6 @@ export function describeLeases(t: WorldContext): void {
         releaseLease: true,
       });
       expect(result.leaseReleased).toBe(true);
-      expect(result.run.lease).toBeUndefined();
       expect((await t.world.runs.get(run.runId)).lease).toBeUndefined();
     });
 
@@ -155,8 +154,9 @@ export function describeLeases(t: WorldContext): void {
         releaseLease: true,
       });
       expect(result.leaseReleased).toBe(false);
-      expect(result.run.wakePending).toBe(false);
-      expect(result.run.lease?.owner).toBe("owner-a");
+      const kept = await t.world.runs.get(run.runId);
+      expect(kept.wakePending).toBe(false);
+      expect(kept.lease?.owner).toBe("owner-a");
       expect(result.seq).toBe(3);
       const again = await appendNext(t.world, run.runId, [], { owner: "owner-a", releaseLease: true });
       expect(again.leaseReleased).toBe(true);
@@ -171,8 +171,9 @@ export function describeLeases(t: WorldContext): void {
         releaseLease: true,
       });
       expect(result.leaseReleased).toBe(true);
-      expect(result.run.lease).toBeUndefined();
-      expect(result.run.wakePending).toBe(false);
+      const ended = await t.world.runs.get(run.runId);
+      expect(ended.lease).toBeUndefined();
+      expect(ended.wakePending).toBe(false);
     });
 
     it("an append's releaseLease by an owner without the lease reports it released", async () => {
@@ -182,7 +183,7 @@ export function describeLeases(t: WorldContext): void {
         releaseLease: true,
       });
       expect(result.leaseReleased).toBe(true);
-      expect(result.run.lease).toBeUndefined();
+      expect((await t.world.runs.get(run.runId)).lease).toBeUndefined();
     });
   });
 }
