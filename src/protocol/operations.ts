@@ -174,7 +174,7 @@ export const operations = {
       seq: int(),
       events: list(eventRecord, { max: 100_000 }),
       leaseReleased: opt(bool()),
-      run: runRecord,
+      run: obj("AppendedRun", { runId: id(), status: oneOf(RUN_STATUSES), seq: int(), payloadBytes: int() }),
     }),
   ),
   eventsList: op(

@@ -9,8 +9,8 @@ import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, expect } from "vitest";
 import { operations } from "../../src/protocol/operations.ts";
+import { describeWorldConformance } from "../../src/world/testing/index.ts";
 import { createRemoteWorld } from "../../src/worlds/remote/index.ts";
-import { describeWorldConformance } from "../world-conformance/index.ts";
 
 const SCRIPT = fileURLToPath(new URL("../helpers/protocol-worlds.mjs", import.meta.url));
 const secret = randomBytes(24).toString("hex");

@@ -97,7 +97,7 @@ export function createRemoteWorld(options: RemoteWorldOptions): World {
       notifier.emit(notification);
     }
   };
-  const runHint = (run: RunRecord): WorldNotification => ({
+  const runHint = (run: Pick<RunRecord, "runId" | "status">): WorldNotification => ({
     type: "run",
     runId: run.runId,
     status: run.status,
