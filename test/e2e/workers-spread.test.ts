@@ -1,6 +1,6 @@
 /**
  * Work spreads over workers (issue 14, item 7), in real worker processes on a real World (local
- * SQLite and PostgreSQL): 50 runs of three 200 ms steps are recorded before two workers start,
+ * SQLite and PostgreSQL): 50 runs of three 300 ms steps are recorded before two workers start,
  * each worker able to execute 5 steps at once (`--concurrency 5`). A worker claims only what it
  * can start now, so neither takes every run: both run a fair share of the 150 steps, and neither
  * ever holds (leases) more runs than it has step slots — the runs it could not start stay in the
@@ -15,7 +15,7 @@ import { makeProject, type Project, REGISTER, REPO, runNode, spawnNode } from ".
 const CLI = join(REPO, "dist", "cli", "index.js");
 const RUNS = 50;
 const STEPS = 3;
-const STEP_MS = 200;
+const STEP_MS = 300;
 const CONCURRENCY = 5;
 
 const FILES: Record<string, string> = {
@@ -90,13 +90,16 @@ describe.each(["local", "postgres"] as const)("work spreads over workers (%s Wor
     try {
       const deadline = Date.now() + 90_000;
       for (;;) {
-        const runs = await Promise.all(runIds.map((id) => e2e.world.runs.get(id)));
+        // One statement, so one consistent snapshot of every lease (reading the runs one by one
+        // could see a run before its worker let go and the run it took next after).
+        const running = await e2e.world.runs.list({ status: "running", limit: 1000 });
         const held = new Map<string, number>();
-        for (const run of runs) {
+        for (const run of running.items) {
           const owner = run.lease?.owner;
-          if (owner !== undefined && run.status === "running") held.set(owner, (held.get(owner) ?? 0) + 1);
+          if (owner !== undefined) held.set(owner, (held.get(owner) ?? 0) + 1);
         }
         for (const [owner, count] of held) mostHeld.set(owner, Math.max(mostHeld.get(owner) ?? 0, count));
+        const runs = await Promise.all(runIds.map((id) => e2e.world.runs.get(id)));
         if (runs.every((run) => run.status === "completed")) break;
         if (Date.now() > deadline) {
           const left = runs.filter((run) => run.status !== "completed").length;
