@@ -19,7 +19,7 @@ import { postgresCpuSeconds, processCpuSeconds, summariseProfile } from "./lib/p
 import { renderReport } from "./lib/report.mjs";
 import { Results } from "./lib/results.mjs";
 import { bootstrapVercelPostgres, ensurePeers, VERCEL_APP } from "./peers-setup/install.mjs";
-import { failover, workerThroughput } from "./scenarios/workers.mjs";
+import { failover, workerSpread, workerThroughput } from "./scenarios/workers.mjs";
 
 const full = process.argv.includes("--full");
 const began = Date.now();
@@ -57,6 +57,8 @@ const PLAN = {
   bigCapMs: 5 * MIN, // a slow engine's big scenario stops here and reports how far it got
   memory: { fast: full ? 10_000 : 1_000, slow: full ? 1_000 : 100, capMs: 6 * MIN },
   workers: { counts: [1, 2, 4], runs: full ? 1_000 : 500, steps: 10, rounds: full ? 3 : 1 },
+  // Issue 14: step-bound work (200 ms steps, 8 slots a worker) on 1 and 4 workers.
+  spread: { workers: 4, runs: 192, steps: 5, stepMs: 200, slots: 8, rounds: full ? 3 : 1 },
   profileSteps: full ? 2_000 : 1_000,
   failoverRepeats: full ? 3 : 1,
 };
@@ -247,6 +249,7 @@ for (const engine of ENGINES) {
 
 // 5. Issue 4: dedicated worker processes on PostgreSQL, and failover.
 let workers;
+let spread;
 let failoverResult;
 const profileDir = mkdtempSync(join(tmpdir(), "stepwise-bench-profiles-"));
 probe("workers");
@@ -258,6 +261,12 @@ if (server) {
     workers = await workerThroughput(server, { ...PLAN.workers, say, profileDir });
   } catch (error) {
     loud(`WORKER SCENARIO FAILED: ${error.message}`);
+  }
+  say("\nspread: 1 vs 4 workers on 200 ms steps (--concurrency 8 each)");
+  try {
+    spread = await workerSpread(server, { ...PLAN.spread, say });
+  } catch (error) {
+    loud(`SPREAD SCENARIO FAILED: ${error.message}`);
   }
   say("\nfailover: SIGKILL the worker driving a run");
   try {
@@ -322,6 +331,7 @@ const context = {
   peers,
   engineInfo,
   workers,
+  spread,
   failover: failoverResult,
   profiles,
   probes,

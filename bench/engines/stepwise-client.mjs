@@ -28,10 +28,12 @@ serveDriver(async () => {
   return {
     info: { engine: "stepwise-client" },
     scenarios: {
-      /** `runs` runs of `steps` steps started at once; seconds until all are completed. */
-      async throughput({ runs, steps, timeoutMs = 600_000 }) {
+      /** `runs` runs of `steps` steps (each `stepMs` long) started at once; seconds until all are completed. */
+      async throughput({ runs, steps, stepMs = 0, timeoutMs = 600_000 }) {
         const t0 = performance.now();
-        const handles = await Promise.all(Array.from({ length: runs }, () => start(sequential, [steps])));
+        const handles = await Promise.all(
+          Array.from({ length: runs }, () => start(sequential, [steps, stepMs])),
+        );
         const startedMs = performance.now() - t0;
         const ids = handles.map((h) => h.runId);
         while ((await countDone(ids)) < runs) {

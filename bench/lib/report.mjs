@@ -75,7 +75,7 @@ const verdict = (ok) => (ok === undefined ? "not measured" : ok ? "met" : "**MIS
 const x = (v, d = 1) => (v === undefined ? "—" : `${fmt(v, d)}×`);
 
 function targets(ctx) {
-  const { results, workers, failover } = ctx;
+  const { results, workers, spread, failover } = ctx;
   const rows = [];
   const add = (name, measured, ok) => rows.push([name, measured, verdict(ok)]);
   for (const [stepwise, peer, world] of [
@@ -146,6 +146,12 @@ function targets(ctx) {
       w.stepsPerSecond >= 2000,
     );
   }
+  if (spread !== undefined || workers !== undefined)
+    add(
+      "issue 14: 4 workers on 200 ms steps ≥ 3.2× one worker's throughput (PostgreSQL)",
+      spread ? x(spread.ratio, 2) : "—",
+      spread ? spread.ratio >= 3.2 : undefined,
+    );
   add(
     "issue 4: a dead worker's runs continue elsewhere within 5 s",
     failover ? `${fmt(failover.medianMs / 1000, 2)} s` : "—",
@@ -285,7 +291,7 @@ function missNotes(ctx, rows) {
 }
 
 export function renderReport(ctx) {
-  const { full, plan, results, notes, engineInfo, workers, failover, profiles, minutes } = ctx;
+  const { full, plan, results, notes, engineInfo, workers, spread, failover, profiles, minutes } = ctx;
   const out = [];
   const p = (text = "") => out.push(text);
   p(`# Stepwise benchmark — ${ctx.at ?? new Date().toISOString()} (${full ? "full" : "quick"})`);
@@ -417,6 +423,14 @@ export function renderReport(ctx) {
           `${plan.workers.runs.toLocaleString("en")} runs × ${plan.workers.steps} steps, ${w.workers} dedicated worker process(es) (client starts the runs)`,
           `${fmt(w.stepsPerSecond, 0)} steps/s (rounds: ${w.samples.map((s) => fmt(s, 0)).join(", ")}); CPU per 1,000 steps: workers ${fmt(w.cpuPerThousandSteps.workers, 3)} s, client ${fmt(w.cpuPerThousandSteps.client, 3)} s, PostgreSQL ${fmt(w.cpuPerThousandSteps.postgres, 3)} s`,
         ]),
+        ...(spread
+          ? [
+              [
+                `${spread.runs} runs × ${spread.steps} steps of ${spread.stepMs} ms, 1 vs ${spread.workers} workers (\`--concurrency ${spread.slots}\` each)`,
+                `${fmt(spread.oneStepsPerSecond, 1)} vs ${fmt(spread.manyStepsPerSecond, 1)} steps/s: ${x(spread.ratio, 2)} (rounds: ${spread.ratios.map((r) => x(r, 2)).join(", ")})`,
+              ],
+            ]
+          : []),
         [
           "failover: SIGKILL the run's worker → first step on the other worker",
           failover
@@ -473,5 +487,5 @@ const HOW = [
   "Memory: heap used (and RSS) after forced GC in a fresh driver, before and after starting the runs and waiting until all are waiting on their hook (plus 1 s), divided by the number of runs. Stepwise keeps its default LRU of 256 suspended runs.",
   "Floor: the same driver-process setup with nothing but the database: SQLite with the local World's pragmas, each write `BEGIN IMMEDIATE; INSERT one row; COMMIT`; PostgreSQL, one connection, one autocommitted prepared one-row INSERT per write (one round trip, one WAL flush). Median of thousands of writes, measured at the start of every round.",
   "Rounds are interleaved: in each round every scenario runs on every engine, in an order rotated each round, before the next scenario; the table shows medians over rounds. Ratios are taken within a round (the two figures measured minutes apart at most) and then the median over rounds; a peer measured in fewer rounds (the Vercel SDK) is paired with Stepwise's figures from the rounds it ran in. The machine's disk and CPU speed drift by several times within a run (see the probe line at the top and the floor, measured every round), so a ratio of medians taken in different rounds could say more about the machine than about the engines.",
-  "Dedicated workers: `node dist/cli/index.js worker bench/workflows/stepwise.js --quiet` processes on a fresh database; a client process (`STEPWISE_WORKER=0`) starts the runs and counts completed ones with one query every 5 ms. CPU per 1,000 steps from /proc (user + system) of the workers, the client and every `postgres` process. Failover: two workers, a run of 10 ms steps; after 20 steps its worker is SIGKILLed; the figure is the time from the kill to the first step body on the other worker (each step appends its pid and time to a file).",
+  "Dedicated workers: `node dist/cli/index.js worker bench/workflows/stepwise.js --quiet` processes on a fresh database; a client process (`STEPWISE_WORKER=0`) starts the runs and counts completed ones with one query every 5 ms. CPU per 1,000 steps from /proc (user + system) of the workers, the client and every `postgres` process. Spread (issue 14): the same setup with step-bound work — runs of 200 ms steps, each worker with `--concurrency 8`, 1 worker and then 4 in each round; the figure is the ratio of the two throughputs within a round, median over rounds. Failover: two workers, a run of 10 ms steps; after 20 steps its worker is SIGKILLed; the figure is the time from the kill to the first step body on the other worker (each step appends its pid and time to a file).",
 ];

@@ -4,6 +4,9 @@
 // (engines/stepwise-client.mjs, STEPWISE_WORKER=0) starts the runs and watches them finish.
 // - throughput with 1, 2 and 4 workers: warm-up batch (excluded), then `runs` x `steps` started at
 //   once; seconds from the first start() to the last run seen completed.
+// - spread (issue 14): 1 and 4 workers, each with `--concurrency <slots>`, on runs of 200 ms steps
+//   (step-bound work: a worker runs `slots` steps at once, whatever the database could do); the
+//   figure is 4 workers' throughput over one worker's, taken within a round, median over rounds.
 // - failover: two workers; a run of slow steps (10 ms each) starts, and once it has run 20 steps
 //   its worker is SIGKILLed; the figure is the time from the kill to the first step another
 //   worker runs (each step appends "<pid> <epoch ms>" to a log file).
@@ -22,10 +25,10 @@ const cli = join(root, "dist/cli/index.js");
 const workflowFile = "bench/workflows/stepwise.js";
 const clientFile = fileURLToPath(new URL("../engines/stepwise-client.mjs", import.meta.url));
 
-async function startWorkers(count, url, env = {}, execArgv = []) {
+async function startWorkers(count, url, env = {}, execArgv = [], args = []) {
   const workers = [];
   for (let i = 0; i < count; i++) {
-    const child = spawn(process.execPath, [...execArgv, cli, "worker", workflowFile, "--quiet"], {
+    const child = spawn(process.execPath, [...execArgv, cli, "worker", workflowFile, "--quiet", ...args], {
       cwd: root,
       env: { ...process.env, STEPWISE_WORLD: "postgres", STEPWISE_POSTGRES_URL: url, ...env },
       stdio: ["ignore", "pipe", "pipe"],
@@ -62,18 +65,18 @@ async function stopWorkers(workers) {
 }
 
 /** One measured batch with `count` fresh workers on a fresh database; CPU per 1,000 steps too. */
-async function measureOnce(server, name, { count, runs, steps, execArgv = [] }) {
+async function measureOnce(server, name, { count, runs, steps, stepMs = 0, execArgv = [], args = [] }) {
   const url = await server.createDatabase(name);
   const client = await spawnDriver(clientFile, { env: { BENCH_PG_URL: url }, label: "stepwise-client" });
   if (client.error) throw new Error(client.error);
-  const workers = await startWorkers(count, url, {}, execArgv);
+  const workers = await startWorkers(count, url, {}, execArgv, args);
   try {
     await client.call("throughput", { runs: 50, steps: 5 }); // warm-up, excluded
     const pg0 = postgresCpuSeconds();
     const workers0 = workers.map((w) => processCpuSeconds(w.pid));
     const client0 = processCpuSeconds(client.pid);
     const fromUs = monotonicUs();
-    const result = await client.call("throughput", { runs, steps });
+    const result = await client.call("throughput", { runs, steps, stepMs });
     const window = { fromUs, toUs: monotonicUs() };
     const perThousand = 1000 / (runs * steps);
     const cpu = {
@@ -123,6 +126,39 @@ export async function workerThroughput(server, { counts, runs, steps, rounds, sa
   });
   // The profiled batch's time window, so its profile can be cut to the batch alone.
   return Object.assign(byCount, { profiledWindow: profiled?.window, profiledSteps: runs * steps });
+}
+
+/**
+ * Issue 14's spread: `runs` runs of `steps` steps of `stepMs` each on 1 worker and on `workers`
+ * workers, every worker with `--concurrency <slots>`, `rounds` times; the ratio of the two
+ * throughputs is taken within each round (the machine drifts between rounds), median over rounds.
+ */
+export async function workerSpread(server, { workers, runs, steps, stepMs, slots, rounds, say }) {
+  const ratios = [];
+  const one = [];
+  const many = [];
+  for (let round = 0; round < rounds; round++) {
+    const params = { runs, steps, stepMs, args: ["--concurrency", String(slots)] };
+    const a = await measureOnce(server, `spread_1_${round}`, { ...params, count: 1 });
+    const b = await measureOnce(server, `spread_${workers}_${round}`, { ...params, count: workers });
+    one.push(a.stepsPerSecond);
+    many.push(b.stepsPerSecond);
+    ratios.push(b.stepsPerSecond / a.stepsPerSecond);
+    say?.(
+      `  spread round ${round + 1}: 1 worker ${a.stepsPerSecond.toFixed(1)} steps/s, ${workers} workers ${b.stepsPerSecond.toFixed(1)} steps/s: ${(b.stepsPerSecond / a.stepsPerSecond).toFixed(2)}×`,
+    );
+  }
+  return {
+    workers,
+    runs,
+    steps,
+    stepMs,
+    slots,
+    ratio: median(ratios),
+    ratios,
+    oneStepsPerSecond: median(one),
+    manyStepsPerSecond: median(many),
+  };
 }
 
 const readLog = (file) => {

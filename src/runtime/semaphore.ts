@@ -2,9 +2,12 @@
 export class Semaphore {
   #free: number;
   readonly #waiters: (() => void)[] = [];
+  readonly #onRelease: (() => void) | undefined;
 
-  constructor(size: number) {
+  /** `onRelease` is told each time a holder lets go (the worker looks for work when it was full). */
+  constructor(size: number, onRelease?: () => void) {
     this.#free = size;
+    this.#onRelease = onRelease;
   }
 
   acquire(): Promise<void> {
@@ -19,5 +22,6 @@ export class Semaphore {
     const next = this.#waiters.shift();
     if (next) next();
     else this.#free += 1;
+    this.#onRelease?.();
   }
 }

@@ -1,7 +1,8 @@
 /**
  * The worker: claims queue messages of the workflows registered in this process (and no others:
- * a run is only ever claimed by a worker that can drive it), takes the lease of each message's
- * run, and drives the run (see `driver.ts`). It keeps suspended runs' sandboxes in an LRU cache so a run that wakes up in
+ * a run is only ever claimed by a worker that can drive it), as many as it can start now (its free
+ * capacity: step slots no run it drives demands, see `capacity.ts`), takes the lease of each
+ * message's run, and drives the run (see `driver.ts`). It keeps suspended runs' sandboxes in an LRU cache so a run that wakes up in
  * the same worker continues without replay, renews its leases with a heartbeat, reacts to World
  * notifications instead of polling, and never keeps the Node process alive by itself: every timer
  * it owns is unref'd.
@@ -19,6 +20,7 @@ import {
 } from "../world/types.ts";
 import "./builtin-steps.ts";
 import { bundleForRun, storeBundle } from "./bundles.ts";
+import { freeCapacity } from "./capacity.ts";
 import { type Clock, wallClock } from "./clock.ts";
 import { type DriveOutcome, RunDriver } from "./driver.ts";
 import { type Limits, limitsFromEnv } from "./limits.ts";
@@ -46,7 +48,12 @@ export interface WorkerOptions {
   leaseMs?: number;
   /** Runs driven at once (default 256). */
   maxActiveRuns?: number;
-  /** Steps executing at once across all runs (default 256). */
+  /**
+   * Steps executing at once across all runs (default 256; `--concurrency`). It is also what the
+   * worker claims against: each run it drives demands the slots of its running steps, at least
+   * one, and it claims only as many runs as slots are left (`capacity.ts`), leaving the rest in
+   * the queue for other workers.
+   */
   maxConcurrentSteps?: number;
   /** Steps executing at once within one run (default 32). */
   perRunConcurrency?: number;
@@ -162,6 +169,8 @@ export class Worker {
   /** Cancels the timer that claims again when the next message comes due. */
   #claimTimer: (() => void) | undefined;
   #claimScheduled = false;
+  /** The last claim stopped because no capacity was left: a step slot let go looks again. */
+  #full = false;
   #claiming = false;
   #claimAgain = false;
   #running = false;
@@ -191,7 +200,11 @@ export class Worker {
     this.#waitForSteps = (options.missingSteps ?? "wait") === "wait";
     this.#runIds = options.runIds === undefined ? undefined : [...options.runIds];
     this.#cache = new LruCache(this.#options.maxCachedRuns);
-    this.#slots = new Semaphore(this.#options.maxConcurrentSteps);
+    // A slot let go while the worker was full may be capacity for a run waiting in the queue
+    // (a fan-out's steps ended); not otherwise, or every step would cost a claim.
+    this.#slots = new Semaphore(this.#options.maxConcurrentSteps, () => {
+      if (this.#full) this.#scheduleClaim();
+    });
   }
 
   get activeRuns(): number {
@@ -307,8 +320,11 @@ export class Worker {
       do {
         this.#claimAgain = false;
         if (!this.#running) return;
-        const capacity = this.#options.maxActiveRuns - this.#active.size;
-        if (capacity <= 0) return;
+        // Only what it can start now: a run claimed but not started would sit here while another
+        // worker is idle. When runs end or a slot comes free, it looks again.
+        const capacity = this.#freeCapacity();
+        this.#full = capacity <= 0;
+        if (this.#full) return;
         const limit = Math.min(capacity, 64);
         const messages = await this.world.queue.claim(this.owner, {
           limit,
@@ -356,6 +372,12 @@ export class Worker {
     this.#armRetry(Math.max(0, next - now) + (this.#clock.precise ? 0 : 1) + after);
   }
 
+  /** How many new runs this worker can start now (`capacity.ts`). */
+  #freeCapacity(): number {
+    const runs = [...this.#active.values()].map((active) => ({ runningSteps: active.driver?.runningSteps }));
+    return freeCapacity(this.#options, runs);
+  }
+
   /** Which messages this worker claims: its workflows' (read afresh), and only its runs' if limited. */
   #filter(): QueueFilter {
     const workflows = registeredWorkflowList();
@@ -376,6 +398,15 @@ export class Worker {
       } else {
         existing.anchors.push(message.messageId);
       }
+      return;
+    }
+    if (this.#freeCapacity() <= 0) {
+      // More than it can start now (a run fanned out while the claim was on its way, or a World
+      // gave more than the claim's limit): let go at once, untouched, for a worker with room.
+      this.#full = true;
+      void this.world.queue
+        .release(this.owner, message.messageId, this.#clock.now())
+        .catch((error: unknown) => this.#warn(`handing run ${message.runId} back failed.`, error));
       return;
     }
     const active: ActiveRun = { anchors: [message.messageId], leased: false };
