@@ -250,6 +250,7 @@ for (const engine of ENGINES) {
 // 5. Issue 4: dedicated worker processes on PostgreSQL, and failover.
 let workers;
 let spread;
+let remoteSpread;
 let failoverResult;
 const profileDir = mkdtempSync(join(tmpdir(), "stepwise-bench-profiles-"));
 probe("workers");
@@ -267,6 +268,12 @@ if (server) {
     spread = await workerSpread(server, { ...PLAN.spread, say });
   } catch (error) {
     loud(`SPREAD SCENARIO FAILED: ${error.message}`);
+  }
+  say("\nspread over the remote World: the same, workers reaching PostgreSQL through a stepwise server");
+  try {
+    remoteSpread = await workerSpread(server, { ...PLAN.spread, say, remote: true });
+  } catch (error) {
+    loud(`REMOTE SPREAD SCENARIO FAILED: ${error.message}`);
   }
   say("\nfailover: SIGKILL the worker driving a run");
   try {
@@ -332,6 +339,7 @@ const context = {
   engineInfo,
   workers,
   spread,
+  remoteSpread,
   failover: failoverResult,
   profiles,
   probes,

@@ -75,7 +75,7 @@ const verdict = (ok) => (ok === undefined ? "not measured" : ok ? "met" : "**MIS
 const x = (v, d = 1) => (v === undefined ? "—" : `${fmt(v, d)}×`);
 
 function targets(ctx) {
-  const { results, workers, spread, failover } = ctx;
+  const { results, workers, spread, remoteSpread, failover } = ctx;
   const rows = [];
   const add = (name, measured, ok) => rows.push([name, measured, verdict(ok)]);
   for (const [stepwise, peer, world] of [
@@ -151,6 +151,12 @@ function targets(ctx) {
       "issue 14: 4 workers on 200 ms steps ≥ 3.2× one worker's throughput (PostgreSQL)",
       spread ? x(spread.ratio, 2) : "—",
       spread ? spread.ratio >= 3.2 : undefined,
+    );
+  if (remoteSpread !== undefined || spread !== undefined)
+    add(
+      "issue 14: 4 workers on 200 ms steps ≥ 3.2× one worker's throughput (remote World)",
+      remoteSpread ? x(remoteSpread.ratio, 2) : "—",
+      remoteSpread ? remoteSpread.ratio >= 3.2 : undefined,
     );
   add(
     "issue 4: a dead worker's runs continue elsewhere within 5 s",
@@ -291,7 +297,19 @@ function missNotes(ctx, rows) {
 }
 
 export function renderReport(ctx) {
-  const { full, plan, results, notes, engineInfo, workers, spread, failover, profiles, minutes } = ctx;
+  const {
+    full,
+    plan,
+    results,
+    notes,
+    engineInfo,
+    workers,
+    spread,
+    remoteSpread,
+    failover,
+    profiles,
+    minutes,
+  } = ctx;
   const out = [];
   const p = (text = "") => out.push(text);
   p(`# Stepwise benchmark — ${ctx.at ?? new Date().toISOString()} (${full ? "full" : "quick"})`);
@@ -423,14 +441,12 @@ export function renderReport(ctx) {
           `${plan.workers.runs.toLocaleString("en")} runs × ${plan.workers.steps} steps, ${w.workers} dedicated worker process(es) (client starts the runs)`,
           `${fmt(w.stepsPerSecond, 0)} steps/s (rounds: ${w.samples.map((s) => fmt(s, 0)).join(", ")}); CPU per 1,000 steps: workers ${fmt(w.cpuPerThousandSteps.workers, 3)} s, client ${fmt(w.cpuPerThousandSteps.client, 3)} s, PostgreSQL ${fmt(w.cpuPerThousandSteps.postgres, 3)} s`,
         ]),
-        ...(spread
-          ? [
-              [
-                `${spread.runs} runs × ${spread.steps} steps of ${spread.stepMs} ms, 1 vs ${spread.workers} workers (\`--concurrency ${spread.slots}\` each)`,
-                `${fmt(spread.oneStepsPerSecond, 1)} vs ${fmt(spread.manyStepsPerSecond, 1)} steps/s: ${x(spread.ratio, 2)} (rounds: ${spread.ratios.map((r) => x(r, 2)).join(", ")})`,
-              ],
-            ]
-          : []),
+        ...[spread, remoteSpread]
+          .filter((s) => s !== undefined)
+          .map((s) => [
+            `${s.runs} runs × ${s.steps} steps of ${s.stepMs} ms, 1 vs ${s.workers} workers (\`--concurrency ${s.slots}\` each)${s.world === "remote" ? ", through a stepwise server (remote World)" : ""}`,
+            `${fmt(s.oneStepsPerSecond, 1)} vs ${fmt(s.manyStepsPerSecond, 1)} steps/s: ${x(s.ratio, 2)} (rounds: ${s.ratios.map((r) => x(r, 2)).join(", ")})`,
+          ]),
         [
           "failover: SIGKILL the run's worker → first step on the other worker",
           failover

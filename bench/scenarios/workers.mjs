@@ -11,6 +11,7 @@
 //   its worker is SIGKILLed; the figure is the time from the kill to the first step another
 //   worker runs (each step appends "<pid> <epoch ms>" to a log file).
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -64,12 +65,53 @@ async function stopWorkers(workers) {
   );
 }
 
-/** One measured batch with `count` fresh workers on a fresh database; CPU per 1,000 steps too. */
-async function measureOnce(server, name, { count, runs, steps, stepMs = 0, execArgv = [], args = [] }) {
+/**
+ * A `stepwise server` process on the database at `url`, for workers that reach it through the
+ * remote World (STEPWISE_WORLD=http://…): its URL, secret and a `stop()`.
+ */
+async function startStepwiseServer(url) {
+  const secret = randomBytes(24).toString("hex");
+  const child = spawn(process.execPath, [cli, "server", "--port", "0"], {
+    cwd: root,
+    env: {
+      ...process.env,
+      STEPWISE_WORLD: "postgres",
+      STEPWISE_POSTGRES_URL: url,
+      STEPWISE_HTTP_SECRET: secret,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  const serverUrl = await new Promise((resolve, reject) => {
+    const onData = (chunk) => {
+      output += chunk;
+      const match = /listening on (http:\/\/\S+)/.exec(output);
+      if (match) resolve(match[1]);
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    child.once("exit", (code) => reject(new Error(`stepwise server exited (${code}):\n${output}`)));
+  });
+  return {
+    env: { STEPWISE_WORLD: serverUrl, STEPWISE_HTTP_SECRET: secret },
+    stop: () => stopWorkers([{ child }]),
+  };
+}
+
+/**
+ * One measured batch with `count` fresh workers on a fresh database; CPU per 1,000 steps too.
+ * With `remote`, the workers reach the database through a `stepwise server` (the remote World).
+ */
+async function measureOnce(
+  server,
+  name,
+  { count, runs, steps, stepMs = 0, execArgv = [], args = [], remote = false },
+) {
   const url = await server.createDatabase(name);
   const client = await spawnDriver(clientFile, { env: { BENCH_PG_URL: url }, label: "stepwise-client" });
   if (client.error) throw new Error(client.error);
-  const workers = await startWorkers(count, url, {}, execArgv, args);
+  const stepwiseServer = remote ? await startStepwiseServer(url) : undefined;
+  const workers = await startWorkers(count, url, stepwiseServer?.env ?? {}, execArgv, args);
   try {
     await client.call("throughput", { runs: 50, steps: 5 }); // warm-up, excluded
     const pg0 = postgresCpuSeconds();
@@ -87,6 +129,7 @@ async function measureOnce(server, name, { count, runs, steps, stepMs = 0, execA
     return { stepsPerSecond: result.stepsPerSecond, cpu, window };
   } finally {
     await stopWorkers(workers);
+    await stepwiseServer?.stop();
     await client.close();
   }
 }
@@ -133,14 +176,18 @@ export async function workerThroughput(server, { counts, runs, steps, rounds, sa
  * workers, every worker with `--concurrency <slots>`, `rounds` times; the ratio of the two
  * throughputs is taken within each round (the machine drifts between rounds), median over rounds.
  */
-export async function workerSpread(server, { workers, runs, steps, stepMs, slots, rounds, say }) {
+export async function workerSpread(
+  server,
+  { workers, runs, steps, stepMs, slots, rounds, say, remote = false },
+) {
   const ratios = [];
   const one = [];
   const many = [];
   for (let round = 0; round < rounds; round++) {
-    const params = { runs, steps, stepMs, args: ["--concurrency", String(slots)] };
-    const a = await measureOnce(server, `spread_1_${round}`, { ...params, count: 1 });
-    const b = await measureOnce(server, `spread_${workers}_${round}`, { ...params, count: workers });
+    const params = { runs, steps, stepMs, args: ["--concurrency", String(slots)], remote };
+    const tag = remote ? "remote_" : "";
+    const a = await measureOnce(server, `spread_${tag}1_${round}`, { ...params, count: 1 });
+    const b = await measureOnce(server, `spread_${tag}${workers}_${round}`, { ...params, count: workers });
     one.push(a.stepsPerSecond);
     many.push(b.stepsPerSecond);
     ratios.push(b.stepsPerSecond / a.stepsPerSecond);
@@ -149,6 +196,7 @@ export async function workerSpread(server, { workers, runs, steps, stepMs, slots
     );
   }
   return {
+    world: remote ? "remote" : "postgres",
     workers,
     runs,
     steps,
