@@ -4,7 +4,9 @@
  * and a client that starts runs, all with only the server's URL and secret. The server is
  * SIGKILLed mid-load and started again on the same port: every run completes, and no step
  * completion and no run end is recorded twice. Then a worker is SIGKILLed mid-load: its runs move
- * to the other worker once its lease runs out. (Loads `dist/`: run `npm run build` first.)
+ * to the other worker once its lease runs out. Last, two servers on one PostgreSQL database, a
+ * worker behind each: the runs started through one server are shared by both workers and each
+ * completes once. (Loads `dist/`: run `npm run build` first.)
  */
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -199,5 +201,72 @@ describe("workers over the remote World", () => {
     const moved = [...pids.values()].filter((set) => set.has(String(victim.child.pid)) && set.size > 1);
     expect(moved.length).toBeGreaterThan(0);
     expect(Date.now() - killedAt).toBeLessThan(60_000);
+  }, 150_000);
+});
+
+describe("two servers on one PostgreSQL", () => {
+  it("workers behind different servers share the runs, and every run completes once", async () => {
+    const { startPostgres } = await import("../helpers/postgres.ts");
+    const { createPostgresWorld } = await import("../../src/worlds/postgres/index.ts");
+    const pg = await startPostgres();
+    const url = await pg.createDatabase();
+    const pgWorld = await createPostgresWorld({ connectionString: url });
+    const servers: { url: string; process: ReturnType<typeof spawnNode> }[] = [];
+    try {
+      for (let i = 0; i < 2; i++) {
+        const server = spawnNode([CLI, "server", "--port", "0"], project.dir, {
+          STEPWISE_WORLD: "postgres",
+          STEPWISE_POSTGRES_URL: url,
+          STEPWISE_HTTP_SECRET: SECRET,
+        });
+        children.push(server);
+        const listening = await pollFor("a server's startup line", async () => {
+          if (server.child.exitCode !== null) throw new Error(`the server exited: ${server.output.stderr}`);
+          return /listening on (http:\/\/\S+)/.exec(server.output.stderr)?.[1];
+        });
+        servers.push({ url: listening, process: server });
+      }
+      const behind = (server: { url: string }) => ({ ...remoteEnv(), STEPWISE_WORLD: server.url });
+      for (const server of servers) {
+        children.push(
+          spawnNode(
+            [CLI, "worker", "workflows/count.ts", "--concurrency", "2", "--quiet"],
+            project.dir,
+            behind(server),
+          ),
+        );
+      }
+      const started = ok(
+        await runNode(["--import", REGISTER, "start.ts", "10", "shared-"], project.dir, {
+          ...behind(servers[0] as { url: string }),
+          STEPWISE_WORKER: "0",
+        }),
+      ).split("\n");
+      await pollFor(
+        "every run to complete",
+        async () => {
+          const runs = await Promise.all(started.map((id) => pgWorld.runs.get(id)));
+          return runs.every((run) => run.status === "completed") ? true : undefined;
+        },
+        90_000,
+      );
+      for (const runId of started) {
+        const events = await pgWorld.events.list(runId);
+        const completed = events.filter((event) => event.type === "step_completed");
+        expect(new Set(completed.map((event) => (event.data as { stepId: string }).stepId)).size).toBe(STEPS);
+        expect(completed).toHaveLength(STEPS);
+      }
+      // Both workers (one behind each server) ran steps of these runs.
+      const pids = new Set(
+        journal()
+          .filter((line) => line.startsWith("shared-"))
+          .map((line) => line.split(" ")[2]),
+      );
+      expect(pids.size).toBe(2);
+    } finally {
+      for (const server of servers) server.process.child.kill("SIGKILL");
+      await pgWorld.close();
+      await pg.stop();
+    }
   }, 150_000);
 });
