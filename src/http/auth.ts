@@ -16,6 +16,8 @@ export const MIN_SECRET_LENGTH = 32;
 export interface Guard {
   /** Throws 503 when no usable secret is configured, 401 when the request does not carry it. */
   check(request: Request): void;
+  /** The same check on an `Authorization` header's value (null: none), for servers without a `Request`. */
+  checkAuthorization(header: string | null): void;
 }
 
 function digest(text: string): Buffer {
@@ -43,6 +45,9 @@ export function createGuard(secret: string | undefined): Guard {
       check() {
         throw problem;
       },
+      checkAuthorization() {
+        throw problem;
+      },
     };
   }
   if (secret.length < MIN_SECRET_LENGTH) {
@@ -51,22 +56,26 @@ export function createGuard(secret: string | undefined): Guard {
       check() {
         throw problem;
       },
+      checkAuthorization() {
+        throw problem;
+      },
     };
   }
   const expected = digest(secret);
+  const checkAuthorization = (header: string | null): void => {
+    if (header === null) {
+      throw unauthorized(`This route needs the API secret: send "Authorization: Bearer <${SECRET_ENV}>".`);
+    }
+    const match = /^Bearer[ \t]+(.+)$/i.exec(header.trim());
+    const given = match?.[1]?.trim() ?? "";
+    if (!timingSafeEqual(digest(given), expected)) {
+      throw unauthorized(
+        `The Authorization header does not carry the right secret. Send "Authorization: Bearer <${SECRET_ENV}>" with the value the server is configured with.`,
+      );
+    }
+  };
   return {
-    check(request) {
-      const header = request.headers.get("authorization");
-      if (header === null) {
-        throw unauthorized(`This route needs the API secret: send "Authorization: Bearer <${SECRET_ENV}>".`);
-      }
-      const match = /^Bearer[ \t]+(.+)$/i.exec(header.trim());
-      const given = match?.[1]?.trim() ?? "";
-      if (!timingSafeEqual(digest(given), expected)) {
-        throw unauthorized(
-          `The Authorization header does not carry the right secret. Send "Authorization: Bearer <${SECRET_ENV}>" with the value the server is configured with.`,
-        );
-      }
-    },
+    check: (request) => checkAuthorization(request.headers.get("authorization")),
+    checkAuthorization,
   };
 }

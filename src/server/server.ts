@@ -46,7 +46,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const secret = options.secret ?? process.env.STEPWISE_HTTP_SECRET;
   const protocol = createProtocolHandler({ world, ...(secret === undefined ? {} : { secret }) });
   const api = createHandler({ basePath: "/stepwise", ...(secret === undefined ? {} : { secret }) });
-  const serveProtocol = toNodeListener(protocol);
+  const serveProtocol = protocol.listener;
   const serveApi = toNodeListener(api);
   const server = createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0] ?? "/";

@@ -279,3 +279,37 @@ describe("streams and notifications", () => {
     expect(handler.stats().streams).toBe(0);
   });
 });
+
+describe("over node:http (the listener the server uses)", () => {
+  it("refuses and answers as the fetch handler does: 401 first, 413, 400 with issues, 200", async () => {
+    const { createServer } = await import("node:http");
+    const server = createServer(handler.listener);
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as { port: number };
+    const send = async (path: string, body: string, headers: Record<string, string> = {}) => {
+      const response = await fetch(`http://127.0.0.1:${port}/stepwise/protocol/${path}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${SECRET}`, "content-type": "application/json", ...headers },
+        body,
+      });
+      return { status: response.status, body: (await response.json()) as { error?: { code: string } } };
+    };
+    try {
+      expect((await send("v1/runs/get", "{}", { authorization: "Bearer nope" })).body.error?.code).toBe(
+        "UNAUTHORIZED",
+      );
+      const big = await send("v1/runs/create", JSON.stringify({ pad: "x".repeat(100_000) }));
+      expect([big.status, big.body.error?.code]).toEqual([413, "BODY_TOO_LARGE"]);
+      const bad = await send("v1/runs/get", JSON.stringify({ runId: 7 }));
+      expect([bad.status, bad.body.error?.code]).toEqual([400, "INVALID_BODY"]);
+      const missing = await send("v1/runs/get", JSON.stringify({ runId: "wrun_missing" }));
+      expect([missing.status, missing.body.error?.code]).toEqual([404, "RUN_NOT_FOUND"]);
+      const created = await send("v1/runs/create", encodeJson({ run: run() }));
+      expect(created.status).toBe(200);
+      expect((await world.runs.get("wrun_a")).input).toEqual(new Uint8Array([1, 2, 3]));
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
