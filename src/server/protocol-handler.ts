@@ -270,7 +270,10 @@ export function createProtocolHandler(options: ProtocolHandlerOptions): Protocol
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
     const pathname = (req.url ?? "/").split("?")[0] ?? "/";
     // The notification stream stays open: it goes through the web handler and its streaming adapter.
-    if (pathname.endsWith("/notifications")) return streaming(req, res);
+    if (pathname.endsWith("/notifications")) {
+      streaming(req, res);
+      return;
+    }
     const abort = new AbortController();
     res.once("close", () => {
       if (!res.writableFinished) abort.abort();
