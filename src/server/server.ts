@@ -48,7 +48,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const api = createHandler({ basePath: "/stepwise", ...(secret === undefined ? {} : { secret }) });
   const serveProtocol = protocol.listener;
   const serveApi = toNodeListener(api);
-  const server = createServer((req, res) => {
+  // noDelay: hints on the notification stream and small answers leave at once (no Nagle wait).
+  const server = createServer({ noDelay: true }, (req, res) => {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
     if (path === protocol.prefix || path.startsWith(`${protocol.prefix}/`)) return serveProtocol(req, res);
     if (path === "/health" && (req.method === "GET" || req.method === "HEAD")) {
@@ -86,9 +87,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         protocol.close();
+        // Kept-alive connections go as soon as they are idle: those answering right now (a long
+        // poll just ended, a request in flight) become idle when their answer is sent.
         server.closeIdleConnections();
+        const sweep = setInterval(() => server.closeIdleConnections(), 50);
         const grace = new Promise<void>((resolve) => setTimeout(resolve, options.graceMs ?? 10_000).unref());
         await Promise.race([stopped, grace]);
+        clearInterval(sweep);
         server.closeAllConnections();
         await world.close();
       })();

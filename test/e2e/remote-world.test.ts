@@ -270,3 +270,56 @@ describe("two servers on one PostgreSQL", () => {
     }
   }, 150_000);
 });
+
+describe("npx stepwise server", () => {
+  it("refuses to start without a secret, or on a port in use, saying what to do", async () => {
+    const noSecret = await runNode([CLI, "server", "--port", "0"], project.dir, {
+      ...serverEnv(),
+      STEPWISE_HTTP_SECRET: "",
+    });
+    expect(noSecret.code).toBe(1);
+    expect(noSecret.stderr).toContain("needs STEPWISE_HTTP_SECRET");
+    const first = spawnNode([CLI, "server", "--port", "0"], project.dir, serverEnv());
+    children.push(first);
+    const url = await pollFor(
+      "the startup line",
+      async () => /listening on (http:\/\/\S+)/.exec(first.output.stderr)?.[1],
+    );
+    const taken = await runNode([CLI, "server", "--port", new URL(url).port], project.dir, serverEnv());
+    expect(taken.code).toBe(2);
+    expect(taken.stderr).toContain("already in use by another program: choose another port with --port");
+    first.child.kill("SIGKILL");
+  }, 60_000);
+
+  it("on SIGTERM answers its long polls at once, and exits 0", async () => {
+    const server = spawnNode([CLI, "server", "--port", "0"], project.dir, serverEnv());
+    children.push(server);
+    const url = await pollFor(
+      "the startup line",
+      async () => /listening on (http:\/\/\S+)/.exec(server.output.stderr)?.[1],
+    );
+    const headers = { authorization: `Bearer ${SECRET}`, "content-type": "application/json" };
+    const poll = fetch(`${url}/stepwise/protocol/v1/queue/claim`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({
+        owner: "waiting",
+        limit: 1,
+        leaseMs: 1000,
+        workflows: ["workflow//none//none"],
+        waitMs: 50_000,
+      }),
+    });
+    await pollFor("the long poll to wait", async () => {
+      const health = (await (await fetch(`${url}/health`)).json()) as { waiting: number };
+      return health.waiting === 1 ? true : undefined;
+    });
+    const signalled = Date.now();
+    server.child.kill("SIGTERM");
+    const answer = (await (await poll).json()) as { messages: unknown[] };
+    expect(answer.messages).toEqual([]);
+    expect(await server.exited).toBe(0);
+    expect(Date.now() - signalled).toBeLessThan(10_000);
+    expect(server.output.stderr).toContain("stepwise server stopped.");
+  }, 60_000);
+});

@@ -9,8 +9,8 @@ import { ConfigError } from "../../errors/runtime.ts";
 import { MIN_SECRET_LENGTH, SECRET_ENV } from "../../http/auth.ts";
 import { loadWorkflowFiles } from "../../ops/load.ts";
 import { createWorldFromEnv } from "../../runtime/world-env.ts";
-import { startServer } from "../../server/server.ts";
-import { note } from "../output.ts";
+import { DEFAULT_PORT, startServer } from "../../server/server.ts";
+import { note, UsageError } from "../output.ts";
 
 export interface ServerCommandOptions {
   port?: number;
@@ -36,11 +36,29 @@ export async function run(files: string[], options: ServerCommandOptions): Promi
   if (files.length > 0) await loadWorkflowFiles(files);
   const world = await createWorldFromEnv();
   configure({ world });
-  const server = await startServer({
-    world,
-    ...(options.port === undefined ? {} : { port: options.port }),
-    ...(options.host === undefined ? {} : { host: options.host }),
-  });
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    server = await startServer({
+      world,
+      ...(options.port === undefined ? {} : { port: options.port }),
+      ...(options.host === undefined ? {} : { host: options.host }),
+    });
+  } catch (error) {
+    await world.close();
+    const code = (error as { code?: string }).code;
+    const where = `${options.host ?? "127.0.0.1"}:${options.port ?? DEFAULT_PORT}`;
+    if (code === "EADDRINUSE") {
+      throw new UsageError(
+        `${where} is already in use by another program: choose another port with --port (0 picks a free one).`,
+      );
+    }
+    if (code === "EACCES" || code === "EADDRNOTAVAIL") {
+      throw new UsageError(
+        `cannot listen on ${where} (${code}): choose another --host or a --port above 1023.`,
+      );
+    }
+    throw error;
+  }
   note(
     `stepwise server listening on ${server.url} over the ${worldWhere(world.name)}: run API at /stepwise, worker protocol v1 at /stepwise/protocol/v1, health at /health. Workers: STEPWISE_WORLD=${server.url}`,
   );

@@ -80,7 +80,10 @@ export function createNotificationFeed(
           response.on("error", reject);
         },
       );
-      request.on("socket", (socket) => socket.unref());
+      request.on("socket", (socket) => {
+        socket.unref();
+        socket.setNoDelay(true);
+      });
       request.on("error", reject);
     });
 

@@ -60,6 +60,7 @@ function post(
         res.on("error", (error) => reject(Object.assign(error, { answered: true })));
       },
     );
+    req.setNoDelay(true); // small requests go out at once, not after the last one's ACK (Nagle)
     req.on("timeout", () => req.destroy(new Error(`no answer within ${CALL_TIMEOUT_MS / 1000} s`)));
     req.on("error", reject);
     req.end(body);
