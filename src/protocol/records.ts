@@ -111,26 +111,19 @@ export const newMessage = obj("NewMessage", {
 const inboxKind = () =>
   oneOf(["hook_payload", "event", "cancel", "pause", "pause_abort", "resume", "restart"] as const);
 
-export const inboxItem = obj("InboxItem", {
-  itemId: id(),
+/** What a caller stores in an inbox item (the World adds its time, and its id when none is given). */
+const inboxFields = {
   runId: id(),
   kind: inboxKind(),
   hookId: opt(id()),
   eventType: opt(id()),
   generation: opt(int()),
   payload: opt(bytes()),
-  createdAt: time(),
-});
+};
 
-export const newInboxItem = obj("NewInboxItem", {
-  itemId: opt(id()),
-  runId: id(),
-  kind: inboxKind(),
-  hookId: opt(id()),
-  eventType: opt(id()),
-  generation: opt(int()),
-  payload: opt(bytes()),
-});
+export const inboxItem = obj("InboxItem", { itemId: id(), ...inboxFields, createdAt: time() });
+
+export const newInboxItem = obj("NewInboxItem", { itemId: opt(id()), ...inboxFields });
 
 export const streamChunk = obj("StreamChunk", { index: int(), data: bytes(), createdAt: time() });
 
@@ -200,7 +193,8 @@ export const payloadRewrite = obj("PayloadRewrite", {
 
 const actor = obj("AuditActor", { user: str({ max: 1024 }), host: str({ max: 1024 }), pid: int() });
 
-export const newAuditEntry = obj("NewAuditEntry", {
+/** The fields an audit entry is recorded with (the World adds its id and time). */
+const auditFields = {
   actor,
   action: id(),
   resource: id(),
@@ -209,20 +203,11 @@ export const newAuditEntry = obj("NewAuditEntry", {
   refersTo: opt(id()),
   outcome: opt(oneOf(["succeeded", "failed"] as const)),
   detail: opt(str({ max: 65_536 })),
-});
+};
 
-export const auditEntry = obj("AuditEntry", {
-  auditId: id(),
-  at: time(),
-  actor,
-  action: id(),
-  resource: id(),
-  runIds: list(id(), { max: 10_000 }),
-  reason: opt(str({ max: 4096 })),
-  refersTo: opt(id()),
-  outcome: opt(oneOf(["succeeded", "failed"] as const)),
-  detail: opt(str({ max: 65_536 })),
-});
+export const newAuditEntry = obj("NewAuditEntry", auditFields);
+
+export const auditEntry = obj("AuditEntry", { auditId: id(), at: time(), ...auditFields });
 
 /** A World change hint (`WorldNotification`), as the notification stream sends it. */
 export const notification = obj("Notification", {
