@@ -8,7 +8,7 @@
  */
 import { ConfigError } from "../../errors/runtime.ts";
 import { ConflictError } from "../../errors/world.ts";
-import { operations, PROTOCOL_VERSION } from "../../protocol/operations.ts";
+import { type Operation, operations, PROTOCOL_VERSION, type RequestOf } from "../../protocol/operations.ts";
 import { createNotifier } from "../../world/notify.ts";
 import type { RunRecord, World, WorldNotification } from "../../world/types.ts";
 import { createNotificationFeed } from "./notifications.ts";
@@ -76,10 +76,7 @@ export function createRemoteWorld(options: RemoteWorldOptions): World {
   const pending = new Set<Promise<unknown>>();
 
   /** Calls the operation, unless the World is closed; tracks it so `close` waits for it. */
-  function call<Req, Res>(
-    operation: { path: string } & Parameters<typeof transport.call<Req, Res>>[0],
-    body: Req,
-  ): Promise<Res> {
+  function call<Req, Res>(operation: Operation<Req, Res>, body: Req): Promise<Res> {
     if (closed) return Promise.reject(new ConflictError("This World has been closed."));
     const promise = transport.call(operation, body);
     pending.add(promise);
@@ -91,8 +88,15 @@ export function createRemoteWorld(options: RemoteWorldOptions): World {
     for (const notification of notifications) {
       if (notifier.size === 0) continue;
       const key = echoKey(notification);
+      const now = Date.now();
+      if (echoes.size > 256) {
+        // Hints whose echo never came (a server that coalesces them): forget them once expired.
+        for (const [other, expiries] of echoes) {
+          if ((expiries.at(-1) as number) < now) echoes.delete(other);
+        }
+      }
       const expiries = echoes.get(key) ?? [];
-      expiries.push(Date.now() + ECHO_WINDOW_MS);
+      expiries.push(now + ECHO_WINDOW_MS);
       echoes.set(key, expiries);
       notifier.emit(notification);
     }
@@ -152,7 +156,10 @@ export function createRemoteWorld(options: RemoteWorldOptions): World {
         return (await call(operations.runsRelease, { runId, owner })).released;
       },
       async import(input) {
-        const result = await call(operations.runsImport, { run: input as never });
+        const result = await call(operations.runsImport, {
+          // The wire's events carry `data` as any JSON object: the World's types are narrower.
+          run: input as unknown as RequestOf<typeof operations.runsImport>["run"],
+        });
         if (result.imported) emit(runHint(result.run), { type: "queue" });
         return result;
       },
@@ -206,14 +213,14 @@ export function createRemoteWorld(options: RemoteWorldOptions): World {
         emit({ type: "queue" });
       },
       async claim(owner, options) {
-        const body: Parameters<typeof transport.call<unknown, unknown>>[1] & Record<string, unknown> = {
+        const body: RequestOf<typeof operations.queueClaim> = {
           owner,
           limit: options.limit,
           leaseMs: options.leaseMs,
         };
         if (options.workflows !== undefined) body.workflows = [...options.workflows];
         if (options.runIds !== undefined) body.runIds = [...options.runIds];
-        return (await call(operations.queueClaim, body as never)).messages;
+        return (await call(operations.queueClaim, body)).messages;
       },
       async ack(owner, messageIds) {
         await call(operations.queueAck, { owner, messageIds: [...messageIds] });
@@ -276,7 +283,11 @@ export function createRemoteWorld(options: RemoteWorldOptions): World {
     },
     payloads: {
       async rewrite(runId, rewrites) {
-        return call(operations.payloadsRewrite, { runId, rewrites: rewrites as never });
+        return call(operations.payloadsRewrite, {
+          runId,
+          // A slot on the wire is one object with the fields of every kind.
+          rewrites: rewrites as RequestOf<typeof operations.payloadsRewrite>["rewrites"],
+        });
       },
     },
     bundles: {
