@@ -4,8 +4,7 @@
  * are durable; here, in ordinary code and in steps, they explain where they belong instead.
  */
 import type { StandardSchemaV1 } from "@standard-schema/spec";
-import { type SentEvent, sendEvent } from "./api/events.ts";
-import { resumeHook } from "./api/index.ts";
+import { resumeHook, type SentEvent, sendEvent } from "./api/index.ts";
 import { StepwiseError } from "./errors/base.ts";
 import { checkEventType } from "./errors/events.ts";
 import { registerEventSchema } from "./runtime/event-types.ts";
@@ -16,7 +15,7 @@ import type { WaitForEventOptions, WorkflowEvent } from "./workflow/events.ts";
 import type { Hook, Webhook } from "./workflow/hooks.ts";
 import { validatePayload } from "./workflow/schema.ts";
 
-export type { SentEvent } from "./api/events.ts";
+export type { SentEvent } from "./client/events.ts";
 export { ensureError, StepwiseError } from "./errors/base.ts";
 export { RunNotPausedError } from "./errors/control.ts";
 export { EventPayloadValidationError, InvalidEventTypeError, WaitTimeoutError } from "./errors/events.ts";

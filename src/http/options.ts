@@ -2,10 +2,17 @@
  * What `createHandler()` can be told, and the defaults it fills in. Every limit is here so an
  * operator can see (and change) how much the handler accepts and how long it holds a request.
  */
-import { DEFAULT_WEBHOOK_TIMEOUT_MS } from "../api/index.ts";
+import type { Client } from "../client/client.ts";
+import { DEFAULT_WEBHOOK_TIMEOUT_MS } from "../client/webhooks.ts";
+import { processClient } from "../process/process.ts";
 import { SECRET_ENV } from "./auth.ts";
 
 export interface HandlerOptions {
+  /**
+   * The client the run API starts, reads and controls runs through (its World, payload keys and
+   * limits); default the process's (`stepwise-workflows/api`: `configure()`, or the environment).
+   */
+  client?: Client;
   /** Where the routes are mounted, e.g. `/stepwise` (default) or `""` for the root. */
   basePath?: string;
   /** The API secret; default `process.env.STEPWISE_HTTP_SECRET`. Without one the run API answers 503. */
@@ -26,6 +33,7 @@ export interface HandlerOptions {
 
 /** Options with every default applied. */
 export interface ResolvedOptions {
+  client: Client;
   basePath: string;
   secret: string | undefined;
   maxBodyBytes: number;
@@ -64,6 +72,7 @@ function positive(name: string, value: number | undefined, fallback: number): nu
 /** Fills in the defaults; a negative or fractional limit is a `TypeError`. */
 export function resolveOptions(options: HandlerOptions): ResolvedOptions {
   return {
+    client: options.client ?? processClient(),
     basePath: normalizeBasePath(options.basePath ?? "/stepwise"),
     secret: options.secret ?? process.env[SECRET_ENV],
     maxBodyBytes: positive("maxBodyBytes", options.maxBodyBytes, MB),

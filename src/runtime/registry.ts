@@ -181,8 +181,12 @@ export function workflowReference<Args extends unknown[], Result>(
   return Object.freeze({ workflowId });
 }
 
-/** The workflow id behind whatever was passed to `start()`, or a typed error saying what is wrong. */
-export function resolveWorkflowId(workflow: unknown): string {
+/**
+ * The workflow id behind whatever was passed to `start()`, or a typed error saying what is wrong.
+ * With `clientOnly` (a client that executes nothing here) a workflow this process has not loaded
+ * is accepted by reference; otherwise it must be registered.
+ */
+export function resolveWorkflowId(workflow: unknown, clientOnly = false): string {
   const id =
     (typeof workflow === "object" || typeof workflow === "function") && workflow !== null
       ? (workflow as { workflowId?: unknown }).workflowId
@@ -198,7 +202,7 @@ export function resolveWorkflowId(workflow: unknown): string {
   }
   // A client-only process (STEPWISE_WORKER=0) may start workflows it does not load: the
   // compiler's client references carry the id, and the workers that run it have the code.
-  if (!workflows.has(id) && process.env.STEPWISE_WORKER !== "0") {
+  if (!workflows.has(id) && !clientOnly) {
     const known = registeredWorkflowIds();
     throw new WorkflowNotRegisteredError(
       `The workflow ${id} is not registered in this process. ${known.length > 0 ? `Registered workflows: ${known.join(", ")}.` : "No workflows are registered: import the file that defines it before calling start()."}`,

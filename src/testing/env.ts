@@ -7,15 +7,15 @@
  * (`configure`, `getWorld`, the in-process worker): runs started here live in the environment's
  * World and are driven by its worker alone, and the process's World never sees them.
  */
-import { type DeliveryContext, deliverToHook } from "../api/deliver.ts";
-import { type SentEvent, sendEventIn } from "../api/events.ts";
-import type { StartArguments, StartableWorkflow, StartOptions } from "../api/start.ts";
-import { prepareRuns } from "../api/start.ts";
-import { InvalidRunIdError, SerializationError } from "../errors/runtime.ts";
+import { type SentEvent, sendEventIn } from "../client/events.ts";
+import { resumeHookIn } from "../client/hooks.ts";
+import type { StartArguments, StartableWorkflow, StartOptions } from "../client/start.ts";
+import { prepareRuns } from "../client/start.ts";
+import type { SealContext } from "../client/store.ts";
+import { InvalidRunIdError } from "../errors/runtime.ts";
 import { type Limits, limitsFromEnv } from "../runtime/limits.ts";
 import { getStep, resolveWorkflowId, stepIdOf } from "../runtime/registry.ts";
 import { Worker } from "../runtime/worker.ts";
-import { encodeValue } from "../serde/codec.ts";
 import { createPayloadCodec, type PayloadCodec } from "../serde/payload.ts";
 import { parseDurationMs } from "../util/duration.ts";
 import type { World } from "../world/types.ts";
@@ -111,7 +111,7 @@ export async function createTestEnv(options: TestEnvOptions = {}): Promise<TestE
   const world = options.world ? options.world(clock.now) : createMemoryWorld({ now: clock.now });
   const payloads: PayloadCodec = createPayloadCodec();
   const limits = options.limits ?? limitsFromEnv();
-  const using: DeliveryContext = { payloads, limits };
+  const using: SealContext = { payloads, limits };
   const mocks = new Map<string, Body>();
   const worker = new Worker({
     world,
@@ -162,24 +162,14 @@ export async function createTestEnv(options: TestEnvOptions = {}): Promise<TestE
           `env.start(${workflowId}, args, options) takes its options as an object, e.g. { id: "order-1234" }.`,
         );
       }
-      const [input] = prepareRuns(workflowId, [{ args: args ?? [], id: startOptions?.id }], payloads, limits);
+      const [input] = prepareRuns(workflowId, [{ args: args ?? [], id: startOptions?.id }], using);
       const [created] = await world.runs.createMany(input === undefined ? [] : [input]);
       if (created === undefined) throw new Error(`env.start(${workflowId}) created no run.`);
       return new TestRun(created.run.runId, world, payloads);
     },
     getRun: (runId) => new TestRun(runId, world, payloads),
     async resumeHook(token, payload) {
-      const hook = await world.hooks.getByToken(token);
-      let text: string;
-      try {
-        text = encodeValue(payload);
-      } catch (error) {
-        throw new SerializationError(
-          `The payload for hook ${token} cannot be serialized: ${(error as Error).message}`,
-          { cause: error },
-        );
-      }
-      await deliverToHook(world, hook, text, `The payload for hook ${token}`, using);
+      await resumeHookIn(world, using, token, payload);
     },
     sendEvent: (runId, type, payload) => sendEventIn(world, using, runId, type, payload),
     mockStep(step, impl) {

@@ -3,7 +3,7 @@
  * environment's World: its status, its return value (once the run ends, the virtual clock moving
  * as it must), and its log and steps decoded.
  */
-import { waitForRun } from "../api/watch.ts";
+import { waitForRun } from "../client/watch.ts";
 import { WorkflowRunCancelledError, WorkflowRunFailedError } from "../errors/runtime.ts";
 import { decodeValue } from "../serde/codec.ts";
 import type { PayloadCodec } from "../serde/payload.ts";

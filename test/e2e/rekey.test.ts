@@ -102,7 +102,7 @@ process.exit(0);
 `,
   // The environment's World, with each payloads.rewrite delayed: a rekey slow enough to kill half-way.
   "slow-world.mjs": `
-import { createWorldFromEnv } from ${JSON.stringify(join(REPO, "dist/runtime/world-env.js"))};
+import { createWorldFromEnv } from ${JSON.stringify(join(REPO, "dist/process/world-env.js"))};
 
 export default async function () {
   const world = await createWorldFromEnv({ ...process.env, STEPWISE_WORLD: process.env.TEST_INNER_WORLD });

@@ -5,7 +5,7 @@
  * changed under the run. Call it before anything starts the in-process worker: the run is
  * created, marked started, and only then is the worker started.
  */
-import { ensureWorker, getPayloadCodec, getWorld } from "../../src/runtime/process.ts";
+import { ensureWorker, getPayloadCodec, getWorld } from "../../src/process/process.ts";
 import { SPEC_VERSION } from "../../src/runtime/version.ts";
 import { encodeValue } from "../../src/serde/codec.ts";
 import { places } from "../../src/serde/places.ts";

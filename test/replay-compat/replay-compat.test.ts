@@ -21,8 +21,8 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { configure, getRun, type Run, resumeHook, sendEvent, shutdown, start } from "../../src/api/index.ts";
 import { upgradeRun } from "../../src/ops/upgrade.ts";
+import { getPayloadCodec } from "../../src/process/process.ts";
 import { DEFAULT_LIMITS } from "../../src/runtime/limits.ts";
-import { getPayloadCodec } from "../../src/runtime/process.ts";
 import {
   bundleHash,
   getStep,

@@ -21,7 +21,7 @@ import {
 } from "../../src/errors/runtime.ts";
 import { RunFinishedError, RunNotFoundError } from "../../src/errors/world.ts";
 import { defineEvent } from "../../src/index.ts";
-import { getLimits, getPayloadCodec, inProcessWorker } from "../../src/runtime/process.ts";
+import { getLimits, getPayloadCodec, inProcessWorker } from "../../src/process/process.ts";
 import { getWorkflowBundle, registerWorkflowBundle } from "../../src/runtime/registry.ts";
 import { Worker } from "../../src/runtime/worker.ts";
 import { encodeValue } from "../../src/serde/codec.ts";

@@ -257,7 +257,7 @@ describe("a run under a chosen id, encrypted", () => {
     expect(record.input[0]).toBe(0x03);
     expect(Buffer.from(record.input).includes(Buffer.from("S3CR3T"))).toBe(false);
     // Bound to its run: the same bytes under another id do not decrypt.
-    const { getPayloadCodec } = await import("../../src/runtime/process.ts");
+    const { getPayloadCodec } = await import("../../src/process/process.ts");
     const { places } = await import("../../src/serde/places.ts");
     const codec = getPayloadCodec();
     expect(codec.decode(record, places.runInput, record.input)).toContain("S3CR3T-ADA");

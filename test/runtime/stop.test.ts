@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { configure, getRun, getWorld, shutdown, start } from "../../src/api/index.ts";
 import { getStepMetadata } from "../../src/index.ts";
-import { driveOnly, inProcessWorker } from "../../src/runtime/process.ts";
+import { driveOnly, inProcessWorker } from "../../src/process/process.ts";
 import type { World } from "../../src/world/types.ts";
 import { createLocalWorld } from "../../src/worlds/local/index.ts";
 import { defineWorkflows } from "../helpers/workflows.ts";

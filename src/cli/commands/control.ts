@@ -3,13 +3,13 @@
  * from the command line, as clients (`STEPWISE_WORKER=0`: they record the request, a worker carries
  * it out). Each prints the run's status once the request is recorded.
  */
-import { getHookByToken, getRun, shutdown } from "../../api/index.ts";
+import { configure, getHookByToken, getRun, shutdown } from "../../api/index.ts";
 import { NotFoundError, RunNotFoundError } from "../../errors/world.ts";
 import { TERMINAL_RUN_STATUSES } from "../../world/types.ts";
 import { print, UsageError } from "../output.ts";
 
 async function client<T>(work: () => Promise<T>): Promise<T> {
-  process.env.STEPWISE_WORKER = "0";
+  configure({ inProcessWorker: false });
   try {
     return await work();
   } finally {

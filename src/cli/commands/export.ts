@@ -11,7 +11,7 @@ import { rename, rm } from "node:fs/promises";
 import { type ExportReport, exportRuns } from "../../ops/export.ts";
 import type { ExportFilter } from "../../ops/export-format.ts";
 import { resolveWorkflow } from "../../ops/workflow-names.ts";
-import { createWorldFromEnv } from "../../runtime/world-env.ts";
+import { createWorldFromEnv } from "../../process/world-env.ts";
 import type { RunStatus } from "../../world/types.ts";
 import { note, print } from "../output.ts";
 import { startProgress } from "../progress.ts";

@@ -4,7 +4,7 @@
  * stderr, the summary on stdout (`--json` for scripts).
  */
 import { type ImportPhase, type ImportReport, importRuns } from "../../ops/import.ts";
-import { createWorldFromEnv } from "../../runtime/world-env.ts";
+import { createWorldFromEnv } from "../../process/world-env.ts";
 import { keyringFromEnv } from "../../serde/keys.ts";
 import { createPayloadCodec } from "../../serde/payload.ts";
 import { print } from "../output.ts";

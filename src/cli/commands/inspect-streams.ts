@@ -4,10 +4,10 @@
  * Ctrl-C (SIGINT, or SIGTERM) stops it cleanly: the audit outcome of a decryption is still
  * recorded, and the exit code is 0.
  */
-import { getWorld, shutdown } from "../../api/index.ts";
+import { configure, getWorld, shutdown } from "../../api/index.ts";
 import { describeValue } from "../../ops/inspect.ts";
 import { listStreams, readStream } from "../../ops/inspect-streams.ts";
-import { getPayloadCodec } from "../../runtime/process.ts";
+import { getPayloadCodec } from "../../process/process.ts";
 import { note, print } from "../output.ts";
 import { type InspectCommandOptions, inspectOptions, jsonReplacer, noteAudit } from "./inspect.ts";
 
@@ -18,7 +18,7 @@ export async function run(
   options: InspectCommandOptions,
 ): Promise<number> {
   const query = inspectOptions(options);
-  process.env.STEPWISE_WORKER = "0";
+  configure({ inProcessWorker: false });
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   process.on("SIGINT", onSignal);

@@ -3,9 +3,9 @@
  * audit trail through the library (`ops/inspect.ts`), and prints a table or JSON. `--decrypt`
  * shows encrypted payloads after the library has written an audit record.
  */
-import { getWorld, shutdown } from "../../api/index.ts";
+import { configure, getWorld, shutdown } from "../../api/index.ts";
 import { type InspectOptions, type InspectResource, type InspectResult, inspect } from "../../ops/inspect.ts";
-import { getPayloadCodec } from "../../runtime/process.ts";
+import { getPayloadCodec } from "../../process/process.ts";
 import { note, print, UsageError } from "../output.ts";
 
 /** The options commander parsed for an inspect subcommand (each takes the ones that apply). */
@@ -77,7 +77,7 @@ export async function run(
 ): Promise<number> {
   const query = inspectOptions(options);
   if (id !== undefined) query.id = id;
-  process.env.STEPWISE_WORKER = "0";
+  configure({ inProcessWorker: false });
   try {
     const world = await getWorld();
     const result = await inspect(world, getPayloadCodec(), resource as InspectResource, query);

@@ -4,7 +4,7 @@
  * stdout (`--json` for scripts). The work is done by `ops/rekey.ts`.
  */
 import { type RekeyProgress, type RekeyReport, rekey } from "../../ops/rekey.ts";
-import { createWorldFromEnv } from "../../runtime/world-env.ts";
+import { createWorldFromEnv } from "../../process/world-env.ts";
 import { keyringFromEnv, OLD_KEYS_ENV } from "../../serde/keys.ts";
 import { print } from "../output.ts";
 import { startProgress } from "../progress.ts";

@@ -4,13 +4,13 @@
  * `ops/replay-check.ts`), with progress on stderr. Exit 0 when every run replays cleanly, 1 when
  * any diverges or cannot be checked: a deploy gate for CI.
  */
-import { getWorld, shutdown } from "../../api/index.ts";
+import { configure, getWorld, shutdown } from "../../api/index.ts";
 import { discoverWorkflowFiles, loadWorkflowFiles } from "../../ops/load.ts";
 import { type ReplayCheckResult, type ReplayCheckSummary, replayCheck } from "../../ops/replay-check.ts";
 import { replayCheckFile } from "../../ops/replay-check-file.ts";
 import { shortName } from "../../ops/table.ts";
 import { namesWorkflow, resolveWorkflow } from "../../ops/workflow-names.ts";
-import { getLimits, getPayloadCodec } from "../../runtime/process.ts";
+import { getLimits, getPayloadCodec } from "../../process/process.ts";
 import { note, print } from "../output.ts";
 import { startProgress } from "../progress.ts";
 
@@ -36,7 +36,7 @@ function line(result: ReplayCheckResult): string {
 
 /** Checks the runs; returns the exit code. */
 export async function run(options: ReplayCommandOptions): Promise<number> {
-  process.env.STEPWISE_WORKER = "0";
+  configure({ inProcessWorker: false });
   try {
     await loadWorkflowFiles(options.load ?? discoverWorkflowFiles());
     const progress = startProgress(

@@ -1,5 +1,5 @@
 /** `stepwise restart <runId> [--from-step name] [--occurrence n]`: restarts a run (thin over `run.restart()`). */
-import { getRun, shutdown } from "../../api/index.ts";
+import { configure, getRun, shutdown } from "../../api/index.ts";
 import { print, UsageError } from "../output.ts";
 
 export interface RestartCommandOptions {
@@ -15,7 +15,7 @@ export async function run(runId: string, options: RestartCommandOptions): Promis
       "--occurrence says which call of --from-step to restart from: give --from-step too.",
     );
   // A client: the run is executed by the workers, not by this process.
-  process.env.STEPWISE_WORKER = "0";
+  configure({ inProcessWorker: false });
   try {
     const from =
       options.fromStep === undefined

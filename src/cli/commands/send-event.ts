@@ -4,7 +4,7 @@
  * under ./workflows, as `start` does) so that the event types they define with a schema
  * (`defineEvent`) refuse a bad payload here, before anything is stored.
  */
-import { sendEvent, shutdown } from "../../api/index.ts";
+import { configure, sendEvent, shutdown } from "../../api/index.ts";
 import { discoverWorkflowFiles, loadWorkflowFiles } from "../../ops/load.ts";
 import { print } from "../output.ts";
 
@@ -20,7 +20,7 @@ export async function run(
   payload: unknown,
   options: SendEventCommandOptions,
 ): Promise<number> {
-  process.env.STEPWISE_WORKER = "0";
+  configure({ inProcessWorker: false });
   try {
     await loadWorkflowFiles(options.load ?? discoverWorkflowFiles());
     const sent = await sendEvent(runId, type, payload === undefined ? null : payload);

@@ -5,13 +5,13 @@
  * shows on stderr as it goes (`cli/progress.ts`), and the result goes to stdout; a failed or
  * cancelled run exits 1.
  */
-import { getRun, getWorld, shutdown } from "../../api/index.ts";
-import { type StartedRun, startRuns } from "../../api/start.ts";
+import { configure, getRun, getWorld, processClient, shutdown } from "../../api/index.ts";
+import type { StartedRun } from "../../client/start.ts";
 import { WorkflowRunCancelledError, WorkflowRunFailedError } from "../../errors/runtime.ts";
 import { discoverWorkflowFiles, loadWorkflowFiles } from "../../ops/load.ts";
 import { findWorkflowId } from "../../ops/resolve-workflow.ts";
 import { describeProgress } from "../../ops/run-state.ts";
-import { driveOnly } from "../../runtime/process.ts";
+import { driveOnly } from "../../process/process.ts";
 import { note, print } from "../output.ts";
 import { startProgress } from "../progress.ts";
 
@@ -30,11 +30,11 @@ const PROGRESS_MS = 250;
 export async function run(name: string, json: unknown, options: StartCommandOptions): Promise<number> {
   const args = json === undefined ? [] : Array.isArray(json) ? json : [json];
   // Never an in-process worker that would drive other runs: --wait drives this run alone.
-  process.env.STEPWISE_WORKER = "0";
+  configure({ inProcessWorker: false });
   try {
     await loadWorkflowFiles(options.load ?? discoverWorkflowFiles());
     const workflowId = findWorkflowId(name);
-    const [started] = await startRuns(workflowId, [{ args, id: options.id }]);
+    const [started] = await processClient().startRuns(workflowId, [{ args, id: options.id }]);
     const { run: handle, created, status } = started as StartedRun;
     if (!created)
       note(

@@ -5,12 +5,11 @@
  * where its log and the code part, both sides), the count on stderr, with progress there for many
  * runs. Exit 0 when no run that should have moved was left alone, 1 otherwise.
  */
-import { getWorld, shutdown } from "../../api/index.ts";
+import { configure, processClient, shutdown } from "../../api/index.ts";
 import { discoverWorkflowFiles, loadWorkflowFiles } from "../../ops/load.ts";
 import { shortName } from "../../ops/table.ts";
 import { LEFT_ALONE, type UpgradeResult, type UpgradeVerdict, upgradeRuns } from "../../ops/upgrade.ts";
 import { resolveWorkflow } from "../../ops/workflow-names.ts";
-import { getLimits, getPayloadCodec } from "../../runtime/process.ts";
 import { note, print, UsageError } from "../output.ts";
 import { startProgress } from "../progress.ts";
 
@@ -66,10 +65,11 @@ export async function run(runIds: string[], options: UpgradeCommandOptions): Pro
     throw new UsageError(
       "say which runs to upgrade: run ids, or --workflow <name> for every run in flight of it",
     );
-  process.env.STEPWISE_WORKER = "0";
+  configure({ inProcessWorker: false });
   try {
     await loadWorkflowFiles(options.load ?? discoverWorkflowFiles());
-    const world = await getWorld();
+    const client = processClient();
+    const world = await client.world();
     let selection: { runIds: string[] } | { workflows: string[] } = { runIds };
     if (options.workflow !== undefined) {
       const workflows: string[] = [];
@@ -87,8 +87,8 @@ export async function run(runIds: string[], options: UpgradeCommandOptions): Pro
     const summary = await upgradeRuns(
       {
         world,
-        payloads: getPayloadCodec(),
-        limits: getLimits(),
+        payloads: client.payloadCodec(),
+        limits: client.limits(),
         dryRun: options.dryRun === true,
         onResult: (result) => {
           seen += 1;

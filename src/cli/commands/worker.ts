@@ -2,11 +2,11 @@
  * `stepwise worker [files…]`: a dedicated worker process for the workflows in <files>. It logs a
  * line on stderr each time it stops driving a run, saying what is true of it (`ops/worker-log.ts`).
  */
-import { getWorld, listWorkflows, shutdown } from "../../api/index.ts";
+import { configure, getWorld, listWorkflows, shutdown } from "../../api/index.ts";
 import { ConfigError } from "../../errors/runtime.ts";
 import { discoverWorkflowFiles, loadWorkflowFiles } from "../../ops/load.ts";
 import { workerLogLine } from "../../ops/worker-log.ts";
-import { getPayloadCodec } from "../../runtime/process.ts";
+import { getPayloadCodec } from "../../process/process.ts";
 import { Worker } from "../../runtime/worker.ts";
 import type { World } from "../../world/types.ts";
 import { note, UsageError } from "../output.ts";
@@ -25,7 +25,7 @@ export async function run(given: string[], options: WorkerCommandOptions): Promi
     throw new UsageError(
       "worker needs the workflow files to load (none given, and no ./workflows directory).",
     );
-  process.env.STEPWISE_WORKER = "0"; // this command runs its own worker, not the in-process one
+  configure({ inProcessWorker: false }); // this command runs its own worker, not the in-process one
   // The runtime's timers never keep a process alive; a worker process stays up until it is told to
   // stop, including while it waits for an unreachable World.
   const keepAlive = setInterval(() => {}, 1 << 30);

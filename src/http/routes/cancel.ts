@@ -5,7 +5,6 @@
  * A run that already completed or failed cannot be cancelled (409); a cancelled one answers 200.
  */
 import { randomUUID } from "node:crypto";
-import { getRun, getWorld } from "../../api/index.ts";
 import { RunFinishedError } from "../../errors/world.ts";
 import { TERMINAL_RUN_STATUSES } from "../../world/types.ts";
 import { readBodyBytes } from "../body.ts";
@@ -40,12 +39,12 @@ export async function cancelRun({
   const runId = params.runId ?? "";
   // The body means nothing here; read it (within the limit) so the connection can be reused.
   await readBodyBytes(request, options.maxBodyBytes);
-  const world = await getWorld();
+  const world = await options.client.world();
   const before = await world.runs.get(runId);
   if (before.status === "cancelled") return jsonResponse(200, { runId, status: "cancelled" });
   if (TERMINAL_RUN_STATUSES.has(before.status)) throw alreadyEnded(runId, before.status);
   let answered = false;
-  const cancelling = getRun(runId).cancel();
+  const cancelling = options.client.getRun(runId).cancel();
   // After a 202 the cancellation goes on; a later failure has nobody to tell but the log.
   cancelling.catch((error: unknown) => {
     if (answered) options.onError(error, { errorId: randomUUID(), request });

@@ -8,7 +8,6 @@
  * RUN_FINISHED), a resume of a run that is not paused (409 RUN_NOT_PAUSED), a malformed body (400).
  */
 import { randomUUID } from "node:crypto";
-import { getRun, getWorld } from "../../api/index.ts";
 import { pauseRunBody } from "../bodies.ts";
 import { readBodyBytes, readOptionalJsonBody } from "../body.ts";
 import type { ResolvedOptions } from "../options.ts";
@@ -46,11 +45,11 @@ export async function pauseRunRoute(context: RouteContext<ResolvedOptions>): Pro
   const runId = params.runId ?? "";
   const body = await readOptionalJsonBody(request, pauseRunBody, options.maxBodyBytes, {});
   const done = await answeredWithin(
-    getRun(runId).pause(body.abortSteps ? { abortSteps: true } : {}),
+    options.client.getRun(runId).pause(body.abortSteps ? { abortSteps: true } : {}),
     context,
     options.cancelWaitMs,
   );
-  const { status } = await (await getWorld()).runs.get(runId);
+  const { status } = await (await options.client.world()).runs.get(runId);
   return done
     ? jsonResponse(200, { runId, status })
     : jsonResponse(202, { runId, status, requested: "pause" });
@@ -62,8 +61,8 @@ export async function resumeRunRoute(context: RouteContext<ResolvedOptions>): Pr
   const runId = params.runId ?? "";
   // The body means nothing here; read it (within the limit) so the connection can be reused.
   await readBodyBytes(request, options.maxBodyBytes);
-  const done = await answeredWithin(getRun(runId).resume(), context, options.cancelWaitMs);
-  const { status } = await (await getWorld()).runs.get(runId);
+  const done = await answeredWithin(options.client.getRun(runId).resume(), context, options.cancelWaitMs);
+  const { status } = await (await options.client.world()).runs.get(runId);
   return done
     ? jsonResponse(200, { runId, status })
     : jsonResponse(202, { runId, status, requested: "resume" });

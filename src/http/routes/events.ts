@@ -5,7 +5,6 @@
  * type that is not 1 to 100 of `[A-Za-z0-9_.:-]` or a payload that fails its type's schema (400),
  * a body or payload over the limits (413).
  */
-import { sendEvent } from "../../api/index.ts";
 import { sendEventBody } from "../bodies.ts";
 import { readJsonBody } from "../body.ts";
 import type { ResolvedOptions } from "../options.ts";
@@ -20,7 +19,7 @@ export async function sendEventRoute({
 }: RouteContext<ResolvedOptions>): Promise<Response> {
   const runId = params.runId ?? "";
   const body = await readJsonBody(request, sendEventBody, options.maxBodyBytes);
-  const sent = await sendEvent(runId, body.type, body.payload);
+  const sent = await options.client.sendEvent(runId, body.type, body.payload);
   return jsonResponse(202, {
     runId: sent.runId,
     eventId: sent.eventId,

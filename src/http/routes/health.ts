@@ -1,9 +1,11 @@
 /**
- * `GET /health`: whether the World answers (a one-row read, bounded in time) and what the
- * in-process worker is doing. 200 when the World is reachable, 503 when it is not.
+ * `GET /health`: whether the handler's client's World answers (a one-row read, bounded in time)
+ * and what the process's in-process worker is doing (for the process's client; a client of its
+ * own executes nothing here). 200 when the World is reachable, 503 when it is not.
  */
-import { getWorld, listWorkflows } from "../../api/index.ts";
-import { inProcessWorker } from "../../runtime/process.ts";
+import { listWorkflows } from "../../api/index.ts";
+import type { Client } from "../../client/client.ts";
+import { inProcessWorker, inProcessWorkerOff, processClient } from "../../process/process.ts";
 import type { ResolvedOptions } from "../options.ts";
 import { jsonResponse } from "../problem.ts";
 import type { RouteContext } from "../router.ts";
@@ -18,7 +20,7 @@ interface WorldHealth {
   error?: string;
 }
 
-async function probeWorld(): Promise<WorldHealth> {
+async function probeWorld(client: Client): Promise<WorldHealth> {
   const started = performance.now();
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -28,7 +30,7 @@ async function probeWorld(): Promise<WorldHealth> {
         WORLD_TIMEOUT_MS,
       );
     });
-    const world = await Promise.race([getWorld(), timeout]);
+    const world = await Promise.race([client.world(), timeout]);
     await Promise.race([world.runs.list({ limit: 1 }), timeout]);
     return { reachable: true, name: world.name, latencyMs: Math.round(performance.now() - started) };
   } catch (error) {
@@ -38,21 +40,36 @@ async function probeWorld(): Promise<WorldHealth> {
   }
 }
 
-function workerHealth(): Record<string, unknown> {
+function workerHealth(client: Client): Record<string, unknown> {
+  if (client !== processClient()) {
+    return {
+      running: false,
+      reason:
+        "this handler's client executes nothing in this process: workers sharing its World run its runs",
+    };
+  }
   const worker = inProcessWorker();
   if (worker !== undefined) {
     return { running: true, activeRuns: worker.activeRuns, cachedRuns: worker.cachedRuns };
   }
+  const off = inProcessWorkerOff();
   const reason =
-    process.env.STEPWISE_WORKER === "0"
+    off === "environment"
       ? "STEPWISE_WORKER=0: this process only starts and reads runs"
-      : "not started yet (it starts with the first run API call of a process that has workflows registered)";
+      : off === "configured"
+        ? "configure({ inProcessWorker: false }): this process only starts and reads runs"
+        : "not started yet (it starts with the first run API call of a process that has workflows registered)";
   return { running: false, reason };
 }
 
 /** 200 `{ ok: true, world, worker, workflows }`, or 503 with `ok: false` when the World does not answer. */
-export async function health(_context: RouteContext<ResolvedOptions>): Promise<Response> {
-  const world = await probeWorld();
-  const body = { ok: world.reachable, world, worker: workerHealth(), workflows: listWorkflows().length };
+export async function health({ options }: RouteContext<ResolvedOptions>): Promise<Response> {
+  const world = await probeWorld(options.client);
+  const body = {
+    ok: world.reachable,
+    world,
+    worker: workerHealth(options.client),
+    workflows: listWorkflows().length,
+  };
   return jsonResponse(world.reachable ? 200 : 503, body);
 }

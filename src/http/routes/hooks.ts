@@ -3,7 +3,6 @@
  * Webhook tokens are refused here (409): a webhook receives whole HTTP requests at its own URL.
  * An unknown or disposed token is a 404, a run that has ended a 409; nothing is written then.
  */
-import { getHookByToken, resumeHook } from "../../api/index.ts";
 import { resumeHookBody } from "../bodies.ts";
 import { readJsonBody } from "../body.ts";
 import type { ResolvedOptions } from "../options.ts";
@@ -18,7 +17,7 @@ export async function resumeHookRoute({
 }: RouteContext<ResolvedOptions>): Promise<Response> {
   const token = params.token ?? "";
   const body = await readJsonBody(request, resumeHookBody, options.maxBodyBytes);
-  const hook = await getHookByToken(token);
+  const hook = await options.client.getHookByToken(token);
   if (hook.kind === "webhook") {
     throw new HttpProblem(
       409,
@@ -26,6 +25,6 @@ export async function resumeHookRoute({
       `The token belongs to a webhook, which receives HTTP requests at ${options.basePath}/webhooks/<token>; send the request there instead.`,
     );
   }
-  const info = await resumeHook(token, body.payload);
+  const info = await options.client.resumeHook(token, body.payload);
   return jsonResponse(202, { hookId: info.hookId, runId: info.runId, token: info.token });
 }

@@ -7,7 +7,6 @@
  * A malformed query is refused (400 INVALID_QUERY) before the World is read; an unknown workflow
  * simply has no runs. Each run is shown without its output (read it at `/runs/:runId`).
  */
-import { getWorld } from "../../api/index.ts";
 import { resolveWorkflow } from "../../ops/workflow-names.ts";
 import { RUN_ID_RULE, runIdProblem } from "../../util/ids.ts";
 import { type ListRunsFilter, RUN_STATUSES, type RunStatus } from "../../world/types.ts";
@@ -99,9 +98,9 @@ function filterOf(url: URL): { filter: ListRunsFilter; workflowNames: string[] |
 }
 
 /** 200 `{ runs: [{ runId, workflowName, status, createdAt, startedAt, completedAt }], nextCursor }`. */
-export async function listRuns({ url }: RouteContext<ResolvedOptions>): Promise<Response> {
+export async function listRuns({ url, options }: RouteContext<ResolvedOptions>): Promise<Response> {
   const { filter, workflowNames } = filterOf(url);
-  const world = await getWorld();
+  const world = await options.client.world();
   if (workflowNames !== undefined) {
     const ids = new Set<string>();
     for (const name of workflowNames) for (const id of (await resolveWorkflow(world, name)).ids) ids.add(id);

@@ -6,7 +6,6 @@
  * listing the steps it called), a restart that lost to another one or whose kept hook lost its
  * token (409).
  */
-import { getRun } from "../../api/index.ts";
 import { type RestartRunBody, restartRunBody } from "../bodies.ts";
 import { readBodyBytes, readJsonBody } from "../body.ts";
 import type { ResolvedOptions } from "../options.ts";
@@ -26,6 +25,6 @@ export async function restartRunRoute({
     await readBodyBytes(request, options.maxBodyBytes);
   } else body = await readJsonBody(request, restartRunBody, options.maxBodyBytes);
   const from = body.from as { step: string; occurrence?: number } | undefined;
-  const restarted = await getRun(runId).restart(from === undefined ? {} : { from });
+  const restarted = await options.client.getRun(runId).restart(from === undefined ? {} : { from });
   return jsonResponse(202, restarted);
 }

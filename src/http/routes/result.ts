@@ -4,8 +4,7 @@
  * out (at most `maxWaitMs`) or the client goes away.
  */
 
-import { getWorld } from "../../api/index.ts";
-import { waitForRun } from "../../api/watch.ts";
+import { waitForRun } from "../../client/watch.ts";
 import { type RunStatus, TERMINAL_RUN_STATUSES } from "../../world/types.ts";
 import type { ResolvedOptions } from "../options.ts";
 import { HttpProblem, jsonResponse } from "../problem.ts";
@@ -35,12 +34,18 @@ export async function getResult({
 }: RouteContext<ResolvedOptions>): Promise<Response> {
   const wait = waitParam(url, options.maxWaitMs);
   const ended = (status: RunStatus): boolean => TERMINAL_RUN_STATUSES.has(status);
-  const record = await waitForRun(await getWorld(), params.runId ?? "", (run) => ended(run.status), {
-    hint: ended,
-    timeoutMs: wait,
-    signal: request.signal,
-    keepAlive: false,
-  });
-  if (TERMINAL_RUN_STATUSES.has(record.status)) return jsonResponse(200, await runView(record));
+  const record = await waitForRun(
+    await options.client.world(),
+    params.runId ?? "",
+    (run) => ended(run.status),
+    {
+      hint: ended,
+      timeoutMs: wait,
+      signal: request.signal,
+      keepAlive: false,
+    },
+  );
+  if (TERMINAL_RUN_STATUSES.has(record.status))
+    return jsonResponse(200, await runView(options.client, record));
   return jsonResponse(202, { runId: record.runId, status: record.status }, { "retry-after": "1" });
 }

@@ -3,7 +3,7 @@
  * (`output` when it completed, `error` when it failed; see `json-value.ts` for the conversion).
  * Shared by `GET /runs/:runId` and `GET /runs/:runId/result`; `GET /runs` lists the metadata alone.
  */
-import { getRun } from "../../api/index.ts";
+import type { Client } from "../../client/client.ts";
 import { WorkflowRunCancelledError, WorkflowRunFailedError } from "../../errors/runtime.ts";
 import type { RunRecord, RunStatus } from "../../world/types.ts";
 import { type JsonValue, toJsonValue } from "../json-value.ts";
@@ -31,10 +31,10 @@ const iso = (time: number | undefined): string | null =>
   time === undefined ? null : new Date(time).toISOString();
 
 /** The run's outcome as JSON fields; empty while it runs and when it was cancelled. */
-async function outcome(record: RunRecord): Promise<Pick<RunView, "output" | "error">> {
+async function outcome(client: Client, record: RunRecord): Promise<Pick<RunView, "output" | "error">> {
   if (record.status !== "completed" && record.status !== "failed") return {};
   try {
-    return { output: toJsonValue(await getRun(record.runId).returnValue) };
+    return { output: toJsonValue(await client.getRun(record.runId).returnValue) };
   } catch (error) {
     if (WorkflowRunFailedError.is(error)) return { error: toJsonValue(error.cause) };
     if (WorkflowRunCancelledError.is(error)) return {};
@@ -56,7 +56,7 @@ export function runSummary(record: RunRecord): RunView {
   };
 }
 
-/** The view of a run record, with its outcome when it has ended. */
-export async function runView(record: RunRecord): Promise<RunView> {
-  return { ...runSummary(record), ...(await outcome(record)) };
+/** The view of a run record, with its outcome when it has ended (decoded by `client`). */
+export async function runView(client: Client, record: RunRecord): Promise<RunView> {
+  return { ...runSummary(record), ...(await outcome(client, record)) };
 }

@@ -4,8 +4,8 @@
  * validates everything (body, workflow, id, arguments) before the run is written, through the
  * same `startRuns` as `start()`, so a refused request leaves no trace.
  */
-import { getWorld, listWorkflows } from "../../api/index.ts";
-import { type StartedRun, startRuns } from "../../api/start.ts";
+import { listWorkflows } from "../../api/index.ts";
+import type { StartedRun } from "../../client/start.ts";
 import { WorkflowNotRegisteredError } from "../../errors/runtime.ts";
 import { findWorkflowId } from "../../ops/resolve-workflow.ts";
 import { startRunBody } from "../bodies.ts";
@@ -34,7 +34,7 @@ function resolveWorkflow(name: string): string {
 export async function startRun({ request, options }: RouteContext<ResolvedOptions>): Promise<Response> {
   const body = await readJsonBody(request, startRunBody, options.maxBodyBytes);
   const workflowId = resolveWorkflow(body.workflow);
-  const [started] = await startRuns(workflowId, [{ args: body.args ?? [], id: body.id }]);
+  const [started] = await options.client.startRuns(workflowId, [{ args: body.args ?? [], id: body.id }]);
   const { run, created, status } = started as StartedRun;
   return jsonResponse(
     created ? 201 : 200,
@@ -44,8 +44,8 @@ export async function startRun({ request, options }: RouteContext<ResolvedOption
 }
 
 /** `GET /runs/:runId` → 200 with the run's metadata, and its output or error once it has ended. */
-export async function getRunRoute({ params }: RouteContext<ResolvedOptions>): Promise<Response> {
-  const world = await getWorld();
+export async function getRunRoute({ params, options }: RouteContext<ResolvedOptions>): Promise<Response> {
+  const world = await options.client.world();
   const record = await world.runs.get(params.runId ?? "");
-  return jsonResponse(200, await runView(record));
+  return jsonResponse(200, await runView(options.client, record));
 }

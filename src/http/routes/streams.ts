@@ -5,7 +5,7 @@
  * and receives every later chunk exactly once. Refused before anything is sent: an unknown run
  * (404), a name that is not a plain stream name (400), a start past the end (416).
  */
-import { getRun, getWorld } from "../../api/index.ts";
+import type { Client } from "../../client/client.ts";
 import { StreamRangeError } from "../../errors/runtime.ts";
 import { NotFoundError } from "../../errors/world.ts";
 import { streamName } from "../../runtime/streams.ts";
@@ -29,8 +29,8 @@ function startParam(url: URL): number {
 }
 
 /** The absolute index to start from; `StreamRangeError` (416) past the end. */
-async function resolveStart(runId: string, name: string, start: number): Promise<number> {
-  const world = await getWorld();
+async function resolveStart(client: Client, runId: string, name: string, start: number): Promise<number> {
+  const world = await client.world();
   await world.runs.get(runId);
   const info = await world.streams.info(runId, name).catch((error: unknown) => {
     if (NotFoundError.is(error)) return undefined;
@@ -47,13 +47,18 @@ async function resolveStart(runId: string, name: string, start: number): Promise
 }
 
 /** 200 `application/x-ndjson`, streamed; the `x-stepwise-start-index` header has the resolved start. */
-export async function readStream({ request, url, params }: RouteContext<ResolvedOptions>): Promise<Response> {
+export async function readStream({
+  request,
+  url,
+  params,
+  options,
+}: RouteContext<ResolvedOptions>): Promise<Response> {
   const runId = params.runId ?? "";
   const name = params.name ?? "";
   const start = startParam(url);
   streamName(name); // InvalidStreamNameError (400) before anything touches storage
-  const from = await resolveStart(runId, name, start);
-  const source = getRun(runId).getReadable({ namespace: name, startIndex: from });
+  const from = await resolveStart(options.client, runId, name, start);
+  const source = options.client.getRun(runId).getReadable({ namespace: name, startIndex: from });
   return new Response(toNdjson(source, from, request.signal), {
     status: 200,
     headers: {

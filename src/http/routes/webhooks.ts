@@ -6,10 +6,8 @@
  * the response is whatever the webhook was created to send (202, a static response, or the
  * workflow's own in manual mode).
  */
-import { resumeWebhook } from "../../api/index.ts";
 import { PayloadTooLargeError } from "../../errors/runtime.ts";
 import { NotFoundError, RunFinishedError } from "../../errors/world.ts";
-import { getLimits } from "../../runtime/process.ts";
 import type { ResolvedOptions } from "../options.ts";
 import { HttpProblem } from "../problem.ts";
 import type { RouteContext } from "../router.ts";
@@ -59,10 +57,10 @@ export async function webhook({
 }: RouteContext<ResolvedOptions>): Promise<Response> {
   const limit = Math.min(
     options.maxWebhookBodyBytes ?? Number.POSITIVE_INFINITY,
-    getLimits().maxPayloadBytes,
+    options.client.limits().maxPayloadBytes,
   );
   try {
-    return await resumeWebhook(params.token ?? "", withLimit(request, limit), {
+    return await options.client.resumeWebhook(params.token ?? "", withLimit(request, limit), {
       timeoutMs: options.webhookTimeoutMs,
     });
   } catch (error) {

@@ -4,8 +4,9 @@
  * awaited condition cannot hold yet), by `any` hints from other processes, and by a slow safety
  * check in case a cross-process hint was missed.
  */
-import { keepAlive } from "../runtime/process.ts";
+
 import type { RunRecord, RunStatus, World } from "../world/types.ts";
+import { keepAlive } from "./keep-alive.ts";
 
 /** Safety net for Worlds whose cross-process notifications can be missed. */
 const FALLBACK_CHECK_MS = 1_000;

@@ -1,7 +1,8 @@
 /**
  * Starting runs: `start()` one, `startMany()` a batch in one transaction, both under generated ids
- * or ids the application chooses. Every way in (the API, `POST /runs`, `npx stepwise start`) goes
- * through `startRuns`, which checks everything before anything is written — the ids, the
+ * or ids the application chooses (`Client.start`, `Client.startMany`). Every way in (the API,
+ * `POST /runs`, `npx stepwise start`, a test environment) goes through `prepareRuns`, and all but
+ * the test environment through `startRuns`, which checks everything before anything is written — the ids, the
  * arguments (serializable, within the per-payload limit), the size of the batch — encodes each
  * run's input for its own id, and creates the runs with one `runs.createMany`: idempotent on the
  * id (the same id and workflow return the existing run), all or nothing per batch.
@@ -13,16 +14,15 @@ import {
   SerializationError,
 } from "../errors/runtime.ts";
 import { storeBundle } from "../runtime/bundles.ts";
-import { checkPayload, formatBytes, type Limits } from "../runtime/limits.ts";
-import { ensureWorker, getLimits, getPayloadCodec, getWorld } from "../runtime/process.ts";
-import { getWorkflowBundle, resolveWorkflowId, type WorkflowReference } from "../runtime/registry.ts";
+import { formatBytes } from "../runtime/limits.ts";
+import { getWorkflowBundle, type WorkflowReference } from "../runtime/registry.ts";
 import { SPEC_VERSION } from "../runtime/version.ts";
-import { encodeValue } from "../serde/codec.ts";
-import type { PayloadCodec } from "../serde/payload.ts";
 import { places } from "../serde/places.ts";
 import { newId, newRunSeed, RUN_ID_RULE, runIdProblem } from "../util/ids.ts";
 import type { CreateRunInput, RunStatus } from "../world/types.ts";
-import { Run } from "./run.ts";
+import type { ClientContext } from "./context.ts";
+import type { Run } from "./run.ts";
+import { type SealContext, sealPayload } from "./store.ts";
 
 /** The most runs one `startMany()` call starts: one batch, one transaction. */
 export const MAX_START_BATCH = 1000;
@@ -76,20 +76,13 @@ export interface RunToStart {
   id?: unknown;
 }
 
-function encodeArguments(workflowId: string, args: unknown, where: string): string {
+function checkArguments(workflowId: string, args: unknown, where: string): unknown[] {
   if (!Array.isArray(args)) {
     throw new SerializationError(
       `start(${workflowId}, args) expects the arguments as an array, e.g. start(workflow, ["order-1"])${where}.`,
     );
   }
-  try {
-    return encodeValue(args);
-  } catch (error) {
-    throw new SerializationError(
-      `The arguments for ${workflowId}${where} cannot be serialized: ${(error as Error).message}`,
-      { cause: error },
-    );
-  }
+  return args;
 }
 
 /** The id a run will have: the one given (checked), or a generated one. */
@@ -103,49 +96,61 @@ function runIdOf(id: unknown, where: string): string {
 
 /**
  * Starts runs of the workflow `workflowId` (already resolved): checks every item, then creates
- * them in one transaction (see the file header), starts the in-process worker, and returns a
- * handle per item in order. Errors, none of which writes anything: `BatchTooLargeError` past
+ * them in one transaction (see the file header) in `context`'s World, tells the context it was
+ * used (the process's client starts its in-process worker), and returns a handle per item, made
+ * by `handle`, in order. Errors, none of which writes anything: `BatchTooLargeError` past
  * `MAX_START_BATCH`, `InvalidRunIdError`, `SerializationError`, `PayloadTooLargeError` (an item's
  * arguments over the per-payload limit, or a batch's together), `RunIdConflictError`. The one
  * place runs are started. @internal
  */
-export async function startRuns(workflowId: string, items: readonly RunToStart[]): Promise<StartedRun[]> {
-  const inputs = prepareRuns(workflowId, items, getPayloadCodec(), getLimits());
+export async function startRuns(
+  context: ClientContext,
+  handle: (runId: string) => Run,
+  workflowId: string,
+  items: readonly RunToStart[],
+): Promise<StartedRun[]> {
+  const payloads = context.payloads();
+  const inputs = prepareRuns(workflowId, items, { payloads, limits: context.limits() });
   if (inputs.length === 0) return [];
-  const world = await getWorld();
+  const world = await context.world();
   // Pinned to the code that starts them (a process without it, a client, leaves that to the
   // worker that first runs them).
   const bundle = getWorkflowBundle(workflowId);
   if (bundle !== undefined) {
-    await storeBundle(world, bundle, getPayloadCodec());
+    await storeBundle(world, bundle, payloads);
     for (const input of inputs) input.bundleHash = bundle.hash;
   }
   const results = await world.runs.createMany(inputs);
-  await ensureWorker();
-  return results.map(({ run, created }) => ({ run: new Run(run.runId), created, status: run.status }));
+  await context.used();
+  return results.map(({ run, created }) => ({ run: handle(run.runId), created, status: run.status }));
 }
 
 /**
- * The runs `startRuns` creates, checked and encoded with `codec` within `limits` (the same
- * errors, before anything is written). Shared with `stepwise-workflows/testing`. @internal
+ * The runs `startRuns` creates, checked and sealed with `using`'s codec within its limits (the
+ * same errors, before anything is written). Shared with `stepwise-workflows/testing`. @internal
  */
 export function prepareRuns(
   workflowId: string,
   items: readonly RunToStart[],
-  codec: PayloadCodec,
-  limits: Limits,
+  using: SealContext,
 ): CreateRunInput[] {
+  const { payloads: codec, limits } = using;
   if (items.length > MAX_START_BATCH) throw new BatchTooLargeError(items.length, MAX_START_BATCH);
   const batch = items.length > 1;
   let total = 0;
   const inputs = items.map((item, index): CreateRunInput => {
     const where = batch ? ` (item ${index} of the batch)` : "";
     const runId = runIdOf(item.id, where);
-    const text = encodeArguments(workflowId, item.args ?? [], where);
+    const args = checkArguments(workflowId, item.args ?? [], where);
     // A run started with a key is encrypted for its whole life (see serde/payload.ts).
     const scope = { runId, encrypted: codec.keyId !== undefined, specVersion: SPEC_VERSION };
-    const input = codec.encode(scope, places.runInput, text);
-    checkPayload(input.length, `The arguments of workflow ${workflowId}${where}`, limits);
+    const input = sealPayload(using, {
+      value: args,
+      scope,
+      place: places.runInput,
+      what: `The arguments of workflow ${workflowId}${where}`,
+      unserializable: `The arguments for ${workflowId}${where}`,
+    });
     total += input.length;
     return {
       runId,
@@ -165,22 +170,10 @@ export function prepareRuns(
 }
 
 /**
- * Starts a run of `workflow` with `args` and returns its handle at once; the run executes in the
- * in-process worker (unless STEPWISE_WORKER=0) or in any worker sharing the World. `args` is an
- * array of the workflow's arguments; a workflow without required parameters starts with
- * `start(workflow)`. With `{ id }` the run gets that id, and starting again with the same id and
- * workflow returns the existing run instead of starting another (idempotent).
- * Errors: `WorkflowNotRegisteredError` when `workflow` is not a registered workflow,
- * `InvalidRunIdError` for an id that is not 1 to 100 characters of `[A-Za-z0-9_.:-]`,
- * `RunIdConflictError` (a `ConflictError`) when the id is held by a run of another workflow,
- * `SerializationError` when the arguments cannot be stored, `PayloadTooLargeError` when they are
- * over the per-payload limit. None writes anything.
+ * The item `start(workflow, args, options)` starts, its options checked (`InvalidRunIdError` for
+ * options that are not an object). @internal used by `Client.start`.
  */
-export async function start<Args extends unknown[], Result>(
-  workflow: StartableWorkflow<Args, Result>,
-  ...rest: StartArguments<Args>
-): Promise<Run<Result>> {
-  const workflowId = resolveWorkflowId(workflow);
+export function startItem(workflowId: string, rest: readonly unknown[]): RunToStart {
   const [args, options] = rest as [unknown, unknown];
   if (options !== undefined && (typeof options !== "object" || options === null)) {
     throw new InvalidRunIdError(
@@ -188,38 +181,25 @@ export async function start<Args extends unknown[], Result>(
       `start(${workflowId}, args, options) takes its options as an object, e.g. { id: "order-1234" }; got ${options === null ? "null" : typeof options}.`,
     );
   }
-  const [started] = await startRuns(workflowId, [{ args: args ?? [], id: (options as StartOptions)?.id }]);
-  return (started as StartedRun).run as Run<Result>;
+  return { args: args ?? [], id: (options as StartOptions)?.id };
 }
 
 /**
- * Starts one run of `workflow` per item, in ONE transaction, and returns their handles in the same
- * order: `startMany(order, [{ args: ["o-1"], id: "order-1" }, { args: ["o-2"] }])`. Each item
- * follows `start()`'s rules (an id already held by a run of this workflow returns that run), and
- * the batch is all or nothing: when any item is refused, no run is started. At most
- * `MAX_START_BATCH` (1000) items, whose arguments together fit in one payload (50 MB by default);
- * split longer lists. Errors: those of `start()`, naming the item, and `BatchTooLargeError`.
+ * The items `startMany(workflow, items)` starts, checked to be an array of objects
+ * (`SerializationError` otherwise). @internal used by `Client.startMany`.
  */
-export async function startMany<Args extends unknown[], Result>(
-  workflow: StartableWorkflow<Args, Result>,
-  items: readonly StartManyItem<Args>[],
-): Promise<Run<Result>[]> {
-  const workflowId = resolveWorkflowId(workflow);
+export function startManyItems(workflowId: string, items: unknown): RunToStart[] {
   if (!Array.isArray(items)) {
     throw new SerializationError(
       `startMany(${workflowId}, items) expects an array of { args, id? }, e.g. startMany(workflow, [{ args: ["order-1"] }]).`,
     );
   }
-  const started = await startRuns(
-    workflowId,
-    (items as readonly unknown[]).map((item, index): RunToStart => {
-      if (typeof item !== "object" || item === null || Array.isArray(item)) {
-        throw new SerializationError(
-          `startMany(${workflowId}, items): item ${index} is not an object { args, id? }; to pass arguments, write { args: [...] }.`,
-        );
-      }
-      return item as RunToStart;
-    }),
-  );
-  return started.map(({ run }) => run as Run<Result>);
+  return (items as readonly unknown[]).map((item, index): RunToStart => {
+    if (typeof item !== "object" || item === null || Array.isArray(item)) {
+      throw new SerializationError(
+        `startMany(${workflowId}, items): item ${index} is not an object { args, id? }; to pass arguments, write { args: [...] }.`,
+      );
+    }
+    return item as RunToStart;
+  });
 }

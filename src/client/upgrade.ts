@@ -1,10 +1,10 @@
 /**
  * `upgradeRun(runId)` for application code: moves a run to the version of its workflow this
  * process has registered, once its log replays against it — what `npx stepwise upgrade <runId>`
- * does, with this process's World, payload keys and limits (the logic is `ops/upgrade.ts`).
+ * does, with a client's World, payload keys and limits (the logic is `ops/upgrade.ts`).
  */
 import { type UpgradeResult, upgradeRun as upgrade } from "../ops/upgrade.ts";
-import { getLimits, getPayloadCodec, getWorld } from "../runtime/process.ts";
+import type { ClientContext } from "./context.ts";
 
 export type { UpgradeResult, UpgradeVerdict } from "../ops/upgrade.ts";
 
@@ -16,17 +16,19 @@ export interface UpgradeRunOptions {
 }
 
 /**
- * Moves the run to the registered version of its workflow if its log replays against it, and
- * says what happened (`verdict`: `upgraded`, or why not — `diverged` with the `divergence`,
- * `current`, `ended`, `busy`, `not-loaded`, `not-found`, …). Never throws for what the run is;
- * only for a World that fails.
+ * Moves the run `runId` of `context`'s World to the registered version of its workflow (see
+ * `Client.upgradeRun`). @internal
  */
-export async function upgradeRun(runId: string, options: UpgradeRunOptions = {}): Promise<UpgradeResult> {
+export async function upgradeRunIn(
+  context: ClientContext,
+  runId: string,
+  options: UpgradeRunOptions = {},
+): Promise<UpgradeResult> {
   return upgrade(
     {
-      world: await getWorld(),
-      payloads: getPayloadCodec(),
-      limits: getLimits(),
+      world: await context.world(),
+      payloads: context.payloads(),
+      limits: context.limits(),
       ...(options.dryRun === undefined ? {} : { dryRun: options.dryRun }),
       ...(options.busyWaitMs === undefined ? {} : { busyWaitMs: options.busyWaitMs }),
     },

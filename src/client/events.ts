@@ -7,14 +7,11 @@
  * serialization and its size.
  */
 import { checkEventType, EventPayloadValidationError } from "../errors/events.ts";
-import { SerializationError } from "../errors/runtime.ts";
 import { RunFinishedError } from "../errors/world.ts";
 import { eventSchema } from "../runtime/event-types.ts";
-import { ensureWorker, getWorld } from "../runtime/process.ts";
-import { encodeValue } from "../serde/codec.ts";
 import { validatePayload } from "../workflow/schema.ts";
 import { TERMINAL_RUN_STATUSES, type World } from "../world/types.ts";
-import { type DeliveryContext, deliverEvent } from "./deliver.ts";
+import { deliverEvent, type SealContext } from "./store.ts";
 
 /** An event that `sendEvent` stored for its run. */
 export interface SentEvent {
@@ -27,29 +24,13 @@ export interface SentEvent {
 }
 
 /**
- * Sends an event of `type` with `payload` to the run `runId`. Once this resolves the event is
- * stored; the run's first `waitForEvent(type)` that has not received one takes it (now, or when
- * the workflow gets there). Errors, none of which writes anything: `InvalidEventTypeError` for a
- * type that is not 1 to 100 letters, digits and `_ . : -`; `RunNotFoundError` for an unknown run;
- * `RunFinishedError` when the run has ended; `EventPayloadValidationError` when the payload fails
- * the schema `defineEvent(type, { schema })` declared in this process; `SerializationError` for a
- * payload that cannot be stored; `PayloadTooLargeError` for one over the per-payload limit or one
- * that would take the run past its total; `ConfigError` when the run is encrypted and this process
- * has no key.
- */
-export async function sendEvent(runId: string, type: string, payload: unknown): Promise<SentEvent> {
-  const sent = await sendEventIn(await getWorld(), undefined, runId, type, payload);
-  await ensureWorker();
-  return sent;
-}
-
-/**
- * `sendEvent` on `world`, with `using`'s codec and limits (the process's when undefined), without
- * starting a worker: shared with `stepwise-workflows/testing`. @internal
+ * Sends an event of `type` with `payload` to the run `runId` in `world`, sealed with `using`'s
+ * codec and limits (see `Client.sendEvent` for the rules and errors; none writes anything).
+ * Shared by every client and `stepwise-workflows/testing`. @internal
  */
 export async function sendEventIn(
   world: World,
-  using: DeliveryContext | undefined,
+  using: SealContext,
   runId: string,
   type: string,
   payload: unknown,
@@ -68,16 +49,9 @@ export async function sendEventIn(
       (message, issues) => new EventPayloadValidationError(message, issues),
     );
   }
-  let text: string;
-  try {
-    text = encodeValue(payload);
-  } catch (error) {
-    throw new SerializationError(
-      `The payload of the "${eventType}" event for run ${runId} cannot be serialized: ${(error as Error).message}`,
-      { cause: error },
-    );
-  }
-  const what = `The payload of the "${eventType}" event`;
-  const item = await deliverEvent(world, run, eventType, text, what, using);
+  const item = await deliverEvent(world, using, run, eventType, payload, {
+    what: `The payload of the "${eventType}" event`,
+    unserializable: `The payload of the "${eventType}" event for run ${runId}`,
+  });
   return { eventId: item.itemId, runId, type: eventType, sentAt: new Date(item.createdAt) };
 }

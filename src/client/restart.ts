@@ -20,7 +20,6 @@ import {
   SequenceConflictError,
 } from "../errors/world.ts";
 import { letGoOfRun } from "../runtime/let-go.ts";
-import { ensureWorker, getWorld } from "../runtime/process.ts";
 import {
   checkRestartPoint,
   planRestart,
@@ -31,6 +30,7 @@ import {
 import { newOwnerId } from "../util/owner.ts";
 import type { EventRecord } from "../world/events.ts";
 import { CONTROL_REQUEST_KINDS, type RunRecord, TERMINAL_RUN_STATUSES, type World } from "../world/types.ts";
+import type { ClientContext } from "./context.ts";
 import { waitForRun } from "./watch.ts";
 
 /** How long a restart holds the run's lease while it stops the run and records the restart. */
@@ -93,16 +93,20 @@ function hookTaken(runId: string, token: string, holder: string | undefined): Re
 }
 
 /**
- * Restarts the run `runId` (see the file header). Errors: `RunNotFoundError`;
+ * Restarts the run `runId` in `context`'s World (see the file header). Errors: `RunNotFoundError`;
  * `InvalidRestartPointError` for a malformed `from`; `RestartStepNotFoundError` when the run never
  * called that step (or not that often); `RestartConflictError` when another restart landed first,
  * or a kept hook's token is taken. None of them records anything in the run's log, except a kept
  * hook's token taken between the check made first and the restart's append: the run was stopped
  * by then, and stays stopped.
  */
-export async function restartRun(runId: string, options: RestartOptions = {}): Promise<RestartedRun> {
+export async function restartRun(
+  context: ClientContext,
+  runId: string,
+  options: RestartOptions = {},
+): Promise<RestartedRun> {
   const from = checkRestartPoint(options.from);
-  const world = await getWorld();
+  const world = await context.world();
   await world.runs.get(runId); // RunNotFoundError before anything else
   const firstLog = await world.events.list(runId);
   const generation = generationOf(firstLog);
@@ -127,7 +131,7 @@ export async function restartRun(runId: string, options: RestartOptions = {}): P
     }
     try {
       const result = await restartLeased(world, runId, owner, taken.run, generation, from);
-      await ensureWorker();
+      await context.used();
       return result;
     } catch (error) {
       await world.runs.release(runId, owner).catch(() => undefined);

@@ -7,14 +7,15 @@ import { PayloadTooLargeError } from "../errors/runtime.ts";
 import { HookNotFoundError } from "../errors/world.ts";
 import { webhookResponseStream } from "../runtime/builtin-steps.ts";
 import { formatBytes } from "../runtime/limits.ts";
-import { ensureWorker, getLimits, getPayloadCodec, getWorld } from "../runtime/process.ts";
 import { durableReadable } from "../runtime/streams.ts";
-import { decodeValue, encodeValue } from "../serde/codec.ts";
+import { decodeValue } from "../serde/codec.ts";
+import type { PayloadCodec } from "../serde/payload.ts";
 import { places } from "../serde/places.ts";
 import { newId } from "../util/ids.ts";
 import type { RequestShape, ResponseShape } from "../workflow/web.ts";
 import type { HookRecord, World } from "../world/types.ts";
-import { deliverToHook } from "./deliver.ts";
+import type { ClientContext } from "./context.ts";
+import { deliverToHook } from "./store.ts";
 
 /** How long a manual-mode webhook waits for the workflow's response by default. */
 export const DEFAULT_WEBHOOK_TIMEOUT_MS = 30_000;
@@ -59,10 +60,15 @@ function problem(status: number, code: string, message: string): Response {
   return Response.json({ error: { code, message } }, { status });
 }
 
-async function manualResponse(runId: string, requestId: string, timeoutMs: number): Promise<Response> {
+async function manualResponse(
+  context: ClientContext,
+  runId: string,
+  requestId: string,
+  timeoutMs: number,
+): Promise<Response> {
   const stream = durableReadable({
-    world: getWorld(),
-    payloads: getPayloadCodec(),
+    world: context.world(),
+    payloads: context.payloads(),
     runId,
     name: webhookResponseStream(requestId),
   });
@@ -97,32 +103,31 @@ async function manualResponse(runId: string, requestId: string, timeoutMs: numbe
  */
 async function staticResponse(
   world: World,
+  payloads: PayloadCodec,
   hook: HookRecord,
   meta: { response?: ResponseShape; sealed?: string },
 ): Promise<ResponseShape | undefined> {
   if (meta.sealed === undefined) return meta.response;
   const run = await world.runs.get(hook.runId);
   const bytes = new Uint8Array(Buffer.from(meta.sealed, "base64"));
-  return decodeValue(
-    getPayloadCodec().decode(run, places.webhookResponse(hook.hookId), bytes),
-  ) as ResponseShape;
+  return decodeValue(payloads.decode(run, places.webhookResponse(hook.hookId), bytes)) as ResponseShape;
 }
 
 /**
- * Delivers `request` to the workflow waiting on the webhook with `token` and returns the HTTP
- * response to send. `HookNotFoundError` for an unknown token, or one that belongs to a plain hook
- * (those are not reachable over HTTP); `PayloadTooLargeError` for a body over the payload limit.
- * Neither writes anything.
+ * Delivers `request` to the workflow waiting on the webhook with `token` in `context`'s World and
+ * returns the HTTP response to send (see `Client.resumeWebhook`). @internal
  */
-export async function resumeWebhook(
+export async function resumeWebhookIn(
+  context: ClientContext,
   token: string,
   request: Request,
   options: { timeoutMs?: number } = {},
 ): Promise<Response> {
-  const world = await getWorld();
+  const world = await context.world();
   const hook = await world.hooks.getByToken(token);
   if (hook.kind !== "webhook") throw new HookNotFoundError(token);
-  const limits = getLimits();
+  const payloads = context.payloads();
+  const limits = context.limits();
   const body = await readBody(request, limits.maxPayloadBytes);
   const headers: [string, string][] = [];
   request.headers.forEach((value, key) => {
@@ -130,15 +135,15 @@ export async function resumeWebhook(
   });
   const requestId = newId("whk");
   const shape: RequestShape = { id: requestId, url: request.url, method: request.method, headers, body };
-  await deliverToHook(world, hook, encodeValue(shape), `The webhook request for ${token}`);
-  await ensureWorker();
+  await deliverToHook(world, { payloads, limits }, hook, shape, `The webhook request for ${token}`);
+  await context.used();
   const meta = hook.meta as { respond?: string; response?: ResponseShape; sealed?: string } | undefined;
   if (meta?.respond === "static") {
-    const response = await staticResponse(world, hook, meta);
+    const response = await staticResponse(world, payloads, hook, meta);
     if (response !== undefined) return toResponse(response);
   }
   if (meta?.respond === "manual") {
-    return manualResponse(hook.runId, requestId, options.timeoutMs ?? DEFAULT_WEBHOOK_TIMEOUT_MS);
+    return manualResponse(context, hook.runId, requestId, options.timeoutMs ?? DEFAULT_WEBHOOK_TIMEOUT_MS);
   }
   return new Response(null, { status: 202 });
 }

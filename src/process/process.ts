@@ -1,19 +1,23 @@
 /**
- * The process-wide runtime behind `stepwise-workflows/api`: one World (opened from the environment on first
- * use, or set with `configure`), the payload codec, and the in-process worker, which starts with the
- * first `start()`, `getRun()` or `resumeHook()` of a process that has workflows registered, unless
- * STEPWISE_WORKER=0 (or, with `driveOnly`, limited to the runs a process started). The worker ends
- * gracefully with the process (`graceful-exit.ts`: on SIGINT / SIGTERM and at the end of a
- * script its running steps finish and its runs are handed back). Nothing here keeps the process
- * alive by itself; `keepAlive()` is taken only while application code awaits a run.
+ * The process setup behind `stepwise-workflows/api`: the process's client (`processClient()`) over
+ * one World (opened from the environment on first use, `world-env.ts`, or set with `configure`),
+ * the payload codec and limits, and the in-process worker, which starts with the first `start()`,
+ * `getRun()` or `resumeHook()` of a process that has workflows registered, unless it is turned off
+ * (`configure({ inProcessWorker: false })`, or STEPWISE_WORKER=0), or, with `driveOnly`, limited to
+ * the runs a process started. The worker ends gracefully with the process (`graceful-exit.ts`: on
+ * SIGINT / SIGTERM and at the end of a script its running steps finish and its runs are handed
+ * back). Nothing here keeps the process alive by itself (`client/keep-alive.ts`). It sits above
+ * `runtime/`, which never learns which World is in use.
  */
+import { Client } from "../client/client.ts";
+import { setDefaultClient } from "../client/default.ts";
+import { guardExit } from "../runtime/graceful-exit.ts";
+import { type Limits, limitsFromEnv } from "../runtime/limits.ts";
+import { hasRegisteredWorkflows, onWorkflowsRegistered } from "../runtime/registry.ts";
+import { Worker, type WorkerOptions } from "../runtime/worker.ts";
 import { PLAINTEXT_NOTICE } from "../serde/keys.ts";
 import { createPayloadCodec, type PayloadCodec } from "../serde/payload.ts";
 import type { World } from "../world/types.ts";
-import { guardExit } from "./graceful-exit.ts";
-import { type Limits, limitsFromEnv } from "./limits.ts";
-import { hasRegisteredWorkflows, onWorkflowsRegistered } from "./registry.ts";
-import { Worker, type WorkerOptions } from "./worker.ts";
 import { createWorldFromEnv } from "./world-env.ts";
 
 let worldPromise: Promise<World> | undefined;
@@ -23,8 +27,8 @@ let workerOptions: Omit<WorkerOptions, "world"> = {};
 let waitingForWorkflows: (() => void) | undefined;
 let removeExitGuard: (() => void) | undefined;
 let limits: Limits | undefined;
-let holds = 0;
-let holdTimer: NodeJS.Timeout | undefined;
+/** False once `configure({ inProcessWorker: false })` turned the in-process worker off. */
+let inProcessWorkerConfigured = true;
 
 export interface ConfigureOptions {
   /** Use this World instead of the one STEPWISE_WORLD names. */
@@ -33,14 +37,52 @@ export interface ConfigureOptions {
   limits?: Limits;
   /** Options for the in-process worker. */
   worker?: Omit<WorkerOptions, "world">;
+  /**
+   * False makes this process a client only, as STEPWISE_WORKER=0 does: it starts and reads runs
+   * (and may start workflows it has not loaded, by reference) but executes nothing. Default true
+   * (unless STEPWISE_WORKER=0). `driveOnly` still starts a worker limited to the runs it names.
+   */
+  inProcessWorker?: boolean;
 }
 
-/** Sets the World and worker options before first use (embedding, tests). */
+/** Sets the World and worker options before first use (embedding, tests, the CLI). */
 export function configure(options: ConfigureOptions): void {
   if (options.world) worldPromise = Promise.resolve(options.world);
   if (options.worker) workerOptions = options.worker;
   if (options.limits) limits = options.limits;
+  if (options.inProcessWorker !== undefined) inProcessWorkerConfigured = options.inProcessWorker;
 }
+
+/**
+ * Why this process has no in-process worker by choice: `"configured"` (`configure({
+ * inProcessWorker: false })`), `"environment"` (STEPWISE_WORKER=0), or undefined when it may
+ * have one.
+ */
+export function inProcessWorkerOff(): "configured" | "environment" | undefined {
+  if (!inProcessWorkerConfigured) return "configured";
+  if (process.env.STEPWISE_WORKER === "0") return "environment";
+  return undefined;
+}
+
+let client: Client | undefined;
+
+/**
+ * The process's client: its World, codec and limits are the process's (read when used, so
+ * `configure` and `shutdown` apply), and each use starts the in-process worker if it should run.
+ * What `stepwise-workflows/api` calls, and `createHandler()` without a client.
+ */
+export function processClient(): Client {
+  client ??= new Client({
+    world: getWorld,
+    payloads: getPayloadCodec,
+    limits: getLimits,
+    used: ensureWorker,
+    clientOnly: () => inProcessWorkerOff() !== undefined,
+  });
+  return client;
+}
+
+setDefaultClient(processClient);
 
 /** The payload size limits of this process (configured, or from the environment). */
 export function getLimits(): Limits {
@@ -122,7 +164,7 @@ function startInProcess(created: Worker): void {
 
 /** Starts the in-process worker if this process should have one. */
 export async function ensureWorker(): Promise<void> {
-  if (worker !== undefined || process.env.STEPWISE_WORKER === "0") return;
+  if (worker !== undefined || inProcessWorkerOff() !== undefined) return;
   if (!hasRegisteredWorkflows()) {
     waitingForWorkflows ??= onWorkflowsRegistered(() => {
       waitingForWorkflows?.();
@@ -139,7 +181,7 @@ export async function ensureWorker(): Promise<void> {
 /**
  * Starts the in-process worker limited to `runIds`: it claims and executes only those runs' work,
  * never another run's, however many wait (`npx stepwise start --wait` drives the run it started
- * and nothing else). For a process whose in-process worker is otherwise off (STEPWISE_WORKER=0);
+ * and nothing else). For a process whose in-process worker is otherwise off (`inProcessWorker: false`);
  * a worker already running is left as it is.
  */
 export async function driveOnly(runIds: readonly string[]): Promise<void> {
@@ -153,22 +195,6 @@ export async function driveOnly(runIds: readonly string[]): Promise<void> {
 /** The in-process worker, if it runs. */
 export function inProcessWorker(): Worker | undefined {
   return worker;
-}
-
-/** Keeps the process alive until the returned function is called (while a caller awaits a run). */
-export function keepAlive(): () => void {
-  holds += 1;
-  if (holdTimer === undefined) holdTimer = setInterval(() => {}, 1 << 30);
-  let released = false;
-  return () => {
-    if (released) return;
-    released = true;
-    holds -= 1;
-    if (holds === 0 && holdTimer !== undefined) {
-      clearInterval(holdTimer);
-      holdTimer = undefined;
-    }
-  };
 }
 
 /**

@@ -1,21 +1,29 @@
 /**
- * `Run`: a handle on a workflow run, by id. Every property reads the World when awaited, so a
- * handle is cheap and always current. `returnValue` resolves the moment the run ends: it listens
+ * `Run`: a handle on a workflow run, by id, through the client that made it. Every property reads
+ * the client's World when awaited, so a handle is cheap and always current; every control it has
+ * (`sendEvent`, `pause`, `resume`, `restart`, `cancel`) is its client's. `returnValue` resolves the moment the run ends: it listens
  * for the World's change notifications instead of polling on a timer.
  */
 import { WorkflowRunCancelledError, WorkflowRunFailedError } from "../errors/runtime.ts";
-import { getPayloadCodec, getWorld } from "../runtime/process.ts";
 import { durableReadable, streamName } from "../runtime/streams.ts";
 import { decodeValue } from "../serde/codec.ts";
+import type { PayloadCodec } from "../serde/payload.ts";
 import { places } from "../serde/places.ts";
 import { type RunRecord, type RunStatus, TERMINAL_RUN_STATUSES } from "../world/types.ts";
-import { cancelRun, type PauseOptions, pauseRun, resumeRun } from "./control.ts";
-import { type SentEvent, sendEvent } from "./events.ts";
-import { type RestartedRun, type RestartOptions, restartRun } from "./restart.ts";
+import type { Client } from "./client.ts";
+import type { PauseOptions } from "./control.ts";
+import { defaultClient } from "./default.ts";
+import type { SentEvent } from "./events.ts";
+import type { RestartedRun, RestartOptions } from "./restart.ts";
 import { waitForRun } from "./watch.ts";
 
-function decodeStored(run: RunRecord, place: string, bytes: Uint8Array | undefined): unknown {
-  return bytes === undefined ? undefined : decodeValue(getPayloadCodec().decode(run, place, bytes));
+function decodeStored(
+  payloads: PayloadCodec,
+  run: RunRecord,
+  place: string,
+  bytes: Uint8Array | undefined,
+): unknown {
+  return bytes === undefined ? undefined : decodeValue(payloads.decode(run, place, bytes));
 }
 
 export type WorkflowRunStatus = RunStatus;
@@ -24,13 +32,16 @@ const isTerminal = (status: RunStatus): boolean => TERMINAL_RUN_STATUSES.has(sta
 
 export class Run<Result = unknown> {
   readonly runId: string;
+  readonly #client: Client;
 
-  constructor(runId: string) {
+  /** A handle on run `runId` through `client` (default: the process's, as `getRun` gives). */
+  constructor(runId: string, client: Client = defaultClient()) {
     this.runId = runId;
+    this.#client = client;
   }
 
   async #record(): Promise<RunRecord> {
-    return (await getWorld()).runs.get(this.runId);
+    return (await this.#client.world()).runs.get(this.runId);
   }
 
   /**
@@ -66,11 +77,14 @@ export class Run<Result = unknown> {
    */
   get returnValue(): Promise<Result> {
     return (async () => {
-      const world = await getWorld();
+      const world = await this.#client.world();
       const run = await waitForRun(world, this.runId, (r) => isTerminal(r.status), { hint: isTerminal });
-      if (run.status === "completed") return decodeStored(run, places.runOutput, run.output) as Result;
+      const payloads = this.#client.payloadCodec();
+      if (run.status === "completed") {
+        return decodeStored(payloads, run, places.runOutput, run.output) as Result;
+      }
       if (run.status === "cancelled") throw new WorkflowRunCancelledError(run.runId);
-      throw new WorkflowRunFailedError(run.runId, decodeStored(run, places.runError, run.error));
+      throw new WorkflowRunFailedError(run.runId, decodeStored(payloads, run, places.runError, run.error));
     })();
   }
 
@@ -86,7 +100,7 @@ export class Run<Result = unknown> {
     const name = streamName(options.namespace);
     const readOptions = options.startIndex === undefined ? {} : { startIndex: options.startIndex };
     return durableReadable(
-      { world: getWorld(), payloads: getPayloadCodec(), runId: this.runId, name },
+      { world: this.#client.world(), payloads: this.#client.payloadCodec(), runId: this.runId, name },
       readOptions,
     ) as ReadableStream<Chunk>;
   }
@@ -101,7 +115,7 @@ export class Run<Result = unknown> {
    * now or when the workflow gets there (see `sendEvent` for the errors; none writes anything).
    */
   sendEvent(type: string, payload?: unknown): Promise<SentEvent> {
-    return sendEvent(this.runId, type, payload);
+    return this.#client.sendEvent(this.runId, type, payload);
   }
 
   /**
@@ -113,7 +127,7 @@ export class Run<Result = unknown> {
    * for a run that has ended; pausing a paused run changes nothing.
    */
   pause(options: PauseOptions = {}): Promise<void> {
-    return pauseRun(this.runId, options);
+    return this.#client.pauseRun(this.runId, options);
   }
 
   /**
@@ -122,7 +136,7 @@ export class Run<Result = unknown> {
    * `RunFinishedError` for a run that has ended; `RunNotPausedError` for a run that is not paused.
    */
   resume(): Promise<void> {
-    return resumeRun(this.runId);
+    return this.#client.resumeRun(this.runId);
   }
 
   /**
@@ -138,7 +152,7 @@ export class Run<Result = unknown> {
    * being stopped, it stays stopped).
    */
   restart(options: RestartOptions = {}): Promise<RestartedRun> {
-    return restartRun(this.runId, options);
+    return this.#client.restartRun(this.runId, options);
   }
 
   /**
@@ -149,6 +163,6 @@ export class Run<Result = unknown> {
    * ended (immediately if it already had). `RunNotFoundError` for an unknown id.
    */
   cancel(): Promise<void> {
-    return cancelRun(this.runId);
+    return this.#client.cancelRun(this.runId);
   }
 }

@@ -8,7 +8,6 @@
 import { RunNotPausedError } from "../errors/control.ts";
 import { RunFinishedError } from "../errors/world.ts";
 import { letGoOfRun } from "../runtime/let-go.ts";
-import { getWorld } from "../runtime/process.ts";
 import { newOwnerId } from "../util/owner.ts";
 import type { NewEvent } from "../world/events.ts";
 import { type InboxItem, type RunRecord, TERMINAL_RUN_STATUSES, type World } from "../world/types.ts";
@@ -101,13 +100,12 @@ async function waitForDriver(
 }
 
 /**
- * Pauses a run (see `Run.pause`). Resolves once the pause is recorded: status `pausing` while steps
+ * Pauses the run `runId` in `world` (see `Run.pause`). Resolves once the pause is recorded: status `pausing` while steps
  * in flight finish, or `paused`. `RunNotFoundError`; `RunFinishedError` for a run that has ended
  * (or ends before the pause is recorded, e.g. cancelled meanwhile). Pausing a paused run changes
  * nothing.
  */
-export async function pauseRun(runId: string, options: PauseOptions = {}): Promise<void> {
-  const world = await getWorld();
+export async function pauseRun(world: World, runId: string, options: PauseOptions = {}): Promise<void> {
   let run = await world.runs.get(runId);
   const paused = (r: RunRecord) => r.status === "pausing" || r.status === "paused";
   if (isTerminal(run)) throw new RunFinishedError(runId, run.status, "paused");
@@ -133,13 +131,12 @@ export async function pauseRun(runId: string, options: PauseOptions = {}): Promi
 }
 
 /**
- * Resumes a paused run (see `Run.resume`). Resolves once the resume is recorded. A run that is
+ * Resumes the paused run `runId` in `world` (see `Run.resume`). Resolves once the resume is recorded. A run that is
  * still `pausing` (its steps in flight have not ended) goes on as if it had not been paused.
  * `RunNotFoundError`; `RunFinishedError` for a run that has ended; `RunNotPausedError` for a run
  * that is neither paused nor pausing.
  */
-export async function resumeRun(runId: string): Promise<void> {
-  const world = await getWorld();
+export async function resumeRun(world: World, runId: string): Promise<void> {
   let run = await world.runs.get(runId);
   let asked = false;
   for (;;) {
@@ -175,11 +172,10 @@ export async function resumeRun(runId: string): Promise<void> {
 }
 
 /**
- * Cancels a run (see `Run.cancel`). Resolves once the run has ended (at once if it had).
+ * Cancels the run `runId` in `world` (see `Run.cancel`). Resolves once the run has ended (at once if it had).
  * `RunNotFoundError` for an unknown id.
  */
-export async function cancelRun(runId: string): Promise<void> {
-  const world = await getWorld();
+export async function cancelRun(world: World, runId: string): Promise<void> {
   let run = await world.runs.get(runId);
   if (isTerminal(run)) return;
   try {

@@ -1,0 +1,83 @@
+/**
+ * The layers of docs/architecture.md §1, checked on the source rather than remembered by
+ * reviewers (STYLE point 18): every relative import (static, `export … from`, and `import("…")`
+ * with a literal) of every file under src/ is resolved to the top-level folder it lands in, and
+ * each layer may reach only the layers below it. `runtime/` never learns which World is in use
+ * (the process setup, `process/`, decides that above it), the client core (`client/`) writes
+ * through a World it is given, and `workflow/` (bundled into the sandbox) imports nothing from Node.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join, relative, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+const SRC = resolve(dirname(fileURLToPath(import.meta.url)), "../../src");
+
+/** Layer → the top-level folders (or root files) under src/ it must not import from. */
+const FORBIDDEN: Record<string, readonly string[]> = {
+  runtime: ["worlds", "api", "cli", "http", "client", "process", "testing", "ops"],
+  world: ["worlds", "runtime", "api", "cli", "http", "client", "process", "testing", "ops"],
+  serde: ["worlds", "runtime", "api", "cli", "http", "client", "process", "testing", "ops"],
+  workflow: ["worlds", "api", "cli", "http", "client", "process", "testing", "ops"],
+  client: ["worlds", "api", "cli", "http", "process", "testing"],
+  api: ["worlds", "cli", "http", "testing"],
+  process: ["api", "cli", "http", "testing"],
+  http: ["cli", "testing", "worlds"],
+};
+
+interface Import {
+  file: string;
+  specifier: string;
+  /** The top-level folder under src/ (or the root file) the import lands in; undefined outside src/. */
+  layer: string | undefined;
+}
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return sourceFiles(path);
+    return entry.name.endsWith(".ts") ? [path] : [];
+  });
+}
+
+const IMPORT = /(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)["']([^"']+)["']/gm;
+
+function importsOf(file: string): Import[] {
+  const text = readFileSync(file, "utf8");
+  return [...text.matchAll(IMPORT)].map((match) => {
+    const specifier = match[1] ?? "";
+    if (!specifier.startsWith(".")) return { file, specifier, layer: undefined };
+    const target = relative(SRC, resolve(dirname(file), specifier));
+    return { file, specifier, layer: target.startsWith("..") ? undefined : target.split(sep)[0] };
+  });
+}
+
+const layerOf = (file: string): string => relative(SRC, file).split(sep)[0] ?? "";
+const files = sourceFiles(SRC);
+const shown = (found: Import[]) => found.map((i) => `${relative(SRC, i.file)} imports ${i.specifier}`);
+
+describe("the layers of src/", () => {
+  it("finds the imports it checks (the scan itself works)", () => {
+    const processImports = importsOf(join(SRC, "process/world-env.ts"));
+    expect(processImports.map((i) => i.layer)).toContain("worlds");
+    expect(files.length).toBeGreaterThan(100);
+  });
+
+  for (const [layer, forbidden] of Object.entries(FORBIDDEN)) {
+    it(`${layer}/ imports nothing from ${forbidden.join(", ")}`, () => {
+      const found = files
+        .filter((file) => layerOf(file) === layer)
+        .flatMap(importsOf)
+        .filter((i) => i.layer !== undefined && forbidden.includes(i.layer));
+      expect(shown(found)).toEqual([]);
+    });
+  }
+
+  it("workflow/ imports nothing from Node (it runs in the sandbox)", () => {
+    const found = files
+      .filter((file) => layerOf(file) === "workflow")
+      .flatMap(importsOf)
+      .filter((i) => i.layer === undefined && i.specifier.startsWith("node:"));
+    expect(shown(found)).toEqual([]);
+  });
+});
