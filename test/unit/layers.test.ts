@@ -5,6 +5,8 @@
  * each layer may reach only the layers below it. `runtime/` never learns which World is in use
  * (the process setup, `process/`, decides that above it), the client core (`client/`) writes
  * through a World it is given, and `workflow/` (bundled into the sandbox) imports nothing from Node.
+ * Configuration is passed, not smuggled through the environment: no source file writes
+ * `process.env.STEPWISE_WORKER` (the CLI turns the in-process worker off with `configure`).
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
@@ -79,5 +81,16 @@ describe("the layers of src/", () => {
       .flatMap(importsOf)
       .filter((i) => i.layer === undefined && i.specifier.startsWith("node:"));
     expect(shown(found)).toEqual([]);
+  });
+
+  it("no source file writes process.env.STEPWISE_WORKER (configuration says it: configure({ inProcessWorker }))", () => {
+    const writes = files.flatMap((file) =>
+      readFileSync(file, "utf8")
+        .split("\n")
+        .map((line, index) => ({ line, index }))
+        .filter(({ line }) => /process\.env\.STEPWISE_WORKER\s*=[^=]/.test(line))
+        .map(({ index }) => `${relative(SRC, file)}:${index + 1}`),
+    );
+    expect(writes).toEqual([]);
   });
 });
