@@ -39,11 +39,6 @@ export class Client {
     this.#context = context;
   }
 
-  /** What this client writes and reads with. @internal */
-  get context(): ClientContext {
-    return this.#context;
-  }
-
   /** The client's World. */
   world(): Promise<World> {
     return this.#context.world();

@@ -5,7 +5,9 @@
  * each layer may reach only the layers below it. `runtime/` never learns which World is in use
  * (the process setup, `process/`, decides that above it), the client core (`client/`) writes
  * through a World it is given, and `workflow/` (bundled into the sandbox) imports nothing from Node.
- * Configuration is passed, not smuggled through the environment: no source file writes
+ * Above `runtime/`, a value becomes stored bytes in one place, `client/store.ts` (the only caller
+ * of the per-payload limit check outside the runtime). Configuration is passed, not smuggled
+ * through the environment: no source file writes
  * `process.env.STEPWISE_WORKER` (the CLI turns the in-process worker off with `configure`).
  */
 import { readdirSync, readFileSync } from "node:fs";
@@ -92,5 +94,13 @@ describe("the layers of src/", () => {
         .map(({ index }) => `${relative(SRC, file)}:${index + 1}`),
     );
     expect(writes).toEqual([]);
+  });
+
+  it("above runtime/, only client/store.ts checks a payload's size (one seal path for every door)", () => {
+    const callers = files
+      .filter((file) => !["runtime", "serde", "world", "worlds"].includes(layerOf(file)))
+      .filter((file) => /\bcheckPayload\(/.test(readFileSync(file, "utf8")))
+      .map((file) => relative(SRC, file).split(sep).join("/"));
+    expect(callers).toEqual(["client/store.ts"]);
   });
 });
