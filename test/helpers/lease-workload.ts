@@ -68,7 +68,7 @@ export async function job(id: string, steps: number, ms: number) {
   "worker.ts": `
 import { getWorld } from "stepwise-workflows/api";
 import { Worker } from ${JSON.stringify(join(REPO, "dist", "runtime", "worker.js"))};
-import { getPayloadCodec } from ${JSON.stringify(join(REPO, "dist", "runtime", "process.js"))};
+import { getPayloadCodec } from ${JSON.stringify(join(REPO, "dist", "process", "process.js"))};
 import "./workflows/jobs.ts";
 
 const world = await getWorld();
