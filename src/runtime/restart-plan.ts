@@ -2,7 +2,7 @@
  * Where a restart begins, computed from the run's log: the call index of the n-th call of a step
  * in the run's current generation (0 for a restart from the beginning), and what the next
  * generation keeps of it (`generations.ts`): the hooks that listen again and the sleeps and event
- * waits that wait again. Pure: the client (`api/restart.ts`) reads the log and writes the
+ * waits that wait again. Pure: the client (`client/restart.ts`) reads the log and writes the
  * `run_restarted` this describes.
  */
 import { InvalidRestartPointError, RestartStepNotFoundError } from "../errors/restart.ts";

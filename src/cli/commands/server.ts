@@ -8,7 +8,7 @@ import { configure, shutdown } from "../../api/index.ts";
 import { ConfigError } from "../../errors/runtime.ts";
 import { MIN_SECRET_LENGTH, SECRET_ENV } from "../../http/auth.ts";
 import { loadWorkflowFiles } from "../../ops/load.ts";
-import { createWorldFromEnv } from "../../runtime/world-env.ts";
+import { createWorldFromEnv } from "../../process/world-env.ts";
 import { DEFAULT_PORT, startServer } from "../../server/server.ts";
 import { note, UsageError } from "../output.ts";
 
@@ -32,7 +32,7 @@ export async function run(files: string[], options: ServerCommandOptions): Promi
       `npx stepwise server needs ${SECRET_ENV}: every route but /health is authenticated with it. Set it to a random secret of at least ${MIN_SECRET_LENGTH} characters (e.g. \`export ${SECRET_ENV}=$(openssl rand -hex 32)\`) and give workers the same value.`,
     );
   }
-  process.env.STEPWISE_WORKER = "0"; // the server executes nothing: workers do
+  configure({ inProcessWorker: false }); // the server executes nothing: workers do
   if (files.length > 0) await loadWorkflowFiles(files);
   const world = await createWorldFromEnv();
   configure({ world });
