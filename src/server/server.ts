@@ -10,14 +10,17 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { toNodeListener } from "../http/adapters/node.ts";
+import { type Client, createClient } from "../client/client.ts";
 import { createHandler } from "../http/handler.ts";
 import { PROTOCOL_VERSIONS } from "../protocol/operations.ts";
 import type { World } from "../world/types.ts";
 import { createProtocolHandler, type ProtocolHandler } from "./protocol-handler.ts";
 
 export interface ServerOptions {
-  /** The World every route serves (the run API's process World must be the same one). */
+  /** The World every route serves. */
   world: World;
+  /** The client the run API writes through; default a client of `world` (`createClient`). */
+  client?: Client;
   /** Interface to listen on (default 127.0.0.1: this machine only). */
   host?: string;
   /** Port (default 4100; 0 picks a free one). */
@@ -45,7 +48,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const started = Date.now();
   const secret = options.secret ?? process.env.STEPWISE_HTTP_SECRET;
   const protocol = createProtocolHandler({ world, ...(secret === undefined ? {} : { secret }) });
-  const api = createHandler({ basePath: "/stepwise", ...(secret === undefined ? {} : { secret }) });
+  const api = createHandler({
+    basePath: "/stepwise",
+    client: options.client ?? createClient({ world }),
+    ...(secret === undefined ? {} : { secret }),
+  });
   const serveProtocol = protocol.listener;
   const serveApi = toNodeListener(api);
   // noDelay: hints on the notification stream and small answers leave at once (no Nagle wait).
