@@ -9,8 +9,8 @@
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { toNodeListener } from "../http/adapters/node.ts";
 import { type Client, createClient } from "../client/client.ts";
+import { toNodeListener } from "../http/adapters/node.ts";
 import { createHandler } from "../http/handler.ts";
 import { PROTOCOL_VERSIONS } from "../protocol/operations.ts";
 import type { World } from "../world/types.ts";
