@@ -3,8 +3,8 @@
  * http://host:port`, docs/protocol.md). Every operation is one request to the server, which runs
  * it on its own World (SQLite, PostgreSQL, …) with the same semantics and errors, so this World
  * passes the same conformance suite and a worker needs only the server's URL and secret — no
- * database credentials. Change hints come from the server's notification stream, and, for this
- * World's own writes, at once from here (a listener never waits for the echo of its own write).
+ * database credentials. Change hints come from the server's notification stream; the hints of
+ * this World's own writes are given here while the stream is not live yet (`own-hints.ts`).
  */
 import { ConfigError } from "../../errors/runtime.ts";
 import { ConflictError } from "../../errors/world.ts";
@@ -12,6 +12,7 @@ import { type Operation, operations, PROTOCOL_VERSION, type RequestOf } from "..
 import { createNotifier } from "../../world/notify.ts";
 import type { RunRecord, World, WorldNotification } from "../../world/types.ts";
 import { createNotificationFeed } from "./notifications.ts";
+import { OwnHints } from "./own-hints.ts";
 import { createTransport } from "./transport.ts";
 
 export interface RemoteWorldOptions {
@@ -20,9 +21,6 @@ export interface RemoteWorldOptions {
   /** The server's bearer secret; default STEPWISE_HTTP_SECRET. */
   secret?: string;
 }
-
-/** How long a hint given here waits for its echo from the server's stream. */
-const ECHO_WINDOW_MS = 2_000;
 
 /** `http://host:port` → `http://host:port/stepwise/protocol/v1`; a path given is the base path. */
 export function protocolBase(url: string): string {
@@ -52,26 +50,13 @@ export function createRemoteWorld(options: RemoteWorldOptions): World {
   const where = new URL(options.url).origin;
   const transport = createTransport(protocolBase(options.url), secret, where);
   const notifier = createNotifier();
-  // Hints this World gave for its own writes, for a while: the server's stream echoes them, and
-  // each echo is dropped once (a hint of someone else's write still gets through: one echo is
-  // dropped per hint given here, whichever of the two arrives first).
-  const echoes = new Map<string, number[]>();
-  const echoKey = (n: WorldNotification) =>
-    `${n.type}|${"runId" in n ? n.runId : ""}|${"name" in n ? n.name : ""}`;
-  const isEcho = (notification: WorldNotification): boolean => {
-    const key = echoKey(notification);
-    const expiries = echoes.get(key);
-    if (expiries === undefined) return false;
-    const now = Date.now();
-    while (expiries.length > 0 && (expiries[0] as number) < now) expiries.shift();
-    const echo = expiries.length > 0;
-    if (echo) expiries.shift();
-    if (expiries.length === 0) echoes.delete(key);
-    return echo;
-  };
-  const feed = createNotificationFeed(`${transport.base}/notifications`, transport.headers, (n) => {
-    if (!isEcho(n)) notifier.emit(n);
-  });
+  const hints = new OwnHints(notifier);
+  const feed = createNotificationFeed(
+    `${transport.base}/notifications`,
+    transport.headers,
+    (n) => hints.fromServer(n),
+    (ready) => hints.setReady(ready),
+  );
   let closed = false;
   const pending = new Set<Promise<unknown>>();
 
@@ -84,23 +69,6 @@ export function createRemoteWorld(options: RemoteWorldOptions): World {
     promise.then(done, done);
     return promise;
   }
-  const emit = (...notifications: WorldNotification[]): void => {
-    for (const notification of notifications) {
-      if (notifier.size === 0) continue;
-      const key = echoKey(notification);
-      const now = Date.now();
-      if (echoes.size > 256) {
-        // Hints whose echo never came (a server that coalesces them): forget them once expired.
-        for (const [other, expiries] of echoes) {
-          if ((expiries.at(-1) as number) < now) echoes.delete(other);
-        }
-      }
-      const expiries = echoes.get(key) ?? [];
-      expiries.push(now + ECHO_WINDOW_MS);
-      echoes.set(key, expiries);
-      notifier.emit(notification);
-    }
-  };
   const runHint = (run: Pick<RunRecord, "runId" | "status">): WorldNotification => ({
     type: "run",
     runId: run.runId,
@@ -111,14 +79,16 @@ export function createRemoteWorld(options: RemoteWorldOptions): World {
     name: "remote",
     runs: {
       async create(input) {
+        const mark = hints.mark();
         const { run, created } = await call(operations.runsCreate, { run: input });
-        if (created) emit(runHint(run), { type: "queue" });
+        if (created) hints.own(mark, runHint(run), { type: "queue" });
         return run;
       },
       async createMany(inputs) {
+        const mark = hints.mark();
         const { results } = await call(operations.runsCreateMany, { runs: [...inputs] });
         if (results.some((r) => r.created))
-          emit({ type: "queue" }, ...results.filter((r) => r.created).map((r) => runHint(r.run)));
+          hints.own(mark, { type: "queue" }, ...results.filter((r) => r.created).map((r) => runHint(r.run)));
         return results;
       },
       async get(runId) {
@@ -145,8 +115,9 @@ export function createRemoteWorld(options: RemoteWorldOptions): World {
         return (await call(operations.runsWorkflowNames, {})).names;
       },
       async acquire(runId, owner, leaseMs) {
+        const mark = hints.mark();
         const result = await call(operations.runsAcquire, { runId, owner, leaseMs });
-        if (!result.acquired) emit({ type: "inbox", runId });
+        if (!result.acquired) hints.own(mark, { type: "inbox", runId });
         return result as Awaited<ReturnType<World["runs"]["acquire"]>>;
       },
       async renew(owner, runIds, leaseMs) {
@@ -156,16 +127,18 @@ export function createRemoteWorld(options: RemoteWorldOptions): World {
         return (await call(operations.runsRelease, { runId, owner })).released;
       },
       async import(input) {
+        const mark = hints.mark();
         const result = await call(operations.runsImport, {
           // The wire's events carry `data` as any JSON object: the World's types are narrower.
           run: input as unknown as RequestOf<typeof operations.runsImport>["run"],
         });
-        if (result.imported) emit(runHint(result.run), { type: "queue" });
+        if (result.imported) hints.own(mark, runHint(result.run), { type: "queue" });
         return result;
       },
     },
     events: {
       async append(request) {
+        const mark = hints.mark();
         const result = await call(operations.eventsAppend, {
           ...request,
           events: request.events.map((event) => ({ ...event, data: event.data as Record<string, unknown> })),
@@ -173,8 +146,8 @@ export function createRemoteWorld(options: RemoteWorldOptions): World {
           ...(request.consumeInbox === undefined ? {} : { consumeInbox: [...request.consumeInbox] }),
           ...(request.ack === undefined ? {} : { ack: [...request.ack] }),
         });
-        emit(runHint(result.run));
-        if ((request.enqueue?.length ?? 0) > 0) emit({ type: "queue" });
+        hints.own(mark, runHint(result.run));
+        if ((request.enqueue?.length ?? 0) > 0) hints.own(mark, { type: "queue" });
         return result as Awaited<ReturnType<World["events"]["append"]>>;
       },
       async list(runId, options = {}) {
@@ -209,8 +182,9 @@ export function createRemoteWorld(options: RemoteWorldOptions): World {
     },
     queue: {
       async enqueue(messages) {
+        const mark = hints.mark();
         await call(operations.queueEnqueue, { messages: [...messages] });
-        emit({ type: "queue" });
+        hints.own(mark, { type: "queue" });
       },
       async claim(owner, options) {
         const body: RequestOf<typeof operations.queueClaim> = {
@@ -226,12 +200,13 @@ export function createRemoteWorld(options: RemoteWorldOptions): World {
         await call(operations.queueAck, { owner, messageIds: [...messageIds] });
       },
       async release(owner, messageId, availableAt) {
+        const mark = hints.mark();
         await call(operations.queueRelease, {
           owner,
           messageId,
           ...(availableAt === undefined ? {} : { availableAt }),
         });
-        emit({ type: "queue" });
+        hints.own(mark, { type: "queue" });
       },
       async extend(owner, messageIds, leaseMs) {
         return (await call(operations.queueExtend, { owner, messageIds: [...messageIds], leaseMs }))
@@ -249,11 +224,12 @@ export function createRemoteWorld(options: RemoteWorldOptions): World {
     },
     inbox: {
       async put(item, budget) {
+        const mark = hints.mark();
         const { item: stored } = await call(operations.inboxPut, {
           item,
           ...(budget?.maxRunBytes === undefined ? {} : { maxRunBytes: budget.maxRunBytes }),
         });
-        emit({ type: "inbox", runId: item.runId }, { type: "queue" });
+        hints.own(mark, { type: "inbox", runId: item.runId }, { type: "queue" });
         return stored;
       },
       async list(runId) {
@@ -262,13 +238,14 @@ export function createRemoteWorld(options: RemoteWorldOptions): World {
     },
     streams: {
       async write(runId, name, chunks, options = {}) {
+        const mark = hints.mark();
         const { info } = await call(operations.streamsWrite, {
           runId,
           name,
           chunks: [...chunks],
           ...options,
         });
-        emit({ type: "stream", runId, name });
+        hints.own(mark, { type: "stream", runId, name });
         return info;
       },
       async read(runId, name, options = {}) {

@@ -37,10 +37,15 @@ function sseParser(onEvent: (type: string, data: string) => void): (chunk: strin
   };
 }
 
+/**
+ * The feed of `url`: `emit` gets each hint; `onReady` hears when the stream becomes live (its
+ * `ready` event: the server listens on our behalf) and when it stops being live.
+ */
 export function createNotificationFeed(
   url: string,
   headers: Record<string, string>,
   emit: (notification: WorldNotification) => void,
+  onReady: (ready: boolean) => void = () => {},
 ): NotificationFeed {
   let controller: AbortController | undefined;
   let failures = 0;
@@ -64,6 +69,7 @@ export function createNotificationFeed(
           response.setEncoding("utf8");
           const parse = sseParser((type, data) => {
             if (type === "ready") {
+              onReady(true);
               // Anything may have happened while the stream was down.
               if (failures > 0) emit({ type: "any" });
               failures = 0;
@@ -93,7 +99,9 @@ export function createNotificationFeed(
     connect(abort)
       .catch(() => undefined)
       .finally(() => {
-        if (controller !== abort || abort.signal.aborted) return;
+        if (controller !== abort) return; // a stopped feed, or one opened again since
+        onReady(false);
+        if (abort.signal.aborted) return;
         // The stream ended or broke: open it again, backing off while the server stays away.
         failures += 1;
         const delay = Math.min(5_000, 100 * 2 ** Math.min(failures - 1, 6));
@@ -112,6 +120,7 @@ export function createNotificationFeed(
       clearTimeout(retryTimer);
       controller?.abort();
       controller = undefined;
+      onReady(false);
     },
   };
 }
