@@ -126,6 +126,8 @@ export class RunDriver {
   #running = 0;
   readonly #inFlight = new Set<InFlight>();
   #inboxDirty = true;
+  /** The inbox as the worker read it before this driver existed (`primeInbox`), until first used. */
+  #primedInbox: InboxItem[] | undefined;
   /** `machine.eventWaitsMade` when the inbox was last read: a new event wait may take an event in it. */
   #eventWaitsSeen = -1;
   #consumed: string[] = [];
@@ -165,8 +167,18 @@ export class RunDriver {
     return this.#running;
   }
 
+  /**
+   * The run's inbox as read while the run was being replayed (the worker reads it alongside the
+   * log): the first look at the inbox takes it instead of reading again. The worker gives it only
+   * when nothing was said of the inbox since it read it (no hint, no new message).
+   */
+  primeInbox(items: InboxItem[]): void {
+    this.#primedInbox = items;
+  }
+
   /** Something may be waiting in the run's inbox. */
   notifyInbox(): void {
+    this.#primedInbox = undefined;
     this.#inboxDirty = true;
     this.#wake();
   }
@@ -388,7 +400,9 @@ export class RunDriver {
   async #readInbox(): Promise<void> {
     this.#inboxDirty = false;
     this.#eventWaitsSeen = this.machine.eventWaitsMade;
-    const items = await this.#host.world.inbox.list(this.runId);
+    const primed = this.#primedInbox;
+    this.#primedInbox = undefined;
+    const items = primed ?? (await this.#host.world.inbox.list(this.runId));
     for (const item of items) {
       if (this.machine.finished || this.#lost) return;
       if (this.#consumed.includes(item.itemId)) continue;

@@ -116,6 +116,11 @@ interface ActiveRun {
   anchors: string[];
   driver?: RunDriver;
   leased: boolean;
+  /**
+   * Something was said of the run's inbox (a hint, a new message for the run) before its driver
+   * existed: an inbox read made before then may be out of date.
+   */
+  inboxHinted?: boolean;
 }
 
 export class Worker {
@@ -284,11 +289,15 @@ export class Worker {
       case "queue":
         this.#scheduleClaim();
         return;
-      case "inbox":
-        this.#active.get(notification.runId)?.driver?.notifyInbox();
+      case "inbox": {
+        const active = this.#active.get(notification.runId);
+        if (active?.driver) active.driver.notifyInbox();
+        else if (active) active.inboxHinted = true;
         return;
+      }
       case "any": {
         this.#scheduleClaim();
+        for (const active of this.#active.values()) if (!active.driver) active.inboxHinted = true;
         // Another process changed something: a held run may have inbox items. Look, at most every 50 ms.
         const now = Date.now();
         if (now - this.#lastBroadcast < 50) return;
@@ -397,6 +406,7 @@ export class Worker {
         existing.driver.notifyInbox();
       } else {
         existing.anchors.push(message.messageId);
+        existing.inboxHinted = true;
       }
       return;
     }
@@ -498,7 +508,13 @@ export class Worker {
       await this.#handBack(runId, active, this.#clock.now() + 5_000);
       return;
     }
+    // The inbox is read alongside the log (one round trip fewer before the first step over a
+    // remote World); the driver takes this read unless something was said of the inbox since.
+    active.inboxHinted = false;
+    const inboxRead = world.inbox.list(runId);
+    inboxRead.catch(() => undefined); // the driver reads again
     const machine = await this.#machineFor(run);
+    const inbox = await inboxRead.catch(() => undefined);
     const driver = new RunDriver(
       machine,
       {
@@ -525,6 +541,7 @@ export class Worker {
       active.anchors,
       run.status,
     );
+    if (inbox !== undefined && !active.inboxHinted) driver.primeInbox(inbox);
     active.driver = driver;
     if (!this.#running) driver.requestStop();
     const outcome: DriveOutcome = await driver.drive();
