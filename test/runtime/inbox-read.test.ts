@@ -18,7 +18,7 @@ const wf = defineWorkflows("test/inbox-read.ts", {
         const hook = api.createHook<string>({ token });
         const got: string[] = [];
         for await (const payload of hook) {
-          got.push(await steps.echo(payload));
+          got.push((await steps.echo(payload)) as string);
           if (got.length === 2) break;
         }
         return got;
