@@ -402,9 +402,9 @@ export const operations = {
   ),
 } as const;
 
-/** Every operation, by path. */
-export const operationsByPath: ReadonlyMap<string, Operation> = new Map(
-  Object.values(operations).map((operation) => [operation.path, operation as Operation]),
+/** The name (key of `operations`) of every operation, by path. */
+export const operationKeys: ReadonlyMap<string, keyof typeof operations> = new Map(
+  (Object.keys(operations) as (keyof typeof operations)[]).map((key) => [operations[key].path, key]),
 );
 
 /** The request type of an operation. */

@@ -14,7 +14,7 @@ import { createGuard } from "../http/auth.ts";
 import { readBodyBytes } from "../http/body.ts";
 import { HttpProblem } from "../http/problem.ts";
 import { ProtocolError, worldErrorToWire } from "../protocol/errors.ts";
-import { type Operation, operations, PROTOCOL_VERSIONS } from "../protocol/operations.ts";
+import { type Operation, operationKeys, operations, PROTOCOL_VERSIONS } from "../protocol/operations.ts";
 import { decode, encodeJson, formatIssues, type WireIssue } from "../protocol/schema.ts";
 import type { World } from "../world/types.ts";
 import { openNotificationStream } from "./notification-stream.ts";
@@ -138,9 +138,6 @@ export function createProtocolHandler(options: ProtocolHandlerOptions): Protocol
     options.onError ??
     ((error: unknown, errorId: string) =>
       console.error(`[stepwise protocol] request failed (${errorId})`, error));
-  const keys = new Map(
-    (Object.keys(operations) as (keyof typeof operations)[]).map((key) => [operations[key].path, key]),
-  );
 
   const run = async (call: Call): Promise<Answer> => {
     const path = call.pathname;
@@ -174,7 +171,7 @@ export function createProtocolHandler(options: ProtocolHandlerOptions): Protocol
         return refusal(405, "METHOD_NOT_ALLOWED", `${path} accepts GET.`, { headers: { allow: "GET" } });
       return { stream: openNotificationStream(world, call.signal, streams) };
     }
-    const key = keys.get(name);
+    const key = operationKeys.get(name);
     if (key === undefined) {
       return refusal(
         404,

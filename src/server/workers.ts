@@ -81,8 +81,12 @@ export class WorkerRegistry {
 
   /** The worker with this id, refreshed; WORKER_NOT_FOUND (404) when unknown or forgotten. */
   touch(workerId: string, now = Date.now()): RegisteredWorker {
-    this.#sweep(now);
-    const worker = this.#workers.get(workerId);
+    // Only this worker's own silence matters here: every lease comes through, so no sweep of all.
+    let worker = this.#workers.get(workerId);
+    if (worker !== undefined && now - worker.lastSeenAt > WORKER_TTL_MS) {
+      this.#workers.delete(workerId);
+      worker = undefined;
+    }
     if (worker === undefined) {
       throw new ProtocolError(
         404,

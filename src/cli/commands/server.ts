@@ -7,10 +7,10 @@
 import { configure, shutdown } from "../../api/index.ts";
 import { ConfigError } from "../../errors/runtime.ts";
 import { MIN_SECRET_LENGTH, SECRET_ENV } from "../../http/auth.ts";
-import { loadWorkflowFiles } from "../../ops/load.ts";
 import { createWorldFromEnv } from "../../process/world-env.ts";
 import { DEFAULT_PORT, startServer } from "../../server/server.ts";
 import { note, UsageError } from "../output.ts";
+import { untilStopSignal } from "../stop-signal.ts";
 
 export interface ServerCommandOptions {
   port?: number;
@@ -33,7 +33,8 @@ export async function run(files: string[], options: ServerCommandOptions): Promi
     );
   }
   configure({ inProcessWorker: false }); // the server executes nothing: workers do
-  if (files.length > 0) await loadWorkflowFiles(files);
+  // The compiler loads only when there are files to compile.
+  if (files.length > 0) await (await import("../../ops/load.ts")).loadWorkflowFiles(files);
   const world = await createWorldFromEnv();
   configure({ world });
   let server: Awaited<ReturnType<typeof startServer>>;
@@ -62,20 +63,7 @@ export async function run(files: string[], options: ServerCommandOptions): Promi
   note(
     `stepwise server listening on ${server.url} over the ${worldWhere(world.name)}: run API at /stepwise, worker protocol v1 at /stepwise/protocol/v1, health at /health. Workers: STEPWISE_WORLD=${server.url}`,
   );
-  await new Promise<void>((resolve) => {
-    let stopping = false;
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (stopping) {
-        note(`${signal} again: exiting now.`);
-        process.exit(130);
-      }
-      stopping = true;
-      note(`${signal}: finishing the requests in flight and closing the World…`);
-      resolve();
-    };
-    process.on("SIGTERM", onSignal);
-    process.on("SIGINT", onSignal);
-  });
+  await untilStopSignal("finishing the requests in flight and closing the World");
   await server.close();
   await shutdown();
   note("stepwise server stopped.");

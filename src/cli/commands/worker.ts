@@ -10,6 +10,7 @@ import { getPayloadCodec } from "../../process/process.ts";
 import { Worker } from "../../runtime/worker.ts";
 import type { World } from "../../world/types.ts";
 import { note, UsageError } from "../output.ts";
+import { untilStopSignal } from "../stop-signal.ts";
 
 export interface WorkerCommandOptions {
   concurrency?: number;
@@ -46,20 +47,7 @@ export async function run(given: string[], options: WorkerCommandOptions): Promi
     `stepwise worker ${worker.owner} on the ${world.name} World, ${workflows.length} workflow(s):\n  ${workflows.join("\n  ")}`,
   );
   worker.start();
-  await new Promise<void>((resolve) => {
-    let stopping = false;
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (stopping) {
-        note(`${signal} again: exiting now.`);
-        process.exit(130);
-      }
-      stopping = true;
-      note(`${signal}: finishing the steps in flight and handing runs back…`);
-      resolve();
-    };
-    process.on("SIGTERM", onSignal);
-    process.on("SIGINT", onSignal);
-  });
+  await untilStopSignal("finishing the steps in flight and handing runs back");
   await worker.stop();
   clearInterval(keepAlive);
   await shutdown();
