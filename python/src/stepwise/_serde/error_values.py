@@ -102,8 +102,11 @@ def exception_to_shape(exc: BaseException, writable: Callable[[object], bool]) -
     stored = error_shape(exc)
     if stored is not None:
         return stored
-    shape: ErrorShape = {"name": type(exc).__name__, "message": str(exc)}
-    stack = "".join(traceback.format_exception(exc, chain=False)).rstrip("\n")
+    own = exc if isinstance(exc, SerializedError) else None
+    shape: ErrorShape = {"name": own.name if own else type(exc).__name__, "message": str(exc)}
+    stack = own.stack if own else None
+    if stack is None:
+        stack = "".join(traceback.format_exception(exc, chain=False)).rstrip("\n")
     if stack:
         shape["stack"] = stack
     if exc.__cause__ is not None:
@@ -116,9 +119,10 @@ def exception_to_shape(exc: BaseException, writable: Callable[[object], bool]) -
         shape["retryAfter"] = retry_after
     if isinstance(exc, BaseExceptionGroup):
         shape["errors"] = list(exc.exceptions)
+    attributes: dict[str, object] = own.props if own else getattr(exc, "__dict__", {})
     props = {
         key: value
-        for key, value in getattr(exc, "__dict__", {}).items()
+        for key, value in attributes.items()
         if not key.startswith("_") and key not in _OWN_ATTRS and writable(value)
     }
     if props:
@@ -148,10 +152,11 @@ def _construct(shape: ErrorShape, name: str, message: str) -> BaseException:
         except Exception:  # a built-in that needs other arguments (UnicodeDecodeError, ...)
             pass
     props = shape.get("props")
+    stack = shape.get("stack")
     return SerializedError(
         name,
         message,
-        stack=shape["stack"] if isinstance(shape.get("stack"), str) else None,  # type: ignore[arg-type]
+        stack=stack if isinstance(stack, str) else None,
         code=code if isinstance(code, str) else None,
         props=props if isinstance(props, dict) else None,
     )

@@ -1,8 +1,8 @@
 """devalue text to Python values: every entry of docs/payloads.md §3, as docs/python.md's table says.
 
 Entries are read once each and shared, so a repeated object is the same Python object and a
-cyclic value is cyclic in Python too. A value Python cannot hold (a Set of arrays, a Map keyed by
-objects, a Date outside years 1 to 9999, a Temporal value) is refused with a `SerializationError`
+cyclic value is cyclic in Python too. An array that is a Map key or a Set member is a tuple (a
+list cannot be one). A value Python cannot hold (a Set of objects, a Map keyed by objects, a Date outside years 1 to 9999, a Temporal value) is refused with a `SerializationError`
 that names it, never read as something else.
 """
 
@@ -95,6 +95,13 @@ def _date(text: object) -> datetime:
         ) from None
 
 
+def _hashable(value: object) -> object:
+    """A Map key or Set member as Python can hold it: an array becomes a tuple (of tuples)."""
+    if type(value) is list:
+        return tuple(_hashable(item) for item in value)
+    return value
+
+
 class _Reader:
     """One `parse` call: the entries, and the values already built from them."""
 
@@ -120,22 +127,21 @@ class _Reader:
         if found is not _MISSING:
             return found
         value = self.values[index]
-        kind = type(value)
         result: object
-        if kind is str or kind is bool or value is None:
+        if value is None or isinstance(value, str | bool):
             result = value
-        elif kind is int or kind is float:
-            result = read_number(value)  # type: ignore[arg-type]
-        elif kind is list:
-            return self._list(index, value)  # type: ignore[arg-type]
-        elif kind is dict:
+        elif isinstance(value, int | float):
+            result = read_number(value)
+        elif isinstance(value, list):
+            return self._list(index, value)
+        elif isinstance(value, dict):
             mapping: dict[str, object] = {}
             self.hydrated[index] = mapping
-            for key, member in value.items():  # type: ignore[attr-defined]
+            for key, member in value.items():
                 mapping[key] = self.hydrate(member)
             return mapping
         else:  # pragma: no cover - json.loads makes nothing else
-            raise _malformed(f"an entry of type {kind.__name__}")
+            raise _malformed(f"an entry of type {type(value).__name__}")
         self.hydrated[index] = result
         return result
 
@@ -213,7 +219,7 @@ class _Reader:
         members: set[object] = set()
         self.hydrated[index] = members
         for reference in entry[1:]:
-            member = self.hydrate(reference)
+            member = _hashable(self.hydrate(reference))
             try:
                 if member in members:
                     raise _unreadable(
@@ -232,7 +238,7 @@ class _Reader:
         mapping = JSMap()
         self.hydrated[index] = mapping
         for position in range(1, len(entry) - 1, 2):
-            key = self.hydrate(entry[position])
+            key = _hashable(self.hydrate(entry[position]))
             try:
                 if key in mapping:
                     raise _unreadable(

@@ -34,10 +34,11 @@ from collections.abc import Callable
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from math import copysign, inf
-from typing import Final
+from typing import Final, TypeVar, cast
 from uuid import UUID
 
 import httpx
+import pydantic
 
 from .error_values import exception_to_shape
 from .errors import SerializationError
@@ -75,6 +76,7 @@ _FORMAT_KINDS: Final = {
     "d": "Float64Array",
 }
 _ARRAY_INDEX_LIMIT: Final = 2**32 - 2
+_K = TypeVar("_K")
 
 
 class _Unwritable(Exception):
@@ -174,7 +176,7 @@ def _explain(value: object) -> str:
         return f"it is an awaitable ({name}); await it and pass its result"
     if hasattr(value, "__next__") or hasattr(value, "__anext__"):
         return f"it is an iterator ({name}); pass list(...) of it"
-    return f"it is a {name}, which Stepwise cannot serialize"
+    return f"it is an instance of {name}, which Stepwise cannot serialize"
 
 
 class _Writer:
@@ -193,7 +195,7 @@ class _Writer:
         # their ids, which index `objects`, are not reused by later ones.
         self.keep: list[object] = []
 
-    def _primitive(self, table: dict[object, int], key: object, text: str) -> int:
+    def _primitive(self, table: dict[_K, int], key: _K, text: str) -> int:
         index = len(self.entries)
         table[key] = index
         self.entries.append(text)
@@ -245,11 +247,11 @@ class _Writer:
     def _int(self, value: int) -> int:
         if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
             found = self.numbers.get(value)
-            return found if found is not None else self._primitive(self.numbers, value, str(value))  # type: ignore[arg-type]
+            return found if found is not None else self._primitive(self.numbers, value, str(value))
         found = self.bigints.get(value)
         if found is not None:
             return found
-        return self._primitive(self.bigints, value, f'["BigInt","{value}"]')  # type: ignore[arg-type]
+        return self._primitive(self.bigints, value, f'["BigInt","{value}"]')
 
     def _float(self, value: float) -> int:
         if value != value:
@@ -261,7 +263,7 @@ class _Writer:
         if value == 0.0 and copysign(1.0, value) < 0:
             return _NEGATIVE_ZERO
         found = self.numbers.get(value)
-        return found if found is not None else self._primitive(self.numbers, value, format_float(value))  # type: ignore[arg-type]
+        return found if found is not None else self._primitive(self.numbers, value, format_float(value))
 
     def _array(self, items: list[object] | tuple[object, ...]) -> str:
         parts: list[str] = []
@@ -277,7 +279,7 @@ class _Writer:
         for key in mapping:
             if type(key) is not str:
                 return self._map(mapping)
-        return self._object(mapping)  # type: ignore[arg-type]
+        return self._object(cast(dict[str, object], mapping))
 
     def _object(self, mapping: dict[str, object], attributes: bool = False) -> str:
         keys = _js_key_order(list(mapping))
@@ -371,8 +373,7 @@ class _Writer:
             return self._wrapped("Class", [value.class_id, value.data])
         if isinstance(value, httpx.Headers):
             return self._wrapped("Headers", _headers_entries(value))
-        pydantic = sys.modules.get("pydantic")
-        if pydantic is not None and isinstance(value, pydantic.BaseModel):
+        if isinstance(value, pydantic.BaseModel):
             return self._model(value)
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             fields = {field.name: getattr(value, field.name) for field in dataclasses.fields(value)}
@@ -392,9 +393,9 @@ class _Writer:
         flags = _regexp_flags(pattern)
         return f'["RegExp",{quote(pattern.pattern)}{f",{quote(flags)}" if flags else ""}]'
 
-    def _model(self, model: object) -> str:
+    def _model(self, model: pydantic.BaseModel) -> str:
         try:
-            dumped = model.model_dump(mode="json", by_alias=True)  # type: ignore[attr-defined]
+            dumped = model.model_dump(mode="json", by_alias=True)
         except Exception as error:
             raise _Unwritable(
                 model, f"it is a pydantic model ({_type_name(model)}) whose model_dump(mode='json') failed: {error}"
