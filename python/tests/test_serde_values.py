@@ -172,6 +172,29 @@ def test_datetimes_are_dates_in_utc_with_milliseconds() -> None:
     assert isinstance(read, datetime) and read.tzinfo == timezone.utc
 
 
+def test_early_years_are_written_with_four_digits() -> None:
+    early = datetime(999, 1, 2, tzinfo=timezone.utc)
+    assert stringify(early) == '[["Date","0999-01-02T00:00:00.000Z"]]'
+    assert parse(stringify(early)) == early
+
+
+def test_str_subclass_keys_keep_a_dict_a_plain_object() -> None:
+    class Field(enum.StrEnum):
+        NAME = "name"
+
+    assert stringify({Field.NAME: "Ada"}) == '[{"name":1},"Ada"]'
+
+
+def test_ints_past_pythons_digit_limit_are_refused_by_name() -> None:
+    huge = 10**5000
+    with pytest.raises(SerializationError, match="more than Python converts to text"):
+        stringify(huge)
+    with pytest.raises(SerializationError, match="a BigInt of 5001 digits"):
+        parse('[["BigInt","1' + "0" * 5000 + '"]]')
+    with pytest.raises(SerializationError, match="without its digits"):
+        parse('[["BigInt","1_000"]]')
+
+
 def test_a_naive_datetime_is_local_time_as_python_takes_it() -> None:
     naive = datetime(2026, 6, 1, 12, 0, 0)
     assert parse(stringify(naive)) == naive.astimezone(timezone.utc)

@@ -56,18 +56,24 @@ if (request.seal) {
 }
 if (request.corpus) {
   const shared = { shared: true };
+  const sparse = [1];
+  sparse[2] = 3; // a hole at index 1
   const cyclic = { name: "loop" };
   cyclic.self = cyclic;
   const cause = new RangeError("inner");
   const error = new TypeError("outer", { cause });
   error.code = "E_OUTER";
   const values = {
-    "plain object": { a: 1, b: [true, null, "x"], "2": "index key", "1": "first" },
+    "plain object": { a: 1, b: [true, null, "x"], 2: "index key", 1: "first" },
     numbers: [0, -0, 1.5, 1e21, 1e-7, 2 ** 53 - 1, 2 ** 53, NaN, Infinity, -Infinity, 0.1 + 0.2],
     bigints: [12345678901234567890n, -(2n ** 70n), 5n],
     undefined: [undefined, { gone: undefined }],
     date: new Date("2026-03-04T05:06:07.089Z"),
-    map: new Map([["a", 1], [2, "two"], [new Date(0), "epoch"]]),
+    map: new Map([
+      ["a", 1],
+      [2, "two"],
+      [new Date(0), "epoch"],
+    ]),
     "map with string keys": new Map([["k", "v"]]),
     set: new Set([3, 1, 2]),
     bytes: new Uint8Array([0, 1, 254, 255]),
@@ -76,13 +82,18 @@ if (request.corpus) {
     "url search params": new URLSearchParams("a=1&b=two"),
     regexp: [/ab+c/i, /x/g, /(?<year>\d{4})/],
     error,
-    headers: new Headers([["Content-Type", "text/plain"], ["X-Many", "1"]]),
+    headers: new Headers([
+      ["Content-Type", "text/plain"],
+      ["X-Many", "1"],
+    ]),
     repeated: [shared, shared, "s", "s"],
     cyclic,
     "lone surrogate": "a\ud800b",
     escapes: 'quote " backslash \\ newline \n tab \t <script> \u2028 \u0001',
-    "sparse array": [1, , 3],
+    "sparse array": sparse,
   };
-  answer.corpus = Object.fromEntries(Object.entries(values).map(([name, value]) => [name, encodeValue(value)]));
+  answer.corpus = Object.fromEntries(
+    Object.entries(values).map(([name, value]) => [name, encodeValue(value)]),
+  );
 }
 process.stdout.write(JSON.stringify(answer));

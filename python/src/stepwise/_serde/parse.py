@@ -35,6 +35,7 @@ _HOLE: Final = -2
 _SPARSE: Final = -7
 _MAX_SPARSE_LENGTH: Final = 10_000_000
 _MISSING: Final = object()
+_DIGITS: Final = re.compile(r"-?[0-9]+")
 _PYTHON_FLAGS: Final = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL}
 _ITEM_BYTES: Final = {
     "Int8Array": 1,
@@ -181,9 +182,16 @@ class _Reader:
         elif tag == "Map":
             return self._map(index, entry)
         elif tag == "BigInt":
-            if not isinstance(arg, str):
+            if not isinstance(arg, str) or _DIGITS.fullmatch(arg) is None:
                 raise _malformed("a BigInt entry without its digits")
-            result = int(arg)
+            try:
+                result = int(arg)
+            except ValueError:  # past sys.get_int_max_str_digits()
+                raise _unreadable(
+                    f"a BigInt of {len(arg)} digits",
+                    "Python reads at most sys.get_int_max_str_digits() digits; raise that limit "
+                    "with sys.set_int_max_str_digits if the number is expected.",
+                ) from None
         elif tag == "RegExp":
             result = _regexp(arg, entry[2] if len(entry) > 2 else "")
         elif tag == "URL" or tag == "URLSearchParams":

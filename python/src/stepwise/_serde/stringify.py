@@ -114,8 +114,15 @@ def _js_key_order(keys: list[str]) -> list[str]:
 
 
 def _iso_date(value: datetime) -> str:
-    utc = value.astimezone(timezone.utc)
-    return f"{utc.strftime('%Y-%m-%dT%H:%M:%S')}.{utc.microsecond // 1000:03d}Z"
+    """`Date#toISOString()`: UTC, milliseconds (a naive datetime is local time, as Python takes it)."""
+    try:
+        utc = value.astimezone(timezone.utc)
+    except (OverflowError, ValueError, OSError) as error:
+        raise _Unwritable(value, f"it is a datetime that cannot be converted to UTC ({error})") from None
+    return (
+        f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T{utc.hour:02d}:{utc.minute:02d}:"
+        f"{utc.second:02d}.{utc.microsecond // 1000:03d}Z"
+    )
 
 
 def _regexp_flags(pattern: re.Pattern[str]) -> str:
@@ -251,7 +258,15 @@ class _Writer:
         found = self.bigints.get(value)
         if found is not None:
             return found
-        return self._primitive(self.bigints, value, f'["BigInt","{value}"]')
+        try:
+            digits = str(value)
+        except ValueError:  # past sys.get_int_max_str_digits(): Python refuses to write it
+            raise _Unwritable(
+                value,
+                f"it is an int of about {value.bit_length() * 3 // 10} digits, more than Python "
+                "converts to text (sys.set_int_max_str_digits)",
+            ) from None
+        return self._primitive(self.bigints, value, f'["BigInt","{digits}"]')
 
     def _float(self, value: float) -> int:
         if value != value:
@@ -277,7 +292,7 @@ class _Writer:
 
     def _dict(self, mapping: dict[object, object]) -> str:
         for key in mapping:
-            if type(key) is not str:
+            if not isinstance(key, str):
                 return self._map(mapping)
         return self._object(cast(dict[str, object], mapping))
 
