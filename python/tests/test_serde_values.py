@@ -7,11 +7,13 @@ import copy
 import dataclasses
 import enum
 import math
+import numbers
 import pickle
 import re
 import threading
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
+from fractions import Fraction
 
 import httpx
 import pydantic
@@ -86,6 +88,23 @@ def test_str_int_and_float_subclasses_are_their_plain_values() -> None:
         HIGH = 3
 
     assert stringify([Color.RED, Level.HIGH]) == '[[1,2],"red",3]'
+
+
+def test_number_like_objects_are_numbers_but_fractions_and_decimals_are_refused() -> None:
+    class Whole:  # stands for numpy.int64: registered as numbers.Integral
+        def __int__(self) -> int:
+            return 3
+
+    class Measure:  # stands for numpy.float32: registered as numbers.Real
+        def __float__(self) -> float:
+            return 2.5
+
+    numbers.Integral.register(Whole)
+    numbers.Real.register(Measure)
+    assert stringify([Whole(), 3, Measure(), 2.5]) == "[[1,1,2,2],3,2.5]"
+    for exact in (Fraction(1, 3), Decimal("0.1")):
+        with pytest.raises(SerializationError, match=r"pass str\(value\)"):
+            stringify(exact)
 
 
 def test_undefined_is_a_distinct_singleton_written_as_minus_one() -> None:

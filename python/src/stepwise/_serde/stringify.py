@@ -28,11 +28,13 @@ from __future__ import annotations
 import base64
 import dataclasses
 import enum
+import numbers
 import re
 import sys
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
+from fractions import Fraction
 from math import copysign, inf
 from typing import Final, TypeVar, cast
 from uuid import UUID
@@ -172,8 +174,8 @@ def _explain(value: object) -> str:
         return f"it is a {name}; pass a datetime, or a string from .isoformat()"
     if isinstance(value, timedelta):
         return "it is a timedelta; pass a number (seconds or milliseconds, say which in the name)"
-    if isinstance(value, Decimal | UUID):
-        return f"it is a {name}; pass str(value) (or a float for a Decimal)"
+    if isinstance(value, Decimal | Fraction | UUID):
+        return f"it is a {name}; pass str(value), or float(value) where a float is precise enough"
     if callable(value) and hasattr(value, "__name__"):
         return (
             f"it is a {name} ({getattr(value, '__qualname__', value.__name__)}); functions cannot "
@@ -184,6 +186,26 @@ def _explain(value: object) -> str:
     if hasattr(value, "__next__") or hasattr(value, "__anext__"):
         return f"it is an iterator ({name}); pass list(...) of it"
     return f"it is an instance of {name}, which Stepwise cannot serialize"
+
+
+def _scalar(value: object) -> str | int | float | None:
+    """The plain `str`, `int` or `float` a subclass or number-like object stands for, if any.
+
+    `StrEnum` and `IntEnum` members are their values; numpy's integers and floats (registered as
+    `numbers.Integral` and `numbers.Real`) are numbers. `Decimal` and `Fraction` are not: they
+    would lose digits, so they are refused with a hint.
+    """
+    if isinstance(value, str):
+        return None if isinstance(value, URL | URLSearchParams) else str.__str__(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real) and not isinstance(value, numbers.Rational):
+        return float(value)
+    return None
 
 
 class _Writer:
@@ -230,12 +252,10 @@ class _Writer:
             return self._primitive(self.singletons, value, text)
         if value is UNDEFINED:
             return _UNDEFINED_INDEX
-        if isinstance(value, str) and not isinstance(value, URL | URLSearchParams):
-            return self.flatten(str.__str__(value))
-        if isinstance(value, int) and not isinstance(value, bool):
-            return self._int(int(value))
-        if isinstance(value, float):
-            return self._float(float(value))
+        if type(value) is not dict and type(value) is not list:
+            scalar = _scalar(value)
+            if scalar is not None:
+                return self.flatten(scalar)
         key = id(value)
         found = self.objects.get(key)
         if found is not None:
