@@ -168,3 +168,11 @@ def test_text_and_values_survive_sealing() -> None:
     place = places.event_payload("evt_1", "order.paid")
     data = codec.seal(stringify(value), place, RUN, True)
     assert parse(codec.open(data, place, RUN, True)) == value
+
+
+def test_run_keys_past_the_cache_are_derived_again() -> None:
+    codec = PayloadCodec(Keyring(EncryptionKey.from_bytes(SECRET)))
+    first = codec.seal('["first"]', places.RUN_INPUT, "wrun_cache_0", True)
+    for n in range(1, 4200):  # more runs than the cache holds: wrun_cache_0's key is evicted
+        codec.seal("[1]", places.RUN_INPUT, f"wrun_cache_{n}", True)
+    assert codec.open(first, places.RUN_INPUT, "wrun_cache_0", True) == '["first"]'

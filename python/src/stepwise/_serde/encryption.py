@@ -16,6 +16,7 @@ encrypting a small payload.
 from __future__ import annotations
 
 import os
+import threading
 from typing import Final
 
 from cryptography.exceptions import InvalidTag
@@ -34,6 +35,7 @@ _INFO: Final = b"stepwise/payload/v1\x00"
 _CACHE_ENTRIES: Final = 4096
 
 _run_ciphers: dict[tuple[str, str], AESGCM] = {}
+_cache_lock: Final = threading.Lock()
 
 
 def derive_run_key(key: EncryptionKey, run_id: str) -> bytes:
@@ -47,9 +49,10 @@ def _run_cipher(key: EncryptionKey, run_id: str) -> AESGCM:
     cipher = _run_ciphers.get(cache_key)
     if cipher is None:
         cipher = AESGCM(derive_run_key(key, run_id))
-        if len(_run_ciphers) >= _CACHE_ENTRIES:
-            del _run_ciphers[next(iter(_run_ciphers))]
-        _run_ciphers[cache_key] = cipher
+        with _cache_lock:  # steps may run in threads: evict and insert as one
+            if len(_run_ciphers) >= _CACHE_ENTRIES:
+                del _run_ciphers[next(iter(_run_ciphers))]
+            _run_ciphers[cache_key] = cipher
     return cipher
 
 
