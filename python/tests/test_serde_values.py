@@ -360,7 +360,7 @@ def test_an_exception_is_an_error_entry_with_its_traceback_and_cause() -> None:
     assert text.startswith('[["Error",1],{"name":2,"message":3,"stack":4,"cause":5},"ValueError","order o1 is invalid"')
     read = parse(text)
     assert type(read) is ValueError and str(read) == "order o1 is invalid"
-    assert type(read.__cause__) is KeyError
+    assert type(read.__cause__) is KeyError and str(read.__cause__) == "'missing'"
     shape = error_shape(read)
     assert shape is not None
     assert "Traceback (most recent call last)" in str(shape["stack"])

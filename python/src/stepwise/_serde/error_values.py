@@ -147,6 +147,8 @@ def _construct(shape: ErrorShape, name: str, message: str) -> BaseException:
             return ExceptionGroup(message, errors)
     cls = _builtin_exception(name)
     if cls is not None and name != "ExceptionGroup":
+        if issubclass(cls, KeyError) and len(message) >= 2 and message[0] == message[-1] == "'":
+            message = message[1:-1]  # str(KeyError("k")) is "'k'": the key is inside the quotes
         try:
             return cls(message)
         except Exception:  # a built-in that needs other arguments (UnicodeDecodeError, ...)
