@@ -103,8 +103,8 @@ def exception_to_shape(exc: BaseException, writable: Callable[[object], bool]) -
     if stored is not None:
         return stored
     own = exc if isinstance(exc, SerializedError) else None
-    shape: ErrorShape = {"name": own.name if own else type(exc).__name__, "message": str(exc)}
-    stack = own.stack if own else None
+    shape: ErrorShape = {"name": type(exc).__name__ if own is None else own.name, "message": str(exc)}
+    stack = None if own is None else own.stack
     if stack is None:
         stack = "".join(traceback.format_exception(exc, chain=False)).rstrip("\n")
     if stack:
@@ -119,7 +119,7 @@ def exception_to_shape(exc: BaseException, writable: Callable[[object], bool]) -
         shape["retryAfter"] = retry_after
     if isinstance(exc, BaseExceptionGroup):
         shape["errors"] = list(exc.exceptions)
-    attributes: dict[str, object] = own.props if own else getattr(exc, "__dict__", {})
+    attributes: dict[str, object] = getattr(exc, "__dict__", {}) if own is None else own.props
     props = {
         key: value
         for key, value in attributes.items()
