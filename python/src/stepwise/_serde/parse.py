@@ -2,8 +2,9 @@
 
 Entries are read once each and shared, so a repeated object is the same Python object and a
 cyclic value is cyclic in Python too. An array that is a Map key or a Set member is a tuple (a
-list cannot be one). A value Python cannot hold (a Set of objects, a Map keyed by objects, a Date outside years 1 to 9999, a Temporal value) is refused with a `SerializationError`
-that names it, never read as something else.
+list cannot be one). A value Python cannot hold (a Set of objects, a Map keyed by objects, a Date
+outside years 1 to 9999, a Temporal value) is refused with a `SerializationError` that names it,
+never read as something else.
 """
 
 from __future__ import annotations
@@ -274,11 +275,14 @@ class _Reader:
 
     def _view(self, tag: str, entry: list[object]) -> object:
         reference = entry[1] if len(entry) > 1 else None
-        target = self.values[reference] if type(reference) is int and 0 <= reference < len(self.values) else None
+        target = None
+        if isinstance(reference, int) and 0 <= reference < len(self.values):
+            target = self.values[reference]
         if not (isinstance(target, list) and target and target[0] == "ArrayBuffer"):
             raise _malformed(f"a {tag} that does not refer to an ArrayBuffer")
         buffer = self.hydrate(reference)
-        assert isinstance(buffer, bytes)
+        if not isinstance(buffer, bytes):  # pragma: no cover - an ArrayBuffer entry reads as bytes
+            raise _malformed(f"a {tag} over something that is not bytes")
         if len(entry) > 2:
             offset, length = entry[2], entry[3] if len(entry) > 3 else None
             if type(offset) is not int or type(length) is not int:

@@ -169,7 +169,9 @@ class PayloadCodec:
             return self._text(plain, run_id, place)
         if fmt == PLAIN:
             if encrypted:
-                raise self._refuse(run_id, place, None, "is stored in clear, but the run was created with encryption on.")
+                raise self._refuse(
+                    run_id, place, None, "is stored in clear, but the run was created with encryption on."
+                )
             return self._text(data[1:], run_id, place)
         if fmt == ENCRYPTED_V1:
             if spec_version >= BOUND_SINCE_SPEC:

@@ -27,17 +27,12 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import enum
-import numbers
 import re
 import sys
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta, timezone
-from decimal import Decimal
-from fractions import Fraction
+from datetime import datetime
 from math import copysign, inf
 from typing import Final, TypeVar, cast
-from uuid import UUID
 
 import httpx
 import pydantic
@@ -47,6 +42,17 @@ from .errors import SerializationError
 from .numbers import MAX_SAFE_INTEGER, format_float
 from .text import quote
 from .undefined import UNDEFINED
+from .value_kinds import (
+    Unwritable,
+    explain,
+    headers_entries,
+    iso_date,
+    js_key_order,
+    member_order,
+    regexp_flags,
+    scalar,
+    type_name,
+)
 from .values import URL, ClassInstance, JSMap, RegExp, TypedArray, URLSearchParams
 
 _UNDEFINED_INDEX: Final = -1
@@ -55,13 +61,6 @@ _POSITIVE_INFINITY: Final = -4
 _NEGATIVE_INFINITY: Final = -5
 _NEGATIVE_ZERO: Final = -6
 
-#: What to do, said after every value that cannot be written.
-PLAIN_DATA_HINT: Final = (
-    "Pass or return plain data: dicts, lists, tuples, str, int, float, bool, None, datetime, bytes, "
-    "sets, exceptions, dataclasses or pydantic models (docs/python.md, \"Payloads in Python\")"
-)
-
-_FLAG_LETTERS: Final = ((re.IGNORECASE, "i"), (re.MULTILINE, "m"), (re.DOTALL, "s"))
 _UNSUPPORTED_FLAGS: Final = re.VERBOSE | re.LOCALE | re.ASCII | re.DEBUG
 #: `memoryview` formats and the typed array that holds the same items.
 _FORMAT_KINDS: Final = {
@@ -77,136 +76,13 @@ _FORMAT_KINDS: Final = {
     "f": "Float32Array",
     "d": "Float64Array",
 }
-_ARRAY_INDEX_LIMIT: Final = 2**32 - 2
 _K = TypeVar("_K")
 
-
-class _Unwritable(Exception):
-    """Raised inside the writer; each container on the way out adds where it holds the value."""
-
-    def __init__(self, value: object, reason: str) -> None:
-        super().__init__(reason)
-        self.value = value
-        self.reason = reason
-        self.segments: list[str] = []
-
-
-def _type_name(value: object) -> str:
-    cls = type(value)
-    return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
-
-
-def _is_array_index(key: str) -> bool:
-    return (
-        key.isascii()
-        and key.isdigit()
-        and (key == "0" or key[0] != "0")
-        and int(key) <= _ARRAY_INDEX_LIMIT
-    )
-
-
-def _js_key_order(keys: list[str]) -> list[str]:
-    """Keys in the order a TypeScript object holds them: array indices ascending, then the rest."""
-    indices = [key for key in keys if key[:1].isdigit() and _is_array_index(key)]
-    if not indices:
-        return keys
-    indices.sort(key=int)
-    taken = set(indices)
-    return indices + [key for key in keys if key not in taken]
-
-
-def _iso_date(value: datetime) -> str:
-    """`Date#toISOString()`: UTC, milliseconds (a naive datetime is local time, as Python takes it)."""
-    try:
-        utc = value.astimezone(timezone.utc)
-    except (OverflowError, ValueError, OSError) as error:
-        raise _Unwritable(value, f"it is a datetime that cannot be converted to UTC ({error})") from None
-    return (
-        f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T{utc.hour:02d}:{utc.minute:02d}:"
-        f"{utc.second:02d}.{utc.microsecond // 1000:03d}Z"
-    )
-
-
-def _regexp_flags(pattern: re.Pattern[str]) -> str:
-    return "".join(letter for flag, letter in _FLAG_LETTERS if pattern.flags & flag)
-
-
-def _headers_entries(headers: httpx.Headers) -> list[list[str]]:
-    """`[name, value]` pairs as TypeScript's `Headers` lists them: sorted, repeated names joined."""
-    combined: dict[str, list[str]] = {}
-    cookies: list[str] = []
-    for name, value in headers.multi_items():
-        if name == "set-cookie":
-            cookies.append(value)
-        else:
-            combined.setdefault(name, []).append(value)
-    names = sorted([*combined, *(["set-cookie"] if cookies else [])])
-    entries: list[list[str]] = []
-    for name in names:
-        if name == "set-cookie":
-            entries.extend([name, cookie] for cookie in cookies)
-        else:
-            entries.append([name, ", ".join(combined[name])])
-    return entries
-
-
-def _member_order(member: object) -> tuple[int, float | str | bytes]:
-    """Where a set's member goes in its text: by kind, then by value (TypeError: no order)."""
-    if member is None or isinstance(member, bool):
-        return (0, 1.0 if member is True else 0.0)
-    if isinstance(member, int | float):
-        return (1, member)
-    if isinstance(member, str):
-        return (2, member)
-    if isinstance(member, bytes):
-        return (3, member)
-    if isinstance(member, datetime):
-        return (4, _iso_date(member))
-    raise TypeError("no order")
-
-
-def _explain(value: object) -> str:
-    """Why `value` cannot be written, and what to write instead."""
-    name = _type_name(value)
-    if isinstance(value, enum.Enum):
-        return f"it is the enum member {value!s} ({name}); pass its .value instead"
-    if isinstance(value, date | time):
-        return f"it is a {name}; pass a datetime, or a string from .isoformat()"
-    if isinstance(value, timedelta):
-        return "it is a timedelta; pass a number (seconds or milliseconds, say which in the name)"
-    if isinstance(value, Decimal | Fraction | UUID):
-        return f"it is a {name}; pass str(value), or float(value) where a float is precise enough"
-    if callable(value) and hasattr(value, "__name__"):
-        return (
-            f"it is a {name} ({getattr(value, '__qualname__', value.__name__)}); functions cannot "
-            "cross a step or workflow boundary"
-        )
-    if hasattr(value, "__await__"):
-        return f"it is an awaitable ({name}); await it and pass its result"
-    if hasattr(value, "__next__") or hasattr(value, "__anext__"):
-        return f"it is an iterator ({name}); pass list(...) of it"
-    return f"it is an instance of {name}, which Stepwise cannot serialize"
-
-
-def _scalar(value: object) -> str | int | float | None:
-    """The plain `str`, `int` or `float` a subclass or number-like object stands for, if any.
-
-    `StrEnum` and `IntEnum` members are their values; numpy's integers and floats (registered as
-    `numbers.Integral` and `numbers.Real`) are numbers. `Decimal` and `Fraction` are not: they
-    would lose digits, so they are refused with a hint.
-    """
-    if isinstance(value, str):
-        return None if isinstance(value, URL | URLSearchParams) else str.__str__(value)
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return float(value)
-    if isinstance(value, numbers.Integral):
-        return int(value)
-    if isinstance(value, numbers.Real) and not isinstance(value, numbers.Rational):
-        return float(value)
-    return None
-
+#: What to do, said after every value that cannot be written.
+PLAIN_DATA_HINT: Final = (
+    "Pass or return plain data: dicts, lists, tuples, str, int, float, bool, None, datetime, bytes, "
+    "sets, exceptions, dataclasses or pydantic models (docs/python.md, \"Payloads in Python\")"
+)
 
 class _Writer:
     """One `stringify` call: the entries written so far and what is already in them."""
@@ -253,9 +129,9 @@ class _Writer:
         if value is UNDEFINED:
             return _UNDEFINED_INDEX
         if type(value) is not dict and type(value) is not list:
-            scalar = _scalar(value)
-            if scalar is not None:
-                return self.flatten(scalar)
+            plain = scalar(value)
+            if plain is not None:
+                return self.flatten(plain)
         key = id(value)
         found = self.objects.get(key)
         if found is not None:
@@ -281,7 +157,7 @@ class _Writer:
         try:
             digits = str(value)
         except ValueError:  # past sys.get_int_max_str_digits(): Python refuses to write it
-            raise _Unwritable(
+            raise Unwritable(
                 value,
                 f"it is an int of about {value.bit_length() * 3 // 10} digits, more than Python "
                 "converts to text (sys.set_int_max_str_digits)",
@@ -305,7 +181,7 @@ class _Writer:
         try:
             for item in items:
                 parts.append(str(self.flatten(item)))
-        except _Unwritable as error:
+        except Unwritable as error:
             error.segments.append(f"[{len(parts)}]")
             raise
         return "[" + ",".join(parts) + "]"
@@ -317,15 +193,15 @@ class _Writer:
         return self._object(cast(dict[str, object], mapping))
 
     def _object(self, mapping: dict[str, object], attributes: bool = False) -> str:
-        keys = _js_key_order(list(mapping))
+        keys = js_key_order(list(mapping))
         parts: list[str] = []
         key = ""
         try:
             for key in keys:
                 if key == "__proto__":
-                    raise _Unwritable(mapping, 'it has the key "__proto__", which TypeScript refuses to read')
+                    raise Unwritable(mapping, 'it has the key "__proto__", which TypeScript refuses to read')
                 parts.append(quote(key) + ":" + str(self.flatten(mapping[key])))
-        except _Unwritable as error:
+        except Unwritable as error:
             if error.value is not mapping:
                 error.segments.append(f".{key}" if attributes and key.isidentifier() else f"[{quote(key)}]")
             raise
@@ -338,7 +214,7 @@ class _Writer:
             for position, (key, item) in enumerate(mapping.items()):
                 parts.append(str(self.flatten(key)))
                 parts.append(str(self.flatten(item)))
-        except _Unwritable as error:
+        except Unwritable as error:
             error.segments.append(
                 f"[{key!r}]" if len(parts) % 2 == 0 else f" (key {position} of the dict)"
             )
@@ -347,14 +223,14 @@ class _Writer:
 
     def _set(self, members: set[object] | frozenset[object]) -> str:
         try:
-            ordered: list[object] = sorted(members, key=_member_order)
+            ordered: list[object] = sorted(members, key=member_order)
         except TypeError:
             ordered = list(members)
         parts = ['"Set"']
         try:
             for member in ordered:
                 parts.append(str(self.flatten(member)))
-        except _Unwritable as error:
+        except Unwritable as error:
             error.segments.append(f" (member {len(parts) - 1} of the set)")
             raise
         return "[" + ",".join(parts) + "]"
@@ -381,11 +257,11 @@ class _Writer:
             shape = exception_to_shape(value, _writable)
             try:
                 return self._wrapped("Error", shape)
-            except _Unwritable as error:
+            except Unwritable as error:
                 error.segments.append(f" (in the exception {type(value).__name__})")
                 raise
         if isinstance(value, datetime):
-            return f'["Date","{_iso_date(value)}"]'
+            return f'["Date","{iso_date(value)}"]'
         if isinstance(value, bytes | bytearray):
             return self._bytes("Uint8Array", value)
         if isinstance(value, URL):
@@ -400,40 +276,43 @@ class _Writer:
         if isinstance(value, memoryview):
             kind = _FORMAT_KINDS.get(value.format)
             if kind is None:
-                raise _Unwritable(value, f"it is a memoryview of format {value.format!r}, which no typed array matches")
+                raise Unwritable(
+                    value, f"it is a memoryview of format {value.format!r}, which no typed array matches"
+                )
             return self._bytes(kind, value.tobytes())
         if isinstance(value, TypedArray):
             return self._bytes(value.kind, value.data)
         if isinstance(value, ClassInstance):
             return self._wrapped("Class", [value.class_id, value.data])
         if isinstance(value, httpx.Headers):
-            return self._wrapped("Headers", _headers_entries(value))
+            return self._wrapped("Headers", headers_entries(value))
         if isinstance(value, pydantic.BaseModel):
             return self._model(value)
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             fields = {field.name: getattr(value, field.name) for field in dataclasses.fields(value)}
             self.keep.append(fields)
             return self._object(fields, attributes=True)
-        raise _Unwritable(value, _explain(value))
+        raise Unwritable(value, explain(value))
 
     def _pattern(self, pattern: re.Pattern[str] | re.Pattern[bytes]) -> str:
         if not isinstance(pattern.pattern, str):
-            raise _Unwritable(pattern, "it is a bytes regular expression; JavaScript's are strings")
+            raise Unwritable(pattern, "it is a bytes regular expression; JavaScript's are strings")
         if pattern.flags & _UNSUPPORTED_FLAGS & ~re.UNICODE:
-            raise _Unwritable(
+            raise Unwritable(
                 pattern,
                 "it is a regular expression with flags JavaScript does not have (VERBOSE, ASCII or "
                 "LOCALE); use re.IGNORECASE, re.MULTILINE and re.DOTALL only",
             )
-        flags = _regexp_flags(pattern)
+        flags = regexp_flags(pattern)
         return f'["RegExp",{quote(pattern.pattern)}{f",{quote(flags)}" if flags else ""}]'
 
     def _model(self, model: pydantic.BaseModel) -> str:
         try:
             dumped = model.model_dump(mode="json", by_alias=True)
         except Exception as error:
-            raise _Unwritable(
-                model, f"it is a pydantic model ({_type_name(model)}) whose model_dump(mode='json') failed: {error}"
+            raise Unwritable(
+                model,
+                f"it is a pydantic model ({type_name(model)}) whose model_dump(mode='json') failed: {error}",
             ) from error
         self.keep.append(dumped)
         return self._object(dumped, attributes=True)
@@ -456,12 +335,12 @@ def stringify(value: object, *, root: str = "value") -> str:
     writer = _Writer()
     try:
         index = writer.flatten(value)
-    except _Unwritable as error:
+    except Unwritable as error:
         path = root + "".join(reversed(error.segments))
         raise SerializationError(
             f"{path} cannot be serialized: {error.reason}. {PLAIN_DATA_HINT}.",
             path=path,
-            type_name=_type_name(error.value),
+            type_name=type_name(error.value),
         ) from None
     except RecursionError:
         raise SerializationError(
