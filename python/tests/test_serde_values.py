@@ -116,6 +116,13 @@ def test_undefined_is_a_distinct_singleton_written_as_minus_one() -> None:
     assert pickle.loads(pickle.dumps(UNDEFINED)) is UNDEFINED
 
 
+def test_boxed_primitives_and_null_prototype_objects_read_as_plain_values() -> None:
+    assert parse('[["Object",1],"boxed"]') == "boxed"
+    assert parse('[["null","a",1,"b",2],1,"two"]') == {"a": 1, "b": "two"}
+    view = parse('[["DataView",1],["ArrayBuffer","AQI="]]')
+    assert view == TypedArray("DataView", b"\x01\x02")
+
+
 def test_array_holes_and_sparse_arrays_read_as_undefined() -> None:
     assert parse("[[1,-2,2],1,3]") == [1, UNDEFINED, 3]
     assert parse("[[-7,5,1,1],\"x\"]") == [UNDEFINED, "x", UNDEFINED, UNDEFINED, UNDEFINED]
@@ -412,6 +419,12 @@ def test_exception_groups_keep_their_exceptions() -> None:
     assert [type(e) for e in read.exceptions] == [ValueError, TypeError]
     aggregate = parse('[["Error",1],{"name":2,"message":3,"errors":4},"AggregateError","all failed",[5],["Error",6],{"name":7,"message":8},"Error","x"]')
     assert isinstance(aggregate, ExceptionGroup) and isinstance(aggregate.exceptions[0], SerializedError)
+
+
+def test_control_flow_and_process_exits_are_never_revived_as_themselves() -> None:
+    for name in ("StopIteration", "StopAsyncIteration", "KeyboardInterrupt", "SystemExit"):
+        read = parse(f'[["Error",1],{{"name":2,"message":3}},"{name}","x"]')
+        assert type(read) is SerializedError and read.name == name
 
 
 def test_a_reviver_registered_for_a_code_builds_the_exception() -> None:

@@ -10,7 +10,8 @@ seconds and `timedelta` become milliseconds, a `datetime` a Date, a `str` stays)
 Reading: a shape becomes an exception that can be raised again. A reviver registered for its
 `code` decides first (`register_error_reviver`: the SDK's `FatalError` and `RetryableError`
 come back as themselves). Else a name that is a Python built-in exception (`ValueError`,
-`KeyError`, `TypeError`, ...) gives that class, so `except ValueError` catches what a step
+`KeyError`, `TypeError`, ...; not the control-flow `StopIteration`s, nor `BaseException`s such as
+`SystemExit`) gives that class, so `except ValueError` catches what a step
 raised; an `ExceptionGroup` with its exceptions gives an `ExceptionGroup`. Anything else (a
 TypeScript `Error`, a class of the application's) is a `SerializedError` holding the name.
 Every exception read keeps its shape (`error_shape(exc)`), so written again it is the same entry,
@@ -130,9 +131,15 @@ def exception_to_shape(exc: BaseException, writable: Callable[[object], bool]) -
     return shape
 
 
+#: Built-ins that steer control flow (`for`, `async for`, generators) rather than report a failure:
+#: raised again from a payload they would end a loop silently, so they are read as SerializedError.
+_CONTROL_FLOW: Final = frozenset({"StopIteration", "StopAsyncIteration"})
+
+
 def _builtin_exception(name: str) -> type[Exception] | None:
+    """The built-in `Exception` subclass of that name (not `BaseException`-only ones, not control flow)."""
     found = getattr(builtins, name, None)
-    if isinstance(found, type) and issubclass(found, Exception):
+    if isinstance(found, type) and issubclass(found, Exception) and name not in _CONTROL_FLOW:
         return found
     return None
 
