@@ -216,3 +216,8 @@ def _io_refusal(name: str) -> Callable[..., NoReturn]:
 
 for _name in _IO_METHODS:
     setattr(WorkflowLoop, _name, _io_refusal(_name))
+
+
+def new_workflow_loop(clock: Callable[[], float]) -> WorkflowLoop:
+    """A loop for one run. (Its I/O methods are set above, which type checkers cannot see.)"""
+    return WorkflowLoop(clock)  # type: ignore[abstract]

@@ -25,7 +25,8 @@ from .errors import HookTokenInUseError, NonDeterminismError, RunTooLargeError
 from .events import CALL_TYPES, OUTCOME_TYPES, LoggedEvent, NewEvent, data_int, data_str
 from .ids import derived_id, derived_token
 from .plan import PlannedCall, delivery_target, describe_call, describe_id, plan_replay
-from .ports import Places, RunPayloads, ValueCodec
+from .._serde import places as Places
+from .ports import RunPayloads, ValueCodec
 
 
 class WorkflowSide(Protocol):
@@ -408,8 +409,8 @@ class RunMachine:
                 recorded = self.payloads.open(Places.step_args(call.id), call.args_payload)
                 if recorded != command.args:
                     return (
-                        f'step "{command.name}" with other arguments (the log has {_clip(recorded)}, '
-                        f"the code passes {_clip(command.args)})"
+                        f'step "{command.name}" with other arguments (the log has '
+                        f"{self._readable(recorded)}, the code passes {self._readable(command.args)})"
                     )
             return None
         if call.kind == "sleep":
@@ -419,6 +420,13 @@ class RunMachine:
             return None if ok else describe_command(command)
         ok = isinstance(command, HookCommand) and call.name == token
         return None if ok else describe_command(command)
+
+    def _readable(self, text: str) -> str:
+        """Arguments as a person reads them (Python's repr of the values), cut to a line."""
+        try:
+            return _clip(repr(self.codec.parse(text)))
+        except Exception:
+            return _clip(text)
 
     def _restore(self, call: PlannedCall, command: Command) -> None:
         if call.kind == "step":

@@ -1,6 +1,7 @@
 """What the engine needs from the payload format, as interfaces: the machine stores and reads
 codec text through `RunPayloads` (one run's places, encrypted or not: docs/payloads.md §2, §5,
-§6), and the workflow side turns values into codec text and back through `ValueCodec`."""
+§6), and the workflow side turns values into codec text and back through `ValueCodec`.
+`codec.py` implements both with `stepwise._serde`."""
 
 from __future__ import annotations
 
@@ -26,31 +27,3 @@ class ValueCodec(Protocol):
     def error_text(self, error: BaseException) -> str: ...
 
     def error_from(self, text: str) -> BaseException: ...
-
-
-class Places:
-    """Where a payload belongs in its run (src/serde/places.ts): bound into encrypted payloads."""
-
-    RUN_INPUT = "run:input"
-    RUN_OUTPUT = "run:output"
-    RUN_ERROR = "run:error"
-
-    @staticmethod
-    def step_args(step_id: str) -> str:
-        return f"step:{step_id}:args"
-
-    @staticmethod
-    def step_result(step_id: str) -> str:
-        return f"step:{step_id}:result"
-
-    @staticmethod
-    def step_error(step_id: str) -> str:
-        return f"step:{step_id}:error"
-
-    @staticmethod
-    def hook_payload(hook_id: str, inbox_id: str) -> str:
-        return f"hook:{hook_id}:payload:{inbox_id}"
-
-    @staticmethod
-    def event_payload(event_id: str, event_type: str) -> str:
-        return f"event:{event_id}:payload:{event_type}"
