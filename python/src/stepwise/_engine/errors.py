@@ -37,3 +37,9 @@ class RunTooLargeError(StepwiseError):
     """Storing a payload would take the run past its byte budget (STEPWISE_MAX_RUN_BYTES)."""
 
     code = "PAYLOAD_TOO_LARGE"
+
+
+class InvalidDurationError(StepwiseError):
+    """A duration or deadline that cannot be read."""
+
+    code = "INVALID_DURATION"
