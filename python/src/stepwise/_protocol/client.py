@@ -202,7 +202,7 @@ class ProtocolClient:
         body: JsonObject = {} if filter is None else {"filter": filter.to_wire()}
         return await self._call("runs/list", body, RunPage.from_wire)
 
-    async def runs_workflow_StrList(self) -> tuple[str, ...]:
+    async def runs_workflow_names(self) -> tuple[str, ...]:
         """The distinct workflow names of stored runs."""
         return await self._call("runs/workflow-names", {}, _StrList("names"))
 
@@ -217,7 +217,10 @@ class ProtocolClient:
         return await self._call("runs/renew", body, _StrList("runIds"))
 
     async def runs_release(self, run_id: str, owner: str) -> bool:
-        """Releases `owner`'s lease on the run; whether it held it."""
+        """Releases `owner`'s lease on the run: True, or False when someone asked for the run meanwhile.
+
+        On False the lease stays `owner`'s (the request is cleared): look at the run again.
+        """
         return await self._call("runs/release", {"runId": run_id, "owner": owner}, _Flag("released"))
 
     async def runs_import(self, run: ImportRunInput) -> ImportResult:
