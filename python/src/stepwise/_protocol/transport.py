@@ -46,15 +46,22 @@ class Transport:
         self.timeout = timeout
         self._timeout = httpx.Timeout(timeout, connect=min(timeout, 10.0))
         self._prefix = server.base + "/"
+        self._urls: dict[str, httpx.URL] = {}
+        self._headers = {
+            "authorization": f"Bearer {server.secret}",
+            "content-type": "application/json",
+            "accept": "application/json",
+        }
+        self._pool = httpx.AsyncHTTPTransport(
+            socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)], retries=0
+        )
+        # The one client (and pool) of this transport. Operations go to its transport directly
+        # (`handle_async_request`, httpx's public transport API): they need none of the client's
+        # per-request machinery (auth flows, cookies, redirects, hooks), which costs more than
+        # the rest of a call on loopback. Streams and GETs use the client.
         self.client = httpx.AsyncClient(
-            headers={
-                "authorization": f"Bearer {server.secret}",
-                "content-type": "application/json",
-                "accept": "application/json",
-            },
-            transport=httpx.AsyncHTTPTransport(
-                socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)], retries=0
-            ),
+            headers=self._headers,
+            transport=self._pool,
             timeout=self._timeout,
             follow_redirects=False,
             trust_env=False,
@@ -93,16 +100,26 @@ class Transport:
         wait_ms: int | None = None,
     ) -> T:
         """POSTs `body` to `operation` (e.g. `"events/append"`) and decodes the answer."""
-        content = json.dumps(body, separators=(",", ":")).encode()
+        url = self._urls.get(operation)
+        if url is None:
+            url = self._urls[operation] = httpx.URL(self._prefix + operation)
+        timeout = self._timeout if wait_ms is None else self.read_timeout(wait_ms)
+        request = httpx.Request(
+            "POST",
+            url,
+            headers=self._headers,
+            content=json.dumps(body, separators=(",", ":")).encode(),
+            extensions={"timeout": timeout.as_dict()},
+        )
         try:
-            response = await self.client.post(
-                self._prefix + operation,
-                content=content,
-                timeout=self._timeout if wait_ms is None else self.read_timeout(wait_ms),
-            )
+            response = await self._pool.handle_async_request(request)
+            try:
+                content = await response.aread()
+            finally:
+                await response.aclose()
         except httpx.TransportError as error:
             raise self.unreachable(operation, error) from error
-        return self.answer(operation, response.status_code, response.content, decode)
+        return self.answer(operation, response.status_code, content, decode)
 
     def answer(self, operation: str, status: int, content: bytes, decode: Callable[[JsonObject], T]) -> T:
         """Decodes an answer: the value for a 200, the typed exception for anything else."""
