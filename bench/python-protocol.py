@@ -7,6 +7,8 @@ creates and acquires a run, then measures, rounds interleaved, medians over roun
   and owner: what a worker sends per step boundary), and `runs/get`;
 - the same two requests through a bare keep-alive `http.client` connection: the floor (server,
   SQLite commit and loopback), so that the client's own share is the difference;
+- this process's CPU time per append (time.process_time: what the client itself costs, whatever
+  the machine's load), for both;
 - the client's CPU alone: building the append's JSON and decoding its answer (no I/O).
 Prints the figures; asserts nothing.
 """
@@ -40,19 +42,23 @@ def step_event(i: int) -> NewEvent:
     return NewEvent("step_started", {"stepId": f"step_{i}", "stepName": "bench", "attempt": 1}, PAYLOAD)
 
 
-async def client_round(client: ProtocolClient, run_id: str, seq: int, offset: int) -> tuple[float, float, int]:
+async def client_round(
+    client: ProtocolClient, run_id: str, seq: int, offset: int
+) -> tuple[float, float, float, int]:
     start = time.perf_counter()
+    cpu = time.process_time()
     for i in range(N):
         seq = (await client.events_append(run_id, seq, [step_event(offset + i)], owner="bench")).seq
     append = (time.perf_counter() - start) / N
+    append_cpu = (time.process_time() - cpu) / N
     start = time.perf_counter()
     for _ in range(N):
         await client.runs_get(run_id)
     get = (time.perf_counter() - start) / N
-    return append, get, seq
+    return append, get, append_cpu, seq
 
 
-def floor_round(port: int, secret: str, run_id: str, seq: int, offset: int) -> tuple[float, float, int]:
+def floor_round(port: int, secret: str, run_id: str, seq: int, offset: int) -> tuple[float, float, float, int]:
     connection = http.client.HTTPConnection("127.0.0.1", port)
     headers = {"authorization": f"Bearer {secret}", "content-type": "application/json"}
     base = "/stepwise/protocol/v1/"
@@ -63,6 +69,7 @@ def floor_round(port: int, secret: str, run_id: str, seq: int, offset: int) -> t
         return answer
 
     start = time.perf_counter()
+    cpu = time.process_time()
     for i in range(N):
         body = {
             "runId": run_id,
@@ -72,16 +79,18 @@ def floor_round(port: int, secret: str, run_id: str, seq: int, offset: int) -> t
         }
         seq = int(str(post("events/append", body)["seq"]))
     append = (time.perf_counter() - start) / N
+    append_cpu = (time.process_time() - cpu) / N
     start = time.perf_counter()
     for _ in range(N):
         post("runs/get", {"runId": run_id})
     get = (time.perf_counter() - start) / N
     connection.close()
-    return append, get, seq
+    return append, get, append_cpu, seq
 
 
 def cpu_only(sample: bytes) -> float:
     start = time.perf_counter()
+    cpu = time.process_time()
     for i in range(N):
         body = {"runId": "wrun_x", "expectedSeq": i, "owner": "bench", "events": [step_event(i).to_wire()]}
         json.dumps(body, separators=(",", ":")).encode()
@@ -110,16 +119,20 @@ async def main() -> None:
                     "run": {"runId": run_id, "status": "running", "seq": 3, "payloadBytes": 20},
                 }
             ).encode()
-            figures: dict[str, list[float]] = {k: [] for k in ("append", "get", "floor_append", "floor_get", "cpu")}
+            figures: dict[str, list[float]] = {k: [] for k in ("append", "get", "append_cpu", "floor_append", "floor_get", "floor_append_cpu", "cpu")}
             offset = 0
             for _ in range(ROUNDS):
-                append, get, seq = await client_round(client, run_id, seq, offset)
+                append, get, append_cpu, seq = await client_round(client, run_id, seq, offset)
                 offset += N
-                floor_append, floor_get, seq = floor_round(server.port, server.secret, run_id, seq, offset)
+                floor_append, floor_get, floor_append_cpu, seq = floor_round(
+                    server.port, server.secret, run_id, seq, offset
+                )
                 offset += N
                 for key, value in (
                     ("append", append),
                     ("get", get),
+                    ("append_cpu", append_cpu),
+                    ("floor_append_cpu", floor_append_cpu),
                     ("floor_append", floor_append),
                     ("floor_get", floor_get),
                     ("cpu", cpu_only(sample)),
@@ -129,6 +142,7 @@ async def main() -> None:
         print(f"python protocol client, loopback, {ROUNDS} rounds x {N} calls (median of round means, ms):")
         print(f"  events/append  ProtocolClient {med['append']:.3f}   bare http.client {med['floor_append']:.3f}   client share {med['append'] - med['floor_append']:.3f}")
         print(f"  runs/get       ProtocolClient {med['get']:.3f}   bare http.client {med['floor_get']:.3f}   client share {med['get'] - med['floor_get']:.3f}")
+        print(f"  this process's CPU per events/append: ProtocolClient {med['append_cpu']:.3f}   bare http.client {med['floor_append_cpu']:.3f}")
         print(f"  encode + decode of one append, CPU only: {med['cpu']:.3f}")
         print(f"  load average: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     finally:

@@ -70,4 +70,9 @@ def resolve_server(
             f"STEPWISE_WORLD={where} needs the server's secret: set STEPWISE_HTTP_SECRET to the "
             "value the server was started with."
         )
+    if any(ord(ch) < 0x20 or ord(ch) > 0x7E for ch in key):
+        raise ServerConfigError(
+            "STEPWISE_HTTP_SECRET holds a character that cannot travel in an HTTP header (a line "
+            "break, a control or non-ASCII character): set it to the server's secret exactly."
+        )
     return ServerAddress(url=where, base=base, secret=key)

@@ -1,10 +1,11 @@
-"""How the SDK talks to a Stepwise server: one POST per operation over one `httpx.AsyncClient`.
+"""How the SDK talks to a Stepwise server: one POST per operation, JSON both ways, the bearer secret.
 
-JSON both ways, the bearer secret on every request, HTTP/1.1 kept-alive connections from one pool,
-TCP_NODELAY (a small request leaves at once instead of after the last one's ACK). Long polls get
-a read timeout of their `waitMs` plus a margin. A refusal becomes the typed exception of its code
-(`errors.py`); a connection that fails is a `ServerUnreachableError`. Nothing is retried here:
-whether a failed write took effect is unknown, and only the caller can read before writing again.
+Operations go over `http11.ConnectionPool` (kept-alive asyncio connections, one write per request:
+see there why not httpx for the per-step path); the notification stream and `GET`s over one
+`httpx.AsyncClient`. Long polls get a timeout of their `waitMs` plus a margin. A refusal becomes
+the typed exception of its code (`errors.py`); a connection that fails is a
+`ServerUnreachableError`. Nothing is retried here: whether a failed write took effect is unknown,
+and only the caller can read before writing again.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ import json
 import socket
 from collections.abc import Callable
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 import httpx
 
 from .config import ServerAddress
 from .errors import InvalidAnswerError, ServerUnreachableError, error_from_answer
+from .http11 import ConnectFailed, ConnectionLost, ConnectionPool
 from .wire import JsonObject, WireFormatError
 
 T = TypeVar("T")
@@ -45,39 +48,34 @@ class Transport:
         self.server = server
         self.timeout = timeout
         self._timeout = httpx.Timeout(timeout, connect=min(timeout, 10.0))
-        self._prefix = server.base + "/"
-        self._urls: dict[str, httpx.URL] = {}
-        self._headers = {
-            "authorization": f"Bearer {server.secret}",
-            "content-type": "application/json",
-            "accept": "application/json",
-        }
-        self._pool = httpx.AsyncHTTPTransport(
-            socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)], retries=0
-        )
-        # The one client (and pool) of this transport. Operations go to its transport directly
-        # (`handle_async_request`, httpx's public transport API): they need none of the client's
-        # per-request machinery (auth flows, cookies, redirects, hooks), which costs more than
-        # the rest of a call on loopback. Streams and GETs use the client.
+        parts = urlsplit(server.base)
+        self._prefix = parts.path + "/"
+        self._pool = ConnectionPool(f"{parts.scheme}://{parts.netloc}", connect_timeout=min(timeout, 10.0))
+        self._head = (
+            f"authorization: Bearer {server.secret}\r\n"
+            "content-type: application/json\r\naccept: application/json\r\n"
+        ).encode("latin-1")
+        #: For the notification stream and GETs (one long-lived connection, not the per-step path).
         self.client = httpx.AsyncClient(
-            headers=self._headers,
-            transport=self._pool,
+            headers={"authorization": f"Bearer {server.secret}", "accept": "application/json"},
+            transport=httpx.AsyncHTTPTransport(
+                socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)], retries=0
+            ),
             timeout=self._timeout,
             follow_redirects=False,
             trust_env=False,
         )
 
-    def read_timeout(self, wait_ms: int | None) -> httpx.Timeout:
-        """The timeout of a call that may wait `wait_ms` on the server before it answers."""
+    def call_timeout(self, wait_ms: int | None) -> float:
+        """How long (s) a call that may wait `wait_ms` on the server may take before it counts as failed."""
         if wait_ms is None or wait_ms <= 0:
-            return self._timeout
-        waited = min(wait_ms, MAX_WAIT_MS) / 1000
-        return httpx.Timeout(self.timeout + waited, connect=min(self.timeout, 10.0))
+            return self.timeout
+        return self.timeout + min(wait_ms, MAX_WAIT_MS) / 1000
 
     def unreachable(self, operation: str, error: BaseException) -> ServerUnreachableError:
         """The error for a connection that failed during `operation`."""
         where = self.server.url
-        if isinstance(error, _NOT_SENT):
+        if isinstance(error, (ConnectFailed, *_NOT_SENT)):
             return ServerUnreachableError(
                 f"The Stepwise server at {where} cannot be reached ({_reason(error)}). Start it "
                 "(`npx stepwise server`) or check STEPWISE_WORLD; reads and leases may be retried "
@@ -100,26 +98,14 @@ class Transport:
         wait_ms: int | None = None,
     ) -> T:
         """POSTs `body` to `operation` (e.g. `"events/append"`) and decodes the answer."""
-        url = self._urls.get(operation)
-        if url is None:
-            url = self._urls[operation] = httpx.URL(self._prefix + operation)
-        timeout = self._timeout if wait_ms is None else self.read_timeout(wait_ms)
-        request = httpx.Request(
-            "POST",
-            url,
-            headers=self._headers,
-            content=json.dumps(body, separators=(",", ":")).encode(),
-            extensions={"timeout": timeout.as_dict()},
-        )
+        content = json.dumps(body, separators=(",", ":")).encode()
         try:
-            response = await self._pool.handle_async_request(request)
-            try:
-                content = await response.aread()
-            finally:
-                await response.aclose()
-        except httpx.TransportError as error:
+            answer = await self._pool.post(
+                self._prefix + operation, self._head, content, self.call_timeout(wait_ms)
+            )
+        except (ConnectFailed, ConnectionLost) as error:
             raise self.unreachable(operation, error) from error
-        return self.answer(operation, response.status_code, content, decode)
+        return self.answer(operation, answer.status, answer.body, decode)
 
     def answer(self, operation: str, status: int, content: bytes, decode: Callable[[JsonObject], T]) -> T:
         """Decodes an answer: the value for a 200, the typed exception for anything else."""
@@ -151,4 +137,5 @@ class Transport:
 
     async def aclose(self) -> None:
         """Closes the pooled connections."""
+        await self._pool.aclose()
         await self.client.aclose()
