@@ -14,8 +14,11 @@ from conftest import ServerFactory
 from helpers import create_run, run_input
 from server import StepwiseServer
 from stepwise._protocol import (
+    InvalidAnswerError,
     InvalidBodyError,
     NewEvent,
+    NewInboxItem,
+    PayloadTooLargeError,
     ProtocolClient,
     ProtocolError,
     ProtocolVersionError,
@@ -138,3 +141,35 @@ async def test_an_unknown_protocol_version_lists_those_the_server_speaks(stepwis
         with pytest.raises(ProtocolVersionError) as unsupported:
             await client.runs_get("wrun_x")
         assert unsupported.value.versions == ("v1",)
+
+
+async def test_a_write_past_the_runs_budget_is_refused(protocol_client: ProtocolClient) -> None:
+    client = protocol_client
+    run = (await create_run(client)).run
+    with pytest.raises(PayloadTooLargeError) as too_large:
+        await client.inbox_put(
+            NewInboxItem(run.run_id, "event", event_type="big", payload=b"\x01" + b"x" * 4096), max_run_bytes=1024
+        )
+    assert too_large.value.status == 413
+    assert await client.inbox_list(run.run_id) == ()
+    with pytest.raises(PayloadTooLargeError):
+        await client.streams_write(run.run_id, "out", [b"\x01" + b"x" * 4096], max_run_bytes=1024)
+    assert (await client.runs_get(run.run_id)).payload_bytes == run.payload_bytes
+
+
+async def test_an_address_that_is_not_a_stepwise_server_is_said() -> None:
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: 13\r\n\r\n<html></html>")
+        await writer.drain()
+        writer.close()
+
+    other = await asyncio.start_server(answer, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{other.sockets[0].getsockname()[1]}"
+    try:
+        async with ProtocolClient(url, "secret") as client:
+            with pytest.raises(InvalidAnswerError) as invalid:
+                await client.runs_get("wrun_x")
+        assert "Is STEPWISE_WORLD the address of a Stepwise server?" in invalid.value.message
+    finally:
+        other.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from conftest import ServerFactory
+from server import StepwiseServer
 from helpers import create_run
 from stepwise._protocol import Notification, NotificationStream, ProtocolClient
 
@@ -42,3 +43,20 @@ async def test_the_stream_reconnects_after_a_restart_and_reports_the_gap(server_
             while hint.run_id != run.run_id:
                 hint = await _next(stream)
             assert hint.type == "run"
+
+
+async def test_closing_the_client_ends_the_stream(stepwise_server: StepwiseServer) -> None:
+    client = ProtocolClient(stepwise_server.url, stepwise_server.secret)
+    stream = client.notifications()
+    assert await _next(stream) == Notification(type="ready")
+    seen: list[Notification] = []
+
+    async def listen() -> None:
+        async for hint in stream:
+            seen.append(hint)
+
+    listener = asyncio.create_task(listen())
+    await asyncio.sleep(0.2)
+    await client.aclose()
+    await asyncio.wait_for(listener, 30)  # ends, rather than reconnecting to a closed client
+    assert stream.live is False

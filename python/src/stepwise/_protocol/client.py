@@ -146,7 +146,7 @@ class ProtocolClient:
 
     @property
     def http(self) -> httpx.AsyncClient:
-        """The one `httpx.AsyncClient` all calls share (its pool, its headers)."""
+        """The `httpx.AsyncClient` of the notification stream and `GET`s (operations use `http11`)."""
         return self._transport.client
 
     async def aclose(self) -> None:

@@ -5,7 +5,9 @@ server listens on the caller's behalf from then on: subscribe, wait for `ready`,
 the hint of the write cannot be missed), then one `Notification` per hint. When the stream ends or
 breaks it reconnects with backoff (0.1 s doubling to 5 s) and, once live again, yields `ready`
 and then `Notification(type="any")`: hints may have been missed in the gap, re-read everything.
-A wrong secret is not retried: it raises `UnauthorizedError`. Iterate in one task; `aclose()` ends it.
+A wrong secret is not retried: it raises `UnauthorizedError`. Iteration ends when the stream or
+its `ProtocolClient` is closed. Iterate in one task: to stop a task that is waiting on the stream,
+cancel the task (or close the client); `aclose()` is for the task that iterates.
 """
 
 from __future__ import annotations
@@ -76,9 +78,10 @@ class NotificationStream:
     async def _run(self) -> AsyncGenerator[Notification, None]:
         failures = 0
         timeout = httpx.Timeout(10.0, read=SILENCE_TIMEOUT_S)
-        while True:
+        client = self._transport.client
+        while not client.is_closed:
             try:
-                async with self._transport.client.stream(
+                async with client.stream(
                     "GET", self._url, headers={"accept": "text/event-stream"}, timeout=timeout
                 ) as response:
                     if response.status_code != 200:
@@ -122,6 +125,11 @@ class NotificationStream:
                             kind, data = "message", []
             except httpx.TransportError:
                 pass  # the server went away, or the stream fell silent: reconnect below
+            except RuntimeError:
+                if not client.is_closed:
+                    raise
             self.live = False
+            if client.is_closed:
+                return
             failures += 1
             await asyncio.sleep(min(MAX_DELAY_S, FIRST_DELAY_S * 2 ** min(failures - 1, 6)))
