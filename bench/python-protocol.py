@@ -58,7 +58,9 @@ async def client_round(
     return append, get, append_cpu, seq
 
 
-def floor_round(port: int, secret: str, run_id: str, seq: int, offset: int) -> tuple[float, float, float, int]:
+def floor_round(
+    port: int, secret: str, run_id: str, seq: int, offset: int
+) -> tuple[float, float, float, int]:
     connection = http.client.HTTPConnection("127.0.0.1", port)
     headers = {"authorization": f"Bearer {secret}", "content-type": "application/json"}
     base = "/stepwise/protocol/v1/"
@@ -90,7 +92,6 @@ def floor_round(port: int, secret: str, run_id: str, seq: int, offset: int) -> t
 
 def cpu_only(sample: bytes) -> float:
     start = time.perf_counter()
-    cpu = time.process_time()
     for i in range(N):
         body = {"runId": "wrun_x", "expectedSeq": i, "owner": "bench", "events": [step_event(i).to_wire()]}
         json.dumps(body, separators=(",", ":")).encode()
@@ -105,21 +106,37 @@ async def main() -> None:
             from stepwise._protocol import CreateRunInput
 
             run_id = "wrun_bench"
-            created = await client.runs_create(
-                CreateRunInput(run_id, "bench", 5, "seed", False, b"\x01[[]]")
-            )
+            created = await client.runs_create(CreateRunInput(run_id, "bench", 5, "seed", False, b"\x01[[]]"))
             await client.runs_acquire(run_id, "bench", 600_000)
             seq = created.run.seq
             sample = json.dumps(
                 {
                     "seq": 3,
                     "events": [
-                        {"runId": run_id, "seq": 3, "type": "step_started", "data": {"stepId": "step_1", "stepName": "bench", "attempt": 1}, "payload": b64encode(PAYLOAD), "createdAt": 1}
+                        {
+                            "runId": run_id,
+                            "seq": 3,
+                            "type": "step_started",
+                            "data": {"stepId": "step_1", "stepName": "bench", "attempt": 1},
+                            "payload": b64encode(PAYLOAD),
+                            "createdAt": 1,
+                        }
                     ],
                     "run": {"runId": run_id, "status": "running", "seq": 3, "payloadBytes": 20},
                 }
             ).encode()
-            figures: dict[str, list[float]] = {k: [] for k in ("append", "get", "append_cpu", "floor_append", "floor_get", "floor_append_cpu", "cpu")}
+            figures: dict[str, list[float]] = {
+                k: []
+                for k in (
+                    "append",
+                    "get",
+                    "append_cpu",
+                    "floor_append",
+                    "floor_get",
+                    "floor_append_cpu",
+                    "cpu",
+                )
+            }
             offset = 0
             for _ in range(ROUNDS):
                 append, get, append_cpu, seq = await client_round(client, run_id, seq, offset)
@@ -140,9 +157,16 @@ async def main() -> None:
                     figures[key].append(value * 1000)
         med = {k: statistics.median(v) for k, v in figures.items()}
         print(f"python protocol client, loopback, {ROUNDS} rounds x {N} calls (median of round means, ms):")
-        print(f"  events/append  ProtocolClient {med['append']:.3f}   bare http.client {med['floor_append']:.3f}   client share {med['append'] - med['floor_append']:.3f}")
-        print(f"  runs/get       ProtocolClient {med['get']:.3f}   bare http.client {med['floor_get']:.3f}   client share {med['get'] - med['floor_get']:.3f}")
-        print(f"  this process's CPU per events/append: ProtocolClient {med['append_cpu']:.3f}   bare http.client {med['floor_append_cpu']:.3f}")
+        a, g = med["append"], med["get"]
+        fa, fg = med["floor_append"], med["floor_get"]
+        print(
+            f"  events/append  ProtocolClient {a:.3f}   bare http.client {fa:.3f}   client share {a - fa:.3f}"
+        )
+        print(
+            f"  runs/get       ProtocolClient {g:.3f}   bare http.client {fg:.3f}   client share {g - fg:.3f}"
+        )
+        cpu, floor_cpu = med["append_cpu"], med["floor_append_cpu"]
+        print(f"  client CPU per events/append: ProtocolClient {cpu:.3f}   bare http.client {floor_cpu:.3f}")
         print(f"  encode + decode of one append, CPU only: {med['cpu']:.3f}")
         print(f"  load average: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     finally:

@@ -16,8 +16,8 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
-
 from server import REPO_ROOT, StepwiseServer, start_server
+
 from stepwise._protocol import ProtocolClient
 
 __all__ = ["REPO_ROOT"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from payloads import payload
+
 from stepwise._protocol import CreatedRun, CreateRunInput, ProtocolClient
 
 
@@ -13,7 +14,9 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex}"
 
 
-def run_input(workflow: str = "py_protocol_test", *, run_id: str | None = None, args: object = None) -> CreateRunInput:
+def run_input(
+    workflow: str = "py_protocol_test", *, run_id: str | None = None, args: object = None
+) -> CreateRunInput:
     """A run of `workflow` whose input is `args` (default `[]`) in the clear envelope."""
     return CreateRunInput(
         run_id=run_id or new_id("wrun"),
@@ -25,6 +28,8 @@ def run_input(workflow: str = "py_protocol_test", *, run_id: str | None = None, 
     )
 
 
-async def create_run(client: ProtocolClient, workflow: str = "py_protocol_test", *, args: object = None) -> CreatedRun:
+async def create_run(
+    client: ProtocolClient, workflow: str = "py_protocol_test", *, args: object = None
+) -> CreatedRun:
     """Creates a fresh run of `workflow` through the protocol."""
     return await client.runs_create(run_input(workflow, args=args))

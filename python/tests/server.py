@@ -39,9 +39,15 @@ _LISTENING = re.compile(r"stepwise server listening on (https?://\S+?) over")
 def _node() -> str:
     node = shutil.which("node")
     if node is None:
-        pytest.fail("The Python tests start a real Stepwise server with Node.js, and `node` is not on PATH: install Node 20 or later.")
+        pytest.fail(
+            "The Python tests start a real Stepwise server with Node.js, and `node` is not on PATH: "
+            "install Node 20 or later."
+        )
     if not CLI.exists():
-        pytest.fail(f"{CLI} is missing: run `npm run build` in {REPO_ROOT} first (the tests start the server from dist/).")
+        pytest.fail(
+            f"{CLI} is missing: run `npm run build` in {REPO_ROOT} first (the tests start the server "
+            "from dist/)."
+        )
     return node
 
 
@@ -68,7 +74,7 @@ class StepwiseServer:
         return self.process is not None and self.process.poll() is None
 
     def start(self) -> StepwiseServer:
-        """Starts the process (on `port`; 0 picks a free one, then kept for restarts) and waits for its URL."""
+        """Starts the process on `port` (0: a free one, kept for restarts) and waits for its URL."""
         node = _node()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.starts += 1
@@ -97,10 +103,14 @@ class StepwiseServer:
                 self.port = int(self.url.rsplit(":", 1)[1])
                 return self
             if self.process.poll() is not None:
-                pytest.fail(f"The Stepwise server exited with {self.process.returncode} before listening:\n{text}")
+                pytest.fail(
+                    f"The Stepwise server exited with {self.process.returncode} before listening:\n{text}"
+                )
             if time.monotonic() > deadline:
                 self.kill()
-                pytest.fail(f"The Stepwise server did not say it listens within {STARTUP_TIMEOUT_S:.0f} s:\n{text}")
+                pytest.fail(
+                    f"The Stepwise server did not say it listens within {STARTUP_TIMEOUT_S:.0f} s:\n{text}"
+                )
             time.sleep(0.05)
 
     def stop(self, timeout: float = 10.0) -> int | None:

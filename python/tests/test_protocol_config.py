@@ -35,7 +35,10 @@ def test_from_the_environment() -> None:
         ({}, "set STEPWISE_WORLD to its URL"),
         ({"STEPWISE_WORLD": "local", "STEPWISE_HTTP_SECRET": "s"}, "talks to a server over http(s)"),
         ({"STEPWISE_WORLD": "postgres", "STEPWISE_HTTP_SECRET": "s"}, "npx stepwise server"),
-        ({"STEPWISE_WORLD": "http://h:1"}, "set STEPWISE_HTTP_SECRET to the value the server was started with"),
+        (
+            {"STEPWISE_WORLD": "http://h:1"},
+            "set STEPWISE_HTTP_SECRET to the value the server was started with",
+        ),
         ({"STEPWISE_WORLD": "http://h:1", "STEPWISE_HTTP_SECRET": ""}, "STEPWISE_HTTP_SECRET"),
     ],
 )

@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from conftest import REPO_ROOT
+
 from stepwise._protocol import (
     ERRORS_BY_CODE,
     HookTokenConflictError,
@@ -82,20 +82,32 @@ def test_details_become_attributes() -> None:
 
 
 def test_issues_unauthorized_and_unknown_answers() -> None:
-    body = {"error": {"code": "INVALID_BODY", "message": "m", "issues": [{"path": ["events", 0, "type"], "message": "x"}]}}
+    body = {
+        "error": {
+            "code": "INVALID_BODY",
+            "message": "m",
+            "issues": [{"path": ["events", 0, "type"], "message": "x"}],
+        }
+    }
     invalid = error_from_answer(400, body, "http://h:1", "events/append")
     assert isinstance(invalid, InvalidBodyError)
     assert invalid.issues[0].path == ("events", 0, "type")
 
-    unauthorized = error_from_answer(401, {"error": {"code": "UNAUTHORIZED", "message": "m"}}, "http://h:1", "x")
+    unauthorized = error_from_answer(
+        401, {"error": {"code": "UNAUTHORIZED", "message": "m"}}, "http://h:1", "x"
+    )
     assert isinstance(unauthorized, UnauthorizedError)
     assert unauthorized.message.startswith("The Stepwise server at http://h:1 refused the secret")
 
     # A 503 of a code this client does not know yet is still retryable; other unknown codes keep theirs.
     busy_later = error_from_answer(503, {"error": {"code": "WORLD_NEW_REASON", "message": "m"}}, "h", "x")
     assert type(busy_later) is WorldUnavailableError and busy_later.code == "WORLD_NEW_REASON"
-    assert isinstance(error_from_answer(503, {"error": {"code": "WORLD_BUSY", "message": "m"}}, "h", "x"), WorldBusyError)
+    assert isinstance(
+        error_from_answer(503, {"error": {"code": "WORLD_BUSY", "message": "m"}}, "h", "x"), WorldBusyError
+    )
     other = error_from_answer(418, {"error": {"code": "TEAPOT", "message": "m"}}, "h", "x")
     assert type(other) is ProtocolError and other.code == "TEAPOT"
     assert isinstance(error_from_answer(502, "<html>", "h", "x"), InvalidAnswerError)
-    assert isinstance(error_from_answer(500, {"error": {"code": "INTERNAL", "message": "m"}}, "h", "x"), InternalServerError)
+    assert isinstance(
+        error_from_answer(500, {"error": {"code": "INTERNAL", "message": "m"}}, "h", "x"), InternalServerError
+    )

@@ -9,10 +9,10 @@ import asyncio
 import socket
 
 import pytest
-
 from conftest import ServerFactory
 from helpers import create_run, run_input
 from server import StepwiseServer
+
 from stepwise._protocol import (
     InvalidAnswerError,
     InvalidBodyError,
@@ -75,7 +75,9 @@ async def test_an_unreachable_server_names_its_url() -> None:
         assert attempts == [1, 2]
 
 
-async def test_a_killed_server_fails_calls_and_backoff_waits_for_its_restart(server_factory: ServerFactory) -> None:
+async def test_a_killed_server_fails_calls_and_backoff_waits_for_its_restart(
+    server_factory: ServerFactory,
+) -> None:
     server = server_factory()
     async with ProtocolClient(server.url, server.secret) as client:
         run = (await create_run(client)).run
@@ -113,7 +115,9 @@ async def test_a_restarted_server_forgets_workers_who_register_again(server_fact
         assert await client.tasks_lease(again.worker_id, 1, 30_000) == ()
 
 
-async def test_an_invalid_body_is_refused_with_its_issues_and_writes_nothing(protocol_client: ProtocolClient) -> None:
+async def test_an_invalid_body_is_refused_with_its_issues_and_writes_nothing(
+    protocol_client: ProtocolClient,
+) -> None:
     client = protocol_client
     run = (await create_run(client)).run
     with pytest.raises(InvalidBodyError) as invalid:
@@ -128,16 +132,18 @@ async def test_an_invalid_body_is_refused_with_its_issues_and_writes_nothing(pro
     def echo(obj: JsonObject) -> JsonObject:
         return obj
 
-    transport = client._transport  # noqa: SLF001  (a request the typed client cannot make)
+    transport = client._transport
     with pytest.raises(InvalidBodyError) as unknown:
         await transport.call("runs/get", {"runId": run.run_id, "extra": 1}, echo)
     assert unknown.value.issues[0].path == ("extra",)
 
 
-async def test_an_unknown_protocol_version_lists_those_the_server_speaks(stepwise_server: StepwiseServer) -> None:
+async def test_an_unknown_protocol_version_lists_those_the_server_speaks(
+    stepwise_server: StepwiseServer,
+) -> None:
     async with ProtocolClient(stepwise_server.url + "/stepwise", stepwise_server.secret) as client:
         assert client.server.base == stepwise_server.url + "/stepwise/protocol/v1"
-        client._transport._prefix = "/stepwise/protocol/v9/"  # noqa: SLF001
+        client._transport._prefix = "/stepwise/protocol/v9/"
         with pytest.raises(ProtocolVersionError) as unsupported:
             await client.runs_get("wrun_x")
         assert unsupported.value.versions == ("v1",)
@@ -148,7 +154,8 @@ async def test_a_write_past_the_runs_budget_is_refused(protocol_client: Protocol
     run = (await create_run(client)).run
     with pytest.raises(PayloadTooLargeError) as too_large:
         await client.inbox_put(
-            NewInboxItem(run.run_id, "event", event_type="big", payload=b"\x01" + b"x" * 4096), max_run_bytes=1024
+            NewInboxItem(run.run_id, "event", event_type="big", payload=b"\x01" + b"x" * 4096),
+            max_run_bytes=1024,
         )
     assert too_large.value.status == 413
     assert await client.inbox_list(run.run_id) == ()

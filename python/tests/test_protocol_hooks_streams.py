@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
 from helpers import create_run, new_id
 from payloads import payload
+
 from stepwise._protocol import (
     ConflictError,
     HookNotFoundError,
@@ -32,7 +32,10 @@ async def test_hooks_by_token_and_their_inbox(protocol_client: ProtocolClient) -
         run.seq,
         [
             NewEvent("run_started", {}),
-            NewEvent("hook_created", {"hookId": hook_id, "token": token, "kind": "hook", "meta": {"for": "approval"}}),
+            NewEvent(
+                "hook_created",
+                {"hookId": hook_id, "token": token, "kind": "hook", "meta": {"for": "approval"}},
+            ),
         ],
     )
     hook = await client.hooks_get_by_token(token)

@@ -33,13 +33,17 @@ class Origin:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
                 length = next(
-                    int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")
+                    int(line.split(b":")[1])
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length:")
                 )
                 self.requests.append(head + await reader.readexactly(length))
                 answer = self.reply(len(self.requests))
                 writer.write(answer)
                 await writer.drain()
-                if b"connection: close" in answer.lower() or b"content-length" not in answer.lower() and b"chunked" not in answer:
+                if b"connection: close" in answer.lower() or (
+                    b"content-length" not in answer.lower() and b"chunked" not in answer
+                ):
                     break
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
@@ -70,7 +74,14 @@ async def origin() -> AsyncIterator[Callable[[Reply], asyncio.Future[Origin]]]:
 
 
 def _ok(body: bytes, extra: bytes = b"") -> bytes:
-    return b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n" + extra + b"content-length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+    return (
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+        + extra
+        + b"content-length: "
+        + str(len(body)).encode()
+        + b"\r\n\r\n"
+        + body
+    )
 
 
 async def test_kept_alive_connections_are_reused(origin: Callable[[Reply], asyncio.Future[Origin]]) -> None:
@@ -90,10 +101,10 @@ async def test_kept_alive_connections_are_reused(origin: Callable[[Reply], async
 
 async def test_chunked_and_close_framed_answers(origin: Callable[[Reply], asyncio.Future[Origin]]) -> None:
     replies = {
-        1: b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\n{\"a\r\n4;x=y\r\n\":1}\r\n0\r\n\r\n",
+        1: b'HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\n{"a\r\n4;x=y\r\n":1}\r\n0\r\n\r\n',
         2: _ok(b"{}", b"connection: close\r\n"),
     }
-    server = await origin(lambda n: replies.get(n, b"HTTP/1.1 200 OK\r\n\r\n{\"eof\":true}"))
+    server = await origin(lambda n: replies.get(n, b'HTTP/1.1 200 OK\r\n\r\n{"eof":true}'))
     pool = ConnectionPool(server.url)
     assert (await pool.post("/p", b"", b"{}", 5)).body == b'{"a":1}'
     assert (await pool.post("/p", b"", b"{}", 5)).body == b"{}"
@@ -114,7 +125,9 @@ async def test_a_connection_the_server_closed_while_idle_is_not_reused(
     assert server.connections == 2
 
 
-async def test_failures_say_whether_the_request_was_sent(origin: Callable[[Reply], asyncio.Future[Origin]]) -> None:
+async def test_failures_say_whether_the_request_was_sent(
+    origin: Callable[[Reply], asyncio.Future[Origin]],
+) -> None:
     cut = await origin(lambda n: b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 10\r\n\r\n{}")
     with pytest.raises(ConnectionLost):
         await ConnectionPool(cut.url).post("/p", b"", b"{}", 5)

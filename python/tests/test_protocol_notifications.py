@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 
 from conftest import ServerFactory
-from server import StepwiseServer
 from helpers import create_run
+from server import StepwiseServer
+
 from stepwise._protocol import Notification, NotificationStream, ProtocolClient
 
 
@@ -29,20 +30,21 @@ async def test_a_write_after_ready_is_hinted(protocol_client: ProtocolClient) ->
     assert stream.live is False
 
 
-async def test_the_stream_reconnects_after_a_restart_and_reports_the_gap(server_factory: ServerFactory) -> None:
+async def test_the_stream_reconnects_after_a_restart_and_reports_the_gap(
+    server_factory: ServerFactory,
+) -> None:
     server = server_factory()
-    async with ProtocolClient(server.url, server.secret) as client:
-        async with client.notifications() as stream:
-            assert await _next(stream) == Notification(type="ready")
-            server.restart()  # same port, same data: the stream ends and comes back
-            after = [await _next(stream), await _next(stream)]
-            assert after == [Notification(type="ready"), Notification(type="any")]
-            assert stream.connections == 2
-            run = (await create_run(client)).run
+    async with ProtocolClient(server.url, server.secret) as client, client.notifications() as stream:
+        assert await _next(stream) == Notification(type="ready")
+        server.restart()  # same port, same data: the stream ends and comes back
+        after = [await _next(stream), await _next(stream)]
+        assert after == [Notification(type="ready"), Notification(type="any")]
+        assert stream.connections == 2
+        run = (await create_run(client)).run
+        hint = await _next(stream)
+        while hint.run_id != run.run_id:
             hint = await _next(stream)
-            while hint.run_id != run.run_id:
-                hint = await _next(stream)
-            assert hint.type == "run"
+        assert hint.type == "run"
 
 
 async def test_closing_the_client_ends_the_stream(stepwise_server: StepwiseServer) -> None:

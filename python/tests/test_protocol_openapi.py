@@ -11,9 +11,9 @@ import re
 from typing import cast
 
 import pytest
+from conftest import REPO_ROOT
 
 import stepwise._protocol as protocol
-from conftest import REPO_ROOT
 from stepwise._protocol import ProtocolClient
 
 SPEC = cast(dict[str, object], json.loads((REPO_ROOT / "docs" / "protocol.openapi.json").read_text()))
@@ -56,7 +56,9 @@ def test_every_operation_has_a_method() -> None:
 def test_each_method_takes_the_operations_fields(operation: dict[str, object]) -> None:
     method = getattr(ProtocolClient, snake(cast(str, operation["operationId"])))
     body = cast(dict[str, object], operation["requestBody"])
-    schema = cast(dict[str, object], cast(dict[str, dict[str, object]], body["content"])["application/json"]["schema"])
+    schema = cast(
+        dict[str, object], cast(dict[str, dict[str, object]], body["content"])["application/json"]["schema"]
+    )
     if "$ref" in schema:
         schema = SCHEMAS[cast(str, schema["$ref"]).rsplit("/", 1)[1]]
     properties = cast(dict[str, object], schema.get("properties", {}))

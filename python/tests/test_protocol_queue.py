@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
 from helpers import create_run, new_id
+
 from stepwise._protocol import (
     NewMessage,
     ProtocolClient,

@@ -7,9 +7,9 @@ RUN_FINISHED), steps and waits projected from the log, and a run imported from i
 from __future__ import annotations
 
 import pytest
-
 from helpers import create_run, new_id, run_input
 from payloads import payload
+
 from stepwise._protocol import (
     EventRecord,
     ImportMessage,
@@ -159,7 +159,10 @@ async def test_release_and_waits(protocol_client: ProtocolClient) -> None:
     appended = await client.events_append(
         run.run_id,
         run.seq,
-        [NewEvent("run_started", {}), NewEvent("wait_created", {"waitId": "wait_1", "resumeAt": 4_102_444_800_000})],
+        [
+            NewEvent("run_started", {}),
+            NewEvent("wait_created", {"waitId": "wait_1", "resumeAt": 4_102_444_800_000}),
+        ],
         owner="worker-a",
         enqueue=[NewMessage(run.run_id, "wake", available_at=4_102_444_800_000)],
     )
@@ -187,7 +190,14 @@ async def test_runs_import_writes_an_exported_run(protocol_client: ProtocolClien
         seed="seed",
         encrypted=False,
         events=[
-            EventRecord(run_id, 1, "run_created", {"workflowName": "py_imported", "seed": "seed", "specVersion": 5}, payload([]), 1_000),
+            EventRecord(
+                run_id,
+                1,
+                "run_created",
+                {"workflowName": "py_imported", "seed": "seed", "specVersion": 5},
+                payload([]),
+                1_000,
+            ),
             EventRecord(run_id, 2, "run_started", {}, None, 1_001),
         ],
         streams=[ImportStream("out", True, [StreamChunk(0, b"hi", 1_002)])],

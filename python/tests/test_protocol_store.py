@@ -6,9 +6,9 @@ import os
 import socket
 
 import pytest
-
 from helpers import create_run, new_id
 from payloads import payload
+
 from stepwise._protocol import (
     AuditActor,
     NewAuditEntry,
@@ -21,14 +21,20 @@ from stepwise._protocol import (
 )
 
 
-async def test_bundles_are_stored_once_and_rewritten_by_compare_and_swap(protocol_client: ProtocolClient) -> None:
+async def test_bundles_are_stored_once_and_rewritten_by_compare_and_swap(
+    protocol_client: ProtocolClient,
+) -> None:
     client = protocol_client
     digest = new_id("sha")
     code = payload("def run(): ...")
     await client.bundles_put(NewBundle(digest, "app/workflows.py", ["workflow//app//order"], code))
     await client.bundles_put(NewBundle(digest, "app/workflows.py", ["workflow//app//order"], code))
     bundle = await client.bundles_get(digest)
-    assert (bundle.filename, bundle.workflow_ids, bundle.code) == ("app/workflows.py", ("workflow//app//order",), code)
+    assert (bundle.filename, bundle.workflow_ids, bundle.code) == (
+        "app/workflows.py",
+        ("workflow//app//order",),
+        code,
+    )
     assert digest in await client.bundles_hashes()
     new_code = payload("def run(): return 1")
     assert await client.bundles_rewrite(digest, code, new_code) is True
@@ -44,7 +50,10 @@ async def test_payloads_rewrite_swaps_only_expected_bytes(protocol_client: Proto
     appended = await client.events_append(
         run.run_id,
         run.seq,
-        [NewEvent("run_started", {}), NewEvent("step_started", {"stepId": "step_1", "stepName": "s", "attempt": 1}, payload([1]))],
+        [
+            NewEvent("run_started", {}),
+            NewEvent("step_started", {"stepId": "step_1", "stepName": "s", "attempt": 1}, payload([1])),
+        ],
     )
     seq = appended.events[1].seq
     result = await client.payloads_rewrite(

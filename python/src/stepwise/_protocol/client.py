@@ -173,10 +173,12 @@ class ProtocolClient:
             response = await transport.client.get(self.server.versions_url)
         except httpx.TransportError as error:
             raise transport.unreachable("protocol versions", error) from error
-        return transport.answer("protocol versions", response.status_code, response.content, _StrList("versions"))
+        return transport.answer(
+            "protocol versions", response.status_code, response.content, _StrList("versions")
+        )
 
     def notifications(self) -> NotificationStream:
-        """The server's change hints (`GET …/notifications`) as an async iterator; see `NotificationStream`."""
+        """The server's change hints (`GET …/notifications`), an async iterator: see `NotificationStream`."""
         return NotificationStream(self._transport)
 
     # --- runs ----------------------------------------------------------------------------------
@@ -197,7 +199,7 @@ class ProtocolClient:
         """A run (`RunNotFoundError` if there is none)."""
         return await self._call("runs/get", {"runId": run_id}, _run)
 
-    async def runs_list(self, filter: ListRunsFilter | None = None) -> RunPage:  # noqa: A002
+    async def runs_list(self, filter: ListRunsFilter | None = None) -> RunPage:
         """Runs, newest first, one page at a time (`filter.cursor` = the last page's `next_cursor`)."""
         body: JsonObject = {} if filter is None else {"filter": filter.to_wire()}
         return await self._call("runs/list", body, RunPage.from_wire)
@@ -207,7 +209,7 @@ class ProtocolClient:
         return await self._call("runs/workflow-names", {}, _StrList("names"))
 
     async def runs_acquire(self, run_id: str, owner: str, lease_ms: int) -> AcquireResult:
-        """Takes the run's lease for `owner`; `acquired=False` if another holds it (it is told to look again)."""
+        """Takes the run's lease for `owner`; `acquired=False` if another holds it (told to look again)."""
         body: JsonObject = {"runId": run_id, "owner": owner, "leaseMs": lease_ms}
         return await self._call("runs/acquire", body, AcquireResult.from_wire)
 
@@ -454,7 +456,7 @@ class ProtocolClient:
         """Stores workflow code once under its hash."""
         await self._call("bundles/put", {"bundle": bundle.to_wire()}, _none)
 
-    async def bundles_get(self, hash: str) -> BundleRecord:  # noqa: A002
+    async def bundles_get(self, hash: str) -> BundleRecord:
         """A stored bundle (`NotFoundError` if none)."""
 
         def decode(obj: JsonObject) -> BundleRecord:
@@ -466,7 +468,7 @@ class ProtocolClient:
         """Every stored bundle's hash."""
         return await self._call("bundles/hashes", {}, _StrList("hashes"))
 
-    async def bundles_rewrite(self, hash: str, from_: bytes, to: bytes) -> bool:  # noqa: A002
+    async def bundles_rewrite(self, hash: str, from_: bytes, to: bytes) -> bool:
         """Replaces a bundle's bytes if they still are `from_`; whether it did."""
         body: JsonObject = {"hash": hash, "from": b64encode(from_), "to": b64encode(to)}
         return await self._call("bundles/rewrite", body, _Flag("rewritten"))

@@ -370,7 +370,8 @@ def error_from_answer(status: int, body: object, where: str, operation: str) -> 
     if not isinstance(error, dict) or not isinstance(code, str) or not isinstance(message, str):
         if status == 503:
             return WorldUnavailableError(
-                f"The Stepwise server at {where} answered {operation} with 503 (unavailable): retry with backoff.",
+                f"The Stepwise server at {where} answered {operation} with 503 (unavailable): "
+                "retry with backoff.",
                 status=status,
             )
         return InvalidAnswerError(

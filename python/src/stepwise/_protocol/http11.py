@@ -1,4 +1,4 @@
-"""A lean HTTP/1.1 client for the protocol's operations: kept-alive asyncio connections, one write per request.
+"""A lean HTTP/1.1 client for the protocol's operations: kept-alive asyncio connections.
 
 Why not httpx for these: a worker makes one call per step, and httpx (with httpcore and anyio
 underneath) spends about as much CPU per call as the server's whole answer takes on loopback,
@@ -17,6 +17,7 @@ reached the server); the transport turns them into `ServerUnreachableError`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import ssl
 import time
@@ -87,7 +88,9 @@ class ConnectionPool:
                     limit=MAX_HEAD_BYTES,
                 )
         except (OSError, TimeoutError) as error:
-            raise ConnectFailed(f"cannot connect to {self._host}:{self._port}: {error or type(error).__name__}") from error
+            raise ConnectFailed(
+                f"cannot connect to {self._host}:{self._port}: {error or type(error).__name__}"
+            ) from error
         sock = writer.get_extra_info("socket")
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -136,10 +139,8 @@ class ConnectionPool:
         for connection in idle:
             connection.close()
         for connection in idle:
-            try:
+            with contextlib.suppress(OSError):
                 await connection.writer.wait_closed()
-            except OSError:
-                pass
 
 
 async def _read_answer(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:

@@ -16,7 +16,6 @@ from .wire import (
     WireFormatError,
     as_obj,
     b64encode,
-    opt_bool,
     opt_bytes,
     opt_int,
     opt_obj,

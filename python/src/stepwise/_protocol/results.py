@@ -79,9 +79,7 @@ class AppendedRun:
     @classmethod
     def from_wire(cls, obj: JsonObject) -> AppendedRun:
         """Decodes the answer's JSON."""
-        return cls(
-            req_str(obj, "runId"), run_status(obj), req_int(obj, "seq"), req_int(obj, "payloadBytes")
-        )
+        return cls(req_str(obj, "runId"), run_status(obj), req_int(obj, "seq"), req_int(obj, "payloadBytes"))
 
 
 @dataclass(frozen=True, slots=True)
