@@ -180,3 +180,11 @@ async def test_an_address_that_is_not_a_stepwise_server_is_said() -> None:
         assert "Is STEPWISE_WORLD the address of a Stepwise server?" in invalid.value.message
     finally:
         other.close()
+
+
+def test_the_fixture_fails_without_a_build(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
+    import server as server_module
+
+    monkeypatch.setattr(server_module, "CLI", server_module.REPO_ROOT / "no-such-dist" / "index.js")
+    with pytest.raises(pytest.fail.Exception, match="run `npm run build`"):
+        server_module.start_server(server_module.REPO_ROOT / "no-such-dir")

@@ -212,3 +212,18 @@ async def test_runs_import_writes_an_exported_run(protocol_client: ProtocolClien
     assert [c.data for c in read.chunks] == [b"hi"]
     assert read.info.closed is True
     assert (await client.runs_import(imported)).imported is False
+
+
+async def test_large_payloads_travel_both_ways(protocol_client: ProtocolClient) -> None:
+    client = protocol_client
+    text = "x" * (8 * 1024 * 1024)
+    big = payload(text)
+    run = (await client.runs_create(run_input(args=[text]))).run
+    assert run.input == payload([text])
+    appended = await client.events_append(
+        run.run_id,
+        run.seq,
+        [NewEvent("step_started", {"stepId": "step_big", "stepName": "s", "attempt": 1}, big)],
+    )
+    assert appended.events[0].payload == big
+    assert [e.payload for e in await client.events_list(run.run_id)] == [payload([text]), big]
