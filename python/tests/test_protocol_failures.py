@@ -182,7 +182,7 @@ async def test_an_address_that_is_not_a_stepwise_server_is_said() -> None:
         other.close()
 
 
-def test_the_fixture_fails_without_a_build(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
+def test_the_fixture_fails_without_a_build(monkeypatch: pytest.MonkeyPatch) -> None:
     import server as server_module
 
     monkeypatch.setattr(server_module, "CLI", server_module.REPO_ROOT / "no-such-dist" / "index.js")
