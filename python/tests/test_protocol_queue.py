@@ -94,3 +94,22 @@ async def test_workers_register_and_lease_tasks_of_their_workflows(protocol_clie
     with pytest.raises(WorkerNotFoundError) as unknown:
         await client.tasks_lease("wkr_unknown", 1, 30_000)
     assert "register" in unknown.value.message
+
+
+async def test_a_cancelled_long_poll_leaves_the_client_usable(protocol_client: ProtocolClient) -> None:
+    client = protocol_client
+    run = (await create_run(client)).run
+    await client.queue_claim("owner-a", 10, 30_000, run_ids=[run.run_id])  # takes the start message
+    poll = asyncio.create_task(
+        client.queue_claim("owner-a", 10, 30_000, run_ids=[run.run_id], wait_ms=30_000)
+    )
+    await asyncio.sleep(0.2)
+    poll.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await poll
+    # The cancelled call's connection is not reused (its answer would come later); the next calls work.
+    await client.queue_enqueue([NewMessage(run.run_id, "wake")])
+    claimed = await client.queue_claim("owner-a", 10, 30_000, run_ids=[run.run_id])
+    assert [m.kind for m in claimed] == ["wake"]
+    results = await asyncio.gather(*(client.runs_get(run.run_id) for _ in range(40)))
+    assert {r.run_id for r in results} == {run.run_id}
