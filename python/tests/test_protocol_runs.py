@@ -18,6 +18,7 @@ from stepwise._protocol import (
     LeaseLostError,
     ListRunsFilter,
     NewEvent,
+    NewInboxItem,
     NewMessage,
     ProtocolClient,
     RunFinishedError,
@@ -227,3 +228,20 @@ async def test_large_payloads_travel_both_ways(protocol_client: ProtocolClient) 
     )
     assert appended.events[0].payload == big
     assert [e.payload for e in await client.events_list(run.run_id)] == [payload([text]), big]
+
+
+async def test_pick_up_takes_the_lease_with_the_log_and_inbox(protocol_client: ProtocolClient) -> None:
+    client = protocol_client
+    run = (await create_run(client)).run
+    item = await client.inbox_put(NewInboxItem(run.run_id, "event", event_type="go", payload=payload(1)))
+    picked = await client.runs_pick_up(run.run_id, "worker-a", 30_000)
+    assert picked.acquired is True
+    assert picked.run.lease is not None and picked.run.lease.owner == "worker-a"
+    assert picked.events is not None and [e.type for e in picked.events] == ["run_created"]
+    assert picked.inbox == (item,)
+    # The caller's log is current: only the lease and the inbox come back.
+    again = await client.runs_pick_up(run.run_id, "worker-a", 30_000, known_seq=picked.run.seq)
+    assert again.acquired is True and again.events is None and again.inbox == (item,)
+    # Someone else holds it: nothing is read.
+    other = await client.runs_pick_up(run.run_id, "worker-b", 30_000)
+    assert (other.acquired, other.events, other.inbox) == (False, None, None)

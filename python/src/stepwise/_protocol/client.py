@@ -50,6 +50,7 @@ from .results import (
     AuditPage,
     CreatedRun,
     ImportResult,
+    PickUpResult,
     RewriteResult,
     RunPage,
     StreamRead,
@@ -212,6 +213,18 @@ class ProtocolClient:
         """Takes the run's lease for `owner`; `acquired=False` if another holds it (told to look again)."""
         body: JsonObject = {"runId": run_id, "owner": owner, "leaseMs": lease_ms}
         return await self._call("runs/acquire", body, AcquireResult.from_wire)
+
+    async def runs_pick_up(
+        self, run_id: str, owner: str, lease_ms: int, *, known_seq: int | None = None
+    ) -> PickUpResult:
+        """Takes the run's lease and reads its log and inbox in one round trip (a worker's pick-up).
+
+        The log is left out when the run's seq equals `known_seq` (the caller's copy is current);
+        neither is read when the run was not acquired or has ended.
+        """
+        body: JsonObject = {"runId": run_id, "owner": owner, "leaseMs": lease_ms}
+        put(body, "knownSeq", known_seq)
+        return await self._call("runs/pick-up", body, PickUpResult.from_wire)
 
     async def runs_renew(self, owner: str, run_ids: Sequence[str], lease_ms: int) -> tuple[str, ...]:
         """Extends `owner`'s leases on `run_ids`; answers the runs it still holds."""

@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .records import AuditEntry, EventRecord, RunRecord, RunStatus, StreamChunk, StreamInfo, run_status
+from .records import (
+    AuditEntry,
+    EventRecord,
+    InboxItem,
+    RunRecord,
+    RunStatus,
+    StreamChunk,
+    StreamInfo,
+    run_status,
+)
 from .wire import JsonObject, as_obj, opt_bool, opt_str, req_bool, req_int, req_list, req_obj, req_str
 
 
@@ -52,6 +61,36 @@ class AcquireResult:
     def from_wire(cls, obj: JsonObject) -> AcquireResult:
         """Decodes the answer's JSON."""
         return cls(req_bool(obj, "acquired"), RunRecord.from_wire(req_obj(obj, "run")))
+
+
+@dataclass(frozen=True, slots=True)
+class PickUpResult:
+    """`runs/pick-up`: the lease outcome, the run, and (when acquired and not ended) its log and inbox.
+
+    `events` is None when the run was not acquired, has ended, or its seq was the `known_seq` asked
+    with (the caller's log is current); `inbox` is None when the run was not acquired or has ended.
+    """
+
+    acquired: bool
+    run: RunRecord
+    events: tuple[EventRecord, ...] | None
+    inbox: tuple[InboxItem, ...] | None
+
+    @classmethod
+    def from_wire(cls, obj: JsonObject) -> PickUpResult:
+        """Decodes the answer's JSON."""
+        events = obj.get("events")
+        inbox = obj.get("inbox")
+        return cls(
+            acquired=req_bool(obj, "acquired"),
+            run=RunRecord.from_wire(req_obj(obj, "run")),
+            events=None
+            if events is None
+            else tuple(EventRecord.from_wire(as_obj(e, "events")) for e in req_list(obj, "events")),
+            inbox=None
+            if inbox is None
+            else tuple(InboxItem.from_wire(as_obj(i, "inbox")) for i in req_list(obj, "inbox")),
+        )
 
 
 @dataclass(frozen=True, slots=True)
