@@ -1,7 +1,7 @@
 """A lean HTTP/1.1 client for the protocol's operations: kept-alive asyncio connections.
 
 Why not httpx for these: a worker makes one call per step, and httpx's `AsyncClient` (with
-httpcore and anyio underneath) spent 1.0–1.4 ms of CPU per `events/append` on loopback, more than
+httpcore and anyio underneath) spent 1.0 to 1.4 ms of CPU per `events/append` on loopback, more than
 the server's whole answer, and sends a request's head and body in two writes (two wake-ups of the
 server); this pool spends about 0.2 ms, as a bare `http.client` connection does
 (`bench/python-protocol.py`). The TypeScript remote World made the same choice (node:http over
