@@ -9,20 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from ._base import StepwiseError as StepwiseError
 from ._serde.error_values import ErrorShape, register_error_reviver
-
-
-class StepwiseError(Exception):
-    """The base of every exception the SDK raises; `code` is stable across versions."""
-
-    code: str = "STEPWISE_ERROR"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-    def __str__(self) -> str:
-        return self.message
 
 
 class FatalError(StepwiseError):

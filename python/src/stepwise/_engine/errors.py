@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import StepwiseError
+from .._base import StepwiseError
 
 
 class WorkflowSandboxError(StepwiseError):

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
-from stepwise.errors import StepwiseError
+from stepwise._base import StepwiseError
 
 
 class ServerConfigError(StepwiseError):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from stepwise.errors import StepwiseError
+from stepwise._base import StepwiseError
 
 
 class SerializationError(StepwiseError):
