@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Protocol
 
 #: Events that record a call the workflow made (its place in the call order).
@@ -39,7 +40,7 @@ class LoggedEvent(Protocol):
     def type(self) -> str: ...
 
     @property
-    def data(self) -> dict[str, object]: ...
+    def data(self) -> Mapping[str, object]: ...
 
     @property
     def payload(self) -> bytes | None: ...
@@ -64,7 +65,7 @@ class StoredEvent:
 
     seq: int
     type: str
-    data: dict[str, object]
+    data: Mapping[str, object]
     payload: bytes | None
     created_at: int
 

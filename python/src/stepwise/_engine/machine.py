@@ -7,7 +7,7 @@ feeds it outcomes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -180,7 +180,7 @@ class RunMachine:
 
     # ---- replay --------------------------------------------------------------------------------
 
-    def replay(self, events: list[LoggedEvent], now: int) -> None:
+    def replay(self, events: Sequence[LoggedEvent], now: int) -> None:
         """Replays the log from the start (a fresh machine), leaving it live at its end. A run
         whose current generation has no `run_started` yet is started here, pinned to this code."""
         plan = plan_replay(events)
@@ -688,7 +688,7 @@ class RunMachine:
         return min(times) if times else None
 
 
-def _pinned(events: list[LoggedEvent]) -> str | None:
+def _pinned(events: Sequence[LoggedEvent]) -> str | None:
     """The code version the log pins the run to: the latest run_created/run_started/run_upgraded naming one."""
     pinned: str | None = None
     for event in events:
@@ -703,7 +703,7 @@ def _pinned(events: list[LoggedEvent]) -> str | None:
     return pinned
 
 
-def pinned_version(events: list[LoggedEvent]) -> str | None:
+def pinned_version(events: Sequence[LoggedEvent]) -> str | None:
     """The code version a run's log pins it to, if any (see `_pinned`)."""
     return _pinned(events)
 

@@ -13,6 +13,7 @@ restart point (the workflow disposes again, or not, as it runs on).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Literal
 
 from .events import OUTCOME_TYPES, TERMINAL_TYPES, LoggedEvent, call_id_of, data_int, data_str
@@ -100,7 +101,7 @@ def kept_events(events: list[GenerationEvent], from_call: int) -> list[Generatio
     return kept
 
 
-def plan_replay(log: list[LoggedEvent]) -> ReplayPlan:
+def plan_replay(log: Sequence[LoggedEvent]) -> ReplayPlan:
     """The plan of the run's current generation: what it kept from earlier ones, then its own."""
     generation = 1
     carried: list[GenerationEvent] = []

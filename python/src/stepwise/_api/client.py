@@ -1,0 +1,273 @@
+"""Starting runs and acting on them from Python: `Client`, `Run`, and the process's default client.
+
+Runs are created over the worker protocol (`runs/create`), their arguments sealed here with the
+payload format (so a Python caller passes any value the format carries, and an encryption key set
+in this process encrypts them); everything that acts on a run once it exists — cancel, pause,
+resume, restart, events, hook payloads, waiting for the outcome — goes through the server's run
+API (docs/http.md), the same code TypeScript callers reach, so both languages get exactly the same
+semantics. Outcomes are read from the run's record and decoded here, keeping their Python types.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Sequence
+from typing import Any
+
+from .._base import StepwiseError
+from .._engine.codec import BoundPayloads, SerdeValues
+import httpx
+
+from .._protocol import CreateRunInput, ProtocolClient, RunNotFoundError, ServerUnreachableError
+from .._protocol.errors import error_from_answer
+from .._protocol.records import RunRecord
+from .._serde import PayloadCodec, places, stringify
+from .registry import code_version, get_workflow, workflows
+
+SPEC_VERSION = 5
+_ULID = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+class RunFailedError(StepwiseError):
+    """The run failed: `cause` is the error it failed with (`run.return_value()` raises this)."""
+
+    code = "RUN_FAILED"
+
+
+class RunCancelledError(StepwiseError):
+    """The run was cancelled before it returned."""
+
+    code = "RUN_CANCELLED"
+
+
+class WorkflowNotFoundError(StepwiseError):
+    """No workflow of that name is known here."""
+
+    code = "WORKFLOW_NOT_FOUND"
+
+
+def new_run_id() -> str:
+    """A fresh `wrun_…` id: 48 bits of time and 80 random bits, ULID-shaped like TypeScript's."""
+    import time
+
+    now = time.time_ns() // 1_000_000
+    chars = []
+    for _ in range(10):
+        chars.append(_ULID[now % 32])
+        now //= 32
+    head = "".join(reversed(chars))
+    tail = "".join(_ULID[b % 32] for b in secrets.token_bytes(16))
+    return f"wrun_{head}{tail}"
+
+
+def workflow_name_of(workflow: object) -> tuple[str, bool]:
+    """The id runs record for `workflow` (a registered function or class, a short name or an id),
+    and whether this process has its code (then runs are pinned to this code's version)."""
+    if isinstance(workflow, str):
+        definition = get_workflow(workflow)
+        if definition is not None:
+            return definition.id, True
+        if workflow.startswith("workflow//"):
+            return workflow, False
+        known = sorted(definition.name for definition in workflows().values())
+        raise WorkflowNotFoundError(
+            f'No workflow named "{workflow}" is registered in this process. Import the module that '
+            "defines it, or pass its full id (workflow//<module>//<name>) to start a workflow whose "
+            f"code runs elsewhere. Known here: {', '.join(known) or 'none'}."
+        )
+    workflow_id = getattr(workflow, "__stepwise_workflow__", None)
+    if isinstance(workflow_id, str):
+        return workflow_id, True
+    raise WorkflowNotFoundError(
+        f"{workflow!r} is not a workflow: decorate it with @wf.workflow (or subclass "
+        "WorkflowEntrypoint), or pass the workflow's name."
+    )
+
+
+class Client:
+    """A connection to a Stepwise server for starting runs and acting on them.
+
+    `Client()` reads STEPWISE_WORLD and STEPWISE_HTTP_SECRET (see `default_client()` for the
+    local-development server started when neither is set); `Client(url, secret)` names them.
+    """
+
+    def __init__(self, url: str | None = None, secret: str | None = None, *, payloads: PayloadCodec | None = None) -> None:
+        self.protocol = ProtocolClient(url, secret)
+        self.payloads = payloads or PayloadCodec.from_env()
+        self._values = SerdeValues()
+        base = self.protocol.server.base
+        self.api_base = base[: base.rindex("/protocol/")]
+
+    async def aclose(self) -> None:
+        await self.protocol.aclose()
+
+    async def __aenter__(self) -> Client:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # ---- starting -----------------------------------------------------------------------------
+
+    async def start(self, workflow: object, args: Sequence[object] = (), *, id: str | None = None) -> Run:
+        """Starts a run of `workflow` with the argument list `args` (keyword arguments as one
+        trailing dict); `id` makes it idempotent: a run already under that id is returned."""
+        [run] = await self.start_many(workflow, [(list(args), id)])
+        return run
+
+    async def start_many(self, workflow: object, items: Sequence[tuple[Sequence[object], str | None]]) -> list[Run]:
+        """Starts one run per `(args, id)` item, in one transaction, all or nothing."""
+        name, ours = workflow_name_of(workflow)
+        inputs = []
+        encrypted = self.payloads.key_id is not None
+        for args, run_id in items:
+            run_id = run_id or new_run_id()
+            text = stringify(list(args), root="arguments")
+            sealed = BoundPayloads(self.payloads, run_id, encrypted, SPEC_VERSION).seal(
+                places.RUN_INPUT, text, f"The arguments of workflow {name}"
+            )
+            inputs.append(
+                CreateRunInput(
+                    run_id=run_id,
+                    workflow_name=name,
+                    spec_version=SPEC_VERSION,
+                    seed=secrets.token_hex(16),
+                    encrypted=encrypted,
+                    input=sealed,
+                    bundle_hash=code_version() if ours else None,
+                )
+            )
+        created = await self.protocol.runs_create_many(inputs)
+        return [Run(self, result.run.run_id) for result in created]
+
+    def get_run(self, run_id: str) -> Run:
+        """A handle on an existing run (reading from it raises RunNotFoundError if there is none)."""
+        return Run(self, run_id)
+
+    # ---- the run API ---------------------------------------------------------------------------
+
+    async def api(self, method: str, path: str, body: object | None = None) -> tuple[int, dict[str, Any]]:
+        """Calls the server's run API; a refusal raises the protocol's typed error for its code."""
+        headers = {"authorization": f"Bearer {self.protocol.server.secret}"}
+        try:
+            response = await self.protocol.http.request(
+                method, f"{self.api_base}{path}", headers=headers, json=body, timeout=70.0
+            )
+        except httpx.HTTPError as error:
+            raise ServerUnreachableError(
+                f"The Stepwise server at {self.protocol.server.url} could not be reached ({error}). "
+                "Check that it runs and that STEPWISE_WORLD is its address.",
+                url=self.protocol.server.url,
+                sent=True,
+            ) from error
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = {}
+        if response.status_code >= 400:
+            raise error_from_answer(response.status_code, answer, self.protocol.server.url, f"{method} {path}")
+        return response.status_code, answer if isinstance(answer, dict) else {}
+
+    async def resume_hook(self, token: str, payload: object) -> None:
+        """Delivers `payload` (plain JSON data) to the hook listening on `token`."""
+        from urllib.parse import quote
+
+        await self.api("POST", f"/hooks/{quote(token, safe='')}", {"payload": payload})
+
+
+class Run:
+    """A handle on a run: its id, status, outcome, and the controls that act on it."""
+
+    def __init__(self, client: Client, run_id: str) -> None:
+        self.client = client
+        self.run_id = run_id
+
+    def __repr__(self) -> str:
+        return f"Run({self.run_id!r})"
+
+    async def record(self) -> RunRecord:
+        return await self.client.protocol.runs_get(self.run_id)
+
+    async def status(self) -> str:
+        """pending, running, pausing, paused, completed, failed or cancelled."""
+        return (await self.record()).status
+
+    async def wait(self, timeout: float | None = None) -> RunRecord:
+        """Waits until the run has ended (at most `timeout` seconds) and returns its record."""
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while True:
+            left = None if deadline is None else deadline - loop.time()
+            if left is not None and left <= 0:
+                raise TimeoutError(f"run {self.run_id} did not end within {timeout} s")
+            wait_ms = 30_000 if left is None else max(1, min(30_000, int(left * 1000)))
+            status, _ = await self.client.api("GET", f"/runs/{self.run_id}/result?wait={wait_ms}")
+            if status == 200:
+                return await self.record()
+
+    async def return_value(self, timeout: float | None = None) -> object:
+        """The workflow's return value, waiting for it; RunFailedError or RunCancelledError otherwise."""
+        record = await self.wait(timeout)
+        payloads = BoundPayloads(self.client.payloads, record.run_id, record.encrypted, record.spec_version)
+        values = SerdeValues()
+        if record.status == "completed":
+            return values.parse(payloads.open(places.RUN_OUTPUT, record.output)) if record.output else None
+        if record.status == "cancelled":
+            raise RunCancelledError(f"run {self.run_id} ({record.workflow_name}) was cancelled before it returned.")
+        cause: BaseException = RuntimeError("unknown failure")
+        if record.error is not None:
+            cause = values.error_from(payloads.open(places.RUN_ERROR, record.error))
+        error = RunFailedError(f"run {self.run_id} ({record.workflow_name}) failed: {type(cause).__name__}: {cause}")
+        raise error from cause
+
+    async def cancel(self) -> str:
+        _, answer = await self.client.api("POST", f"/runs/{self.run_id}/cancel")
+        return str(answer.get("status", ""))
+
+    async def pause(self, *, abort_steps: bool = False) -> str:
+        _, answer = await self.client.api("POST", f"/runs/{self.run_id}/pause", {"abortSteps": True} if abort_steps else None)
+        return str(answer.get("status", ""))
+
+    async def resume(self) -> str:
+        _, answer = await self.client.api("POST", f"/runs/{self.run_id}/resume")
+        return str(answer.get("status", ""))
+
+    async def restart(self, *, from_step: str | None = None, occurrence: int = 1) -> dict[str, Any]:
+        body = None if from_step is None else {"from": {"step": from_step, "occurrence": occurrence}}
+        _, answer = await self.client.api("POST", f"/runs/{self.run_id}/restart", body)
+        return answer
+
+    async def send_event(self, type: str, payload: object = None) -> dict[str, Any]:
+        _, answer = await self.client.api("POST", f"/runs/{self.run_id}/events", {"type": type, "payload": payload})
+        return answer
+
+
+_default: Client | None = None
+
+
+def default_client() -> Client:
+    """The process's client, from STEPWISE_WORLD and STEPWISE_HTTP_SECRET (made on first use)."""
+    global _default
+    if _default is None:
+        _default = Client()
+    return _default
+
+
+def set_default_client(client: Client | None) -> None:
+    """Replaces the process's client (tests, embedding)."""
+    global _default
+    _default = client
+
+
+__all__ = [
+    "Client",
+    "Run",
+    "RunCancelledError",
+    "RunFailedError",
+    "WorkflowNotFoundError",
+    "default_client",
+    "new_run_id",
+    "set_default_client",
+    "RunNotFoundError",
+]

@@ -1,0 +1,130 @@
+"""Executes one attempt of a step: decodes its arguments, calls its body with the attempt's
+context set, and reports the outcome as codec text with the retry decision
+(src/runtime/executor.ts, in Python). A body that is a plain function runs in a thread, so a
+blocking call does not stop the worker; an attempt over its policy's timeout fails with a
+`StepTimeoutError` (retryable) and its body is cancelled."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from .._base import StepwiseError
+from ..errors import FatalError
+from .call_args import call_with
+from .machine import RunInfo, StepTask
+from .ports import ValueCodec
+from .retry import RetryDecision, StepPolicy, decide_retry
+from .step_context import StepInfo, current_step
+
+
+class StepTimeoutError(StepwiseError):
+    """An attempt of a step ran longer than its timeout."""
+
+    code = "STEP_TIMEOUT"
+
+
+class StepNotRegisteredError(StepwiseError):
+    """A step the run calls is not in this worker's code."""
+
+    code = "STEP_NOT_REGISTERED"
+
+
+@dataclass(slots=True, frozen=True)
+class StepBody:
+    """What executes a step: its function, its policy, and how its arguments reach it."""
+
+    fn: Callable[..., object]
+    policy: StepPolicy
+    #: Calls `fn` with the decoded argument list (default: positional, a trailing dict as keywords).
+    invoke: Callable[[Callable[..., object], list[object], StepInfo], object] | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class StepOutcome:
+    """`ok` with the result's text, or the error's text and what to do about it."""
+
+    ok: bool
+    text: str
+    decision: RetryDecision | None = None
+
+
+def _ms_to_datetime(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+
+
+async def execute_step(
+    run: RunInfo,
+    step: StepTask,
+    body: StepBody | None,
+    codec: ValueCodec,
+    now: Callable[[], int],
+    extra: dict[str, object] | None = None,
+) -> StepOutcome:
+    """Runs attempt `step.attempt` of `step` (see the module docstring)."""
+    if body is None:
+        error = StepNotRegisteredError(
+            f"Step {step.name} is not in this worker's code. Start the worker with the module that "
+            "defines it (python -m stepwise worker <module>)."
+        )
+        return StepOutcome(False, codec.error_text(error), RetryDecision(False, fatal=True))
+    started = now()
+    info = StepInfo(
+        run_id=run.run_id,
+        workflow_name=run.workflow_name,
+        step_id=step.id,
+        step_name=step.name,
+        attempt=step.attempt,
+        started_at=_ms_to_datetime(started),
+        workflow_started_at=_ms_to_datetime(run.created_at),
+        workflow_version=run.version,
+        extra=extra or {},
+    )
+    token = current_step.set(info)
+    try:
+        args = codec.parse(step.args)
+        arguments = args if isinstance(args, list) else [args]
+        invoke = body.invoke or (lambda fn, values, _info: call_with(fn, values))
+        timeout = None if body.policy.timeout_ms is None else body.policy.timeout_ms / 1000
+        try:
+            value = await asyncio.wait_for(_run(invoke, body.fn, arguments, info), timeout)
+        except asyncio.TimeoutError:
+            timed_out = StepTimeoutError(
+                f"Step {step.name} (attempt {step.attempt}) ran longer than its timeout of "
+                f"{body.policy.timeout_ms} ms and was cancelled. Make the step faster, split it, or raise "
+                "its timeout."
+            )
+            decision = decide_retry(body.policy, step.attempt, timed_out, now())
+            return StepOutcome(False, codec.error_text(timed_out), decision)
+        except Exception as failure:
+            return StepOutcome(
+                False, codec.error_text(failure), decide_retry(body.policy, step.attempt, failure, now())
+            )
+    finally:
+        current_step.reset(token)
+    try:
+        text = codec.stringify(value)
+    except Exception as failure:
+        fatal = FatalError(f"Step {step.name} returned a value that cannot be stored: {failure}")
+        return StepOutcome(False, codec.error_text(fatal), RetryDecision(False, fatal=True))
+    return StepOutcome(True, text)
+
+
+async def _run(
+    invoke: Callable[[Callable[..., object], list[object], StepInfo], object],
+    fn: Callable[..., object],
+    arguments: list[object],
+    info: StepInfo,
+) -> object:
+    if inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None)):
+        result: Any = invoke(fn, arguments, info)
+        return await result
+    # A plain function may block: it runs in a thread, with the attempt's context.
+    outcome = await asyncio.to_thread(invoke, fn, arguments, info)
+    if inspect.isawaitable(outcome):
+        return await outcome
+    return outcome

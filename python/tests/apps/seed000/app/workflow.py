@@ -1,0 +1,3 @@
+from stepwise import workflow
+
+wf = workflow.Workflows()
