@@ -47,3 +47,74 @@ async def test_the_ai_content_workflow_runs_to_its_result(stepwise_server: Stepw
         assert len(CALLS) == 2
     finally:
         await worker.stop()
+
+
+async def test_the_approval_workflow_waits_for_hook_payloads_in_order(stepwise_server: StepwiseServer, client) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    from app.api.resume import resume
+    from app.steps.drafts import PUBLISHED
+    from app.workflows.approval import Approval, ai_approval_workflow
+
+    PUBLISHED.clear()
+    worker = await start_worker(stepwise_server)
+    try:
+        run = await workflow.start(ai_approval_workflow, topic="hooks")
+        # The hook exists once the workflow reaches it.
+        for _ in range(200):
+            try:
+                hook = await client.protocol.hooks_get_by_token("draft-123")
+                break
+            except Exception:
+                await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("the hook was never created")
+        assert hook.run_id == run.run_id
+        assert await resume(Approval(decision="changes", notes="shorter")) == {"ok": True}
+        await Approval(decision="approved").resume("draft-123")
+        assert await run.return_value(timeout=30) is None
+        assert PUBLISHED == [
+            "DRAFT[Write a blog post about hooks] (refined: shorter)",
+            "DRAFT[Write a blog post about hooks]",
+        ]
+    finally:
+        await worker.stop()
+
+
+async def test_a_bad_hook_payload_is_refused_before_anything_is_sent() -> None:
+    import pydantic
+
+    from app.workflows.approval import Approval
+
+    with pytest.raises(pydantic.ValidationError):
+        Approval(decision="maybe")  # type: ignore[arg-type]
+
+
+async def test_the_refine_workflow_sleeps_durably(stepwise_server: StepwiseServer, client) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    from app.workflows.ai_refine import ai_refine_workflow
+
+    worker = await start_worker(stepwise_server)
+    try:
+        run = await workflow.start(ai_refine_workflow, draft_id="d-1")
+        for _ in range(200):
+            waits = await client.protocol.waits_list(run_id=run.run_id)
+            if waits:
+                break
+            await asyncio.sleep(0.05)
+        [wait] = waits
+        record = await run.record()
+        seven_days = 7 * 24 * 3600 * 1000
+        assert abs(wait.resume_at - record.created_at - seven_days) < 60_000
+        # The run waits without a worker holding it: its lease is let go until the wake-up.
+        for _ in range(100):
+            record = await run.record()
+            if record.lease is None:
+                break
+            await asyncio.sleep(0.05)
+        assert record.lease is None and record.status == "running"
+        await run.cancel()
+        assert await run.status() == "cancelled"
+    finally:
+        await worker.stop()
