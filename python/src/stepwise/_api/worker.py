@@ -26,9 +26,14 @@ def _definition(workflow: WorkflowDef) -> RunDefinition:
 
     def step_bodies(realm_: object) -> Callable[[str], StepBody | None]:
         bodies = getattr(realm_, "step_bodies", None)
-        if isinstance(bodies, dict):
-            return bodies.get
-        return lambda _name: None
+        if not isinstance(bodies, dict):
+            return lambda _name: None
+
+        def body(name: str) -> StepBody | None:
+            found = bodies.get(name)
+            return found if isinstance(found, StepBody) else None
+
+        return body
 
     return RunDefinition(workflow.id, realm, step_bodies)
 

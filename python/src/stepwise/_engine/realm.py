@@ -106,6 +106,10 @@ class Realm:
         self.hooks: dict[str, HookChannel] = {}
         self._activation = Activation(lambda: self.now_ms, self.random)
         self.task: asyncio.Task[object] | None = None
+        #: The bodies of steps this run declared itself (Cloudflare's `step.do`), by step name.
+        self.step_bodies: dict[str, object] = {}
+        #: What the run is (its id, workflow, creation time), for the workflow's own use.
+        self.run = getattr(host, "run", None)
 
     # ---- the machine's side (WorkflowSide) ------------------------------------------------------
 
