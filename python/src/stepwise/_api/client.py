@@ -247,10 +247,14 @@ _default: Client | None = None
 
 
 def default_client() -> Client:
-    """The process's client, from STEPWISE_WORLD and STEPWISE_HTTP_SECRET (made on first use)."""
+    """The process's client, from STEPWISE_WORLD and STEPWISE_HTTP_SECRET (made on first use);
+    with neither set, the project's local engine (`devserver.py`)."""
     global _default
     if _default is None:
-        _default = Client()
+        from .devserver import server_settings
+
+        url, secret = server_settings()
+        _default = Client(url, secret)
     return _default
 
 

@@ -69,7 +69,10 @@ async def run_worker(modules: Sequence[str], options: WorkerOptions | None = Non
             f"stepwise worker: no workflow is declared in {', '.join(modules)}. Decorate one with "
             "@wf.workflow, or subclass WorkflowEntrypoint, in the modules you name."
         )
-    async with ProtocolClient() as client:
+    from .devserver import server_settings
+
+    url, secret = server_settings()
+    async with ProtocolClient(url, secret) as client:
         worker = make_worker(client, options)
         loop = asyncio.get_running_loop()
         stopping = asyncio.Event()
