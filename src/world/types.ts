@@ -175,6 +175,17 @@ export interface QueueFilter {
    * --wait`) passes them, so it never claims, and never executes, another run.
    */
   runIds?: readonly string[];
+  /**
+   * Only messages whose run is pinned to one of these code versions (`RunRecord.bundleHash`), or
+   * not pinned yet; every message when omitted. With `workflows` or `runIds` too, a message must
+   * match each. A worker that can replay only some versions of its workflows (a Python worker:
+   * its version is a hash of its code) passes them, so it is never handed a run it cannot replay;
+   * an unpinned run is taken by whichever worker starts it, which pins it (`run_started.bundleHash`).
+   * A message follows its run's pin as it changes (`run_started`, `run_upgraded`, in the same
+   * transaction), and Worlds index messages by version so that a backlog of other versions'
+   * messages is never scanned.
+   */
+  versions?: readonly string[];
 }
 
 export interface ClaimOptions extends QueueFilter {
@@ -608,7 +619,8 @@ export interface World {
      * Claims up to `limit` messages, oldest `availableAt` first, leasing them to `owner` for
      * `leaseMs`: waiting messages that are due, and claimed messages whose lease expired (they
      * were due when first claimed; their `availableAt` is not looked at again). With `workflows`,
-     * only messages whose run's workflow is in the list are claimed (see `ClaimOptions.workflows`).
+     * only messages whose run's workflow is in the list are claimed (see `ClaimOptions.workflows`);
+     * with `versions`, only those of runs pinned to one of them or not pinned yet.
      */
     claim(owner: string, options: ClaimOptions): Promise<QueueMessage[]>;
     /** Deletes messages leased to `owner`; ids not leased to `owner` are ignored. */
@@ -619,7 +631,7 @@ export interface World {
     extend(owner: string, messageIds: readonly string[], leaseMs: number): Promise<string[]>;
     /**
      * When the next message becomes claimable: now or earlier if one is due, undefined if none.
-     * With `workflows`, only messages a claim with the same filter could take count, so a worker
+     * With a filter, only messages a claim with the same filter could take count, so a worker
      * never arms a timer for (or spins on) messages it can never claim.
      */
     nextAvailableAt(filter?: QueueFilter): Promise<number | undefined>;
