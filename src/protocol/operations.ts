@@ -80,6 +80,7 @@ const runsFilter = obj("ListRunsFilter", {
 const queueFilter = {
   workflows: opt(list(id(), { max: 10_000 })),
   runIds: opt(list(id(), { max: 10_000 })),
+  versions: opt(list(str({ max: 1024 }), { max: 10_000 })),
 };
 
 const workerWorkflow = obj("WorkerWorkflow", {
@@ -390,7 +391,7 @@ export const operations = {
   ),
   tasksLease: op(
     "tasks/lease",
-    "Lease tasks for a registered worker: claims due messages of the workflows it registered (and only those), leased to the workerId; a long poll of up to waitMs. Refreshes the registration.",
+    "Lease tasks for a registered worker: claims due messages of the workflows it registered (and only those), leased to the workerId; a long poll of up to waitMs. When every workflow it registered names a version, only messages of runs pinned to one of those versions or not pinned yet (the worker that starts a run pins it with run_started.bundleHash). Refreshes the registration.",
     obj(undefined, {
       workerId: id(),
       limit: int(),

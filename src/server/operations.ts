@@ -8,7 +8,7 @@ import { MAX_WAIT_MS, type operations, type RequestOf, type ResponseOf } from ".
 import type { NewEvent } from "../world/events.ts";
 import type { AppendRequest, ClaimOptions, CreateRunInput, PayloadRewrite, World } from "../world/types.ts";
 import type { Waiters } from "./waiters.ts";
-import type { WorkerRegistry } from "./workers.ts";
+import { registeredVersions, type WorkerRegistry } from "./workers.ts";
 
 type Operations = typeof operations;
 
@@ -42,7 +42,11 @@ async function claimWaiting(
 ): Promise<ResponseOf<Operations["queueClaim"]>> {
   const { world, waiters, signal } = context;
   const deadline = Date.now() + Math.min(waitMs ?? 0, MAX_WAIT_MS);
-  const filter = defined({ workflows: options.workflows, runIds: options.runIds });
+  const filter = defined({
+    workflows: options.workflows,
+    runIds: options.runIds,
+    versions: options.versions,
+  });
   for (;;) {
     const listening = waiters.listen((n) => n.type === "queue", signal);
     try {
@@ -158,6 +162,8 @@ export const implementations: Implementations = {
     const worker = context.workers.touch(workerId);
     const options: ClaimOptions = { limit, leaseMs, workflows: worker.workflows.map((w) => w.name) };
     if (runIds !== undefined) options.runIds = runIds;
+    const versions = registeredVersions(worker);
+    if (versions !== undefined) options.versions = versions;
     return claimWaiting(context, workerId, options, waitMs);
   },
 };

@@ -104,3 +104,20 @@ export class WorkerRegistry {
     return [...this.#workers.values()];
   }
 }
+
+/**
+ * The code versions a worker can replay, for its task leases (`QueueFilter.versions`): those of
+ * its workflows when every one names a version (a Python worker: a hash of its workflow code), so
+ * it is only handed runs pinned to one of them or not pinned yet; undefined when any workflow
+ * names none (the worker replays whatever version a run is pinned to, as a TypeScript worker
+ * does with the bundles stored in the World).
+ */
+export function registeredVersions(worker: Pick<RegisteredWorker, "workflows">): string[] | undefined {
+  if (worker.workflows.length === 0) return undefined;
+  const versions = new Set<string>();
+  for (const workflow of worker.workflows) {
+    if (workflow.version === undefined) return undefined;
+    versions.add(workflow.version);
+  }
+  return [...versions];
+}

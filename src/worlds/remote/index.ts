@@ -194,6 +194,7 @@ export function createRemoteWorld(options: RemoteWorldOptions): World {
         };
         if (options.workflows !== undefined) body.workflows = [...options.workflows];
         if (options.runIds !== undefined) body.runIds = [...options.runIds];
+        if (options.versions !== undefined) body.versions = [...options.versions];
         return (await call(operations.queueClaim, body)).messages;
       },
       async ack(owner, messageIds) {
@@ -213,9 +214,10 @@ export function createRemoteWorld(options: RemoteWorldOptions): World {
           .messageIds;
       },
       async nextAvailableAt(filter = {}) {
-        const body: { workflows?: string[]; runIds?: string[] } = {};
+        const body: RequestOf<typeof operations.queueNextAvailable> = {};
         if (filter.workflows !== undefined) body.workflows = [...filter.workflows];
         if (filter.runIds !== undefined) body.runIds = [...filter.runIds];
+        if (filter.versions !== undefined) body.versions = [...filter.versions];
         return (await call(operations.queueNextAvailable, body)).at;
       },
       async list(runId) {
