@@ -158,6 +158,7 @@ export const implementations: Implementations = {
   auditList: async (filter, { world }) => world.audit.list(defined(filter)),
   workersRegister: async (registration, { workers }) => ({ worker: workers.register(defined(registration)) }),
   workersList: async (_body, { workers }) => ({ workers: workers.list() }),
+  workflowsList: async (_body, { workers }) => ({ workflows: workers.workflows() }),
   tasksLease: async ({ workerId, limit, leaseMs, runIds, waitMs }, context) => {
     const worker = context.workers.touch(workerId);
     const options: ClaimOptions = { limit, leaseMs, workflows: worker.workflows.map((w) => w.name) };

@@ -98,6 +98,13 @@ export class WorkerRegistry {
     return worker;
   }
 
+  /** The full ids of the workflows live workers registered, sorted, each once. */
+  workflows(now = Date.now()): string[] {
+    const names = new Set<string>();
+    for (const worker of this.list(now)) for (const workflow of worker.workflows) names.add(workflow.name);
+    return [...names].sort();
+  }
+
   /** The live workers, oldest registration first. */
   list(now = Date.now()): RegisteredWorker[] {
     this.#sweep(now);

@@ -741,6 +741,20 @@ export interface World {
     list(filter?: ListAuditFilter): Promise<Page<AuditEntry>>;
   };
 
+  /**
+   * Optional: the workers a Stepwise server knows (`workers/register` of the worker protocol). A
+   * World over a server (the remote World) has it; a World that is only storage leaves it out, and
+   * the conformance suite does not ask for it.
+   */
+  workers?: {
+    /**
+     * The full ids of the workflows that live workers registered with the server, sorted, each
+     * once (a Python worker's workflows among them): how a client that has no code for a workflow
+     * finds it by its plain name (`start("ai_content_workflow", …)`).
+     */
+    workflows(): Promise<string[]>;
+  };
+
   /** Subscribes to change hints (see `WorldNotification`); returns the unsubscribe function. */
   subscribe(listener: (notification: WorldNotification) => void): () => void;
 

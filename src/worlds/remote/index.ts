@@ -296,6 +296,11 @@ export function createRemoteWorld(options: RemoteWorldOptions): World {
         return call(operations.auditList, filter);
       },
     },
+    workers: {
+      async workflows() {
+        return (await call(operations.workflowsList, {})).workflows;
+      },
+    },
     subscribe(listener) {
       const unsubscribe = notifier.subscribe(listener);
       if (!closed) feed.start();
