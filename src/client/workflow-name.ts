@@ -16,6 +16,14 @@ import type { ClientContext } from "./context.ts";
 /** The prefix of every full workflow id. */
 const FULL_ID = "workflow//";
 
+/** The shape of a full id: `workflow//<module or file>//<function or class name>`. */
+const FULL_ID_SHAPE = /^workflow\/\/.+\/\/[^/]+$/;
+
+/** Whether `name` is a full workflow id (see `FULL_ID_SHAPE`), which is taken as it is. */
+export function isFullWorkflowId(name: string): boolean {
+  return FULL_ID_SHAPE.test(name);
+}
+
 /** Whether `name` (a plain name, or a tail of an id) names the workflow `id`. */
 export function nameMatches(name: string, id: string): boolean {
   return id === name || id.endsWith(`//${name}`);
@@ -41,7 +49,13 @@ export async function knownWorkflows(context: ClientContext): Promise<string[]> 
  * `AmbiguousWorkflowNameError`.
  */
 export function pickWorkflow(name: string, known: readonly string[]): string {
-  if (name.startsWith(FULL_ID)) return name;
+  if (isFullWorkflowId(name)) return name;
+  if (name.startsWith(FULL_ID)) {
+    throw new WorkflowNotFoundError(
+      `"${name}" is not a workflow id: a full id is workflow//<module or file>//<function or class name>, e.g. workflow//workflows/order.ts//order or workflow//app.workflows.report//report. Give one, or the plain name.`,
+      known,
+    );
+  }
   const matches = known.filter((id) => nameMatches(name, id));
   if (matches.length === 1) return matches[0] as string;
   if (matches.length > 1) {
@@ -59,6 +73,6 @@ export function pickWorkflow(name: string, known: readonly string[]): string {
 
 /** The full id `name` means in the deployment of `context` (see the file header). */
 export async function resolveWorkflowName(context: ClientContext, name: string): Promise<string> {
-  if (name.startsWith(FULL_ID)) return name;
+  if (isFullWorkflowId(name)) return name;
   return pickWorkflow(name, await knownWorkflows(context));
 }

@@ -51,9 +51,17 @@ function clientWith(live: readonly string[] = []) {
 describe("pickWorkflow", () => {
   const known = [LOCAL_ID, PYTHON_ID, STORED_ID];
 
-  it("takes a full id as it is, known or not", () => {
+  it("takes a full id as it is, known or not; refuses a malformed one", () => {
     expect(pickWorkflow(PYTHON_ID, known)).toBe(PYTHON_ID);
     expect(pickWorkflow("workflow//app.new//later", [])).toBe("workflow//app.new//later");
+    expect(pickWorkflow("workflow//workflows/order.ts//order", [])).toBe(
+      "workflow//workflows/order.ts//order",
+    );
+    for (const malformed of ["workflow//", "workflow//report", "workflow////report", "workflow//a//"]) {
+      const error = catchError(() => pickWorkflow(malformed, known));
+      expect(WorkflowNotFoundError.is(error), malformed).toBe(true);
+      expect((error as Error).message).toContain("is not a workflow id");
+    }
   });
 
   it("finds a plain name, or a tail of the id, by the id's end", () => {
