@@ -3,6 +3,8 @@
  * version): a database written before it, with messages of pinned and unpinned runs waiting and
  * leased, is upgraded at open; every old message is claimable by a claim for its run's version
  * (or by any version while its run is not pinned), and follows its run when the run is pinned.
+ * And the plans of the version-filtered statements: each reads `queue_waiting_by_version` by
+ * version (and workflow), never a pass over the queue, so another version's backlog is not read.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,6 +13,8 @@ import Database from "better-sqlite3";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { createLocalWorld } from "../../src/worlds/local/index.ts";
 import { APPLICATION_ID, LATEST_VERSION, MIGRATIONS } from "../../src/worlds/local/migrations.ts";
+import type { Stmt } from "../../src/worlds/local/statements.ts";
+import { prepareVersionClaimStatements } from "../../src/worlds/local/version-claim-statements.ts";
 
 let dataDir: string;
 beforeEach(() => {
@@ -86,5 +90,58 @@ it("upgrades a database from before migration 12: old messages are claimed by th
     ]);
   } finally {
     await world.close();
+  }
+});
+
+it("reads waiting messages by version (and workflow) through queue_waiting_by_version, never a scan", () => {
+  const db = fileAt(LATEST_VERSION);
+  try {
+    db.function("stepwise_lease_wall", { varargs: true }, () => 0);
+    db.function("stepwise_lease_expired", { varargs: true }, () => 0);
+    // The statements' sources, in the order the factory prepares them (its properties' order).
+    const prepared: string[] = [];
+    const statements = prepareVersionClaimStatements(
+      <P extends unknown[], R = unknown>(source: string) => {
+        prepared.push(source);
+        const stmt = { pluck: () => stmt } as unknown as Stmt<P, R>;
+        return stmt;
+      },
+      "message_id",
+      "stepwise_lease_expired(lease_expires_at, lease_clock, lease_until)",
+    );
+    const names = Object.keys(statements);
+    expect(prepared).toHaveLength(names.length);
+    const sources = new Map(names.map((name, index) => [name, prepared[index] ?? ""]));
+    const params = {
+      owner: "o",
+      expiresAt: 1,
+      clock: null,
+      until: null,
+      now: 1,
+      dead: "[]",
+      limit: 10,
+      versions: '[""]',
+      workflows: '["w"]',
+    };
+    const plan = (name: string): string => {
+      const source = sources.get(name) ?? "";
+      const used = Object.fromEntries(Object.entries(params).filter(([key]) => source.includes(`@${key}`)));
+      return db
+        .prepare(`EXPLAIN QUERY PLAN ${source}`)
+        .all(used)
+        .map((row) => (row as { detail: string }).detail)
+        .join("\n");
+    };
+    for (const name of ["claimForVersionsAndWorkflows", "nextWaitingForVersionsAndWorkflows"]) {
+      expect(plan(name), name).toMatch(
+        /SEARCH queue USING INDEX queue_waiting_by_version \(version=\? AND workflow_name=\?/,
+      );
+    }
+    for (const name of ["claimForVersions", "nextWaitingForVersions"]) {
+      expect(plan(name), name).toMatch(/SEARCH queue USING INDEX queue_waiting_by_version \(version=\?/);
+    }
+    for (const name of names) expect(plan(name), name).not.toMatch(/SCAN queue\b/);
+  } finally {
+    db.close();
   }
 });
