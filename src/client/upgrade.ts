@@ -3,7 +3,7 @@
  * process has registered, once its log replays against it — what `npx stepwise upgrade <runId>`
  * does, with a client's World, payload keys and limits (the logic is `ops/upgrade.ts`).
  */
-import { type UpgradeResult, upgradeRun as upgrade } from "../ops/upgrade.ts";
+import type { UpgradeResult } from "../ops/upgrade.ts";
 import type { ClientContext } from "./context.ts";
 
 export type { UpgradeResult, UpgradeVerdict } from "../ops/upgrade.ts";
@@ -24,6 +24,9 @@ export async function upgradeRunIn(
   runId: string,
   options: UpgradeRunOptions = {},
 ): Promise<UpgradeResult> {
+  // Loaded on use: the replay check brings the sandbox and esbuild, which a process that never
+  // upgrades (the engine server) need not load.
+  const { upgradeRun: upgrade } = await import("../ops/upgrade.ts");
   return upgrade(
     {
       world: await context.world(),

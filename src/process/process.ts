@@ -14,7 +14,7 @@ import { setDefaultClient } from "../client/default.ts";
 import { guardExit } from "../runtime/graceful-exit.ts";
 import { type Limits, limitsFromEnv } from "../runtime/limits.ts";
 import { hasRegisteredWorkflows, onWorkflowsRegistered } from "../runtime/registry.ts";
-import { Worker, type WorkerOptions } from "../runtime/worker.ts";
+import type { Worker, WorkerOptions } from "../runtime/worker.ts";
 import { PLAINTEXT_NOTICE } from "../serde/keys.ts";
 import { createPayloadCodec, type PayloadCodec } from "../serde/payload.ts";
 import type { World } from "../world/types.ts";
@@ -155,6 +155,14 @@ function noticePlaintextOnce(): void {
   });
 }
 
+/**
+ * The worker's module, loaded when a worker starts: it brings the sandbox and esbuild, which a
+ * process that only starts and reads runs (the engine server, a client) never needs.
+ */
+function loadWorker(): Promise<typeof import("../runtime/worker.ts")> {
+  return import("../runtime/worker.ts");
+}
+
 /** Starts `created` as the process's worker, ending gracefully with the process (`graceful-exit.ts`). */
 function startInProcess(created: Worker): void {
   worker = created;
@@ -174,6 +182,7 @@ export async function ensureWorker(): Promise<void> {
     return;
   }
   const world = await getWorld();
+  const { Worker } = await loadWorker();
   if (worker !== undefined) return;
   startInProcess(new Worker({ ...workerOptions, world, payloads: getPayloadCodec(), limits: getLimits() }));
 }
@@ -186,6 +195,7 @@ export async function ensureWorker(): Promise<void> {
  */
 export async function driveOnly(runIds: readonly string[]): Promise<void> {
   const world = await getWorld();
+  const { Worker } = await loadWorker();
   if (worker !== undefined) return;
   startInProcess(
     new Worker({ ...workerOptions, world, payloads: getPayloadCodec(), limits: getLimits(), runIds }),

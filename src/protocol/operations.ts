@@ -139,6 +139,17 @@ export const operations = {
     obj(undefined, { runId: id(), owner: id(), leaseMs: int() }),
     obj(undefined, { acquired: bool(), run: runRecord }),
   ),
+  runsPickUp: op(
+    "runs/pick-up",
+    "Take a run's lease and read its log and inbox in one round trip: World.runs.pickUp (world/pick-up.ts). The log is left out when the run's seq equals knownSeq; neither is read when the run was not acquired or has ended.",
+    obj(undefined, { runId: id(), owner: id(), leaseMs: int(), knownSeq: opt(int()) }),
+    obj(undefined, {
+      acquired: bool(),
+      run: runRecord,
+      events: opt(list(eventRecord, { max: 1_000_000 })),
+      inbox: opt(list(inboxItem, { max: 1_000_000 })),
+    }),
+  ),
   runsRenew: op(
     "runs/renew",
     "Extend an owner's run leases: World.runs.renew.",

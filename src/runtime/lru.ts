@@ -22,6 +22,11 @@ export class LruCache<K, V> {
     }
   }
 
+  /** The value under `key`, left in place and not counted as a use. */
+  peek(key: K): V | undefined {
+    return this.#entries.get(key)?.value;
+  }
+
   take(key: K): V | undefined {
     const entry = this.#entries.get(key);
     this.#entries.delete(key);

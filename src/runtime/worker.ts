@@ -10,7 +10,10 @@
 import { PayloadDecryptionError } from "../serde/errors.ts";
 import { createPayloadCodec, type PayloadCodec } from "../serde/payload.ts";
 import { newOwnerId } from "../util/owner.ts";
+import type { EventRecord } from "../world/events.ts";
+import { pickUpRun } from "../world/pick-up.ts";
 import {
+  type InboxItem,
   type QueueFilter,
   type QueueMessage,
   type RunRecord,
@@ -444,8 +447,7 @@ export class Worker {
    * Whether a paused run's inbox asks to lift the pause: a resume (put while it was pausing), a
    * cancel or a restart's stop.
    */
-  async #pauseLifted(runId: string): Promise<boolean> {
-    const items = await this.world.inbox.list(runId);
+  #pauseLifted(items: readonly InboxItem[]): boolean {
     return items.some((item) => item.kind === "resume" || item.kind === "cancel" || item.kind === "restart");
   }
 
@@ -461,7 +463,11 @@ export class Worker {
       }
       this.#holdOff.delete(runId);
     }
-    const acquired = await world.runs.acquire(runId, owner, this.#options.leaseMs);
+    // One call over a remote World: the lease, the log (unless the cached sandbox has it) and the
+    // inbox (world/pick-up.ts).
+    const cachedSeq = this.#cache.peek(runId)?.seq;
+    active.inboxHinted = false;
+    const acquired = await pickUpRun(world, runId, owner, this.#options.leaseMs, cachedSeq);
     const run = acquired.run;
     if (!acquired.acquired) {
       // Another worker drives the run; it was told to look again. Keep our messages as a fallback
@@ -476,7 +482,8 @@ export class Worker {
       this.#cache.delete(runId);
       return;
     }
-    if (run.status === "paused" && !(await this.#pauseLifted(runId))) {
+    let inbox = acquired.inbox;
+    if (run.status === "paused" && !this.#pauseLifted(inbox ?? (await world.inbox.list(runId)))) {
       // Paused: what woke it (a hook payload, an event, a sleep's wake-up) waits for the resume,
       // which enqueues a wake-up of its own. Nothing to replay or run until then.
       await world.queue.ack(owner, active.anchors);
@@ -487,6 +494,7 @@ export class Worker {
         this.#onRun?.({ runId, workflowName: run.workflowName, outcome: "paused", stepsCompleted: 0 });
         return;
       }
+      inbox = undefined; // read before that ask: the driver reads the inbox itself
     }
     if (run.specVersion > SPEC_VERSION) {
       this.#warnOnce(
@@ -508,13 +516,9 @@ export class Worker {
       await this.#handBack(runId, active, this.#clock.now() + 5_000);
       return;
     }
-    // The inbox is read alongside the log (one round trip fewer before the first step over a
-    // remote World); the driver takes this read unless something was said of the inbox since.
-    active.inboxHinted = false;
-    const inboxRead = world.inbox.list(runId);
-    inboxRead.catch(() => undefined); // the driver reads again
-    const machine = await this.#machineFor(run);
-    const inbox = await inboxRead.catch(() => undefined);
+    // The inbox was read with the lease; the driver takes that read unless something was said of
+    // the inbox since (a paused run that was let go above: the driver reads the inbox itself).
+    const machine = await this.#machineFor(run, acquired.events);
     const driver = new RunDriver(
       machine,
       {
@@ -638,13 +642,14 @@ export class Worker {
     return this.#clock.now() + Math.min(60_000, 1_000 * 2 ** Math.min(count - 1, 6));
   }
 
-  async #machineFor(run: RunRecord): Promise<RunMachine> {
+  /** The run's machine: the cached one when it is up to date, else a replay of `read` (or of a fresh read). */
+  async #machineFor(run: RunRecord, read: EventRecord[] | undefined): Promise<RunMachine> {
     const cached = this.#cache.take(run.runId);
     if (cached !== undefined && cached.seq === run.seq && !cached.finished) {
       cached.bytes = run.payloadBytes;
       return cached;
     }
-    const events = await this.world.events.list(run.runId);
+    const events = read ?? (await this.world.events.list(run.runId));
     // Replayed with the code it is pinned to, which this worker stores if it is its own.
     const bundle = await bundleForRun(this.world, run.workflowName, events, this.#payloads);
     if (bundle !== undefined && bundle === getWorkflowBundle(run.workflowName))

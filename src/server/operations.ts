@@ -6,6 +6,7 @@
  */
 import { MAX_WAIT_MS, type operations, type RequestOf, type ResponseOf } from "../protocol/operations.ts";
 import type { NewEvent } from "../world/events.ts";
+import { pickUpRun } from "../world/pick-up.ts";
 import type { AppendRequest, ClaimOptions, CreateRunInput, PayloadRewrite, World } from "../world/types.ts";
 import type { Waiters } from "./waiters.ts";
 import { registeredVersions, type WorkerRegistry } from "./workers.ts";
@@ -75,6 +76,8 @@ export const implementations: Implementations = {
   runsList: async ({ filter }, { world }) => world.runs.list(filter === undefined ? {} : defined(filter)),
   runsWorkflowNames: async (_body, { world }) => ({ names: await world.runs.workflowNames() }),
   runsAcquire: async ({ runId, owner, leaseMs }, { world }) => world.runs.acquire(runId, owner, leaseMs),
+  runsPickUp: async ({ runId, owner, leaseMs, knownSeq }, { world }) =>
+    pickUpRun(world, runId, owner, leaseMs, knownSeq),
   runsRenew: async ({ owner, runIds, leaseMs }, { world }) => ({
     runIds: await world.runs.renew(owner, runIds, leaseMs),
   }),

@@ -37,6 +37,7 @@ export {
   TERMINAL_EVENT_TYPES,
   UPGRADED_SPEC_VERSION,
 } from "./events.ts";
+export { pickUpRun } from "./pick-up.ts";
 export {
   type AcquireResult,
   type AppendedRun,
@@ -65,6 +66,7 @@ export {
   type PayloadRewrite,
   type PayloadRewriteResult,
   type PayloadSlot,
+  type PickUpResult,
   type QueueFilter,
   type QueueMessage,
   RUN_STATUSES,

@@ -396,6 +396,13 @@ export interface AppendResult {
 
 export type AcquireResult = { acquired: true; run: RunRecord } | { acquired: false; run: RunRecord };
 
+/**
+ * What `runs.pickUp` answers: the acquire's result and, when the run was acquired and has not
+ * ended, what a worker reads before it replays: the run's log (left out when the caller already
+ * has it, see `knownSeq`) and its inbox.
+ */
+export type PickUpResult = AcquireResult & { events?: EventRecord[]; inbox?: InboxItem[] };
+
 /** Who did something: the operating-system user, the host and the process, as the process saw them. */
 export interface AuditActor {
   user: string;
@@ -537,6 +544,15 @@ export interface World {
      * `wakePending` survives a takeover: the new owner's first release is refused once.
      */
     acquire(runId: string, owner: string, leaseMs: number): Promise<AcquireResult>;
+    /**
+     * Optional: `acquire`, then — when the run was acquired and has not ended — its whole log
+     * (`events.list`) and its inbox (`inbox.list`), in one call. The log is left out when the run's
+     * `seq` equals `knownSeq` (the caller has it already). A World whose every call is a network
+     * round trip (the remote World) has it, so that a worker starts a run's first step one round
+     * trip sooner; elsewhere `pickUpRun` (world/pick-up.ts) makes the three calls. It answers what
+     * those calls would, read one after the other.
+     */
+    pickUp?(runId: string, owner: string, leaseMs: number, knownSeq?: number): Promise<PickUpResult>;
     /** Extends `owner`'s leases; returns the ids still held (the others were lost). */
     renew(owner: string, runIds: readonly string[], leaseMs: number): Promise<string[]>;
     /**

@@ -2,10 +2,12 @@
  * Conformance: run leases. `acquire` takes a free, expired or own lease and otherwise flags the run
  * (`wakePending`) for its holder; `renew` extends only leases still held; `release` and an append's
  * `releaseLease` give the lease back unless the run was asked for meanwhile; appends under an owner
- * are fenced by the lease.
+ * are fenced by the lease. `pickUpRun` (a World's own `runs.pickUp` where it has one) answers what
+ * acquire, `events.list` and `inbox.list` would.
  */
 import { describe, expect, it } from "vitest";
 import { LeaseLostError, RunNotFoundError } from "../../errors/world.ts";
+import { pickUpRun } from "../pick-up.ts";
 import { appendNext, createRun, expectReject, startedRun, stepStarted } from "./fixtures.ts";
 import { LONG, SHORT, TICK, type WorldContext } from "./harness.ts";
 
@@ -184,6 +186,46 @@ export function describeLeases(t: WorldContext): void {
       });
       expect(result.leaseReleased).toBe(true);
       expect((await t.world.runs.get(run.runId)).lease).toBeUndefined();
+    });
+
+    it("pickUp acquires, then reads the log and the inbox; at knownSeq it leaves the log out", async () => {
+      const run = await startedRun(t.world);
+      await appendNext(t.world, run.runId, [stepStarted("a")]);
+      await t.world.inbox.put({ runId: run.runId, kind: "cancel" });
+      const picked = await pickUpRun(t.world, run.runId, "owner-a", LONG);
+      expect(picked.acquired).toBe(true);
+      expect(picked.run.lease?.owner).toBe("owner-a");
+      expect(picked.events).toEqual(await t.world.events.list(run.runId));
+      expect(picked.events?.map((event) => event.seq)).toEqual([1, 2, 3]);
+      expect(picked.inbox).toEqual(await t.world.inbox.list(run.runId));
+      expect(picked.inbox?.map((item) => item.kind)).toEqual(["cancel"]);
+      const again = await pickUpRun(t.world, run.runId, "owner-a", LONG, picked.run.seq);
+      expect(again.acquired).toBe(true);
+      expect(again.events).toBeUndefined();
+      expect(again.inbox).toEqual(picked.inbox);
+      const stale = await pickUpRun(t.world, run.runId, "owner-a", LONG, 1);
+      expect(stale.events?.length).toBe(3);
+    });
+
+    it("pickUp of a run leased to another owner reads nothing and flags it like acquire", async () => {
+      const run = await startedRun(t.world);
+      await t.world.runs.acquire(run.runId, "owner-a", LONG);
+      const picked = await pickUpRun(t.world, run.runId, "owner-b", LONG);
+      expect(picked.acquired).toBe(false);
+      expect(picked.events).toBeUndefined();
+      expect(picked.inbox).toBeUndefined();
+      expect((await t.world.runs.get(run.runId)).wakePending).toBe(true);
+      await expectReject(pickUpRun(t.world, "wrun_missing", "owner-a", LONG), RunNotFoundError, true);
+    });
+
+    it("pickUp of an ended run takes the lease and reads nothing", async () => {
+      const run = await startedRun(t.world);
+      await appendNext(t.world, run.runId, [{ type: "run_completed", data: {} }]);
+      const picked = await pickUpRun(t.world, run.runId, "owner-a", LONG);
+      expect(picked.acquired).toBe(true);
+      expect(picked.run.status).toBe("completed");
+      expect(picked.events).toBeUndefined();
+      expect(picked.inbox).toBeUndefined();
     });
   });
 }

@@ -120,6 +120,13 @@ export function createRemoteWorld(options: RemoteWorldOptions): World {
         if (!result.acquired) hints.own(mark, { type: "inbox", runId });
         return result as Awaited<ReturnType<World["runs"]["acquire"]>>;
       },
+      async pickUp(runId, owner, leaseMs, knownSeq) {
+        const mark = hints.mark();
+        const body = knownSeq === undefined ? { runId, owner, leaseMs } : { runId, owner, leaseMs, knownSeq };
+        const result = await call(operations.runsPickUp, body);
+        if (!result.acquired) hints.own(mark, { type: "inbox", runId });
+        return result as Awaited<ReturnType<NonNullable<World["runs"]["pickUp"]>>>;
+      },
       async renew(owner, runIds, leaseMs) {
         return (await call(operations.runsRenew, { owner, runIds: [...runIds], leaseMs })).runIds;
       },

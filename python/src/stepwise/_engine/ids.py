@@ -1,0 +1,58 @@
+"""Deterministic ids and tokens of a run's calls, the same as the TypeScript engine derives.
+
+A step, wait or hook id is a ULID-shaped string: the run's creation time (10 Crockford base32
+characters) followed by 16 characters of HMAC-SHA256(seed, "<prefix>:<index>[:g<generation>]").
+Every replay derives the same ids, nobody without the seed can guess them, and a run driven by a
+Python worker has ids of the same shape as one driven by TypeScript (src/util/ids.ts).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Literal
+
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+CallPrefix = Literal["step", "wait", "hook"]
+
+
+def _base32(data: bytes, length: int) -> str:
+    out: list[str] = []
+    buffer = 0
+    bits = 0
+    for byte in data:
+        buffer = (buffer << 8) | byte
+        bits += 8
+        while bits >= 5 and len(out) < length:
+            out.append(CROCKFORD[(buffer >> (bits - 5)) & 31])
+            bits -= 5
+        buffer &= (1 << bits) - 1
+    return "".join(out)
+
+
+def encode_time(epoch_ms: int, length: int = 10) -> str:
+    """A time as ULID's leading characters: `length` Crockford base32 digits, most significant first."""
+    if epoch_ms < 0:
+        raise ValueError(f"a time must not be negative, got {epoch_ms}")
+    chars: list[str] = []
+    value = epoch_ms
+    for _ in range(length):
+        chars.append(CROCKFORD[value % 32])
+        value //= 32
+    return "".join(reversed(chars))
+
+
+def _mac(seed: str, text: str) -> bytes:
+    return hmac.new(seed.encode("utf-8"), text.encode("utf-8"), hashlib.sha256).digest()
+
+
+def derived_id(prefix: CallPrefix, seed: str, run_created_at: int, index: int, generation: int = 1) -> str:
+    """The id of the `index`-th call (from 0) of a run; calls after a restart mix in their generation."""
+    text = f"{prefix}:{index}:g{generation}" if generation > 1 else f"{prefix}:{index}"
+    return f"{prefix}_{encode_time(run_created_at)}{_base32(_mac(seed, text), 16)}"
+
+
+def derived_token(seed: str, index: int) -> str:
+    """The hook token of the `index`-th call when the workflow gives none: 160 bits, lower case."""
+    return _base32(_mac(seed, f"token:{index}"), 32).lower()
