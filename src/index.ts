@@ -26,6 +26,7 @@ export {
   RestartStepNotFoundError,
 } from "./errors/restart.ts";
 export {
+  AmbiguousWorkflowNameError,
   BatchTooLargeError,
   ConfigError,
   HookPayloadValidationError,
@@ -38,6 +39,7 @@ export {
   SerializationError,
   StepNotRegisteredError,
   StreamRangeError,
+  WorkflowNotFoundError,
   WorkflowNotRegisteredError,
   WorkflowRunCancelledError,
   WorkflowRunFailedError,

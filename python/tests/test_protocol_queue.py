@@ -1,7 +1,8 @@
 """The queue, worker registration and task leases through the protocol, against a real server.
 
 Long polls are answered by a write made while they wait: a claim by an enqueue, a task lease by
-a new run of the worker's workflow.
+a new run of the worker's workflow. A worker that registers versions is leased only runs pinned
+to them (or not pinned yet), and `workflows/list` names the workflows live workers registered.
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from helpers import create_run, new_id
+from dataclasses import replace
+
+from helpers import create_run, new_id, run_input
 
 from stepwise._protocol import (
     NewMessage,
@@ -113,3 +116,24 @@ async def test_a_cancelled_long_poll_leaves_the_client_usable(protocol_client: P
     assert [m.kind for m in claimed] == ["wake"]
     results = await asyncio.gather(*(client.runs_get(run.run_id) for _ in range(40)))
     assert {r.run_id for r in results} == {run.run_id}
+
+
+async def test_leases_and_claims_follow_the_runs_code_version(protocol_client: ProtocolClient) -> None:
+    client = protocol_client
+    workflow = new_id("py_versioned")
+    v1, v2 = new_id("v1"), new_id("v2")
+    one = await client.workers_register("python", [WorkerWorkflow(workflow, version=v1, digest="d1")])
+    two = await client.workers_register("python", [WorkerWorkflow(workflow, version=v2, digest="d2")])
+    assert workflow in await client.workflows_list()
+
+    pinned_one = (await client.runs_create(replace(run_input(workflow), bundle_hash=v1))).run
+    pinned_two = (await client.runs_create(replace(run_input(workflow), bundle_hash=v2))).run
+    assert [t.run_id for t in await client.tasks_lease(two.worker_id, 10, 30_000)] == [pinned_two.run_id]
+    assert [t.run_id for t in await client.tasks_lease(one.worker_id, 10, 30_000)] == [pinned_one.run_id]
+
+    # queue/claim and queue/next-available take the same filter: a run not pinned yet is anybody's.
+    unpinned = (await create_run(client, workflow)).run
+    assert await client.queue_next_available(versions=[v1], run_ids=[unpinned.run_id]) is not None
+    claimed = await client.queue_claim("owner-v", 10, 30_000, versions=[v1], workflows=[workflow])
+    assert [m.run_id for m in claimed] == [unpinned.run_id]
+    assert await client.queue_claim("owner-v", 10, 30_000, versions=[v2], workflows=[workflow]) == ()

@@ -8,7 +8,7 @@
 import type { SentEvent } from "../client/events.ts";
 import type { HookInfo } from "../client/hooks.ts";
 import type { Run } from "../client/run.ts";
-import type { StartArguments, StartableWorkflow, StartManyItem } from "../client/start.ts";
+import type { StartArguments, StartableWorkflow, StartManyItem, StartOptions } from "../client/start.ts";
 import type { UpgradeResult, UpgradeRunOptions } from "../client/upgrade.ts";
 import { processClient } from "../process/process.ts";
 import { registeredWorkflowIds } from "../runtime/registry.ts";
@@ -36,7 +36,14 @@ export { type ConfigureOptions, configure, getWorld, processClient, shutdown } f
  * `args` is an array of the workflow's arguments; a workflow without required parameters starts
  * with `start(workflow)`. With `{ id }` the run gets that id, and starting again with the same id
  * and workflow returns the existing run instead of starting another (idempotent).
+ * `workflow` may also be a name — a full id (`workflow//app.workflows.report//report`) or the
+ * plain function or class name (`start("report", [{ topic: "x" }])`) — found among the
+ * workflows registered here, those live workers registered with the server, and those with
+ * stored runs: that is how a workflow this process has no code for (a Python one) is started.
+ * Keyword arguments of a Python workflow travel as one trailing plain object.
  * Errors: `WorkflowNotRegisteredError` when `workflow` is not a registered workflow,
+ * `WorkflowNotFoundError` / `AmbiguousWorkflowNameError` (both `WorkflowNotRegisteredError`s)
+ * when a name matches no known workflow / several,
  * `InvalidRunIdError` for an id that is not 1 to 100 characters of `[A-Za-z0-9_.:-]`,
  * `RunIdConflictError` (a `ConflictError`) when the id is held by a run of another workflow,
  * `SerializationError` when the arguments cannot be stored, `PayloadTooLargeError` when they are
@@ -45,8 +52,17 @@ export { type ConfigureOptions, configure, getWorld, processClient, shutdown } f
 export function start<Args extends unknown[], Result>(
   workflow: StartableWorkflow<Args, Result>,
   ...rest: StartArguments<Args>
-): Promise<Run<Result>> {
-  return processClient().start(workflow, ...rest);
+): Promise<Run<Result>>;
+export function start<Result = unknown>(
+  workflow: string,
+  args?: readonly unknown[],
+  options?: StartOptions,
+): Promise<Run<Result>>;
+export function start(workflow: unknown, ...rest: unknown[]): Promise<Run<unknown>> {
+  return (processClient().start as (workflow: unknown, ...rest: unknown[]) => Promise<Run<unknown>>)(
+    workflow,
+    ...rest,
+  );
 }
 
 /**
@@ -55,13 +71,22 @@ export function start<Args extends unknown[], Result>(
  * follows `start()`'s rules (an id already held by a run of this workflow returns that run), and
  * the batch is all or nothing: when any item is refused, no run is started. At most
  * `MAX_START_BATCH` (1000) items, whose arguments together fit in one payload (50 MB by default);
- * split longer lists. Errors: those of `start()`, naming the item, and `BatchTooLargeError`.
+ * split longer lists. `workflow` may be a name, as for `start()`. Errors: those of `start()`,
+ * naming the item, and `BatchTooLargeError`.
  */
 export function startMany<Args extends unknown[], Result>(
   workflow: StartableWorkflow<Args, Result>,
   items: readonly StartManyItem<Args>[],
-): Promise<Run<Result>[]> {
-  return processClient().startMany(workflow, items);
+): Promise<Run<Result>[]>;
+export function startMany<Result = unknown>(
+  workflow: string,
+  items: readonly { args?: readonly unknown[]; id?: string }[],
+): Promise<Run<Result>[]>;
+export function startMany(workflow: unknown, items: readonly unknown[]): Promise<Run<unknown>[]> {
+  return (processClient().startMany as (workflow: unknown, items: unknown) => Promise<Run<unknown>[]>)(
+    workflow,
+    items,
+  );
 }
 
 /** A handle on an existing run. Reading from it fails with `RunNotFoundError` if there is none. */

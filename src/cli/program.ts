@@ -134,7 +134,7 @@ export function buildProgram(done: (code: number) => void): Command {
     .command("start")
     .summary("start a run and print its id")
     .description(
-      'Starts a run of <workflow> and prints its run id. <workflow> is the function name ("order"), <file>//<name>, or the full id (workflow//workflows/order.ts//order).',
+      'Starts a run of <workflow> and prints its run id. <workflow> is the function name ("order"), <file>//<name>, or the full id (workflow//workflows/order.ts//order). A name is looked up among the workflows loaded here, those live workers registered with the server (STEPWISE_WORLD=http://…), and those with runs, so a workflow this project has no code for (a Python one) starts too; its worker runs it.',
     )
     .argument("<workflow>", "the workflow to start")
     .addArgument(
@@ -166,12 +166,15 @@ export function buildProgram(done: (code: number) => void): Command {
           "with an in-process worker executes it. With --wait, progress goes to stderr and the\n" +
           "result to stdout; the exit code is 1 if the run failed or was cancelled. With --id, a\n" +
           "run of the same workflow that already has the id is not started again: its id is\n" +
-          "printed (with --wait, its result), and stderr says it existed.",
+          "printed (with --wait, its result), and stderr says it existed. For a workflow whose code\n" +
+          "is not loaded here (a Python workflow), --wait waits for its worker to run it.\n" +
+          "Keyword arguments of a Python workflow are one trailing JSON object.",
         [
           "npx stepwise start order",
           "npx stepwise start order '[\"order-1\", 3]' --wait",
           "npx stepwise start order '[\"order-1\"]' --id order:1",
           "npx stepwise start workflows/order.ts//order --load workflows/order.ts --json",
+          'npx stepwise start ai_content_workflow \'[{"topic": "x"}]\' --wait',
         ],
       ),
     )

@@ -22,6 +22,7 @@ import {
   type StartableWorkflow,
   type StartedRun,
   type StartManyItem,
+  type StartOptions,
   startItem,
   startManyItems,
   startRuns,
@@ -29,6 +30,7 @@ import {
 import type { SealContext } from "./store.ts";
 import { type UpgradeResult, type UpgradeRunOptions, upgradeRunIn } from "./upgrade.ts";
 import { DEFAULT_WEBHOOK_TIMEOUT_MS, resumeWebhookIn } from "./webhooks.ts";
+import { resolveWorkflowName } from "./workflow-name.ts";
 
 /** A client of one World: see the file header. */
 export class Client {
@@ -64,19 +66,32 @@ export class Client {
    * `args` is an array of the workflow's arguments; a workflow without required parameters starts
    * with `start(workflow)`. With `{ id }` the run gets that id, and starting again with the same id
    * and workflow returns the existing run instead of starting another (idempotent).
+   * `workflow` may also be a name: a full id (`workflow//app.workflows.report//report`) or the
+   * plain function or class name (`"report"`), found among the workflows the deployment knows
+   * (`workflow-name.ts`) — a workflow this process has no code for, a Python one, starts that
+   * way, unpinned (the worker that starts it pins it). Keyword arguments of a Python workflow
+   * travel as one trailing plain object: `start("report", [{ topic: "x" }])`.
    * Errors: `WorkflowNotRegisteredError` when `workflow` is not a registered workflow,
+   * `WorkflowNotFoundError` / `AmbiguousWorkflowNameError` (both `WorkflowNotRegisteredError`s)
+   * when a name matches no known workflow / several,
    * `InvalidRunIdError` for an id that is not 1 to 100 characters of `[A-Za-z0-9_.:-]`,
    * `RunIdConflictError` (a `ConflictError`) when the id is held by a run of another workflow,
    * `SerializationError` when the arguments cannot be stored, `PayloadTooLargeError` when they are
    * over the per-payload limit. None writes anything.
    */
-  async start<Args extends unknown[], Result>(
+  start<Args extends unknown[], Result>(
     workflow: StartableWorkflow<Args, Result>,
     ...rest: StartArguments<Args>
-  ): Promise<Run<Result>> {
-    const workflowId = resolveWorkflowId(workflow, this.#context.clientOnly());
+  ): Promise<Run<Result>>;
+  start<Result = unknown>(
+    workflow: string,
+    args?: readonly unknown[],
+    options?: StartOptions,
+  ): Promise<Run<Result>>;
+  async start(workflow: unknown, ...rest: unknown[]): Promise<Run<unknown>> {
+    const workflowId = await this.#workflowId(workflow);
     const [started] = await this.startRuns(workflowId, [startItem(workflowId, rest)]);
-    return (started as StartedRun).run as Run<Result>;
+    return (started as StartedRun).run;
   }
 
   /**
@@ -85,16 +100,36 @@ export class Client {
    * item follows `start()`'s rules (an id already held by a run of this workflow returns that
    * run), and the batch is all or nothing: when any item is refused, no run is started. At most
    * `MAX_START_BATCH` (1000) items, whose arguments together fit in one payload (50 MB by
-   * default); split longer lists. Errors: those of `start()`, naming the item, and
-   * `BatchTooLargeError`.
+   * default); split longer lists. `workflow` may be a name, as for `start()`. Errors: those of
+   * `start()`, naming the item, and `BatchTooLargeError`.
    */
-  async startMany<Args extends unknown[], Result>(
+  startMany<Args extends unknown[], Result>(
     workflow: StartableWorkflow<Args, Result>,
     items: readonly StartManyItem<Args>[],
-  ): Promise<Run<Result>[]> {
-    const workflowId = resolveWorkflowId(workflow, this.#context.clientOnly());
+  ): Promise<Run<Result>[]>;
+  startMany<Result = unknown>(
+    workflow: string,
+    items: readonly { args?: readonly unknown[]; id?: string }[],
+  ): Promise<Run<Result>[]>;
+  async startMany(workflow: unknown, items: unknown): Promise<Run<unknown>[]> {
+    const workflowId = await this.#workflowId(workflow);
     const started = await this.startRuns(workflowId, startManyItems(workflowId, items));
-    return started.map(({ run }) => run as Run<Result>);
+    return started.map(({ run }) => run);
+  }
+
+  /** The full id of what `start()` was given: a workflow (or its reference), or a name. */
+  #workflowId(workflow: unknown): Promise<string> | string {
+    if (typeof workflow === "string") return resolveWorkflowName(this.#context, workflow);
+    return resolveWorkflowId(workflow, this.#context.clientOnly());
+  }
+
+  /**
+   * The full workflow id `name` means (a full id as it is, or a plain name found among the
+   * workflows the deployment knows; see `start()`): `POST /runs` and `npx stepwise start` resolve
+   * names with it. `WorkflowNotFoundError`, `AmbiguousWorkflowNameError`.
+   */
+  resolveWorkflowName(name: string): Promise<string> {
+    return resolveWorkflowName(this.#context, name);
   }
 
   /**
@@ -199,6 +234,12 @@ export interface ClientOptions {
   payloads?: PayloadCodec;
   /** Payload size limits; default `STEPWISE_MAX_PAYLOAD_BYTES` / `STEPWISE_MAX_RUN_BYTES`. */
   limits?: Limits;
+  /**
+   * The workflows live workers registered with the deployment's server, when the World does not
+   * tell them (`World.workers`): `npx stepwise server` passes its registry, so its run API finds
+   * a Python workflow by its plain name. Default: the World's, or none.
+   */
+  liveWorkflows?: () => Promise<readonly string[]>;
 }
 
 /**
@@ -216,5 +257,6 @@ export function createClient(options: ClientOptions): Client {
     limits: () => limits,
     used: async () => {},
     clientOnly: () => true,
+    ...(options.liveWorkflows === undefined ? {} : { liveWorkflows: options.liveWorkflows }),
   });
 }

@@ -26,4 +26,10 @@ export interface ClientContext {
    * loaded (by reference), which the workers that have their code run.
    */
   clientOnly(): boolean;
+  /**
+   * The full ids of the workflows live workers registered with the deployment's server, when the
+   * client knows them otherwise than through its World (`World.workers`): the server's own run
+   * API passes its registry. Used to find a workflow by its plain name (`workflow-name.ts`).
+   */
+  liveWorkflows?(): Promise<readonly string[]>;
 }

@@ -14,6 +14,31 @@ export class WorkflowNotRegisteredError extends StepwiseError {
   static override readonly code: string = define("WORKFLOW_NOT_REGISTERED");
 }
 
+/**
+ * `start("name", …)` named a workflow nobody knows: not registered in this process, not registered
+ * by a live worker with the server, and with no stored runs. `known` lists the full ids that are.
+ */
+export class WorkflowNotFoundError extends WorkflowNotRegisteredError {
+  static override readonly code: string = define("WORKFLOW_NOT_FOUND", WorkflowNotRegisteredError.code);
+  /** The workflow ids the deployment knows, sorted. */
+  readonly known: readonly string[];
+  constructor(message: string, known: readonly string[] = [], options?: StepwiseErrorOptions) {
+    super(message, options);
+    this.known = known;
+  }
+}
+
+/** `start("name", …)` named more than one known workflow; `matches` are their full ids. */
+export class AmbiguousWorkflowNameError extends WorkflowNotRegisteredError {
+  static override readonly code: string = define("WORKFLOW_NAME_AMBIGUOUS", WorkflowNotRegisteredError.code);
+  /** The full ids the name matches, sorted. */
+  readonly matches: readonly string[];
+  constructor(message: string, matches: readonly string[] = [], options?: StepwiseErrorOptions) {
+    super(message, options);
+    this.matches = matches;
+  }
+}
+
 /** A workflow called a step whose body is not registered in this process. */
 export class StepNotRegisteredError extends StepwiseError {
   static override readonly code: string = define("STEP_NOT_REGISTERED");

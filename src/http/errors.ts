@@ -16,6 +16,7 @@ import {
   RestartStepNotFoundError,
 } from "../errors/restart.ts";
 import {
+  AmbiguousWorkflowNameError,
   ConfigError,
   InvalidRunIdError,
   InvalidStreamNameError,
@@ -40,6 +41,8 @@ function knownProblem(error: unknown): HttpProblem | undefined {
   if (RunNotFoundError.is(error)) return new HttpProblem(404, RunNotFoundError.code, message);
   if (HookNotFoundError.is(error)) return new HttpProblem(404, HookNotFoundError.code, message);
   if (NotFoundError.is(error)) return new HttpProblem(404, NotFoundError.code, message);
+  if (AmbiguousWorkflowNameError.is(error))
+    return new HttpProblem(409, AmbiguousWorkflowNameError.code, message);
   if (WorkflowNotRegisteredError.is(error))
     return new HttpProblem(404, WorkflowNotRegisteredError.code, message);
   if (RunFinishedError.is(error)) return new HttpProblem(409, RunFinishedError.code, message);

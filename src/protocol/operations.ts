@@ -80,6 +80,7 @@ const runsFilter = obj("ListRunsFilter", {
 const queueFilter = {
   workflows: opt(list(id(), { max: 10_000 })),
   runIds: opt(list(id(), { max: 10_000 })),
+  versions: opt(list(str({ max: 1024 }), { max: 10_000 })),
 };
 
 const workerWorkflow = obj("WorkerWorkflow", {
@@ -399,9 +400,15 @@ export const operations = {
     none(),
     obj(undefined, { workers: list(workerRecord, { max: 100_000 }) }),
   ),
+  workflowsList: op(
+    "workflows/list",
+    "The full ids of the workflows that live workers registered, sorted, each once: how a client without a workflow's code finds it by its plain name (World.workers.workflows).",
+    none(),
+    obj(undefined, { workflows: list(id(), { max: 100_000 }) }),
+  ),
   tasksLease: op(
     "tasks/lease",
-    "Lease tasks for a registered worker: claims due messages of the workflows it registered (and only those), leased to the workerId; a long poll of up to waitMs. Refreshes the registration.",
+    "Lease tasks for a registered worker: claims due messages of the workflows it registered (and only those), leased to the workerId; a long poll of up to waitMs. When every workflow it registered names a version, only messages of runs pinned to one of those versions or not pinned yet (the worker that starts a run pins it with run_started.bundleHash). Refreshes the registration.",
     obj(undefined, {
       workerId: id(),
       limit: int(),

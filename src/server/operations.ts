@@ -9,7 +9,7 @@ import type { NewEvent } from "../world/events.ts";
 import { pickUpRun } from "../world/pick-up.ts";
 import type { AppendRequest, ClaimOptions, CreateRunInput, PayloadRewrite, World } from "../world/types.ts";
 import type { Waiters } from "./waiters.ts";
-import type { WorkerRegistry } from "./workers.ts";
+import { registeredVersions, type WorkerRegistry } from "./workers.ts";
 
 type Operations = typeof operations;
 
@@ -43,7 +43,11 @@ async function claimWaiting(
 ): Promise<ResponseOf<Operations["queueClaim"]>> {
   const { world, waiters, signal } = context;
   const deadline = Date.now() + Math.min(waitMs ?? 0, MAX_WAIT_MS);
-  const filter = defined({ workflows: options.workflows, runIds: options.runIds });
+  const filter = defined({
+    workflows: options.workflows,
+    runIds: options.runIds,
+    versions: options.versions,
+  });
   for (;;) {
     const listening = waiters.listen((n) => n.type === "queue", signal);
     try {
@@ -157,10 +161,13 @@ export const implementations: Implementations = {
   auditList: async (filter, { world }) => world.audit.list(defined(filter)),
   workersRegister: async (registration, { workers }) => ({ worker: workers.register(defined(registration)) }),
   workersList: async (_body, { workers }) => ({ workers: workers.list() }),
+  workflowsList: async (_body, { workers }) => ({ workflows: workers.workflows() }),
   tasksLease: async ({ workerId, limit, leaseMs, runIds, waitMs }, context) => {
     const worker = context.workers.touch(workerId);
     const options: ClaimOptions = { limit, leaseMs, workflows: worker.workflows.map((w) => w.name) };
     if (runIds !== undefined) options.runIds = runIds;
+    const versions = registeredVersions(worker);
+    if (versions !== undefined) options.versions = versions;
     return claimWaiting(context, workerId, options, waitMs);
   },
 };

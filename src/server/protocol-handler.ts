@@ -44,6 +44,8 @@ export interface ProtocolHandler {
   stats(): { waiting: number; streams: number; workers: number };
   /** Ends every long poll and notification stream (a graceful shutdown calls this first). */
   close(): void;
+  /** The full ids of the workflows live workers registered, sorted (the run API resolves names with them). */
+  workflows(): string[];
 }
 
 const JSON_HEADERS = {
@@ -309,6 +311,7 @@ export function createProtocolHandler(options: ProtocolHandlerOptions): Protocol
     listener,
     prefix,
     stats: () => ({ waiting: waiters.size, streams: streams.size, workers: workers.list().length }),
+    workflows: () => workers.workflows(),
     close: () => {
       waiters.close();
       for (const end of [...streams]) end();

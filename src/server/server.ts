@@ -19,7 +19,10 @@ import { createProtocolHandler, type ProtocolHandler } from "./protocol-handler.
 export interface ServerOptions {
   /** The World every route serves. */
   world: World;
-  /** The client the run API writes through; default a client of `world` (`createClient`). */
+  /**
+   * The client the run API writes through; default a client of `world` (`createClient`) that
+   * knows the workflows workers registered with this server (for starting them by name).
+   */
   client?: Client;
   /** Interface to listen on (default 127.0.0.1: this machine only). */
   host?: string;
@@ -50,7 +53,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const protocol = createProtocolHandler({ world, ...(secret === undefined ? {} : { secret }) });
   const api = createHandler({
     basePath: "/stepwise",
-    client: options.client ?? createClient({ world }),
+    // Its run API finds a workflow by name among those the workers registered here, too.
+    client: options.client ?? createClient({ world, liveWorkflows: async () => protocol.workflows() }),
     ...(secret === undefined ? {} : { secret }),
   });
   const serveProtocol = protocol.listener;

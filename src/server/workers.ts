@@ -98,9 +98,33 @@ export class WorkerRegistry {
     return worker;
   }
 
+  /** The full ids of the workflows live workers registered, sorted, each once. */
+  workflows(now = Date.now()): string[] {
+    const names = new Set<string>();
+    for (const worker of this.list(now)) for (const workflow of worker.workflows) names.add(workflow.name);
+    return [...names].sort();
+  }
+
   /** The live workers, oldest registration first. */
   list(now = Date.now()): RegisteredWorker[] {
     this.#sweep(now);
     return [...this.#workers.values()];
   }
+}
+
+/**
+ * The code versions a worker can replay, for its task leases (`QueueFilter.versions`): those of
+ * its workflows when every one names a version (a Python worker: a hash of its workflow code), so
+ * it is only handed runs pinned to one of them or not pinned yet; undefined when any workflow
+ * names none (the worker replays whatever version a run is pinned to, as a TypeScript worker
+ * does with the bundles stored in the World).
+ */
+export function registeredVersions(worker: Pick<RegisteredWorker, "workflows">): string[] | undefined {
+  if (worker.workflows.length === 0) return undefined;
+  const versions = new Set<string>();
+  for (const workflow of worker.workflows) {
+    if (workflow.version === undefined) return undefined;
+    versions.add(workflow.version);
+  }
+  return [...versions];
 }

@@ -175,6 +175,17 @@ export interface QueueFilter {
    * --wait`) passes them, so it never claims, and never executes, another run.
    */
   runIds?: readonly string[];
+  /**
+   * Only messages whose run is pinned to one of these code versions (`RunRecord.bundleHash`), or
+   * not pinned yet; every message when omitted. With `workflows` or `runIds` too, a message must
+   * match each. A worker that can replay only some versions of its workflows (a Python worker:
+   * its version is a hash of its code) passes them, so it is never handed a run it cannot replay;
+   * an unpinned run is taken by whichever worker starts it, which pins it (`run_started.bundleHash`).
+   * A message follows its run's pin as it changes (`run_started`, `run_upgraded`, in the same
+   * transaction), and Worlds index messages by version so that a backlog of other versions'
+   * messages is never scanned.
+   */
+  versions?: readonly string[];
 }
 
 export interface ClaimOptions extends QueueFilter {
@@ -624,7 +635,8 @@ export interface World {
      * Claims up to `limit` messages, oldest `availableAt` first, leasing them to `owner` for
      * `leaseMs`: waiting messages that are due, and claimed messages whose lease expired (they
      * were due when first claimed; their `availableAt` is not looked at again). With `workflows`,
-     * only messages whose run's workflow is in the list are claimed (see `ClaimOptions.workflows`).
+     * only messages whose run's workflow is in the list are claimed (see `ClaimOptions.workflows`);
+     * with `versions`, only those of runs pinned to one of them or not pinned yet.
      */
     claim(owner: string, options: ClaimOptions): Promise<QueueMessage[]>;
     /** Deletes messages leased to `owner`; ids not leased to `owner` are ignored. */
@@ -635,7 +647,7 @@ export interface World {
     extend(owner: string, messageIds: readonly string[], leaseMs: number): Promise<string[]>;
     /**
      * When the next message becomes claimable: now or earlier if one is due, undefined if none.
-     * With `workflows`, only messages a claim with the same filter could take count, so a worker
+     * With a filter, only messages a claim with the same filter could take count, so a worker
      * never arms a timer for (or spins on) messages it can never claim.
      */
     nextAvailableAt(filter?: QueueFilter): Promise<number | undefined>;
@@ -743,6 +755,20 @@ export interface World {
      * `runId`; paginated like `runs.list` (the cursor is an `auditId`; an unknown one gives an empty page).
      */
     list(filter?: ListAuditFilter): Promise<Page<AuditEntry>>;
+  };
+
+  /**
+   * Optional: the workers a Stepwise server knows (`workers/register` of the worker protocol). A
+   * World over a server (the remote World) has it; a World that is only storage leaves it out, and
+   * the conformance suite does not ask for it.
+   */
+  workers?: {
+    /**
+     * The full ids of the workflows that live workers registered with the server, sorted, each
+     * once (a Python worker's workflows among them): how a client that has no code for a workflow
+     * finds it by its plain name (`start("ai_content_workflow", …)`).
+     */
+    workflows(): Promise<string[]>;
   };
 
   /** Subscribes to change hints (see `WorldNotification`); returns the unsubscribe function. */

@@ -4,7 +4,7 @@
  * that has nothing to suppress, so a call that wrongly type-checks fails the typecheck.
  * A workflow that needs arguments cannot be started without them; one that needs none starts
  * with `start(wf)`. Options (`{ id }`) come after the arguments; `startMany` items follow the same
- * rules.
+ * rules. A workflow may also be started by name: any arguments, an unknown result.
  */
 import { type Run, start, startMany } from "../../src/api/index.ts";
 import type { WorkflowReference } from "../../src/runtime/registry.ts";
@@ -90,4 +90,26 @@ export async function startTypeTests(): Promise<void> {
   await startMany(signup, [["ada@example.com"]]);
   // @ts-expect-error nightly takes no arguments
   await startMany(nightly, [{ args: ["x"] }]);
+
+  // By name (a workflow without code here, e.g. a Python one): any arguments, an unknown result
+  // unless the caller says which; keyword arguments are one trailing object.
+  const content: Run<unknown> = await start("ai_content_workflow", [{ topic: "x" }]);
+  void content;
+  const typed: Run<{ title: string }> = await start<{ title: string }>("ai_content_workflow", [
+    { topic: "x" },
+  ]);
+  void typed;
+  await start("workflow//app.workflows.nightly//nightly");
+  await start("ai_content_workflow", [], { id: "content:1" });
+  // @ts-expect-error the arguments are an array
+  await start("ai_content_workflow", { topic: "x" });
+  // @ts-expect-error unknown option
+  await start("ai_content_workflow", [], { runId: "x" });
+  const named: Run<unknown>[] = await startMany("ai_content_workflow", [
+    { args: [{ topic: "a" }], id: "a" },
+    {},
+  ]);
+  void named;
+  // @ts-expect-error the items are objects
+  await startMany("ai_content_workflow", [[{ topic: "a" }]]);
 }

@@ -447,6 +447,58 @@ describe("postgres World: schema and migrations", () => {
     }
   });
 
+  it("upgrades to 014: old messages are claimed by their run's version, and follow a new pin", async () => {
+    const schema = nextSchema();
+    await schemaAt(
+      schema,
+      MIGRATIONS.findIndex((migration) => migration.version === 14),
+    );
+    const s = `"${schema}"`;
+    const [v1, v2] = ["1".repeat(64), "2".repeat(64)];
+    for (const [runId, hash] of [
+      ["wrun_v1", v1],
+      ["wrun_v2", v2],
+      ["wrun_none", null],
+    ] as const) {
+      await admin.query(
+        `INSERT INTO ${s}.runs (run_id, workflow_name, status, seq, spec_version, seed, created_at, updated_at, payload_bytes, bundle_hash)
+         VALUES ($1, 'old/workflow', 'pending', 1, 4, 'seed', 1, 1, 1, $2)`,
+        [runId, hash],
+      );
+      await admin.query(
+        `INSERT INTO ${s}.events (run_id, seq, type, data, payload, created_at)
+         VALUES ($1, 1, 'run_created', '{}'::jsonb, '\\x00'::bytea, 1)`,
+        [runId],
+      );
+      await admin.query(
+        `INSERT INTO ${s}.queue (message_id, run_id, kind, available_at, created_at)
+         VALUES ($1, $2, 'start', 1, 1)`,
+        [`msg_${runId}`, runId],
+      );
+    }
+    const world = await createPostgresWorld({ connectionString: url, schema });
+    try {
+      expect(await versions(schema)).toEqual(ALL_VERSIONS);
+      const forV1 = await world.queue.claim("w1", { limit: 10, leaseMs: 60_000, versions: [v1] });
+      expect(forV1.map((m) => m.messageId).sort()).toEqual(["msg_wrun_none", "msg_wrun_v1"]);
+      // The unpinned run's worker pins it to v1: its message, released, is v1's alone now.
+      await world.events.append({
+        runId: "wrun_none",
+        expectedSeq: 1,
+        events: [{ type: "run_started", data: { bundleHash: v1 } }],
+      });
+      await world.queue.release("w1", "msg_wrun_none");
+      expect(await world.queue.claim("w2", { limit: 10, leaseMs: 60_000, versions: [v2] })).toMatchObject([
+        { messageId: "msg_wrun_v2" },
+      ]);
+      expect(await world.queue.claim("w1", { limit: 10, leaseMs: 60_000, versions: [v1] })).toMatchObject([
+        { messageId: "msg_wrun_none" },
+      ]);
+    } finally {
+      await world.close();
+    }
+  });
+
   it("with migrate: false, an unmigrated schema is refused, saying to run the migration", async () => {
     const schema = nextSchema();
     const error = await expectReject(

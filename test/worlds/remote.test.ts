@@ -7,10 +7,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, expect } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { operations } from "../../src/protocol/operations.ts";
 import { describeWorldConformance } from "../../src/world/testing/index.ts";
-import { createRemoteWorld } from "../../src/worlds/remote/index.ts";
+import { createRemoteWorld, protocolBase } from "../../src/worlds/remote/index.ts";
 
 const SCRIPT = fileURLToPath(new URL("../helpers/protocol-worlds.mjs", import.meta.url));
 const secret = randomBytes(24).toString("hex");
@@ -68,3 +68,34 @@ function remoteConformance(kind: "memory" | "local"): void {
 }
 
 remoteConformance("memory");
+
+// Beyond the suite (a storage World has no workers): the workflows live workers registered.
+it("World.workers.workflows lists the workflows live workers registered, each once", async () => {
+  const made = await fetch(`${control}/new?kind=memory`, { method: "POST" });
+  const { url } = (await made.json()) as { url: string };
+  const world = createRemoteWorld({ url, secret });
+  try {
+    expect(await world.workers?.workflows()).toEqual([]);
+    for (const workflows of [
+      [{ name: "workflow//app.workflows.report//report", version: "v1", digest: "d1" }],
+      [
+        { name: "workflow//app.workflows.report//report", version: "v2", digest: "d2" },
+        { name: "workflow//b//b" },
+      ],
+    ]) {
+      const response = await fetch(`${protocolBase(url)}/workers/register`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${secret}`, "content-type": "application/json" },
+        body: JSON.stringify({ language: "python", workflows }),
+      });
+      expect(response.status).toBe(200);
+    }
+    expect(await world.workers?.workflows()).toEqual([
+      "workflow//app.workflows.report//report",
+      "workflow//b//b",
+    ]);
+  } finally {
+    await world.close();
+    await fetch(`${control}/drop/${/\/w\/(\d+)\//.exec(url)?.[1]}`, { method: "POST" });
+  }
+});

@@ -1,7 +1,8 @@
 /**
  * `stepwise start <workflow> [json-args] [--id <id>]`: starts a run (under the given id, or an
  * existing run of the workflow with that id, said on stderr) and prints its id. With `--wait` the run is
- * driven in this process, and only it (other waiting runs are left to workers): what it is doing
+ * driven in this process, and only it (other waiting runs are left to workers; a workflow whose
+ * code is not loaded here, a Python one, is left to its worker and only waited for): what it is doing
  * shows on stderr as it goes (`cli/progress.ts`), and the result goes to stdout; a failed or
  * cancelled run exits 1.
  */
@@ -9,9 +10,9 @@ import { configure, getRun, getWorld, processClient, shutdown } from "../../api/
 import type { StartedRun } from "../../client/start.ts";
 import { WorkflowRunCancelledError, WorkflowRunFailedError } from "../../errors/runtime.ts";
 import { discoverWorkflowFiles, loadWorkflowFiles } from "../../ops/load.ts";
-import { findWorkflowId } from "../../ops/resolve-workflow.ts";
 import { describeProgress } from "../../ops/run-state.ts";
 import { driveOnly } from "../../process/process.ts";
+import { registeredWorkflowIds } from "../../runtime/registry.ts";
 import { note, print } from "../output.ts";
 import { startProgress } from "../progress.ts";
 
@@ -33,14 +34,16 @@ export async function run(name: string, json: unknown, options: StartCommandOpti
   configure({ inProcessWorker: false });
   try {
     await loadWorkflowFiles(options.load ?? discoverWorkflowFiles());
-    const workflowId = findWorkflowId(name);
-    const [started] = await processClient().startRuns(workflowId, [{ args, id: options.id }]);
+    const client = processClient();
+    const workflowId = await client.resolveWorkflowName(name);
+    const [started] = await client.startRuns(workflowId, [{ args, id: options.id }]);
     const { run: handle, created, status } = started as StartedRun;
     if (!created)
       note(
         `Run ${handle.runId} of ${workflowId} already exists (status: ${status}): nothing new was started.`,
       );
-    if (options.wait) await driveOnly([handle.runId]);
+    // A workflow without code here (a Python one) is left to its worker: --wait only waits.
+    if (options.wait && registeredWorkflowIds().includes(workflowId)) await driveOnly([handle.runId]);
     if (!options.wait) {
       print(options.json ? JSON.stringify({ runId: handle.runId, created }) : handle.runId);
       return 0;

@@ -1,13 +1,13 @@
 /**
- * `POST /runs` starts a run of a registered workflow (by name or full id) with JSON arguments,
- * under a generated id or the client's (idempotent); `GET /runs/:runId` describes a run. Starting
- * validates everything (body, workflow, id, arguments) before the run is written, through the
- * same `startRuns` as `start()`, so a refused request leaves no trace.
+ * `POST /runs` starts a run of a workflow (by name or full id) with JSON arguments, under a
+ * generated id or the client's (idempotent); `GET /runs/:runId` describes a run. The name is
+ * resolved among the workflows the deployment knows (`Client.resolveWorkflowName`: registered in
+ * the serving process, registered by live workers with the server, or with stored runs), so a
+ * server without a workflow's code — a Python workflow's — starts it too. Starting validates
+ * everything (body, workflow, id, arguments) before the run is written, through the same
+ * `startRuns` as `start()`, so a refused request leaves no trace.
  */
-import { listWorkflows } from "../../api/index.ts";
 import type { StartedRun } from "../../client/start.ts";
-import { WorkflowNotRegisteredError } from "../../errors/runtime.ts";
-import { findWorkflowId } from "../../ops/resolve-workflow.ts";
 import { startRunBody } from "../bodies.ts";
 import { readJsonBody } from "../body.ts";
 import type { ResolvedOptions } from "../options.ts";
@@ -15,25 +15,17 @@ import { jsonResponse } from "../problem.ts";
 import type { RouteContext } from "../router.ts";
 import { runView } from "./run-view.ts";
 
-/** The full id of the workflow a client named; `WorkflowNotRegisteredError` (404) otherwise. */
-function resolveWorkflow(name: string): string {
-  if (listWorkflows().length === 0) {
-    throw new WorkflowNotRegisteredError(
-      `No workflows are registered in the process serving this API, so "${name}" cannot be started. Import the workflow files (compiled, or through stepwise-workflows/register) in the server before it handles requests.`,
-    );
-  }
-  return findWorkflowId(name);
-}
-
 /**
  * `POST /runs` `{ workflow, args?, id? }` → 201 `{ runId, workflowName, status, created: true }`
  * with a Location; when `id` names an existing run of the same workflow, 200 with that run's
  * status and `created: false` (nothing is started). 400 INVALID_RUN_ID for a malformed id, 409
- * RUN_ID_CONFLICT for an id held by another workflow.
+ * RUN_ID_CONFLICT for an id held by another workflow; 404 WORKFLOW_NOT_REGISTERED for a name no
+ * known workflow has (the message lists the known ones), 409 WORKFLOW_NAME_AMBIGUOUS for a name
+ * several have (the message names them).
  */
 export async function startRun({ request, options }: RouteContext<ResolvedOptions>): Promise<Response> {
   const body = await readJsonBody(request, startRunBody, options.maxBodyBytes);
-  const workflowId = resolveWorkflow(body.workflow);
+  const workflowId = await options.client.resolveWorkflowName(body.workflow);
   const [started] = await options.client.startRuns(workflowId, [{ args: body.args ?? [], id: body.id }]);
   const { run, created, status } = started as StartedRun;
   return jsonResponse(

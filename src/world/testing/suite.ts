@@ -27,6 +27,7 @@ import { describeProjections } from "./projections.ts";
 import { describeQueue } from "./queue.ts";
 import { describeQueueFilter } from "./queue-filter.ts";
 import { describeQueueRuns } from "./queue-runs.ts";
+import { describeQueueVersions } from "./queue-versions.ts";
 import { describeRestart } from "./restart.ts";
 import { describeRuns } from "./runs.ts";
 import { describeStreams } from "./streams.ts";
@@ -47,6 +48,7 @@ export function describeWorldConformance(name: string, makeWorld: MakeWorld): vo
     describeQueue(context);
     describeQueueFilter(context);
     describeQueueRuns(context);
+    describeQueueVersions(context);
     describeInbox(context);
     describeEvents(context);
     describeStreams(context);

@@ -282,6 +282,28 @@ UPDATE runs SET bundle_hash = (
   ORDER BY e.seq DESC LIMIT 1);
 `,
   },
+  {
+    version: 12,
+    name: "claims filtered by version",
+    sql: `
+-- Each message carries the code version its run is pinned to (runs.bundle_hash; '' while the run
+-- is not pinned), so a claim for the versions a worker can replay reads only their messages
+-- (queue.claim's QueueFilter.versions): a backlog of another version's messages is never scanned.
+-- Inserts fill it from runs (statements.ts); the trigger below moves a run's messages along when
+-- its pin changes (run_started, run_upgraded), in the same transaction as the append.
+ALTER TABLE queue ADD COLUMN version TEXT NOT NULL DEFAULT '';
+UPDATE queue SET version = coalesce((SELECT r.bundle_hash FROM runs r WHERE r.run_id = queue.run_id), '');
+-- claim and nextAvailableAt with versions (and workflows): the due waiting messages of each
+-- version and workflow, oldest first (claimed ones are found through queue_leased_by_owner).
+CREATE INDEX queue_waiting_by_version ON queue (version, workflow_name, available_at, message_id)
+  WHERE lease_owner IS NULL;
+CREATE TRIGGER queue_version_follows_run AFTER UPDATE OF bundle_hash ON runs
+  WHEN NEW.bundle_hash IS NOT OLD.bundle_hash
+BEGIN
+  UPDATE queue SET version = coalesce(NEW.bundle_hash, '') WHERE run_id = NEW.run_id;
+END;
+`,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce(

@@ -4,7 +4,8 @@
  * message. When a message is due follows the wall clock (`available_at`: a delay is a wall-clock
  * promise); its lease runs on the monotonic clock (`lease-clock.ts`), and a message leased to a
  * process on this host that has certainly died is claimable at once. Each message carries its
- * run's workflow, indexed, so a claim for some workflows reads only theirs.
+ * run's workflow and code version, indexed, so a claim for some workflows or versions reads only
+ * theirs.
  */
 
 import { RunNotFoundError } from "../../errors/world.ts";
@@ -43,6 +44,20 @@ function workflowsJson(workflows: readonly string[]): string {
   return lastWorkflowsJson;
 }
 
+/**
+ * `QueueFilter.versions` as the JSON text the statements take, '' (runs not pinned yet) added.
+ * Remembered by identity as `workflowsJson` is.
+ */
+let lastVersions: readonly string[] | undefined;
+let lastVersionsJson = '[""]';
+function versionsJson(versions: readonly string[]): string {
+  if (versions !== lastVersions) {
+    lastVersions = versions;
+    lastVersionsJson = JSON.stringify(["", ...versions.filter((version) => version !== "")]);
+  }
+  return lastVersionsJson;
+}
+
 /** JSON list of the owners of unexpired message leases that are dead processes on this host. */
 function deadLeaseOwners(ctx: LocalContext): string {
   const dead = ctx.sql.leaseOwners.all().filter((owner) => ctx.isOwnerDead(owner));
@@ -64,16 +79,30 @@ export function createQueue(ctx: LocalContext): World["queue"] {
       if (messages.length > 0) ctx.notifier.emit({ type: "queue" });
     },
 
-    async claim(owner, { limit, leaseMs, workflows, runIds }) {
+    async claim(owner, { limit, leaseMs, workflows, runIds, versions }) {
       ctx.enter();
       const rows = ctx.write(() => {
         const at = ctx.now();
         const dead = deadLeaseOwners(ctx);
         const lease = ctx.leases.take(leaseMs);
         const params = { owner, ...lease, now: at, dead, limit: Math.max(0, limit) };
+        const versionList = versions === undefined ? null : versionsJson(versions);
         if (runIds !== undefined) {
           const workflowList = workflows === undefined ? null : workflowsJson(workflows);
-          return sql.claimForRuns.all({ ...params, runs: JSON.stringify(runIds), workflows: workflowList });
+          return sql.claimForRuns.all({
+            ...params,
+            runs: JSON.stringify(runIds),
+            workflows: workflowList,
+            versions: versionList,
+          });
+        }
+        if (versionList !== null) {
+          if (workflows === undefined) return sql.claimForVersions.all({ ...params, versions: versionList });
+          return sql.claimForVersionsAndWorkflows.all({
+            ...params,
+            versions: versionList,
+            workflows: workflowsJson(workflows),
+          });
         }
         if (workflows === undefined) return sql.claim.all(params);
         return sql.claimFor.all({ ...params, workflows: workflowsJson(workflows) });
@@ -115,10 +144,23 @@ export function createQueue(ctx: LocalContext): World["queue"] {
       return ctx.read(() => {
         const now = ctx.now();
         const dead = deadLeaseOwners(ctx);
+        const versions = filter.versions === undefined ? null : versionsJson(filter.versions);
         if (filter.runIds !== undefined) {
-          const mine = { runs: JSON.stringify(filter.runIds), workflows: workflows ?? null };
+          const mine = { runs: JSON.stringify(filter.runIds), workflows: workflows ?? null, versions };
           const waiting = sql.nextWaitingForRuns.get(mine) ?? null;
           const leased = sql.nextLeasedForRuns.get({ ...mine, now, dead }) ?? null;
+          if (waiting === null) return leased ?? undefined;
+          return leased === null ? waiting : Math.min(waiting, leased);
+        }
+        if (versions !== null) {
+          const waiting =
+            (workflows === undefined
+              ? sql.nextWaitingForVersions.get({ versions })
+              : sql.nextWaitingForVersionsAndWorkflows.get({ versions, workflows })) ?? null;
+          const leased =
+            (workflows === undefined
+              ? sql.nextLeasedForVersions.get({ now, dead, versions })
+              : sql.nextLeasedForVersionsAndWorkflows.get({ now, dead, versions, workflows })) ?? null;
           if (waiting === null) return leased ?? undefined;
           return leased === null ? waiting : Math.min(waiting, leased);
         }

@@ -1,7 +1,7 @@
 /**
  * The local World's statements for claims limited to some runs (`QueueFilter.runIds`): a process
  * that drives only the runs it started (`npx stepwise start --wait`) claims their messages through
- * `queue_by_run` and never touches another run's. An optional workflow list narrows them further.
+ * `queue_by_run` and never touches another run's. Optional workflow and version lists narrow them further.
  * Kept apart from `statements.ts` (the hot paths) and spread into its set.
  */
 import type { MessageRow } from "../sql/rows.ts";
@@ -19,6 +19,8 @@ export interface RunClaimParams {
   runs: string;
   /** A JSON list of workflows, or null for any. */
   workflows: string | null;
+  /** A JSON list of versions ('' among them: runs not pinned yet), or null for any. */
+  versions: string | null;
 }
 
 /** The run-limited statements, prepared with `prep`; `columns` and `expired` are statements.ts's. */
@@ -28,7 +30,8 @@ export function prepareRunClaimStatements(
   expired: string,
 ) {
   const mine = `run_id IN (SELECT value FROM json_each(@runs))
-    AND (@workflows IS NULL OR workflow_name IN (SELECT value FROM json_each(@workflows)))`;
+    AND (@workflows IS NULL OR workflow_name IN (SELECT value FROM json_each(@workflows)))
+    AND (@versions IS NULL OR version IN (SELECT value FROM json_each(@versions)))`;
   return {
     /** `claim` for the runs in `@runs`: their due waiting messages and expired claims, oldest first. */
     claimForRuns: prep<[RunClaimParams], MessageRow>(
@@ -44,12 +47,15 @@ export function prepareRunClaimStatements(
        RETURNING ${columns}`,
     ),
     /** `nextWaiting` for the runs in `@runs`. */
-    nextWaitingForRuns: prep<[{ runs: string; workflows: string | null }], number | null>(
+    nextWaitingForRuns: prep<
+      [{ runs: string; workflows: string | null; versions: string | null }],
+      number | null
+    >(
       `SELECT min(available_at) FROM queue INDEXED BY queue_by_run WHERE lease_owner IS NULL AND ${mine}`,
     ).pluck(),
     /** `nextLeased` for the runs in `@runs`. */
     nextLeasedForRuns: prep<
-      [{ now: number; dead: string; runs: string; workflows: string | null }],
+      [{ now: number; dead: string; runs: string; workflows: string | null; versions: string | null }],
       number | null
     >(
       `SELECT min(CASE WHEN lease_owner IN (SELECT value FROM json_each(@dead)) THEN @now

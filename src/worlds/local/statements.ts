@@ -17,6 +17,7 @@ import type {
   WaitRow,
 } from "../sql/rows.ts";
 import { prepareRunClaimStatements } from "./run-claim-statements.ts";
+import { prepareVersionClaimStatements } from "./version-claim-statements.ts";
 
 /** The part of better-sqlite3's Statement the World uses (a name declaration files can spell). */
 export interface Stmt<P extends unknown[], R = unknown> {
@@ -291,7 +292,10 @@ export function prepareStatements(db: Database.Database) {
     waitingWithKey: prep<[dedupeKey: string], number>(
       "SELECT 1 FROM queue WHERE dedupe_key = ? AND lease_owner IS NULL LIMIT 1",
     ).pluck(),
-    /** The message carries its run's workflow (for filtered claims); a missing run fails NOT NULL. */
+    /**
+     * The message carries its run's workflow and version (for filtered claims); a missing run fails
+     * NOT NULL.
+     */
     insertMessage: prep<
       [
         messageId: string,
@@ -303,8 +307,9 @@ export function prepareStatements(db: Database.Database) {
         sameRunId: string,
       ]
     >(
-      `INSERT INTO queue (message_id, run_id, kind, dedupe_key, available_at, created_at, workflow_name)
-       VALUES (?, ?, ?, ?, ?, ?, (SELECT workflow_name FROM runs WHERE run_id = ?))`,
+      `INSERT INTO queue (message_id, run_id, kind, dedupe_key, available_at, created_at, workflow_name, version)
+       SELECT ?, ?, ?, ?, ?, ?, r.workflow_name, coalesce(r.bundle_hash, '')
+       FROM (SELECT 1) LEFT JOIN runs r ON r.run_id = ?`,
     ),
     /** Owners holding unexpired message leases (some may be dead processes). */
     leaseOwners: prep<[], string>(
@@ -419,6 +424,7 @@ export function prepareStatements(db: Database.Database) {
          WHERE lease_owner IS NOT NULL AND workflow_name IN (SELECT value FROM json_each(@workflows))`,
     ).pluck(),
     ...prepareRunClaimStatements(prep, MESSAGE_COLUMNS, LEASE_EXPIRED),
+    ...prepareVersionClaimStatements(prep, MESSAGE_COLUMNS, LEASE_EXPIRED),
     runMessages: prep<[runId: string], MessageRow>(
       `SELECT ${MESSAGE_COLUMNS} FROM queue WHERE run_id = ? ORDER BY rowid`,
     ),

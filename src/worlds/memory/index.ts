@@ -138,12 +138,24 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
       return name !== undefined && names.has(name);
     };
   };
-  /** A `QueueFilter` (workflows and runs) as a predicate on messages. */
+  /** `QueueFilter.versions` as a predicate on messages: runs pinned to one of them, or not pinned. */
+  const versionFilter = (versions: readonly string[] | undefined): ((message: QueueMessage) => boolean) => {
+    if (versions === undefined) return () => true;
+    const hashes = new Set(versions);
+    return (message) => {
+      const entry = runs.get(message.runId);
+      if (entry === undefined) return false;
+      return entry.run.bundleHash === undefined || hashes.has(entry.run.bundleHash);
+    };
+  };
+  /** A `QueueFilter` (workflows, runs and versions) as a predicate on messages. */
   const queueFilter = (filter: QueueFilter): ((message: QueueMessage) => boolean) => {
     const byWorkflow = workflowFilter(filter.workflows);
-    if (filter.runIds === undefined) return byWorkflow;
-    const ids = new Set(filter.runIds);
-    return (message) => ids.has(message.runId) && byWorkflow(message);
+    const byVersion = versionFilter(filter.versions);
+    const ids = filter.runIds === undefined ? undefined : new Set(filter.runIds);
+    if (ids === undefined && filter.versions === undefined) return byWorkflow;
+    return (message) =>
+      (ids === undefined || ids.has(message.runId)) && byWorkflow(message) && byVersion(message);
   };
 
   /** Writes a new run: its record, its `run_created` event and (unless imported) its start message. */

@@ -14,6 +14,7 @@
  * clock of the processes involved: a delay is a wall-clock promise.
  */
 import { createHash } from "node:crypto";
+import { createVersionQueries } from "./version-queries.ts";
 
 export interface Statement {
   name?: string;
@@ -85,8 +86,9 @@ export function createQueries(s: string) {
          INSERT INTO ${s}.events (run_id, seq, type, data, payload, created_at)
          SELECT run_id, 1, 'run_created', $6::jsonb, $7::bytea, $5 FROM run),
        start AS (
-         INSERT INTO ${s}.queue (message_id, run_id, kind, dedupe_key, available_at, created_at, workflow_name)
-         SELECT $8, run_id, 'start', 'start:' || run_id, $5, $9, $2 FROM run
+         INSERT INTO ${s}.queue (message_id, run_id, kind, dedupe_key, available_at, created_at, workflow_name,
+                                 version)
+         SELECT $8, run_id, 'start', 'start:' || run_id, $5, $9, $2, coalesce($6::jsonb->>'bundleHash', '') FROM run
          ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL AND lease_owner IS NULL DO NOTHING)
        SELECT run_id, pg_notify($10, $11) FROM run`,
     ),
@@ -112,8 +114,10 @@ export function createQueries(s: string) {
          INSERT INTO ${s}.events (run_id, seq, type, data, payload, created_at)
          SELECT i.run_id, 1, 'run_created', i.data, i.input, i.created_at FROM input i JOIN run USING (run_id)),
        start AS (
-         INSERT INTO ${s}.queue (message_id, run_id, kind, dedupe_key, available_at, created_at, workflow_name)
-         SELECT i.message_id, i.run_id, 'start', 'start:' || i.run_id, i.created_at, $10, i.workflow_name
+         INSERT INTO ${s}.queue (message_id, run_id, kind, dedupe_key, available_at, created_at, workflow_name,
+                                 version)
+         SELECT i.message_id, i.run_id, 'start', 'start:' || i.run_id, i.created_at, $10, i.workflow_name,
+                coalesce(i.data->>'bundleHash', '')
          FROM input i JOIN run USING (run_id)
          ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL AND lease_owner IS NULL DO NOTHING)
        SELECT run_id FROM run`,
@@ -223,9 +227,11 @@ export function createQueries(s: string) {
        missing AS (
          SELECT m.run FROM m WHERE NOT EXISTS (SELECT 1 FROM ${s}.runs r WHERE r.run_id = m.run) LIMIT 1),
        ins AS (
-         INSERT INTO ${s}.queue (message_id, run_id, kind, dedupe_key, available_at, created_at, workflow_name)
-         SELECT m.id, m.run, m.kind, m.key, coalesce(m.at, $2::bigint), $2::bigint,
-                (SELECT r.workflow_name FROM ${s}.runs r WHERE r.run_id = m.run) FROM m
+         INSERT INTO ${s}.queue (message_id, run_id, kind, dedupe_key, available_at, created_at, workflow_name,
+                                 version)
+         SELECT m.id, m.run, m.kind, m.key, coalesce(m.at, $2::bigint), $2::bigint, r.workflow_name,
+                coalesce(r.bundle_hash, '')
+         FROM m JOIN ${s}.runs r ON r.run_id = m.run
          WHERE NOT EXISTS (SELECT 1 FROM missing)
          ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL AND lease_owner IS NULL DO NOTHING)
        SELECT (SELECT run FROM missing) AS missing,
@@ -287,8 +293,8 @@ export function createQueries(s: string) {
                  q.lease_owner, q.lease_expires_at, q.created_at, (SELECT now FROM c) AS clock_now`,
     ),
     /**
-     * `claim` for the runs in $6 (a JSON array), and only the workflows in $7 (a JSON array, or
-     * NULL for any), the other parameters as `claim`'s: read through `queue_by_run`, so another
+     * `claim` for the runs in $6 (a JSON array), and only the workflows in $7 and the versions in
+     * $8 (JSON arrays, or NULL for any), the other parameters as `claim`'s: read through `queue_by_run`, so another
      * run's messages are never looked at (`QueueFilter.runIds`).
      */
     claimForRuns: named(
@@ -298,6 +304,7 @@ export function createQueries(s: string) {
          SELECT message_id FROM ${s}.queue
          WHERE run_id IN (SELECT value FROM jsonb_array_elements_text($6::jsonb))
            AND ($7::jsonb IS NULL OR workflow_name IN (SELECT value FROM jsonb_array_elements_text($7::jsonb)))
+           AND ($8::jsonb IS NULL OR version IN (SELECT value FROM jsonb_array_elements_text($8::jsonb)))
            AND ((lease_owner IS NULL AND available_at <= $1::bigint)
              OR (lease_owner IS NOT NULL AND lease_expires_at <= (SELECT now FROM c)))
          ORDER BY available_at, message_id LIMIT $2 FOR UPDATE SKIP LOCKED)
@@ -356,17 +363,20 @@ export function createQueries(s: string) {
                       WHERE lease_owner IS NOT NULL AND workflow_name = w.name)) FROM w)
            - ${clock(2)} + $1::bigint) AS next`,
     ),
-    /** `nextAvailableAt` for the runs in $3 and the workflows in $4 (JSON arrays; $4 NULL: any). */
+    /** `nextAvailableAt` for the runs in $3, the workflows in $4 and the versions in $5 (JSON
+     *  arrays; $4, $5 NULL: any). */
     nextAvailableAtForRuns: named(
       "next_available_at_for_runs",
       `WITH m AS (
          SELECT available_at, lease_owner, lease_expires_at FROM ${s}.queue
          WHERE run_id IN (SELECT value FROM jsonb_array_elements_text($3::jsonb))
-           AND ($4::jsonb IS NULL OR workflow_name IN (SELECT value FROM jsonb_array_elements_text($4::jsonb))))
+           AND ($4::jsonb IS NULL OR workflow_name IN (SELECT value FROM jsonb_array_elements_text($4::jsonb)))
+           AND ($5::jsonb IS NULL OR version IN (SELECT value FROM jsonb_array_elements_text($5::jsonb))))
        SELECT least(
          (SELECT min(available_at) FROM m WHERE lease_owner IS NULL),
          (SELECT min(lease_expires_at) FROM m WHERE lease_owner IS NOT NULL) - ${clock(2)} + $1::bigint) AS next`,
     ),
+    ...createVersionQueries(s, named, clock),
     /** $1 run id, $2 lease clock. */
     runMessages: named(
       "run_messages",
@@ -427,7 +437,7 @@ export function createQueries(s: string) {
     putInbox: named(
       "put_inbox",
       `WITH run AS (
-         SELECT run_id, status, payload_bytes, workflow_name FROM ${s}.runs WHERE run_id = $1 FOR UPDATE),
+         SELECT run_id, status, payload_bytes, workflow_name, bundle_hash FROM ${s}.runs WHERE run_id = $1 FOR UPDATE),
        ok AS (
          SELECT run_id FROM run WHERE status NOT IN ('completed', 'failed', 'cancelled')
            AND ($10::bigint IS NULL OR payload_bytes + coalesce(octet_length($5::bytea), 0) <= $10::bigint)),
@@ -439,8 +449,9 @@ export function createQueries(s: string) {
          UPDATE ${s}.runs SET payload_bytes = payload_bytes + coalesce(octet_length($5::bytea), 0)
          WHERE run_id IN (SELECT run_id FROM item)),
        message AS (
-         INSERT INTO ${s}.queue (message_id, run_id, kind, available_at, created_at, workflow_name)
-         SELECT $7, run_id, 'inbox', $6::bigint, $6::bigint, (SELECT workflow_name FROM run) FROM item)
+         INSERT INTO ${s}.queue (message_id, run_id, kind, available_at, created_at, workflow_name, version)
+         SELECT $7, run_id, 'inbox', $6::bigint, $6::bigint, (SELECT workflow_name FROM run),
+                (SELECT coalesce(bundle_hash, '') FROM run) FROM item)
        SELECT (SELECT status FROM run) AS status, (SELECT payload_bytes FROM run) AS payload_bytes,
               EXISTS (SELECT 1 FROM item) AS stored, (SELECT pg_notify($8, $9) FROM item) AS notified`,
     ),

@@ -4,8 +4,8 @@
  * LOCKED (concurrent claimers pass over each other's rows instead of waiting or double-claiming)
  * and leases them; a claim whose lease ran out is claimable again. When a message is due follows
  * the caller's wall clock; its lease, the database's (see `queries.ts`). A claim for some
- * workflows reads only their messages (each message carries its run's workflow, indexed; migration
- * 007). Dedupe keys are a partial unique index over waiting messages. Every enqueue and release
+ * workflows or code versions reads only their messages (each message carries its run's workflow
+ * and version, indexed; migrations 007 and 014). Dedupe keys are a partial unique index over waiting messages. Every enqueue and release
  * notifies the queue.
  */
 import { RunNotFoundError } from "../../errors/world.ts";
@@ -16,6 +16,12 @@ import type { PgContext } from "./context.ts";
 
 /** Postgres's unique_violation: a waiting message took the released message's dedupe key meanwhile. */
 const UNIQUE_VIOLATION = "23505";
+
+/** `QueueFilter.versions` as the JSON array the statements take, '' (runs not pinned yet) added. */
+function versionsJson(versions: readonly string[] | undefined): string | null {
+  if (versions === undefined) return null;
+  return JSON.stringify(["", ...versions.filter((version) => version !== "")]);
+}
 
 export function createQueue(ctx: PgContext): World["queue"] {
   const { q } = ctx;
@@ -47,21 +53,28 @@ export function createQueue(ctx: PgContext): World["queue"] {
       ctx.notifier.emit({ type: "queue" });
     },
 
-    async claim(owner, { limit, leaseMs, workflows, runIds }) {
+    async claim(owner, { limit, leaseMs, workflows, runIds, versions }) {
       ctx.enter();
       if (limit <= 0 || workflows?.length === 0 || runIds?.length === 0) return [];
       const values = [ctx.now(), Math.floor(limit), owner, leaseMs, ctx.leaseClock()];
       const workflowList = workflows === undefined ? null : JSON.stringify(workflows);
+      const versionList = versionsJson(versions);
+      type Row = MessageRow & { clock_now: string };
       const rows =
         runIds !== undefined
-          ? await ctx.query<MessageRow & { clock_now: string }>(q.claimForRuns, [
+          ? await ctx.query<Row>(q.claimForRuns, [
               ...values,
               JSON.stringify(runIds),
               workflowList,
+              versionList,
             ])
-          : workflowList === null
-            ? await ctx.query<MessageRow & { clock_now: string }>(q.claim, values)
-            : await ctx.query<MessageRow & { clock_now: string }>(q.claimFor, [...values, workflowList]);
+          : versionList !== null
+            ? workflowList === null
+              ? await ctx.query<Row>(q.claimForVersions, [...values, versionList])
+              : await ctx.query<Row>(q.claimForVersionsAndWorkflows, [...values, versionList, workflowList])
+            : workflowList === null
+              ? await ctx.query<Row>(q.claim, values)
+              : await ctx.query<Row>(q.claimFor, [...values, workflowList]);
       return rows
         .map(toMessage)
         .sort((a, b) => a.availableAt - b.availableAt || (a.messageId < b.messageId ? -1 : 1));
@@ -105,19 +118,30 @@ export function createQueue(ctx: PgContext): World["queue"] {
       if (workflows?.length === 0 || runIds?.length === 0) return undefined;
       const values = [ctx.now(), ctx.leaseClock()];
       const workflowList = workflows === undefined ? null : JSON.stringify(workflows);
+      const versionList = versionsJson(filter.versions);
+      type Row = { next: string | number | null };
       const [row] =
         runIds !== undefined
-          ? await ctx.query<{ next: string | number | null }>(q.nextAvailableAtForRuns, [
+          ? await ctx.query<Row>(q.nextAvailableAtForRuns, [
               ...values,
               JSON.stringify(runIds),
               workflowList,
+              versionList,
             ])
-          : workflowList === null
-            ? await ctx.query<{ next: string | number | null }>(q.nextAvailableAt, values)
-            : await ctx.query<{ next: string | number | null }>(q.nextAvailableAtFor, [
-                ...values,
-                workflowList,
-              ]);
+          : versionList !== null
+            ? workflowList === null
+              ? await ctx.query<Row>(q.nextAvailableAtForVersions, [...values, versionList])
+              : await ctx.query<Row>(q.nextAvailableAtForVersionsAndWorkflows, [
+                  ...values,
+                  versionList,
+                  workflowList,
+                ])
+            : workflowList === null
+              ? await ctx.query<{ next: string | number | null }>(q.nextAvailableAt, values)
+              : await ctx.query<{ next: string | number | null }>(q.nextAvailableAtFor, [
+                  ...values,
+                  workflowList,
+                ]);
       return row?.next == null ? undefined : num(row.next);
     },
 

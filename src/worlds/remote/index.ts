@@ -201,6 +201,7 @@ export function createRemoteWorld(options: RemoteWorldOptions): World {
         };
         if (options.workflows !== undefined) body.workflows = [...options.workflows];
         if (options.runIds !== undefined) body.runIds = [...options.runIds];
+        if (options.versions !== undefined) body.versions = [...options.versions];
         return (await call(operations.queueClaim, body)).messages;
       },
       async ack(owner, messageIds) {
@@ -220,9 +221,10 @@ export function createRemoteWorld(options: RemoteWorldOptions): World {
           .messageIds;
       },
       async nextAvailableAt(filter = {}) {
-        const body: { workflows?: string[]; runIds?: string[] } = {};
+        const body: RequestOf<typeof operations.queueNextAvailable> = {};
         if (filter.workflows !== undefined) body.workflows = [...filter.workflows];
         if (filter.runIds !== undefined) body.runIds = [...filter.runIds];
+        if (filter.versions !== undefined) body.versions = [...filter.versions];
         return (await call(operations.queueNextAvailable, body)).at;
       },
       async list(runId) {
@@ -299,6 +301,11 @@ export function createRemoteWorld(options: RemoteWorldOptions): World {
       },
       async list(filter = {}) {
         return call(operations.auditList, filter);
+      },
+    },
+    workers: {
+      async workflows() {
+        return (await call(operations.workflowsList, {})).workflows;
       },
     },
     subscribe(listener) {

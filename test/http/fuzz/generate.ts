@@ -6,6 +6,7 @@
  * request ever names a webhook token, so any change to an existing run is a bug, not a legitimate
  * call. Requests with the right secret do read existing runs through the read-only routes.
  */
+import { isFullWorkflowId } from "../../../src/client/workflow-name.ts";
 import type { Random } from "./random.ts";
 
 /** What the fuzzer knows about the World it attacks. */
@@ -213,7 +214,10 @@ function json(random: Random, depth: number): unknown {
   }
 }
 
-/** A workflow name that is not registered (starting a registered one would be a real change). */
+/**
+ * A workflow name that is not registered, nor a full id (starting a registered one, or one by its
+ * full id, would be a real change).
+ */
 function workflowName(random: Random, t: Targets): string {
   const name = random.pick([
     random.string(random.int(30)),
@@ -222,6 +226,8 @@ function workflowName(random: Random, t: Targets): string {
     "workflow//",
     "",
   ]);
+  // A full id is taken as it is (a workflow without code here, e.g. a Python one): never send one.
+  if (isFullWorkflowId(name)) return `x${name}`;
   return t.workflowNames.some((known) => known === name || known.endsWith(`//${name}`))
     ? `${name}-not`
     : name;

@@ -117,11 +117,18 @@ class _Flag:
         return req_bool(obj, self.key)
 
 
-def _queue_filter(body: JsonObject, workflows: Sequence[str] | None, run_ids: Sequence[str] | None) -> None:
+def _queue_filter(
+    body: JsonObject,
+    workflows: Sequence[str] | None,
+    run_ids: Sequence[str] | None,
+    versions: Sequence[str] | None = None,
+) -> None:
     if workflows is not None:
         body["workflows"] = list(workflows)
     if run_ids is not None:
         body["runIds"] = list(run_ids)
+    if versions is not None:
+        body["versions"] = list(versions)
 
 
 class ProtocolClient:
@@ -354,11 +361,15 @@ class ProtocolClient:
         *,
         workflows: Sequence[str] | None = None,
         run_ids: Sequence[str] | None = None,
+        versions: Sequence[str] | None = None,
         wait_ms: int | None = None,
     ) -> tuple[QueueMessage, ...]:
-        """Claims up to `limit` due messages for `owner`; with `wait_ms`, a long poll (≤ 60 s)."""
+        """Claims up to `limit` due messages for `owner`; with `wait_ms`, a long poll (≤ 60 s).
+
+        `versions`: only messages of runs pinned to one of these code versions, or not pinned yet.
+        """
         body: JsonObject = {"owner": owner, "limit": limit, "leaseMs": lease_ms}
-        _queue_filter(body, workflows, run_ids)
+        _queue_filter(body, workflows, run_ids, versions)
         put(body, "waitMs", wait_ms)
         return await self._call("queue/claim", body, _messages, wait_ms)
 
@@ -378,11 +389,15 @@ class ProtocolClient:
         return await self._call("queue/extend", body, _StrList("messageIds"))
 
     async def queue_next_available(
-        self, *, workflows: Sequence[str] | None = None, run_ids: Sequence[str] | None = None
+        self,
+        *,
+        workflows: Sequence[str] | None = None,
+        run_ids: Sequence[str] | None = None,
+        versions: Sequence[str] | None = None,
     ) -> int | None:
         """When the next message becomes claimable (epoch ms), or None when there is none."""
         body: JsonObject = {}
-        _queue_filter(body, workflows, run_ids)
+        _queue_filter(body, workflows, run_ids, versions)
 
         def decode(obj: JsonObject) -> int | None:
             return opt_int(obj, "at")
@@ -540,6 +555,13 @@ class ProtocolClient:
             return tuple(WorkerRecord.from_wire(as_obj(w, "workers")) for w in req_list(obj, "workers"))
 
         return await self._call("workers/list", {}, decode)
+
+    async def workflows_list(self) -> tuple[str, ...]:
+        """The full ids of the workflows live workers registered, sorted, each once.
+
+        How a client without a workflow's code finds it by its plain name.
+        """
+        return await self._call("workflows/list", {}, _StrList("workflows"))
 
     async def tasks_lease(
         self,

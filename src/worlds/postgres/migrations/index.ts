@@ -16,6 +16,7 @@ import * as m010 from "./010-events.ts";
 import * as m011 from "./011-restarts.ts";
 import * as m012 from "./012-bundles.ts";
 import * as m013 from "./013-run-versions.ts";
+import * as m014 from "./014-claims-by-version.ts";
 
 export interface Migration {
   version: number;
@@ -37,6 +38,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 11, name: m011.name, sql: m011.sql },
   { version: 12, name: m012.name, sql: m012.sql },
   { version: 13, name: m013.name, sql: m013.sql },
+  { version: 14, name: m014.name, sql: m014.sql },
 ];
 
 export const LATEST_VERSION: number = MIGRATIONS.reduce((latest, m) => Math.max(latest, m.version), 0);
