@@ -30,6 +30,7 @@ from ._api.vercel import (
     start,
     time_ns,
 )
+from ._api.streams import StreamWriter, get_writable
 from ._engine.step_context import StepInfo
 from .errors import FatalError, RetryableError
 
@@ -48,6 +49,8 @@ __all__ = [
     "Workflows",
     "get_run",
     "get_step_metadata",
+    "get_writable",
+    "StreamWriter",
     "now",
     "random",
     "sleep",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from .._base import StepwiseError
@@ -70,12 +70,7 @@ def workflow_name_of(workflow: object) -> tuple[str, bool]:
             return definition.id, True
         if workflow.startswith("workflow//"):
             return workflow, False
-        known = sorted(definition.name for definition in workflows().values())
-        raise WorkflowNotFoundError(
-            f'No workflow named "{workflow}" is registered in this process. Import the module that '
-            "defines it, or pass its full id (workflow//<module>//<name>) to start a workflow whose "
-            f"code runs elsewhere. Known here: {', '.join(known) or 'none'}."
-        )
+        return workflow, False  # a plain name this process does not have: resolved by the server
     workflow_id = getattr(workflow, "__stepwise_workflow__", None)
     if isinstance(workflow_id, str):
         return workflow_id, True
@@ -119,6 +114,8 @@ class Client:
     async def start_many(self, workflow: object, items: Sequence[tuple[Sequence[object], str | None]]) -> list[Run]:
         """Starts one run per `(args, id)` item, in one transaction, all or nothing."""
         name, ours = workflow_name_of(workflow)
+        if not ours and not name.startswith("workflow//"):
+            name = await self.resolve(name)
         inputs = []
         encrypted = self.payloads.key_id is not None
         for args, run_id in items:
@@ -140,6 +137,25 @@ class Client:
             )
         created = await self.protocol.runs_create_many(inputs)
         return [Run(self, result.run.run_id) for result in created]
+
+    async def resolve(self, name: str) -> str:
+        """The full id of the workflow a plain name means, among the workflows live workers
+        registered with the server and those of stored runs (the TypeScript SDK's rule): exactly
+        one id must end in `//<name>`."""
+        known = set(await self.protocol.workflows_list()) | set(await self.protocol.runs_workflow_names())
+        known |= {definition.id for definition in workflows().values()}
+        matches = sorted(ident for ident in known if ident.endswith(f"//{name}"))
+        if len(matches) == 1:
+            return matches[0]
+        if not matches:
+            listed = ", ".join(sorted(known)) or "none yet (start its worker first, or give the full id)"
+            raise WorkflowNotFoundError(
+                f'No workflow named "{name}" is known: not in this process, not registered by a live '
+                f"worker, not among the stored runs. Known: {listed}."
+            )
+        raise WorkflowNotFoundError(
+            f'The name "{name}" matches several workflows ({", ".join(matches)}): give the full id.'
+        )
 
     def get_run(self, run_id: str) -> Run:
         """A handle on an existing run (reading from it raises RunNotFoundError if there is none)."""
@@ -237,6 +253,19 @@ class Run:
         body = None if from_step is None else {"from": {"step": from_step, "occurrence": occurrence}}
         _, answer = await self.client.api("POST", f"/runs/{self.run_id}/restart", body)
         return answer
+
+    def get_readable(self, name: str | None = None, *, start_index: int = 0) -> AsyncIterator[object]:
+        """The values of the run's stream `name` (the default one), from `start_index` (negative:
+        from the tail), then live until it is closed or the run has ended."""
+        return self._readable(name or "default", start_index)
+
+    async def _readable(self, name: str, start: int) -> AsyncIterator[object]:
+        from .streams import read_stream
+
+        record = await self.record()
+        payloads = BoundPayloads(self.client.payloads, record.run_id, record.encrypted, record.spec_version)
+        async for value in read_stream(self.client.protocol, payloads, self.run_id, name, start):
+            yield value
 
     async def send_event(self, type: str, payload: object = None) -> dict[str, Any]:
         _, answer = await self.client.api("POST", f"/runs/{self.run_id}/events", {"type": type, "payload": payload})

@@ -307,6 +307,7 @@ class Worker:
             now=self._now,
             warn=self._warn,
             step_body=step_body,
+            step_extra={"client": client, "payloads": machine.payloads},
         )
         driver = RunDriver(machine, host, active.anchors, run.status)
         if inbox is not None and not active.inbox_hinted:
