@@ -100,34 +100,34 @@ def local_server(root: Path | None = None) -> LocalServer:
     command = _cli(project)
     data.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_hex(32)
-    log = (data / "dev-server.log").open("ab")
+    log_path = data / "dev-server.log"
+    log_path.write_bytes(b"")
+    log = log_path.open("ab")
     env = {**os.environ, "STEPWISE_HTTP_SECRET": secret, "STEPWISE_WORLD": "local", "STEPWISE_DATA_DIR": str(data)}
     process = subprocess.Popen(
         [*command, "server", "--port", "0"],
         cwd=project,
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=log,
         stdin=subprocess.DEVNULL,
         start_new_session=True,
     )
-    assert process.stdout is not None
+    log.close()
     deadline = time.monotonic() + 30
     url = ""
-    while time.monotonic() < deadline:
-        line = process.stdout.readline().decode("utf-8", "replace")
-        if not line:
-            break
-        if "listening on " in line:
-            url = line.split("listening on ", 1)[1].split()[0]
-            break
+    while time.monotonic() < deadline and not url:
+        for line in log_path.read_text(errors="replace").splitlines():
+            if "listening on " in line:
+                url = line.split("listening on ", 1)[1].split()[0]
+                break
+        if not url:
+            if process.poll() is not None:
+                break
+            time.sleep(0.05)
     if not url:
         process.kill()
-        raise LocalEngineError(
-            f"The local engine (`stepwise server`) did not start; its output is in {data / 'dev-server.log'}."
-        )
-    # Its later output goes nowhere: the pipe is closed, and the server does not write after startup.
-    process.stdout.close()
+        raise LocalEngineError(f"The local engine (`stepwise server`) did not start; its output is in {log_path}.")
     state.write_text(json.dumps({"url": url, "secret": secret, "pid": process.pid}))
     print(
         f"stepwise: no STEPWISE_WORLD is set, so a local engine runs for this project: {url} (SQLite in "
