@@ -196,3 +196,21 @@ async def test_inspect_shows_python_runs_with_their_steps(worker, stepwise_serve
     [row] = [line for line in steps.stdout.splitlines() if line.startswith("step_")]
     assert row.split()[1:4] == ["shout", "completed", "1"]
     assert row.endswith('"HELLO BO"')  # TypeScript decodes the result a Python step stored
+
+
+async def test_a_python_webhook_receives_an_http_request(worker, stepwise_server: StepwiseServer, client: Client) -> None:  # type: ignore[no-untyped-def]
+    import httpx
+
+    from xlang.workflows import URLS, py_webhook
+
+    URLS.clear()
+    run = await client.start(py_webhook)
+    for _ in range(200):
+        if URLS:
+            break
+        await asyncio.sleep(0.05)
+    token = URLS[0].rsplit("/webhooks/", 1)[1]
+    async with httpx.AsyncClient() as http:
+        answer = await http.post(f"{stepwise_server.url}/stepwise/webhooks/{token}", json={"paid": 42})
+    assert answer.status_code == 202
+    assert await run.return_value(timeout=30) == {"method": "POST", "json": {"paid": 42}, "type": "application/json"}

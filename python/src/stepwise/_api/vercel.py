@@ -246,6 +246,81 @@ class BaseHook:
         await default_client().resume_hook(token, self._stepwise_payload())
 
 
+# ---- webhooks --------------------------------------------------------------------------------------
+
+
+class WebhookRequest:
+    """An HTTP request delivered to a webhook: method, URL, headers (lower-case names) and body."""
+
+    def __init__(self, method: str, url: str, headers: dict[str, str], body: bytes | None) -> None:
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+
+    def text(self) -> str:
+        return (self.body or b"").decode("utf-8")
+
+    def json(self) -> object:
+        import json
+
+        return json.loads(self.text() or "null")
+
+    def __repr__(self) -> str:
+        return f"WebhookRequest({self.method} {self.url})"
+
+
+def _request_of(payload: object) -> WebhookRequest:
+    shape = payload if isinstance(payload, dict) else {}
+    headers: dict[str, str] = {}
+    raw = shape.get("headers")
+    if isinstance(raw, list):
+        for pair in raw:
+            if isinstance(pair, list) and len(pair) == 2:
+                headers[str(pair[0]).lower()] = str(pair[1])
+    body = shape.get("body")
+    return WebhookRequest(
+        str(shape.get("method", "")),
+        str(shape.get("url", "")),
+        headers,
+        bytes(body) if isinstance(body, bytes | bytearray) else None,
+    )
+
+
+class Webhook(AsyncIterator[WebhookRequest]):
+    """A webhook the workflow listens on: `url` receives HTTP requests (answered 202), which
+    arrive here in order; iterate with `async for`, or `await` the first."""
+
+    def __init__(self, channel: HookChannel) -> None:
+        self.channel = channel
+
+    @property
+    def token(self) -> str:
+        return self.channel.token
+
+    @property
+    def url(self) -> str:
+        return self.channel.url or ""
+
+    def __aiter__(self) -> Webhook:
+        return self
+
+    async def __anext__(self) -> WebhookRequest:
+        return _request_of(await self.channel.next())
+
+    def __await__(self) -> Generator[Any, None, WebhookRequest]:
+        return self.__anext__().__await__()
+
+    def dispose(self) -> None:
+        self.channel.dispose()
+
+
+def create_webhook(*, token: str | None = None) -> Webhook:
+    """Inside a workflow: a webhook whose URL (`STEPWISE_PUBLIC_URL` + `/webhooks/<token>`) any
+    HTTP client can call, no secret needed; the token is derived from the run unless given."""
+    return Webhook(realm_for("workflow.create_webhook()").hook(token, webhook=True))
+
+
 # ---- the client side --------------------------------------------------------------------------------
 
 

@@ -31,3 +31,19 @@ class PyEvents(WorkflowEntrypoint):
     async def run(self, event, step):
         got = await step.wait_for_event("wait", "from-ts", timeout="1 minute")
         return {"payload": got["payload"], "instance": event["instanceId"]}
+
+
+@wf.workflow
+async def py_webhook():
+    hook = workflow.create_webhook(token=None)
+    await record_url(hook.url)
+    request = await hook
+    return {"method": request.method, "json": request.json(), "type": request.headers.get("content-type")}
+
+
+URLS: list[str] = []
+
+
+@wf.step
+async def record_url(url: str) -> None:
+    URLS.append(url)
