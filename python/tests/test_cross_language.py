@@ -156,7 +156,15 @@ async def test_an_event_sent_from_typescript_to_a_python_wait(worker, ts_project
 
 async def test_python_starts_a_typescript_workflow_reads_its_stream_resumes_its_hook_and_sends_its_event(ts_worker, ts_project: Path, stepwise_server: StepwiseServer, client: Client) -> None:  # type: ignore[no-untyped-def]
     token = f"ts-hook-{os.getpid()}"
-    run = await client.start("workflow//workflows/greeter.ts//tsGreeter", [{"n": 21, "token": token}])
+    # The TypeScript worker tells the server which workflows it drives: Python starts one by its
+    # plain name once it is listed.
+    for _ in range(400):
+        if "workflow//workflows/greeter.ts//tsGreeter" in await client.protocol.workflows_list():
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError((ts_project / "worker.log").read_text())
+    run = await client.start("tsGreeter", [{"n": 21, "token": token}])
     chunks = [chunk async for chunk in run.get_readable()]
     assert chunks == [{"n": 21, "twice": 42}]
     for _ in range(400):

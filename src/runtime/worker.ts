@@ -42,6 +42,8 @@ import { SPEC_VERSION } from "./version.ts";
 const CODE_RETRY_MS = 2_000;
 /** How long after such a message comes due this worker looks, so that the others look first. */
 const YIELD_MS = 250;
+/** How often a worker repeats its announcement to a server (`World.workers.announce`); a listing lapses after 60 s. */
+const ANNOUNCE_EVERY_MS = 15_000;
 
 export interface WorkerOptions {
   world: World;
@@ -158,6 +160,9 @@ export class Worker {
   readonly #slots: Semaphore;
   readonly #idle = new Set<() => void>();
   readonly #warned = new Set<string>();
+  /** The workflows last announced (joined), and when. */
+  #announced: string | undefined;
+  #announcedAt = 0;
   /**
    * Runs this worker handed back undone (a payload it cannot decrypt, a step it does not have):
    * how often in a row, for the backoff.
@@ -251,6 +256,31 @@ export class Worker {
     this.#heartbeat = setInterval(() => void this.#beat(), beat);
     this.#heartbeat.unref();
     this.#scheduleClaim();
+    void this.#announce();
+  }
+
+  /**
+   * Over a World that lists workers (the remote World), says which workflows this worker drives,
+   * so clients elsewhere (a Python one) find them by their plain names; repeated every 15 s and
+   * when the registered workflows change. A worker limited to some runs does not announce.
+   */
+  async #announce(): Promise<void> {
+    const announce = this.world.workers?.announce;
+    if (announce === undefined || this.#runIds !== undefined || !this.#running) return;
+    const workflows = registeredWorkflowList();
+    const key = workflows.join("\n");
+    if (key === this.#announced && Date.now() - this.#announcedAt < ANNOUNCE_EVERY_MS) return;
+    this.#announced = key;
+    this.#announcedAt = Date.now();
+    try {
+      await announce.call(this.world.workers, workflows);
+    } catch (error) {
+      this.#announced = undefined;
+      this.#warnOnce(
+        "announce",
+        `telling the server which workflows this worker drives failed; retrying. ${String(error)}`,
+      );
+    }
   }
 
   /** Resolves when no run is being driven (for tests and orderly shutdown). */
@@ -684,6 +714,7 @@ export class Worker {
   }
 
   async #beat(): Promise<void> {
+    void this.#announce();
     try {
       this.#cache.evictOlderThan(Date.now() - this.#options.cacheIdleMs);
       const leased = [...this.#active].filter(([, active]) => active.leased).map(([runId]) => runId);

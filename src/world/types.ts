@@ -769,6 +769,13 @@ export interface World {
      * finds it by its plain name (`start("ai_content_workflow", …)`).
      */
     workflows(): Promise<string[]>;
+    /**
+     * Optional: tells the server that this process drives `workflows` (full ids), so a client
+     * elsewhere — a Python one — finds them by their plain names. A listing lapses a minute after
+     * the last call: a worker repeats it (the TypeScript worker does every 15 s, and at once when
+     * its workflows change).
+     */
+    announce?(workflows: readonly string[]): Promise<void>;
   };
 
   /** Subscribes to change hints (see `WorldNotification`); returns the unsubscribe function. */

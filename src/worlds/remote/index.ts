@@ -6,8 +6,10 @@
  * database credentials. Change hints come from the server's notification stream; the hints of
  * this World's own writes are given here while the stream is not live yet (`own-hints.ts`).
  */
+import { hostname } from "node:os";
 import { ConfigError } from "../../errors/runtime.ts";
 import { ConflictError } from "../../errors/world.ts";
+import { ProtocolError } from "../../protocol/errors.ts";
 import { type Operation, operations, PROTOCOL_VERSION, type RequestOf } from "../../protocol/operations.ts";
 import { createNotifier } from "../../world/notify.ts";
 import type { RunRecord, World, WorldNotification } from "../../world/types.ts";
@@ -58,6 +60,8 @@ export function createRemoteWorld(options: RemoteWorldOptions): World {
     (ready) => hints.setReady(ready),
   );
   let closed = false;
+  /** What `workers.announce` last registered, and under which worker id. */
+  let announced: { workerId: string; names: string[] } | undefined;
   const pending = new Set<Promise<unknown>>();
 
   /** Calls the operation, unless the World is closed; tracks it so `close` waits for it. */
@@ -306,6 +310,26 @@ export function createRemoteWorld(options: RemoteWorldOptions): World {
     workers: {
       async workflows() {
         return (await call(operations.workflowsList, {})).workflows;
+      },
+      async announce(workflows) {
+        const names = [...workflows].sort();
+        const same = announced !== undefined && announced.names.join("\n") === names.join("\n");
+        if (same && announced !== undefined) {
+          try {
+            // A lease of nothing refreshes the registration.
+            await call(operations.tasksLease, { workerId: announced.workerId, limit: 0, leaseMs: 1 });
+            return;
+          } catch (error) {
+            // The server restarted or forgot us: register again below.
+            if (!(error instanceof ProtocolError && error.protocolCode === "WORKER_NOT_FOUND")) throw error;
+          }
+        }
+        const { worker } = await call(operations.workersRegister, {
+          language: "typescript",
+          label: `typescript ${hostname()} pid ${process.pid}`,
+          workflows: names.map((name) => ({ name })),
+        });
+        announced = { workerId: worker.workerId, names };
       },
     },
     subscribe(listener) {
