@@ -39,8 +39,8 @@ def server_factory(tmp_path: Path) -> Iterator[ServerFactory]:
     """Starts servers of the test's own: `server_factory(data_dir=None, port=0)`; stops them all after."""
     started: list[StepwiseServer] = []
 
-    def start(data_dir: Path | None = None, port: int = 0) -> StepwiseServer:
-        server = start_server(data_dir or tmp_path / f"server-{len(started) + 1}", port=port)
+    def start(data_dir: Path | None = None, port: int = 0, env: dict[str, str] | None = None) -> StepwiseServer:
+        server = start_server(data_dir or tmp_path / f"server-{len(started) + 1}", port=port, env=env)
         started.append(server)
         return server
 

@@ -62,6 +62,8 @@ class StepwiseServer:
     process: subprocess.Popen[bytes] | None = None
     log: Path | None = None
     starts: int = field(default=0)
+    #: More environment for the server process (an encryption key, limits).
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def env(self) -> dict[str, str]:
@@ -85,6 +87,7 @@ class StepwiseServer:
             STEPWISE_DATA_DIR=str(self.data_dir / "world"),
             STEPWISE_HTTP_SECRET=self.secret,
         )
+        env.update(self.extra_env)
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
                 [node, str(CLI), "server", "--port", str(self.port), "--host", "127.0.0.1"],
@@ -141,6 +144,10 @@ class StepwiseServer:
         return "" if self.log is None else self.log.read_text(errors="replace")
 
 
-def start_server(data_dir: Path, *, port: int = 0, secret: str | None = None) -> StepwiseServer:
-    """Starts a server keeping its data in `data_dir` (see the module); stop it when done."""
-    return StepwiseServer(data_dir=data_dir, secret=secret or secrets.token_hex(24), port=port).start()
+def start_server(
+    data_dir: Path, *, port: int = 0, secret: str | None = None, env: dict[str, str] | None = None
+) -> StepwiseServer:
+    """Starts a server keeping its data in `data_dir` (see the module); stop it when done. `env`
+    adds to its environment (STEPWISE_ENCRYPTION_KEY, say)."""
+    server = StepwiseServer(data_dir=data_dir, secret=secret or secrets.token_hex(24), port=port, extra_env=dict(env or {}))
+    return server.start()
