@@ -120,3 +120,22 @@ async def test_encrypted_runs_between_python_and_typescript(server_factory, tmp_
             assert done.stdout.strip() == '{"upper":"SECRET TEXT","at":true}'
         finally:
             await worker.stop()
+
+
+async def test_a_restart_from_a_step_keeps_what_came_before_it(stepwise_server: StepwiseServer, client: Client) -> None:
+    from miscapp.workflows import EXECUTED, three_stages
+
+    EXECUTED.clear()
+    worker = await start_worker(stepwise_server)
+    try:
+        run = await client.start(three_stages)
+        assert await run.return_value(timeout=20) == ["one", "two", "three"]
+        answer = await run.restart(from_step="stage", occurrence=2)
+        assert answer["generation"] == 2 and answer["keptCalls"] == 1
+        assert await run.return_value(timeout=20) == ["one", "two", "three"]
+        # The first call was kept (its result replayed); the second and the rest ran again.
+        assert EXECUTED == ["one", "two", "three", "two", "three"]
+        events = await client.protocol.events_list(run.run_id)
+        assert [event.type for event in events].count("run_restarted") == 1
+    finally:
+        await worker.stop()

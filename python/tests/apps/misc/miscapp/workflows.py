@@ -49,3 +49,20 @@ class Alarm(WorkflowEntrypoint):
         start = datetime.fromtimestamp(event["timestamp"].timestamp(), tz=timezone.utc)
         await step.sleep_until("alarm", start + timedelta(seconds=1))
         return "rang"
+
+
+EXECUTED: list[str] = []
+
+
+@wf.step
+async def stage(name: str) -> str:
+    EXECUTED.append(name)
+    return name
+
+
+@wf.workflow
+async def three_stages():
+    done = [await stage("one"), await stage("two")]
+    await workflow.sleep(0.2)
+    done.append(await stage("three"))
+    return done
