@@ -12,7 +12,7 @@ at once and never retries the write.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -500,7 +500,6 @@ class RunDriver:
             return bool(result.lease_released)
 
 
-def _json(data: object) -> dict[str, object]:
-    """Event metadata as the wire takes it (plain JSON objects)."""
-    assert isinstance(data, dict)
-    return data
+def _json(data: Mapping[str, object]) -> dict[str, object]:
+    """Event metadata as the wire takes it (a plain JSON object)."""
+    return dict(data)

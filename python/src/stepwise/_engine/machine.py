@@ -8,7 +8,7 @@ feeds it outcomes.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from .calls import (
@@ -122,8 +122,6 @@ class MachineOptions:
     now: Callable[[], int]
     #: Where webhooks are reachable (STEPWISE_PUBLIC_URL), for their URLs.
     public_url: str = "http://localhost:3000/stepwise"
-    #: The error a workflow receives when a hook token is taken (text of it).
-    extra: dict[str, object] = field(default_factory=dict)
 
 
 class RunMachine:

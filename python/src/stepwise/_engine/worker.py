@@ -30,7 +30,7 @@ from ..errors import StepwiseError
 from .codec import BoundPayloads, SerdeValues
 from .driver import DriveOutcome, DriverHost, RunDriver
 from .executor import StepBody
-from .machine import MachineOptions, RunInfo, RunMachine, pinned_version
+from .machine import MachineOptions, RunInfo, RunMachine, WorkflowSide, pinned_version
 
 #: The newest format of a run's log this worker reads (the TypeScript engine's SPEC_VERSION).
 SPEC_VERSION = 5
@@ -64,7 +64,7 @@ class RunDefinition:
 
     name: str
     #: Builds the workflow side of a run's machine.
-    realm: Callable[[RunMachine], object]
+    realm: Callable[[RunMachine], WorkflowSide]
     #: The bodies of steps the run declared itself (Cloudflare style), read after replay.
     step_bodies: Callable[[object], Callable[[str], StepBody | None]]
 
@@ -109,6 +109,7 @@ class Worker:
         self._warned: set[str] = set()
         self._unreachable = False
         self._lease_task: asyncio.Task[None] | None = None
+        self._backoff = 0.0
         self.runs_finished = 0
 
     # ---- lifecycle -----------------------------------------------------------------------------
@@ -176,15 +177,18 @@ class Worker:
                 await self._unreachable_wait(error)
 
     def _reachable(self) -> None:
+        self._backoff = 0.0
         if self._unreachable:
             self._unreachable = False
             self._warn("the Stepwise server is reachable again; taking work.")
 
-    async def _unreachable_wait(self, error: Exception, delay: float = 1.0) -> None:
+    async def _unreachable_wait(self, error: Exception) -> None:
+        """Waits before trying the server again: 0.2 s, doubling to 10 s; says so once per outage."""
         if not self._unreachable:
             self._unreachable = True
             self._warn(f"{error} Retrying with backoff until it answers.")
-        await asyncio.sleep(delay)
+        self._backoff = min(10.0, max(0.2, self._backoff * 2))
+        await asyncio.sleep(self._backoff)
 
     async def _lease_once(self) -> None:
         free = self.options.max_runs - len(self._active)
@@ -342,7 +346,7 @@ class Worker:
             run=RunInfo(run.run_id, run.workflow_name, run.created_at, run.seed, self.version),
             payloads=payloads,
             codec=self._codec,
-            workflow=definition.realm,  # type: ignore[arg-type]
+            workflow=definition.realm,
             input_text=payloads.open(places.RUN_INPUT, run.input),
             payload_bytes=run.payload_bytes,
             max_run_bytes=self.options.max_run_bytes,
