@@ -23,6 +23,11 @@ import { createWorldFromEnv } from "./world-env.ts";
 let worldPromise: Promise<World> | undefined;
 let payloads: PayloadCodec | undefined;
 let worker: Worker | undefined;
+/**
+ * Counts shutdowns: a worker start that awaited (the World, the worker's module) across one
+ * must not start with the World that shutdown closed.
+ */
+let epoch = 0;
 let workerOptions: Omit<WorkerOptions, "world"> = {};
 let waitingForWorkflows: (() => void) | undefined;
 let removeExitGuard: (() => void) | undefined;
@@ -181,9 +186,11 @@ export async function ensureWorker(): Promise<void> {
     });
     return;
   }
+  const at = epoch;
   const world = await getWorld();
   const { Worker } = await loadWorker();
-  if (worker !== undefined) return;
+  // A shutdown while this waited closed that World: the next use starts a worker afresh.
+  if (worker !== undefined || at !== epoch) return;
   startInProcess(new Worker({ ...workerOptions, world, payloads: getPayloadCodec(), limits: getLimits() }));
 }
 
@@ -194,9 +201,10 @@ export async function ensureWorker(): Promise<void> {
  * a worker already running is left as it is.
  */
 export async function driveOnly(runIds: readonly string[]): Promise<void> {
+  const at = epoch;
   const world = await getWorld();
   const { Worker } = await loadWorker();
-  if (worker !== undefined) return;
+  if (worker !== undefined || at !== epoch) return;
   startInProcess(
     new Worker({ ...workerOptions, world, payloads: getPayloadCodec(), limits: getLimits(), runIds }),
   );
@@ -212,6 +220,7 @@ export function inProcessWorker(): Worker | undefined {
  * the World and reads the encryption keys from the environment again.
  */
 export async function shutdown(): Promise<void> {
+  epoch += 1;
   const current = worker;
   worker = undefined;
   payloads = undefined;
