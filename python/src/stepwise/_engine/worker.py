@@ -330,8 +330,14 @@ class Worker:
             self._cache.pop(run_id, None)
         if outcome == "finished":
             self.runs_finished += 1
-        if outcome == "lost":
+        if outcome in ("suspended", "finished", "paused"):
+            # Messages that came while the run was let go are answered by a new lease.
             await self._release_messages(active, self._now())
+        elif outcome == "stopped":
+            await self._hand_back(run_id, active, self._now())
+        elif outcome == "deferred":
+            # It needs code (or a key) this worker lacks: back to the queue for another worker.
+            await self._hand_back(run_id, active, self._now() + 2_000)
 
     def _cached_machine(self, run: RunRecord) -> RunMachine | None:
         machine = self._cache.pop(run.run_id, None)
