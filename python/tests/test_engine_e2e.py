@@ -139,3 +139,34 @@ async def test_a_restart_from_a_step_keeps_what_came_before_it(stepwise_server: 
         assert [event.type for event in events].count("run_restarted") == 1
     finally:
         await worker.stop()
+
+
+async def test_a_run_started_by_a_process_with_other_modules_runs_on_the_workers(stepwise_server: StepwiseServer, client: Client) -> None:
+    # A web app imports the one workflow it starts; the workers import the whole application.
+    # Their code versions differ, and the run must still reach a worker (the worker pins it).
+    import sys
+
+    from engine_fixtures import APPS
+
+    script = (
+        "import asyncio\n"
+        "from stepwise import workflow\n"
+        "from miscapp.workflows import pipeline\n"
+        "import miscapp.webonly\n"
+        "async def main():\n"
+        "    run = await workflow.start(pipeline, 'from a web app')\n"
+        "    print(run.run_id)\n"
+        "asyncio.run(main())\n"
+    )
+    env = {**os.environ, **stepwise_server.env, "PYTHONPATH": str(APPS / "misc")}
+    done = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    run = client.get_run(done.stdout.strip())
+    worker = await start_worker(stepwise_server)
+    try:
+        assert await run.return_value(timeout=20) == {"upper": "FROM A WEB APP", "at": True}
+        assert (await run.record()).bundle_hash == code_version()
+    finally:
+        await worker.stop()

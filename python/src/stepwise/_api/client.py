@@ -11,6 +11,7 @@ semantics. Outcomes are read from the run's record and decoded here, keeping the
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -23,9 +24,11 @@ from .._protocol import CreateRunInput, ProtocolClient, RunNotFoundError, Server
 from .._protocol.errors import error_from_answer
 from .._protocol.records import RunRecord
 from .._serde import PayloadCodec, places, stringify
-from .registry import code_version, get_workflow, workflows
+from .registry import get_workflow, workflows
 
 SPEC_VERSION = 5
+#: A full workflow id, taken as it is (the TypeScript SDK's rule, src/client/workflow-name.ts).
+FULL_ID = re.compile(r"^workflow//.+//[^/]+$")
 _ULID = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
@@ -68,8 +71,13 @@ def workflow_name_of(workflow: object) -> tuple[str, bool]:
         definition = get_workflow(workflow)
         if definition is not None:
             return definition.id, True
-        if workflow.startswith("workflow//"):
+        if FULL_ID.match(workflow):
             return workflow, False
+        if workflow.startswith("workflow//"):
+            raise WorkflowNotFoundError(
+                f'"{workflow}" is not a workflow id: a full id is workflow//<module or file>//<function or '
+                "class name>, e.g. workflow//app.workflows.report//report. Give one, or the plain name."
+            )
         return workflow, False  # a plain name this process does not have: resolved by the server
     workflow_id = getattr(workflow, "__stepwise_workflow__", None)
     if isinstance(workflow_id, str):
@@ -114,7 +122,7 @@ class Client:
     async def start_many(self, workflow: object, items: Sequence[tuple[Sequence[object], str | None]]) -> list[Run]:
         """Starts one run per `(args, id)` item, in one transaction, all or nothing."""
         name, ours = workflow_name_of(workflow)
-        if not ours and not name.startswith("workflow//"):
+        if not ours and not FULL_ID.match(name):
             name = await self.resolve(name)
         inputs = []
         encrypted = self.payloads.key_id is not None
@@ -132,7 +140,10 @@ class Client:
                     seed=secrets.token_hex(16),
                     encrypted=encrypted,
                     input=sealed,
-                    bundle_hash=code_version() if ours else None,
+                    # Not pinned here: the worker that starts it pins it to its code version. A
+                    # process that starts runs may load other modules than the workers do (a web
+                    # app imports one workflow), so its own hash would name code no worker has.
+                    bundle_hash=None,
                 )
             )
         created = await self.protocol.runs_create_many(inputs)
@@ -144,7 +155,7 @@ class Client:
         one id must end in `//<name>`."""
         known = set(await self.protocol.workflows_list()) | set(await self.protocol.runs_workflow_names())
         known |= {definition.id for definition in workflows().values()}
-        matches = sorted(ident for ident in known if ident.endswith(f"//{name}"))
+        matches = sorted(ident for ident in known if ident == name or ident.endswith(f"//{name}"))
         if len(matches) == 1:
             return matches[0]
         if not matches:
