@@ -28,11 +28,15 @@ serveDriver(async () => {
     target === "postgres"
       ? { STEPWISE_WORLD: "postgres", STEPWISE_POSTGRES_URL: url }
       : { STEPWISE_WORLD: target, STEPWISE_HTTP_SECRET: process.env.STEPWISE_HTTP_SECRET };
-  const worker = spawn(process.execPath, [join(root, "dist/cli/index.js"), "worker", "bench/workflows/stepwise.js"], {
-    cwd: root,
-    env: { ...process.env, STEPWISE_WORKER: "", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const worker = spawn(
+    process.execPath,
+    [join(root, "dist/cli/index.js"), "worker", "bench/workflows/stepwise.js"],
+    {
+      cwd: root,
+      env: { ...process.env, STEPWISE_WORKER: "", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let output = "";
   await new Promise((resolve, reject) => {
     const onData = (chunk) => {

@@ -7,8 +7,16 @@
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 
-export async function spawnLineDriver(command, args, { env = {}, cwd, label, readyTimeoutMs = 120_000 } = {}) {
-  const child = spawn(command, args, { cwd, env: { ...process.env, ...env }, stdio: ["pipe", "pipe", "pipe"] });
+export async function spawnLineDriver(
+  command,
+  args,
+  { env = {}, cwd, label, readyTimeoutMs = 120_000 } = {},
+) {
+  const child = spawn(command, args, {
+    cwd,
+    env: { ...process.env, ...env },
+    stdio: ["pipe", "pipe", "pipe"],
+  });
   const name = label ?? `${command} ${args.join(" ")}`;
   const output = [];
   child.stderr.on("data", (chunk) => {

@@ -25,11 +25,16 @@ const tail = (error) =>
 
 function systemPython() {
   const python = process.env.STEPWISE_PYTHON ?? "python3";
-  const probe = spawnSync(python, ["-c", "import sys; print('%d.%d' % sys.version_info[:2])"], { encoding: "utf8" });
-  if (probe.error || probe.status !== 0) throw new Error(`${python} was not found (set STEPWISE_PYTHON to a Python 3.11+).`);
+  const probe = spawnSync(python, ["-c", "import sys; print('%d.%d' % sys.version_info[:2])"], {
+    encoding: "utf8",
+  });
+  if (probe.error || probe.status !== 0)
+    throw new Error(`${python} was not found (set STEPWISE_PYTHON to a Python 3.11+).`);
   const [major, minor] = probe.stdout.trim().split(".").map(Number);
   if (major < 3 || (major === 3 && minor < 11))
-    throw new Error(`${python} is Python ${probe.stdout.trim()}; the SDK needs 3.11 or later (set STEPWISE_PYTHON).`);
+    throw new Error(
+      `${python} is Python ${probe.stdout.trim()}; the SDK needs 3.11 or later (set STEPWISE_PYTHON).`,
+    );
   return python;
 }
 
@@ -66,7 +71,10 @@ export function ensurePythonPeers(say = () => {}) {
     const spec = `dbos==${PYTHON_PEERS.dbos}`;
     out.dbos = { ok: true, python: venv("py-dbos", [spec], spec, say), version: PYTHON_PEERS.dbos };
   } catch (error) {
-    out.dbos = { ok: false, error: `DBOS for Python (dbos==${PYTHON_PEERS.dbos}) could not be installed: ${tail(error)}` };
+    out.dbos = {
+      ok: false,
+      error: `DBOS for Python (dbos==${PYTHON_PEERS.dbos}) could not be installed: ${tail(error)}`,
+    };
   }
   return out;
 }
