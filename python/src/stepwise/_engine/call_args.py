@@ -11,6 +11,7 @@ what it takes and what it was given.
 from __future__ import annotations
 
 import inspect
+import weakref
 from collections.abc import Callable, Mapping
 
 
@@ -22,11 +23,40 @@ def encode_call(args: tuple[object, ...], kwargs: Mapping[str, object]) -> list[
     return values
 
 
+#: `inspect.signature` of the functions called so far (it costs more than the call it checks, and
+#: a worker calls the same few step functions again and again); None for those without one. Weak:
+#: a function declared per run (Cloudflare's `step.do` closures) leaves with its run.
+_signatures: weakref.WeakKeyDictionary[Callable[..., object], inspect.Signature | None] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _signature(fn: Callable[..., object]) -> inspect.Signature | None:
+    try:
+        return _signatures[fn]
+    except KeyError:
+        pass
+    except TypeError:  # not weakly referable, or unhashable: not cached
+        return _signature_of(fn)
+    signature = _signature_of(fn)
+    try:
+        _signatures[fn] = signature
+    except TypeError:
+        pass
+    return signature
+
+
+def _signature_of(fn: Callable[..., object]) -> inspect.Signature | None:
+    try:
+        return inspect.signature(fn)
+    except (TypeError, ValueError):
+        return None
+
+
 def bind_call(fn: Callable[..., object], values: list[object]) -> tuple[list[object], dict[str, object]]:
     """Positional and keyword arguments for `fn` from a stored argument list."""
-    try:
-        signature = inspect.signature(fn)
-    except (TypeError, ValueError):
+    signature = _signature(fn)
+    if signature is None:
         return values, {}
     parameters = signature.parameters
     if values and isinstance(values[-1], dict) and all(isinstance(key, str) for key in values[-1]):

@@ -8,7 +8,6 @@ Python worker has ids of the same shape as one driven by TypeScript (src/util/id
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from typing import Literal
 
@@ -18,17 +17,11 @@ CallPrefix = Literal["step", "wait", "hook"]
 
 
 def _base32(data: bytes, length: int) -> str:
-    out: list[str] = []
-    buffer = 0
-    bits = 0
-    for byte in data:
-        buffer = (buffer << 8) | byte
-        bits += 8
-        while bits >= 5 and len(out) < length:
-            out.append(CROCKFORD[(buffer >> (bits - 5)) & 31])
-            bits -= 5
-        buffer &= (1 << bits) - 1
-    return "".join(out)
+    """The first `length` Crockford base32 digits of `data`'s bits, most significant first (the
+    bits are read as one integer: a few shifts instead of a loop over bytes)."""
+    bits = len(data) * 8
+    value = int.from_bytes(data, "big")
+    return "".join([CROCKFORD[(value >> (bits - 5 * (i + 1))) & 31] for i in range(length)])
 
 
 def encode_time(epoch_ms: int, length: int = 10) -> str:
@@ -44,7 +37,7 @@ def encode_time(epoch_ms: int, length: int = 10) -> str:
 
 
 def _mac(seed: str, text: str) -> bytes:
-    return hmac.new(seed.encode("utf-8"), text.encode("utf-8"), hashlib.sha256).digest()
+    return hmac.digest(seed.encode("utf-8"), text.encode("utf-8"), "sha256")
 
 
 def derived_id(prefix: CallPrefix, seed: str, run_created_at: int, index: int, generation: int = 1) -> str:
