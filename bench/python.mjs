@@ -21,7 +21,7 @@
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -41,6 +41,18 @@ export const PYTHON_ENGINES = {
   "ts-pg-server": "Stepwise TypeScript worker, server on PostgreSQL",
   "ts-pg-direct": "Stepwise TypeScript worker, PostgreSQL directly",
 };
+
+/** CPU time (ms) of every thread of process `pid` so far, from /proc (ns resolution). */
+function cpuMs(pid) {
+  try {
+    let ns = 0;
+    for (const task of readdirSync(`/proc/${pid}/task`))
+      ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8").split(" ")[0]);
+    return ns / 1e6;
+  } catch {
+    return Number.NaN;
+  }
+}
 
 /** `stepwise server --port 0` with `env`; resolves { child, url } once it listens. */
 async function startServer(env, cwd) {
@@ -83,8 +95,12 @@ export async function pythonSteps(pg, { rounds = 5, steps = 300, say = () => {},
   const secret = randomBytes(24).toString("hex");
   const dir = mkdtempSync(join(tmpdir(), "stepwise-bench-python-"));
   const engines = Object.fromEntries(
-    Object.keys(PYTHON_ENGINES).map((id) => [id, { perStepMs: [], cpuPerStepMs: [] }]),
+    Object.keys(PYTHON_ENGINES).map((id) => [
+      id,
+      { perStepMs: [], cpuPerStepMs: [], serverCpuPerStepMs: [] },
+    ]),
   );
+  const serverOf = new Map(); // engine id -> the pid of the stepwise server it goes through
   const drivers = new Map();
   const servers = [];
   const fail = (id, message) => {
@@ -106,7 +122,7 @@ export async function pythonSteps(pg, { rounds = 5, steps = 300, say = () => {},
   const server = async (env) => {
     const started = await startServer({ STEPWISE_HTTP_SECRET: secret, ...env }, dir);
     servers.push(started.child);
-    return started.url;
+    return started;
   };
   const python = (kind, env) =>
     spawnLineDriver(peers[kind].python, [join(root, "bench/engines/python.py"), kind], {
@@ -119,7 +135,11 @@ export async function pythonSteps(pg, { rounds = 5, steps = 300, say = () => {},
     if (!peers.stepwise.ok) fail("py-sqlite", peers.stepwise.error);
     else
       await open("py-sqlite", async () => {
-        const url = await server({ STEPWISE_WORLD: "local", STEPWISE_DATA_DIR: join(dir, "sqlite-world") });
+        const { url, child } = await server({
+          STEPWISE_WORLD: "local",
+          STEPWISE_DATA_DIR: join(dir, "sqlite-world"),
+        });
+        serverOf.set("py-sqlite", child.pid);
         return python("stepwise", { STEPWISE_WORLD: url, STEPWISE_HTTP_SECRET: secret });
       });
     if (!pg) {
@@ -129,7 +149,10 @@ export async function pythonSteps(pg, { rounds = 5, steps = 300, say = () => {},
       const stepwiseDb = await pg.createDatabase("python_stepwise");
       let pgServerUrl;
       try {
-        pgServerUrl = await server({ STEPWISE_WORLD: "postgres", STEPWISE_POSTGRES_URL: stepwiseDb });
+        const started = await server({ STEPWISE_WORLD: "postgres", STEPWISE_POSTGRES_URL: stepwiseDb });
+        pgServerUrl = started.url;
+        serverOf.set("py-pg", started.child.pid);
+        serverOf.set("ts-pg-server", started.child.pid);
       } catch (error) {
         for (const id of ["py-pg", "ts-pg-server"]) fail(id, error.message);
       }
@@ -166,8 +189,11 @@ export async function pythonSteps(pg, { rounds = 5, steps = 300, say = () => {},
       const line = [];
       for (const id of order) {
         try {
+          const serverPid = serverOf.get(id);
+          const cpu0 = serverPid === undefined ? undefined : cpuMs(serverPid);
           const result = await drivers.get(id).call("sequential", { n: steps }, 600_000);
           engines[id].perStepMs[round] = result.perStepMs;
+          if (cpu0 !== undefined) engines[id].serverCpuPerStepMs[round] = (cpuMs(serverPid) - cpu0) / steps;
           if (result.cpuPerStepMs !== undefined) engines[id].cpuPerStepMs[round] = result.cpuPerStepMs;
           line.push(`${id} ${result.perStepMs.toFixed(3)}`);
         } catch (error) {
@@ -234,15 +260,18 @@ export function renderPython(figures) {
   const lines = [
     `## The Python SDK (issue 15): ${plan.steps} sequential no-op steps, ms per step`,
     "",
-    `Medians over ${plan.rounds} interleaved rounds; one run at a time, start to completion ÷ ${plan.steps}. PostgreSQL 15, synchronous_commit on. "Its own CPU": the driver process's CPU time per step (for Stepwise, the worker and the client; the server's is not in it).`,
+    `Medians over ${plan.rounds} interleaved rounds; one run at a time, start to completion ÷ ${plan.steps}. PostgreSQL 15, synchronous_commit on. CPU per step: the Python process's own (for Stepwise, the worker and the client in it; for DBOS, everything but PostgreSQL), and the stepwise server's (all its threads) while the run went through it.`,
     "",
-    "| engine | ms per step | its own CPU per step, ms |",
-    "| --- | --- | --- |",
+    "| engine | ms per step | Python CPU per step, ms | server CPU per step, ms |",
+    "| --- | --- | --- | --- |",
   ];
   for (const [id, label] of Object.entries(PYTHON_ENGINES)) {
     const value = engines[id].perStepMs.length ? ms(medianOf(figures, id, "perStepMs")) : "n/a";
     const cpu = engines[id].cpuPerStepMs.length ? ms(medianOf(figures, id, "cpuPerStepMs")) : "—";
-    lines.push(`| ${label} | ${value} | ${cpu} |`);
+    const server = engines[id].serverCpuPerStepMs.length
+      ? ms(medianOf(figures, id, "serverCpuPerStepMs"))
+      : "—";
+    lines.push(`| ${label} | ${value} | ${cpu} | ${server} |`);
   }
   lines.push(
     "",
