@@ -2,7 +2,7 @@
 // table (within-round ratios), issue 4's PostgreSQL figures, how each figure was measured, and
 // the CPU profiles summarised as time per step by layer.
 import { cpus, totalmem } from "node:os";
-import { pythonTargets, renderPython } from "../python.mjs";
+import { pythonMissNote, pythonTargets, renderPython } from "../python.mjs";
 import { fmt, table } from "./stats.mjs";
 
 const ENGINE_NAMES = {
@@ -295,6 +295,7 @@ function missNotes(ctx, rows) {
       } The worker's own profile is below.`,
     );
   }
+  if (missed("issue 15: per-step overhead") && ctx.python) notes.push(pythonMissNote(ctx.python));
   return notes;
 }
 
@@ -323,6 +324,8 @@ export function renderReport(ctx) {
   const versions = Object.entries(engineInfo)
     .filter(([, info]) => info.version)
     .map(([id, info]) => `${ENGINE_NAMES[id]} ${info.version}`);
+  if (ctx.python?.engines["dbos-py"]?.info?.version)
+    versions.push(`DBOS Transact for Python ${ctx.python.engines["dbos-py"].info.version}`);
   p(`Peers (installed into bench/peers/ by the bench script): ${versions.join(", ") || "none could run"}.`);
   p();
   if (notes.length > 0) {
