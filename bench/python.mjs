@@ -103,6 +103,11 @@ export async function pythonSteps(pg, { rounds = 5, steps = 300, say = () => {},
   const serverOf = new Map(); // engine id -> the pid of the stepwise server it goes through
   const drivers = new Map();
   const servers = [];
+  // Servers go with this process however it ends (the normal path stops them in `finally`).
+  const killServers = () => {
+    for (const child of servers) child.kill("SIGKILL");
+  };
+  process.on("exit", killServers);
   const fail = (id, message) => {
     engines[id].error = message;
     loud(`PYTHON BENCH: ${id} cannot run: ${message.slice(0, 1500)}`);
@@ -198,6 +203,7 @@ export async function pythonSteps(pg, { rounds = 5, steps = 300, say = () => {},
           line.push(`${id} ${result.perStepMs.toFixed(3)}`);
         } catch (error) {
           fail(id, error.message);
+          await drivers.get(id).close(5_000);
           drivers.delete(id);
         }
       }
@@ -206,6 +212,7 @@ export async function pythonSteps(pg, { rounds = 5, steps = 300, say = () => {},
   } finally {
     for (const driver of drivers.values()) await driver.close().catch(() => {});
     for (const child of servers) await stopChild(child);
+    process.off("exit", killServers);
     rmSync(dir, { recursive: true, force: true });
   }
 

@@ -37,6 +37,9 @@ serveDriver(async () => {
       stdio: ["ignore", "pipe", "pipe"],
     },
   );
+  // The worker goes with this driver, however it ends (the orchestrator gone, a kill, a crash).
+  process.on("exit", () => worker.kill("SIGKILL"));
+  process.on("disconnect", () => process.exit(0));
   let output = "";
   await new Promise((resolve, reject) => {
     const onData = (chunk) => {
