@@ -1,16 +1,23 @@
 """The per-step helpers the benchmark made cheaper keep their results: derived ids and tokens equal
-the TypeScript engine's (values computed with src/util/ids.ts), and argument binding behaves the
-same on the first call of a function as on later ones (its signature is cached)."""
+the TypeScript engine's (values computed with src/util/ids.ts) and the HMAC under them equals the
+standard library's for any seed; argument binding behaves the same on the first call of a function
+as on later ones (its signature is cached); base64 fields of answers are read as strictly as
+before."""
 
 from __future__ import annotations
 
+import base64
 import gc
+import hmac
+import inspect
+from collections.abc import Callable
 
 import pytest
 
 from stepwise._engine import call_args
 from stepwise._engine.call_args import bind_call, call_with
-from stepwise._engine.ids import derived_id, derived_token
+from stepwise._engine.ids import _mac, derived_id, derived_token
+from stepwise._protocol.wire import WireFormatError, b64decode
 
 # prefix, seed, run created at (ms), index, generation, what src/util/ids.ts derives
 IDS = [
@@ -37,6 +44,23 @@ def test_derived_tokens_are_the_typescript_engines(seed: str, index: int, expect
     assert derived_token(seed, index) == expected
 
 
+@pytest.mark.parametrize("seed", ["", "s", "seed-x", "k" * 64, "k" * 65, "é" * 40, "0123456789abcdef" * 8])
+def test_the_mac_is_hmac_sha256_for_seeds_of_any_length(seed: str) -> None:
+    for text in ("step:0", "hook:123:g4", "token:9", ""):
+        assert _mac(seed, text) == hmac.digest(seed.encode(), text.encode(), "sha256")
+
+
+@pytest.mark.parametrize("data", [b"", b"\x00", b"\x01[4]", bytes(range(256))])
+def test_base64_fields_decode(data: bytes) -> None:
+    assert b64decode(base64.b64encode(data).decode(), "payload") == data
+
+
+@pytest.mark.parametrize("text", ["AVs0XQ", "AVs0XQ===", "AV s0XQ==", "AVs0XQ==AA", "@@@@", "AVs0XQ=\n=", 7, None])
+def test_base64_fields_that_are_not_base64_are_refused(text: object) -> None:
+    with pytest.raises(WireFormatError, match="payload"):
+        b64decode(text, "payload")
+
+
 def test_binding_is_the_same_on_the_first_and_later_calls() -> None:
     def step(a: int, *, b: str = "x") -> str:
         return f"{a}{b}"
@@ -47,6 +71,50 @@ def test_binding_is_the_same_on_the_first_and_later_calls() -> None:
         assert call_with(step, [3, {"b": "z"}]) == "3z"
         with pytest.raises(TypeError, match="cannot be called with the arguments"):
             bind_call(step, [1, 2, 3])
+
+
+def _bound_by_signature(fn: Callable[..., object], values: list[object]) -> tuple[list[object], dict[str, object]] | str:
+    """What binding gives when it asks `inspect.Signature.bind` every time (no shortcut)."""
+    signature = inspect.signature(fn)
+    if values and isinstance(values[-1], dict) and all(isinstance(k, str) for k in values[-1]):
+        trailing = dict(values[-1])
+        if all(k in signature.parameters and signature.parameters[k].kind is not inspect.Parameter.POSITIONAL_ONLY for k in trailing):
+            try:
+                signature.bind(*values[:-1], **trailing)
+                return values[:-1], trailing
+            except TypeError:
+                pass
+    try:
+        signature.bind(*values)
+        return values, {}
+    except TypeError:
+        return "TypeError"
+
+
+def f0() -> None: ...
+def f1(a: int) -> None: ...
+def f2(a: int, b: int = 2) -> None: ...
+def f3(a: int, /, b: int, *, c: int) -> None: ...
+def f4(a: int, *rest: int) -> None: ...
+def f5(*, c: int = 3) -> None: ...
+def f6(a: int, **kw: int) -> None: ...
+def f7(a: int = 1, /, *args: int, k: int = 0, **kw: int) -> None: ...
+async def f8(a: dict[str, int], b: int = 0) -> None: ...
+
+
+@pytest.mark.parametrize("fn", [f0, f1, f2, f3, f4, f5, f6, f7, f8])
+def test_binding_matches_the_signature_for_every_shape(fn: Callable[..., object]) -> None:
+    candidates: list[list[object]] = [
+        [], [1], [1, 2], [1, 2, 3], [1, 2, 3, 4], [{"c": 1}], [1, {"c": 1}], [1, {"b": 2}], [1, 2, {"c": 3}],
+        [{"a": 1}], [{"x": 1}], [{}], [1, {}], [{"a": 1}, {"b": 2}], [{1: 2}], [1, {"k": 1, "z": 2}],
+    ]  # fmt: skip
+    for values in candidates:
+        expected = _bound_by_signature(fn, values)
+        try:
+            got: object = bind_call(fn, values)
+        except TypeError:
+            got = "TypeError"
+        assert got == expected, (fn.__name__, values)
 
 
 def test_callables_without_a_signature_or_a_weak_reference_still_bind() -> None:
@@ -61,8 +129,8 @@ def test_functions_declared_per_run_do_not_stay_in_the_cache() -> None:
 
         assert call_with(closure, [5]) == 5
 
-    before = len(call_args._signatures)
+    before = len(call_args._shapes)
     for _ in range(50):
         declare()
     gc.collect()
-    assert len(call_args._signatures) <= before + 1
+    assert len(call_args._shapes) <= before + 1
