@@ -17,7 +17,8 @@
  * Each engine is opened once (its own database, its own server) and warmed up; rounds are
  * interleaved (every engine once per round, the order rotating), medians are over rounds and
  * ratios are taken within a round. Python drivers also report their own CPU time per step.
- * PostgreSQL 15 with fsync and synchronous_commit on (lib/postgres.mjs). Asserts nothing.
+ * PostgreSQL 15 with fsync and synchronous_commit on (lib/postgres.mjs). `ENGINES=py-sqlite,dbos-py`
+ * runs only those. Asserts nothing.
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -90,7 +91,7 @@ async function stopChild(child) {
  * Runs the comparison on `pg` (a server from lib/postgres.mjs; null: the SQLite engine only).
  * Returns { plan, engines: { id: { info?, error?, perStepMs: [], cpuPerStepMs: [] } }, ratios }.
  */
-export async function pythonSteps(pg, { rounds = 5, steps = 300, say = () => {}, loud = say } = {}) {
+export async function pythonSteps(pg, { rounds = 5, steps = 300, only, say = () => {}, loud = say } = {}) {
   const peers = ensurePythonPeers(say);
   const secret = randomBytes(24).toString("hex");
   const dir = mkdtempSync(join(tmpdir(), "stepwise-bench-python-"));
@@ -114,6 +115,7 @@ export async function pythonSteps(pg, { rounds = 5, steps = 300, say = () => {},
   };
 
   async function open(id, make) {
+    if (only && !only.includes(id)) return;
     try {
       const driver = await make();
       if (driver.error) throw new Error(driver.error);
@@ -332,6 +334,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     const figures = await pythonSteps(pg, {
       rounds: Number(process.env.ROUNDS ?? 5),
       steps: Number(process.env.STEPS ?? 300),
+      only: process.env.ENGINES?.split(","),
       say: (text) => console.error(text),
     });
     console.log(renderPython(figures));
