@@ -16,7 +16,7 @@ import pytest
 
 from stepwise._engine import call_args
 from stepwise._engine.call_args import bind_call, call_with
-from stepwise._engine.ids import _mac, derived_id, derived_token
+from stepwise._engine.ids import _base32, _mac, derived_id, derived_token
 from stepwise._protocol.wire import WireFormatError, b64decode
 
 # prefix, seed, run created at (ms), index, generation, what src/util/ids.ts derives
@@ -42,6 +42,12 @@ def test_derived_ids_are_the_typescript_engines(
 @pytest.mark.parametrize(("seed", "index", "expected"), TOKENS)
 def test_derived_tokens_are_the_typescript_engines(seed: str, index: int, expected: str) -> None:
     assert derived_token(seed, index) == expected
+
+
+def test_base32_gives_as_many_whole_digits_as_the_data_holds() -> None:
+    assert _base32(b"\xff", 4) == "Z"  # 8 bits: one whole digit
+    assert _base32(bytes(10), 16) == "0" * 16
+    assert _base32(b"\x08\x42\x10\x84\x21", 8) == "11111111"
 
 
 @pytest.mark.parametrize("seed", ["", "s", "seed-x", "k" * 64, "k" * 65, "é" * 40, "0123456789abcdef" * 8])

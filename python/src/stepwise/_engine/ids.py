@@ -21,6 +21,7 @@ def _base32(data: bytes, length: int) -> str:
     """The first `length` Crockford base32 digits of `data`'s bits, most significant first (the
     bits are read as one integer: a few shifts instead of a loop over bytes)."""
     bits = len(data) * 8
+    length = min(length, bits // 5)  # as many whole digits as the data holds, as before
     value = int.from_bytes(data, "big")
     return "".join([CROCKFORD[(value >> (bits - 5 * (i + 1))) & 31] for i in range(length)])
 
