@@ -195,6 +195,7 @@ export async function pythonSteps(pg, { rounds = 5, steps = 300, only, say = () 
       const order = ids.map((_, i) => ids[(i + round) % ids.length]);
       const line = [];
       for (const id of order) {
+        if (!drivers.has(id)) continue; // failed in an earlier round (said then)
         try {
           const serverPid = serverOf.get(id);
           const cpu0 = serverPid === undefined ? undefined : cpuMs(serverPid);
