@@ -19,6 +19,7 @@ import { postgresCpuSeconds, processCpuSeconds, summariseProfile } from "./lib/p
 import { renderReport } from "./lib/report.mjs";
 import { Results } from "./lib/results.mjs";
 import { bootstrapVercelPostgres, ensurePeers, VERCEL_APP } from "./peers-setup/install.mjs";
+import { pythonSteps } from "./python.mjs";
 import { failover, workerSpread, workerThroughput } from "./scenarios/workers.mjs";
 
 const full = process.argv.includes("--full");
@@ -60,6 +61,8 @@ const PLAN = {
   // Issue 14: step-bound work (200 ms steps, 8 slots a worker) on 1 and 4 workers.
   spread: { workers: 4, runs: 192, steps: 5, stepMs: 200, slots: 8, rounds: full ? 3 : 1 },
   profileSteps: full ? 2_000 : 1_000,
+  // Issue 15: the Python worker beside DBOS for Python and the TypeScript worker (bench/python.mjs).
+  python: { rounds: full ? 9 : 5, steps: 300 },
   failoverRepeats: full ? 3 : 1,
 };
 
@@ -283,6 +286,19 @@ if (server) {
   }
 }
 
+// 5b. Issue 15: the Python SDK's per-step overhead (SQLite and PostgreSQL behind a server), DBOS for
+// Python and the TypeScript worker on the same PostgreSQL. Needs no PostgreSQL for its SQLite part.
+probe("python");
+say(
+  `\nthe Python SDK: ${PLAN.python.steps} sequential steps per run (${((Date.now() - began) / 1000).toFixed(0)} s)`,
+);
+let python;
+try {
+  python = await pythonSteps(server, { ...PLAN.python, say, loud });
+} catch (error) {
+  loud(`PYTHON SCENARIO FAILED: ${error.message}`);
+}
+
 // 6. Profiles of Stepwise's per-step path (one 2,000-step run per World) and of a dedicated worker.
 probe("profiles");
 say(`\nCPU profiles (${((Date.now() - began) / 1000).toFixed(0)} s)`);
@@ -341,6 +357,7 @@ const context = {
   spread,
   remoteSpread,
   failover: failoverResult,
+  python,
   profiles,
   probes,
   minutes: (Date.now() - began) / MIN,

@@ -2,6 +2,7 @@
 // table (within-round ratios), issue 4's PostgreSQL figures, how each figure was measured, and
 // the CPU profiles summarised as time per step by layer.
 import { cpus, totalmem } from "node:os";
+import { pythonMissNote, pythonTargets, renderPython } from "../python.mjs";
 import { fmt, table } from "./stats.mjs";
 
 const ENGINE_NAMES = {
@@ -158,6 +159,7 @@ function targets(ctx) {
       remoteSpread ? x(remoteSpread.ratio, 2) : "—",
       remoteSpread ? remoteSpread.ratio >= 3.2 : undefined,
     );
+  if (ctx.python) for (const [name, measured, ok] of pythonTargets(ctx.python)) add(name, measured, ok);
   add(
     "issue 4: a dead worker's runs continue elsewhere within 5 s",
     failover ? `${fmt(failover.medianMs / 1000, 2)} s` : "—",
@@ -293,6 +295,7 @@ function missNotes(ctx, rows) {
       } The worker's own profile is below.`,
     );
   }
+  if (missed("issue 15: per-step overhead") && ctx.python) notes.push(pythonMissNote(ctx.python));
   return notes;
 }
 
@@ -321,6 +324,8 @@ export function renderReport(ctx) {
   const versions = Object.entries(engineInfo)
     .filter(([, info]) => info.version)
     .map(([id, info]) => `${ENGINE_NAMES[id]} ${info.version}`);
+  if (ctx.python?.engines["dbos-py"]?.info?.version)
+    versions.push(`DBOS Transact for Python ${ctx.python.engines["dbos-py"].info.version}`);
   p(`Peers (installed into bench/peers/ by the bench script): ${versions.join(", ") || "none could run"}.`);
   p();
   if (notes.length > 0) {
@@ -412,6 +417,10 @@ export function renderReport(ctx) {
       `\nPostgreSQL commit ceiling here: ${fmt(par, 0)} commits/s from 8 connections committing one-row INSERTs at once.`,
     );
   p();
+  if (ctx.python) {
+    p(renderPython(ctx.python));
+    p();
+  }
   p("## Issue 4 — Stepwise on PostgreSQL (synchronous_commit on)");
   p();
   const v = (s, f, d) => fmt(results.value("stepwise-pg", s, f), d);

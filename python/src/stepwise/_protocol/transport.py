@@ -23,6 +23,9 @@ from .errors import InvalidAnswerError, ServerUnreachableError, error_from_answe
 from .http11 import ConnectFailed, ConnectionLost, ConnectionPool
 from .wire import JsonObject, WireFormatError
 
+#: The request encoder, made once: `json.dumps` with `separators` builds a new encoder on every call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
+
 T = TypeVar("T")
 
 #: Longest long poll the server grants (ms); longer asks are cut to it.
@@ -98,7 +101,7 @@ class Transport:
         wait_ms: int | None = None,
     ) -> T:
         """POSTs `body` to `operation` (e.g. `"events/append"`) and decodes the answer."""
-        content = json.dumps(body, separators=(",", ":")).encode()
+        content = _ENCODER.encode(body).encode()
         try:
             answer = await self._pool.post(
                 self._prefix + operation, self._head, content, self.call_timeout(wait_ms)

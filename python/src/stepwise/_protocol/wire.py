@@ -30,7 +30,8 @@ def b64decode(text: object, field: str) -> bytes:
     if not isinstance(text, str):
         raise WireFormatError(f"{field}: expected base64 text")
     try:
-        return base64.b64decode(text, validate=True)
+        # strict_mode: the checks of b64decode(validate=True), in C, without its regular expression.
+        return binascii.a2b_base64(text, strict_mode=True)
     except binascii.Error as error:
         raise WireFormatError(f"{field}: not base64 ({error})") from None
 
