@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { configure, getRun } from "../../src/api/index.ts";
 import type { World } from "../../src/world/types.ts";
 import { createPostgresWorld } from "../../src/worlds/postgres/index.ts";
+import { pollFor } from "../helpers/e2e.ts";
 import { type PostgresServer, startPostgres } from "../helpers/postgres.ts";
 import { makeProject, type Project, REGISTER, REPO, runNode, spawnNode } from "../helpers/project.ts";
 
@@ -148,6 +149,13 @@ describe("many workers on one PostgreSQL database", () => {
   it("spreads runs over three workers, never driving a run from two at once", async () => {
     const workers = [startWorker(), startWorker(), startWorker()];
     try {
+      // All three ready (each compiled the workflow file) before any run exists: otherwise the
+      // first one up may drive them all, as it did on a clean clone, where nothing is cached.
+      await pollFor("three workers ready", async () =>
+        workers.every((worker) => /stepwise worker /.test(worker.output.stdout + worker.output.stderr))
+          ? true
+          : undefined,
+      );
       const runIds = await startRuns(60, 4, 20);
       await waitForAll(runIds, 60_000);
       const entries = journal();
