@@ -27,6 +27,22 @@ export async function spawnDriver(
     child.stdout.pipe(process.stderr);
     child.stderr.pipe(process.stderr);
   }
+  return attachDriver(child, {
+    name,
+    output,
+    readyTimeoutMs,
+    send: (message) => child.send(message),
+    subscribe: (receive) => child.on("message", receive),
+  });
+}
+
+/**
+ * Orchestrator side, over any channel: `send(message)` writes one message to the driver process
+ * `child`, and `subscribe(receive)` hands each message it writes to `receive`. Waits for its
+ * `ready`, and returns `{ name, pid, info, error, output(), call(method, params, timeoutMs),
+ * close(graceMs) }`. `output` is the array the caller keeps the driver's last output in.
+ */
+export async function attachDriver(child, { name, output, send, subscribe, readyTimeoutMs = 120_000 }) {
   const pending = new Map();
   let nextId = 1;
   let exited;
@@ -34,7 +50,7 @@ export async function spawnDriver(
   const ready = new Promise((resolve) => {
     readyResolve = resolve;
   });
-  child.on("message", (message) => {
+  subscribe((message) => {
     if (message.type === "ready") return readyResolve(message);
     const call = pending.get(message.id);
     if (!call) return;
@@ -43,16 +59,18 @@ export async function spawnDriver(
     if (message.error) call.reject(Object.assign(new Error(message.error), { driverStack: message.stack }));
     else call.resolve(message.result);
   });
-  child.on("exit", (code, signal) => {
-    exited = `exited (${signal ?? code})`;
-    const error = new Error(`driver ${name} ${exited}; last output:\n${output.join("").slice(-2000)}`);
+  const onGone = (why) => {
+    exited = why;
+    const error = new Error(`driver ${name} ${why}; last output:\n${output.join("").slice(-2000)}`);
     readyResolve({ type: "ready", error: error.message });
     for (const call of pending.values()) {
       clearTimeout(call.timer);
       call.reject(error);
     }
     pending.clear();
-  });
+  };
+  child.on("error", (error) => onGone(`could not start (${error.message})`));
+  child.on("exit", (code, signal) => onGone(`exited (${signal ?? code})`));
   const timer = setTimeout(
     () => readyResolve({ type: "ready", error: `no answer in ${readyTimeoutMs} ms` }),
     readyTimeoutMs,
@@ -76,14 +94,14 @@ export async function spawnDriver(
           child.kill("SIGKILL");
         }, timeoutMs);
         pending.set(id, { resolve, reject, timer });
-        child.send({ id, method, params });
+        send({ id, method, params });
       });
     },
     /** Asks the driver to shut down; kills it if it has not exited after `graceMs`. */
     async close(graceMs = 15_000) {
       if (exited) return;
       const gone = new Promise((resolve) => child.once("exit", resolve));
-      child.send({ id: 0, method: "__exit" });
+      send({ id: 0, method: "__exit" });
       const killer = setTimeout(() => child.kill("SIGKILL"), graceMs);
       await gone;
       clearTimeout(killer);

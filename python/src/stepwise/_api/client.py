@@ -13,11 +13,13 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
+import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from .._base import StepwiseError
 from .._engine.codec import BoundPayloads, SerdeValues
+from .._engine.ids import CROCKFORD, encode_time
 import httpx
 
 from .._protocol import CreateRunInput, ProtocolClient, RunNotFoundError, ServerUnreachableError
@@ -29,7 +31,6 @@ from .registry import get_workflow, workflows
 SPEC_VERSION = 5
 #: A full workflow id, taken as it is (the TypeScript SDK's rule, src/client/workflow-name.ts).
 FULL_ID = re.compile(r"^workflow//.+//[^/]+$")
-_ULID = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
 class RunFailedError(StepwiseError):
@@ -52,16 +53,8 @@ class WorkflowNotFoundError(StepwiseError):
 
 def new_run_id() -> str:
     """A fresh `wrun_…` id: 48 bits of time and 80 random bits, ULID-shaped like TypeScript's."""
-    import time
-
-    now = time.time_ns() // 1_000_000
-    chars = []
-    for _ in range(10):
-        chars.append(_ULID[now % 32])
-        now //= 32
-    head = "".join(reversed(chars))
-    tail = "".join(_ULID[b % 32] for b in secrets.token_bytes(16))
-    return f"wrun_{head}{tail}"
+    tail = "".join(CROCKFORD[b % 32] for b in secrets.token_bytes(16))
+    return f"wrun_{encode_time(time.time_ns() // 1_000_000)}{tail}"
 
 
 def workflow_name_of(workflow: object) -> tuple[str, bool]:

@@ -11,12 +11,12 @@ from collections.abc import AsyncIterator
 
 from .._base import StepwiseError
 from .._engine.codec import BoundPayloads
+from .._engine.events import TERMINAL_RUN_STATUSES
 from .._engine.step_context import current_step
 from .._protocol import NotFoundError, ProtocolClient
 from .._serde import parse, places, stringify
 
 DEFAULT_STREAM = "default"
-TERMINAL = frozenset({"completed", "failed", "cancelled"})
 
 
 class StreamWriter:
@@ -37,14 +37,12 @@ class StreamWriter:
 
     async def close(self) -> None:
         """Ends the stream: readers stop after its last chunk. Closing twice is harmless."""
-        info = await self._client.streams_info(self.run_id, self.name) if await self._exists() else None
-        if info is not None and info.closed:
-            return
+        try:
+            if (await self._client.streams_info(self.run_id, self.name)).closed:
+                return
+        except NotFoundError:
+            pass  # nothing written yet: closing creates it, closed and empty
         await self._client.streams_write(self.run_id, self.name, [], close=True)
-
-    async def _exists(self) -> bool:
-        streams = await self._client.streams_list(self.run_id)
-        return any(stream.name == self.name for stream in streams)
 
 
 def get_writable(name: str | None = None) -> StreamWriter:
@@ -73,7 +71,7 @@ async def read_stream(
             info = await client.streams_info(run_id, name)
             break
         except NotFoundError:
-            if (await client.runs_get(run_id)).status in TERMINAL:
+            if (await client.runs_get(run_id)).status in TERMINAL_RUN_STATUSES:
                 return
             await asyncio.sleep(0.1)
     index = max(0, info.length + start) if start < 0 else start
@@ -87,7 +85,7 @@ async def read_stream(
         if read.info.closed and index >= read.info.length:
             return
         record = await client.runs_get(run_id)
-        if record.status in TERMINAL:
+        if record.status in TERMINAL_RUN_STATUSES:
             last = await client.streams_read(run_id, name, from_=index, limit=256)
             for chunk in last.chunks:
                 yield parse(payloads.open(places.stream_chunk(name), chunk.data))

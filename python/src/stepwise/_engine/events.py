@@ -26,6 +26,9 @@ OUTCOME_TYPES = frozenset(
     }
 )
 
+#: The statuses of a run that has ended.
+TERMINAL_RUN_STATUSES = frozenset({"completed", "failed", "cancelled"})
+
 #: Events that end a run: nothing may follow them in its generation.
 TERMINAL_TYPES = frozenset({"run_completed", "run_failed", "run_cancelled"})
 

@@ -184,7 +184,7 @@ class RunMachine:
         plan = plan_replay(events)
         self._clock = max(self._clock, plan.last_event_at)
         if not plan.started:
-            data: dict[str, object] = {} if _pinned(events) is not None else {"bundleHash": self.run.version}
+            data: dict[str, object] = {} if pinned_version(events) is not None else {"bundleHash": self.run.version}
             self._push(NewEvent("run_started", data, None, self._advance(now)))
         self.seq = events[-1].seq if events else 1
         last = events[-1] if events else None
@@ -686,7 +686,7 @@ class RunMachine:
         return min(times) if times else None
 
 
-def _pinned(events: Sequence[LoggedEvent]) -> str | None:
+def pinned_version(events: Sequence[LoggedEvent]) -> str | None:
     """The code version the log pins the run to: the latest run_created/run_started/run_upgraded naming one."""
     pinned: str | None = None
     for event in events:
@@ -700,10 +700,6 @@ def _pinned(events: Sequence[LoggedEvent]) -> str | None:
                 pinned = value
     return pinned
 
-
-def pinned_version(events: Sequence[LoggedEvent]) -> str | None:
-    """The code version a run's log pins it to, if any (see `_pinned`)."""
-    return _pinned(events)
 
 
 def _quote(token: str) -> str:

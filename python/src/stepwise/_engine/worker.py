@@ -29,13 +29,12 @@ from .._serde import PayloadCodec, places
 from ..errors import StepwiseError
 from .codec import BoundPayloads, SerdeValues
 from .driver import DriveOutcome, DriverHost, RunDriver
+from .events import TERMINAL_RUN_STATUSES
 from .executor import StepBody
 from .machine import MachineOptions, RunInfo, RunMachine, WorkflowSide, pinned_version
 
 #: The newest format of a run's log this worker reads (the TypeScript engine's SPEC_VERSION).
 SPEC_VERSION = 5
-#: Runs created by a process without a spec version the Python engine reads are left alone.
-TERMINAL = frozenset({"completed", "failed", "cancelled"})
 
 
 @dataclass(slots=True)
@@ -252,7 +251,7 @@ class Worker:
             await self._release_messages(active, expires + 100)
             return
         active.leased = True
-        if run.status in TERMINAL:
+        if run.status in TERMINAL_RUN_STATUSES:
             await client.queue_ack(owner, active.anchors)
             await client.runs_release(run_id, owner)
             self._cache.pop(run_id, None)
