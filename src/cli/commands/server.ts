@@ -11,6 +11,7 @@ import { createWorldFromEnv } from "../../process/world-env.ts";
 import { DEFAULT_PORT, startServer } from "../../server/server.ts";
 import { note, UsageError } from "../output.ts";
 import { untilStopSignal } from "../stop-signal.ts";
+import { keepYoungGenerationSmall } from "../young-generation.ts";
 
 export interface ServerCommandOptions {
   port?: number;
@@ -33,6 +34,7 @@ export async function run(files: string[], options: ServerCommandOptions): Promi
     );
   }
   configure({ inProcessWorker: false }); // the server executes nothing: workers do
+  keepYoungGenerationSmall(); // many waiting long polls must not grow the heap for good
   // The compiler loads only when there are files to compile.
   if (files.length > 0) await (await import("../../ops/load.ts")).loadWorkflowFiles(files);
   const world = await createWorldFromEnv();
