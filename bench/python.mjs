@@ -57,7 +57,7 @@ function cpuMs(pid) {
 
 /** `stepwise server --port 0` with `env`; resolves { child, url } once it listens. */
 async function startServer(env, cwd) {
-  const child = spawn(process.execPath, [cli, "server", "--port", "0"], {
+  const child = spawn(process.execPath, [...(process.env.BENCH_SERVER_NODE_FLAGS ?? "").split(" ").filter(Boolean), cli, "server", "--port", "0"], {
     cwd,
     env: { ...process.env, STEPWISE_WORKER: "", ...env },
     stdio: ["ignore", "pipe", "pipe"],

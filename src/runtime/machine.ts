@@ -4,6 +4,8 @@
  * live mode turns new calls into events and outcomes into deliveries. It does no I/O: the driver
  * (`driver.ts`) commits its outbox, executes its steps and feeds it outcomes.
  */
+
+import { inspect } from "node:util";
 import type { StepwiseError } from "../errors/base.ts";
 import { NonDeterminismError } from "../errors/runtime.ts";
 import type { HookTokenConflictError } from "../errors/world.ts";
@@ -334,6 +336,29 @@ export class RunMachine {
     this.#resolved.add(id);
   }
 
+  /**
+   * When a replayed step call passes other arguments than the log recorded for it (compared as
+   * encoded text, which is deterministic for equal values), how the two read; undefined when they
+   * are the same or the log has none to compare with.
+   */
+  #otherArguments(
+    call: PlannedCall,
+    command: Command,
+    id: string,
+  ): { name: string; recorded: string; passed: string; detail: string } | undefined {
+    if (call.kind !== "step" || command.kind !== "step" || call.args === undefined) return undefined;
+    const recorded = this.payloads.decode(this.scope, places.stepArgs(id), call.args);
+    if (recorded === command.args) return undefined;
+    const before = readableArguments(recorded);
+    const now = readableArguments(command.args);
+    return {
+      name: command.name,
+      recorded: before,
+      passed: now,
+      detail: `the log has ${before}, the workflow now passes ${now}`,
+    };
+  }
+
   #text(payload: Uint8Array | undefined, place: string): string {
     return payload === undefined ? encodeValue(undefined) : this.payloads.decode(this.scope, place, payload);
   }
@@ -394,6 +419,18 @@ export class RunMachine {
         this.#diverge(
           `call #${index + 1} was ${describeCall(expected)} when the log was written, but the workflow now makes ${describeCommand(command)}`,
           { seq: expected.seq, logHas: describeCall(expected), codeMakes: describeCommand(command) },
+        );
+        return receipt;
+      }
+      const other = this.#otherArguments(expected, command, id);
+      if (other !== undefined) {
+        this.#diverge(
+          `call #${index + 1} is step "${other.name}" with other arguments than the log has: ${other.detail}`,
+          {
+            seq: expected.seq,
+            logHas: `step "${other.name}" with ${other.recorded}`,
+            codeMakes: `step "${other.name}" with ${other.passed}`,
+          },
         );
         return receipt;
       }
@@ -861,4 +898,15 @@ export class RunMachine {
     }
     return next;
   }
+}
+
+/** Step arguments (codec text) as a person reads them, on one line and cut short. */
+function readableArguments(text: string): string {
+  let shown: string;
+  try {
+    shown = inspect(decodeValue(text), { depth: 3, breakLength: Number.POSITIVE_INFINITY, compact: true });
+  } catch {
+    shown = text; // e.g. a stream handle, which only a step's context can open
+  }
+  return shown.length > 200 ? `${shown.slice(0, 197)}...` : shown;
 }

@@ -29,6 +29,11 @@ export type PlannedCall = (
       name: string;
       /** The last attempt the log started. */
       attempt: number;
+      /**
+       * The stored arguments (the first `step_started`'s payload; absent when they were refused
+       * before they could be stored): a replay compares the arguments the code passes now with them.
+       */
+      args?: Uint8Array;
       /** "running" when the last attempt has no outcome (its worker died or is still at it). */
       status: "running" | "retrying" | "resolved";
       retryAt?: number;
@@ -128,6 +133,7 @@ export function planEvents(events: readonly GenerationEvent[], kept = 0): Replay
             name: event.data.stepName,
             attempt: event.data.attempt,
             status: "running",
+            ...(event.payload === undefined ? {} : { args: event.payload }),
           });
         }
         break;

@@ -133,7 +133,8 @@ describe.each(Object.keys(WORLDS))("on the %s World", (name) => {
     gates.get("fan-a")?.();
     gates.get("fan-b")?.();
     await until("the run to be paused", async () => (await status(run.runId)) === "paused");
-    expect(reports.at(-1)?.outcome).toBe("paused");
+    // The worker reports once its append has returned, which may be just after the status shows.
+    await until("the worker to report the run paused", () => reports.at(-1)?.outcome === "paused");
     // Both results are recorded; the step after them was not taken.
     const steps = await world.steps.list(run.runId);
     expect(steps.map((step) => step.status)).toEqual(["completed", "completed"]);

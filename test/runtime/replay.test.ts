@@ -113,16 +113,20 @@ describe("replay", () => {
     expect(completed).toHaveLength(2);
   });
 
-  /** Version 2 of `changing`: calls another step where version 1 called `record`. */
-  const changeCode = () =>
+  /**
+   * Version 2 of `changing`: by default calls another step where version 1 called `record`;
+   * `firstCall` replaces that first call (`record` and `other` are in scope).
+   */
+  const changeCode = (firstCall = "other(1)") =>
     registerWorkflowBundle({
       filename: "changed.js",
       workflowIds: [wf.changing.workflowId],
       code: `(() => {
         const r = globalThis[Symbol.for("stepwise.sandbox")].registrar;
         const other = r.step("step//test/replay.ts//somethingElse");
+        const record = r.step("step//test/replay.ts//record");
         r.registerWorkflow(${JSON.stringify(wf.changing.workflowId)}, async function changing() {
-          await other(1);
+          await ${firstCall};
           await r.api.sleep(30);
           return "changed";
         });
@@ -165,6 +169,35 @@ describe("replay", () => {
       expect((cause as Error).message).toContain('step "step//test/replay.ts//somethingElse"');
       const last = (await world.events.list(runId)).at(-1);
       expect(last?.type).toBe("run_failed");
+    } finally {
+      restoreCode();
+    }
+  });
+
+  it("fails a replay that calls the same step with other arguments, naming both", async () => {
+    const runId = await startUnpinned(wf.changing.workflowId);
+    await until(async () => (await world.waits.list({ runId })).length > 0);
+    changeCode(`record("c1", { amount: 99 })`);
+    try {
+      const failure = await getRun(runId).returnValue.catch((error: unknown) => error);
+      const cause = (failure as Error).cause;
+      expect(NonDeterminismError.is(cause)).toBe(true);
+      const message = (cause as Error).message;
+      expect(message).toContain('step "step//test/replay.ts//record" with other arguments');
+      expect(message).toContain("the log has [ 'c1', 1 ]");
+      expect(message).toContain("the workflow now passes [ 'c1', { amount: 99 } ]");
+      expect((await world.events.list(runId)).at(-1)?.type).toBe("run_failed");
+    } finally {
+      restoreCode();
+    }
+  });
+
+  it("replays a step called with the same arguments, however the code around it changed", async () => {
+    const runId = await startUnpinned(wf.changing.workflowId);
+    await until(async () => (await world.waits.list({ runId })).length > 0);
+    changeCode(`record("c" + String(1), 1)`);
+    try {
+      expect(await getRun(runId).returnValue).toBe("changed");
     } finally {
       restoreCode();
     }
