@@ -28,6 +28,7 @@ from .._protocol.records import InboxItem
 from .._serde import PayloadDecryptionError, places
 from .events import NewEvent
 from .executor import StepBody, StepOutcome, execute_step
+from .tracing import attempt_span, end_attempt
 from .machine import IncomingEvent, RunMachine, StepTask
 from .retry import INTERRUPTION_ALLOWANCE
 
@@ -375,14 +376,17 @@ class RunDriver:
         outcome: StepOutcome | None = None
         try:
             async with self.host.step_slots:
-                outcome = await execute_step(
-                    self.machine.run,
-                    step,
-                    self.host.step_body(step.name),
-                    self.machine.codec,
-                    self.host.now,
-                    self.host.step_extra,
-                )
+                # Traced: the attempt's span is current in the step body (tracing.py).
+                with attempt_span(self.machine, step) as span:
+                    outcome = await execute_step(
+                        self.machine.run,
+                        step,
+                        self.host.step_body(step.name),
+                        self.machine.codec,
+                        self.host.now,
+                        self.host.step_extra,
+                    )
+                    end_attempt(span, outcome, self.host.now(), self.machine.codec)
         except asyncio.CancelledError:
             outcome = None
         finally:
