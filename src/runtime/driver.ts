@@ -540,7 +540,6 @@ export class RunDriver {
         await this.#host.stepSlots.acquire();
         let outcome: StepOutcome;
         try {
-          // Aborted while it waited for a slot: not begun at all.
           const execute = () =>
             Promise.race([
               executeStep(this.machine.run, this.machine.scope, step, this.#host.stepEnv, flight.controller),
@@ -550,6 +549,7 @@ export class RunDriver {
             ]);
           // Traced: the attempt's span is the step body's active context (run-trace.ts).
           const trace = runTraceOf(this.machine);
+          // Aborted while it waited for a slot: not begun at all.
           outcome = signal.aborted
             ? abortedOutcome(signal)
             : await (trace === undefined ? execute() : trace.attempt(step, signal, execute));
