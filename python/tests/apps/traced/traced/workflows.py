@@ -19,7 +19,7 @@ async def pack(item: str) -> str:
 @wf.step
 async def ship(item: str) -> str:
     if workflow.get_step_metadata().attempt == 1:
-        raise RetryableError("the truck is late", retry_after=0.05)
+        raise RetryableError("the truck is late", retry_after=0.25)
     return f"shipped {item}"
 
 
