@@ -2,8 +2,9 @@
 exporter in this process: a Python workflow started from TypeScript inside a TypeScript span runs
 its steps in that trace — each attempt a span under the start span TypeScript recorded with the
 run, current in the step body (the user's span nests under it), a retried step with two attempts,
-their outcome and retry delay — and a run started from Python inside a Python span does the same.
-The derived root of a run started without a context is the one TypeScript derives."""
+their outcome and retry delay, the sleep and the run with the times the log recorded — and a run
+started from Python inside a Python span does the same. The derived root of a run started without
+a context is the one TypeScript derives."""
 
 from __future__ import annotations
 
@@ -86,6 +87,29 @@ def _run_spans(run_id: str) -> list[ReadableSpan]:
     return [span for span in EXPORTER.get_finished_spans() if (span.attributes or {}).get("stepwise.run.id") == run_id]
 
 
+async def _check_run(client: Client, run_id: str, trace_id: int, parent_span_id: int) -> None:
+    # The worker emits the run's span once its append is answered: maybe after the client saw the end.
+    for _ in range(200):
+        if any(span.name == "run traced_order" for span in _run_spans(run_id)):
+            break
+        await asyncio.sleep(0.05)
+    _check_steps(run_id, trace_id, parent_span_id)
+    # The sleep and the run: under the same parent, with the times the log recorded.
+    log = await client.protocol.events_list(run_id)
+    at = {event.type: event.created_at for event in log}
+    spans = {span.name: span for span in _run_spans(run_id)}
+    for name, (begin, end) in {
+        "sleep": ("wait_created", "wait_completed"),
+        "run traced_order": ("run_created", "run_completed"),
+    }.items():
+        span = spans[name]
+        assert span.context is not None and span.context.trace_id == trace_id
+        assert span.parent is not None and span.parent.span_id == parent_span_id
+        assert (span.start_time, span.end_time) == (at[begin] * 1_000_000, at[end] * 1_000_000)
+    assert (spans["run traced_order"].attributes or {})["stepwise.run.status"] == "completed"
+    assert (spans["sleep"].attributes or {})["stepwise.wait.outcome"] == "completed"
+
+
 def _check_steps(run_id: str, trace_id: int, parent_span_id: int) -> None:
     spans = [span for span in _run_spans(run_id) if span.name.startswith("step ")]
     names = sorted(span.name for span in spans)
@@ -147,7 +171,7 @@ async def test_a_python_step_joins_the_trace_of_a_typescript_start(worker, ts_pr
     assert parsed is not None
     trace_id, start_span_id, flags = parsed
     assert trace_id == answer["traceId"] and flags == 1
-    _check_steps(run_id, int(trace_id, 16), int(start_span_id, 16))
+    await _check_run(client, run_id, int(trace_id, 16), int(start_span_id, 16))
 
 
 async def test_a_python_start_records_its_span_and_the_steps_nest_under_it(worker, client: Client) -> None:  # type: ignore[no-untyped-def]
@@ -162,7 +186,7 @@ async def test_a_python_start_records_its_span_and_the_steps_nest_under_it(worke
     assert created.data.get("traceparent") == (
         f"00-{start.context.trace_id:032x}-{start.context.span_id:016x}-{int(start.context.trace_flags):02x}"
     )
-    _check_steps(run.run_id, start.context.trace_id, start.context.span_id)
+    await _check_run(client, run.run_id, start.context.trace_id, start.context.span_id)
 
 
 def test_the_derived_root_is_the_one_typescript_derives() -> None:

@@ -1,5 +1,5 @@
 """A Python workflow whose steps are traced (tests/test_tracing.py): a step that makes a span of
-the user's own, and one that fails its first attempt and is retried."""
+the user's own, one that fails its first attempt and is retried, and a sleep."""
 
 from opentelemetry import trace
 
@@ -27,4 +27,5 @@ async def ship(item: str) -> str:
 async def traced_order(*, item: str):
     packed = await pack(item)
     shipped = await ship(item)
+    await workflow.sleep(0.05)
     return [packed, shipped]
