@@ -16,12 +16,14 @@ import {
 import { storeBundle } from "../runtime/bundles.ts";
 import { formatBytes } from "../runtime/limits.ts";
 import { getWorkflowBundle, type WorkflowReference } from "../runtime/registry.ts";
+import { loadTracing } from "../runtime/tracing.ts";
 import { SPEC_VERSION } from "../runtime/version.ts";
 import { places } from "../serde/places.ts";
 import { newId, newRunSeed, RUN_ID_RULE, runIdProblem } from "../util/ids.ts";
 import type { CreateRunInput, RunStatus } from "../world/types.ts";
 import type { ClientContext } from "./context.ts";
 import type { Run } from "./run.ts";
+import { traceStarts } from "./start-trace.ts";
 import { type SealContext, sealPayload } from "./store.ts";
 
 /** The most runs one `startMany()` call starts: one batch, one transaction. */
@@ -120,7 +122,17 @@ export async function startRuns(
     await storeBundle(world, bundle, payloads);
     for (const input of inputs) input.bundleHash = bundle.hash;
   }
-  const results = await world.runs.createMany(inputs);
+  // Each run records the trace it starts in (start-trace.ts; nothing without OpenTelemetry).
+  await loadTracing();
+  const endSpans = traceStarts(workflowId, inputs);
+  let results: Awaited<ReturnType<typeof world.runs.createMany>>;
+  try {
+    results = await world.runs.createMany(inputs);
+  } catch (error) {
+    endSpans?.({ error });
+    throw error;
+  }
+  endSpans?.({ created: results });
   await context.used();
   return results.map(({ run, created }) => ({ run: handle(run.runId), created, status: run.status }));
 }

@@ -138,6 +138,8 @@ export const createRunInput = obj("CreateRunInput", {
   input: bytes(),
   createdAt: opt(time()),
   bundleHash: opt(id()),
+  traceparent: opt(str({ max: 256 })),
+  tracestate: opt(str({ max: 512 })),
 });
 
 export const bundleRecord = obj("BundleRecord", {

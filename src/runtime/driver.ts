@@ -21,6 +21,7 @@ import { letGoOfRun } from "./let-go.ts";
 import type { RunMachine, StepTask } from "./machine.ts";
 import { getStep } from "./registry.ts";
 import { INTERRUPTION_ALLOWANCE, maxAttempts } from "./retry.ts";
+import { runTraceOf } from "./run-trace.ts";
 import type { Semaphore } from "./semaphore.ts";
 import type { StepEnvironment } from "./step-context.ts";
 
@@ -539,21 +540,19 @@ export class RunDriver {
         await this.#host.stepSlots.acquire();
         let outcome: StepOutcome;
         try {
+          const execute = () =>
+            Promise.race([
+              executeStep(this.machine.run, this.machine.scope, step, this.#host.stepEnv, flight.controller),
+              // Once nothing it returns can be recorded, the attempt gives its slot back at
+              // once; a body that ignores its signal runs on in the background, uncounted.
+              discarded(signal),
+            ]);
+          // Traced: the attempt's span is the step body's active context (run-trace.ts).
+          const trace = runTraceOf(this.machine);
           // Aborted while it waited for a slot: not begun at all.
           outcome = signal.aborted
             ? abortedOutcome(signal)
-            : await Promise.race([
-                executeStep(
-                  this.machine.run,
-                  this.machine.scope,
-                  step,
-                  this.#host.stepEnv,
-                  flight.controller,
-                ),
-                // Once nothing it returns can be recorded, the attempt gives its slot back at
-                // once; a body that ignores its signal runs on in the background, uncounted.
-                discarded(signal),
-              ]);
+            : await (trace === undefined ? execute() : trace.attempt(step, signal, execute));
         } finally {
           this.#host.stepSlots.release();
           this.#inFlight.delete(flight);
@@ -670,6 +669,7 @@ export class RunDriver {
       try {
         const result = await this.#host.world.events.append(request);
         machine.committed(result.seq);
+        runTraceOf(machine)?.committed(result.events);
         machine.bytes = result.run.payloadBytes + machine.outboxBytes;
         this.#consumed = this.#consumed.filter((id) => !consumed.includes(id));
         if (options.release && (!this.#stopRequested || options.pause)) this.anchors = [];

@@ -32,7 +32,9 @@ import type { RunMachine } from "./machine.ts";
 import { getWorkflowBundle, onWorkflowsRegistered, registeredWorkflowList } from "./registry.ts";
 import { replayRun } from "./replay-run.ts";
 import { type RunEnding, type RunWaiting, runEnding, runWaiting } from "./run-report.ts";
+import { traceRun } from "./run-trace.ts";
 import { Semaphore } from "./semaphore.ts";
+import { loadTracing } from "./tracing.ts";
 import { SPEC_VERSION } from "./version.ts";
 
 /**
@@ -257,6 +259,8 @@ export class Worker {
     this.#heartbeat.unref();
     this.#scheduleClaim();
     void this.#announce();
+    // Loaded once per process, before the first run is replayed (which awaits it).
+    void loadTracing();
   }
 
   /**
@@ -684,7 +688,7 @@ export class Worker {
     const bundle = await bundleForRun(this.world, run.workflowName, events, this.#payloads);
     if (bundle !== undefined && bundle === getWorkflowBundle(run.workflowName))
       await storeBundle(this.world, bundle, this.#payloads);
-    return await replayRun(
+    const machine = await replayRun(
       run,
       events,
       {
@@ -695,6 +699,10 @@ export class Worker {
       },
       this.#clock.now(),
     );
+    // OpenTelemetry, when the application has it: loaded once, then the run's spans (run-trace.ts).
+    await loadTracing();
+    traceRun(machine, events, this.#clock);
+    return machine;
   }
 
   async #handBack(runId: string, active: ActiveRun, availableAt: number): Promise<void> {

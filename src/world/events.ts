@@ -13,6 +13,12 @@ export interface EventDataMap {
     specVersion: number;
     /** The workflow bundle the run started with (`bundles`); absent on runs older than pinning. */
     bundleHash?: string;
+    /**
+     * The W3C trace context the run's spans belong to (docs/tracing.md); absent when the run was
+     * started without one (its spans then share a trace derived from the run's id).
+     */
+    traceparent?: string;
+    tracestate?: string;
   };
   /** A worker began executing the run for the first time. */
   run_started: {

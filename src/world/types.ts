@@ -296,6 +296,13 @@ export interface CreateRunInput {
    * event: the run replays with that code wherever it goes.
    */
   bundleHash?: string;
+  /**
+   * The W3C trace context the run's spans belong to (`traceparent`, and `tracestate` if any),
+   * captured by `start()` from the caller's active context, recorded as it is in the run's
+   * `run_created` event: every worker that drives the run emits its spans in that trace.
+   */
+  traceparent?: string;
+  tracestate?: string;
 }
 
 /** A version of a workflow bundle as stored: its code under its content hash (`bundles`). */

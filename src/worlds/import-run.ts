@@ -90,6 +90,8 @@ export function importCreateInput(input: ImportRunInput): CreateRunInput & { cre
     createdAt: first.createdAt,
   };
   if (first.data.bundleHash !== undefined) create.bundleHash = first.data.bundleHash;
+  if (first.data.traceparent !== undefined) create.traceparent = first.data.traceparent;
+  if (first.data.tracestate !== undefined) create.tracestate = first.data.tracestate;
   return create;
 }
 

@@ -294,6 +294,8 @@ export function runCreatedData(input: CreateRunInput): EventDataMap["run_created
     specVersion: input.specVersion,
   };
   if (input.bundleHash !== undefined) data.bundleHash = input.bundleHash;
+  if (input.traceparent !== undefined) data.traceparent = input.traceparent;
+  if (input.tracestate !== undefined) data.tracestate = input.tracestate;
   return data;
 }
 

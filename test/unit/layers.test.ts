@@ -8,7 +8,9 @@
  * Above `runtime/`, a value becomes stored bytes in one place, `client/store.ts` (the only caller
  * of the per-payload limit check outside the runtime). Configuration is passed, not smuggled
  * through the environment: no source file writes
- * `process.env.STEPWISE_WORKER` (the CLI turns the in-process worker off with `configure`).
+ * `process.env.STEPWISE_WORKER` (the CLI turns the in-process worker off with `configure`). The
+ * optional peer `@opentelemetry/api` is never imported at run time (only `import type`): a user
+ * without it must be able to load every module.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
@@ -109,6 +111,24 @@ describe("the layers of src/", () => {
         .map(({ index }) => `${relative(SRC, file)}:${index + 1}`),
     );
     expect(writes).toEqual([]);
+  });
+
+  it("no source file imports @opentelemetry/* at run time (an optional peer: runtime/tracing.ts loads it lazily)", () => {
+    const imports = files.flatMap((file) =>
+      readFileSync(file, "utf8")
+        .split("\n")
+        .map((line, index) => ({ line, index }))
+        // Type-only imports are erased; anything else would make the package fail without it.
+        .filter(({ line }) => /\bfrom\s+["']@opentelemetry\//.test(line) && !/^\s*import\s+type\b/.test(line))
+        .concat(
+          readFileSync(file, "utf8")
+            .split("\n")
+            .map((line, index) => ({ line, index }))
+            .filter(({ line }) => /\b(import|require)\(\s*["']@opentelemetry\//.test(line)),
+        )
+        .map(({ index }) => `${relative(SRC, file)}:${index + 1}`),
+    );
+    expect(imports).toEqual([]);
   });
 
   it("above runtime/, only client/store.ts checks a payload's size (one seal path for every door)", () => {

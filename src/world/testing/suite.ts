@@ -31,6 +31,7 @@ import { describeQueueVersions } from "./queue-versions.ts";
 import { describeRestart } from "./restart.ts";
 import { describeRuns } from "./runs.ts";
 import { describeStreams } from "./streams.ts";
+import { describeTraceContext } from "./trace-context.ts";
 
 export type { ConformanceClock, MakeWorld, WorldUnderTest } from "./harness.ts";
 
@@ -52,6 +53,7 @@ export function describeWorldConformance(name: string, makeWorld: MakeWorld): vo
     describeInbox(context);
     describeEvents(context);
     describeStreams(context);
+    describeTraceContext(context);
     describeNotifications(context);
     describePagination(context);
     describeLifecycle(context);

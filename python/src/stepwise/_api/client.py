@@ -20,6 +20,7 @@ from typing import Any
 from .._base import StepwiseError
 from .._engine.codec import BoundPayloads, SerdeValues
 from .._engine.ids import CROCKFORD, encode_time
+from .._engine.tracing import start_spans
 import httpx
 
 from .._protocol import CreateRunInput, ProtocolClient, RunNotFoundError, ServerUnreachableError
@@ -119,27 +120,31 @@ class Client:
             name = await self.resolve(name)
         inputs = []
         encrypted = self.payloads.key_id is not None
-        for args, run_id in items:
-            run_id = run_id or new_run_id()
-            text = stringify(list(args), root="arguments")
-            sealed = BoundPayloads(self.payloads, run_id, encrypted, SPEC_VERSION).seal(
-                places.RUN_INPUT, text, f"The arguments of workflow {name}"
-            )
-            inputs.append(
-                CreateRunInput(
-                    run_id=run_id,
-                    workflow_name=name,
-                    spec_version=SPEC_VERSION,
-                    seed=secrets.token_hex(16),
-                    encrypted=encrypted,
-                    input=sealed,
-                    # Not pinned here: the worker that starts it pins it to its code version. A
-                    # process that starts runs may load other modules than the workers do (a web
-                    # app imports one workflow), so its own hash would name code no worker has.
-                    bundle_hash=None,
+        run_ids = [run_id or new_run_id() for _, run_id in items]
+        # Each run records the trace it starts in (OpenTelemetry, when installed: _engine/tracing.py).
+        with start_spans(name, run_ids) as contexts:
+            for (args, _), run_id, (traceparent, tracestate) in zip(items, run_ids, contexts, strict=True):
+                text = stringify(list(args), root="arguments")
+                sealed = BoundPayloads(self.payloads, run_id, encrypted, SPEC_VERSION).seal(
+                    places.RUN_INPUT, text, f"The arguments of workflow {name}"
                 )
-            )
-        created = await self.protocol.runs_create_many(inputs)
+                inputs.append(
+                    CreateRunInput(
+                        run_id=run_id,
+                        workflow_name=name,
+                        spec_version=SPEC_VERSION,
+                        seed=secrets.token_hex(16),
+                        encrypted=encrypted,
+                        input=sealed,
+                        # Not pinned here: the worker that starts it pins it to its code version. A
+                        # process that starts runs may load other modules than the workers do (a web
+                        # app imports one workflow), so its own hash would name code no worker has.
+                        bundle_hash=None,
+                        traceparent=traceparent,
+                        tracestate=tracestate,
+                    )
+                )
+            created = await self.protocol.runs_create_many(inputs)
         return [Run(self, result.run.run_id) for result in created]
 
     async def resolve(self, name: str) -> str:

@@ -28,6 +28,7 @@ from .._protocol.records import InboxItem
 from .._serde import PayloadDecryptionError, places
 from .events import NewEvent
 from .executor import StepBody, StepOutcome, execute_step
+from .tracing import attempt_span, committed, end_attempt
 from .machine import IncomingEvent, RunMachine, StepTask
 from .retry import INTERRUPTION_ALLOWANCE
 
@@ -375,14 +376,17 @@ class RunDriver:
         outcome: StepOutcome | None = None
         try:
             async with self.host.step_slots:
-                outcome = await execute_step(
-                    self.machine.run,
-                    step,
-                    self.host.step_body(step.name),
-                    self.machine.codec,
-                    self.host.now,
-                    self.host.step_extra,
-                )
+                # Traced: the attempt's span is current in the step body (tracing.py).
+                with attempt_span(self.machine, step) as span:
+                    outcome = await execute_step(
+                        self.machine.run,
+                        step,
+                        self.host.step_body(step.name),
+                        self.machine.codec,
+                        self.host.now,
+                        self.host.step_extra,
+                    )
+                    end_attempt(span, outcome, self.host.now(), self.machine.codec)
         except asyncio.CancelledError:
             outcome = None
         finally:
@@ -493,6 +497,8 @@ class RunDriver:
                 self._lost = True
                 raise
             machine.committed(result.seq)
+            # Spans of the waits and the run these events end (tracing.py; nothing without OpenTelemetry).
+            committed(machine, result.events)
             machine.bytes = result.run.payload_bytes + machine.outbox_bytes
             self._consumed = [item for item in self._consumed if item not in consumed]
             if release and (not self._stop_requested or pause):

@@ -32,6 +32,7 @@ from .driver import DriveOutcome, DriverHost, RunDriver
 from .events import TERMINAL_RUN_STATUSES
 from .executor import StepBody
 from .machine import MachineOptions, RunInfo, RunMachine, WorkflowSide, pinned_version
+from .tracing import trace_run
 
 #: The newest format of a run's log this worker reads (the TypeScript engine's SPEC_VERSION).
 SPEC_VERSION = 5
@@ -295,6 +296,8 @@ class Worker:
                 return
             machine = self._new_machine(run, definition)
             machine.replay(events, self._now())
+            # The run's trace context, for its step attempts' spans (OpenTelemetry, when installed).
+            trace_run(machine, events)
         realm = machine.workflow
         own_bodies = definition.step_bodies(realm)
 

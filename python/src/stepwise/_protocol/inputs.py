@@ -27,6 +27,9 @@ class CreateRunInput:
     input: bytes
     created_at: int | None = None
     bundle_hash: str | None = None
+    #: The W3C trace context the run's spans belong to (docs/tracing.md), kept in its run_created.
+    traceparent: str | None = None
+    tracestate: str | None = None
 
     def to_wire(self) -> JsonObject:
         """The request JSON."""
@@ -40,6 +43,8 @@ class CreateRunInput:
         }
         put(body, "createdAt", self.created_at)
         put(body, "bundleHash", self.bundle_hash)
+        put(body, "traceparent", self.traceparent)
+        put(body, "tracestate", self.tracestate)
         return body
 
 
