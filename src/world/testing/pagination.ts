@@ -113,16 +113,20 @@ export function describePagination(t: WorldContext): void {
       expect((await collect({ ...mine, createdSince: 5_000_004, limit: 2 })).ids).toEqual(
         between(5_000_004, Number.MAX_SAFE_INTEGER),
       );
-      expect((await collect({ ...mine, createdBefore: 5_000_004, limit: 2 })).ids).toEqual(between(0, 5_000_004));
-      expect(
-        await collect({ ...mine, createdSince: 5_000_002, createdBefore: 5_000_008, limit: 2 }),
-      ).toEqual({ ids: between(5_000_002, 5_000_008), pages: 3 });
+      expect((await collect({ ...mine, createdBefore: 5_000_004, limit: 2 })).ids).toEqual(
+        between(0, 5_000_004),
+      );
+      expect(await collect({ ...mine, createdSince: 5_000_002, createdBefore: 5_000_008, limit: 2 })).toEqual(
+        { ids: between(5_000_002, 5_000_008), pages: 3 },
+      );
       // Without a workflow filter the other runs in the range are listed too, in order.
       const all = [...runs, ...others]
         .filter((run) => run.createdAt >= 5_000_003 && run.createdAt < 5_000_005)
         .sort((a, b) => b.createdAt - a.createdAt || (a.runId < b.runId ? 1 : -1))
         .map((run) => run.runId);
-      expect((await collect({ createdSince: 5_000_003, createdBefore: 5_000_005, limit: 1 })).ids).toEqual(all);
+      expect((await collect({ createdSince: 5_000_003, createdBefore: 5_000_005, limit: 1 })).ids).toEqual(
+        all,
+      );
       expect((await collect({ createdSince: 6_000_000 })).ids).toEqual([]);
       expect((await collect({ createdSince: 5_000_005, createdBefore: 5_000_005 })).ids).toEqual([]);
       const paused = await collect({ ...mine, status: "pending", createdBefore: 5_000_001 });
