@@ -5,7 +5,8 @@
 import type { Client } from "../client/client.ts";
 import { DEFAULT_WEBHOOK_TIMEOUT_MS } from "../client/webhooks.ts";
 import { processClient } from "../process/process.ts";
-import { SECRET_ENV } from "./auth.ts";
+import { createGuard, type Guard, SECRET_ENV } from "./auth.ts";
+import { createLiveStreams, type LiveStreams } from "./live.ts";
 
 export interface HandlerOptions {
   /**
@@ -27,6 +28,8 @@ export interface HandlerOptions {
   maxWaitMs?: number;
   /** How long `POST /runs/:runId/cancel` waits for the run to stop before answering 202 (default 5 s). */
   cancelWaitMs?: number;
+  /** How often an idle `GET /live` stream sends a comment, in ms (default 15 s). */
+  liveHeartbeatMs?: number;
   /** Told about unexpected failures (answered with a 500 naming `errorId`); default `console.error`. */
   onError?: (error: unknown, context: { errorId: string; request: Request }) => void;
 }
@@ -41,7 +44,12 @@ export interface ResolvedOptions {
   webhookTimeoutMs: number;
   maxWaitMs: number;
   cancelWaitMs: number;
+  liveHeartbeatMs: number;
   onError: (error: unknown, context: { errorId: string; request: Request }) => void;
+  /** The handler's open `GET /live` streams (ended by `StepwiseHandler.close()`). */
+  live: LiveStreams;
+  /** Checks the secret and session cookies (built from `secret`). */
+  guard: Guard;
 }
 
 const MB = 1024 * 1024;
@@ -71,10 +79,12 @@ function positive(name: string, value: number | undefined, fallback: number): nu
 
 /** Fills in the defaults; a negative or fractional limit is a `TypeError`. */
 export function resolveOptions(options: HandlerOptions): ResolvedOptions {
+  const secret = options.secret ?? process.env[SECRET_ENV];
   return {
     client: options.client ?? processClient(),
     basePath: normalizeBasePath(options.basePath ?? "/stepwise"),
-    secret: options.secret ?? process.env[SECRET_ENV],
+    secret,
+    guard: createGuard(secret),
     maxBodyBytes: positive("maxBodyBytes", options.maxBodyBytes, MB),
     maxWebhookBodyBytes:
       options.maxWebhookBodyBytes === undefined
@@ -83,6 +93,8 @@ export function resolveOptions(options: HandlerOptions): ResolvedOptions {
     webhookTimeoutMs: positive("webhookTimeoutMs", options.webhookTimeoutMs, DEFAULT_WEBHOOK_TIMEOUT_MS),
     maxWaitMs: positive("maxWaitMs", options.maxWaitMs, 30_000),
     cancelWaitMs: positive("cancelWaitMs", options.cancelWaitMs, 5_000),
+    liveHeartbeatMs: Math.max(1, positive("liveHeartbeatMs", options.liveHeartbeatMs, 15_000)),
+    live: createLiveStreams(),
     onError:
       options.onError ??
       ((error, { errorId, request }) => {
