@@ -18,7 +18,8 @@
  * interleaved (every engine once per round, the order rotating), medians are over rounds and
  * ratios are taken within a round. Python drivers also report their own CPU time per step.
  * PostgreSQL 15 with fsync and synchronous_commit on (lib/postgres.mjs). `ENGINES=py-sqlite,dbos-py`
- * runs only those. Asserts nothing.
+ * runs only those; BENCH_SERVER_NODE_FLAGS adds Node flags to the servers it starts (e.g.
+ * `--cpu-prof --cpu-prof-dir=/tmp/prof`, to see where a server's time goes). Asserts nothing.
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -57,11 +58,15 @@ function cpuMs(pid) {
 
 /** `stepwise server --port 0` with `env`; resolves { child, url } once it listens. */
 async function startServer(env, cwd) {
-  const child = spawn(process.execPath, [...(process.env.BENCH_SERVER_NODE_FLAGS ?? "").split(" ").filter(Boolean), cli, "server", "--port", "0"], {
-    cwd,
-    env: { ...process.env, STEPWISE_WORKER: "", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    [...(process.env.BENCH_SERVER_NODE_FLAGS ?? "").split(" ").filter(Boolean), cli, "server", "--port", "0"],
+    {
+      cwd,
+      env: { ...process.env, STEPWISE_WORKER: "", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let output = "";
   const url = await new Promise((resolve, reject) => {
     const onData = (chunk) => {
