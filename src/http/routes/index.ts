@@ -10,6 +10,7 @@ import { sendEventRoute } from "./events.ts";
 import { health } from "./health.ts";
 import { resumeHookRoute } from "./hooks.ts";
 import { listRuns } from "./list-runs.ts";
+import { getRunLogs } from "./logs.ts";
 import { restartRunRoute } from "./restart.ts";
 import { getResult } from "./result.ts";
 import { getRunRoute, startRun } from "./runs.ts";
@@ -28,6 +29,7 @@ export const routes: readonly Route<ResolvedOptions>[] = [
   { method: "POST", path: "runs/:runId/events", guarded: true, handle: sendEventRoute },
   { method: "POST", path: "runs/:runId/restart", guarded: true, handle: restartRunRoute },
   { method: "GET", path: "runs/:runId/result", guarded: true, handle: getResult },
+  { method: "GET", path: "runs/:runId/logs", guarded: true, handle: getRunLogs },
   { method: "GET", path: "runs/:runId/streams/:name", guarded: true, handle: readStream },
   { method: "POST", path: "hooks/:token", guarded: true, handle: resumeHookRoute },
   { method: "*", path: "webhooks/:token", guarded: false, handle: webhook },
