@@ -5,12 +5,15 @@
  * stored encrypted (the database file holds none of it in clear), `inspect logs` shows
  * `<encrypted>` without `--decrypt`, and the text with it, after an audit record. A worker killed
  * with SIGKILL inside a step and a new one that replays the run: the workflow's line from before
- * the kill is stored and printed once. (These tests load `dist/`: run `npm run build` first.)
+ * the kill is stored and printed once. `GET /runs/:runId/logs` of `stepwise server` over both data
+ * directories, with a worker that reaches the World only through that server. (These tests load
+ * `dist/`: run `npm run build` first.)
  */
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pollFor } from "../helpers/e2e.ts";
 import {
   makeProject,
   type NodeResult,
@@ -101,6 +104,8 @@ const SECRET = `S3CR3T-${randomBytes(4).toString("hex")}`;
 
 let project: Project;
 let cli: string;
+/** The run of the encrypted data directory (`.enc`), for the API's view of it. */
+let encryptedRunId = "";
 beforeAll(() => {
   project = makeProject(FILES);
   cli = join(project.dir, "node_modules/stepwise-workflows/dist/cli/index.js");
@@ -158,6 +163,7 @@ describe("step logs through a real worker on SQLite, encrypted", () => {
     try {
       const started = await startRun(env, "logs", SECRET, true);
       runId = started.runId;
+      encryptedRunId = runId;
       expect(JSON.parse(started.output)).toBe(`hi ${SECRET}`);
     } finally {
       worker.child.kill("SIGTERM");
@@ -274,4 +280,119 @@ describe("step logs across a SIGKILL", () => {
       "(workflow) - after the kill k1",
     ]);
   }, 120_000);
+});
+
+describe("GET /runs/:runId/logs from stepwise server", () => {
+  const HTTP_SECRET = randomBytes(16).toString("hex");
+  const env = { STEPWISE_WORLD: "local", STEPWISE_DATA_DIR: ".http", STEPWISE_HTTP_SECRET: HTTP_SECRET };
+  let server: ReturnType<typeof spawnNode>;
+  let origin = "";
+
+  beforeAll(async () => {
+    server = spawnNode([cli, "server", "--port", "0"], project.dir, env);
+    origin = await pollFor("the server's startup line", async () => {
+      const match = /listening on (http:\/\/[^ /]+)/.exec(server.output.stderr);
+      if (match) return match[1];
+      if (server.child.exitCode !== null) throw new Error(`the server exited: ${server.output.stderr}`);
+      return undefined;
+    });
+  }, 60_000);
+  afterAll(async () => {
+    server.child.kill("SIGTERM");
+    await server.exited;
+  });
+
+  const get = async (path: string) => {
+    const response = await fetch(`${origin}/stepwise${path}`, {
+      headers: { authorization: `Bearer ${HTTP_SECRET}` },
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  };
+
+  it("serves a run's output, written by a worker over the server's protocol, a page at a time", async () => {
+    const remote = { STEPWISE_WORLD: origin, STEPWISE_HTTP_SECRET: HTTP_SECRET };
+    const worker = spawnNode([cli, "worker", "workflows/logs.ts", "--quiet"], project.dir, remote);
+    let runId = "";
+    try {
+      runId = (await startRun(remote, "logs", "over-http", true)).runId;
+    } finally {
+      worker.child.kill("SIGTERM");
+      await worker.exited;
+    }
+    const all = await get(`/runs/${runId}/logs?limit=5000`);
+    expect(all.status).toBe(200);
+    const logs = all.body.logs as Row[];
+    expect(all.body.nextCursor).toBeNull();
+    expect(logs[0]).toMatchObject({
+      stepId: null,
+      stepName: null,
+      attempt: null,
+      level: "log",
+      text: "workflow starts over-http",
+    });
+    expect((logs[0] as { at: string }).at).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(logs.filter((row) => row.text?.startsWith("greeting"))).toEqual([
+      expect.objectContaining({
+        attempt: 1,
+        level: "log",
+        text: "greeting { name: 'over-http', tags: [ 'a', 'b' ] }",
+      }),
+    ]);
+    // Pages of 7 lines, followed by their cursors, give the same lines.
+    const paged: Row[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await get(`/runs/${runId}/logs?limit=7${cursor === null ? "" : `&cursor=${cursor}`}`);
+      expect(page.status).toBe(200);
+      paged.push(...(page.body.logs as Row[]));
+      cursor = page.body.nextCursor as string | null;
+    } while (cursor !== null);
+    expect(paged).toEqual(logs);
+    const flaky = await get(`/runs/${runId}/logs?step=flaky`);
+    expect((flaky.body.logs as Row[]).map((row) => [row.attempt, row.text])).toEqual([
+      [1, "flaky attempt 1"],
+      [2, "flaky attempt 2"],
+    ]);
+  }, 120_000);
+
+  it("answers 404 for an unknown run and 400 for a malformed query", async () => {
+    const missing = await get("/runs/wrun_01J0000000000000000000000/logs");
+    expect(missing.status).toBe(404);
+    const bad = await get("/runs/wrun_01J0000000000000000000000/logs?cursor=nope");
+    expect(bad.status).toBe(400);
+    expect(bad.body).toMatchObject({ error: { code: "INVALID_QUERY" } });
+    const unknown = await get("/runs/wrun_01J0000000000000000000000/logs?level=error");
+    expect(unknown.status).toBe(400);
+  });
+
+  it("never decrypts: an encrypted attempt's output is one entry saying so, even with the key", async () => {
+    expect(encryptedRunId).toMatch(/^wrun_/);
+    const keyed = { ...env, STEPWISE_DATA_DIR: ".enc", STEPWISE_ENCRYPTION_KEY: KEY };
+    const other = spawnNode([cli, "server", "--port", "0"], project.dir, keyed);
+    try {
+      const otherOrigin = await pollFor("the server's startup line", async () => {
+        const match = /listening on (http:\/\/[^ /]+)/.exec(other.output.stderr);
+        if (match) return match[1];
+        if (other.child.exitCode !== null) throw new Error(`the server exited: ${other.output.stderr}`);
+        return undefined;
+      });
+      const response = await fetch(`${otherOrigin}/stepwise/runs/${encryptedRunId}/logs?step=greet`, {
+        headers: { authorization: `Bearer ${HTTP_SECRET}` },
+      });
+      expect(response.status).toBe(200);
+      const body = (await response.json()) as { logs: Row[] };
+      expect(body.logs).toEqual([
+        expect.objectContaining({
+          stepName: expect.stringContaining("greet"),
+          attempt: 1,
+          encrypted: true,
+          lines: 3,
+        }),
+      ]);
+      expect(JSON.stringify(body)).not.toContain(SECRET);
+    } finally {
+      other.child.kill("SIGTERM");
+      await other.exited;
+    }
+  }, 60_000);
 });
