@@ -6,6 +6,7 @@
  * is one `encrypted` entry per attempt unless decryption was asked for and recorded
  * (`PayloadView`). Shared by `inspect logs` and `GET /runs/:runId/logs`.
  */
+import { StepwiseError } from "../errors/base.ts";
 import { readLogs } from "../serde/logs.ts";
 import { places } from "../serde/places.ts";
 import type { EventRecord, SealedLogs } from "../world/events.ts";
@@ -82,7 +83,9 @@ function parseCursor(cursor: string | undefined): { seq: number; line: number } 
   if (cursor === undefined) return { seq: 0, line: 0 };
   const match = /^(\d{1,15}):(\d{1,9})$/.exec(cursor);
   if (match === null)
-    throw new RangeError(`cursor must be the nextCursor of a previous page (<seq>:<line>), got "${cursor}".`);
+    throw new StepwiseError(
+      `The cursor must be the one printed after a full page (<seq>:<line>, e.g. 42:7); got "${cursor}".`,
+    );
   return { seq: Number(match[1]), line: Number(match[2]) };
 }
 
