@@ -116,3 +116,13 @@ def test_a_buffer_keeps_64_kb_and_splits_direct_writes_into_lines() -> None:
     assert logs.truncated == (35, 34 * 1000 + 482 + len("no newline"))
     buffer.add("info", "after the end")
     assert all(line.text != "after the end" for line in logs.lines)
+
+
+def test_a_direct_write_that_never_ends_its_line_is_not_held_whole() -> None:
+    buffer = LogBuffer(lambda: 1)
+    for _ in range(200):
+        buffer.write("stdout", "y" * 1024)
+    logs = buffer.take()
+    assert logs is not None
+    assert logs.lines[0].text == "y" * (64 * 1024)
+    assert logs.truncated is not None

@@ -73,7 +73,11 @@ export class LogBuffer {
       newline = text.indexOf("\n");
     }
     if (text === "") this.#partial.delete(stream);
-    else this.#partial.set(stream, { at: first ? lineAt : at, text });
+    // A line longer than the bound is not held back for its end (memory stays bounded).
+    else if (text.length > MAX_LOG_BYTES) {
+      this.#partial.delete(stream);
+      this.add(stream, text, first ? lineAt : at);
+    } else this.#partial.set(stream, { at: first ? lineAt : at, text });
   }
 
   /** Ends the buffer: what it holds, or undefined when nothing was printed. Later lines are dropped. */

@@ -55,6 +55,11 @@ const wf = defineWorkflows("test/step-logs.ts", {
       for (let i = 0; i < lines; i++) console.log(`${i}:${"x".repeat(width)}`);
       return lines;
     },
+    endless: async () => {
+      // 200 KB without a newline, in pieces: kept up to the bound, never held whole.
+      for (let i = 0; i < 200; i++) process.stdout.write("y".repeat(1024));
+      return 1;
+    },
     direct: async () => {
       process.stdout.write("partial ");
       process.stdout.write("line\nsecond line\n");
@@ -86,6 +91,10 @@ const wf = defineWorkflows("test/step-logs.ts", {
     direct: ({ steps }) =>
       async function direct() {
         return steps.direct();
+      },
+    endless: ({ steps }) =>
+      async function endless() {
+        return steps.endless();
       },
     silent: ({ steps }) =>
       async function silent() {
@@ -202,6 +211,14 @@ describe("step logs", () => {
       ["stdout", "second line"],
       ["stderr", "to stderr"],
     ]);
+  });
+
+  it("keeps 64 KB of a direct write that never ends its line", async () => {
+    const run = await start(wf.endless, []);
+    await run.returnValue;
+    const entries = await logsOf(run.runId);
+    expect(entries[0]?.text).toBe("y".repeat(MAX_LOG_BYTES));
+    expect(entries.at(-1)?.level).toBe("truncated");
   });
 
   it("adds nothing to the log of a run that prints nothing", async () => {

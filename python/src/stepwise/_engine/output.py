@@ -104,7 +104,10 @@ class LogBuffer:
             *complete, rest = text.split("\n")
             for index, line in enumerate(complete):
                 self._add(stream, line, started if index == 0 else at)
-            if rest:
+            if len(rest) > MAX_LOG_BYTES:
+                # A line longer than the bound is not held back for its end (memory stays bounded).
+                self._add(stream, rest, started if not complete else at)
+            elif rest:
                 self._partial[stream] = (started if not complete else at, rest)
 
     def take(self) -> CapturedLogs | None:
