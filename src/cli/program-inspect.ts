@@ -1,6 +1,6 @@
 /**
  * `stepwise inspect …`, registered on the program: one subcommand per thing to look at (runs,
- * steps, events, hooks, sleeps, audit, streams), each with the options that apply to it, checked
+ * steps, events, logs, hooks, sleeps, audit, streams), each with the options that apply to it, checked
  * before anything runs. Part of the one place where commands are registered (`program.ts`).
  */
 import { type Command, Option } from "commander";
@@ -24,7 +24,7 @@ const reason = () => new Option("--reason <text>", "why you decrypt, stored in t
 export function registerInspect(program: Command, act: Act): void {
   const inspect = program
     .command("inspect")
-    .summary("show runs, steps, events, hooks, sleeps, streams and the audit trail")
+    .summary("show runs, steps, events, logs, hooks, sleeps, streams and the audit trail")
     .description(
       "Reads runs and their history from the World; it never executes or changes a run. Times are ISO 8601 (UTC). A running run that waits is shown as sleeping (until when), waiting (for which hook token) or retrying (which step, which attempt, when).",
     )
@@ -34,6 +34,7 @@ export function registerInspect(program: Command, act: Act): void {
         "npx stepwise inspect runs",
         "npx stepwise inspect runs --workflow order --status failed",
         "npx stepwise inspect steps wrun_01J…",
+        "npx stepwise inspect logs wrun_01J…",
         "npx stepwise inspect streams wrun_01J… default --follow",
       ]),
     );
@@ -103,6 +104,29 @@ export function registerInspect(program: Command, act: Act): void {
       ]),
     )
     .action(act(run("events")));
+
+  inspect
+    .command("logs")
+    .summary("a run's console output: what its steps and its workflow printed")
+    .description(
+      "Each line with its time, step, attempt and stream (the console method, or stdout/stderr for a direct write), in the order it was stored: a step attempt's output with its outcome, the workflow's (printed outside replay) with the events that followed it. An attempt keeps 1,000 lines and 64 KB; a note says when output was left out.",
+    )
+    .argument("<runId>", "the run")
+    .option("--step <name>", "only this step's output: its name, full id or step id")
+    .addOption(limit("1000"))
+    .addOption(cursor())
+    .addOption(ids())
+    .addOption(decrypt())
+    .addOption(reason())
+    .addOption(json())
+    .addHelpText(
+      "after",
+      details(DECRYPT, [
+        "npx stepwise inspect logs wrun_01J…",
+        "npx stepwise inspect logs wrun_01J… --step charge --json",
+      ]),
+    )
+    .action(act(run("logs")));
 
   inspect
     .command("hooks")

@@ -87,12 +87,19 @@ function sameEvent(a: EventRecord, b: EventRecord): boolean {
   return a.payload === undefined || Buffer.from(a.payload).equals(Buffer.from(b.payload ?? []));
 }
 
-/** Every payload of a run as stored, with the sealed webhook responses in hook metadata. */
+/**
+ * Every payload of a run as stored, with the sealed webhook responses in hook metadata and the
+ * stored console output (step logs) in event metadata.
+ */
 function* payloadsOf(run: ExportedRun): Generator<Uint8Array> {
   for (const event of run.input.events) {
     if (event.payload !== undefined) yield event.payload;
     if (event.type === "hook_created") {
       const sealed = (event.data.meta as { sealed?: unknown } | undefined)?.sealed;
+      if (typeof sealed === "string") yield new Uint8Array(Buffer.from(sealed, "base64"));
+    }
+    for (const logs of [(event.data as { logs?: unknown }).logs, event.data.workflowLogs]) {
+      const sealed = (logs as { sealed?: unknown } | undefined)?.sealed;
       if (typeof sealed === "string") yield new Uint8Array(Buffer.from(sealed, "base64"));
     }
   }

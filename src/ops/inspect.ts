@@ -20,6 +20,7 @@ import type {
   WaitStatus,
   World,
 } from "../world/types.ts";
+import { inspectLogs } from "./inspect-logs.ts";
 import { describeValue, PayloadView, type PayloadViewOptions } from "./payload-view.ts";
 import { describeRunState, type RunState, runState } from "./run-state.ts";
 import { type Column, formatDuration, formatTable, formatTime, isoTimes, shortName } from "./table.ts";
@@ -27,11 +28,12 @@ import { resolveWorkflow } from "./workflow-names.ts";
 
 export { currentActor, describeValue, ENCRYPTED_PAYLOAD } from "./payload-view.ts";
 
-export type InspectResource = "runs" | "steps" | "events" | "hooks" | "sleeps" | "audit";
+export type InspectResource = "runs" | "steps" | "events" | "logs" | "hooks" | "sleeps" | "audit";
 export const INSPECT_RESOURCES: readonly InspectResource[] = [
   "runs",
   "steps",
   "events",
+  "logs",
   "hooks",
   "sleeps",
   "audit",
@@ -49,6 +51,8 @@ export interface InspectOptions extends PayloadViewOptions {
   cursor?: string;
   /** Tables show full workflow and step ids instead of short names. */
   ids?: boolean;
+  /** For logs: only this step's output (its name, full id or step id). */
+  step?: string;
 }
 
 export interface InspectResult {
@@ -364,11 +368,12 @@ export function checkDecrypt(payloads: PayloadCodec, resource: string, options: 
   const payloadView =
     resource === "steps" ||
     resource === "events" ||
+    resource === "logs" ||
     resource === "streams" ||
     (resource === "runs" && options.id !== undefined);
   if (!payloadView) {
     throw new StepwiseError(
-      `Decrypting applies to one run's payloads: inspect runs <runId>, inspect steps <runId>, inspect events <runId> or inspect streams <runId> <name> (inspect ${resource}${resource === "runs" ? " without a run id" : ""} shows no payloads).`,
+      `Decrypting applies to one run's payloads: inspect runs <runId>, inspect steps <runId>, inspect events <runId>, inspect logs <runId> or inspect streams <runId> <name> (inspect ${resource}${resource === "runs" ? " without a run id" : ""} shows no payloads).`,
     );
   }
   if (payloads.keyIds.length === 0) {
@@ -423,9 +428,11 @@ async function query(
       return inspectAudit(world, runId, options);
     case "steps":
     case "events":
+    case "logs":
       if (runId === undefined)
         throw new Error(`inspect ${resource} needs a run id: npx stepwise inspect ${resource} <runId>`);
       await world.runs.get(runId);
+      if (resource === "logs") return inspectLogs(world, view, runId, options);
       return resource === "steps"
         ? inspectSteps(world, view, runId, options)
         : inspectEvents(world, view, runId, options);

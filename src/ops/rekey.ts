@@ -21,8 +21,10 @@
 import { ConfigError } from "../errors/runtime.ts";
 import { BUNDLE_PLACE, bundleScope } from "../runtime/bundles.ts";
 import { KEY_ENV, type Keyring, OLD_KEYS_ENV } from "../serde/keys.ts";
+import { logBytes } from "../serde/logs.ts";
 import { payloadInfo, resealPayload } from "../serde/payload.ts";
 import { eventPlace, places } from "../serde/places.ts";
+import type { EventRecord } from "../world/events.ts";
 import type { InboxItem, PayloadRewrite, PayloadSlot, World } from "../world/types.ts";
 
 /** How far a rekey is, for progress lines. */
@@ -84,13 +86,39 @@ function inboxPlace(item: InboxItem): string {
   return places.hookPayload(item.hookId ?? "", item.itemId);
 }
 
-/** Every payload a run stores, page by page: its log, its inbox, its streams, its webhooks' static responses. */
+/** The console output an event carries (step logs), as stored payloads. */
+function* outputOf(event: EventRecord): Generator<StoredPayload> {
+  const { workflowLogs } = event.data;
+  if (workflowLogs !== undefined) {
+    yield {
+      slot: { kind: "eventLogs", seq: event.seq, field: "workflowLogs" },
+      bytes: logBytes(workflowLogs),
+      place: places.workflowLogs(workflowLogs.id ?? ""),
+    };
+  }
+  if (
+    (event.type === "step_completed" || event.type === "step_retrying" || event.type === "step_failed") &&
+    event.data.logs !== undefined
+  ) {
+    yield {
+      slot: { kind: "eventLogs", seq: event.seq, field: "logs" },
+      bytes: logBytes(event.data.logs),
+      place: places.stepLogs(event.data.stepId, event.data.attempt),
+    };
+  }
+}
+
+/**
+ * Every payload a run stores, page by page: its log (with the console output its events carry),
+ * its inbox, its streams, its webhooks' static responses.
+ */
 async function* payloadsOf(world: World, runId: string): AsyncGenerator<StoredPayload> {
   for (let afterSeq = 0; ; ) {
     const events = await world.events.list(runId, { afterSeq, limit: PAGE });
     for (const event of events) {
       if (event.payload !== undefined)
         yield { slot: { kind: "event", seq: event.seq }, bytes: event.payload, place: eventPlace(event) };
+      yield* outputOf(event);
     }
     const last = events[events.length - 1];
     if (last === undefined || events.length < PAGE) break;

@@ -182,8 +182,9 @@ export const importRunInput = obj("ImportRunInput", {
 
 export const payloadRewrite = obj("PayloadRewrite", {
   slot: obj("PayloadSlot", {
-    kind: oneOf(["event", "inbox", "stream", "hookResponse"] as const),
+    kind: oneOf(["event", "inbox", "stream", "hookResponse", "eventLogs"] as const),
     seq: opt(int({ min: 1 })),
+    field: opt(oneOf(["logs", "workflowLogs"] as const)),
     itemId: opt(id()),
     name: opt(id()),
     index: opt(int()),

@@ -12,7 +12,7 @@ import { ConflictError, HookTokenConflictError, LeaseLostError } from "../errors
 import { encodeValue } from "../serde/codec.ts";
 import { PayloadDecryptionError } from "../serde/errors.ts";
 import { places } from "../serde/places.ts";
-import type { NewEvent } from "../world/events.ts";
+import type { NewEvent, SealedLogs } from "../world/events.ts";
 import type { AppendRequest, InboxItem, NewMessage, RunStatus, World } from "../world/types.ts";
 import { type Clock, wallClock } from "./clock.ts";
 import { encodeError } from "./error-text.ts";
@@ -115,6 +115,13 @@ function discarded(signal: AbortSignal): Promise<StepOutcome> {
     };
     signal.addEventListener("abort", onAbort, { once: true });
   });
+}
+
+/** `events` with `logs` on the first one's metadata (the events themselves are left as they are). */
+function withWorkflowLogs(events: NewEvent[], logs: SealedLogs): NewEvent[] {
+  const [first, ...rest] = events;
+  if (first === undefined) return events;
+  return [{ ...first, data: { ...first.data, workflowLogs: logs } } as NewEvent, ...rest];
 }
 
 export class RunDriver {
@@ -343,10 +350,10 @@ export class RunDriver {
       const now = this.#clock.now();
       if (outcome.ok) {
         this.stepsCompleted += 1;
-        await machine.completeStep(step, outcome.value, now);
+        await machine.completeStep(step, outcome.value, now, outcome.logs);
       } else if (outcome.decision.retry)
-        machine.retryStep(step, outcome.error, outcome.decision.retryAt, now);
-      else await machine.failStep(step, outcome.error, outcome.decision.fatal, now);
+        machine.retryStep(step, outcome.error, outcome.decision.retryAt, now, outcome.logs);
+      else await machine.failStep(step, outcome.error, outcome.decision.fatal, now, outcome.logs);
       if (machine.hasUncommittedHook) await this.#commit();
     }
   }
@@ -646,11 +653,13 @@ export class RunDriver {
       const unrecorded = machine.inboxItemsInOutbox();
       const consumed = this.#consumed.filter((id) => !unrecorded.has(id));
       if (events.length === 0 && consumed.length === 0 && !options.release) return false;
+      // What the workflow body printed travels on the append's first event (docs/architecture.md).
+      const output = events.length > 0 ? machine.takeWorkflowLogs() : undefined;
       const request: AppendRequest = {
         runId: this.runId,
         expectedSeq: machine.seq,
         owner: this.#host.owner,
-        events,
+        events: output === undefined ? events : withWorkflowLogs(events, output.sealed),
       };
       if (consumed.length > 0) request.consumeInbox = consumed;
       if (options.release) {
@@ -675,6 +684,7 @@ export class RunDriver {
         if (options.release && (!this.#stopRequested || options.pause)) this.anchors = [];
         return result.leaseReleased ?? false;
       } catch (error) {
+        if (output !== undefined) machine.returnWorkflowLogs(output.logs);
         if (HookTokenConflictError.is(error) && machine.convertHookConflict(events, error)) {
           if (options.terminal) events.pop();
           this.#restore(events);

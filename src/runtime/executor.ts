@@ -4,29 +4,39 @@
  * The attempt's `AbortController` belongs to the driver, which aborts it when the attempt's result
  * is no longer wanted; the executor aborts it itself when the step's `timeout` runs out, and then
  * reports the attempt as failed with a `StepTimeoutError` at once, without waiting for the body
- * (whatever it produces later is dropped). Step bodies never run in the sandbox.
+ * (whatever it produces later is dropped). Step bodies never run in the sandbox. What the attempt
+ * prints until its outcome is reported comes with the outcome (`logs`, `console-capture.ts`).
  */
 import { StepNotRegisteredError } from "../errors/runtime.ts";
 import { StepTimeoutError } from "../errors/step.ts";
 import { FatalError } from "../errors/user.ts";
 import { decodeValue, encodeValue } from "../serde/codec.ts";
+import type { CapturedLogs } from "../serde/logs.ts";
 import type { PayloadScope } from "../serde/payload.ts";
 import type { RunInfo } from "../workflow/protocol.ts";
 import { wallClock } from "./clock.ts";
+import { installConsoleCapture } from "./console-capture.ts";
 import { encodeError } from "./error-text.ts";
 import type { StepTask } from "./machine.ts";
 import { getStep } from "./registry.ts";
 import { decideRetry, type RetryDecision } from "./retry.ts";
-import { type StepEnvironment, stepContext } from "./step-context.ts";
+import { type StepEnvironment, type StepOutput, stepContext } from "./step-context.ts";
 import { armTimeout, stepTimeoutMs } from "./step-timeout.ts";
 
-export type StepOutcome = { ok: true; value: string } | { ok: false; error: string; decision: RetryDecision };
+export type StepOutcome = (
+  | { ok: true; value: string }
+  | { ok: false; error: string; decision: RetryDecision }
+) & {
+  /** What the attempt printed before its outcome was taken, if anything. */
+  logs?: CapturedLogs;
+};
 
 type Settled = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 /**
  * Runs attempt `step.attempt` of `step`. `controller`'s signal is the step's
- * `getStepMetadata().signal`.
+ * `getStepMetadata().signal`. The outcome carries what the attempt printed (`logs`): lines printed
+ * after it (a body left behind by a timeout) are only printed.
  */
 export async function executeStep(
   run: RunInfo,
@@ -34,6 +44,21 @@ export async function executeStep(
   step: StepTask,
   env: StepEnvironment,
   controller: AbortController,
+): Promise<StepOutcome> {
+  installConsoleCapture();
+  const output: StepOutput = {};
+  const outcome = await runAttempt(run, scope, step, env, controller, output);
+  const logs = output.buffer?.take();
+  return logs === undefined ? outcome : { ...outcome, logs };
+}
+
+async function runAttempt(
+  run: RunInfo,
+  scope: PayloadScope,
+  step: StepTask,
+  env: StepEnvironment,
+  controller: AbortController,
+  output: StepOutput,
 ): Promise<StepOutcome> {
   const fn = getStep(step.name);
   const clock = env.clock ?? wallClock;
@@ -65,6 +90,7 @@ export async function executeStep(
         stepStartedAt: new Date(startedAt),
         signal: controller.signal,
         env,
+        output,
       },
       () => {
         // Decoded inside the step's context: stream handles among the arguments bind to this run.

@@ -10,9 +10,10 @@ import type { StepwiseError } from "../errors/base.ts";
 import { NonDeterminismError } from "../errors/runtime.ts";
 import type { HookTokenConflictError } from "../errors/world.ts";
 import { decodeValue, encodeValue } from "../serde/codec.ts";
+import { type CapturedLogs, sealLogs } from "../serde/logs.ts";
 import type { PayloadCodec, PayloadScope } from "../serde/payload.ts";
 import { eventPlace, places } from "../serde/places.ts";
-import { derivedId, derivedToken } from "../util/ids.ts";
+import { derivedId, derivedToken, newId } from "../util/ids.ts";
 import type {
   Command,
   CommandReceipt,
@@ -21,10 +22,11 @@ import type {
   RunInfo,
   Settlement,
 } from "../workflow/protocol.ts";
-import type { EventRecord, NewEvent } from "../world/events.ts";
+import type { EventRecord, NewEvent, SealedLogs } from "../world/events.ts";
 import { pinnedHash } from "./bundles.ts";
 import { conflictText, encodeError, mapErrorText } from "./error-text.ts";
 import { checkPayload, checkRunTotal, type Limits } from "./limits.ts";
+import { formatLogArgs, LogBuffer } from "./log-buffer.ts";
 import type { WorkflowBundle } from "./registry.ts";
 import {
   callMatches,
@@ -115,7 +117,10 @@ export interface MachineOptions {
   limits: Limits;
   /** Where the HTTP handler is reachable, for webhook URLs (default STEPWISE_PUBLIC_URL). */
   publicUrl?: string;
-  /** Where workflow console output goes (dropped while replaying). */
+  /**
+   * Where workflow console output is printed (default: the console). Output the log already
+   * recorded (a replay) is neither printed nor recorded again.
+   */
   log?: (level: string, args: unknown[]) => void;
   /** The clock events are stamped with (default `Date.now`; a test environment's virtual one). */
   now?: () => number;
@@ -166,6 +171,15 @@ export class RunMachine {
   #clock: number;
   #started = false;
   #replaying = false;
+  /**
+   * The workflow's output while replaying was recorded already: true when the replayed generation
+   * has its `run_started`, since output travels in the append of the events it followed (the
+   * start, or the outcome it reacted to). Before that append, a replay runs the code for the first
+   * time as far as the log knows, and its output is new.
+   */
+  #outputRecorded = false;
+  /** What the workflow body printed since the last append (`takeWorkflowLogs`). */
+  #output: LogBuffer | undefined;
   /** The log event the replay delivers next (where a call it does not have would go). */
   #nextDeliverySeq: number | undefined;
   /** Where and how a replay diverged from the log, once it has (beside `fatal`). */
@@ -206,7 +220,13 @@ export class RunMachine {
         }
       },
       log: (level, args) => {
-        if (this.#replaying) return;
+        if (this.#replaying && this.#outputRecorded) return;
+        try {
+          this.#output ??= new LogBuffer();
+          this.#output.add(level, formatLogArgs(args), this.#options.now?.() ?? Date.now());
+        } catch {
+          // A line that cannot be recorded is still printed.
+        }
         const sink =
           this.#options.log ??
           ((lvl: string, a: unknown[]) =>
@@ -244,6 +264,7 @@ export class RunMachine {
     this.#expected = plan.calls;
     this.#deliveriesLeft = plan.deliveries.length;
     this.#keptDeliveriesLeft = plan.keptDeliveries;
+    this.#outputRecorded = plan.started;
     this.#replaying = true;
     try {
       await this.#startWorkflow();
@@ -734,46 +755,101 @@ export class RunMachine {
     return bytes;
   }
 
-  async completeStep(step: StepTask, value: string, at: number): Promise<void> {
+  /** `logs`: what the attempt printed (stored with its outcome, as with `failStep` and `retryStep`). */
+  async completeStep(step: StepTask, value: string, at: number, logs?: CapturedLogs): Promise<void> {
     let payload: Uint8Array;
     try {
       payload = this.store(places.stepResult(step.id), value, `The result of step ${step.name}`);
     } catch (error) {
-      await this.failStep(step, encodeError(error), true, at);
+      await this.failStep(step, encodeError(error), true, at, logs);
       return;
     }
     const time = this.#advance(at);
-    this.#push({
-      type: "step_completed",
-      data: { stepId: step.id, attempt: step.attempt },
-      payload,
-      createdAt: time,
-    });
+    const data: Extract<NewEvent, { type: "step_completed" }>["data"] = {
+      stepId: step.id,
+      attempt: step.attempt,
+    };
+    this.#withStepLogs(data, step, logs);
+    this.#push({ type: "step_completed", data, payload, createdAt: time });
     this.#resolveStep(step.id);
     await this.#deliver({ kind: "step_completed", id: step.id, value }, time);
   }
 
-  async failStep(step: StepTask, error: string, fatal: boolean, at: number): Promise<void> {
+  async failStep(
+    step: StepTask,
+    error: string,
+    fatal: boolean,
+    at: number,
+    logs?: CapturedLogs,
+  ): Promise<void> {
     const time = this.#advance(at);
-    this.#push({
-      type: "step_failed",
-      data: { stepId: step.id, attempt: step.attempt, fatal },
-      payload: this.#storeError(step.id, error),
-      createdAt: time,
-    });
+    const data: Extract<NewEvent, { type: "step_failed" }>["data"] = {
+      stepId: step.id,
+      attempt: step.attempt,
+      fatal,
+    };
+    this.#withStepLogs(data, step, logs);
+    this.#push({ type: "step_failed", data, payload: this.#storeError(step.id, error), createdAt: time });
     this.#resolveStep(step.id);
     await this.#deliver({ kind: "step_failed", id: step.id, error }, time);
   }
 
-  retryStep(step: StepTask, error: string, retryAt: number, at: number): void {
+  retryStep(step: StepTask, error: string, retryAt: number, at: number, logs?: CapturedLogs): void {
+    const data: Extract<NewEvent, { type: "step_retrying" }>["data"] = {
+      stepId: step.id,
+      attempt: step.attempt,
+      retryAt,
+    };
+    this.#withStepLogs(data, step, logs);
     this.#push({
       type: "step_retrying",
-      data: { stepId: step.id, attempt: step.attempt, retryAt },
+      data,
       payload: this.#storeError(step.id, error),
       createdAt: this.#advance(at),
     });
     step.status = "retrying";
     step.retryAt = retryAt;
+  }
+
+  /**
+   * Stores what an attempt printed on its outcome's metadata (`logs`). Output that cannot be stored
+   * (the run is encrypted and this process has no key: its outcome fails to store too) is left out
+   * rather than failing the step.
+   */
+  #withStepLogs(data: { logs?: SealedLogs }, step: StepTask, logs: CapturedLogs | undefined): void {
+    if (logs === undefined) return;
+    try {
+      data.logs = sealLogs(this.payloads, this.scope, places.stepLogs(step.id, step.attempt), logs);
+    } catch {
+      // Left out: see above.
+    }
+  }
+
+  /**
+   * What the workflow body printed since the last append, stored for the next one (the driver puts
+   * it on the append's first event as `workflowLogs`), with the lines to give back if that append
+   * fails. Undefined when it printed nothing.
+   */
+  takeWorkflowLogs(): { sealed: SealedLogs; logs: CapturedLogs } | undefined {
+    const buffer = this.#output;
+    if (buffer === undefined || buffer.empty) return undefined;
+    this.#output = undefined;
+    const logs = buffer.take();
+    if (logs === undefined) return undefined;
+    const id = newId("log");
+    try {
+      return { sealed: { ...sealLogs(this.payloads, this.scope, places.workflowLogs(id), logs), id }, logs };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Gives back lines `takeWorkflowLogs` took for an append that failed: the next append takes them. */
+  returnWorkflowLogs(logs: CapturedLogs): void {
+    const since = this.#output?.take();
+    const buffer = new LogBuffer();
+    for (const line of [...logs.lines, ...(since?.lines ?? [])]) buffer.add(line.level, line.text, line.at);
+    this.#output = buffer;
   }
 
   /**

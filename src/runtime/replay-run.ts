@@ -22,7 +22,7 @@ export interface ReplayContext {
    * (`bundles.ts`); by default the workflow's registered one (what `replay --check` tests).
    */
   bundle?: WorkflowBundle;
-  /** Where workflow console output goes once the replay has caught up (default: the console). */
+  /** Where workflow console output is printed (default: the console); output the log already holds is not printed again. */
   log?: (level: string, args: unknown[]) => void;
 }
 

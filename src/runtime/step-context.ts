@@ -7,6 +7,7 @@ import type { PayloadCodec, PayloadScope } from "../serde/payload.ts";
 import type { World } from "../world/types.ts";
 import type { Clock } from "./clock.ts";
 import type { Limits } from "./limits.ts";
+import type { LogBuffer } from "./log-buffer.ts";
 
 /** The worker's resources a step may use (its streams). */
 export interface StepEnvironment {
@@ -39,6 +40,13 @@ export interface StepContext {
   /** Aborts when the attempt should stop; its `reason` is a `StepAbortedError` saying why. */
   signal: AbortSignal;
   env: StepEnvironment;
+  /** Where what the attempt prints collects (`console-capture.ts`); absent: nothing is captured. */
+  output?: StepOutput;
+}
+
+/** One attempt's captured console output: the buffer is made on the first line printed. */
+export interface StepOutput {
+  buffer?: LogBuffer;
 }
 
 export const stepContext = new AsyncLocalStorage<StepContext>();

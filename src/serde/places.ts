@@ -11,6 +11,8 @@
  *   hook:<hookId>:response                       a webhook's recorded static response
  *   event:<eventId>:payload:<eventType>          the payload of one event sent to the run
  *   stream:<name>                                a chunk of a stream (order within it is not bound)
+ *   step:<stepId>:logs:<attempt>                 what one attempt of a step printed
+ *   run:logs:<id>                                what the workflow body printed (one append's worth)
  */
 import type { EventRecord, NewEvent } from "../world/events.ts";
 
@@ -29,6 +31,10 @@ export const places = {
    */
   eventPayload: (eventId: string, eventType: string): string => `event:${eventId}:payload:${eventType}`,
   streamChunk: (name: string): string => `stream:${name}`,
+  /** The console output of one attempt of a step (`SealedLogs` on its outcome event). */
+  stepLogs: (stepId: string, attempt: number): string => `step:${stepId}:logs:${attempt}`,
+  /** Console output of the workflow body (`workflowLogs` on an event), by its id. */
+  workflowLogs: (id: string): string => `run:logs:${id}`,
 } as const;
 
 /** The place of the payload an event carries. */
@@ -61,6 +67,8 @@ export function eventPlace(event: EventRecord | NewEvent): string {
 /** A place in words, for error messages ("the result of step step_01…"). */
 export function describePlace(place: string): string {
   const [kind, id, what, extra] = place.split(":");
+  if (kind === "run" && id === "logs") return `the workflow's console output ${what}`;
+  if (kind === "step" && what === "logs") return `the console output of step ${id} (attempt ${extra})`;
   if (kind === "run")
     return `the run's ${id === "input" ? "arguments" : id === "output" ? "return value" : "error"}`;
   if (kind === "step") {

@@ -10,7 +10,7 @@ import { encodeTime, monotonicFactory } from "ulid";
 const nextUlid = monotonicFactory();
 const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
-export type IdPrefix = "wrun" | "msg" | "inbox" | "evt" | "step" | "wait" | "hook" | "whk";
+export type IdPrefix = "wrun" | "msg" | "inbox" | "evt" | "step" | "wait" | "hook" | "whk" | "log";
 
 /** A fresh, time-ordered id such as `wrun_01JD3...`. */
 export function newId(prefix: IdPrefix): string {

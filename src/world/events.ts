@@ -30,12 +30,15 @@ export interface EventDataMap {
   };
   /** An attempt of a step began. On attempt 1 the payload is the serialized arguments. */
   step_started: { stepId: string; stepName: string; attempt: number };
-  /** The step returned. Payload: the serialized result. */
-  step_completed: { stepId: string; attempt: number };
+  /**
+   * The step returned. Payload: the serialized result. `logs`: what the attempt printed, if it
+   * printed anything (as on `step_retrying` and `step_failed`).
+   */
+  step_completed: { stepId: string; attempt: number; logs?: SealedLogs };
   /** An attempt failed and another will follow at `retryAt`. Payload: the serialized error. */
-  step_retrying: { stepId: string; attempt: number; retryAt: number };
+  step_retrying: { stepId: string; attempt: number; retryAt: number; logs?: SealedLogs };
   /** The step failed for good (fatal error, or attempts exhausted). Payload: the serialized error. */
-  step_failed: { stepId: string; attempt: number; fatal: boolean };
+  step_failed: { stepId: string; attempt: number; fatal: boolean; logs?: SealedLogs };
   /** The workflow began a durable sleep until `resumeAt`. */
   wait_created: { waitId: string; resumeAt: number };
   /** A sleep ended. */
@@ -109,6 +112,30 @@ export interface EventDataMap {
 
 export type EventType = keyof EventDataMap;
 
+/**
+ * Console output stored with an event (step logs, docs/architecture.md "Step logs"): a payload
+ * like the others (envelope, devalue text, encrypted when the run is), kept base64 in the event's
+ * metadata so that no World stores anything new and older workers pass over it. `sealed` holds
+ * `{ lines: [{ at, level, text }], truncated?: { lines, bytes } }` at the place
+ * `places.stepLogs(stepId, attempt)` (a step attempt's) or `places.workflowLogs(id)` (the
+ * workflow body's); `lines` counts what it holds, `truncated` says output was left out.
+ */
+export type SealedLogs = {
+  sealed: string;
+  lines: number;
+  /** Set on the workflow body's output: its place's id. */
+  id?: string;
+  truncated?: boolean;
+};
+
+/**
+ * Fields any event may carry: `workflowLogs` is what the workflow body printed (outside replay)
+ * since the run's previous append, stored on the first event of the append that follows it.
+ */
+export type EventOutputFields = {
+  workflowLogs?: SealedLogs;
+};
+
 export const EVENT_TYPES: readonly EventType[] = [
   "run_created",
   "run_started",
@@ -154,7 +181,7 @@ export const TERMINAL_EVENT_TYPES: ReadonlySet<EventType> = new Set([
 export type NewEvent = {
   [K in EventType]: {
     type: K;
-    data: EventDataMap[K];
+    data: EventDataMap[K] & EventOutputFields;
     /** Serialized payload bytes (see the per-type notes above), when the type has one. */
     payload?: Uint8Array;
     /** Epoch ms; the World fills in its clock when omitted. */
@@ -168,7 +195,7 @@ export type EventRecord = {
     runId: string;
     seq: number;
     type: K;
-    data: EventDataMap[K];
+    data: EventDataMap[K] & EventOutputFields;
     payload?: Uint8Array;
     createdAt: number;
   };

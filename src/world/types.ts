@@ -479,13 +479,16 @@ export interface ListAuditFilter {
  * run's input and output and its steps' arguments and results are read from), of one inbox item,
  * one chunk of a stream, or the static response of a webhook (`hookResponse`: the base64 `sealed`
  * field of the hook's metadata, kept in both its `hook_created` event and its hook record; the
- * rewrite's bytes are the decoded ones). Nothing else a World stores for a run holds payload bytes.
+ * rewrite's bytes are the decoded ones), or the console output an event carries (`eventLogs`: the
+ * base64 `sealed` of its `data.logs` or `data.workflowLogs`, step logs; again the decoded bytes).
+ * Nothing else a World stores for a run holds payload bytes.
  */
 export type PayloadSlot =
   | { kind: "event"; seq: number }
   | { kind: "inbox"; itemId: string }
   | { kind: "stream"; name: string; index: number }
-  | { kind: "hookResponse"; hookId: string };
+  | { kind: "hookResponse"; hookId: string }
+  | { kind: "eventLogs"; seq: number; field: "logs" | "workflowLogs" };
 
 /** One payload to replace in place (see `World.payloads.rewrite`). */
 export interface PayloadRewrite {

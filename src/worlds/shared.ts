@@ -271,7 +271,9 @@ export function checkPayloadRewrites(runId: string, rewrites: readonly PayloadRe
           ? `inbox item ${slot.itemId}`
           : slot.kind === "stream"
             ? `chunk ${slot.index} of stream "${slot.name}"`
-            : `the static response of webhook ${slot.hookId}`;
+            : slot.kind === "eventLogs"
+              ? `the console output (${slot.field}) of event ${slot.seq}`
+              : `the static response of webhook ${slot.hookId}`;
     throw new ConflictError(
       `A payload rewrite of run ${runId} (${where}) would change its length from ${expected.byteLength} to ${bytes.byteLength} bytes: a rewrite replaces bytes with as many bytes (re-encryption keeps the length). Nothing was written.`,
     );

@@ -1,7 +1,7 @@
 /**
  * `npx stepwise rekey` in real processes, on a real SQLite file and a real PostgreSQL server: runs
  * encrypted under key A (some finished, some waiting on a hook, one with a hook payload waiting in
- * its inbox, all with stream chunks) are re-encrypted under key B with A as the old key; a rekey
+ * its inbox, all with stream chunks and a step's console output) are re-encrypted under key B with A as the old key; a rekey
  * without A is refused and changes nothing; `--dry-run` changes nothing; a rekey killed with
  * SIGKILL half-way (the kill is asserted: the storage holds both keys' payloads afterwards) finishes
  * when run again; then A is removed and every run still reads and the waiting ones complete.
@@ -36,6 +36,7 @@ import { createHook, createWebhook, getWritable } from "stepwise-workflows";
 
 async function remember(note: string): Promise<string> {
   "use step";
+  console.log(\`log:\${note}\`);
   const writer = getWritable<string>().getWriter();
   await writer.write(\`chunk:\${note}\`);
   await writer.close();
@@ -146,6 +147,18 @@ const PAYLOADS_SQL = (s: string) => `SELECT payload AS bytes FROM ${s}events WHE
   UNION ALL SELECT data FROM ${s}stream_chunks
   UNION ALL SELECT code FROM ${s}bundles ORDER BY 1`;
 
+/** Steps' console output (step logs): base64 in their outcome events' metadata (`logs.sealed`). */
+const LOGS_SQL = (s: string) =>
+  `SELECT data FROM ${s}events WHERE type = 'step_completed' ORDER BY run_id, seq`;
+const sealedLogs = (datas: unknown[]): Buffer[] => {
+  const sealed = datas.flatMap((data) => {
+    const value = (data as { logs?: { sealed?: unknown } } | null)?.logs?.sealed;
+    return typeof value === "string" ? [Buffer.from(value, "base64")] : [];
+  });
+  expect(sealed).toHaveLength(WAITING + 3);
+  return sealed;
+};
+
 /** Webhooks' static responses: base64 in their hooks' metadata (`sealed`). */
 const HOOK_META_SQL = (s: string) => `SELECT meta FROM ${s}hooks WHERE meta IS NOT NULL ORDER BY hook_id`;
 const sealedResponses = (metas: unknown[]): Buffer[] => {
@@ -184,7 +197,12 @@ const storages: Record<string, () => Storage> = {
       try {
         const rows = (db.prepare(PAYLOADS_SQL("")).all() as { bytes: Buffer }[]).map((row) => row.bytes);
         const hooks = db.prepare(HOOK_META_SQL("")).all() as { meta: string }[];
-        return summarize([...rows, ...sealedResponses(hooks.map((row) => JSON.parse(row.meta)))]);
+        const logs = db.prepare(LOGS_SQL("")).all() as { data: string }[];
+        return summarize([
+          ...rows,
+          ...sealedResponses(hooks.map((row) => JSON.parse(row.meta))),
+          ...sealedLogs(logs.map((row) => JSON.parse(row.data))),
+        ]);
       } finally {
         db.close();
       }
@@ -195,9 +213,11 @@ const storages: Record<string, () => Storage> = {
     async keyIds() {
       const result = await (admin as pg.Client).query(PAYLOADS_SQL("rekey."));
       const hooks = await (admin as pg.Client).query(HOOK_META_SQL("rekey."));
+      const logs = await (admin as pg.Client).query(LOGS_SQL("rekey."));
       return summarize([
         ...result.rows.map((row: { bytes: Buffer }) => row.bytes),
         ...sealedResponses(hooks.rows.map((row: { meta: unknown }) => row.meta)),
+        ...sealedLogs(logs.rows.map((row: { data: unknown }) => row.data)),
       ]);
     },
   }),
@@ -300,6 +320,11 @@ describe.each(Object.keys(storages))("npx stepwise rekey on the %s World", (kind
     expect(finished.code, finished.stderr).toBe(0);
     expect(JSON.parse(finished.stdout.trim().split("\n").at(-1) ?? "null")).toEqual(expected());
     expect(new Set((await storage.keyIds()).ids)).toEqual(new Set([ID_B]));
+    // A step's console output was re-encrypted too: it reads with the new key alone.
+    const logs = await stepwise(onlyB(), "inspect", "logs", ids[0] ?? "", "--decrypt", "--json");
+    expect(logs.code, logs.stderr).toBe(0);
+    const items = (JSON.parse(logs.stdout) as { items: { text?: string }[] }).items;
+    expect(items.map((item) => item.text)).toEqual(["log:r0"]);
   }, 120_000);
 });
 

@@ -3,7 +3,7 @@
  * does not reach: a run a live worker holds is refused by export (and exported with
  * `includeLeased`), a dead worker's lease is not; encrypted payloads under a key the importing
  * process lacks are refused, naming the key id (and imported, as bytes, with `allowMissingKeys`);
- * `dryRun` writes nothing; a hook token held by another run in the destination refuses the whole
+ * (stored console output too); `dryRun` writes nothing; a hook token held by another run in the destination refuses the whole
  * file, writing nothing; a file holding one run twice is refused.
  */
 import { spawnSync } from "node:child_process";
@@ -119,6 +119,19 @@ describe("import", () => {
     const report = await importRuns({ world: dest, path: file, keyIds: [], allowMissingKeys: true });
     expect(report.imported).toBe(1);
     expect(report.missingKeys).toEqual([keyId.toString("hex")]);
+  });
+
+  it("refuses stored console output (step logs) under a key this process lacks, naming it", async () => {
+    const keyId = randomBytes(8);
+    const sealed = Buffer.from([0x03, ...keyId, ...randomBytes(40)]).toString("base64");
+    const runId = await hookedRun("tok-logs");
+    await appendNext(source, runId, [
+      { type: "step_started", data: { stepId: "step_1", stepName: "s", attempt: 1 } },
+      { type: "step_completed", data: { stepId: "step_1", attempt: 1, logs: { sealed, lines: 1 } } },
+    ]);
+    await exportTo(file);
+    const error = await expectReject(importRuns({ world: dest, path: file, keyIds: [] }), ConfigError);
+    expect(error.message).toContain(`key id ${keyId.toString("hex")}`);
   });
 
   it("--dry-run verifies and checks, and writes nothing", async () => {

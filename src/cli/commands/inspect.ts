@@ -1,5 +1,5 @@
 /**
- * `stepwise inspect runs|steps|events|hooks|sleeps|audit [id]`: reads runs, their history and the
+ * `stepwise inspect runs|steps|events|logs|hooks|sleeps|audit [id]`: reads runs, their history and the
  * audit trail through the library (`ops/inspect.ts`), and prints a table or JSON. `--decrypt`
  * shows encrypted payloads after the library has written an audit record.
  */
@@ -19,6 +19,7 @@ export interface InspectCommandOptions {
   reason?: string;
   json?: boolean;
   follow?: boolean;
+  step?: string;
 }
 
 /** The library's options from the command line's; `--reason` needs `--decrypt`. */
@@ -33,6 +34,7 @@ export function inspectOptions(options: InspectCommandOptions): InspectOptions {
   if (options.ids) out.ids = true;
   if (options.decrypt) out.decrypt = true;
   if (options.reason !== undefined) out.reason = options.reason;
+  if (options.step !== undefined) out.step = options.step;
   return out;
 }
 
@@ -63,6 +65,7 @@ function nextPageCommand(
       quote(typeof options.status === "string" ? options.status : options.status.join(",")),
     );
   if (options.workflow !== undefined) parts.push("--workflow", quote(options.workflow));
+  if (options.step !== undefined) parts.push("--step", quote(options.step));
   if (options.limit !== undefined) parts.push("--limit", String(options.limit));
   if (options.ids) parts.push("--ids");
   parts.push("--cursor", quote(cursor));

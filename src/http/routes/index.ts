@@ -12,6 +12,7 @@ import { resumeHookRoute } from "./hooks.ts";
 import { listHooksRoute } from "./hooks-list.ts";
 import { listRuns } from "./list-runs.ts";
 import { liveRoute } from "./live.ts";
+import { getRunLogs } from "./logs.ts";
 import { restartRunRoute } from "./restart.ts";
 import { getResult } from "./result.ts";
 import { getRunRoute, startRun } from "./runs.ts";
@@ -33,6 +34,7 @@ export const routes: readonly Route<ResolvedOptions>[] = [
   { method: "POST", path: "runs/:runId/events", guarded: true, handle: sendEventRoute },
   { method: "POST", path: "runs/:runId/restart", guarded: true, handle: restartRunRoute },
   { method: "GET", path: "runs/:runId/result", guarded: true, handle: getResult },
+  { method: "GET", path: "runs/:runId/logs", guarded: true, handle: getRunLogs },
   { method: "GET", path: "runs/:runId/streams/:name", guarded: true, handle: readStream },
   { method: "GET", path: "runs/:runId/timeline", guarded: true, handle: timelineRoute },
   { method: "GET", path: "runs/:runId/events", guarded: true, handle: eventsRoute },

@@ -50,6 +50,34 @@ export function describeAppend(t: WorldContext): void {
       expect((await t.world.events.list(run.runId)).map((event) => event.seq)).toEqual([1, 2, 3, 4]);
     });
 
+    it("keeps an event's metadata as given, nested objects included (step logs)", async () => {
+      const run = await createRun(t.world);
+      const logs = { sealed: Buffer.from(utf8("output")).toString("base64"), lines: 2, truncated: true };
+      const workflowLogs = { sealed: "AXsi", lines: 1, id: "log_01" };
+      const appended = await appendNext(t.world, run.runId, [
+        { type: "run_started", data: { workflowLogs } },
+        stepStarted("step_a"),
+      ]);
+      const completed = await t.world.events.append({
+        runId: run.runId,
+        expectedSeq: appended.seq,
+        events: [
+          { type: "step_completed", data: { stepId: "step_a", attempt: 1, logs }, payload: utf8("r") },
+        ],
+      });
+      expect(completed.events[0]?.data).toEqual({ stepId: "step_a", attempt: 1, logs });
+      const events = await t.world.events.list(run.runId);
+      expect(events.map((event) => event.data)).toEqual([
+        expect.anything(),
+        { workflowLogs },
+        { stepId: "step_a", stepName: expect.any(String), attempt: 1 },
+        { stepId: "step_a", attempt: 1, logs },
+      ]);
+      // Metadata is not payload: the run's byte count grew by the result's one byte only.
+      expect((await t.world.runs.get(run.runId)).payloadBytes).toBe(run.payloadBytes + 1);
+      expect((await t.world.steps.get(run.runId, "step_a")).status).toBe("completed");
+    });
+
     it("reports the run narrowed to its id, status, seq and payload bytes, as stored", async () => {
       const run = await createRun(t.world, { input: utf8("input") });
       const started = await appendNext(t.world, run.runId, [

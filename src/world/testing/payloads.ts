@@ -210,6 +210,58 @@ export function describePayloads(t: WorldContext): void {
       });
     });
 
+    it("rewrites the console output an event carries (step logs), compare-and-swap, leaving the rest", async () => {
+      const run = await startedRun(t.world);
+      const output = utf8("sealed-output");
+      const workflow = utf8("sealed-workflow");
+      const sealed = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
+      const appended = await appendNext(t.world, run.runId, [
+        { type: "step_started", data: { stepId: "step_l", stepName: "s", attempt: 1 } },
+        {
+          type: "step_completed",
+          data: {
+            stepId: "step_l",
+            attempt: 1,
+            logs: { sealed: sealed(output), lines: 3, truncated: true },
+            workflowLogs: { sealed: sealed(workflow), lines: 1, id: "log_1" },
+          },
+          payload: utf8("result"),
+        },
+      ]);
+      const seq = appended.seq;
+      const logsSlot = { kind: "eventLogs" as const, seq, field: "logs" as const };
+      const workflowSlot = { kind: "eventLogs" as const, seq, field: "workflowLogs" as const };
+      const [nextOutput, nextWorkflow] = [flipped(output), flipped(workflow)];
+      // Stale bytes, or the other field's: skipped, nothing changed.
+      expect(
+        await t.world.payloads.rewrite(run.runId, [
+          { slot: logsSlot, expected: nextOutput, bytes: output },
+          { slot: workflowSlot, expected: output, bytes: nextOutput },
+        ]),
+      ).toEqual({ rewritten: 0, skipped: 2 });
+      expect(
+        await t.world.payloads.rewrite(run.runId, [
+          { slot: logsSlot, expected: output, bytes: nextOutput },
+          { slot: workflowSlot, expected: workflow, bytes: nextWorkflow },
+        ]),
+      ).toEqual({ rewritten: 2, skipped: 0 });
+      const event = (await t.world.events.list(run.runId)).find((e) => e.seq === seq);
+      expect(event?.data).toEqual({
+        stepId: "step_l",
+        attempt: 1,
+        logs: { sealed: sealed(nextOutput), lines: 3, truncated: true },
+        workflowLogs: { sealed: sealed(nextWorkflow), lines: 1, id: "log_1" },
+      });
+      expectBytes(event?.payload, utf8("result"));
+      // Another run's event at that seq is not this run's slot.
+      const other = await startedRun(t.world);
+      expect(
+        await t.world.payloads.rewrite(other.runId, [
+          { slot: logsSlot, expected: nextOutput, bytes: output },
+        ]),
+      ).toEqual({ rewritten: 0, skipped: 1 });
+    });
+
     it("throws RunNotFoundError for an unknown run; an empty batch does nothing", async () => {
       await expectReject(t.world.payloads.rewrite("wrun_missing", []), RunNotFoundError, true);
       const run = await createRun(t.world);

@@ -2,7 +2,8 @@
  * The local World's `payloads.rewrite`: one write transaction (BEGIN IMMEDIATE, so it queues
  * behind other processes' writes like any append) of compare-and-swap UPDATEs on the tables that
  * hold payload bytes: events, inbox, stream_chunks, and hooks (a webhook's static response, base64
- * in its metadata, rewritten in its hook_created event too). Steps and the run's input and output are
+ * in its metadata, rewritten in its hook_created event too), and an event's console output (base64
+ * in its metadata). Steps and the run's input and output are
  * read from the log, so they follow. A reader in another process sees the whole batch or none of
  * it (WAL snapshots).
  */
@@ -19,6 +20,10 @@ export function createPayloads(ctx: LocalContext): World["payloads"] {
     if (slot.kind === "event") return sql.rewriteEventPayload.run(bytes, runId, slot.seq, expected).changes;
     if (slot.kind === "inbox")
       return sql.rewriteInboxPayload.run(bytes, runId, slot.itemId, expected).changes;
+    if (slot.kind === "eventLogs") {
+      const path = `$.${slot.field}.sealed`;
+      return sql.rewriteEventLogs.run(path, base64(bytes), runId, slot.seq, path, base64(expected)).changes;
+    }
     if (slot.kind === "hookResponse") {
       const [from, to] = [base64(expected), base64(bytes)];
       sql.rewriteHookCreatedResponse.run(to, runId, slot.hookId, from);

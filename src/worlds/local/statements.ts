@@ -490,6 +490,12 @@ export function prepareStatements(db: Database.Database) {
       `UPDATE events SET data = json_set(data, '$.meta.sealed', ?)
        WHERE run_id = ? AND type = 'hook_created' AND json_extract(data, '$.hookId') = ? AND json_extract(data, '$.meta.sealed') = ?`,
     ),
+    /** An event's console output (`data.logs` or `data.workflowLogs`: `sealed`, base64), compare-and-swap. */
+    rewriteEventLogs: prep<
+      [path: string, to: string, runId: string, seq: number, path2: string, from: string]
+    >(
+      "UPDATE events SET data = json_set(data, ?, ?) WHERE run_id = ? AND seq = ? AND json_extract(data, ?) = ?",
+    ),
     rewriteChunk: prep<[bytes: Uint8Array, runId: string, name: string, index: number, expected: Uint8Array]>(
       "UPDATE stream_chunks SET data = ? WHERE run_id = ? AND name = ? AND idx = ? AND data = ?",
     ),

@@ -87,6 +87,20 @@ export function rewritePayloads(
       const item = state.inbox.get(slot.itemId);
       if (item === undefined || !sameBytes(item.payload, expected)) continue;
       item.payload = copy;
+    } else if (slot.kind === "eventLogs") {
+      const event = state.events[slot.seq - 1];
+      const data = event?.data as Record<string, { sealed?: string } | undefined> | undefined;
+      const logs = data?.[slot.field];
+      if (
+        event === undefined ||
+        event.seq !== slot.seq ||
+        logs?.sealed !== Buffer.from(expected).toString("base64")
+      )
+        continue;
+      event.data = {
+        ...event.data,
+        [slot.field]: { ...logs, sealed: Buffer.from(bytes).toString("base64") },
+      };
     } else if (slot.kind === "hookResponse") {
       const from = Buffer.from(expected).toString("base64");
       const to = Buffer.from(bytes).toString("base64");

@@ -1,7 +1,8 @@
 /**
  * The postgres World's `payloads.rewrite`: one transaction of compare-and-swap UPDATEs on the
  * tables that hold payload bytes (events, inbox, stream_chunks; hooks and the hook_created event
- * for a webhook's static response, base64 in their metadata); steps and the run's input and
+ * for a webhook's static response, base64 in their metadata; an event's console output, base64 in
+ * its metadata); steps and the run's input and
  * output are read joined with the log, so they follow. It takes no lock on the run row, so it never
  * waits for (nor holds up) an append: `append_one` only inserts events and deletes inbox items, and
  * a rewrite of an item deleted meanwhile matches no row and is skipped. Under MVCC a reader sees
@@ -29,14 +30,22 @@ export function createPayloads(ctx: PgContext): World["payloads"] {
         ? await query(q.rewriteEventPayload, [runId, slot.seq, expected, bytes])
         : slot.kind === "inbox"
           ? await query(q.rewriteInboxPayload, [runId, slot.itemId, expected, bytes])
-          : slot.kind === "hookResponse"
-            ? await query(q.rewriteHookResponse, [
+          : slot.kind === "eventLogs"
+            ? await query(q.rewriteEventLogs, [
                 runId,
-                slot.hookId,
+                slot.seq,
+                slot.field,
                 expected.toString("base64"),
                 bytes.toString("base64"),
               ])
-            : await query(q.rewriteChunk, [runId, slot.name, slot.index, expected, bytes]);
+            : slot.kind === "hookResponse"
+              ? await query(q.rewriteHookResponse, [
+                  runId,
+                  slot.hookId,
+                  expected.toString("base64"),
+                  bytes.toString("base64"),
+                ])
+              : await query(q.rewriteChunk, [runId, slot.name, slot.index, expected, bytes]);
     return rows.length > 0;
   };
   return {

@@ -498,6 +498,13 @@ export function createQueries(s: string) {
        UPDATE ${s}.hooks SET meta = jsonb_set(meta, '{sealed}', to_jsonb($4::text))
        WHERE run_id = $1 AND hook_id = $2 AND meta->>'sealed' = $3 RETURNING hook_id`,
     ),
+    /** $1 run, $2 seq, $3 field (`logs` or `workflowLogs`), $4 expected base64, $5 new base64: an
+     *  event's console output (step logs). */
+    rewriteEventLogs: named(
+      "rewrite_event_logs",
+      `UPDATE ${s}.events SET data = jsonb_set(data, ARRAY[$3::text, 'sealed'], to_jsonb($5::text))
+       WHERE run_id = $1 AND seq = $2 AND data->$3::text->>'sealed' = $4 RETURNING seq`,
+    ),
     rewriteInboxPayload: named(
       "rewrite_inbox_payload",
       `UPDATE ${s}.inbox SET payload = $4 WHERE run_id = $1 AND item_id = $2 AND payload = $3 RETURNING item_id`,

@@ -218,12 +218,12 @@ class RunDriver:
             now = self.host.now()
             if outcome.ok:
                 self.steps_completed += 1
-                machine.complete_step(step, outcome.text, now)
+                machine.complete_step(step, outcome.text, now, outcome.logs)
             elif outcome.decision is not None and outcome.decision.retry:
-                machine.retry_step(step, outcome.text, outcome.decision.retry_at, now)
+                machine.retry_step(step, outcome.text, outcome.decision.retry_at, now, outcome.logs)
             else:
                 fatal = outcome.decision.fatal if outcome.decision is not None else True
-                machine.fail_step(step, outcome.text, fatal, now)
+                machine.fail_step(step, outcome.text, fatal, now, outcome.logs)
             if machine.has_uncommitted_hook:
                 await self._commit()
 

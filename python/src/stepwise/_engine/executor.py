@@ -2,7 +2,8 @@
 context set, and reports the outcome as codec text with the retry decision
 (src/runtime/executor.ts, in Python). A body that is a plain function runs in a thread, so a
 blocking call does not stop the worker; an attempt over its policy's timeout fails with a
-`StepTimeoutError` (retryable) and its body is cancelled."""
+`StepTimeoutError` (retryable) and its body is cancelled. What the attempt prints comes with its
+outcome (`StepOutcome.logs`, `output.py`)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from .._base import StepwiseError
 from ..errors import FatalError
 from .call_args import call_with
 from .machine import RunInfo, StepTask
+from .output import CapturedLogs, LogBuffer, current_output, install_capture
 from .ports import ValueCodec
 from .retry import RetryDecision, StepPolicy, decide_retry
 from .step_context import StepInfo, current_step
@@ -51,6 +53,8 @@ class StepOutcome:
     ok: bool
     text: str
     decision: RetryDecision | None = None
+    #: What the attempt printed before its outcome was taken, if anything.
+    logs: CapturedLogs | None = None
 
 
 def _ms_to_datetime(ms: int) -> datetime:
@@ -65,7 +69,29 @@ async def execute_step(
     now: Callable[[], int],
     extra: dict[str, object] | None = None,
 ) -> StepOutcome:
-    """Runs attempt `step.attempt` of `step` (see the module docstring)."""
+    """Runs attempt `step.attempt` of `step` (see the module docstring); the outcome carries what
+    the attempt printed (`logs`)."""
+    install_capture()
+    output = LogBuffer(now)
+    token = current_output.set(output)
+    try:
+        outcome = await _attempt(run, step, body, codec, now, extra)
+    finally:
+        current_output.reset(token)
+    logs = output.take()
+    if logs is None:
+        return outcome
+    return StepOutcome(outcome.ok, outcome.text, outcome.decision, logs)
+
+
+async def _attempt(
+    run: RunInfo,
+    step: StepTask,
+    body: StepBody | None,
+    codec: ValueCodec,
+    now: Callable[[], int],
+    extra: dict[str, object] | None,
+) -> StepOutcome:
     if body is None:
         error = StepNotRegisteredError(
             f"Step {step.name} is not in this worker's code. Start the worker with the module that "

@@ -7,6 +7,7 @@ feeds it outcomes.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
@@ -24,6 +25,7 @@ from .calls import (
 from .errors import HookTokenInUseError, NonDeterminismError, RunTooLargeError
 from .events import CALL_TYPES, OUTCOME_TYPES, LoggedEvent, NewEvent, data_int, data_str
 from .ids import derived_id, derived_token
+from .output import CapturedLogs
 from .plan import PlannedCall, delivery_target, describe_call, describe_id, plan_replay
 from .._serde import places as Places
 from .ports import RunPayloads, ValueCodec
@@ -577,30 +579,54 @@ class RunMachine:
         self.bytes += len(data)
         return data
 
-    def complete_step(self, step: StepTask, value: str, at: int) -> None:
+    def complete_step(self, step: StepTask, value: str, at: int, logs: CapturedLogs | None = None) -> None:
+        """Records the step's result; `logs` (what the attempt printed) goes with it, as with
+        `fail_step` and `retry_step`."""
         try:
             payload = self.store(Places.step_result(step.id), value, f"The result of step {step.name}")
         except Exception as error:
-            self.fail_step(step, self.codec.error_text(error), True, at)
+            self.fail_step(step, self.codec.error_text(error), True, at, logs)
             return
         time = self._advance(at)
         data: dict[str, object] = {"stepId": step.id, "attempt": step.attempt}
+        self._with_step_logs(data, step, logs)
         self._push(NewEvent("step_completed", data, payload, time))
         self._resolve_step(step.id)
         self._deliver(Delivery("step_completed", step.id, value), time)
 
-    def fail_step(self, step: StepTask, error: str, fatal: bool, at: int) -> None:
+    def fail_step(
+        self, step: StepTask, error: str, fatal: bool, at: int, logs: CapturedLogs | None = None
+    ) -> None:
         time = self._advance(at)
         data: dict[str, object] = {"stepId": step.id, "attempt": step.attempt, "fatal": fatal}
+        self._with_step_logs(data, step, logs)
         self._push(NewEvent("step_failed", data, self._store_error(step.id, error), time))
         self._resolve_step(step.id)
         self._deliver(Delivery("step_failed", step.id, error), time)
 
-    def retry_step(self, step: StepTask, error: str, retry_at: int, at: int) -> None:
+    def retry_step(
+        self, step: StepTask, error: str, retry_at: int, at: int, logs: CapturedLogs | None = None
+    ) -> None:
         data: dict[str, object] = {"stepId": step.id, "attempt": step.attempt, "retryAt": retry_at}
+        self._with_step_logs(data, step, logs)
         self._push(NewEvent("step_retrying", data, self._store_error(step.id, error), self._advance(at)))
         step.status = "retrying"
         step.retry_at = retry_at
+
+    def _with_step_logs(self, data: dict[str, object], step: StepTask, logs: CapturedLogs | None) -> None:
+        """Stores what an attempt printed on its outcome's metadata (`logs`: docs/payloads.md);
+        output that cannot be stored is left out rather than failing the step."""
+        if logs is None:
+            return
+        try:
+            text = self.codec.stringify(logs.stored_value())
+            sealed = self.payloads.seal(Places.step_logs(step.id, step.attempt), text, "a step's console output")
+        except Exception:  # noqa: BLE001 - see the docstring
+            return
+        stored: dict[str, object] = {"sealed": base64.b64encode(sealed).decode("ascii"), "lines": len(logs.lines)}
+        if logs.truncated is not None:
+            stored["truncated"] = True
+        data["logs"] = stored
 
     def _store_error(self, step_id: str, text: str) -> bytes:
         """Errors are always stored, even at the run's limit; one over the per-payload limit is

@@ -196,10 +196,12 @@ class ImportRunInput:
 
 @dataclass(frozen=True, slots=True)
 class PayloadSlot:
-    """Where a stored payload lives: an event (`seq`), an inbox item, a stream chunk, a hook response."""
+    """Where a stored payload lives: an event (`seq`), an inbox item, a stream chunk, a hook response,
+    or the console output an event carries (`eventLogs`: `seq` and `field`)."""
 
-    kind: Literal["event", "inbox", "stream", "hookResponse"]
+    kind: Literal["event", "inbox", "stream", "hookResponse", "eventLogs"]
     seq: int | None = None
+    field: Literal["logs", "workflowLogs"] | None = None
     item_id: str | None = None
     name: str | None = None
     index: int | None = None
@@ -213,6 +215,7 @@ class PayloadSlot:
         put(body, "name", self.name)
         put(body, "index", self.index)
         put(body, "hookId", self.hook_id)
+        put(body, "field", self.field)
         return body
 
 

@@ -53,6 +53,11 @@ def stream_chunk(name: str) -> str:
     return f"stream:{name}"
 
 
+def step_logs(step_id: str, attempt: int) -> str:
+    """The place of what one attempt of a step printed (`logs` on its outcome event)."""
+    return f"step:{step_id}:logs:{attempt}"
+
+
 def bundle_run_id(code_hash: str) -> str:
     """The pseudo-run stored workflow code belongs to."""
     return f"bundle:{code_hash}"
