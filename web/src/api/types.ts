@@ -1,0 +1,152 @@
+/**
+ * The shapes the dashboard reads from the run API (docs/http.md): runs, timelines, events, hooks,
+ * workflow statistics, step logs and the live hints. Only what the pages use is typed; a payload
+ * value is `unknown` JSON, or `{ encrypted: true }` when it is stored encrypted and not decrypted.
+ */
+
+export type RunStatus = "pending" | "running" | "pausing" | "paused" | "completed" | "failed" | "cancelled";
+export const RUN_STATUSES: readonly RunStatus[] = [
+  "pending",
+  "running",
+  "pausing",
+  "paused",
+  "completed",
+  "failed",
+  "cancelled",
+];
+export type Language = "typescript" | "python";
+
+export interface EncryptedValue {
+  encrypted: true;
+}
+
+export interface ErrorView {
+  name?: string;
+  message?: string;
+  code?: string;
+  stack?: string;
+  cause?: unknown;
+}
+
+export interface RunView {
+  runId: string;
+  workflowName: string;
+  status: RunStatus;
+  createdAt: string;
+  startedAt?: string | null;
+  completedAt?: string | null;
+  version?: string | null;
+  language?: Language;
+  output?: unknown;
+  error?: ErrorView | EncryptedValue;
+}
+
+export interface RunPage {
+  runs: RunView[];
+  nextCursor: string | null;
+}
+
+export interface AttemptView {
+  attempt: number;
+  startedAt: string;
+  endedAt: string | null;
+  outcome: string;
+  retryAt?: string | null;
+  error?: ErrorView | EncryptedValue;
+}
+
+export interface StepView {
+  stepId: string;
+  name: string;
+  attempts: AttemptView[];
+  input?: unknown;
+  output?: unknown;
+  error?: ErrorView | EncryptedValue;
+}
+
+export interface WaitView {
+  kind: "sleep" | "hook" | "event" | string;
+  name: string;
+  id: string;
+  startedAt: string;
+  endedAt: string | null;
+  token?: string;
+}
+
+export interface ChildView {
+  runId: string;
+  workflowName: string;
+  startedAt: string;
+  endedAt: string | null;
+  status: RunStatus;
+}
+
+export interface GenerationView {
+  generation: number;
+  startedAt: string;
+  fromStep?: string;
+}
+
+export interface Timeline {
+  run: RunView;
+  generations: GenerationView[];
+  steps: StepView[];
+  waits: WaitView[];
+  children: ChildView[];
+}
+
+export interface EventView {
+  seq: number;
+  type: string;
+  at: string;
+  stepId?: string;
+  payload?: unknown;
+  [field: string]: unknown;
+}
+
+export interface EventPage {
+  events: EventView[];
+  nextCursor: string | null;
+}
+
+export interface HookView {
+  token: string;
+  hookId: string;
+  status: string;
+  createdAt: string;
+  receivedCount?: number;
+}
+
+export interface WorkflowStats {
+  workflowName: string;
+  language: Language;
+  counts: Partial<Record<RunStatus, number>>;
+  durationMs: { p50: number; p95: number } | null;
+}
+
+export interface LogLine {
+  stepId: string;
+  stepName: string;
+  attempt: number;
+  at: string;
+  level: string;
+  text?: string;
+  encrypted?: true;
+}
+
+/** What a `run` event of `GET /live` carries. */
+export interface RunHint {
+  runId: string;
+  status?: RunStatus;
+  workflowName?: string;
+}
+
+/** Whether a payload value is the placeholder of an encrypted one. */
+export function isEncrypted(value: unknown): value is EncryptedValue {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    (value as { encrypted?: unknown }).encrypted === true &&
+    Object.keys(value).length === 1
+  );
+}
