@@ -1,0 +1,70 @@
+/**
+ * The dashboard in a real browser, on a real server and worker: the runs list shows a run just
+ * started (live, without reload), a run's timeline draws its steps in order with widths that
+ * follow their durations, and a step that completes appears without a reload.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Dashboard, screenshot, signIn, startDashboard } from "./harness.ts";
+
+let dashboard: Dashboard;
+
+beforeAll(async () => {
+  dashboard = await startDashboard();
+});
+afterAll(async () => {
+  await dashboard?.close();
+});
+
+describe("the runs page", () => {
+  it("shows a run just started, live, without a reload", async () => {
+    const { page } = await dashboard.newPage();
+    await signIn(page, dashboard.url, dashboard.secret);
+    // A marker on the window: a reload would lose it.
+    await page.evaluate("window.marker = 42");
+    const runId = await dashboard.start("demo", ["listed", "token-listed"]);
+    const row = page.locator(`tr[data-run-id="${runId}"]`);
+    await row.waitFor({ timeout: 20_000 });
+    await expect(row.locator("td").nth(1).textContent()).resolves.toBe("demo");
+    // It moves on to waiting for its hook (running) without a reload either.
+    await row.locator(".badge", { hasText: "running" }).waitFor({ timeout: 20_000 });
+    expect(await page.evaluate("window.marker")).toBe(42);
+    await screenshot(page, "runs");
+  });
+});
+
+describe("a run's page", () => {
+  it("draws the steps in order, a 300 ms step wider than a 10 ms one, and shows a step completing live", async () => {
+    const token = `token-timeline-${Date.now()}`;
+    const runId = await dashboard.start("demo", ["timeline", token]);
+    const { page } = await dashboard.newPage();
+    await signIn(page, dashboard.url, dashboard.secret);
+    await page.locator(`tr[data-run-id="${runId}"] a`).click();
+    const timeline = page.locator('[data-testid="timeline"]');
+    await timeline.locator('[data-step="announce"]').waitFor({ timeout: 20_000 });
+    expect(
+      await timeline
+        .locator("[data-step]")
+        .evaluateAll((rows) => rows.map((row) => row.getAttribute("data-step"))),
+    ).toEqual(["quick", "slow", "announce"]);
+    const width = async (step: string) =>
+      (await timeline.locator(`[data-step="${step}"] .bar.attempt`).first().boundingBox())?.width ?? 0;
+    const quick = await width("quick");
+    const slow = await width("slow");
+    expect(slow).toBeGreaterThan(quick * 3);
+    // The step's detail: its input and output, as the run recorded them.
+    await timeline.locator('[data-step="slow"] .step-button').click();
+    const detail = page.locator('[data-testid="step-detail"]');
+    await expect(detail.textContent()).resolves.toContain('"slow timeline"');
+
+    await page.evaluate("window.marker = 7");
+    // Resumed by someone else: the `after` step appears without a reload.
+    const resumed = await dashboard.api("POST", `/hooks/${encodeURIComponent(token)}`, {
+      payload: { ok: 1 },
+    });
+    expect(resumed.status).toBe(202);
+    await timeline.locator('[data-step="after"] .bar.outcome-completed').waitFor({ timeout: 20_000 });
+    await page.locator(".run-header .badge", { hasText: "completed" }).waitFor({ timeout: 20_000 });
+    expect(await page.evaluate("window.marker")).toBe(7);
+    await screenshot(page, "run-timeline");
+  });
+});
