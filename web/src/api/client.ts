@@ -87,8 +87,9 @@ function query(params: RunQuery): string {
 
 /** What `POST /runs/:runId/decrypt` answers: the timeline and events with payloads in clear. */
 export interface Decrypted {
-  timeline?: Timeline;
-  events?: EventPage["events"];
+  timeline: Timeline;
+  /** The first page of the event log. */
+  events: EventPage;
 }
 
 export const api = {

@@ -37,6 +37,10 @@ export interface RunView {
   completedAt?: string | null;
   version?: string | null;
   language?: Language;
+  /** Whether the run's payloads are stored encrypted (not a payload itself). */
+  encrypted?: boolean;
+  /** In the timeline: the run's arguments. */
+  input?: unknown;
   output?: unknown;
   error?: ErrorView | EncryptedValue;
 }
@@ -48,6 +52,7 @@ export interface RunPage {
 
 export interface AttemptView {
   attempt: number;
+  generation?: number;
   startedAt: string;
   endedAt: string | null;
   outcome: string;
@@ -70,7 +75,11 @@ export interface WaitView {
   id: string;
   startedAt: string;
   endedAt: string | null;
+  /** sleep: when it ends; event: when it times out. */
+  until?: string | null;
+  outcome?: string;
   token?: string;
+  received?: string[];
 }
 
 export interface ChildView {

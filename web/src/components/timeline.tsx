@@ -5,7 +5,7 @@
  * wait, one per child run; restarts (generations) are vertical markers. Clicking a step's row
  * selects it.
  */
-import type { AttemptView, Timeline } from "../api/types.ts";
+import type { AttemptView, Timeline, WaitView } from "../api/types.ts";
 import { formatDuration, shortName } from "../format.ts";
 import { runHref } from "../router.ts";
 import { Link } from "./link.tsx";
@@ -58,6 +58,13 @@ function attemptBars(attempt: AttemptView, now: number): Bar[] {
   return bars;
 }
 
+/** `sleep`, `event payment.received`, `hook <token>`. */
+function waitLabel(wait: WaitView): string {
+  if (wait.kind === "hook") return `${wait.name} ${wait.token ?? wait.id}`;
+  if (wait.kind === "event") return `event ${wait.name}`;
+  return wait.kind === wait.name ? wait.kind : `${wait.kind} ${wait.name}`;
+}
+
 /** The rows of a timeline, in the order the run met them. */
 export function timelineRows(timeline: Timeline, now: number): Row[] {
   const rows: Array<Row & { at: number }> = [];
@@ -77,7 +84,7 @@ export function timelineRows(timeline: Timeline, now: number): Row[] {
     const end = ms(wait.endedAt, now);
     rows.push({
       key: `wait:${wait.id}`,
-      label: `${wait.kind} ${wait.name}`,
+      label: waitLabel(wait),
       kind: "wait",
       at: start,
       bars: [
@@ -85,7 +92,7 @@ export function timelineRows(timeline: Timeline, now: number): Row[] {
           start,
           end,
           kind: `wait wait-${wait.kind.replace(/[^a-z]/g, "")}`,
-          title: `${wait.kind} ${wait.name}, ${formatDuration(end - start)}${wait.endedAt ? "" : " (waiting)"}`,
+          title: `${waitLabel(wait)}: ${wait.outcome ?? (wait.endedAt ? "completed" : "waiting")}, ${formatDuration(end - start)}`,
         },
       ],
     });

@@ -92,7 +92,7 @@ export function RunPage(props: { runId: string }) {
       .map((wait) => ({
         token: wait.token as string,
         hookId: wait.id,
-        status: wait.endedAt ? "received" : "waiting",
+        status: wait.outcome ?? (wait.endedAt ? "completed" : "waiting"),
         createdAt: wait.startedAt,
       }));
   const eventList = decrypted?.events ?? [...(events.value?.events ?? []), ...(moreEvents?.events ?? [])];
@@ -132,12 +132,7 @@ export function RunPage(props: { runId: string }) {
           onCancel={() => setDecrypting(false)}
           onDecrypt={async (reason) => {
             const answer = await api.decrypt(runId, reason);
-            const asTimeline =
-              (answer as { timeline?: Timeline }).timeline ?? (answer as unknown as Timeline);
-            setDecrypted({
-              timeline: asTimeline.steps ? asTimeline : undefined,
-              ...(answer.events ? { events: answer.events } : {}),
-            });
+            setDecrypted({ timeline: answer.timeline, events: answer.events.events });
             setDecrypting(false);
           }}
         />
@@ -151,6 +146,12 @@ export function RunPage(props: { runId: string }) {
         </p>
       )}
 
+      {shown.run.input !== undefined && (
+        <section>
+          <h2>Input</h2>
+          <Value value={shown.run.input} onDecrypt={askDecrypt} />
+        </section>
+      )}
       {(run.output !== undefined || run.error !== undefined) && (
         <section>
           <h2>{run.error !== undefined ? "Error" : "Output"}</h2>
