@@ -68,3 +68,19 @@ describe("a run's page", () => {
     await screenshot(page, "run-timeline");
   });
 });
+
+describe("the workflows page", () => {
+  it("counts each workflow's runs by status", async () => {
+    const { page } = await dashboard.newPage();
+    await signIn(page, dashboard.url, dashboard.secret);
+    await page.locator("nav a", { hasText: "Workflows" }).click();
+    const row = page.locator('[data-testid="workflows-table"] tbody tr', { hasText: "demo" });
+    await row.waitFor();
+    const counts = await dashboard.api("GET", "/runs?workflow=demo&limit=1000");
+    const total = (counts.body as { runs: unknown[] }).runs.length;
+    const cells = await row.locator("td.num").allTextContents();
+    // The seven status columns add up to the workflow's runs.
+    expect(cells.slice(0, 7).reduce((sum, cell) => sum + Number(cell), 0)).toBe(total);
+    await screenshot(page, "workflows");
+  });
+});
