@@ -73,6 +73,8 @@ const waitMs = () => opt(int());
 const runsFilter = obj("ListRunsFilter", {
   status: opt(list(oneOf(RUN_STATUSES), { max: RUN_STATUSES.length })),
   workflowName: opt(list(id(), { max: 10_000 })),
+  createdSince: opt(int()),
+  createdBefore: opt(int()),
   limit: opt(int({ min: 1 })),
   cursor: opt(id()),
 });

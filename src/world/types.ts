@@ -277,6 +277,14 @@ export interface ListRunsFilter {
   status?: RunStatus | readonly RunStatus[];
   /** One workflow (its full id) or several: runs of any of them. An empty list matches nothing. */
   workflowName?: string | readonly string[];
+  /**
+   * Only runs created at or after this time (epoch ms, `RunRecord.createdAt`). Optional for a
+   * World to honour in the sense that older Worlds ignore it; every World in this package does,
+   * with the same index that orders the list (the conformance suite checks it).
+   */
+  createdSince?: number;
+  /** Only runs created before this time (epoch ms, exclusive): with `createdSince`, a half-open range. */
+  createdBefore?: number;
   /** Newest first; at most this many (default 50, at most 1000). */
   limit?: number;
   cursor?: string;

@@ -41,6 +41,8 @@ export function runMatches(run: RunRecord, filter: ListRunsFilter): boolean {
   if (statuses !== undefined && !statuses.includes(run.status)) return false;
   const names = workflowNameList(filter);
   if (names !== undefined && !names.includes(run.workflowName)) return false;
+  if (filter.createdSince !== undefined && run.createdAt < filter.createdSince) return false;
+  if (filter.createdBefore !== undefined && run.createdAt >= filter.createdBefore) return false;
   return true;
 }
 

@@ -154,6 +154,7 @@ describe("GET /runs", () => {
       completedAt: null,
       // The version of the workflow code it replays with (its bundle's hash).
       version: expect.stringMatching(/^[0-9a-f]{64}$/),
+      language: "typescript",
     });
     expect(all.runs.some((run) => "output" in run)).toBe(false);
 
@@ -209,7 +210,7 @@ describe("GET /runs", () => {
       ["?workflow=", "workflow must be a workflow's name or id"],
       [
         "?wokflow=greeter",
-        'Unknown query parameter "wokflow"; the parameters are status, workflow, limit, cursor',
+        'Unknown query parameter "wokflow"; the parameters are status, workflow, language, since, until, q, limit, cursor',
       ],
     ];
     for (const [query, says] of cases) {

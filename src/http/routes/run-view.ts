@@ -5,6 +5,7 @@
  */
 import type { Client } from "../../client/client.ts";
 import { WorkflowRunCancelledError, WorkflowRunFailedError } from "../../errors/runtime.ts";
+import { type RunLanguage, workflowLanguage } from "../../ops/run-language.ts";
 import type { RunRecord, RunStatus } from "../../world/types.ts";
 import { type JsonValue, toJsonValue } from "../json-value.ts";
 
@@ -21,6 +22,8 @@ export interface RunView {
    * `RunRecord.bundleHash`); null for a run started before runs were pinned to their code.
    */
   version: string | null;
+  /** The SDK the workflow is written in (`ops/run-language.ts` decides, from the workflow id). */
+  language: RunLanguage;
   /** The return value, when the run completed. */
   output?: JsonValue;
   /** What the workflow threw (`{ name, message, code?, cause? }`), when the run failed. */
@@ -53,6 +56,7 @@ export function runSummary(record: RunRecord): RunView {
     startedAt: iso(record.startedAt),
     completedAt: iso(record.completedAt),
     version: record.bundleHash ?? null,
+    language: workflowLanguage(record.workflowName),
   };
 }
 

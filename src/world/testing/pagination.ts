@@ -1,6 +1,7 @@
 /**
  * Conformance: `runs.list` — newest first (ties broken by run id, descending), filtered by status
- * (one or several) and workflow name (one or several), paged by an opaque cursor, 50 per page by
+ * (one or several), workflow name (one or several) and creation time (`createdSince`,
+ * `createdBefore`), paged by an opaque cursor, 50 per page by
  * default and at most 1000; an unknown cursor gives an empty page. `runs.workflowNames` lists the
  * distinct workflow names of the stored runs, sorted.
  */
@@ -101,6 +102,35 @@ export function describePagination(t: WorldContext): void {
       );
       expect((await collect({ workflowName: [] })).ids).toEqual([]);
       expect((await collect({ workflowName: ["workflow//nowhere.ts//x"] })).ids).toEqual([]);
+    });
+
+    it("filters by creation time (createdSince inclusive, createdBefore exclusive), across pages", async () => {
+      const runs = await makeRuns(10, "workflow//t.ts//timed", 5_000_000); // createdAt 5_000_000 … 5_000_009
+      const others = await makeRuns(3, "workflow//t.ts//other", 5_000_003);
+      const between = (from: number, to: number) =>
+        runs.filter((run) => run.createdAt >= from && run.createdAt < to).map((run) => run.runId);
+      const mine = { workflowName: "workflow//t.ts//timed" };
+      expect((await collect({ ...mine, createdSince: 5_000_004, limit: 2 })).ids).toEqual(
+        between(5_000_004, Number.MAX_SAFE_INTEGER),
+      );
+      expect((await collect({ ...mine, createdBefore: 5_000_004, limit: 2 })).ids).toEqual(
+        between(0, 5_000_004),
+      );
+      expect(await collect({ ...mine, createdSince: 5_000_002, createdBefore: 5_000_008, limit: 2 })).toEqual(
+        { ids: between(5_000_002, 5_000_008), pages: 3 },
+      );
+      // Without a workflow filter the other runs in the range are listed too, in order.
+      const all = [...runs, ...others]
+        .filter((run) => run.createdAt >= 5_000_003 && run.createdAt < 5_000_005)
+        .sort((a, b) => b.createdAt - a.createdAt || (a.runId < b.runId ? 1 : -1))
+        .map((run) => run.runId);
+      expect((await collect({ createdSince: 5_000_003, createdBefore: 5_000_005, limit: 1 })).ids).toEqual(
+        all,
+      );
+      expect((await collect({ createdSince: 6_000_000 })).ids).toEqual([]);
+      expect((await collect({ createdSince: 5_000_005, createdBefore: 5_000_005 })).ids).toEqual([]);
+      const paused = await collect({ ...mine, status: "pending", createdBefore: 5_000_001 });
+      expect(paused.ids).toEqual(between(0, 5_000_001));
     });
 
     it("workflowNames lists each stored workflow once, sorted", async () => {

@@ -39,6 +39,8 @@ export function createRuns(ctx: LocalContext): World["runs"] {
     if (typeof filter.workflowName === "string") where.push("r.workflow_name = @workflowName");
     else if (filter.workflowName !== undefined)
       where.push("r.workflow_name IN (SELECT value FROM json_each(@workflowNames))");
+    if (filter.createdSince !== undefined) where.push("r.created_at >= @createdSince");
+    if (filter.createdBefore !== undefined) where.push("r.created_at < @createdBefore");
     if (cursor)
       where.push("(r.created_at < @cursorAt OR (r.created_at = @cursorAt AND r.run_id < @cursorId))");
     const key = where.join(" AND ");
@@ -128,6 +130,8 @@ export function createRuns(ctx: LocalContext): World["runs"] {
         if (typeof filter.workflowName === "string") params.workflowName = filter.workflowName;
         else if (filter.workflowName !== undefined)
           params.workflowNames = JSON.stringify(filter.workflowName);
+        if (filter.createdSince !== undefined) params.createdSince = filter.createdSince;
+        if (filter.createdBefore !== undefined) params.createdBefore = filter.createdBefore;
         const rows = listStatement(filter, filter.cursor !== undefined).all(params);
         const size = pageSize(filter.limit);
         const items = rows.slice(0, size).map(runFromRow);

@@ -198,6 +198,14 @@ export function createRuns(ctx: PgContext): World["runs"] {
         values.push([...filter.workflowName]);
         where.push(`r.workflow_name = ANY($${values.length}::text[])`);
       }
+      if (filter.createdSince !== undefined) {
+        values.push(filter.createdSince);
+        where.push(`r.created_at >= $${values.length}`);
+      }
+      if (filter.createdBefore !== undefined) {
+        values.push(filter.createdBefore);
+        where.push(`r.created_at < $${values.length}`);
+      }
       const rows = await ctx.query<RunRow & { clock_now: string }>(q.listRuns(where), values);
       const items = rows.slice(0, size).map(toRun);
       const page: Page<RunRecord> = { items };

@@ -102,6 +102,8 @@ export function createRemoteWorld(options: RemoteWorldOptions): World {
         const wire: {
           status?: RunRecord["status"][];
           workflowName?: string[];
+          createdSince?: number;
+          createdBefore?: number;
           limit?: number;
           cursor?: string;
         } = {};
@@ -111,6 +113,8 @@ export function createRemoteWorld(options: RemoteWorldOptions): World {
           wire.workflowName =
             typeof filter.workflowName === "string" ? [filter.workflowName] : [...filter.workflowName];
         }
+        if (filter.createdSince !== undefined) wire.createdSince = filter.createdSince;
+        if (filter.createdBefore !== undefined) wire.createdBefore = filter.createdBefore;
         if (filter.limit !== undefined) wire.limit = filter.limit;
         if (filter.cursor !== undefined) wire.cursor = filter.cursor;
         return call(operations.runsList, { filter: wire });
