@@ -9,21 +9,22 @@ import { formatTime } from "../format.ts";
 import { JsonForm } from "./json-form.tsx";
 import { StatusBadge } from "./status.tsx";
 
-export function HooksPanel(props: { hooks: HookView[]; onChanged: () => void }) {
+export function HooksPanel(props: { hooks: HookView[]; runEnded: boolean; onChanged: () => void }) {
   if (props.hooks.length === 0) return <p class="muted">No hooks.</p>;
   return (
     <ul class="hooks" data-testid="hooks">
       {props.hooks.map((hook) => (
-        <HookItem hook={hook} key={hook.token} onChanged={props.onChanged} />
+        <HookItem hook={hook} key={hook.token} runEnded={props.runEnded} onChanged={props.onChanged} />
       ))}
     </ul>
   );
 }
 
-function HookItem(props: { hook: HookView; onChanged: () => void }) {
+function HookItem(props: { hook: HookView; runEnded: boolean; onChanged: () => void }) {
   const { hook } = props;
   const [message, setMessage] = useState<string | undefined>();
-  const open = hook.status !== "disposed" && hook.status !== "expired";
+  // A hook takes payloads while its run lives and it is not disposed.
+  const open = !props.runEnded && !["disposed", "cancelled"].includes(hook.status);
   return (
     <li class="hook" data-token={hook.token}>
       <div>

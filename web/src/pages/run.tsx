@@ -171,7 +171,11 @@ export function RunPage(props: { runId: string }) {
 
       <section>
         <h2>Hooks</h2>
-        <HooksPanel hooks={hookList} onChanged={refresh} />
+        <HooksPanel
+          hooks={hookList}
+          runEnded={["completed", "failed", "cancelled"].includes(run.status)}
+          onChanged={refresh}
+        />
       </section>
 
       <section>
