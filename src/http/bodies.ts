@@ -53,3 +53,14 @@ export const pauseRunBody = object({
   abortSteps: optional(boolean()),
 });
 export type PauseRunBody = Infer<typeof pauseRunBody>;
+
+/**
+ * `POST /runs/:runId/decrypt`: why (stored in the audit record; required), and which page of the
+ * event log to answer with (as `GET /runs/:runId/events` takes it: `cursor`, `limit`).
+ */
+export const decryptBody = object({
+  reason: string({ min: 1, max: 1000 }),
+  cursor: optional(string({ max: 20 })),
+  limit: optional(json()),
+});
+export type DecryptBody = Infer<typeof decryptBody>;

@@ -32,6 +32,7 @@ import {
   RunIdConflictError,
   RunNotFoundError,
 } from "../errors/world.ts";
+import { PayloadDecryptionError } from "../serde/errors.ts";
 import { HttpProblem } from "./problem.ts";
 
 /** Maps known Stepwise errors to problems; undefined for anything else. */
@@ -50,6 +51,8 @@ function knownProblem(error: unknown): HttpProblem | undefined {
   if (RunNotPausedError.is(error)) return new HttpProblem(409, RunNotPausedError.code, message);
   if (InvalidRunIdError.is(error)) return new HttpProblem(400, InvalidRunIdError.code, message);
   if (PayloadTooLargeError.is(error)) return new HttpProblem(413, PayloadTooLargeError.code, message);
+  // Before SerializationError, which it extends: a key problem, not a bad request.
+  if (PayloadDecryptionError.is(error)) return new HttpProblem(422, PayloadDecryptionError.code, message);
   if (SerializationError.is(error)) return new HttpProblem(400, SerializationError.code, message);
   if (InvalidStreamNameError.is(error)) return new HttpProblem(400, InvalidStreamNameError.code, message);
   if (InvalidEventTypeError.is(error)) return new HttpProblem(400, InvalidEventTypeError.code, message);

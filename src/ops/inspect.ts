@@ -241,7 +241,7 @@ function eventDetail(view: PayloadView, run: RunRecord, event: EventRecord, ids:
  * first `run_restarted`, then the generation each one begins. A page that does not start at the
  * beginning counts the restarts before it (reading the log's metadata up to `afterSeq`).
  */
-async function generationsOf(
+export async function generationsOf(
   world: World,
   runId: string,
   events: readonly EventRecord[],

@@ -14,6 +14,7 @@ import { restartRunRoute } from "./restart.ts";
 import { getResult } from "./result.ts";
 import { getRunRoute, startRun } from "./runs.ts";
 import { readStream } from "./streams.ts";
+import { decryptRoute, eventsRoute, timelineRoute } from "./timeline.ts";
 import { webhook } from "./webhooks.ts";
 
 /** The routes, relative to the base path. */
@@ -29,6 +30,9 @@ export const routes: readonly Route<ResolvedOptions>[] = [
   { method: "POST", path: "runs/:runId/restart", guarded: true, handle: restartRunRoute },
   { method: "GET", path: "runs/:runId/result", guarded: true, handle: getResult },
   { method: "GET", path: "runs/:runId/streams/:name", guarded: true, handle: readStream },
+  { method: "GET", path: "runs/:runId/timeline", guarded: true, handle: timelineRoute },
+  { method: "GET", path: "runs/:runId/events", guarded: true, handle: eventsRoute },
+  { method: "POST", path: "runs/:runId/decrypt", guarded: true, handle: decryptRoute },
   { method: "POST", path: "hooks/:token", guarded: true, handle: resumeHookRoute },
   { method: "*", path: "webhooks/:token", guarded: false, handle: webhook },
 ];
