@@ -190,6 +190,7 @@ export function RunPage(props: { runId: string }) {
         ) : (
           <EventsLog
             events={eventList}
+            stepNames={new Map(shown.steps.map((s) => [s.stepId, s.name]))}
             more={nextEvents !== null && decrypted === undefined}
             onDecrypt={askDecrypt}
             onMore={async () => {
