@@ -9,6 +9,7 @@ import { pauseRunRoute, resumeRunRoute } from "./control.ts";
 import { sendEventRoute } from "./events.ts";
 import { health } from "./health.ts";
 import { resumeHookRoute } from "./hooks.ts";
+import { listHooksRoute } from "./hooks-list.ts";
 import { listRuns } from "./list-runs.ts";
 import { restartRunRoute } from "./restart.ts";
 import { getResult } from "./result.ts";
@@ -16,6 +17,7 @@ import { getRunRoute, startRun } from "./runs.ts";
 import { readStream } from "./streams.ts";
 import { decryptRoute, eventsRoute, timelineRoute } from "./timeline.ts";
 import { webhook } from "./webhooks.ts";
+import { listWorkflowsRoute } from "./workflows.ts";
 
 /** The routes, relative to the base path. */
 export const routes: readonly Route<ResolvedOptions>[] = [
@@ -33,6 +35,8 @@ export const routes: readonly Route<ResolvedOptions>[] = [
   { method: "GET", path: "runs/:runId/timeline", guarded: true, handle: timelineRoute },
   { method: "GET", path: "runs/:runId/events", guarded: true, handle: eventsRoute },
   { method: "POST", path: "runs/:runId/decrypt", guarded: true, handle: decryptRoute },
+  { method: "GET", path: "runs/:runId/hooks", guarded: true, handle: listHooksRoute },
+  { method: "GET", path: "workflows", guarded: true, handle: listWorkflowsRoute },
   { method: "POST", path: "hooks/:token", guarded: true, handle: resumeHookRoute },
   { method: "*", path: "webhooks/:token", guarded: false, handle: webhook },
 ];
