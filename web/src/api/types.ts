@@ -121,6 +121,8 @@ export interface EventPage {
 export interface HookView {
   token: string;
   hookId: string;
+  /** A webhook takes whole requests at its URL, not `POST /hooks/:token`. */
+  kind?: "hook" | "webhook";
   status: string;
   createdAt: string;
   receivedCount?: number;

@@ -24,10 +24,11 @@ function HookItem(props: { hook: HookView; runEnded: boolean; onChanged: () => v
   const { hook } = props;
   const [message, setMessage] = useState<string | undefined>();
   // A hook takes payloads while its run lives and it is not disposed.
-  const open = !props.runEnded && !["disposed", "cancelled"].includes(hook.status);
+  const open = !props.runEnded && hook.kind !== "webhook" && !["disposed", "cancelled"].includes(hook.status);
   return (
     <li class="hook" data-token={hook.token}>
       <div>
+        {hook.kind === "webhook" && <span class="muted">webhook </span>}
         <span class="mono token">{hook.token}</span> <StatusBadge status={hook.status} />
         <span class="muted">
           {" "}
