@@ -56,6 +56,12 @@ describe("a run's page", () => {
     const detail = page.locator('[data-testid="step-detail"]');
     await expect(detail.textContent()).resolves.toContain('"slow timeline"');
 
+    // The run's stream, read live (the run has not closed it): markup in a chunk stays text.
+    await page.locator("button", { hasText: "Read stream" }).click();
+    const stream = page.locator('[data-testid="stream"]');
+    await stream.locator("pre", { hasText: "streamed <b>text</b>" }).waitFor();
+    expect(await stream.locator("b").count()).toBe(0);
+
     await page.evaluate("window.marker = 7");
     // Resumed by someone else: the `after` step appears without a reload.
     const resumed = await dashboard.api("POST", `/hooks/${encodeURIComponent(token)}`, {
