@@ -7,6 +7,7 @@
  */
 import { createGuard, type Guard } from "./auth.ts";
 import { toProblem } from "./errors.ts";
+import { closeLiveStreams } from "./live.ts";
 import { type HandlerOptions, type ResolvedOptions, resolveOptions } from "./options.ts";
 import { HttpProblem, problemResponse } from "./problem.ts";
 import { decodeParams, matchPath, type Route, splitPath } from "./router.ts";
@@ -17,6 +18,11 @@ export interface StepwiseHandler {
   (request: Request): Promise<Response>;
   /** Where the routes live, e.g. `/stepwise` (`""` for the root). */
   readonly basePath: string;
+  /**
+   * Ends the open `GET /live` streams at once and refuses new ones (503): call it when the server
+   * shuts down, so those streams do not hold it for its grace period. Other routes keep working.
+   */
+  close(): void;
 }
 
 /** The path below the base path, or undefined when the request is for somewhere else. */
@@ -79,5 +85,8 @@ export function createHandler(options: HandlerOptions = {}): StepwiseHandler {
       );
     }
   };
-  return Object.assign(handler, { basePath: resolved.basePath });
+  return Object.assign(handler, {
+    basePath: resolved.basePath,
+    close: () => closeLiveStreams(resolved.live),
+  });
 }

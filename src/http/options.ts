@@ -6,6 +6,7 @@ import type { Client } from "../client/client.ts";
 import { DEFAULT_WEBHOOK_TIMEOUT_MS } from "../client/webhooks.ts";
 import { processClient } from "../process/process.ts";
 import { SECRET_ENV } from "./auth.ts";
+import { createLiveStreams, type LiveStreams } from "./live.ts";
 
 export interface HandlerOptions {
   /**
@@ -42,6 +43,8 @@ export interface ResolvedOptions {
   maxWaitMs: number;
   cancelWaitMs: number;
   onError: (error: unknown, context: { errorId: string; request: Request }) => void;
+  /** The handler's open `GET /live` streams (ended by `StepwiseHandler.close()`). */
+  live: LiveStreams;
 }
 
 const MB = 1024 * 1024;
@@ -83,6 +86,7 @@ export function resolveOptions(options: HandlerOptions): ResolvedOptions {
     webhookTimeoutMs: positive("webhookTimeoutMs", options.webhookTimeoutMs, DEFAULT_WEBHOOK_TIMEOUT_MS),
     maxWaitMs: positive("maxWaitMs", options.maxWaitMs, 30_000),
     cancelWaitMs: positive("cancelWaitMs", options.cancelWaitMs, 5_000),
+    live: createLiveStreams(),
     onError:
       options.onError ??
       ((error, { errorId, request }) => {

@@ -98,6 +98,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         protocol.close();
+        // The run API's live streams (GET /stepwise/live) end now, like the protocol's.
+        api.close();
         // Kept-alive connections go as soon as they are idle: those answering right now (a long
         // poll just ended, a request in flight) become idle when their answer is sent.
         server.closeIdleConnections();

@@ -11,6 +11,7 @@ import { health } from "./health.ts";
 import { resumeHookRoute } from "./hooks.ts";
 import { listHooksRoute } from "./hooks-list.ts";
 import { listRuns } from "./list-runs.ts";
+import { liveRoute } from "./live.ts";
 import { restartRunRoute } from "./restart.ts";
 import { getResult } from "./result.ts";
 import { getRunRoute, startRun } from "./runs.ts";
@@ -37,6 +38,7 @@ export const routes: readonly Route<ResolvedOptions>[] = [
   { method: "POST", path: "runs/:runId/decrypt", guarded: true, handle: decryptRoute },
   { method: "GET", path: "runs/:runId/hooks", guarded: true, handle: listHooksRoute },
   { method: "GET", path: "workflows", guarded: true, handle: listWorkflowsRoute },
+  { method: "GET", path: "live", guarded: true, handle: liveRoute },
   { method: "POST", path: "hooks/:token", guarded: true, handle: resumeHookRoute },
   { method: "*", path: "webhooks/:token", guarded: false, handle: webhook },
 ];
