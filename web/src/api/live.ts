@@ -2,7 +2,7 @@
  * Live updates from `GET /stepwise/live` (server-sent events, no polling): `useLive` opens one
  * EventSource while a page is shown and calls back on each `run` event (and, for one run, on its
  * `timeline` / `log-changed` hints), coalescing bursts so a busy store costs one re-fetch per
- * `delayMs`. The browser reconnects by itself after a dropped connection; when the server refused
+ * `delayMs`. A `resync` event (the World said only that something changed) counts as a hint too. The browser reconnects by itself after a dropped connection; when the server refused
  * the stream (a session that expired: 401, or a server shutting down) it is closed for good, so
  * it is opened again after a pause — first checking the session with a cheap read, which shows
  * the login form on a 401. Either way the page fetches again once reconnected: hints sent while
@@ -50,6 +50,7 @@ export function useLive(runId: string | undefined, onHint: (hints: RunHint[]) =>
       next.addEventListener("run", receive);
       next.addEventListener("timeline", receive);
       next.addEventListener("log-changed", receive);
+      next.addEventListener("resync", receive);
       next.addEventListener("open", () => {
         if (dropped) flush(); // catch up on what changed while the stream was down
         dropped = false;
