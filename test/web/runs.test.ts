@@ -50,7 +50,20 @@ describe("a run's page", () => {
       (await timeline.locator(`[data-step="${step}"] .bar.attempt`).first().boundingBox())?.width ?? 0;
     const quick = await width("quick");
     const slow = await width("slow");
-    expect(slow).toBeGreaterThan(quick * 3);
+    expect(slow).toBeGreaterThan(quick);
+    // Widths follow the durations the run recorded (the 300 ms step took at least that).
+    const { body } = await dashboard.api("GET", `/runs/${runId}/timeline`);
+    const took = (step: string) => {
+      const found = (
+        body as { steps: { name: string; attempts: { startedAt: string; endedAt: string }[] }[] }
+      ).steps.find((s) => s.name.endsWith(`//${step}`));
+      const attempt = found?.attempts[0];
+      return attempt ? Date.parse(attempt.endedAt) - Date.parse(attempt.startedAt) : Number.NaN;
+    };
+    expect(took("slow")).toBeGreaterThanOrEqual(300);
+    const drawn = slow / quick;
+    const recorded = took("slow") / took("quick");
+    expect(Math.abs(drawn - recorded) / recorded).toBeLessThan(0.25);
     // The step's detail: its input and output, as the run recorded them.
     await timeline.locator('[data-step="slow"] .step-button').click();
     const detail = page.locator('[data-testid="step-detail"]');

@@ -25,6 +25,8 @@ interface Row {
   bars: Bar[];
   stepId?: string;
   childRunId?: string;
+  /** Text after the row's last bar: a step's time from its first attempt to its end. */
+  note?: string;
 }
 
 const ms = (iso: string | null | undefined, fallback: number): number => {
@@ -77,6 +79,9 @@ export function timelineRows(timeline: Timeline, now: number): Row[] {
       stepId: step.stepId,
       at: ms(first?.startedAt, now),
       bars: step.attempts.flatMap((attempt) => attemptBars(attempt, now)),
+      note: first
+        ? `${formatDuration(ms(step.attempts.at(-1)?.endedAt, now) - ms(first.startedAt, now))}${step.attempts.length > 1 ? `, ${step.attempts.length} attempts` : ""}`
+        : undefined,
     });
   }
   for (const wait of timeline.waits) {
@@ -189,6 +194,11 @@ export function TimelineChart(props: {
                 style={{ left: pct(bar.start), width: width(bar.start, bar.end) }}
               />
             ))}
+            {row.note && (
+              <span class="bar-note" style={{ left: pct(Math.max(...row.bars.map((bar) => bar.end))) }}>
+                {row.note}
+              </span>
+            )}
           </div>
         </div>
       ))}

@@ -146,6 +146,12 @@ export function RunPage(props: { runId: string }) {
         </p>
       )}
 
+      <section>
+        <h2>Timeline</h2>
+        <TimelineChart timeline={shown} selected={selected} onSelect={setSelected} />
+        {step && <StepDetail step={step} logs={logs.value} onDecrypt={askDecrypt} />}
+      </section>
+
       {shown.run.input !== undefined && (
         <section>
           <h2>Input</h2>
@@ -162,12 +168,6 @@ export function RunPage(props: { runId: string }) {
           )}
         </section>
       )}
-
-      <section>
-        <h2>Timeline</h2>
-        <TimelineChart timeline={shown} selected={selected} onSelect={setSelected} />
-        {step && <StepDetail step={step} logs={logs.value} onDecrypt={askDecrypt} />}
-      </section>
 
       <section>
         <h2>Hooks</h2>
