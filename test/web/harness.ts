@@ -83,7 +83,11 @@ export interface Dashboard {
 }
 
 /** Starts the project, the server, a worker and Chromium. */
-export async function startDashboard(files: Record<string, string> = WORKFLOWS): Promise<Dashboard> {
+export async function startDashboard(
+  files: Record<string, string> = WORKFLOWS,
+  /** More environment for the server and the worker (e.g. STEPWISE_ENCRYPTION_KEY). */
+  env: Record<string, string> = {},
+): Promise<Dashboard> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(
       `The dashboard's browser tests need Chromium at ${CHROMIUM}: apt-get install -y chromium (.ci/run does), or set STEPWISE_CHROMIUM.`,
@@ -99,6 +103,7 @@ export async function startDashboard(files: Record<string, string> = WORKFLOWS):
     STEPWISE_WORLD: "local",
     STEPWISE_DATA_DIR: ".stepwise",
     STEPWISE_HTTP_SECRET: secret,
+    ...env,
   });
   children.push(server);
   const url = await pollFor("the server's startup line", async () => {
@@ -110,7 +115,7 @@ export async function startDashboard(files: Record<string, string> = WORKFLOWS):
   const worker = spawnNode(
     [CLI, "worker", ...Object.keys(files).filter((path) => path.startsWith("workflows/")), "--quiet"],
     project.dir,
-    { STEPWISE_WORLD: url, STEPWISE_HTTP_SECRET: secret, STEPWISE_DATA_DIR: "/nonexistent-remote" },
+    { STEPWISE_WORLD: url, STEPWISE_HTTP_SECRET: secret, STEPWISE_DATA_DIR: "/nonexistent-remote", ...env },
   );
   children.push(worker);
   const api: Dashboard["api"] = async (method, path, body) => {
