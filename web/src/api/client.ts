@@ -3,7 +3,7 @@
  * Authentication is the session cookie (`POST /session`); any 401 tells the app to show the
  * login form (`onUnauthorized`). Refusals become `ApiError` with the server's code and message.
  */
-import type { EventPage, HookView, LogLine, RunPage, RunView, Timeline, WorkflowStats } from "./types.ts";
+import type { EventPage, HookView, LogPage, RunPage, RunView, Timeline, WorkflowStats } from "./types.ts";
 
 export const API_BASE = "/stepwise";
 
@@ -101,7 +101,7 @@ export const api = {
   events: (runId: string, cursor?: string) =>
     request<EventPage>("GET", `/runs/${enc(runId)}/events${cursor ? `?cursor=${enc(cursor)}` : ""}`),
   hooks: (runId: string) => request<HookView[] | { hooks: HookView[] }>("GET", `/runs/${enc(runId)}/hooks`),
-  logs: (runId: string) => request<{ logs: LogLine[] }>("GET", `/runs/${enc(runId)}/logs`),
+  logs: (runId: string) => request<LogPage>("GET", `/runs/${enc(runId)}/logs?limit=10000`),
   decrypt: (runId: string, reason: string) =>
     request<Decrypted>("POST", `/runs/${enc(runId)}/decrypt`, { reason }),
   workflows: () => request<WorkflowStats[] | { workflows: WorkflowStats[] }>("GET", "/workflows"),

@@ -135,14 +135,23 @@ export interface WorkflowStats {
   durationMs: { p50: number; p95: number } | null;
 }
 
+/** A line of `GET /runs/:runId/logs`: a step attempt's output, or the workflow body's (step null). */
 export interface LogLine {
-  stepId: string;
-  stepName: string;
-  attempt: number;
+  stepId: string | null;
+  stepName: string | null;
+  attempt: number | null;
   at: string;
-  level: string;
+  /** `log`, `info`, `warn`, `error`, …, `stdout`, `stderr`, or `truncated`. */
+  level?: string;
   text?: string;
+  /** An encrypted attempt's output: one entry standing for `lines` lines. */
   encrypted?: true;
+  lines?: number;
+}
+
+export interface LogPage {
+  logs: LogLine[];
+  nextCursor?: string | null;
 }
 
 /** What a `run` event of `GET /live` carries. */

@@ -4,6 +4,7 @@
  */
 import type { LogLine, StepView } from "../api/types.ts";
 import { between, formatDuration, formatTime, shortName } from "../format.ts";
+import { LogLines } from "./log-lines.tsx";
 import { StatusBadge } from "./status.tsx";
 import { ErrorValue, Value } from "./value.tsx";
 
@@ -65,17 +66,7 @@ export function StepDetail(props: { step: StepView; logs: LogLine[] | undefined;
         </>
       )}
       <h3>Logs</h3>
-      {logs === undefined || mine.length === 0 ? (
-        <p class="muted">No logs.</p>
-      ) : (
-        <pre class="logs" data-testid="step-logs">
-          {mine.map((line) =>
-            line.encrypted
-              ? `#${line.attempt} ${line.at} ${line.level} <encrypted>\n`
-              : `#${line.attempt} ${line.at} ${line.level} ${line.text ?? ""}\n`,
-          )}
-        </pre>
-      )}
+      {mine.length === 0 ? <p class="muted">No logs.</p> : <LogLines lines={mine} testId="step-logs" />}
     </section>
   );
 }

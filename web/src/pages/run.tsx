@@ -12,6 +12,7 @@ import type { EventView, HookView, LogLine, Timeline } from "../api/types.ts";
 import { DecryptForm } from "../components/decrypt.tsx";
 import { EventsLog } from "../components/events-log.tsx";
 import { HooksPanel } from "../components/hooks.tsx";
+import { LogLines } from "../components/log-lines.tsx";
 import { RunActions } from "../components/run-actions.tsx";
 import { StatusBadge } from "../components/status.tsx";
 import { StepDetail } from "../components/step-detail.tsx";
@@ -95,6 +96,7 @@ export function RunPage(props: { runId: string }) {
         status: wait.outcome ?? (wait.endedAt ? "completed" : "waiting"),
         createdAt: wait.startedAt,
       }));
+  const workflowLogs = logs.value?.filter((line) => line.stepId === null) ?? [];
   const eventList = decrypted?.events ?? [...(events.value?.events ?? []), ...(moreEvents?.events ?? [])];
   const nextEvents = moreEvents ? moreEvents.next : (events.value?.nextCursor ?? null);
 
@@ -166,6 +168,13 @@ export function RunPage(props: { runId: string }) {
           ) : (
             <Value value={shown.run.output ?? run.output} onDecrypt={askDecrypt} />
           )}
+        </section>
+      )}
+
+      {workflowLogs.length > 0 && (
+        <section>
+          <h2>Workflow logs</h2>
+          <LogLines lines={workflowLogs} testId="workflow-logs" />
         </section>
       )}
 
