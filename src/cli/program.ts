@@ -101,8 +101,36 @@ export function buildProgram(done: (code: number) => void): Command {
     );
 
   program
+    .command("web")
+    .summary("open the dashboard: runs, timelines, logs and actions in a browser")
+    .description(
+      "Serves the dashboard with the run API and the worker protocol (the same server as `stepwise server`) over the World chosen by STEPWISE_WORLD, on 127.0.0.1 and a free port, and prints its URL, until SIGTERM or SIGINT. With STEPWISE_HTTP_SECRET set you sign in with it; without, it serves this machine only, guarded by a one-time secret it prints (the URL carries it).",
+    )
+    .argument("[files...]", "workflow files to load, so that runs can be started by name")
+    .addOption(new Option("--port <n>", "port to listen on (default: a free one)").argParser(port))
+    .addOption(
+      new Option(
+        "--host <address>",
+        "interface to listen on (default 127.0.0.1; another needs STEPWISE_HTTP_SECRET)",
+      ),
+    )
+    .option("--open", "open the dashboard in a browser (xdg-open, open or start)")
+    .addHelpText(
+      "after",
+      details("", [
+        "npx stepwise web --open",
+        "STEPWISE_HTTP_SECRET=$(openssl rand -hex 32) npx stepwise web --host 0.0.0.0 --port 8080",
+      ]),
+    )
+    .action(
+      act(async (files: string[], options: { port?: number; host?: string; open?: boolean }) =>
+        (await import("./commands/web.ts")).run(files, options),
+      ),
+    );
+
+  program
     .command("server")
-    .summary("serve the run API and the worker protocol over the World")
+    .summary("serve the run API, the worker protocol and the dashboard over the World")
     .description(
       "Serves the run API (/stepwise), the worker protocol (/stepwise/protocol/v1) and /health over the World chosen by STEPWISE_WORLD, until SIGTERM or SIGINT. Workers and clients anywhere then need only its URL and STEPWISE_HTTP_SECRET: STEPWISE_WORLD=http://host:port.",
     )

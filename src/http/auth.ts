@@ -1,11 +1,16 @@
 /**
  * The shared secret that guards every route except webhook URLs. Clients send
- * `Authorization: Bearer <secret>`; the comparison hashes both sides first, so it takes the same
- * time whatever the length or content of a guess. A handler without a usable secret refuses the
- * guarded routes (503) with a message saying what to set: it never serves them open.
+ * `Authorization: Bearer <secret>`, or a browser the session cookie `POST /session` set for it
+ * (`session.ts`); the comparison hashes both sides first, so it takes the same time whatever the
+ * length or content of a guess. A handler without a usable secret refuses the guarded routes
+ * (503) with a message saying what to set: it never serves them open.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import { HttpProblem } from "./problem.ts";
+import { cookieValue, SESSION_COOKIE, type SessionKeys, sessionKeys } from "./session.ts";
+
+/** How a request proved it may use the API. */
+export type Authentication = "bearer" | "cookie";
 
 /** The environment variable the secret is read from. */
 export const SECRET_ENV = "STEPWISE_HTTP_SECRET";
@@ -14,8 +19,16 @@ export const MIN_SECRET_LENGTH = 32;
 
 /** Checks requests against the secret; built once per handler. */
 export interface Guard {
-  /** Throws 503 when no usable secret is configured, 401 when the request does not carry it. */
-  check(request: Request): void;
+  /**
+   * Throws 503 when no usable secret is configured, 401 when the request carries neither the
+   * secret (`Authorization: Bearer`) nor a valid session cookie; says which of the two it carried.
+   * A request with an `Authorization` header is judged by it alone.
+   */
+  check(request: Request): Authentication;
+  /** Whether `given` is the secret (constant time); throws 503 like `check` when none is configured. */
+  isSecret(given: string): boolean;
+  /** The session keys (throws 503 like `check` when no secret is configured). */
+  sessions(): SessionKeys;
   /** The same check on an `Authorization` header's value (null: none), for servers without a `Request`. */
   checkAuthorization(header: string | null): void;
 }
@@ -41,25 +54,11 @@ const unauthorized = (message: string): HttpProblem =>
 export function createGuard(secret: string | undefined): Guard {
   if (secret === undefined || secret === "") {
     const problem = notConfigured(`No secret is configured for Stepwise's HTTP API.`);
-    return {
-      check() {
-        throw problem;
-      },
-      checkAuthorization() {
-        throw problem;
-      },
-    };
+    return refuseAll(problem);
   }
   if (secret.length < MIN_SECRET_LENGTH) {
     const problem = notConfigured(`The configured secret is too short (${secret.length} characters).`);
-    return {
-      check() {
-        throw problem;
-      },
-      checkAuthorization() {
-        throw problem;
-      },
-    };
+    return refuseAll(problem);
   }
   const expected = digest(secret);
   const checkAuthorization = (header: string | null): void => {
@@ -74,8 +73,30 @@ export function createGuard(secret: string | undefined): Guard {
       );
     }
   };
+  const keys = sessionKeys(secret);
   return {
-    check: (request) => checkAuthorization(request.headers.get("authorization")),
+    check(request) {
+      const header = request.headers.get("authorization");
+      const cookie = cookieValue(request, SESSION_COOKIE);
+      if (header === null && cookie !== undefined) {
+        if (keys.verify(cookie)) return "cookie";
+        throw unauthorized(
+          'The session cookie is not valid (it expired, or the server\'s secret changed): sign in again (POST /session), or send "Authorization: Bearer <STEPWISE_HTTP_SECRET>".',
+        );
+      }
+      checkAuthorization(header);
+      return "bearer";
+    },
+    isSecret: (given) => timingSafeEqual(digest(given), expected),
+    sessions: () => keys,
     checkAuthorization,
   };
+}
+
+/** A guard that refuses everything with `problem` (no usable secret). */
+function refuseAll(problem: HttpProblem): Guard {
+  const refuse = (): never => {
+    throw problem;
+  };
+  return { check: refuse, isSecret: refuse, sessions: refuse, checkAuthorization: refuse };
 }

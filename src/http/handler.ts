@@ -5,13 +5,14 @@
  * nothing), check the method, decode the path parameters, and run the route. Whatever is thrown
  * becomes a JSON error response (`errors.ts`); nothing escapes to the server.
  */
-import { createGuard, type Guard } from "./auth.ts";
+import type { Authentication, Guard } from "./auth.ts";
 import { toProblem } from "./errors.ts";
 import { closeLiveStreams } from "./live.ts";
 import { type HandlerOptions, type ResolvedOptions, resolveOptions } from "./options.ts";
 import { HttpProblem, problemResponse } from "./problem.ts";
 import { decodeParams, matchPath, type Route, splitPath } from "./router.ts";
 import { routes } from "./routes/index.ts";
+import { requireSameOrigin } from "./session.ts";
 
 /** The handler: a fetch-style function, plus the base path adapters need to mount it. */
 export interface StepwiseHandler {
@@ -42,13 +43,13 @@ function selectRoute(
   url: URL,
   options: ResolvedOptions,
   guard: Guard,
-): { route: Route<ResolvedOptions>; params: Record<string, string> } {
+): { route: Route<ResolvedOptions>; params: Record<string, string>; auth: Authentication | undefined } {
   const rest = relativePath(url.pathname, options.basePath);
   if (rest === undefined)
     throw notFound(`Stepwise serves its routes under ${options.basePath || "/"}; this path is outside it.`);
   const match = matchPath(routes, splitPath(rest));
   const open = match?.routes.every((route) => !route.guarded) === true;
-  if (!open) guard.check(request);
+  const auth = open ? undefined : guard.check(request);
   if (match === undefined) throw notFound(`No route ${url.pathname} exists.`);
   const route = match.routes.find((r) => r.method === "*" || r.method === request.method);
   if (route === undefined) {
@@ -62,7 +63,11 @@ function selectRoute(
       },
     );
   }
-  return { route, params: decodeParams(match.rawParams) };
+  // A browser sends the session cookie with any request, a forged cross-site one too: a change
+  // authenticated by the cookie alone must come from a page of this site (session.ts).
+  if (auth === "cookie" && request.method !== "GET" && request.method !== "HEAD")
+    requireSameOrigin(request, url);
+  return { route, params: decodeParams(match.rawParams), auth };
 }
 
 /**
@@ -73,7 +78,7 @@ function selectRoute(
  */
 export function createHandler(options: HandlerOptions = {}): StepwiseHandler {
   const resolved = resolveOptions(options);
-  const guard = createGuard(resolved.secret);
+  const guard = resolved.guard;
   const handler = async (request: Request): Promise<Response> => {
     try {
       const url = new URL(request.url);

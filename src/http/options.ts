@@ -5,7 +5,7 @@
 import type { Client } from "../client/client.ts";
 import { DEFAULT_WEBHOOK_TIMEOUT_MS } from "../client/webhooks.ts";
 import { processClient } from "../process/process.ts";
-import { SECRET_ENV } from "./auth.ts";
+import { createGuard, type Guard, SECRET_ENV } from "./auth.ts";
 import { createLiveStreams, type LiveStreams } from "./live.ts";
 
 export interface HandlerOptions {
@@ -45,6 +45,8 @@ export interface ResolvedOptions {
   onError: (error: unknown, context: { errorId: string; request: Request }) => void;
   /** The handler's open `GET /live` streams (ended by `StepwiseHandler.close()`). */
   live: LiveStreams;
+  /** Checks the secret and session cookies (built from `secret`). */
+  guard: Guard;
 }
 
 const MB = 1024 * 1024;
@@ -74,10 +76,12 @@ function positive(name: string, value: number | undefined, fallback: number): nu
 
 /** Fills in the defaults; a negative or fractional limit is a `TypeError`. */
 export function resolveOptions(options: HandlerOptions): ResolvedOptions {
+  const secret = options.secret ?? process.env[SECRET_ENV];
   return {
     client: options.client ?? processClient(),
     basePath: normalizeBasePath(options.basePath ?? "/stepwise"),
-    secret: options.secret ?? process.env[SECRET_ENV],
+    secret,
+    guard: createGuard(secret),
     maxBodyBytes: positive("maxBodyBytes", options.maxBodyBytes, MB),
     maxWebhookBodyBytes:
       options.maxWebhookBodyBytes === undefined

@@ -1,7 +1,9 @@
 /**
- * `npx stepwise server` as a library: one `node:http` server that serves, over one World, the run
- * API (`stepwise-workflows/http`, under `/stepwise`), the worker protocol (under
- * `/stepwise/protocol/`, docs/protocol.md) and an unauthenticated `GET /health`. `close()` shuts
+ * `npx stepwise server` (and `npx stepwise web`) as a library: one `node:http` server that serves,
+ * over one World, the run API (`stepwise-workflows/http`, under `/stepwise`), the worker protocol
+ * (under `/stepwise/protocol/`, docs/protocol.md), an unauthenticated `GET /health`, and the
+ * dashboard at every other path (`static.ts`: its files need no secret; its data comes from the
+ * run API, which does). `close()` shuts
  * down gracefully: no new connections, long polls and notification streams answered at once,
  * requests in flight given `graceMs` to finish, then the World closed. Several servers may share
  * one PostgreSQL World: they keep nothing of their own but worker registrations, which workers
@@ -15,6 +17,7 @@ import { createHandler } from "../http/handler.ts";
 import { PROTOCOL_VERSIONS } from "../protocol/operations.ts";
 import type { World } from "../world/types.ts";
 import { createProtocolHandler, type ProtocolHandler } from "./protocol-handler.ts";
+import { createStaticHandler } from "./static.ts";
 
 export interface ServerOptions {
   /** The World every route serves. */
@@ -32,6 +35,8 @@ export interface ServerOptions {
   secret?: string;
   /** How long requests in flight may take to finish on `close()` (default 10 s). */
   graceMs?: number;
+  /** The folder of the built dashboard (default `dist/web/` of the package). */
+  webRoot?: string;
 }
 
 export interface RunningServer {
@@ -59,6 +64,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   const serveProtocol = protocol.listener;
   const serveApi = toNodeListener(api);
+  const serveDashboard = toNodeListener(createStaticHandler(options.webRoot));
   // noDelay: hints on the notification stream and small answers leave at once (no Nagle wait).
   const server = createServer({ noDelay: true }, (req, res) => {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
@@ -75,7 +81,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       res.end(req.method === "HEAD" ? undefined : body);
       return;
     }
-    serveApi(req, res);
+    if (path === api.basePath || path.startsWith(`${api.basePath}/`)) return serveApi(req, res);
+    serveDashboard(req, res);
   });
   // Long polls last up to a minute: keep connections between them open a little longer.
   server.keepAliveTimeout = 65_000;

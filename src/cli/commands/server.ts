@@ -1,8 +1,10 @@
 /**
- * `stepwise server [files…]`: the run API, the worker protocol and a health route over the World
- * from the environment, until SIGTERM or SIGINT. Workers anywhere then need only its URL and
- * secret (`STEPWISE_WORLD=http://host:port`, `STEPWISE_HTTP_SECRET`). Workflow files given are
- * loaded so that the run API can start their runs by name; the server itself executes nothing.
+ * `stepwise server [files…]`: the run API, the worker protocol, a health route and the dashboard
+ * over the World from the environment, until SIGTERM or SIGINT. Workers anywhere then need only
+ * its URL and secret (`STEPWISE_WORLD=http://host:port`, `STEPWISE_HTTP_SECRET`). Workflow files
+ * given are loaded so that the run API can start their runs by name; the server itself executes
+ * nothing. `stepwise web` is the same server for a person at this machine (`web.ts` decides its
+ * defaults: loopback, a free port, a one-time secret when none is set).
  */
 import { configure, shutdown } from "../../api/index.ts";
 import { ConfigError } from "../../errors/runtime.ts";
@@ -15,6 +17,8 @@ import { untilStopSignal } from "../stop-signal.ts";
 export interface ServerCommandOptions {
   port?: number;
   host?: string;
+  /** `stepwise web`: the secret to use when STEPWISE_HTTP_SECRET is not set, and what to print. */
+  web?: { secret: string | undefined; announce(url: string, secret: string): Promise<void> | void };
 }
 
 /** Where the World is, in words, for the startup line. */
@@ -26,7 +30,7 @@ function worldWhere(name: string): string {
 }
 
 export async function run(files: string[], options: ServerCommandOptions): Promise<number> {
-  const secret = process.env[SECRET_ENV];
+  const secret = options.web?.secret ?? process.env[SECRET_ENV];
   if (secret === undefined || secret.length < MIN_SECRET_LENGTH) {
     throw new ConfigError(
       `npx stepwise server needs ${SECRET_ENV}: every route but /health is authenticated with it. Set it to a random secret of at least ${MIN_SECRET_LENGTH} characters (e.g. \`export ${SECRET_ENV}=$(openssl rand -hex 32)\`) and give workers the same value.`,
@@ -41,6 +45,7 @@ export async function run(files: string[], options: ServerCommandOptions): Promi
   try {
     server = await startServer({
       world,
+      secret,
       ...(options.port === undefined ? {} : { port: options.port }),
       ...(options.host === undefined ? {} : { host: options.host }),
     });
@@ -60,9 +65,11 @@ export async function run(files: string[], options: ServerCommandOptions): Promi
     }
     throw error;
   }
-  note(
-    `stepwise server listening on ${server.url} over the ${worldWhere(world.name)}: run API at /stepwise, worker protocol v1 at /stepwise/protocol/v1, health at /health. Workers: STEPWISE_WORLD=${server.url}`,
-  );
+  if (options.web !== undefined) await options.web.announce(server.url, secret);
+  else
+    note(
+      `stepwise server listening on ${server.url} over the ${worldWhere(world.name)}: dashboard at /, run API at /stepwise, worker protocol v1 at /stepwise/protocol/v1, health at /health. Workers: STEPWISE_WORLD=${server.url}`,
+    );
   await untilStopSignal("finishing the requests in flight and closing the World");
   await server.close();
   await shutdown();

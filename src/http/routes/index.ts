@@ -15,6 +15,7 @@ import { liveRoute } from "./live.ts";
 import { restartRunRoute } from "./restart.ts";
 import { getResult } from "./result.ts";
 import { getRunRoute, startRun } from "./runs.ts";
+import { createSessionRoute, deleteSessionRoute } from "./session.ts";
 import { readStream } from "./streams.ts";
 import { decryptRoute, eventsRoute, timelineRoute } from "./timeline.ts";
 import { webhook } from "./webhooks.ts";
@@ -39,6 +40,9 @@ export const routes: readonly Route<ResolvedOptions>[] = [
   { method: "GET", path: "runs/:runId/hooks", guarded: true, handle: listHooksRoute },
   { method: "GET", path: "workflows", guarded: true, handle: listWorkflowsRoute },
   { method: "GET", path: "live", guarded: true, handle: liveRoute },
+  // Signing in checks the secret itself; signing out needs nothing.
+  { method: "POST", path: "session", guarded: false, handle: createSessionRoute },
+  { method: "DELETE", path: "session", guarded: false, handle: deleteSessionRoute },
   { method: "POST", path: "hooks/:token", guarded: true, handle: resumeHookRoute },
   { method: "*", path: "webhooks/:token", guarded: false, handle: webhook },
 ];
