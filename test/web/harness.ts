@@ -19,7 +19,7 @@ export const CHROMIUM = process.env.STEPWISE_CHROMIUM ?? "/usr/bin/chromium";
 const CLI = join(REPO, "dist", "cli", "index.js");
 
 /** The flags DESIGN.md §9 asks for: headless, and no traffic of Chromium's own on this network. */
-const CHROMIUM_ARGS = [
+export const CHROMIUM_ARGS = [
   "--headless",
   "--no-sandbox",
   "--disable-gpu",
@@ -72,8 +72,11 @@ export interface Dashboard {
   secret: string;
   project: Project;
   browser: Browser;
-  /** A fresh browser context (no cookies) and its page; every dialog it opens is recorded. */
-  newPage(): Promise<{ context: BrowserContext; page: Page; dialogs: string[] }>;
+  /**
+   * A fresh browser context (no cookies) and its page. Every dialog it opens is recorded, and so
+   * are its uncaught exceptions and Content-Security-Policy refusals (`problems`).
+   */
+  newPage(): Promise<{ context: BrowserContext; page: Page; dialogs: string[]; problems: string[] }>;
   /** A run API call with the bearer secret (the test's own view, not the page's). */
   api(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }>;
   /** Starts `workflow` with `args` through the run API; returns its run id. */
@@ -157,7 +160,12 @@ export async function startDashboard(
         dialogs.push(dialog.message());
         void dialog.dismiss();
       });
-      return { context, page, dialogs };
+      const problems: string[] = [];
+      page.on("pageerror", (error) => problems.push(`uncaught: ${error.message}`));
+      page.on("console", (message) => {
+        if (/Content.Security.Policy/i.test(message.text())) problems.push(message.text());
+      });
+      return { context, page, dialogs, problems };
     },
     async start(workflow, args, id) {
       const answer = await api("POST", "/runs", { workflow, args, ...(id ? { id } : {}) });

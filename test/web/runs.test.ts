@@ -36,7 +36,7 @@ describe("a run's page", () => {
   it("draws the steps in order, a 300 ms step wider than a 10 ms one, and shows a step completing live", async () => {
     const token = `token-timeline-${Date.now()}`;
     const runId = await dashboard.start("demo", ["timeline", token]);
-    const { page } = await dashboard.newPage();
+    const { page, problems } = await dashboard.newPage();
     await signIn(page, dashboard.url, dashboard.secret);
     await page.locator(`tr[data-run-id="${runId}"] a`).click();
     const timeline = page.locator('[data-testid="timeline"]');
@@ -84,6 +84,8 @@ describe("a run's page", () => {
     await timeline.locator('[data-step="after"] .bar.outcome-completed').waitFor({ timeout: 20_000 });
     await page.locator(".run-header .badge", { hasText: "completed" }).waitFor({ timeout: 20_000 });
     expect(await page.evaluate("window.marker")).toBe(7);
+    // The page ran under the server's CSP without a refusal, and threw nothing.
+    expect(problems).toEqual([]);
     await screenshot(page, "run-timeline");
   });
 });

@@ -1,10 +1,15 @@
 /**
  * The app shell: the navigation bar, the login form whenever the API answers 401, and the page of
- * the current route. Signing in remounts the page so it fetches again with the new session.
+ * the current route. Signing in remounts the page so it fetches again with the new session. A
+ * one-time secret in the URL's fragment (`npx stepwise web`) signs in before anything is fetched.
  */
+
+const fragmentSecret = takeFragmentSecret();
+
 import { useEffect, useState } from "preact/hooks";
 import { api, onUnauthorized } from "./api/client.ts";
 import { Link } from "./components/link.tsx";
+import { takeFragmentSecret } from "./fragment-secret.ts";
 import { LoginPage } from "./pages/login.tsx";
 import { NotFoundPage } from "./pages/not-found.tsx";
 import { RunPage } from "./pages/run.tsx";
@@ -16,8 +21,20 @@ export function App() {
   const route = useRoute();
   const [signedOut, setSignedOut] = useState(false);
   const [session, setSession] = useState(0);
+  const [signingIn, setSigningIn] = useState(fragmentSecret !== undefined);
   useEffect(() => onUnauthorized(() => setSignedOut(true)), []);
+  useEffect(() => {
+    if (fragmentSecret === undefined) return;
+    api.login(fragmentSecret).then(
+      () => setSigningIn(false),
+      () => {
+        setSigningIn(false);
+        setSignedOut(true);
+      },
+    );
+  }, []);
 
+  if (signingIn) return <p class="muted signing-in">Signing in…</p>;
   if (signedOut) {
     return (
       <LoginPage
