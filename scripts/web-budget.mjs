@@ -27,5 +27,5 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     );
     process.exit(1);
   }
-  console.log(`dashboard: ${kb} KB of gzipped JavaScript (budget 250 KB)`);
+  console.error(`dashboard: ${kb} KB of gzipped JavaScript (budget 250 KB)`);
 }
