@@ -1,6 +1,8 @@
 /**
  * Acting on runs from the dashboard, in a real browser over a real server and worker: a hook
- * resumed from the page moves its run on, and Cancel cancels a run (the run API says so too).
+ * resumed from the page moves its run on, Cancel cancels a run (the run API says so too), and an
+ * event sent from the page reaches the run's `waitForEvent` — after the timeline has drawn its
+ * retried step with the retry delay, its sleep and its event wait.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Dashboard, screenshot, signIn, startDashboard } from "./harness.ts";
@@ -49,5 +51,38 @@ describe("run actions", () => {
     const run = await dashboard.api("GET", `/runs/${encodeURIComponent(runId)}`);
     expect((run.body as { status: string }).status).toBe("cancelled");
     await screenshot(page, "run-cancelled");
+  });
+
+  it("draws a retry, its delay, a sleep and an event wait, and sends the event from the page", async () => {
+    const runId = await dashboard.start("patient", []);
+    const page = await openRun(runId);
+    const timeline = page.locator('[data-testid="timeline"]');
+    await timeline.locator(".row-wait", { hasText: "event go" }).waitFor({ timeout: 20_000 });
+    const flaky = timeline.locator('[data-step="flaky"]');
+    await expect(flaky.locator(".bar.attempt").count()).resolves.toBe(2);
+    await expect(flaky.locator(".bar.outcome-retrying").count()).resolves.toBe(1);
+    await expect(flaky.locator(".bar.outcome-completed").count()).resolves.toBe(1);
+    // The retry delay is drawn after the failed attempt, up to the next one.
+    const retried = await flaky.locator(".bar.outcome-retrying").boundingBox();
+    const delay = await flaky.locator(".bar.delay").boundingBox();
+    const next = await flaky.locator(".bar.outcome-completed").boundingBox();
+    if (!retried || !delay || !next) throw new Error("the flaky step's bars are not all drawn");
+    expect(delay.x).toBeGreaterThanOrEqual(retried.x + retried.width - 1);
+    expect(delay.width).toBeGreaterThan(0);
+    expect(next.x).toBeGreaterThanOrEqual(delay.x + delay.width - 1);
+    await timeline.locator(".row-wait .bar.wait-sleep").waitFor();
+    await screenshot(page, "run-retry-sleep-event");
+
+    await page.locator(".send-event summary").click();
+    const form = page.locator(".send-event form");
+    await form.locator('input[name="type"]').fill("go");
+    await form.locator('textarea[name="payload"]').fill('{"from": "the dashboard"}');
+    await form.locator('button[type="submit"]').click();
+    await page.locator(".run-header .badge", { hasText: "completed" }).waitFor({ timeout: 20_000 });
+    const run = await dashboard.api("GET", `/runs/${encodeURIComponent(runId)}`);
+    expect(run.body).toMatchObject({
+      status: "completed",
+      output: { attempts: 2, payload: { from: "the dashboard" } },
+    });
   });
 });

@@ -30,8 +30,24 @@ export const CHROMIUM_ARGS = [
   "--disable-sync",
 ];
 
-/** The workflows the tests run: short and long steps, a hook, a stream, and hostile text. */
+/** The workflows the tests run: short and long steps, a hook, a stream, a retry, a sleep, an event. */
 export const WORKFLOWS: Record<string, string> = {
+  "workflows/patient.ts": `
+import { getStepMetadata, RetryableError, sleep, waitForEvent } from "stepwise-workflows";
+async function flaky() {
+  "use step";
+  const { attempt } = getStepMetadata();
+  if (attempt < 2) throw new RetryableError("not yet", { retryAfter: 300 });
+  return attempt;
+}
+export async function patient() {
+  "use workflow";
+  const attempts = await flaky();
+  await sleep("300ms");
+  const event = await waitForEvent<unknown>("go");
+  return { attempts, payload: event.payload };
+}
+`,
   "workflows/demo.ts": `
 import { createHook, getWritable } from "stepwise-workflows";
 async function quick(label: string) {

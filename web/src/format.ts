@@ -12,12 +12,13 @@ export function formatDuration(ms: number | null | undefined): string {
   return `${Math.floor(ms / 3_600_000)} h ${Math.round((ms % 3_600_000) / 60_000)} min`;
 }
 
-/** A local date and time with seconds. */
-export function formatTime(iso: string | null | undefined): string {
+/** A local date and time with seconds (and milliseconds when `precise`). */
+export function formatTime(iso: string | null | undefined, precise = false): string {
   if (!iso) return "—";
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return iso;
-  return date.toLocaleString(undefined, { hour12: false });
+  const text = date.toLocaleString(undefined, { hour12: false });
+  return precise ? `${text}.${String(date.getMilliseconds()).padStart(3, "0")}` : text;
 }
 
 /** Milliseconds between two ISO times (the second defaults to now). */

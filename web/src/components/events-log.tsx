@@ -40,7 +40,7 @@ export function EventsLog(props: {
             <tr key={event.seq}>
               <td class="num">{event.seq}</td>
               <td class="mono">{event.type}</td>
-              <td>{formatTime(event.at)}</td>
+              <td>{formatTime(event.at, true)}</td>
               <td class="mono" title={event.stepId}>
                 {event.stepId ? shortName(props.stepNames.get(event.stepId) ?? event.stepId) : ""}
               </td>
