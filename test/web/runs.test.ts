@@ -4,6 +4,7 @@
  * follow their durations, and a step that completes appears without a reload.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pollFor } from "../helpers/e2e.ts";
 import { type Dashboard, screenshot, signIn, startDashboard } from "./harness.ts";
 
 let dashboard: Dashboard;
@@ -103,5 +104,40 @@ describe("the workflows page", () => {
     // The seven status columns add up to the workflow's runs.
     expect(cells.slice(0, 7).reduce((sum, cell) => sum + Number(cell), 0)).toBe(total);
     await screenshot(page, "workflows");
+  });
+});
+
+describe("the runs page's filters", () => {
+  it("finds a run by its hook token, and filters by status", async () => {
+    const token = `find-me-${Date.now()}`;
+    const runId = await dashboard.start("demo", ["found", token]);
+    await pollFor("the run to wait on its hook", async () => {
+      const hooks = await dashboard.api("GET", `/runs/${runId}/hooks`);
+      return (hooks.body as unknown[]).length > 0 ? true : undefined;
+    });
+    const { page } = await dashboard.newPage();
+    await signIn(page, dashboard.url, dashboard.secret);
+    const rows = page.locator('[data-testid="runs-table"] tbody tr');
+    await page.locator('input[name="q"]').fill(token);
+    await page.locator(".filters .search button").click();
+    await page.waitForURL(/[?&]q=find-me-/);
+    await pollFor("only the run that owns the token", async () => {
+      const shown = await rows.evaluateAll((all) => all.map((row) => row.getAttribute("data-run-id")));
+      return shown.length === 1 && shown[0] === runId ? true : undefined;
+    });
+
+    await page.locator('input[name="q"]').fill("");
+    await page.locator(".filters .search button").click();
+    await page.locator('.statuses input[value="running"]').check();
+    await page.waitForURL(/[?&]status=running/);
+    const expected = (
+      (await dashboard.api("GET", "/runs?status=running&limit=1000")).body as { runs: { runId: string }[] }
+    ).runs.map((run) => run.runId);
+    expect(expected).toContain(runId);
+    await pollFor("the running runs only", async () => {
+      const shown = await rows.evaluateAll((all) => all.map((row) => row.getAttribute("data-run-id")));
+      return JSON.stringify(shown) === JSON.stringify(expected) ? true : undefined;
+    });
+    expect(await rows.locator(".badge").allTextContents()).toEqual(expected.map(() => "running"));
   });
 });
