@@ -34,7 +34,8 @@ export function RunsPage(props: { search: URLSearchParams }) {
   const [overrides, setOverrides] = useState<Record<string, RunStatus>>({});
 
   const page = useFetch(() => {
-    const since = RANGES[range] ? new Date(Date.now() - (RANGES[range] ?? 0)).toISOString() : undefined;
+    const since =
+      RANGES[range] !== undefined ? new Date(Date.now() - (RANGES[range] ?? 0)).toISOString() : undefined;
     return api.runs({
       status,
       workflow,
@@ -79,6 +80,8 @@ export function RunsPage(props: { search: URLSearchParams }) {
         workflow={workflow}
         language={language}
         range={range}
+        since={search.get("since") ?? ""}
+        until={search.get("until") ?? ""}
         q={q}
         onChange={update}
       />
@@ -153,6 +156,9 @@ interface FilterProps {
   workflow: string;
   language: string;
   range: string;
+  /** Custom bounds on the creation time (ISO), instead of a range. */
+  since: string;
+  until: string;
   q: string;
   onChange(changes: Record<string, string | string[] | undefined>): void;
 }
@@ -217,14 +223,56 @@ function Filters(props: FilterProps) {
       <select
         name="range"
         value={props.range}
-        onChange={(event) => props.onChange({ range: event.currentTarget.value || undefined })}
+        onChange={(event) => {
+          const range = event.currentTarget.value;
+          // A preset replaces custom bounds; "Between…" keeps them.
+          props.onChange({
+            range: range || undefined,
+            ...(range === "custom" ? {} : { since: undefined, until: undefined }),
+          });
+        }}
       >
         <option value="">Any time</option>
         <option value="1h">Last hour</option>
         <option value="24h">Last 24 hours</option>
         <option value="7d">Last 7 days</option>
         <option value="30d">Last 30 days</option>
+        <option value="custom">Between…</option>
       </select>
+      {(props.range === "custom" || props.since || props.until) && (
+        <span class="between">
+          <input
+            type="datetime-local"
+            name="since"
+            aria-label="Created from"
+            value={toLocalInput(props.since)}
+            onChange={(event) => props.onChange({ since: fromLocalInput(event.currentTarget.value) })}
+          />
+          <span class="muted">to</span>
+          <input
+            type="datetime-local"
+            name="until"
+            aria-label="Created before"
+            value={toLocalInput(props.until)}
+            onChange={(event) => props.onChange({ until: fromLocalInput(event.currentTarget.value) })}
+          />
+        </span>
+      )}
     </div>
   );
+}
+
+/** An ISO time as the value of a `datetime-local` input (local time, to the minute). */
+function toLocalInput(iso: string): string {
+  const date = new Date(iso);
+  if (iso === "" || Number.isNaN(date.getTime())) return "";
+  const local = new Date(date.getTime() - date.getTimezoneOffset() * 60_000);
+  return local.toISOString().slice(0, 16);
+}
+
+/** A `datetime-local` value (local time) as ISO, or nothing when it is empty. */
+function fromLocalInput(value: string): string | undefined {
+  if (value === "") return undefined;
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
 }
