@@ -85,4 +85,31 @@ describe("run actions", () => {
       output: { attempts: 2, payload: { from: "the dashboard" } },
     });
   });
+
+  it("pauses and resumes a run, and restarts it from a chosen step", async () => {
+    const token = `again-${Date.now()}`;
+    const runId = await dashboard.start("demo", ["again", token]);
+    const page = await openRun(runId);
+    const status = page.locator(".run-header .badge");
+    await page.locator(`[data-testid="hooks"] li[data-token="${token}"]`).waitFor({ timeout: 20_000 });
+    const actions = page.locator('[data-testid="run-actions"]');
+    await actions.locator("button", { hasText: "Pause" }).click();
+    await status.filter({ hasText: "paused" }).waitFor({ timeout: 20_000 });
+    await actions.locator("button", { hasText: "Resume" }).click();
+    await status.filter({ hasText: "running" }).waitFor({ timeout: 20_000 });
+
+    const resumed = await dashboard.api("POST", `/hooks/${encodeURIComponent(token)}`, { payload: 1 });
+    expect(resumed.status).toBe(202);
+    await status.filter({ hasText: "completed" }).waitFor({ timeout: 20_000 });
+    await actions.locator('select[name="from"]').selectOption({ label: "from step slow" });
+    await actions.locator("button", { hasText: "Restart" }).click();
+    // The second generation runs again from `slow`: a generation line is drawn, and `slow` has a
+    // row of its own in it (its calls are new), while `quick` ran once.
+    await status.filter({ hasText: "running" }).waitFor({ timeout: 20_000 });
+    const timeline = page.locator('[data-testid="timeline"]');
+    await timeline.locator(".generation").first().waitFor({ timeout: 20_000 });
+    await expect.poll(() => timeline.locator('[data-step="slow"]').count(), { timeout: 20_000 }).toBe(2);
+    expect(await timeline.locator('[data-step="quick"]').count()).toBe(1);
+    await screenshot(page, "run-restarted");
+  });
 });
