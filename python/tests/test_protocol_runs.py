@@ -56,6 +56,14 @@ async def test_runs_create_is_idempotent_and_reads_back(protocol_client: Protoco
     rest = await client.runs_list(ListRunsFilter(workflow_name=[workflow], limit=2, cursor=page.next_cursor))
     assert {r.run_id for r in page.items + rest.items} == {spec.run_id, *(r.run.run_id for r in many)}
     assert workflow in await client.runs_workflow_names()
+    created = first.run.created_at
+    ranged = await client.runs_list(
+        ListRunsFilter(workflow_name=[workflow], created_since=created, created_before=created + 1)
+    )
+    assert spec.run_id in {r.run_id for r in ranged.items}
+    assert all(created <= r.created_at < created + 1 for r in ranged.items)
+    later = await client.runs_list(ListRunsFilter(workflow_name=[workflow], created_since=created + 3_600_000))
+    assert list(later.items) == []
 
     events = await client.events_list(spec.run_id)
     assert [e.type for e in events] == ["run_created"]

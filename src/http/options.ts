@@ -28,6 +28,8 @@ export interface HandlerOptions {
   maxWaitMs?: number;
   /** How long `POST /runs/:runId/cancel` waits for the run to stop before answering 202 (default 5 s). */
   cancelWaitMs?: number;
+  /** How often an idle `GET /live` stream sends a comment, in ms (default 15 s). */
+  liveHeartbeatMs?: number;
   /** Told about unexpected failures (answered with a 500 naming `errorId`); default `console.error`. */
   onError?: (error: unknown, context: { errorId: string; request: Request }) => void;
 }
@@ -42,6 +44,7 @@ export interface ResolvedOptions {
   webhookTimeoutMs: number;
   maxWaitMs: number;
   cancelWaitMs: number;
+  liveHeartbeatMs: number;
   onError: (error: unknown, context: { errorId: string; request: Request }) => void;
   /** The handler's open `GET /live` streams (ended by `StepwiseHandler.close()`). */
   live: LiveStreams;
@@ -90,6 +93,7 @@ export function resolveOptions(options: HandlerOptions): ResolvedOptions {
     webhookTimeoutMs: positive("webhookTimeoutMs", options.webhookTimeoutMs, DEFAULT_WEBHOOK_TIMEOUT_MS),
     maxWaitMs: positive("maxWaitMs", options.maxWaitMs, 30_000),
     cancelWaitMs: positive("cancelWaitMs", options.cancelWaitMs, 5_000),
+    liveHeartbeatMs: Math.max(1, positive("liveHeartbeatMs", options.liveHeartbeatMs, 15_000)),
     live: createLiveStreams(),
     onError:
       options.onError ??

@@ -29,10 +29,10 @@ afterEach(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function startServer(): Promise<{ url: string; server: ReturnType<typeof spawnNode> }> {
+async function startServer(world = "local"): Promise<{ url: string; server: ReturnType<typeof spawnNode> }> {
   const server = spawnNode([CLI, "server", "--port", "0"], dir, {
-    STEPWISE_WORLD: "local",
-    STEPWISE_DATA_DIR: join(dir, `data-${children.length}`),
+    STEPWISE_WORLD: world,
+    STEPWISE_DATA_DIR: join(dir, `data-${randomBytes(6).toString("hex")}`),
     STEPWISE_HTTP_SECRET: SECRET,
   });
   children.push(server);
@@ -53,7 +53,8 @@ function eventReader(response: Response) {
   const raw: string[] = [];
   const pump = (async () => {
     for (;;) {
-      const { value, done: finished } = await reader.read();
+      // A server killed at the end of a test breaks the connection: that ends the reading too.
+      const { value, done: finished } = await reader.read().catch(() => ({ value: undefined, done: true }));
       if (finished) break;
       buffer += decoder.decode(value, { stream: true });
       let cut = buffer.indexOf("\n\n");
@@ -141,6 +142,34 @@ describe("GET /stepwise/live", () => {
     expect(await server.exited).toBe(0);
     // Ended by the shutdown itself, not by the server's 10 s grace period for requests in flight.
     expect(Date.now() - signalled).toBeLessThan(10_000);
+  }, 60_000);
+
+  it("works over the remote World: a server on another server's World streams the changes made there", async () => {
+    const { url: first } = await startServer();
+    const { url: second } = await startServer(first);
+    const live = eventReader(await fetch(`${second}/stepwise/live`, { headers: auth }));
+    await pollFor("the ready event", async () =>
+      live.events.some((e) => e.event === "ready") ? true : undefined,
+    );
+    const started = (await (await post(first, "/runs", { workflow: WORKFLOW, args: [] })).json()) as {
+      runId: string;
+    };
+    expect((await post(first, `/runs/${started.runId}/cancel`, {})).status).toBe(200);
+    await pollFor("the change, through the remote World's notification stream", async () =>
+      live.events.some(
+        (e) =>
+          (e.event === "run" && (e.data as { status: string }).status === "cancelled") ||
+          e.event === "resync",
+      )
+        ? true
+        : undefined,
+    );
+    // Whatever the hint said, reading the run on the second server shows it.
+    const runs = (await (await fetch(`${second}/stepwise/runs`, { headers: auth })).json()) as {
+      runs: { runId: string; status: string }[];
+    };
+    expect(runs.runs).toEqual([expect.objectContaining({ runId: started.runId, status: "cancelled" })]);
+    await live.cancel();
   }, 60_000);
 
   it("refuses an unknown run (404), a bad query (400) and a missing secret (401)", async () => {

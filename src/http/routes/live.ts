@@ -7,7 +7,7 @@
  * another process that lost its detail) — re-fetch what you show. With `?runId=`, only that run's
  * changes, and for each also `event: timeline` and `event: log-changed` (re-fetch the timeline and
  * the step logs) and `event: stream` (`{ name }`) when one of its streams grew. A comment every
- * 15 s keeps proxies from closing an idle stream. It ends when the client goes away or the
+ * `liveHeartbeatMs` (15 s) keeps proxies from closing an idle stream. It ends when the client goes away or the
  * handler closes (the server's graceful shutdown).
  */
 import type { World, WorldNotification } from "../../world/types.ts";
@@ -16,8 +16,6 @@ import { HttpProblem } from "../problem.ts";
 import type { RouteContext } from "../router.ts";
 import { runSummary } from "./run-view.ts";
 
-/** How often an idle stream sends a comment. */
-export const LIVE_HEARTBEAT_MS = 15_000;
 /** What the `retry:` line tells a browser to wait before reconnecting (ms). */
 export const LIVE_RETRY_MS = 2_000;
 
@@ -117,7 +115,7 @@ export async function liveRoute({ request, url, options }: RouteContext<Resolved
           void drain();
         }
       });
-      const heartbeat = setInterval(() => send(": keep-alive\n\n"), LIVE_HEARTBEAT_MS);
+      const heartbeat = setInterval(() => send(": keep-alive\n\n"), options.liveHeartbeatMs);
       heartbeat.unref();
       end = () => {
         if (ended) return;

@@ -104,10 +104,13 @@ class NewInboxItem:
 
 @dataclass(frozen=True, slots=True)
 class ListRunsFilter:
-    """Which runs `runs/list` answers: statuses and workflow names (any of), a page size, a cursor."""
+    """Which runs `runs/list` answers: statuses and workflow names (any of), a creation-time range
+    (`created_since` inclusive, `created_before` exclusive, epoch ms), a page size, a cursor."""
 
     status: Sequence[RunStatus] | None = None
     workflow_name: Sequence[str] | None = None
+    created_since: int | None = None
+    created_before: int | None = None
     limit: int | None = None
     cursor: str | None = None
 
@@ -118,6 +121,8 @@ class ListRunsFilter:
             body["status"] = list(self.status)
         if self.workflow_name is not None:
             body["workflowName"] = list(self.workflow_name)
+        put(body, "createdSince", self.created_since)
+        put(body, "createdBefore", self.created_before)
         put(body, "limit", self.limit)
         put(body, "cursor", self.cursor)
         return body
