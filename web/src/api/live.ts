@@ -1,12 +1,15 @@
 /**
  * Live updates from `GET /stepwise/live` (server-sent events, no polling): `useLive` opens one
  * EventSource while a page is shown and calls back on each `run` event (and, for one run, on its
- * `timeline` / `log-changed` hints), coalescing bursts so a busy store costs one re-fetch per
- * `delayMs`. A `resync` event (the World said only that something changed) counts as a hint too. The browser reconnects by itself after a dropped connection; when the server refused
- * the stream (a session that expired: 401, or a server shutting down) it is closed for good, so
- * it is opened again after a pause — first checking the session with a cheap read, which shows
- * the login form on a 401. Either way the page fetches again once reconnected: hints sent while
- * it was away are lost.
+ * `timeline` / `log-changed` hints; a `resync` — the World said only that something changed —
+ * counts too), coalescing bursts so a busy store costs one re-fetch per `delayMs`.
+ *
+ * The page also fetches again each time the server says `ready` (sent once it listens): what
+ * changed between the page's first read and the subscription, or while the stream was down, sent
+ * this page no hint. The browser reconnects by itself after a dropped connection; when the server
+ * refused the stream (a session that expired: 401, or a server shutting down: 503) the
+ * EventSource is closed for good, so it is opened again after a pause — first checking the
+ * session with a cheap read, which shows the login form on a 401.
  */
 import { useEffect, useRef } from "preact/hooks";
 import { api } from "./client.ts";
@@ -24,7 +27,6 @@ export function useLive(runId: string | undefined, onHint: (hints: RunHint[]) =>
     let timer: ReturnType<typeof setTimeout> | undefined;
     let reopen: ReturnType<typeof setTimeout> | undefined;
     let stopped = false;
-    let dropped = false;
     const flush = () => {
       timer ??= setTimeout(() => {
         timer = undefined;
@@ -47,16 +49,9 @@ export function useLive(runId: string | undefined, onHint: (hints: RunHint[]) =>
     const open = () => {
       const next = new EventSource(api.liveUrl(runId));
       source = next;
-      next.addEventListener("run", receive);
-      next.addEventListener("timeline", receive);
-      next.addEventListener("log-changed", receive);
-      next.addEventListener("resync", receive);
-      next.addEventListener("open", () => {
-        if (dropped) flush(); // catch up on what changed while the stream was down
-        dropped = false;
-      });
+      for (const name of ["run", "timeline", "log-changed", "resync"]) next.addEventListener(name, receive);
+      next.addEventListener("ready", flush);
       next.addEventListener("error", () => {
-        dropped = true;
         if (next.readyState !== EventSource.CLOSED || stopped) return;
         reopen = setTimeout(() => {
           if (stopped) return;

@@ -35,7 +35,12 @@ const ms = (iso: string | null | undefined, fallback: number): number => {
   return Number.isNaN(value) ? fallback : value;
 };
 
-function attemptBars(attempt: AttemptView, now: number): Bar[] {
+/**
+ * An attempt's bar, and after a failed one the retry delay: until its `retryAt`, or until the next
+ * attempt began if that was sooner (the worker's clock may run a few ms ahead of the one that set
+ * `retryAt`; the wait that happened is what is drawn).
+ */
+function attemptBars(attempt: AttemptView, next: AttemptView | undefined, now: number): Bar[] {
   const start = ms(attempt.startedAt, now);
   const end = ms(attempt.endedAt, now);
   const bars: Bar[] = [
@@ -48,7 +53,10 @@ function attemptBars(attempt: AttemptView, now: number): Bar[] {
     },
   ];
   if (attempt.retryAt) {
-    const retry = ms(attempt.retryAt, end);
+    const retry = Math.min(
+      ms(attempt.retryAt, end),
+      next ? ms(next.startedAt, now) : Number.POSITIVE_INFINITY,
+    );
     if (retry > end)
       bars.push({
         start: end,
@@ -78,7 +86,7 @@ export function timelineRows(timeline: Timeline, now: number): Row[] {
       kind: "step",
       stepId: step.stepId,
       at: ms(first?.startedAt, now),
-      bars: step.attempts.flatMap((attempt) => attemptBars(attempt, now)),
+      bars: step.attempts.flatMap((attempt, index) => attemptBars(attempt, step.attempts[index + 1], now)),
       note: first
         ? `${formatDuration(ms(step.attempts.at(-1)?.endedAt, now) - ms(first.startedAt, now))}${step.attempts.length > 1 ? `, ${step.attempts.length} attempts` : ""}`
         : undefined,
