@@ -29,7 +29,7 @@ describe("the runs page", () => {
     // It moves on to waiting for its hook (running) without a reload either.
     await row.locator(".badge", { hasText: "running" }).waitFor({ timeout: 20_000 });
     expect(await page.evaluate("window.marker")).toBe(42);
-    await screenshot(page, "runs");
+    await screenshot(page, "runs-new-run");
   });
 });
 
@@ -151,5 +151,8 @@ describe("the runs page's filters", () => {
     await page.locator('select[name="range"]').selectOption("");
     await rows.first().waitFor();
     expect(page.url()).not.toContain("since=");
+    await page.locator('.statuses input[value="running"]').uncheck();
+    await expect.poll(() => rows.count()).toBe(3);
+    await screenshot(page, "runs");
   });
 });
