@@ -2,7 +2,7 @@ import { configDefaults, defineConfig } from "vitest/config";
 
 /**
  * What `npm run test:quick` (TEST_QUICK=1) leaves out: the tests that need a PostgreSQL server,
- * kill processes to inject faults, fuzz, or run many processes at once. They all run in `npm test`
+ * kill processes to inject faults, fuzz, drive a browser, or run many processes at once. They all run in `npm test`
  * and in CI.
  */
 const SLOW = [
@@ -12,6 +12,7 @@ const SLOW = [
   "test/worlds/local-multiprocess.test.ts", // many processes on one file, SIGKILLs
   "test/worlds/local-storage-errors.test.ts", // child processes in namespaces, a full tmpfs
   "test/http/fuzz.test.ts", // thousands of random requests
+  "test/web/**", // the dashboard in real Chromium, over a real server and worker (and its built dist/web)
 ];
 
 export default defineConfig({

@@ -188,8 +188,12 @@ describe("npm pack, then npm install of the tarball, then the README", () => {
       "dist/api/index.d.ts",
       "dist/register/index.js",
       "dist/cli/index.js",
+      "dist/web/index.html",
     ])
       expect(tarballEntries).toContain(entry);
+    // The dashboard ships built (users install no front-end toolchain), without its sources or screenshots.
+    expect(tarballEntries.some((entry) => /^dist\/web\/assets\/index-[\w-]+\.js$/.test(entry))).toBe(true);
+    expect(tarballEntries.filter((entry) => /^(web|docs\/screenshots)\//.test(entry))).toEqual([]);
     expect(tarballEntries).toContain("src/api/index.ts");
     expect(tarballEntries.filter((entry) => /^(test|bench|examples|\.ci)\//.test(entry))).toEqual([]);
     expect(tarballEntries.filter((entry) => /\.test\.ts$|\.test-d\.ts$/.test(entry))).toEqual([]);
