@@ -37,9 +37,11 @@ export function navigate(href: string, replace = false): void {
   for (const listener of listeners) listener();
 }
 
+/** The route the address bar names now. */
+const read = (): Route => parseRoute(location.pathname, location.search);
+
 /** The current route, updated on navigation and on back/forward. */
 export function useRoute(): Route {
-  const read = () => parseRoute(location.pathname, location.search);
   const [route, setRoute] = useState(read);
   useEffect(() => {
     const update = () => setRoute(read());

@@ -193,9 +193,9 @@ export function TimelineChart(props: {
                 title={`generation ${generation.generation}`}
               />
             ))}
-            {row.bars.map((bar, index) => (
+            {row.bars.map((bar) => (
               <span
-                key={index}
+                key={`${bar.kind}:${bar.attempt ?? ""}:${bar.start}`}
                 class={`bar ${bar.kind}`}
                 data-attempt={bar.attempt}
                 title={bar.title}

@@ -38,6 +38,8 @@ export function useFetch<T>(load: () => Promise<T>, deps: readonly unknown[]): F
       },
     );
   }, []);
+  // The caller's dependencies decide when to read again (this hook passes them through).
+  // biome-ignore lint/correctness/useExhaustiveDependencies: deps are the caller's, by design.
   useEffect(reload, deps);
   return { ...state, reload };
 }
