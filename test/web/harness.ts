@@ -57,6 +57,7 @@ async function quick(label: string) {
 }
 async function slow(label: string) {
   "use step";
+  console.log("slow step for", label, { markup: "<i>kept as text</i>" });
   await new Promise((resolve) => setTimeout(resolve, 300));
   return "slow " + label;
 }
@@ -73,6 +74,7 @@ async function after(payload: unknown) {
 }
 export async function demo(label: string, token: string) {
   "use workflow";
+  console.log("demo begins", label);
   const a = await quick(label);
   const b = await slow(label);
   await announce(label);

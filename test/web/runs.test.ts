@@ -72,6 +72,16 @@ describe("a run's page", () => {
     await timeline.locator('[data-step="slow"] .step-button').click();
     const detail = page.locator('[data-testid="step-detail"]');
     await expect(detail.textContent()).resolves.toContain('"slow timeline"');
+    // What the step printed, beside it (step logs), markup as text; and what the workflow printed.
+    const stepLogs = detail.locator('[data-testid="step-logs"]');
+    await stepLogs.waitFor({ timeout: 20_000 });
+    await expect(stepLogs.textContent()).resolves.toContain(
+      "log slow step for timeline { markup: '<i>kept as text</i>' }",
+    );
+    expect(await stepLogs.locator("i").count()).toBe(0);
+    await expect(page.locator('[data-testid="workflow-logs"]').textContent()).resolves.toContain(
+      "log demo begins timeline",
+    );
 
     // The run's stream, read live (the run has not closed it): markup in a chunk stays text.
     await page.locator("button", { hasText: "Read stream" }).click();
