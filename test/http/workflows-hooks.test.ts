@@ -1,6 +1,7 @@
 /**
  * `GET /workflows` (runs by status, p50 / p95 durations of ended runs, language) and
- * `GET /runs/:runId/hooks` (tokens, status, payloads received) through the real handler on every
+ * `GET /runs/:runId/hooks` (tokens, status, payloads received) and `GET /runs/:runId/streams`
+ * (names, lengths, closed) through the real handler on every
  * World (memory, local SQLite, PostgreSQL); an unknown run is a 404.
  */
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -125,6 +126,25 @@ describe.each(Object.keys(worlds) as (keyof typeof worlds)[])(
       const missing = await get("/runs/wrun_nobody/hooks");
       expect(missing.status).toBe(404);
       expect(await missing.text()).not.toContain("someone-else");
+    });
+
+    it("GET /runs/:runId/streams lists the streams by name, with their length and whether closed", async () => {
+      const run = await createRun(world, { workflowName: ORDER });
+      const other = await createRun(world, { workflowName: ORDER });
+      expect(await (await get(`/runs/${run.runId}/streams`)).json()).toEqual([]);
+      const chunk = new TextEncoder().encode("x");
+      await world.streams.write(run.runId, "progress", [chunk, chunk]);
+      await world.streams.write(run.runId, "default", [chunk], { close: true });
+      await world.streams.write(other.runId, "secret-of-another-run", [chunk]);
+      const response = await get(`/runs/${run.runId}/streams`);
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual([
+        { name: "default", length: 1, closed: true },
+        { name: "progress", length: 2, closed: false },
+      ]);
+      const missing = await get("/runs/wrun_nobody/streams");
+      expect(missing.status).toBe(404);
+      expect(await missing.text()).not.toContain("secret-of-another-run");
     });
   },
 );

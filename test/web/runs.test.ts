@@ -83,8 +83,9 @@ describe("a run's page", () => {
       "log demo begins timeline",
     );
 
-    // The run's stream, read live (the run has not closed it): markup in a chunk stays text.
-    await page.locator("button", { hasText: "Read stream" }).click();
+    // The run's stream, listed by name and read live with one click (the run has not closed
+    // it): markup in a chunk stays text.
+    await page.locator('[data-testid="stream-list"] button[data-stream="default"]').click();
     const stream = page.locator('[data-testid="stream"]');
     await stream.locator("pre", { hasText: "streamed <b>text</b>" }).waitFor();
     expect(await stream.locator("b").count()).toBe(0);

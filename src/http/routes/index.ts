@@ -18,6 +18,7 @@ import { getResult } from "./result.ts";
 import { getRunRoute, startRun } from "./runs.ts";
 import { createSessionRoute, deleteSessionRoute } from "./session.ts";
 import { readStream } from "./streams.ts";
+import { listStreamsRoute } from "./streams-list.ts";
 import { decryptRoute, eventsRoute, timelineRoute } from "./timeline.ts";
 import { webhook } from "./webhooks.ts";
 import { listWorkflowsRoute } from "./workflows.ts";
@@ -35,6 +36,7 @@ export const routes: readonly Route<ResolvedOptions>[] = [
   { method: "POST", path: "runs/:runId/restart", guarded: true, handle: restartRunRoute },
   { method: "GET", path: "runs/:runId/result", guarded: true, handle: getResult },
   { method: "GET", path: "runs/:runId/logs", guarded: true, handle: getRunLogs },
+  { method: "GET", path: "runs/:runId/streams", guarded: true, handle: listStreamsRoute },
   { method: "GET", path: "runs/:runId/streams/:name", guarded: true, handle: readStream },
   { method: "GET", path: "runs/:runId/timeline", guarded: true, handle: timelineRoute },
   { method: "GET", path: "runs/:runId/events", guarded: true, handle: eventsRoute },

@@ -3,7 +3,16 @@
  * Authentication is the session cookie (`POST /session`); any 401 tells the app to show the
  * login form (`onUnauthorized`). Refusals become `ApiError` with the server's code and message.
  */
-import type { EventPage, HookView, LogPage, RunPage, RunView, Timeline, WorkflowStats } from "./types.ts";
+import type {
+  EventPage,
+  HookView,
+  LogPage,
+  RunPage,
+  RunView,
+  StreamInfoView,
+  Timeline,
+  WorkflowStats,
+} from "./types.ts";
 
 export const API_BASE = "/stepwise";
 
@@ -118,6 +127,7 @@ export const api = {
     request<unknown>("POST", `/runs/${enc(runId)}/events`, { type, payload }),
   resumeHook: (token: string, payload: unknown) =>
     request<unknown>("POST", `/hooks/${enc(token)}`, { payload }),
+  streams: (runId: string) => request<StreamInfoView[]>("GET", `/runs/${enc(runId)}/streams`),
   /** The URL of a durable stream (NDJSON, live): read by `streams.ts`. */
   streamUrl: (runId: string, name: string, startIndex = 0) =>
     `${API_BASE}/runs/${enc(runId)}/streams/${enc(name)}?startIndex=${startIndex}`,

@@ -128,6 +128,14 @@ export interface HookView {
   receivedCount?: number;
 }
 
+/** One of a run's durable streams (`GET /runs/:runId/streams`). */
+export interface StreamInfoView {
+  name: string;
+  /** Chunks written so far. */
+  length: number;
+  closed: boolean;
+}
+
 export interface WorkflowStats {
   workflowName: string;
   language: Language;

@@ -1,11 +1,14 @@
 /**
  * A run's durable stream, live: `GET /runs/:runId/streams/:name` answers NDJSON and stays open
  * while the run writes; each line is shown as it arrives, and the read stops when the panel goes.
- * The stream is named by the user (`default` is what `getWritable()` writes).
+ * The run's streams are listed (`GET /runs/:runId/streams`, re-read when the page's live hints
+ * arrive: `version` changes) and each can be opened with one click; a name can also be typed
+ * (`default` is what `getWritable()` writes), for a stream the run has not written yet.
  */
 import { useEffect, useState } from "preact/hooks";
 import { api } from "../api/client.ts";
 import { formatJson } from "../format.ts";
+import { useFetch } from "./use-fetch.ts";
 
 interface Chunk {
   index: number;
@@ -14,11 +17,27 @@ interface Chunk {
   error?: { code: string; message: string };
 }
 
-export function StreamsPanel(props: { runId: string }) {
+export function StreamsPanel(props: { runId: string; version?: number }) {
   const [name, setName] = useState("default");
   const [open, setOpen] = useState<string | undefined>();
+  const known = useFetch(() => api.streams(props.runId), [props.runId, props.version]);
   return (
     <div class="streams">
+      {known.value !== undefined && known.value.length > 0 && (
+        <ul class="stream-list" data-testid="stream-list">
+          {known.value.map((stream) => (
+            <li key={stream.name}>
+              <button type="button" data-stream={stream.name} onClick={() => setOpen(stream.name)}>
+                {stream.name}
+              </button>{" "}
+              <span class="muted">
+                {stream.length} chunk{stream.length === 1 ? "" : "s"}
+                {stream.closed ? ", closed" : ""}
+              </span>
+            </li>
+          ))}
+        </ul>
+      )}
       <form
         onSubmit={(event) => {
           event.preventDefault();

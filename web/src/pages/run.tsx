@@ -60,11 +60,14 @@ export function RunPage(props: { runId: string }) {
   const [selected, setSelected] = useState<string | undefined>();
   const [decrypting, setDecrypting] = useState(false);
   const [decrypted, setDecrypted] = useState<{ timeline?: Timeline; events?: EventView[] } | undefined>();
+  // Bumped on every live hint: the streams panel reads the run's stream list again.
+  const [streamsVersion, setStreamsVersion] = useState(0);
 
   const refresh = () => {
     timeline.reload();
     hooks.reload();
     logs.reload();
+    setStreamsVersion((version) => version + 1);
     if (moreEvents === undefined) events.reload();
   };
   useLive(runId, refresh);
@@ -189,7 +192,7 @@ export function RunPage(props: { runId: string }) {
 
       <section>
         <h2>Streams</h2>
-        <StreamsPanel runId={runId} />
+        <StreamsPanel runId={runId} version={streamsVersion} />
       </section>
 
       <section>
