@@ -5,6 +5,7 @@ running at once, bounded, on the attempt's outcome event, and shown by the serve
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -19,7 +20,7 @@ from stepwise._engine.output import MAX_LOG_LINES, LogBuffer
 
 use_app("logs")
 
-from logsapp.workflows import logging_workflow  # noqa: E402
+from logsapp.workflows import chatty_workflow, logging_workflow  # noqa: E402
 
 
 @pytest.fixture
@@ -97,6 +98,36 @@ async def test_a_python_steps_output_is_stored_with_its_outcome(
     )
     items = json.loads(shown.stdout)["items"]
     assert [item["text"] for item in items] == ["hello ada {'n': 1}", "to stderr", "careful with ada"]
+
+
+async def test_the_workflow_bodys_output_is_stored_once_and_not_printed_again_on_replay(
+    stepwise_server: StepwiseServer, client: Client, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = await start_worker(stepwise_server)
+    run = await client.start(chatty_workflow, ["lin"])
+    try:
+        # Until it sleeps: its first lines printed and stored with the append that followed them.
+        for _ in range(300):
+            events = await client.protocol.events_list(run.run_id)
+            if any(event.type == "wait_created" for event in events):
+                break
+            await asyncio.sleep(0.02)
+        else:
+            raise AssertionError("the run never went to sleep")
+    finally:
+        await first.stop()
+    # Another worker (another machine) replays the body from the start, past the prints.
+    second = await start_worker(stepwise_server)
+    try:
+        assert await run.return_value(timeout=30) == "lin"
+    finally:
+        await second.stop()
+    printed = capsys.readouterr()
+    assert printed.out.count("begins lin") == 1
+    assert printed.out.count("after sleep lin") == 1
+    body = [(e["level"], e["text"]) for e in await _logs(stepwise_server, run.run_id) if e["stepId"] is None]
+    assert body == [("stdout", "begins lin"), ("warn", "body warns about lin"), ("stdout", "after sleep lin")]
+    assert all(e["stepName"] is None and e["attempt"] is None for e in await _logs(stepwise_server, run.run_id) if e["stepId"] is None)
 
 
 def test_a_buffer_keeps_64_kb_and_splits_direct_writes_into_lines() -> None:

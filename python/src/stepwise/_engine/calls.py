@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from .output import WorkflowOutput
+
 
 @dataclass(slots=True, frozen=True)
 class StepCommand:
@@ -98,3 +100,8 @@ class Host(Protocol):
 
     @property
     def replaying(self) -> bool: ...
+
+    @property
+    def workflow_output(self) -> WorkflowOutput:
+        """Where the workflow body's prints and logging records go (kept for the next append)."""
+        ...

@@ -468,11 +468,19 @@ class RunDriver:
                     ack = list(self.anchors)
                 if wake_at is not None and terminal is None:
                     enqueue = [NewMessage(self.run_id, "wake", dedupe_key=f"wake:{self.run_id}:{wake_at}", available_at=wake_at)]
+            # What the workflow body printed since the last append travels on its first event.
+            workflow_logs = machine.take_workflow_logs() if events else None
+            wire = [WireEvent(e.type, _json(e.data), e.payload, e.created_at) for e in events]
+            if workflow_logs is not None:
+                first = events[0]
+                wire[0] = WireEvent(
+                    first.type, _json({**first.data, "workflowLogs": workflow_logs[0]}), first.payload, first.created_at
+                )
             try:
                 result = await self.host.client.events_append(
                     self.run_id,
                     machine.seq,
-                    [WireEvent(e.type, _json(e.data), e.payload, e.created_at) for e in events],
+                    wire,
                     owner=self.host.owner,
                     enqueue=enqueue,
                     consume_inbox=consumed or None,
@@ -480,6 +488,8 @@ class RunDriver:
                     release_lease=True if release else None,
                 )
             except HookTokenConflictError as error:
+                if workflow_logs is not None:
+                    machine.return_workflow_logs(workflow_logs[1])
                 if error.token is not None and machine.convert_hook_conflict(events, error.token, error.held_by_run_id):
                     if terminal is not None:
                         events.pop()
@@ -493,6 +503,8 @@ class RunDriver:
                 self._lost = True
                 raise
             except BaseException:
+                if workflow_logs is not None:
+                    machine.return_workflow_logs(workflow_logs[1])
                 self._restore(events[:-1] if terminal is not None else events)
                 self._lost = True
                 raise

@@ -9,6 +9,8 @@ Python worker has ids of the same shape as one driven by TypeScript (src/util/id
 from __future__ import annotations
 
 import hashlib
+import os
+import time
 from functools import lru_cache
 from typing import Literal
 
@@ -70,3 +72,9 @@ def derived_id(prefix: CallPrefix, seed: str, run_created_at: int, index: int, g
 def derived_token(seed: str, index: int) -> str:
     """The hook token of the `index`-th call when the workflow gives none: 160 bits, lower case."""
     return _base32(_mac(seed, f"token:{index}"), 32).lower()
+
+
+def new_id(prefix: str) -> str:
+    """A new random id, `<prefix>_<ULID>` (the time now and 80 random bits), as the TypeScript
+    engine's `newId` makes them (e.g. the id of a workflow's stored console output, `log_…`)."""
+    return f"{prefix}_{encode_time(time.time_ns() // 1_000_000)}{_base32(os.urandom(10), 16)}"

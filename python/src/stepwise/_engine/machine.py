@@ -24,8 +24,8 @@ from .calls import (
 )
 from .errors import HookTokenInUseError, NonDeterminismError, RunTooLargeError
 from .events import CALL_TYPES, OUTCOME_TYPES, LoggedEvent, NewEvent, data_int, data_str
-from .ids import derived_id, derived_token
-from .output import CapturedLogs
+from .ids import derived_id, derived_token, new_id
+from .output import CapturedLogs, LogBuffer, WorkflowOutput, wall_ms
 from .plan import PlannedCall, delivery_target, describe_call, describe_id, plan_replay
 from .._serde import places as Places
 from .ports import RunPayloads, ValueCodec
@@ -165,6 +165,14 @@ class RunMachine:
         self._replaying = False
         self._next_delivery_seq: int | None = None
         self._resolved: set[str] = set()
+        #: The workflow's output while replaying was stored already: the replayed generation has its
+        #: `run_started` (output travels with the append of the events it followed). Before that,
+        #: a replay runs the code for the first time as far as the log knows, and its output is new.
+        self._output_recorded = False
+        #: What the workflow body printed since the last append (`take_workflow_logs`).
+        self._output: LogBuffer | None = None
+        #: Where the workflow body's prints go (the realm puts it in the workflow's context).
+        self.workflow_output = WorkflowOutput(self._output_buffer, lambda: self._replaying and self._output_recorded)
         self.workflow = options.workflow(self)
 
     # ---- state ---------------------------------------------------------------------------------
@@ -197,6 +205,7 @@ class RunMachine:
         self._expected = plan.calls
         self._deliveries_left = len(plan.deliveries)
         self._kept_deliveries_left = plan.kept_deliveries
+        self._output_recorded = plan.started
         self._replaying = True
         try:
             self._start_workflow()
@@ -612,6 +621,47 @@ class RunMachine:
         self._push(NewEvent("step_retrying", data, self._store_error(step.id, error), self._advance(at)))
         step.status = "retrying"
         step.retry_at = retry_at
+
+    def _output_buffer(self) -> LogBuffer:
+        if self._output is None:
+            self._output = LogBuffer(wall_ms)
+        return self._output
+
+    def take_workflow_logs(self) -> tuple[dict[str, object], CapturedLogs] | None:
+        """What the workflow body printed since the last append, sealed for the next one (the
+        driver puts it on that append's first event as `workflowLogs`, docs/payloads.md), with the
+        lines to give back if the append fails; None when it printed nothing. Output that cannot
+        be stored is left out (it was printed)."""
+        buffer = self._output
+        if buffer is None:
+            return None
+        self._output = None
+        logs = buffer.take()
+        if logs is None:
+            return None
+        log_id = new_id("log")
+        try:
+            text = self.codec.stringify(logs.stored_value())
+            sealed = self.payloads.seal(Places.workflow_logs(log_id), text, "the workflow's console output")
+        except Exception:  # noqa: BLE001 - left out, as a step's output that cannot be stored is
+            return None
+        stored: dict[str, object] = {
+            "sealed": base64.b64encode(sealed).decode("ascii"),
+            "lines": len(logs.lines),
+            "id": log_id,
+        }
+        if logs.truncated is not None:
+            stored["truncated"] = True
+        return stored, logs
+
+    def return_workflow_logs(self, logs: CapturedLogs) -> None:
+        """Gives back lines `take_workflow_logs` took for an append that failed, before what was
+        printed since: the next append takes them."""
+        since = self._output.take() if self._output is not None else None
+        buffer = LogBuffer(wall_ms)
+        for line in [*logs.lines, *(since.lines if since is not None else [])]:
+            buffer.add_line(line)
+        self._output = buffer
 
     def _with_step_logs(self, data: dict[str, object], step: StepTask, logs: CapturedLogs | None) -> None:
         """Stores what an attempt printed on its outcome's metadata (`logs`: docs/payloads.md);

@@ -6,7 +6,9 @@ each get their own lines; output outside any step is only printed. A logging rec
 with its level, and the handlers' own writes to the streams are not kept again. The stored form is
 the TypeScript engine's (docs/payloads.md, `step:<stepId>:logs:<attempt>`): at most
 `MAX_LOG_LINES` lines and `MAX_LOG_BYTES` bytes of UTF-8 text per attempt, with what was left out
-counted in `truncated`.
+counted in `truncated`. The workflow body's output goes the same way through `WorkflowOutput`
+(its machine keeps it for the run's next append, `workflowLogs`), and a replay passing over code
+whose output was stored already neither keeps nor prints it again.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import contextvars
 import logging
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TextIO, cast
@@ -23,6 +26,15 @@ from typing import TextIO, cast
 MAX_LOG_LINES = 1000
 #: Bytes of text (UTF-8) kept per attempt.
 MAX_LOG_BYTES = 64 * 1024
+
+#: The wall clock, taken before any workflow activation replaces `time.time_ns` with the run's.
+_WALL_NS = time.time_ns
+
+
+def wall_ms() -> int:
+    """Epoch milliseconds by the wall clock, also inside a workflow activation."""
+    return _WALL_NS() // 1_000_000
+
 
 _LEVELS = {"DEBUG": "debug", "INFO": "info", "WARNING": "warn", "ERROR": "error", "CRITICAL": "error"}
 
@@ -92,6 +104,11 @@ class LogBuffer:
         self._lines.append(LogLine(at, level, text))
         self._bytes += len(data)
 
+    def add_line(self, line: LogLine) -> None:
+        """Adds a line kept earlier, with its own time (output given back after a failed append)."""
+        with self._lock:
+            self._add(line.level, line.text, line.at)
+
     def write(self, stream: str, piece: str) -> None:
         """Adds a piece of a direct write to `stream` (`stdout`, `stderr`): whole lines become lines."""
         with self._lock:
@@ -125,8 +142,38 @@ class LogBuffer:
             return CapturedLogs(self._lines, truncated)
 
 
-#: The output of the attempt running in this context, if any.
-current_output: contextvars.ContextVar[LogBuffer | None] = contextvars.ContextVar(
+class WorkflowOutput:
+    """What the workflow body prints, for its run's machine: kept for the next append (and
+    printed) when the run runs this code for the first time as far as its log knows, neither kept
+    nor printed when a replay passes over code whose output was stored already (`silent`)."""
+
+    __slots__ = ("_sink", "_silent")
+
+    def __init__(self, sink: Callable[[], LogBuffer | None], silent: Callable[[], bool]) -> None:
+        self._sink = sink
+        self._silent = silent
+
+    @property
+    def silent(self) -> bool:
+        """True while a replay passes over output that was stored already: drop it."""
+        return self._silent()
+
+    def add(self, level: str, text: str) -> None:
+        """A logging record of the workflow body."""
+        buffer = None if self._silent() else self._sink()
+        if buffer is not None:
+            buffer.add(level, text)
+
+    def write(self, stream: str, piece: str) -> None:
+        """A piece of a write to `stream` by the workflow body."""
+        buffer = None if self._silent() else self._sink()
+        if buffer is not None:
+            buffer.write(stream, piece)
+
+
+#: The output of the attempt (a `LogBuffer`) or the workflow body (a `WorkflowOutput`) running in
+#: this context, if any.
+current_output: contextvars.ContextVar[LogBuffer | WorkflowOutput | None] = contextvars.ContextVar(
     "stepwise_step_output", default=None
 )
 #: A logging record is being handled here: the handlers' writes are the record's, kept already.
@@ -143,6 +190,8 @@ class _Tee:
     def write(self, text: str) -> int:
         output = current_output.get()
         if output is not None and not _in_logging.get():
+            if isinstance(output, WorkflowOutput) and output.silent:
+                return len(text)  # a replay's output was printed (and kept) the first time
             try:
                 output.write(self._stepwise_name, str(text))
             except Exception:  # noqa: BLE001 - a line that cannot be kept is still printed
@@ -171,6 +220,8 @@ def _patch_logging() -> None:
         if output is None or _in_logging.get():
             original(self, record)
             return
+        if isinstance(output, WorkflowOutput) and output.silent:
+            return  # a replay's record was handled (and kept) the first time
         try:
             text = record.getMessage()
             if record.exc_info:

@@ -21,6 +21,7 @@ from typing import Any
 from .calls import Delivery, EventCommand, HookCommand, Host, SleepCommand, StepCommand
 from .guard import Activation, activation
 from .loop import new_workflow_loop
+from .output import current_output, install_capture
 from .ports import ValueCodec
 
 _current: contextvars.ContextVar[Realm | None] = contextvars.ContextVar("stepwise_realm", default=None)
@@ -117,6 +118,10 @@ class Realm:
         """Starts the workflow with the run's arguments (codec text) and runs it until it waits."""
         context = contextvars.copy_context()
         context.run(_current.set, self)
+        # What the workflow body prints goes to its run (kept for the next append, or dropped when
+        # a replay passes over output stored already), through the same tee as a step's.
+        install_capture()
+        context.run(current_output.set, self.host.workflow_output)
         with activation(self._activation):
             try:
                 coro = context.run(self._entry, self.codec.parse(args_text))
@@ -130,6 +135,7 @@ class Realm:
     def deliver(self, delivery: Delivery, at: int) -> None:
         """Hands an outcome to the workflow at time `at` and runs it until it waits again."""
         self.now_ms = at
+        install_capture()  # again, if something replaced sys.stdout since (pytest's capture does)
         if delivery.kind in ("hook_received", "hook_conflict"):
             hook = self.hooks.get(delivery.id)
             if hook is None:

@@ -58,6 +58,12 @@ def step_logs(step_id: str, attempt: int) -> str:
     return f"step:{step_id}:logs:{attempt}"
 
 
+def workflow_logs(log_id: str) -> str:
+    """The place of what the workflow body printed between two appends (`workflowLogs` on the
+    first event of the second), by the id stored with it."""
+    return f"run:logs:{log_id}"
+
+
 def bundle_run_id(code_hash: str) -> str:
     """The pseudo-run stored workflow code belongs to."""
     return f"bundle:{code_hash}"

@@ -57,3 +57,19 @@ async def logging_workflow(name: str):
     await flood()
     threaded = await blocking(name)
     return {"said": said, "parts": list(parts), "attempts": attempts, "threaded": threaded}
+
+
+@wf.step
+async def echo(name: str) -> str:
+    return name
+
+
+@wf.workflow
+async def chatty_workflow(name: str):
+    """Prints in its own body: before its first step, with logging, and after a sleep."""
+    print(f"begins {name}")
+    log.warning("body warns about %s", name)
+    await echo(name)
+    await workflow.sleep(0.5)
+    print(f"after sleep {name}")
+    return name
