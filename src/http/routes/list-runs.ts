@@ -19,6 +19,7 @@ import type { Page, RunRecord, World } from "../../world/types.ts";
 import { type ListRunsFilter, RUN_STATUSES, type RunStatus } from "../../world/types.ts";
 import type { ResolvedOptions } from "../options.ts";
 import { HttpProblem, jsonResponse } from "../problem.ts";
+import { invalidQuery, limitParameter, onlyParameters, quoteValue, singleParameter } from "../query.ts";
 import type { RouteContext } from "../router.ts";
 import { runSummary } from "./run-view.ts";
 
@@ -31,51 +32,29 @@ const MAX_WORKFLOW_NAME = 1024;
 const DEFAULT_PAGE_SIZE = 50;
 const MAX_PAGE_SIZE = 1000;
 
-function invalid(message: string): HttpProblem {
-  return new HttpProblem(400, "INVALID_QUERY", message);
-}
-
-const quote = (text: string): string => JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}…` : text);
-
-/** The one value of a parameter that may be given once (400 when repeated). */
-function single(url: URL, name: string): string | undefined {
-  const values = url.searchParams.getAll(name);
-  if (values.length > 1) throw invalid(`${name} may be given once; it was given ${values.length} times.`);
-  return values[0];
-}
-
 function statuses(url: URL): RunStatus[] | undefined {
   const values = url.searchParams.getAll("status").flatMap((value) => value.split(","));
   if (values.length === 0) return undefined;
   for (const status of values) {
     if (STATUSES.includes(status as RunStatus)) continue;
     if (SHOWN_ONLY.includes(status)) {
-      throw invalid(
+      throw invalidQuery(
         `A ${status} run is stored as running: filter with status=running (and read each run to see what it waits for).`,
       );
     }
-    throw invalid(
-      `status must be one or more of ${STATUSES.join(", ")}, comma-separated (got ${quote(status)}).`,
+    throw invalidQuery(
+      `status must be one or more of ${STATUSES.join(", ")}, comma-separated (got ${quoteValue(status)}).`,
     );
   }
   return [...new Set(values)] as RunStatus[];
 }
 
-function limit(url: URL): number {
-  const text = single(url, "limit");
-  if (text === undefined) return DEFAULT_PAGE_SIZE;
-  const value = /^\d{1,4}$/.test(text) ? Number(text) : Number.NaN;
-  if (!(value >= 1 && value <= MAX_PAGE_SIZE))
-    throw invalid(`limit must be a whole number from 1 to ${MAX_PAGE_SIZE} (got ${quote(text)}).`);
-  return value;
-}
-
 function cursor(url: URL): string | undefined {
-  const text = single(url, "cursor");
+  const text = singleParameter(url, "cursor");
   if (text === undefined) return undefined;
   if (runIdProblem(text) !== undefined)
-    throw invalid(
-      `cursor must be the nextCursor of a previous page, a run id (got ${quote(text)}). ${RUN_ID_RULE}`,
+    throw invalidQuery(
+      `cursor must be the nextCursor of a previous page, a run id (got ${quoteValue(text)}). ${RUN_ID_RULE}`,
     );
   return text;
 }
@@ -85,7 +64,7 @@ function workflows(url: URL): string[] | undefined {
   if (values.length === 0) return undefined;
   for (const name of values) {
     if (name === "" || name.length > MAX_WORKFLOW_NAME)
-      throw invalid(`workflow must be a workflow's name or id, 1 to ${MAX_WORKFLOW_NAME} characters.`);
+      throw invalidQuery(`workflow must be a workflow's name or id, 1 to ${MAX_WORKFLOW_NAME} characters.`);
   }
   return values;
 }
@@ -95,8 +74,8 @@ function languages(url: URL): RunLanguage[] | undefined {
   if (values.length === 0) return undefined;
   for (const language of values) {
     if (!RUN_LANGUAGES.includes(language as RunLanguage))
-      throw invalid(
-        `language must be one or more of ${RUN_LANGUAGES.join(", ")}, comma-separated or repeated (got ${quote(language)}).`,
+      throw invalidQuery(
+        `language must be one or more of ${RUN_LANGUAGES.join(", ")}, comma-separated or repeated (got ${quoteValue(language)}).`,
       );
   }
   return [...new Set(values)] as RunLanguage[];
@@ -107,23 +86,23 @@ function languages(url: URL): RunLanguage[] | undefined {
  * (`2026-01-01`, `2026-01-01T10:00:00Z`, with an offset); 400 naming the parameter otherwise.
  */
 export function timeParam(url: URL, name: string): number | undefined {
-  const text = single(url, name);
+  const text = singleParameter(url, name);
   if (text === undefined) return undefined;
   let at = Number.NaN;
   if (/^\d{1,15}$/.test(text)) at = Number(text);
   else if (/^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/i.test(text)) at = Date.parse(text);
   if (!Number.isSafeInteger(at) || at < 0 || at > 8.64e15)
-    throw invalid(
-      `${name} must be a time: epoch milliseconds or an ISO 8601 date-time such as 2026-01-01T10:00:00Z (got ${quote(text)}).`,
+    throw invalidQuery(
+      `${name} must be a time: epoch milliseconds or an ISO 8601 date-time such as 2026-01-01T10:00:00Z (got ${quoteValue(text)}).`,
     );
   return at;
 }
 
 function searchText(url: URL): string | undefined {
-  const text = single(url, "q");
+  const text = singleParameter(url, "q");
   if (text === undefined) return undefined;
   if (text === "" || text.length > MAX_WORKFLOW_NAME)
-    throw invalid(`q must be a run id or a hook token, 1 to ${MAX_WORKFLOW_NAME} characters.`);
+    throw invalidQuery(`q must be a run id or a hook token, 1 to ${MAX_WORKFLOW_NAME} characters.`);
   return text;
 }
 
@@ -134,11 +113,8 @@ function filterOf(url: URL): {
   languages: RunLanguage[] | undefined;
   q: string | undefined;
 } {
-  for (const name of url.searchParams.keys()) {
-    if (!PARAMETERS.includes(name))
-      throw invalid(`Unknown query parameter ${quote(name)}; the parameters are ${PARAMETERS.join(", ")}.`);
-  }
-  const filter: ListRunsFilter = { limit: limit(url) };
+  onlyParameters(url, PARAMETERS);
+  const filter: ListRunsFilter = { limit: limitParameter(url, MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE) };
   const status = statuses(url);
   if (status !== undefined) filter.status = status;
   const after = cursor(url);
@@ -149,7 +125,7 @@ function filterOf(url: URL): {
   if (until !== undefined) filter.createdBefore = until;
   const q = searchText(url);
   if (q !== undefined && after !== undefined)
-    throw invalid("cursor cannot be given with q: a search answers at most one run, on one page.");
+    throw invalidQuery("cursor cannot be given with q: a search answers at most one run, on one page.");
   return { filter, workflowNames: workflows(url), languages: languages(url), q };
 }
 

@@ -14,6 +14,7 @@ import type { World, WorldNotification } from "../../world/types.ts";
 import type { ResolvedOptions } from "../options.ts";
 import { HttpProblem } from "../problem.ts";
 import type { RouteContext } from "../router.ts";
+import { serverSentEvents } from "../sse.ts";
 import { runSummary } from "./run-view.ts";
 
 /** What the `retry:` line tells a browser to wait before reconnecting (ms). */
@@ -51,22 +52,13 @@ export async function liveRoute({ request, url, options }: RouteContext<Resolved
     throw new HttpProblem(503, "SHUTTING_DOWN", "The server is shutting down; reconnect in a moment.", {
       headers: { "retry-after": "2" },
     });
-  const encoder = new TextEncoder();
-  const signal = request.signal;
-  let end: () => void = () => {};
-  const body = new ReadableStream<Uint8Array>({
-    start(controller) {
-      let ended = false;
-      const send = (text: string): void => {
-        if (ended) return;
-        try {
-          controller.enqueue(encoder.encode(text));
-        } catch {
-          end();
-        }
-      };
-      const event = (name: string, data: unknown): void =>
-        send(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
+  return serverSentEvents({
+    signal: request.signal,
+    open: live.open,
+    heartbeatMs: options.liveHeartbeatMs,
+    headers: { "x-accel-buffering": "no" },
+    start(channel) {
+      const { event } = channel;
       // Runs with hints not yet answered; one reader at a time answers them (a burst costs one read per run).
       const pending = new Set<string>();
       let reading = false;
@@ -75,7 +67,7 @@ export async function liveRoute({ request, url, options }: RouteContext<Resolved
         if (reading) return;
         reading = true;
         try {
-          while (!ended && (pending.size > 0 || resync)) {
+          while (!channel.ended && (pending.size > 0 || resync)) {
             if (resync) {
               resync = false;
               event("resync", {});
@@ -115,37 +107,9 @@ export async function liveRoute({ request, url, options }: RouteContext<Resolved
           void drain();
         }
       });
-      const heartbeat = setInterval(() => send(": keep-alive\n\n"), options.liveHeartbeatMs);
-      heartbeat.unref();
-      end = () => {
-        if (ended) return;
-        ended = true;
-        unsubscribe();
-        clearInterval(heartbeat);
-        signal.removeEventListener("abort", end);
-        live.open.delete(end);
-        try {
-          controller.close();
-        } catch {
-          // already closed by the reader
-        }
-      };
-      live.open.add(end);
-      signal.addEventListener("abort", end, { once: true });
-      send(`retry: ${LIVE_RETRY_MS}\n`);
+      channel.send(`retry: ${LIVE_RETRY_MS}\n`);
       event("ready", only === undefined ? {} : { runId: only });
-    },
-    cancel() {
-      end();
-    },
-  });
-  return new Response(body, {
-    status: 200,
-    headers: {
-      "content-type": "text/event-stream; charset=utf-8",
-      "cache-control": "no-store",
-      "x-content-type-options": "nosniff",
-      "x-accel-buffering": "no",
+      return unsubscribe;
     },
   });
 }

@@ -10,7 +10,8 @@
 import { type LogEntry, type LogQuery, readRunLogs } from "../../ops/logs.ts";
 import { PayloadView } from "../../ops/payload-view.ts";
 import type { ResolvedOptions } from "../options.ts";
-import { HttpProblem, jsonResponse } from "../problem.ts";
+import { jsonResponse } from "../problem.ts";
+import { invalidQuery, limitParameter, onlyParameters, quoteValue, singleParameter } from "../query.ts";
 import type { RouteContext } from "../router.ts";
 
 const PARAMETERS = ["step", "limit", "cursor"];
@@ -18,42 +19,20 @@ const MAX_PAGE_SIZE = 10_000;
 const DEFAULT_PAGE_SIZE = 1000;
 const MAX_STEP_NAME = 1024;
 
-function invalid(message: string): HttpProblem {
-  return new HttpProblem(400, "INVALID_QUERY", message);
-}
-
-const quote = (text: string): string => JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}…` : text);
-
-function single(url: URL, name: string): string | undefined {
-  const values = url.searchParams.getAll(name);
-  if (values.length > 1) throw invalid(`${name} may be given once; it was given ${values.length} times.`);
-  return values[0];
-}
-
 /** The query a request asks for (400 on anything malformed). */
 function queryOf(url: URL): LogQuery {
-  for (const name of url.searchParams.keys()) {
-    if (!PARAMETERS.includes(name))
-      throw invalid(`Unknown query parameter ${quote(name)}; the parameters are ${PARAMETERS.join(", ")}.`);
-  }
-  const query: LogQuery = { limit: DEFAULT_PAGE_SIZE };
-  const limit = single(url, "limit");
-  if (limit !== undefined) {
-    const value = /^\d{1,5}$/.test(limit) ? Number(limit) : Number.NaN;
-    if (!(value >= 1 && value <= MAX_PAGE_SIZE))
-      throw invalid(`limit must be a whole number from 1 to ${MAX_PAGE_SIZE} (got ${quote(limit)}).`);
-    query.limit = value;
-  }
-  const cursor = single(url, "cursor");
+  onlyParameters(url, PARAMETERS);
+  const query: LogQuery = { limit: limitParameter(url, MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE) };
+  const cursor = singleParameter(url, "cursor");
   if (cursor !== undefined) {
     if (!/^\d{1,15}:\d{1,9}$/.test(cursor))
-      throw invalid(`cursor must be the nextCursor of a previous page (got ${quote(cursor)}).`);
+      throw invalidQuery(`cursor must be the nextCursor of a previous page (got ${quoteValue(cursor)}).`);
     query.cursor = cursor;
   }
-  const step = single(url, "step");
+  const step = singleParameter(url, "step");
   if (step !== undefined) {
     if (step === "" || step.length > MAX_STEP_NAME)
-      throw invalid(`step must be a step's name or id, 1 to ${MAX_STEP_NAME} characters.`);
+      throw invalidQuery(`step must be a step's name or id, 1 to ${MAX_STEP_NAME} characters.`);
     query.step = step;
   }
   return query;

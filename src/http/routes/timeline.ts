@@ -18,6 +18,7 @@ import type { JsonValue } from "../json-value.ts";
 import type { ResolvedOptions } from "../options.ts";
 import { payloadJson } from "../payload-json.ts";
 import { HttpProblem, jsonResponse } from "../problem.ts";
+import { invalidQuery, limitParameter, onlyParameters, quoteValue, singleParameter } from "../query.ts";
 import type { RouteContext } from "../router.ts";
 import { runSummary } from "./run-view.ts";
 
@@ -75,10 +76,6 @@ function timelineJson(timeline: Timeline): Record<string, unknown> {
 const MAX_EVENTS_PAGE = 1000;
 const DEFAULT_EVENTS_PAGE = 100;
 
-function invalid(message: string): HttpProblem {
-  return new HttpProblem(400, "INVALID_QUERY", message);
-}
-
 /** `cursor` (a seq, from the previous page) and `limit` of the events page. */
 interface EventsPage {
   afterSeq: number;
@@ -86,29 +83,14 @@ interface EventsPage {
 }
 
 function eventsQuery(url: URL): EventsPage {
-  for (const name of url.searchParams.keys()) {
-    if (name !== "cursor" && name !== "limit")
-      throw invalid(
-        `Unknown query parameter ${JSON.stringify(name.slice(0, 60))}; the parameters are cursor, limit.`,
-      );
-  }
-  const one = (name: string): string | undefined => {
-    const values = url.searchParams.getAll(name);
-    if (values.length > 1) throw invalid(`${name} may be given once; it was given ${values.length} times.`);
-    return values[0];
-  };
-  const cursor = one("cursor");
-  const limit = one("limit");
+  onlyParameters(url, ["cursor", "limit"]);
+  const cursor = singleParameter(url, "cursor");
   if (cursor !== undefined && !/^\d{1,15}$/.test(cursor))
-    throw invalid(
-      `cursor must be the nextCursor of a previous page, a sequence number (got ${JSON.stringify(cursor.slice(0, 60))}).`,
+    throw invalidQuery(
+      `cursor must be the nextCursor of a previous page, a sequence number (got ${quoteValue(cursor)}).`,
     );
-  const size = limit === undefined ? DEFAULT_EVENTS_PAGE : /^\d{1,4}$/.test(limit) ? Number(limit) : 0;
-  if (!(size >= 1 && size <= MAX_EVENTS_PAGE))
-    throw invalid(
-      `limit must be a whole number from 1 to ${MAX_EVENTS_PAGE} (got ${JSON.stringify(limit)}).`,
-    );
-  return { afterSeq: cursor === undefined ? 0 : Number(cursor), limit: size };
+  const limit = limitParameter(url, MAX_EVENTS_PAGE, DEFAULT_EVENTS_PAGE);
+  return { afterSeq: cursor === undefined ? 0 : Number(cursor), limit };
 }
 
 /**
