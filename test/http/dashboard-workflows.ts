@@ -1,7 +1,7 @@
 /**
  * Workflows the dashboard route tests run (defined without the compiler, test/helpers/workflows.ts):
  * one with a step that fails twice before it succeeds, a sleep, a hook and an event wait, and
- * one whose step fails for good with a stack.
+ * one whose step fails for good with a stack. The flaky step prints a line per try (step logs).
  */
 import { FatalError } from "../../src/errors/user.ts";
 import { defineWorkflows } from "../helpers/workflows.ts";
@@ -12,6 +12,7 @@ const flaky = Object.assign(
   async (key: string) => {
     const n = (tries.get(key) ?? 0) + 1;
     tries.set(key, n);
+    console.log(`flaky try ${n} for ${key}`); // its stored output: GET /events shows only its size
     if (n < 3) throw new Error(`flaky failure ${n}`);
     return { key, tries: n, at: new Date(0) };
   },

@@ -218,6 +218,8 @@ describe.each(Object.keys(worlds) as (keyof typeof worlds)[])(
         retryAt: expect.stringMatching(/Z$/),
         payload: { message: "flaky failure 1" },
       });
+      // What the attempt printed is read at /logs: here only how much, never the sealed bytes.
+      expect((retrying as Record<string, unknown> | undefined)?.logs).toEqual({ lines: 1 });
       const paged: number[] = [];
       let cursor: string | null = null;
       do {

@@ -110,6 +110,12 @@ async function eventsPage(
   return {
     events: events.map((event, index) => {
       const { seed: _seed, ...data } = isoTimes(event.data as Record<string, unknown>);
+      // Stored console output is read at /runs/:runId/logs: here only how much there is.
+      for (const field of ["logs", "workflowLogs"] as const) {
+        const stored = data[field] as { lines?: number; truncated?: boolean } | undefined;
+        if (stored !== undefined && typeof stored === "object")
+          data[field] = { lines: stored.lines ?? 0, ...(stored.truncated ? { truncated: true } : {}) };
+      }
       const json: Record<string, JsonValue | undefined> = {
         ...(data as Record<string, JsonValue>),
         seq: event.seq,
