@@ -1,0 +1,141 @@
+/**
+ * `withWorkflow(nextConfig)`: the Next.js config wrapper. It adds the Stepwise loader
+ * (`loader.ts`) in front of Next's compiler under both bundlers — a `webpack` function that
+ * chains the one already there, and `turbopack.rules` appended to the ones already there — and
+ * keeps `stepwise-workflows` out of the server bundle (`serverExternalPackages`), so the app's
+ * route handlers, server actions and instrumentation share one copy of the runtime (one registry
+ * of workflows and steps, one World, one worker) loaded by Node.
+ *
+ * It composes with other plugins in either order (`withWorkflow(withMDX(config))` and
+ * `withMDX(withWorkflow(config))`), accepts the function form of a Next config (also async), and
+ * applying it twice changes nothing.
+ */
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The parts of a Next.js config `withWorkflow` reads and writes (`next` is not a dependency). */
+export interface NextConfigLike {
+  webpack?: WebpackConfigFunction | null;
+  turbopack?: { rules?: Record<string, unknown>; [key: string]: unknown };
+  serverExternalPackages?: string[];
+  [key: string]: unknown;
+}
+
+/** Next's `webpack(config, context)` hook. */
+export type WebpackConfigFunction = (config: WebpackConfigLike, context: WebpackContextLike) => unknown;
+
+export interface WebpackConfigLike {
+  module?: { rules?: unknown[] };
+  [key: string]: unknown;
+}
+
+export interface WebpackContextLike {
+  isServer: boolean;
+  nextRuntime?: "nodejs" | "edge" | undefined;
+  [key: string]: unknown;
+}
+
+/** The function form of a Next config: `(phase, { defaultConfig }) => config`. */
+export type NextConfigFunction<C> = (phase: string, context: { defaultConfig: unknown }) => C | Promise<C>;
+
+const MARK = Symbol.for("stepwise.next.withWorkflow");
+const PACKAGE = "stepwise-workflows";
+/** Files the loader looks at; both bundlers' own compilers handle everything else. */
+const WEBPACK_TEST = /\.[cm]?[jt]sx?$/;
+const TURBOPACK_GLOBS = ["*.ts", "*.tsx", "*.mts", "*.cts", "*.js", "*.jsx", "*.mjs", "*.cjs"];
+/** Turbopack runs the loader only on files that mention a directive or the serialize symbols. */
+const SERVER_CONTENT = /["']use (?:workflow|step)["']|serialize/;
+const CLIENT_CONTENT = /["']use (?:workflow|step)["']/;
+
+/** The loader's absolute path (the built `loader.js` next to this module, in `dist/next/`). */
+export function loaderPath(): string {
+  return join(dirname(fileURLToPath(import.meta.url)), "loader.js");
+}
+
+function misuse(message: string): TypeError {
+  return new TypeError(`withWorkflow(): ${message}`);
+}
+
+function webpackWith(previous: WebpackConfigFunction | null | undefined, loader: string): WebpackConfigFunction {
+  if (previous !== undefined && previous !== null && typeof previous !== "function") {
+    throw misuse(
+      `the config's webpack is a ${typeof previous}, not a function (config, context) => config. Fix the config (or the plugin that set it); withWorkflow chains a webpack function, it cannot chain anything else.`,
+    );
+  }
+  if (previous && (previous as { [MARK]?: boolean })[MARK]) return previous;
+  const webpack: WebpackConfigFunction = (config, context) => {
+    const target = context.isServer && context.nextRuntime !== "edge" ? "server" : "client";
+    config.module ??= {};
+    config.module.rules ??= [];
+    config.module.rules.push({
+      test: WEBPACK_TEST,
+      enforce: "pre",
+      use: [{ loader, options: { target } }],
+    });
+    return previous ? previous(config, context) : config;
+  };
+  Object.defineProperty(webpack, MARK, { value: true });
+  return webpack;
+}
+
+function turbopackRulesWith(
+  rules: Record<string, unknown> | undefined,
+  loader: string,
+): Record<string, unknown> {
+  if (rules !== undefined && (typeof rules !== "object" || rules === null)) {
+    throw misuse("the config's turbopack.rules is not an object of glob → rules. Fix the config first.");
+  }
+  const ours = [
+    {
+      condition: { all: [{ not: "browser" }, { not: "edge-light" }, { content: SERVER_CONTENT }] },
+      loaders: [{ loader, options: { target: "server" } }],
+    },
+    {
+      condition: { all: [{ any: ["browser", "edge-light"] }, { content: CLIENT_CONTENT }] },
+      loaders: [{ loader, options: { target: "client" } }],
+    },
+  ];
+  const out: Record<string, unknown> = { ...rules };
+  for (const glob of TURBOPACK_GLOBS) {
+    const existing = out[glob];
+    if (existing === undefined) out[glob] = ours;
+    else if (hasOurLoader(existing, loader)) continue;
+    else out[glob] = [...(Array.isArray(existing) ? existing : [existing]), ...ours];
+  }
+  return out;
+}
+
+function hasOurLoader(rules: unknown, loader: string): boolean {
+  return JSON.stringify(rules)?.includes(JSON.stringify(loader)) ?? false;
+}
+
+function wrapObject<C extends NextConfigLike>(config: C): C {
+  if (typeof config !== "object" || config === null || Array.isArray(config)) {
+    throw misuse(
+      `expected a Next.js config object (or a function returning one), got ${config === null ? "null" : typeof config}. Write export default withWorkflow(nextConfig), with nextConfig the object you would export.`,
+    );
+  }
+  const loader = loaderPath();
+  const externals = config.serverExternalPackages ?? [];
+  return {
+    ...config,
+    webpack: webpackWith(config.webpack, loader),
+    turbopack: { ...config.turbopack, rules: turbopackRulesWith(config.turbopack?.rules, loader) },
+    serverExternalPackages: externals.includes(PACKAGE) ? externals : [...externals, PACKAGE],
+  };
+}
+
+/**
+ * Wraps a Next.js config so that `"use workflow"` and `"use step"` in the app's server code are
+ * compiled (webpack and Turbopack), and a directive in a browser bundle is a build error.
+ */
+export function withWorkflow<C extends NextConfigLike>(config: C): C;
+export function withWorkflow<C extends NextConfigLike>(config: NextConfigFunction<C>): NextConfigFunction<C>;
+export function withWorkflow<C extends NextConfigLike>(
+  config: C | NextConfigFunction<C>,
+): C | NextConfigFunction<C> {
+  if (typeof config === "function") {
+    return async (phase, context) => wrapObject(await config(phase, context));
+  }
+  return wrapObject(config);
+}
