@@ -12,7 +12,9 @@ const here = dirname(fileURLToPath(import.meta.url));
 const repo = dirname(dirname(here));
 const target = join(here, "node_modules", "stepwise-workflows");
 if (!existsSync(join(repo, "dist", "next", "index.js"))) {
-  throw new Error(`${join(repo, "dist")} has no build of stepwise-workflows: run npm run build in ${repo} first.`);
+  throw new Error(
+    `${join(repo, "dist")} has no build of stepwise-workflows: run npm run build in ${repo} first.`,
+  );
 }
 rmSync(target, { recursive: true, force: true });
 mkdirSync(target, { recursive: true });

@@ -56,7 +56,10 @@ function misuse(message: string): TypeError {
   return new TypeError(`withWorkflow(): ${message}`);
 }
 
-function webpackWith(previous: WebpackConfigFunction | null | undefined, loader: string): WebpackConfigFunction {
+function webpackWith(
+  previous: WebpackConfigFunction | null | undefined,
+  loader: string,
+): WebpackConfigFunction {
   if (previous !== undefined && previous !== null && typeof previous !== "function") {
     throw misuse(
       `the config's webpack is a ${typeof previous}, not a function (config, context) => config. Fix the config (or the plugin that set it); withWorkflow chains a webpack function, it cannot chain anything else.`,
@@ -109,7 +112,7 @@ function hasOurLoader(rules: unknown, loader: string): boolean {
   return JSON.stringify(rules)?.includes(JSON.stringify(loader)) ?? false;
 }
 
-function wrapObject<C extends NextConfigLike>(config: C): C {
+function wrapObject<C extends NextConfigLike>(config: C): C & NextConfigLike {
   if (typeof config !== "object" || config === null || Array.isArray(config)) {
     throw misuse(
       `expected a Next.js config object (or a function returning one), got ${config === null ? "null" : typeof config}. Write export default withWorkflow(nextConfig), with nextConfig the object you would export.`,
@@ -129,11 +132,13 @@ function wrapObject<C extends NextConfigLike>(config: C): C {
  * Wraps a Next.js config so that `"use workflow"` and `"use step"` in the app's server code are
  * compiled (webpack and Turbopack), and a directive in a browser bundle is a build error.
  */
-export function withWorkflow<C extends NextConfigLike>(config: C): C;
-export function withWorkflow<C extends NextConfigLike>(config: NextConfigFunction<C>): NextConfigFunction<C>;
+export function withWorkflow<C extends NextConfigLike>(config: C): C & NextConfigLike;
+export function withWorkflow<C extends NextConfigLike>(
+  config: NextConfigFunction<C>,
+): NextConfigFunction<C & NextConfigLike>;
 export function withWorkflow<C extends NextConfigLike>(
   config: C | NextConfigFunction<C>,
-): C | NextConfigFunction<C> {
+): (C & NextConfigLike) | NextConfigFunction<C & NextConfigLike> {
   if (typeof config === "function") {
     return async (phase, context) => wrapObject(await config(phase, context));
   }

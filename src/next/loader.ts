@@ -4,7 +4,7 @@
  * `{ target: "server" | "client" }` (see `compileForBundler`). It sees the file's original source,
  * before Next strips types, and hands back JavaScript with a source map to the user's file.
  */
-import { compileForBundler, type BundlerTarget } from "../compiler/bundler.ts";
+import { type BundlerTarget, compileForBundler } from "../compiler/bundler.ts";
 
 /** The part of webpack's loader context this loader uses (Turbopack implements the same subset). */
 export interface LoaderContext {

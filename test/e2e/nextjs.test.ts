@@ -82,7 +82,10 @@ function chunksWithInlinedBundles(): string[] {
     for (const entry of readdirSync(folder, { withFileTypes: true })) {
       const path = join(folder, entry.name);
       if (entry.isDirectory()) walk(path);
-      else if (entry.name.endsWith(".js") && readFileSync(path, "utf8").includes("registerWorkflowBundleInline"))
+      else if (
+        entry.name.endsWith(".js") &&
+        readFileSync(path, "utf8").includes("registerWorkflowBundleInline")
+      )
         found.push(path);
     }
   };
@@ -205,6 +208,8 @@ describe("examples/nextjs", () => {
   });
 
   it("checks its own preconditions", () => {
-    expect(existsSync(CHROMIUM), `Chromium is needed at ${CHROMIUM} (apt-get install -y chromium)`).toBe(true);
+    expect(existsSync(CHROMIUM), `Chromium is needed at ${CHROMIUM} (apt-get install -y chromium)`).toBe(
+      true,
+    );
   });
 }, 300_000);

@@ -52,7 +52,6 @@ export function Progress({ runId, orderId }) {
     <section>
       <ol id="progress">
         {lines.map((line, index) => (
-          // biome-ignore lint/suspicious/noArrayIndexKey: stream chunks are append-only, the index is their identity
           <li key={index}>{line}</li>
         ))}
       </ol>
