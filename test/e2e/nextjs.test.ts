@@ -9,9 +9,19 @@
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, sep } from "node:path";
 import { type Browser, chromium } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { pollFor } from "../helpers/e2e.ts";
@@ -52,11 +62,11 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** `next build` (Turbopack unless `--webpack`); fails the test with Next's output. */
-function nextBuild(args: string[]): Promise<void> {
+/** `next build` (Turbopack unless `--webpack`) in `cwd`: its exit code and output. */
+function nextBuildIn(cwd: string, args: string[]): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [NEXT, "build", ...args], {
-      cwd: APP,
+      cwd,
       env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -68,10 +78,58 @@ function nextBuild(args: string[]): Promise<void> {
       output += chunk.toString();
     });
     child.on("error", reject);
-    child.on("close", (code) =>
-      code === 0 ? resolve() : reject(new Error(`next build ${args.join(" ")} exited ${code}:\n${output}`)),
-    );
+    child.on("close", (code) => resolve({ code, output }));
   });
+}
+
+/** `next build` of the example; fails the test with Next's output. */
+async function nextBuild(args: string[]): Promise<void> {
+  const { code, output } = await nextBuildIn(APP, args);
+  if (code !== 0) throw new Error(`next build ${args.join(" ")} exited ${code}:\n${output}`);
+}
+
+/**
+ * A throwaway app inside the repository (Turbopack compiles only files under its root, which must
+ * also hold the real node_modules) whose client component imports a workflow file.
+ */
+function makeClientMisuseApp(): string {
+  const app = mkdtempSync(join(REPO, "test", "e2e", ".tmp-next-"));
+  const modules = realpathSync(join(REPO, "node_modules"));
+  let root = REPO.replace(/\/$/, "");
+  while (!`${modules}${sep}`.startsWith(`${root}${sep}`)) root = dirname(root);
+  const files: Record<string, string> = {
+    "package.json": JSON.stringify({ name: "misuse", private: true, type: "module" }),
+    "next.config.mjs": [
+      'import { withWorkflow } from "stepwise-workflows/next";',
+      `export default withWorkflow({ turbopack: { root: ${JSON.stringify(root)} }, outputFileTracingRoot: ${JSON.stringify(root)} });`,
+    ].join("\n"),
+    "workflows/order.ts": [
+      "async function charge(): Promise<number> {",
+      '  "use step";',
+      "  return 1;",
+      "}",
+      "export async function order() {",
+      '  "use workflow";',
+      "  return await charge();",
+      "}",
+    ].join("\n"),
+    "app/layout.jsx":
+      "export default function L({ children }) { return <html><body>{children}</body></html>; }",
+    "app/page.jsx": 'import { Button } from "./button";\nexport default function P() { return <Button />; }',
+    "app/button.jsx": [
+      '"use client";',
+      'import { order } from "../workflows/order";',
+      'export function Button() { return <button type="button" onClick={() => console.log(order)}>go</button>; }',
+    ].join("\n"),
+  };
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(dirname(join(app, path)), { recursive: true });
+    writeFileSync(join(app, path), `${content}\n`);
+  }
+  cpSync(join(APP, "node_modules", "stepwise-workflows"), join(app, "node_modules", "stepwise-workflows"), {
+    recursive: true,
+  });
+  return app;
 }
 
 /** The server chunks of the last build that carry an inlined sandbox bundle. */
@@ -205,6 +263,22 @@ describe("examples/nextjs", () => {
       "shipped order-7 from rsv-desk-1",
       "done",
     ]);
+  });
+
+  it("a workflow file imported by a client component fails the build (Turbopack and webpack), naming the file", async () => {
+    const app = makeClientMisuseApp();
+    try {
+      for (const args of [[], ["--webpack"]]) {
+        const { code, output } = await nextBuildIn(app, args);
+        expect(code, output).not.toBe(0);
+        expect(output).toContain("workflows/order.ts");
+        expect(output).toContain("defines charge(), order() with");
+        expect(output).toContain("part of a browser (or edge) bundle");
+        expect(output).toContain("Import the file only from server code");
+      }
+    } finally {
+      rmSync(app, { recursive: true, force: true });
+    }
   });
 
   it("checks its own preconditions", () => {

@@ -73,7 +73,7 @@ describe("compileForBundler", () => {
     const { line, column, message } = error as CompileError;
     expect([line, column]).toEqual([4, 3]);
     expect(message).toContain("workflows/twice.ts:4:3");
-    expect(message).toContain("defines twice(), double() with");
+    expect(message).toContain("defines double(), twice() with");
     expect(message).toContain("browser (or edge) bundle");
     expect(message).toContain("Import the file only from server code");
   });
