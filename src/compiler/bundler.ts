@@ -77,7 +77,10 @@ export async function compileForBundler(
     const result = await compile(source, { filename: file, mode: "client" });
     const found = [...result.workflows, ...result.steps];
     if (found.length === 0) return undefined;
-    const names = found.map((fn) => `${fn.name}()`).sort().join(", ");
+    const names = found
+      .map((fn) => `${fn.name}()`)
+      .sort()
+      .join(", ");
     throw new CompileError(
       { file, ...firstDirective(source) },
       `This file defines ${names} with "use workflow" / "use step", and it is part of a browser (or edge) bundle: something a client component ("use client") or the edge runtime imports leads to it. Workflows and steps run only on the Node.js server.`,
