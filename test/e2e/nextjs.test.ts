@@ -151,13 +151,18 @@ function chunksWithInlinedBundles(): string[] {
   return found;
 }
 
+const worldEnv = (name: string) => ({
+  STEPWISE_WORLD: "local",
+  STEPWISE_DATA_DIR: join(dir, `data-${name}`),
+});
+
 /** `next start` on a free port with its own data directory; resolves with its URL. */
-async function nextStart(name: string): Promise<string> {
+async function nextStart(name: string, env: Record<string, string> = {}): Promise<string> {
   const server = spawnNode([NEXT, "start", "-p", "0", "-H", "127.0.0.1"], APP, {
     NEXT_TELEMETRY_DISABLED: "1",
-    STEPWISE_WORLD: "local",
-    STEPWISE_DATA_DIR: join(dir, `data-${name}`),
+    ...worldEnv(name),
     STEPWISE_HTTP_SECRET: SECRET,
+    ...env,
   });
   servers.push(server);
   return pollFor("next start's URL", async () => {
@@ -222,10 +227,18 @@ describe("examples/nextjs", () => {
     await context.close();
   });
 
-  it("webpack: next build --webpack compiles the workflow, and a run completes", async () => {
+  it("webpack: next build --webpack compiles the workflow; with the worker in `npx stepwise worker`, a run completes", async () => {
     await nextBuild(["--webpack"]);
     expect(chunksWithInlinedBundles().length).toBeGreaterThan(0);
-    const base = await nextStart("webpack");
+    // The Next server only starts and reads runs; the app's own `npx stepwise worker` (the
+    // package's bin in the app's node_modules, loading ./workflows) executes them.
+    const base = await nextStart("webpack", { STEPWISE_WORKER: "0" });
+    const worker = spawnNode(
+      [join(APP, "node_modules", "stepwise-workflows", "dist", "cli", "index.js"), "worker"],
+      APP,
+      worldEnv("webpack"),
+    );
+    servers.push(worker);
 
     const started = await api(base, "/runs", {
       method: "POST",
@@ -249,6 +262,7 @@ describe("examples/nextjs", () => {
       return current.status === "completed" ? current : undefined;
     });
     expect(run.output).toEqual({ orderId: "order-7", status: "shipped", tracking: "trk-order-7" });
+    expect(worker.output.stdout + worker.output.stderr).toContain(runId);
 
     const stream = await api(base, `/runs/${runId}/streams/default`);
     const lines = (await stream.text())
