@@ -16,6 +16,9 @@ while (!`${modules}${sep}`.startsWith(`${root}${sep}`)) root = dirname(root);
 /** @type {import("next").NextConfig} */
 const nextConfig = {
   reactStrictMode: true,
+  // next dev would otherwise write an AGENTS.md into the example.
+  agentRules: false,
+  experimental: { agentUpgrade: false },
   turbopack: { root },
   outputFileTracingRoot: root,
 };

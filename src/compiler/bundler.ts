@@ -88,6 +88,8 @@ export async function compileForBundler(
     );
   }
   const result = await compile(source, { filename: file, mode: "host", sandboxBundle: PLACEHOLDER });
+  // Only mentions (a directive in a string, a `serialize` that is not the pair): the bundler's own compile.
+  if (!result.changed) return undefined;
   let code = result.code;
   const warnings = [...result.warnings];
   const dependencies: string[] = [];

@@ -83,6 +83,7 @@ describe("compileForBundler", () => {
     expect(await compileForBundler(join(project.dir, "a.ts"), plain, "server")).toBeUndefined();
     const mention = 'export const hint = "write \\"use step\\" in a function";\n';
     expect(await compileForBundler(join(project.dir, "b.ts"), mention, "client")).toBeUndefined();
+    expect(await compileForBundler(join(project.dir, "b.ts"), mention, "server")).toBeUndefined();
     const own = join(REPO, "dist", "workflow", "api.js");
     expect(await compileForBundler(own, WORKFLOW, "server")).toBeUndefined();
   });
