@@ -10,7 +10,9 @@
  * `withMDX(withWorkflow(config))`), accepts the function form of a Next config (also async), and
  * applying it twice changes nothing.
  */
-import { dirname, join } from "node:path";
+import { realpathSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** The parts of a Next.js config `withWorkflow` reads and writes (`next` is not a dependency). */
@@ -112,12 +114,41 @@ function hasOurLoader(rules: unknown, loader: string): boolean {
   return JSON.stringify(rules)?.includes(JSON.stringify(loader)) ?? false;
 }
 
+let linkedChecked = false;
+
+/**
+ * Where the app (`cwd`, where next runs) resolves `stepwise-workflows` from, when that is not
+ * inside a node_modules folder (a linked package, a workspace folder, an app inside Stepwise's
+ * own checkout); `undefined` when it is installed, or cannot be resolved (Next reports that).
+ */
+export function linkedStepwise(cwd: string): string | undefined {
+  try {
+    const resolved = createRequire(join(cwd, "package.json")).resolve(`${PACKAGE}/package.json`);
+    const real = dirname(realpathSync(resolved));
+    return real.split(sep).includes("node_modules") ? undefined : real;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Says once per process that a linked stepwise-workflows will be bundled (and fail) by Next. */
+function warnIfLinked(): void {
+  if (linkedChecked) return;
+  linkedChecked = true;
+  const linked = linkedStepwise(process.cwd());
+  if (linked === undefined) return;
+  process.stderr.write(
+    `[stepwise] withWorkflow(): this app loads stepwise-workflows from ${linked}, which is not inside a node_modules folder (npm link, a workspace package, or an app inside Stepwise's own checkout). Next.js bundles such packages even when they are in serverExternalPackages, and the bundled runtime fails to build or runs twice. Install the package instead (npm install stepwise-workflows, or npm pack it and install the tarball).\n`,
+  );
+}
+
 function wrapObject<C extends NextConfigLike>(config: C): C & NextConfigLike {
   if (typeof config !== "object" || config === null || Array.isArray(config)) {
     throw misuse(
       `expected a Next.js config object (or a function returning one), got ${config === null ? "null" : typeof config}. Write export default withWorkflow(nextConfig), with nextConfig the object you would export.`,
     );
   }
+  warnIfLinked();
   const loader = loaderPath();
   const externals = config.serverExternalPackages ?? [];
   return {

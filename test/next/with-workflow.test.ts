@@ -6,14 +6,18 @@
  * configs it cannot wrap. Also: `start()` given a "use workflow" function nobody compiled says
  * how to compile it.
  */
+import { cpSync, mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { start } from "../../src/api/index.ts";
 import {
+  linkedStepwise,
   type NextConfigLike,
   type WebpackConfigFunction,
   type WebpackConfigLike,
   withWorkflow,
 } from "../../src/next/config.ts";
+import { makeProject, REPO } from "../helpers/project.ts";
 
 interface LoaderRule {
   test: RegExp;
@@ -117,6 +121,25 @@ describe("withWorkflow", () => {
     expect(() => withWorkflow({ webpack: "yes" as unknown as WebpackConfigFunction })).toThrow(
       /the config's webpack is a string, not a function/,
     );
+  });
+});
+
+describe("a linked stepwise-workflows", () => {
+  it("is found (Next would bundle it), an installed copy is not", () => {
+    const linked = makeProject({});
+    const installed = makeProject({});
+    try {
+      // makeProject links node_modules/stepwise-workflows to this checkout, as npm link does.
+      expect(linkedStepwise(linked.dir)).toBe(REPO.replace(/\/$/, ""));
+      const copy = join(installed.dir, "node_modules", "stepwise-workflows");
+      rmSync(copy);
+      mkdirSync(copy);
+      cpSync(join(REPO, "package.json"), join(copy, "package.json"));
+      expect(linkedStepwise(installed.dir)).toBeUndefined();
+    } finally {
+      linked.remove();
+      installed.remove();
+    }
   });
 });
 
