@@ -5,6 +5,7 @@
 export {
   markWorkflow,
   registerWorkflowBundleFile,
+  registerWorkflowBundleInline,
   stepUnavailable,
   workflowCalledDirectly,
 } from "./compiler/runtime-support.ts";
@@ -20,4 +21,5 @@ export {
   mapSandboxErrorStacks,
   mapSandboxStack,
   registerSandboxSourceMap,
+  registerSandboxSourceMapText,
 } from "./runtime/sandbox-stack.ts";

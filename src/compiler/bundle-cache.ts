@@ -28,6 +28,8 @@ export interface CachedBundle {
   workflowIds: string[];
   /** Whether this call built it (false: it came from the cache). */
   built: boolean;
+  /** Every file the bundle was built from (bundler plugins watch them: an edit rebuilds the bundle). */
+  inputs: string[];
   warnings: CompileWarning[];
 }
 
@@ -137,7 +139,13 @@ export async function ensureSandboxBundle(
     const warnings = (previous.warnings ?? []).map(
       (w) => new CompileWarning(w.file, w.line, w.column, w.message),
     );
-    return { ...paths(previous.bundle), workflowIds: previous.workflowIds, built: false, warnings };
+    return {
+      ...paths(previous.bundle),
+      workflowIds: previous.workflowIds,
+      built: false,
+      inputs: previous.inputs.map(([path]) => path),
+      warnings,
+    };
   }
 
   await mkdir(dir, { recursive: true });
@@ -164,5 +172,12 @@ export async function ensureSandboxBundle(
   };
   await writeAtomic(manifestPath, JSON.stringify(manifest));
   await prune(dir).catch(() => undefined);
-  return { file, mapFile, workflowIds: result.workflowIds, built: true, warnings: result.warnings };
+  return {
+    file,
+    mapFile,
+    workflowIds: result.workflowIds,
+    built: true,
+    inputs: inputs.map(([path]) => path),
+    warnings: result.warnings,
+  };
 }

@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { StepwiseError } from "../errors/base.ts";
 import { registerWorkflowBundle } from "../runtime/registry.ts";
-import { registerSandboxSourceMap } from "../runtime/sandbox-stack.ts";
+import { registerSandboxSourceMap, registerSandboxSourceMapText } from "../runtime/sandbox-stack.ts";
 
 const nameOf = (id: string): string => id.slice(id.lastIndexOf("/") + 1);
 
@@ -49,5 +49,20 @@ export function registerWorkflowBundleFile(url: URL | string, workflowIds: reado
     );
   }
   registerSandboxSourceMap(filename, `${filename}.map`);
+  registerWorkflowBundle({ code, filename, workflowIds });
+}
+
+/**
+ * Registers a sandbox bundle that a bundler plugin (`stepwise-workflows/next`, `…/vite`) inlined
+ * into the compiled module as text, with its source map, for `workflowIds`. `filename` is where
+ * the bundle was built (it names the bundle in stack traces; it need not exist at run time).
+ */
+export function registerWorkflowBundleInline(
+  code: string,
+  map: string,
+  filename: string,
+  workflowIds: readonly string[],
+): void {
+  registerSandboxSourceMapText(filename, `${filename}.map`, map);
   registerWorkflowBundle({ code, filename, workflowIds });
 }

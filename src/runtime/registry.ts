@@ -181,6 +181,13 @@ export function workflowReference<Args extends unknown[], Result>(
   return Object.freeze({ workflowId });
 }
 
+/** True for a function whose body starts with the "use workflow" directive (source not compiled). */
+function saysUseWorkflow(fn: object): boolean {
+  const source = Function.prototype.toString.call(fn);
+  const body = source.slice(source.indexOf("{") + 1);
+  return /^(?:\s|\/\/[^\n]*\n|\/\*[\s\S]*?\*\/|["']use strict["'];?)*["']use workflow["']/.test(body);
+}
+
 /**
  * The workflow id behind whatever was passed to `start()`, or a typed error saying what is wrong.
  * With `clientOnly` (a client that executes nothing here) a workflow this process has not loaded
@@ -192,6 +199,12 @@ export function resolveWorkflowId(workflow: unknown, clientOnly = false): string
       ? (workflow as { workflowId?: unknown }).workflowId
       : undefined;
   if (typeof id !== "string") {
+    if (typeof workflow === "function" && saysUseWorkflow(workflow)) {
+      const name = workflow.name || "(anonymous)";
+      throw new WorkflowNotRegisteredError(
+        `start() was given the function ${name}, which says "use workflow" but was not compiled by Stepwise, so it would run as a plain function. Compile the file that defines it: in Next.js wrap next.config with withWorkflow() from "stepwise-workflows/next" (and if another plugin wraps the config after it, check that it keeps the webpack function and turbopack.rules it is given — or apply withWorkflow last, outermost); with Vite add stepwise() from "stepwise-workflows/vite" to the plugins; with Node run node --import stepwise-workflows/register, or build with npx stepwise build.`,
+      );
+    }
     const what =
       typeof workflow === "function"
         ? `the function ${(workflow as { name?: string }).name || "(anonymous)"}`

@@ -11,7 +11,10 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 interface Entry {
+  /** Where the map is (or was, for an inlined one): its relative sources are resolved against it. */
   mapFile: string;
+  /** The map's JSON, when it came with the bundle instead of from `mapFile`. */
+  text?: string;
   map?: SourceMap | null;
 }
 
@@ -22,10 +25,20 @@ export function registerSandboxSourceMap(bundleFile: string, mapFile: string): v
   bundles.set(bundleFile, { mapFile });
 }
 
+/**
+ * Records the source map of `bundleFile` given as JSON text (bundles inlined into a module by a
+ * bundler plugin, which has no map file beside it at run time). Relative sources are resolved
+ * against `mapFile`, where the map was written when it was built. Parsed on first use.
+ */
+export function registerSandboxSourceMapText(bundleFile: string, mapFile: string, text: string): void {
+  bundles.set(bundleFile, { mapFile, text });
+}
+
 function load(entry: Entry): SourceMap | null {
   if (entry.map === undefined) {
     try {
-      entry.map = new SourceMap(JSON.parse(readFileSync(entry.mapFile, "utf8")) as SourceMapPayload);
+      const text = entry.text ?? readFileSync(entry.mapFile, "utf8");
+      entry.map = new SourceMap(JSON.parse(text) as SourceMapPayload);
     } catch {
       entry.map = null;
     }

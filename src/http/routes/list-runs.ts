@@ -18,7 +18,7 @@ import { RUN_ID_RULE, runIdProblem } from "../../util/ids.ts";
 import type { Page, RunRecord, World } from "../../world/types.ts";
 import { type ListRunsFilter, RUN_STATUSES, type RunStatus } from "../../world/types.ts";
 import type { ResolvedOptions } from "../options.ts";
-import { HttpProblem, jsonResponse } from "../problem.ts";
+import { jsonResponse } from "../problem.ts";
 import { invalidQuery, limitParameter, onlyParameters, quoteValue, singleParameter } from "../query.ts";
 import type { RouteContext } from "../router.ts";
 import { runSummary } from "./run-view.ts";
