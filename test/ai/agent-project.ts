@@ -150,6 +150,8 @@ export function makeAgentProject(extra: Record<string, string> = {}): Project {
     "workflows/chat.ts": WORKFLOW,
     "start.ts": START,
     "continue.ts": CONTINUE,
+    "read.ts": READ,
+    "approve.ts": APPROVE,
     ...extra,
   });
   // The app depends on the AI SDK, as a user's would (the optional peer).
@@ -161,3 +163,19 @@ export function makeAgentProject(extra: Record<string, string> = {}): Project {
 export function logLines(text: string): string[] {
   return text.split("\n").filter(Boolean);
 }
+
+/** Prints the SSE answer a chat route gives for the run's stream from a start index. */
+export const READ = `
+import { getRun } from "stepwise-workflows/api";
+import { createAgentStreamResponse } from "stepwise-workflows/ai";
+const response = createAgentStreamResponse(getRun(process.argv[2]!), { startIndex: Number(process.argv[3] ?? "0") });
+console.log("run-id: " + response.headers.get("x-workflow-run-id"));
+process.stdout.write(await response.text());
+`;
+
+/** Answers a tool approval: resumes the hook whose token is the approval id. */
+export const APPROVE = `
+import { resumeHook } from "stepwise-workflows/api";
+const [token, answer, reason] = process.argv.slice(2);
+await resumeHook(token!, { approved: answer === "yes", ...(reason ? { reason } : {}) });
+`;
