@@ -4,7 +4,8 @@
  * `execute`, so the workflow runs them) and streams its UI message chunks into the run's stream as
  * they come. A failed call is retried as attempts of its step, under the agent's `modelRetries`
  * (RetryableError with the delay, then FatalError naming what to check); its partial chunks stay
- * in the stream, and the next attempt's text is a new part. Registered when `stepwise-workflows/ai`
+ * in the stream (chunks cannot be taken back), and the next attempt's text is a part of its own:
+ * part ids carry the step id and the attempt. Registered when `stepwise-workflows/ai`
  * loads, under ids in the reserved `step//stepwise//` namespace.
  */
 import {
@@ -35,6 +36,7 @@ async function callModel(
 ): Promise<ModelStepResult> {
   const context = stepContext.getStore();
   const attempt = context?.attempt ?? 1;
+  const partPrefix = `${context?.stepId ?? "step"}-${attempt}-`;
   const tools = Object.fromEntries(
     call.tools.map((spec) => [
       spec.name,
@@ -70,7 +72,9 @@ async function callModel(
     for await (const chunk of chunks) {
       // A failed attempt is retried: its error goes to the chat only when no attempt is left.
       if (chunk.type === "error") continue;
-      await writer.write(chunk);
+      // Part ids are made unique per attempt, so a retried call's text is a part of its own rather
+      // than deltas appended to the interrupted attempt's part.
+      await writer.write("id" in chunk ? { ...chunk, id: `${partPrefix}${chunk.id}` } : chunk);
     }
     if (failure === undefined) {
       const [response, finishReason, toolCalls, text] = await Promise.all([
