@@ -8,7 +8,9 @@
  * `sessionStorage` (when there is one), so a page reloaded mid-answer gets it back through
  * `useChat({ resume: true })`: `reconnectToStream` replays the answer from its first chunk.
  *
- * Tool approvals: when the user answers an approval request (`addToolApprovalResponse`), `useChat`
+ * Tool approvals: the response ends after a `tool-approval-request` chunk (the run waits for a
+ * human; `useChat` takes answers only when it is not streaming). When the user answers
+ * (`addToolApprovalResponse`), `useChat`
  * sends the messages again (with `sendAutomaticallyWhen:
  * lastAssistantMessageIsCompleteWithApprovalResponses`); the transport POSTs the new answers to
  * `<api>/<runId>/approvals` (`{ approvals: [{ approvalId, approved, reason? }] }`, where the route
@@ -111,7 +113,8 @@ async function* sseData(body: ReadableStream<Uint8Array>): AsyncGenerator<string
       }
     }
   } finally {
-    reader.releaseLock();
+    // Leaving early (the answer waits for approval, or the reader gave up) closes the connection.
+    await reader.cancel().catch(() => undefined);
   }
 }
 
@@ -235,10 +238,17 @@ export class WorkflowChatTransport<UI_MESSAGE extends UIMessage = UIMessage>
                 controller.close();
                 return;
               }
-              controller.enqueue(JSON.parse(data) as UIMessageChunk);
+              const chunk = JSON.parse(data) as UIMessageChunk;
+              controller.enqueue(chunk);
               state.index += 1;
               progressed = true;
               this.#save(chatId, state);
+              if (chunk.type === "tool-approval-request") {
+                // The run now waits for a human: end this response, so the chat can take the answer
+                // (useChat sends it once it is no longer streaming); sending it follows on from here.
+                controller.close();
+                return;
+              }
             }
           } catch (error) {
             if (signal?.aborted) {
