@@ -4,37 +4,22 @@
  * same answer (the mock model streams slowly; it was called once), and a tool that needs approval
  * runs once the user clicks Approve in the chat. Without Chromium this test fails: it never skips.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { REGISTER, REPO, spawnNode } from "../helpers/project.ts";
+import { type ExampleServer, startExampleServer } from "./example-server.ts";
 import { waitFor } from "./world-view.ts";
 
 const CHROMIUM = process.env.STEPWISE_CHROMIUM ?? "/usr/bin/chromium";
 const STORY_START = "Stepwise writes this answer into a durable stream";
 const STORY_END = "recorded once in its event log.";
 
-let dir: string;
-let server: ReturnType<typeof spawnNode>;
+let server: ExampleServer;
 let url: string;
 let browser: Browser;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "stepwise-agent-example-"));
-  server = spawnNode(["--import", REGISTER, "examples/agent/server.ts"], REPO, {
-    PORT: "0",
-    STEPWISE_WORLD: "local",
-    STEPWISE_DATA_DIR: join(dir, "data"),
-    STEPWISE_CACHE_DIR: join(dir, "cache"),
-    AGENT_LOG: join(dir, "agent.log"),
-    DEMO_CHUNK_DELAY: "120",
-  });
-  url = await waitFor("the example server", async () => {
-    if (server.child.exitCode !== null) throw new Error(`the example server exited: ${server.output.stderr}`);
-    return /listening on (http:\/\/\S+)/.exec(server.output.stdout)?.[1];
-  });
+  server = await startExampleServer(120);
+  url = server.url;
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     // playwright gives every launch a fresh profile directory of its own.
@@ -53,14 +38,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  server?.child.kill("SIGKILL");
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  server?.stop();
 });
 
-const modelCalls = () =>
-  readFileSync(join(dir, "agent.log"), "utf8")
-    .split("\n")
-    .filter((l) => l.startsWith("model")).length;
+const modelCalls = () => server.log().filter((l) => l.startsWith("model")).length;
 
 async function answerText(page: Page): Promise<string> {
   return (await page.locator("section.assistant p.text").allTextContents()).join(" ");
@@ -107,15 +88,14 @@ it("runs a tool that needs approval once the user approves it in the chat", asyn
   const callsBefore = modelCalls();
   await ask(page, "Please refund order 42");
   await page.waitForSelector("button.approve", { timeout: 60_000 });
-  expect(readFileSync(join(dir, "agent.log"), "utf8")).not.toContain("tool refundOrder");
+  expect(server.log().filter((l) => l.startsWith("tool"))).toEqual([]);
   await page.click("button.approve");
   await page.waitForSelector(".tool[data-state=output-available] pre.output", { timeout: 60_000 });
   expect(JSON.parse((await page.textContent("pre.output")) ?? "")).toEqual({ orderId: "42", refunded: 40 });
   await waitFor("the answer to the tool result", async () =>
     (await answerText(page)).includes('Done: {"orderId":"42","refunded":40}.') ? true : undefined,
   );
-  const log = readFileSync(join(dir, "agent.log"), "utf8");
-  expect(log.split("\n").filter((l) => l.startsWith("tool refundOrder"))).toEqual(["tool refundOrder 42"]);
+  expect(server.log().filter((l) => l.startsWith("tool"))).toEqual(["tool refundOrder 42"]);
   expect(modelCalls() - callsBefore).toBe(2);
   await context.close();
 }, 120_000);
