@@ -59,6 +59,8 @@ const model = new MockLanguageModelV3({
         parts = [{ type: "tool-call", toolCallId: "call-1", toolName: "getWeather", input: JSON.stringify({ city: "Paris" }) }, finish("tool-calls")];
       else if (question.includes("refund"))
         parts = [{ type: "tool-call", toolCallId: "call-2", toolName: "refund", input: JSON.stringify({ amount: 40 }) }, finish("tool-calls")];
+      else if (question.includes("remind"))
+        parts = [{ type: "tool-call", toolCallId: "call-4", toolName: "remindLater", input: JSON.stringify({ after: "1s" }) }, finish("tool-calls")];
       else if (question.includes("broken"))
         parts = [{ type: "tool-call", toolCallId: "call-3", toolName: "broken", input: "{}" }, finish("tool-calls")];
       else parts = [...text(LONG_ANSWER), finish("stop")];
@@ -92,6 +94,18 @@ async function brokenTool() {
   return { when: new Date(0) };
 }
 
+// A tool written as workflow code: it sleeps durably (the run leaves memory), then calls a step.
+async function remindLater(input: { after: string }) {
+  await sleep(input.after);
+  return await sendReminder(input.after);
+}
+
+async function sendReminder(after: string) {
+  "use step";
+  appendFileSync(process.env.AGENT_LOG ?? "agent.log", "tool remind " + process.pid + "\\n");
+  return { reminded: true, after };
+}
+
 export async function chat(messages: unknown[], options: { pauseAfter?: string } = {}) {
   "use workflow";
   const agent = new DurableAgent({
@@ -111,6 +125,10 @@ export async function chat(messages: unknown[], options: { pauseAfter?: string }
         execute: refundMoney,
       },
       broken: { inputSchema: { type: "object" }, execute: brokenTool },
+      remindLater: {
+        inputSchema: { type: "object", properties: { after: { type: "string" } } },
+        execute: remindLater,
+      },
     },
   });
   const result = await agent.stream({ messages: messages as never });

@@ -209,6 +209,25 @@ describe("DurableAgent", () => {
     expect(String(error?.errorText)).toContain("Check the provider");
   });
 
+  it("runs a tool written as workflow code, which sleeps durably before its step", async () => {
+    const { runId, outcome } = await chat("remind me later", resetLog("remind.log"));
+    expect(JSON.parse(outcome)).toEqual({
+      text: 'Result of remindLater: {"reminded":true,"after":"1s"}',
+      steps: 2,
+    });
+    expect(log("remind.log").map((l) => l.split(" ").slice(0, 2).join(" "))).toEqual([
+      "model 2",
+      "tool remind",
+      "model 4",
+    ]);
+    const events = await world.events.list(runId);
+    const wait = events.find((e) => e.type === "wait_created");
+    const woke = events.find((e) => e.type === "wait_completed");
+    expect(wait).toBeDefined();
+    expect(woke).toBeDefined();
+    expect(await completedSteps(world, runId)).toEqual({ "ai-prepare": 1, "ai-model": 2, sendReminder: 1 });
+  });
+
   it("refuses a tool result the model cannot read as JSON, naming the tool and the value", async () => {
     const { runId, outcome } = await chat("the broken tool", resetLog("broken.log"));
     expect(outcome).toContain('Tool "broken" returned a Date at output.when');
