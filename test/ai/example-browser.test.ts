@@ -97,5 +97,14 @@ it("runs a tool that needs approval once the user approves it in the chat", asyn
   );
   expect(server.log().filter((l) => l.startsWith("tool"))).toEqual(["tool refundOrder 42"]);
   expect(modelCalls() - callsBefore).toBe(2);
+  // The next message starts a new run with the whole conversation, the approved tool call included.
+  await page.waitForSelector('#status[data-status="ready"]');
+  await ask(page, "Thanks! How does it work?");
+  await waitFor(
+    "the next answer",
+    async () => ((await answerText(page)).endsWith(STORY_END) ? true : undefined),
+    60_000,
+  );
+  expect(server.log().filter((l) => l.startsWith("tool"))).toEqual(["tool refundOrder 42"]);
   await context.close();
 }, 120_000);
