@@ -61,6 +61,8 @@ const model = new MockLanguageModelV3({
         parts = [{ type: "tool-call", toolCallId: "call-2", toolName: "refund", input: JSON.stringify({ amount: 40 }) }, finish("tool-calls")];
       else if (question.includes("remind"))
         parts = [{ type: "tool-call", toolCallId: "call-4", toolName: "remindLater", input: JSON.stringify({ after: "1s" }) }, finish("tool-calls")];
+      else if (question.includes("opaque"))
+        parts = [{ type: "tool-call", toolCallId: "call-5", toolName: "opaque", input: "{}" }, finish("tool-calls")];
       else if (question.includes("broken"))
         parts = [{ type: "tool-call", toolCallId: "call-3", toolName: "broken", input: "{}" }, finish("tool-calls")];
       else parts = [...text(LONG_ANSWER), finish("stop")];
@@ -87,6 +89,11 @@ async function refundMoney(input: { amount: number }) {
   "use step";
   appendFileSync(process.env.AGENT_LOG ?? "agent.log", "tool refund " + process.pid + "\\n");
   return { refunded: input.amount };
+}
+
+async function opaqueTool() {
+  "use step";
+  return { callback: () => "a function cannot be stored" };
 }
 
 async function brokenTool() {
@@ -125,6 +132,7 @@ export async function chat(messages: unknown[], options: { pauseAfter?: string }
         execute: refundMoney,
       },
       broken: { inputSchema: { type: "object" }, execute: brokenTool },
+      opaque: { inputSchema: { type: "object" }, execute: opaqueTool },
       remindLater: {
         inputSchema: { type: "object", properties: { after: { type: "string" } } },
         execute: remindLater,

@@ -228,6 +228,21 @@ describe("DurableAgent", () => {
     expect(await completedSteps(world, runId)).toEqual({ "ai-prepare": 1, "ai-model": 2, sendReminder: 1 });
   });
 
+  it("shows a tool step whose result cannot be stored in the chat, saying what to return", async () => {
+    const { runId, outcome } = await chat("the opaque tool", resetLog("opaque.log"));
+    // The step failed at once (no retry can change the value); the model is told, the run goes on.
+    expect(JSON.parse(outcome)).toEqual({ text: "Result of opaque: error-text", steps: 2 });
+    const { chunks } = await streamOf(world, runId);
+    const error = chunks.find((c) => c.type === "tool-output-error");
+    expect(error?.toolCallId).toBe("call-5");
+    expect(String(error?.errorText)).toContain(
+      "Step step//workflows/chat.ts//opaqueTool returned a value that cannot be serialized",
+    );
+    expect(String(error?.errorText)).toContain("Pass plain data");
+    const events = await world.events.list(runId);
+    expect(events.filter((e) => e.type === "step_retrying")).toEqual([]);
+  });
+
   it("refuses a tool result the model cannot read as JSON, naming the tool and the value", async () => {
     const { runId, outcome } = await chat("the broken tool", resetLog("broken.log"));
     expect(outcome).toContain('Tool "broken" returned a Date at output.when');
