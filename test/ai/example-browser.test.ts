@@ -2,7 +2,7 @@
  * examples/agent in real Chromium (Debian's, through playwright-core), against the example's real
  * server process on the local SQLite World: a page reloaded in the middle of an answer resumes the
  * same answer (the mock model streams slowly; it was called once), and a tool that needs approval
- * runs once the user clicks Approve in the chat. Without Chromium this test fails: it never skips.
+ * runs once the user clicks Approve in the chat (after a reload while the run waited). Without Chromium this test fails: it never skips.
  */
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -80,7 +80,7 @@ it("resumes the same answer after a reload in the middle of it", async () => {
   await page.close();
 }, 120_000);
 
-it("runs a tool that needs approval once the user approves it in the chat", async () => {
+it("runs a tool that needs approval once the user approves it in the chat, across a reload", async () => {
   const context = await browser.newContext();
   const page = await context.newPage();
   page.on("pageerror", (error) => console.error("page error:", error));
@@ -89,6 +89,9 @@ it("runs a tool that needs approval once the user approves it in the chat", asyn
   await ask(page, "Please refund order 42");
   await page.waitForSelector("button.approve", { timeout: 60_000 });
   expect(server.log().filter((l) => l.startsWith("tool"))).toEqual([]);
+  // The run waits for the human: a reload shows the same request again, and answering it works.
+  await page.reload();
+  await page.waitForSelector("button.approve", { timeout: 60_000 });
   await page.click("button.approve");
   await page.waitForSelector(".tool[data-state=output-available] pre.output", { timeout: 60_000 });
   expect(JSON.parse((await page.textContent("pre.output")) ?? "")).toEqual({ orderId: "42", refunded: 40 });
