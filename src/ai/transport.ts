@@ -90,6 +90,13 @@ function approvalAnswers(messages: readonly UIMessage[]): ApprovalAnswer[] {
   return answers;
 }
 
+/** A request's extra headers (`useChat` passes an object or a `Headers`) as a plain object. */
+function headersOf(headers: Record<string, string> | Headers | undefined): Record<string, string> {
+  if (headers === undefined) return {};
+  if (headers instanceof Headers) return Object.fromEntries(headers.entries());
+  return headers;
+}
+
 /** Splits an SSE byte stream into its `data:` payloads. */
 async function* sseData(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
   const reader = body.pipeThrough(new TextDecoderStream()).getReader();
@@ -152,7 +159,7 @@ export class WorkflowChatTransport<UI_MESSAGE extends UIMessage = UIMessage>
         headers: {
           "content-type": "application/json",
           ...this.#headers(),
-          ...(options.headers as Record<string, string>),
+          ...headersOf(options.headers),
         },
         body: JSON.stringify({ approvals: answers }),
         ...(abortSignal === undefined ? {} : { signal: abortSignal }),
@@ -170,7 +177,7 @@ export class WorkflowChatTransport<UI_MESSAGE extends UIMessage = UIMessage>
       headers: {
         "content-type": "application/json",
         ...this.#headers(),
-        ...(options.headers as Record<string, string>),
+        ...headersOf(options.headers),
       },
       body: JSON.stringify({
         ...this.#options.body,

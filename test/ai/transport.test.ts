@@ -121,14 +121,27 @@ describe("WorkflowChatTransport", () => {
   });
 
   it("says what the chat route must return when it gives no run id", async () => {
+    const sent: Record<string, string>[] = [];
     const transport = new WorkflowChatTransport({
       api: `${server.url}/`,
       storage: null,
-      fetch: (async () =>
-        new Response("data: {}\n\n", { headers: { "content-type": "text/event-stream" } })) as typeof fetch,
+      headers: { authorization: "Bearer app" },
+      fetch: (async (_url: string, init: RequestInit) => {
+        sent.push(init.headers as Record<string, string>);
+        return new Response("data: {}\n\n", { headers: { "content-type": "text/event-stream" } });
+      }) as typeof fetch,
     });
-    await expect(send(transport, "chat-2")).rejects.toThrow(
-      /no x-workflow-run-id header\): answer with createAgentStreamResponse\(run\)/,
-    );
+    await expect(
+      transport.sendMessages({
+        chatId: "chat-2",
+        messages: question,
+        trigger: "submit-message",
+        messageId: undefined,
+        abortSignal: undefined,
+        headers: new Headers({ "x-chat": "two" }),
+      }),
+    ).rejects.toThrow(/no x-workflow-run-id header\): answer with createAgentStreamResponse\(run\)/);
+    // The transport's headers and the request's (a Headers object here) both went out.
+    expect(sent[0]).toMatchObject({ authorization: "Bearer app", "x-chat": "two" });
   });
 });
