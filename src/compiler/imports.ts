@@ -10,7 +10,7 @@ import { WORKFLOW_API_NAMES } from "../workflow/api.ts";
 import { type AstNode, prop } from "./ast.ts";
 import { SANDBOX_SERDE, SERDE_NAMES } from "./classes.ts";
 import type { Reporter } from "./errors.ts";
-import { PACKAGE_NAME } from "./package-name.ts";
+import { PACKAGE_NAME, WORKFLOW_ENTRIES } from "./package-name.ts";
 import type { References } from "./references.ts";
 import {
   firstUse,
@@ -155,6 +155,9 @@ export function rewriteWorkflowImports(ctx: ImportContext, imports: readonly Imp
     const used = info.bindings.filter((b) => !b.isType && ctx.after.names.has(b.local));
     if (info.specifier === PACKAGE_NAME) {
       usesNs = mapStepwise(ctx, info) || usesNs;
+    } else if (WORKFLOW_ENTRIES.has(info.specifier)) {
+      // Sandbox-safe entries (`stepwise-workflows/ai`): the sandbox bundle maps them to their workflow module.
+      prune(ctx, info);
     } else if (info.specifier.startsWith(`${PACKAGE_NAME}/`)) {
       if (used.length > 0) refuseHostApi(ctx, info, used);
       blank(ctx.s, ctx.source, info.node.start, info.node.end);

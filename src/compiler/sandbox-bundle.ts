@@ -9,15 +9,17 @@
  * result also lists every file read (tsconfig files that mapped an import included), for the cache.
  */
 import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { basename, dirname, isAbsolute, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { type BuildFailure, build, type Message, type Plugin } from "esbuild";
 import { SANDBOX_SERDE } from "./classes.ts";
 import { commonJsDirectiveError, isCommonJs } from "./commonjs.ts";
 import { loaderFor, type SourceMapJson, withInlineMap } from "./compile.ts";
 import { CompileError, CompileWarning } from "./errors.ts";
 import { isNodeBuiltin } from "./imports.ts";
-import { PACKAGE_NAME } from "./package-name.ts";
+import { PACKAGE_NAME, WORKFLOW_ENTRIES } from "./package-name.ts";
 import { inNodeModules, PACKAGE_DIRECTIVE_TEXT, packageOf } from "./packages.ts";
 import { displayPath } from "./positions.ts";
 import { findProjectRoot } from "./project.ts";
@@ -49,6 +51,17 @@ const SOURCE_FILE = /\.[cm]?[jt]sx?$/;
 export const sha256 = (content: string | Buffer): string =>
   createHash("sha256").update(content).digest("hex");
 
+/**
+ * The sandbox-safe module of an entry workflow code may import (`WORKFLOW_ENTRIES`): the built
+ * `.js` beside the compiler in `dist/`, the `.ts` source when the compiler itself runs from `src/`.
+ */
+function workflowEntryFile(specifier: string): string {
+  const module = WORKFLOW_ENTRIES.get(specifier);
+  if (module === undefined) throw new Error(`${specifier} is not an entry workflow code can import`);
+  const js = fileURLToPath(new URL(`${module}.js`, import.meta.url));
+  return existsSync(js) ? js : fileURLToPath(new URL(`${module}.ts`, import.meta.url));
+}
+
 function sandboxPlugin(entry: string, root: string, state: Omit<SandboxBundle, "code" | "map">): Plugin {
   const reason = `it is bundled into the workflow sandbox of ${displayPath(entry)}, which runs without Node.js APIs`;
   return {
@@ -58,6 +71,7 @@ function sandboxPlugin(entry: string, root: string, state: Omit<SandboxBundle, "
         path: PACKAGE_NAME,
         namespace: API_NAMESPACE,
       }));
+      b.onResolve({ filter: /^stepwise-workflows\/ai$/ }, (args) => ({ path: workflowEntryFile(args.path) }));
       b.onResolve({ filter: /^stepwise-workflows\// }, (args) => ({
         errors: [
           {

@@ -102,6 +102,37 @@ describe("the layers of src/", () => {
     expect(shown(found)).toEqual([]);
   });
 
+  it("ai/: the sandbox and browser modules import nothing but each other and types; only the entry loads the peer `ai`", () => {
+    // workflow.ts is bundled into the workflow sandbox, transport.ts and response.ts into browsers.
+    const portable = [
+      "ai/workflow.ts",
+      "ai/step-names.ts",
+      "ai/json-check.ts",
+      "ai/transport.ts",
+      "ai/response.ts",
+      "ai/browser.ts",
+    ];
+    const found = files
+      .filter((file) => portable.includes(relative(SRC, file).split(sep).join("/")))
+      .flatMap((file) =>
+        [
+          ...readFileSync(file, "utf8").matchAll(
+            /^\s*(import|export)\s+(type\s+)?[^;]*?\bfrom\s*["']([^"']+)["']/gm,
+          ),
+        ]
+          // Type-only imports are erased; each other's files are portable too.
+          .filter((m) => m[2] === undefined && !/^\.\/[\w-]+\.ts$/.test(m[3] ?? ""))
+          .map((m) => `${relative(SRC, file)} imports ${m[3]}`),
+      );
+    expect(found).toEqual([]);
+    // A user without the optional peer `ai` loads every other module: nothing outside ai/ imports it.
+    const outside = files
+      .filter((file) => layerOf(file) !== "ai")
+      .flatMap(importsOf)
+      .filter((i) => i.layer === "ai" || i.specifier === "ai" || i.specifier.startsWith("ai/"));
+    expect(shown(outside)).toEqual([]);
+  });
+
   it("no source file writes process.env.STEPWISE_WORKER (configuration says it: configure({ inProcessWorker }))", () => {
     const writes = files.flatMap((file) =>
       readFileSync(file, "utf8")
