@@ -39,6 +39,10 @@ _TRACEPARENT = re.compile(r"^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-
 _available: bool | None = None
 
 
+#: The tracer of the provider it came from, reused while that provider is the global one.
+_tracer: tuple[object, Tracer] | None = None
+
+
 def available() -> bool:
     """Whether `opentelemetry-api` can be imported (tried once per process)."""
     global _available
@@ -58,11 +62,15 @@ def registered_tracer() -> Tracer | None:
         return None
     from opentelemetry import trace
 
+    global _tracer
     provider = trace.get_tracer_provider()
     # Until the application sets one, the global provider is a proxy (or the no-op one).
     if isinstance(provider, (trace.ProxyTracerProvider, trace.NoOpTracerProvider)):
         return None
-    return provider.get_tracer(TRACER_NAME)
+    # One tracer per provider (the SDK makes a new one on every get_tracer; this runs per attempt).
+    if _tracer is None or _tracer[0] is not provider:
+        _tracer = (provider, provider.get_tracer(TRACER_NAME))
+    return _tracer[1]
 
 
 def parse_traceparent(text: object) -> tuple[str, str, int] | None:
