@@ -4,11 +4,15 @@
  * (`vite build --ssr`), through the same compile as the Next.js loader (`compileForBundler`): a
  * server module carries its sandbox bundle inlined, so the built server runs from `dist/` with
  * nothing beside it; a directive reaching the browser bundle is a build error naming the file.
- * It keeps `stepwise-workflows` external in SSR, so the server loads one copy of the runtime.
- * See docs/frameworks.md.
+ * A Svelte component (`.svelte`) that defines one is a build error too, on the server pass as
+ * well (`svelte.ts`). It keeps `stepwise-workflows` external in SSR, so the server loads one copy
+ * of the runtime. Works under SvelteKit (`plugins: [sveltekit(), stepwise()]`). `startWorker()`
+ * (the same as `stepwise-workflows/next`'s, loading nothing until called) is for the server's start
+ * hook, e.g. SvelteKit's `init` in hooks.server. See docs/frameworks.md.
  */
 import { compileForBundler } from "../compiler/bundler.ts";
 import type { SourceMapJson } from "../compiler/compile.ts";
+import { checkSvelteComponent, isSvelteComponent } from "./svelte.ts";
 
 /** The part of Vite's plugin interface this plugin uses (`vite` is not a dependency). */
 export interface StepwiseVitePlugin {
@@ -49,6 +53,10 @@ export function stepwise(): StepwiseVitePlugin {
     async transform(code, id, options) {
       const file = fileOf(id);
       if (file === undefined) return null;
+      if (isSvelteComponent(id)) {
+        checkSvelteComponent(file, code);
+        return null;
+      }
       const result = await compileForBundler(file, code, options?.ssr ? "server" : "client");
       if (result === undefined) return null;
       for (const dependency of result.dependencies) this.addWatchFile(dependency);
@@ -57,5 +65,7 @@ export function stepwise(): StepwiseVitePlugin {
     },
   };
 }
+
+export { startWorker } from "../next/worker.ts";
 
 export default stepwise;
