@@ -126,8 +126,8 @@ async function runOf(base: string, runId: string): Promise<{ status: string; out
   return (await response.json()) as { status: string; output?: unknown };
 }
 
-/** Places an order in the browser, approves it from the run's page, and sees the run complete. */
-async function orderCompletes(base: string, orderId: string): Promise<void> {
+/** Places an order in the browser, approves it from the run's page, sees the run complete: its id. */
+async function orderCompletes(base: string, orderId: string): Promise<string> {
   browser ??= await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
   const context = await browser.newContext();
   try {
@@ -164,6 +164,7 @@ async function orderCompletes(base: string, orderId: string): Promise<void> {
       return current.status === "completed" ? current : undefined;
     });
     expect(run.output).toEqual({ orderId, status: "shipped", tracking: `trk-${orderId}` });
+    return runId;
   } finally {
     await context.close();
   }
@@ -231,6 +232,39 @@ describe("examples/sveltekit", () => {
       /Listening on (http:\/\/\S+)/,
     );
     await orderCompletes(base, "order-42");
+  });
+
+  it("built, with the worker beside the server (STEPWISE_WORKER=0 and npx stepwise worker src/lib/server/order.ts)", async () => {
+    const { code, output } = await viteBuildIn(APP);
+    expect(code, output).toBe(0);
+    const port = await freePort();
+    const base = await serve(
+      [join(APP, "build")],
+      {
+        ...worldEnv("beside"),
+        STEPWISE_WORKER: "0",
+        HOST: "127.0.0.1",
+        PORT: String(port),
+        ORIGIN: `http://127.0.0.1:${port}`,
+      },
+      /Listening on (http:\/\/\S+)/,
+    );
+    // The server only starts runs and reads them; the app's own worker (the package's bin in its
+    // node_modules, compiling the workflow file from source) executes them: the same workflow ids
+    // and sandbox bundle as the Vite build's.
+    const worker = spawnNode(
+      [
+        join(APP, "node_modules", "stepwise-workflows", "dist", "cli", "index.js"),
+        "worker",
+        "src/lib/server/order.ts",
+      ],
+      APP,
+      worldEnv("beside"),
+    );
+    servers.push(worker);
+    const runId = await orderCompletes(base, "order-9");
+    // The worker says (on stderr) that it drove the run to completion.
+    expect(worker.output.stderr).toContain(`${runId} placeOrder: completed`);
   });
 
   it("dev (vite dev): the same flow, the workflow compiled on the fly", async () => {
