@@ -12,6 +12,8 @@ import { mayContainDirectives, transformDirectives } from "../compiler/transform
 
 const SCRIPT = /(<script\b[^>]*>)([\s\S]*?)<\/script\s*>/g;
 const TYPESCRIPT = /\blang\s*=\s*["']?ts\b/;
+/** A `type` that is not JavaScript (`application/ld+json` in `<svelte:head>`): not the component's code. */
+const OTHER_TYPE = /\btype\s*=\s*["']?(?!module\b|text\/javascript\b|application\/javascript\b)[^\s"'>]/;
 
 /** True for a Svelte component's own source (not Vite's `?svelte&type=style` sub-requests). */
 export function isSvelteComponent(id: string): boolean {
@@ -20,7 +22,8 @@ export function isSvelteComponent(id: string): boolean {
 
 /**
  * The component's scripts as one module: the text of its `<script>` blocks where they stand, every
- * other character blanked (newlines kept); `lang` is `ts` when a block says `lang="ts"`.
+ * other character blanked (newlines kept), data blocks (`type="application/ld+json"`) too; `lang`
+ * is `ts` when a block says `lang="ts"`.
  */
 export function componentScripts(source: string): { code: string; lang: "ts" | "js" } {
   const blank = (text: string): string => text.replace(/[^\n]/g, " ");
@@ -29,6 +32,7 @@ export function componentScripts(source: string): { code: string; lang: "ts" | "
   let lang: "ts" | "js" = "js";
   for (const match of source.matchAll(SCRIPT)) {
     const [whole, open = "", body = ""] = match;
+    if (OTHER_TYPE.test(open)) continue;
     if (TYPESCRIPT.test(open)) lang = "ts";
     code += blank(source.slice(last, match.index + open.length)) + body;
     last = match.index + open.length + body.length;

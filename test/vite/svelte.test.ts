@@ -73,13 +73,14 @@ describe("Svelte components", () => {
     expect(error.message).toContain("defines charge()");
   });
 
-  it("directives only in markup text or in strings are left alone", () => {
+  it("directives only in markup text, in strings or in data scripts are left alone", () => {
     const source = [
       "<script>",
       "  const hint = 'write \"use workflow\" in server code';",
       "</script>",
       '<p>Put "use workflow" first in the function body.</p>',
       "<pre>async function f() {'use step'; }</pre>",
+      '<svelte:head><script type="application/ld+json">{"@type": "HowTo", "text": "use step"}</script></svelte:head>',
     ].join("\n");
     expect(() => checkSvelteComponent(FILE, source)).not.toThrow();
   });
