@@ -10,9 +10,7 @@
  * (the same as `stepwise-workflows/next`'s, loading nothing until called) is for the server's start
  * hook, e.g. SvelteKit's `init` in hooks.server. See docs/frameworks.md.
  */
-import { compileForBundler } from "../compiler/bundler.ts";
 import type { SourceMapJson } from "../compiler/compile.ts";
-import { checkSvelteComponent, isSvelteComponent } from "./svelte.ts";
 
 /** The part of Vite's plugin interface this plugin uses (`vite` is not a dependency). */
 export interface StepwiseVitePlugin {
@@ -32,6 +30,9 @@ export interface TransformContext {
   addWatchFile(file: string): void;
   warn(message: string): void;
 }
+
+/** A Svelte component's own source (not Vite's `?svelte&type=style` sub-requests). */
+const SVELTE_COMPONENT = /\.svelte$/;
 
 /** Strips Vite's query (`?v=…`, `?import`) from a module id; `undefined` for virtual modules. */
 function fileOf(id: string): string | undefined {
@@ -53,10 +54,12 @@ export function stepwise(): StepwiseVitePlugin {
     async transform(code, id, options) {
       const file = fileOf(id);
       if (file === undefined) return null;
-      if (isSvelteComponent(id)) {
-        checkSvelteComponent(file, code);
+      // The compiler is loaded on first use: the server imports this module too, for startWorker().
+      if (SVELTE_COMPONENT.test(id)) {
+        (await import("./svelte.ts")).checkSvelteComponent(file, code);
         return null;
       }
+      const { compileForBundler } = await import("../compiler/bundler.ts");
       const result = await compileForBundler(file, code, options?.ssr ? "server" : "client");
       if (result === undefined) return null;
       for (const dependency of result.dependencies) this.addWatchFile(dependency);

@@ -15,11 +15,6 @@ const TYPESCRIPT = /\blang\s*=\s*["']?ts\b/;
 /** A `type` that is not JavaScript (`application/ld+json` in `<svelte:head>`): not the component's code. */
 const OTHER_TYPE = /\btype\s*=\s*["']?(?!module\b|text\/javascript\b|application\/javascript\b)[^\s"'>]/;
 
-/** True for a Svelte component's own source (not Vite's `?svelte&type=style` sub-requests). */
-export function isSvelteComponent(id: string): boolean {
-  return /\.svelte$/.test(id);
-}
-
 /**
  * The component's scripts as one module: the text of its `<script>` blocks where they stand, every
  * other character blanked (newlines kept), data blocks (`type="application/ld+json"`) too; `lang`
