@@ -27,8 +27,12 @@ export function langOf(filename: string): SourceLang {
   return "js";
 }
 
-export function parseModule(source: string, filename: string): ParsedModule {
-  const lang = langOf(filename);
+/** Parses `source` as a module of `lang` (by default the language of `filename`'s extension). */
+export function parseModule(
+  source: string,
+  filename: string,
+  lang: SourceLang = langOf(filename),
+): ParsedModule {
   const result = parseSync(filename, source, { lang, sourceType: "module", preserveParens: false });
   const lines = new LineIndex(source);
   const failure = result.errors.find((error) => error.severity === "Error");

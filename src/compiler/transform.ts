@@ -36,7 +36,7 @@ import {
   rewriteWorkflowImports,
 } from "./imports.ts";
 import { packageOf } from "./packages.ts";
-import { parseModule } from "./parse.ts";
+import { parseModule, type SourceLang } from "./parse.ts";
 import { findProjectRoot, idPath, movedAway, projectPath } from "./project.ts";
 import { collectReferences } from "./references.ts";
 
@@ -57,6 +57,8 @@ export interface TransformOptions {
   bundleEntry?: string;
   /** Rewrites module specifiers (ahead-of-time builds); `undefined` keeps a specifier as it is. */
   rewriteSpecifier?: (specifier: string) => string | undefined;
+  /** The source's language when the file name does not say it (a Svelte component's script). */
+  lang?: SourceLang;
 }
 
 export interface CompiledFunction {
@@ -119,7 +121,7 @@ export function transformDirectives(source: string, options: TransformOptions): 
     return finish([], [], []);
   }
 
-  const parsed = parseModule(source, filename);
+  const parsed = parseModule(source, filename, options.lang);
   const reporter = new Reporter(filename, parsed.lines);
   const path = idPath(filename, options.root);
   const program = parsed.program as unknown as AstNode;

@@ -4,10 +4,12 @@
  * (`vite build --ssr`), through the same compile as the Next.js loader (`compileForBundler`): a
  * server module carries its sandbox bundle inlined, so the built server runs from `dist/` with
  * nothing beside it; a directive reaching the browser bundle is a build error naming the file.
- * It keeps `stepwise-workflows` external in SSR, so the server loads one copy of the runtime.
- * See docs/frameworks.md.
+ * A Svelte component (`.svelte`) that defines one is a build error too, on the server pass as
+ * well (`svelte.ts`). It keeps `stepwise-workflows` external in SSR, so the server loads one copy
+ * of the runtime. Works under SvelteKit (`plugins: [sveltekit(), stepwise()]`). `startWorker()`
+ * (the same as `stepwise-workflows/next`'s, loading nothing until called) is for the server's start
+ * hook, e.g. SvelteKit's `init` in hooks.server. See docs/frameworks.md.
  */
-import { compileForBundler } from "../compiler/bundler.ts";
 import type { SourceMapJson } from "../compiler/compile.ts";
 
 /** The part of Vite's plugin interface this plugin uses (`vite` is not a dependency). */
@@ -29,6 +31,9 @@ export interface TransformContext {
   warn(message: string): void;
 }
 
+/** A Svelte component's own source (not Vite's `?svelte&type=style` sub-requests). */
+const SVELTE_COMPONENT = /\.svelte$/;
+
 /** Strips Vite's query (`?v=…`, `?import`) from a module id; `undefined` for virtual modules. */
 function fileOf(id: string): string | undefined {
   if (id.startsWith("\0") || id.startsWith("virtual:")) return undefined;
@@ -49,6 +54,12 @@ export function stepwise(): StepwiseVitePlugin {
     async transform(code, id, options) {
       const file = fileOf(id);
       if (file === undefined) return null;
+      // The compiler is loaded on first use: the server imports this module too, for startWorker().
+      if (SVELTE_COMPONENT.test(id)) {
+        (await import("./svelte.ts")).checkSvelteComponent(file, code);
+        return null;
+      }
+      const { compileForBundler } = await import("../compiler/bundler.ts");
       const result = await compileForBundler(file, code, options?.ssr ? "server" : "client");
       if (result === undefined) return null;
       for (const dependency of result.dependencies) this.addWatchFile(dependency);
@@ -57,5 +68,7 @@ export function stepwise(): StepwiseVitePlugin {
     },
   };
 }
+
+export { startWorker } from "../next/worker.ts";
 
 export default stepwise;

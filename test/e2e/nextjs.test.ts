@@ -48,7 +48,7 @@ let browser: Browser | undefined;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "stepwise-next-"));
-  const prepared = await runNode([join(APP, "prepare.mjs")], APP);
+  const prepared = await runNode([join(REPO, "examples", "prepare.mjs"), APP], APP);
   expect(prepared.code, prepared.stderr).toBe(0);
 });
 afterEach(async () => {
