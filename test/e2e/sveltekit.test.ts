@@ -104,14 +104,17 @@ function freePort(): Promise<number> {
 
 /** Starts a server process and resolves with the URL it prints (`pattern`'s first group). */
 async function serve(args: string[], env: Record<string, string>, pattern: RegExp): Promise<string> {
-  const server = spawnNode(args, APP, env);
+  // Vite colours its URL line when CI is set (picocolors does), which the pattern would not match.
+  const server = spawnNode(args, APP, { NO_COLOR: "1", ...env });
   servers.push(server);
   return pollFor(
     "the server's URL",
     async () => {
       if (server.child.exitCode !== null)
         throw new Error(`${args.join(" ")} exited: ${server.output.stderr}`);
-      return pattern.exec(server.output.stdout)?.[1]?.replace(/\/$/, "");
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping terminal colour codes.
+      const plain = server.output.stdout.replace(/\u001b\[[0-9;]*m/g, "");
+      return pattern.exec(plain)?.[1]?.replace(/\/$/, "");
     },
     60_000,
   );

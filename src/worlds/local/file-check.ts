@@ -37,6 +37,13 @@ export type Identity =
  * belongs to another application.
  */
 export function readIdentity(db: Database.Database): Identity {
+  // One read transaction: the header's marks and the table list from the same snapshot. Read one
+  // by one, another process's first migration could commit in between, and its tables would be
+  // seen without its marks (a "foreign" database, when two processes open a fresh one at once).
+  return db.transaction(() => identityNow(db))();
+}
+
+function identityNow(db: Database.Database): Identity {
   const applicationId = db.pragma("application_id", { simple: true }) as number;
   const version = db.pragma("user_version", { simple: true }) as number;
   const tables = db
