@@ -6,10 +6,10 @@
  */
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { CHROMIUM, CHROMIUM_ARGS } from "../helpers/chromium.ts";
 import { type ExampleServer, startExampleServer } from "./example-server.ts";
 import { waitFor } from "./world-view.ts";
 
-const CHROMIUM = process.env.STEPWISE_CHROMIUM ?? "/usr/bin/chromium";
 const STORY_START = "Stepwise writes this answer into a durable stream";
 const STORY_END = "recorded once in its event log.";
 
@@ -22,17 +22,7 @@ beforeAll(async () => {
   url = server.url;
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    // playwright gives every launch a fresh profile directory of its own.
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
+    args: CHROMIUM_ARGS,
   });
 }, 60_000);
 

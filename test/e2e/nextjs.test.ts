@@ -24,23 +24,13 @@ import { tmpdir } from "node:os";
 import { dirname, join, sep } from "node:path";
 import { type Browser, chromium } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { CHROMIUM, CHROMIUM_ARGS } from "../helpers/chromium.ts";
 import { pollFor } from "../helpers/e2e.ts";
 import { REPO, runNode, spawnNode } from "../helpers/project.ts";
 
 const APP = join(REPO, "examples", "nextjs");
 const NEXT = join(REPO, "node_modules", "next", "dist", "bin", "next");
-const CHROMIUM = process.env.STEPWISE_CHROMIUM ?? "/usr/bin/chromium";
 const SECRET = randomBytes(24).toString("hex");
-const CHROMIUM_FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 let dir: string;
 const servers: ReturnType<typeof spawnNode>[] = [];
@@ -189,7 +179,7 @@ describe("examples/nextjs", () => {
     expect(chunksWithInlinedBundles().length).toBeGreaterThan(0);
     const base = await nextStart("turbopack");
 
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     const context = await browser.newContext();
     const page = await context.newPage();
     await page.goto(base);

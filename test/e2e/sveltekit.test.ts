@@ -25,23 +25,13 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { type Browser, chromium } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { CHROMIUM, CHROMIUM_ARGS } from "../helpers/chromium.ts";
 import { pollFor } from "../helpers/e2e.ts";
 import { REPO, runNode, spawnNode } from "../helpers/project.ts";
 
 const APP = join(REPO, "examples", "sveltekit");
 const VITE = join(REPO, "node_modules", "vite", "bin", "vite.js");
-const CHROMIUM = process.env.STEPWISE_CHROMIUM ?? "/usr/bin/chromium";
 const SECRET = randomBytes(24).toString("hex");
-const CHROMIUM_FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 let dir: string;
 const servers: ReturnType<typeof spawnNode>[] = [];
@@ -131,7 +121,7 @@ async function runOf(base: string, runId: string): Promise<{ status: string; out
 
 /** Places an order in the browser, approves it from the run's page, sees the run complete: its id. */
 async function orderCompletes(base: string, orderId: string): Promise<string> {
-  browser ??= await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
+  browser ??= await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   const context = await browser.newContext();
   try {
     const page = await context.newPage();

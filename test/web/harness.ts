@@ -12,23 +12,13 @@ import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { CHROMIUM, CHROMIUM_ARGS } from "../helpers/chromium.ts";
 import { pollFor } from "../helpers/e2e.ts";
 import { makeProject, type Project, REPO, spawnNode } from "../helpers/project.ts";
 
-export const CHROMIUM = process.env.STEPWISE_CHROMIUM ?? "/usr/bin/chromium";
-const CLI = join(REPO, "dist", "cli", "index.js");
+export { CHROMIUM, CHROMIUM_ARGS };
 
-/** The flags DESIGN.md §9 asks for: headless, and no traffic of Chromium's own on this network. */
-export const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
+const CLI = join(REPO, "dist", "cli", "index.js");
 
 /** The workflows the tests run: short and long steps, a hook, a stream, a retry, a sleep, an event. */
 export const WORKFLOWS: Record<string, string> = {
