@@ -5,7 +5,7 @@
  * length or content of a guess. A handler without a usable secret refuses the guarded routes
  * (503) with a message saying what to set: it never serves them open.
  */
-import { createHash, timingSafeEqual } from "node:crypto";
+import { hash, timingSafeEqual } from "node:crypto";
 import { HttpProblem } from "./problem.ts";
 import { cookieValue, SESSION_COOKIE, type SessionKeys, sessionKeys } from "./session.ts";
 
@@ -34,7 +34,8 @@ export interface Guard {
 }
 
 function digest(text: string): Buffer {
-  return createHash("sha256").update(text, "utf8").digest();
+  // The one-shot form: no Hash object per request (every protocol call comes through here).
+  return hash("sha256", text, "buffer");
 }
 
 function notConfigured(reason: string): HttpProblem {
@@ -44,6 +45,9 @@ function notConfigured(reason: string): HttpProblem {
     `${reason} Set ${SECRET_ENV} to a random secret of at least ${MIN_SECRET_LENGTH} characters (e.g. \`openssl rand -hex 32\`) in the server's environment, or pass { secret } to createHandler(); until then the run API refuses every request. Webhook URLs keep working.`,
   );
 }
+
+/** `Bearer <secret>`, the secret without the blanks around it. */
+const BEARER = /^[ \t]*Bearer[ \t]+(.*?)[ \t]*$/i;
 
 const unauthorized = (message: string): HttpProblem =>
   new HttpProblem(401, "UNAUTHORIZED", message, {
@@ -65,8 +69,7 @@ export function createGuard(secret: string | undefined): Guard {
     if (header === null) {
       throw unauthorized(`This route needs the API secret: send "Authorization: Bearer <${SECRET_ENV}>".`);
     }
-    const match = /^Bearer[ \t]+(.+)$/i.exec(header.trim());
-    const given = match?.[1]?.trim() ?? "";
+    const given = BEARER.exec(header)?.[1] ?? "";
     if (!timingSafeEqual(digest(given), expected)) {
       throw unauthorized(
         `The Authorization header does not carry the right secret. Send "Authorization: Bearer <${SECRET_ENV}>" with the value the server is configured with.`,

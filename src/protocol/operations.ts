@@ -173,7 +173,7 @@ export const operations = {
   // --- events -----------------------------------------------------------------------------
   eventsAppend: op(
     "events/append",
-    "Append events with fencing (expectedSeq, owner), with enqueues, inbox takes, acks and a lease release in the same transaction: World.events.append.",
+    "Append events with fencing (expectedSeq, owner), with enqueues, inbox takes, acks and a lease release in the same transaction: World.events.append. With returnEvents: false the answer's events is empty (the caller has what it sent; the new events are seq - n + 1 … seq).",
     obj("AppendRequest", {
       runId: id(),
       expectedSeq: int(),
@@ -183,6 +183,7 @@ export const operations = {
       consumeInbox: opt(list(id(), { max: 100_000 })),
       ack: opt(list(id(), { max: 100_000 })),
       releaseLease: opt(bool()),
+      returnEvents: opt(bool()),
     }),
     obj("AppendResult", {
       seq: int(),

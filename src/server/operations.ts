@@ -83,9 +83,11 @@ export const implementations: Implementations = {
   }),
   runsRelease: async ({ runId, owner }, { world }) => ({ released: await world.runs.release(runId, owner) }),
   runsImport: async ({ run }, { world }) => world.runs.import(run as Parameters<World["runs"]["import"]>[0]),
-  eventsAppend: async (body, { world }) => {
+  eventsAppend: async ({ returnEvents, ...body }, { world }) => {
     const request = defined({ ...body, events: body.events.map((event) => defined(event) as NewEvent) });
-    return world.events.append(request as AppendRequest);
+    const result = await world.events.append(request as AppendRequest);
+    // A worker that keeps its own copy (the Python one) saves encoding and decoding them again.
+    return returnEvents === false ? { ...result, events: [] } : result;
   },
   eventsList: async ({ runId, afterSeq, limit }, { world }) => ({
     events: await world.events.list(runId, defined({ afterSeq, limit })),

@@ -53,6 +53,11 @@ const JSON_HEADERS = {
   "cache-control": "no-store",
   "x-content-type-options": "nosniff",
 };
+/** The same as a flat list, which `writeHead` takes without walking an object's keys. */
+const JSON_HEADER_LIST = Object.entries(JSON_HEADERS).flat();
+
+/** Bodies are UTF-8 JSON; invalid UTF-8 is refused (the decoder is reused: it keeps no state between calls). */
+const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** A request as the core sees it, whichever server it came through. */
 interface Call {
@@ -197,8 +202,7 @@ export function createProtocolHandler(options: ProtocolHandlerOptions): Protocol
     const bytes = await call.body(maxBodyBytes);
     let value: unknown;
     try {
-      value =
-        bytes.byteLength === 0 ? {} : JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+      value = bytes.byteLength === 0 ? {} : JSON.parse(utf8.decode(bytes));
     } catch (error) {
       return refusal(
         400,
@@ -220,7 +224,15 @@ export function createProtocolHandler(options: ProtocolHandlerOptions): Protocol
       body: unknown,
       context: OperationContext,
     ) => Promise<unknown>;
-    return json(200, await implementation(decoded.value, { world, waiters, workers, signal: call.signal }));
+    const context: OperationContext = {
+      world,
+      waiters,
+      workers,
+      get signal() {
+        return call.signal; // made on first use (the node listener's is lazy)
+      },
+    };
+    return json(200, await implementation(decoded.value, context));
   };
 
   const serve = async (call: Call): Promise<Answer> => {
@@ -273,32 +285,40 @@ export function createProtocolHandler(options: ProtocolHandlerOptions): Protocol
       streaming(req, res);
       return;
     }
-    const abort = new AbortController();
-    res.once("close", () => {
-      if (!res.writableFinished) abort.abort();
-    });
     const header = (name: string): string | null => {
       const value = req.headers[name];
       return value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
     };
+    // The signal (aborted when the client goes away before its answer) is made only for the
+    // operations that ask for it, those that wait: most calls (an append per step) never do.
+    let abort: AbortController | undefined;
     serve({
       method: req.method ?? "GET",
       pathname,
       header,
       body: (limit) => readNodeBody(req, limit),
-      signal: abort.signal,
+      get signal() {
+        if (abort === undefined) {
+          const controller = new AbortController();
+          abort = controller;
+          if (res.closed) controller.abort();
+          else
+            res.once("close", () => {
+              if (!res.writableFinished) controller.abort();
+            });
+        }
+        return abort.signal;
+      },
     })
       .then((answer) => {
         if ("stream" in answer) return; // only the notification stream streams; it went the other way
         if (res.destroyed) return;
         // A body the call did not read (a refusal before reading it): close the connection after.
         const unread = !req.readableEnded && (req.headers["content-length"] ?? "0") !== "0";
-        res.writeHead(answer.status, {
-          ...JSON_HEADERS,
-          ...answer.headers,
-          "content-length": String(Buffer.byteLength(answer.body)),
-          ...(unread ? { connection: "close" } : {}),
-        });
+        const headers = [...JSON_HEADER_LIST, "content-length", String(Buffer.byteLength(answer.body))];
+        if (answer.headers !== undefined) headers.push(...Object.entries(answer.headers).flat());
+        if (unread) headers.push("connection", "close");
+        res.writeHead(answer.status, headers);
         res.end(answer.body);
       })
       .catch((error: unknown) => {

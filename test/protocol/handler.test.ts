@@ -5,6 +5,8 @@
  * polls that only hand out the registered workflows' runs, stream tails, the notification stream,
  * and a shutdown that ends every long poll at once.
  */
+import { createServer, request as httpRequest } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { encodeJson } from "../../src/protocol/schema.ts";
 import { createProtocolHandler, type ProtocolHandler } from "../../src/server/protocol-handler.ts";
@@ -141,6 +143,48 @@ describe("refusals", () => {
       "LEASE_LOST",
     );
     expect((await world.runs.get("wrun_a")).seq).toBe(1);
+  });
+
+  it("an append with returnEvents: false stores the events and answers without them", async () => {
+    await post("v1/runs/create", { run: run() });
+    await world.runs.acquire("wrun_a", "owner-a", 60_000);
+    const events = [
+      { type: "run_started", data: {}, createdAt: 1000 },
+      {
+        type: "step_started",
+        data: { stepId: "step_1", stepName: "s", attempt: 1 },
+        payload: new Uint8Array([1, 2]),
+      },
+    ];
+    const lean = await post("v1/events/append", {
+      runId: "wrun_a",
+      expectedSeq: 1,
+      owner: "owner-a",
+      events,
+      returnEvents: false,
+    });
+    expect(lean.status).toBe(200);
+    const answer = (await lean.json()) as { seq: number; events: unknown[]; run: { seq: number } };
+    expect(answer).toMatchObject({ seq: 3, events: [], run: { seq: 3 } });
+    // Stored all the same, numbered seq - n + 1 … seq.
+    const stored = await world.events.list("wrun_a");
+    expect(stored.map((event) => [event.seq, event.type])).toEqual([
+      [1, "run_created"],
+      [2, "run_started"],
+      [3, "step_started"],
+    ]);
+    expect([...(stored[2]?.payload ?? [])]).toEqual([1, 2]);
+    // Without the flag (or with true), the answer echoes them as stored.
+    const echoed = (await (
+      await post("v1/events/append", {
+        runId: "wrun_a",
+        expectedSeq: 3,
+        owner: "owner-a",
+        events: [{ type: "step_completed", data: { stepId: "step_1", attempt: 1 } }],
+        returnEvents: true,
+      })
+    ).json()) as { seq: number; events: { seq: number; type: string }[] };
+    expect(echoed.events.map((event) => [event.seq, event.type])).toEqual([[4, "step_completed"]]);
   });
 
   it("a write past the run's byte budget is a 413 PAYLOAD_TOO_LARGE", async () => {
@@ -309,6 +353,52 @@ describe("over node:http (the listener the server uses)", () => {
       expect((await world.runs.get("wrun_a")).input).toEqual(new Uint8Array([1, 2, 3]));
     } finally {
       server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
+describe("the node listener", () => {
+  it("a long poll whose client goes away stops waiting at once", async () => {
+    const server = createServer(handler.listener);
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as AddressInfo;
+    const send = (path: string, body: unknown) => {
+      const text = encodeJson(body);
+      const req = httpRequest({
+        host: "127.0.0.1",
+        port,
+        method: "POST",
+        path: `/stepwise/protocol/v1/${path}`,
+        headers: {
+          authorization: `Bearer ${SECRET}`,
+          "content-type": "application/json",
+          "content-length": Buffer.byteLength(text),
+        },
+      });
+      req.on("error", () => {}); // the poll's request is destroyed below
+      req.end(text);
+      return req;
+    };
+    try {
+      const answered = new Promise<number>((resolve) =>
+        send("runs/list", { filter: {} }).on("response", (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        }),
+      );
+      expect(await answered).toBe(200);
+      const poll = send("queue/claim", { owner: "w", limit: 1, leaseMs: 10_000, waitMs: 30_000 });
+      const waiting = async (count: number) => {
+        for (let i = 0; i < 200 && handler.stats().waiting !== count; i++)
+          await new Promise((r) => setTimeout(r, 10));
+        return handler.stats().waiting;
+      };
+      expect(await waiting(1)).toBe(1);
+      poll.destroy();
+      // The signal made for the poll aborts when its connection closes: the wait ends at once, not in 30 s.
+      expect(await waiting(0)).toBe(0);
+    } finally {
       await new Promise((resolve) => server.close(resolve));
     }
   });

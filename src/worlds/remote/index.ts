@@ -154,12 +154,13 @@ export function createRemoteWorld(options: RemoteWorldOptions): World {
     events: {
       async append(request) {
         const mark = hints.mark();
+        const { enqueue, consumeInbox, ack, ...rest } = request;
         const result = await call(operations.eventsAppend, {
-          ...request,
+          ...rest,
           events: request.events.map((event) => ({ ...event, data: event.data as Record<string, unknown> })),
-          ...(request.enqueue === undefined ? {} : { enqueue: [...request.enqueue] }),
-          ...(request.consumeInbox === undefined ? {} : { consumeInbox: [...request.consumeInbox] }),
-          ...(request.ack === undefined ? {} : { ack: [...request.ack] }),
+          ...(enqueue === undefined ? {} : { enqueue: [...enqueue] }),
+          ...(consumeInbox === undefined ? {} : { consumeInbox: [...consumeInbox] }),
+          ...(ack === undefined ? {} : { ack: [...ack] }),
         });
         hints.own(mark, runHint(result.run));
         if ((request.enqueue?.length ?? 0) > 0) hints.own(mark, { type: "queue" });
