@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from stepwise._protocol.http11 import ConnectFailed, ConnectionLost, ConnectionPool
+from stepwise._protocol.http11 import DEADLINE_SLACK_S, ConnectFailed, ConnectionLost, ConnectionPool
 
 Reply = Callable[[int], bytes]
 
@@ -143,3 +143,34 @@ async def test_failures_say_whether_the_request_was_sent(
     await silent.server.wait_closed()
     with pytest.raises(ConnectFailed):
         await ConnectionPool(f"http://127.0.0.1:{port}").post("/p", b"", b"{}", 5)
+
+
+async def test_a_call_past_its_deadline_fails_alone_and_soon(
+    origin: Callable[[Reply], asyncio.Future[Origin]],
+) -> None:
+    # Requests 1 and 2 never get their whole answer; the others do. A call with a far deadline (a
+    # long poll) is in flight when one with a near deadline starts: the near one still fails at
+    # its own deadline (at most DEADLINE_SLACK_S later), and the far one is left alone.
+    stall = b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n{}"
+    server = await origin(lambda n: stall if n <= 2 else _ok(b'{"n":%d}' % n))
+    pool = ConnectionPool(server.url)
+    loop = asyncio.get_running_loop()
+    long_poll = asyncio.ensure_future(pool.post("/p", b"", b"{}", 30))
+    await asyncio.sleep(0.05)
+    started = loop.time()
+    stalled = asyncio.ensure_future(pool.post("/p", b"", b"{}", 0.4))
+    await asyncio.sleep(0.05)
+    answered = await pool.post("/p", b"", b"{}", 5)
+    assert answered.body == b'{"n":3}'
+    with pytest.raises(ConnectionLost, match="no answer within"):
+        await stalled
+    elapsed = loop.time() - started
+    assert 0.4 <= elapsed <= 0.4 + DEADLINE_SLACK_S + 0.2
+    assert not long_poll.done()
+    # The answered call's connection is reused.
+    assert (await pool.post("/p", b"", b"{}", 5)).body == b'{"n":4}'
+    assert server.connections == 3
+    long_poll.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await long_poll
+    await pool.aclose()

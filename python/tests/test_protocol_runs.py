@@ -130,6 +130,7 @@ async def test_appends_are_fenced_by_seq_and_lease(protocol_client: ProtocolClie
     assert await client.runs_renew("worker-a", [run.run_id], 30_000) == (run.run_id,)
     assert await client.runs_renew("worker-b", [run.run_id], 30_000) == ()
 
+    # Without the echo (the worker keeps its own copy): the same append, the answer has no events.
     done = await client.events_append(
         run.run_id,
         started.seq,
@@ -139,9 +140,16 @@ async def test_appends_are_fenced_by_seq_and_lease(protocol_client: ProtocolClie
         ],
         owner="worker-a",
         release_lease=True,
+        return_events=False,
     )
+    assert (done.seq, done.events) == (5, ())
     assert done.run.status == "completed"
     assert done.lease_released is not None
+    stored = await client.events_list(run.run_id, after_seq=3)
+    assert [(e.seq, e.type, e.payload) for e in stored] == [
+        (4, "step_completed", payload("ok")),
+        (5, "run_completed", payload("done")),
+    ]
     finished = await client.runs_get(run.run_id)
     assert finished.output == payload("done")
     assert finished.completed_at is not None

@@ -22,7 +22,7 @@ from .._engine.durations import deadline_ms, duration_ms
 from .._engine.executor import StepBody
 from .._engine.realm import Realm
 from .._engine.retry import StepPolicy, policy_from_config
-from .._engine.step_context import StepInfo
+from .._engine.step_context import StepAttempt
 from .._serde import stringify
 from ..errors import WaitTimeoutError
 from .check import check_workflow_source
@@ -120,12 +120,12 @@ class StepCallable:
         takes_ctx = self._takes_ctx
         policy = self.policy
 
-        def invoke(fn: Callable[..., object], values: list[object], info: StepInfo) -> object:
+        def invoke(fn: Callable[..., object], values: list[object], attempt: StepAttempt) -> object:
             args = values[0] if values and isinstance(values[0], dict) else {}
             rest = values[1] if len(values) > 1 and isinstance(values[1], list) else []
             kwargs: dict[str, object] = dict(args)
             if takes_ctx:
-                kwargs["ctx"] = StepContext(info.attempt, info.step_name, count, _resolved_config(policy))
+                kwargs["ctx"] = StepContext(attempt.attempt, attempt.step_name, count, _resolved_config(policy))
             return fn(*rest, **kwargs)
 
         realm.step_bodies[self.name] = StepBody(self.fn, self.policy, invoke)

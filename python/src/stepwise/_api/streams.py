@@ -47,7 +47,7 @@ class StreamWriter:
 
 def get_writable(name: str | None = None) -> StreamWriter:
     """Inside a step: a writer to the run's stream `name` (the default stream when None)."""
-    info = current_step.get()
+    info = current_step()
     if info is None:
         raise StepwiseError(
             "get_writable() is for steps: write to a run's stream from a function decorated with "

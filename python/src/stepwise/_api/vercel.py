@@ -167,7 +167,7 @@ def random() -> float:
 
 def get_step_metadata() -> StepInfo:
     """The attempt of the step that is running (its id, name, attempt from 1, run)."""
-    info = current_step.get()
+    info = current_step()
     if info is None:
         raise StepwiseError(
             "get_step_metadata() can only be called inside a step (a function decorated with "

@@ -38,10 +38,21 @@ def _definition(workflow: WorkflowDef) -> RunDefinition:
     return RunDefinition(workflow.id, realm, step_bodies)
 
 
+#: The bodies made so far, with the declaration each was made from (a step declared again gets a new one).
+_bodies: dict[str, tuple[object, StepBody]] = {}
+
+
 def registered_step_body(name: str) -> StepBody | None:
-    """The body of a registered (Vercel-style) step."""
+    """The body of a registered (Vercel-style) step (the driver asks several times per attempt)."""
     step = get_step(name)
-    return None if step is None else StepBody(step.fn, step.policy)
+    if step is None:
+        return None
+    made = _bodies.get(name)
+    if made is not None and made[0] is step:
+        return made[1]
+    body = StepBody(step.fn, step.policy)
+    _bodies[name] = (step, body)
+    return body
 
 
 def make_worker(client: ProtocolClient, options: WorkerOptions | None = None) -> Worker:

@@ -28,7 +28,7 @@ from .._protocol.records import InboxItem
 from .._serde import PayloadDecryptionError, places
 from .events import NewEvent
 from .executor import StepBody, StepOutcome, execute_step
-from .tracing import attempt_span, committed, end_attempt
+from .tracing import attempt_span, committed, end_attempt, observing, registered_tracer
 from .machine import IncomingEvent, RunMachine, StepTask
 from .retry import INTERRUPTION_ALLOWANCE
 
@@ -201,12 +201,19 @@ class RunDriver:
             await self._wait_for_signal(due)
 
     async def _wait_for_signal(self, due: int | None) -> None:
-        self._signal.clear()
-        timeout = None if due is None else max(0.0, (due - self.host.now()) / 1000 + 0.001)
+        # An Event and one timer handle: `asyncio.wait_for` would wrap the wait in a task of its
+        # own, once per step (this runs between every step's outcome and the next append).
+        signal = self._signal
+        signal.clear()
+        if due is None:
+            await signal.wait()
+            return
+        delay = max(0.0, (due - self.host.now()) / 1000 + 0.001)
+        timer = asyncio.get_running_loop().call_later(delay, signal.set)
         try:
-            await asyncio.wait_for(self._signal.wait(), timeout)
-        except asyncio.TimeoutError:
-            pass
+            await signal.wait()
+        finally:
+            timer.cancel()
 
     async def _apply_results(self) -> None:
         machine = self.machine
@@ -376,17 +383,18 @@ class RunDriver:
         outcome: StepOutcome | None = None
         try:
             async with self.host.step_slots:
-                # Traced: the attempt's span is current in the step body (tracing.py).
-                with attempt_span(self.machine, step) as span:
+                body = self.host.step_body(step.name)
+                if registered_tracer() is None:
                     outcome = await execute_step(
-                        self.machine.run,
-                        step,
-                        self.host.step_body(step.name),
-                        self.machine.codec,
-                        self.host.now,
-                        self.host.step_extra,
+                        self.machine.run, step, body, self.machine.codec, self.host.now, self.host.step_extra
                     )
-                    end_attempt(span, outcome, self.host.now(), self.machine.codec)
+                else:
+                    # Traced: the attempt's span is current in the step body (tracing.py).
+                    with attempt_span(self.machine, step) as span:
+                        outcome = await execute_step(
+                            self.machine.run, step, body, self.machine.codec, self.host.now, self.host.step_extra
+                        )
+                        end_attempt(span, outcome, self.host.now(), self.machine.codec)
         except asyncio.CancelledError:
             outcome = None
         finally:
@@ -486,6 +494,8 @@ class RunDriver:
                     consume_inbox=consumed or None,
                     ack=ack or None,
                     release_lease=True if release else None,
+                    # The stored copies only matter to tracing; otherwise the server keeps them.
+                    return_events=observing(machine),
                 )
             except HookTokenConflictError as error:
                 if workflow_logs is not None:

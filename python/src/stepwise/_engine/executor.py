@@ -10,8 +10,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from dataclasses import dataclass, field
 from typing import Any
 
 from .._base import StepwiseError
@@ -21,7 +20,7 @@ from .machine import RunInfo, StepTask
 from .output import CapturedLogs, LogBuffer, current_output, install_capture
 from .ports import ValueCodec
 from .retry import RetryDecision, StepPolicy, decide_retry
-from .step_context import StepInfo, current_step
+from .step_context import StepAttempt, current_attempt
 
 
 class StepTimeoutError(StepwiseError):
@@ -36,6 +35,13 @@ class StepNotRegisteredError(StepwiseError):
     code = "STEP_NOT_REGISTERED"
 
 
+Invoke = Callable[[Callable[..., object], list[object], StepAttempt], object]
+
+
+def _invoke_plainly(fn: Callable[..., object], values: list[object], _attempt: StepAttempt) -> object:
+    return call_with(fn, values)
+
+
 @dataclass(slots=True, frozen=True)
 class StepBody:
     """What executes a step: its function, its policy, and how its arguments reach it."""
@@ -43,7 +49,15 @@ class StepBody:
     fn: Callable[..., object]
     policy: StepPolicy
     #: Calls `fn` with the decoded argument list (default: positional, a trailing dict as keywords).
-    invoke: Callable[[Callable[..., object], list[object], StepInfo], object] | None = None
+    invoke: Invoke | None = None
+    #: Whether `fn` is a coroutine function (awaited in the worker's loop; otherwise run in a
+    #: thread): worked out once here, not on every attempt.
+    asynchronous: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        fn = self.fn
+        asynchronous = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None))
+        object.__setattr__(self, "asynchronous", asynchronous)
 
 
 @dataclass(slots=True, frozen=True)
@@ -55,10 +69,6 @@ class StepOutcome:
     decision: RetryDecision | None = None
     #: What the attempt printed before its outcome was taken, if anything.
     logs: CapturedLogs | None = None
-
-
-def _ms_to_datetime(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
 
 
 async def execute_step(
@@ -98,26 +108,20 @@ async def _attempt(
             "defines it (python -m stepwise worker <module>)."
         )
         return StepOutcome(False, codec.error_text(error), RetryDecision(False, fatal=True))
-    started = now()
-    info = StepInfo(
-        run_id=run.run_id,
-        workflow_name=run.workflow_name,
-        step_id=step.id,
-        step_name=step.name,
-        attempt=step.attempt,
-        started_at=_ms_to_datetime(started),
-        workflow_started_at=_ms_to_datetime(run.created_at),
-        workflow_version=run.version,
-        extra=extra or {},
-    )
-    token = current_step.set(info)
+    attempt = StepAttempt(
+        run.run_id, run.workflow_name, run.created_at, run.version, step.id, step.name, step.attempt,
+        now(), extra or {},
+    )  # fmt: skip
+    token = current_attempt.set(attempt)
     try:
         args = codec.parse(step.args)
         arguments = args if isinstance(args, list) else [args]
-        invoke = body.invoke or (lambda fn, values, _info: call_with(fn, values))
+        invoke = body.invoke or _invoke_plainly
         timeout = None if body.policy.timeout_ms is None else body.policy.timeout_ms / 1000
         try:
-            value = await asyncio.wait_for(_run(invoke, body.fn, arguments, info), timeout)
+            running = _run(invoke, body, arguments, attempt)
+            # Without a timeout, no `wait_for` (it costs a coroutine and a timer per attempt).
+            value = await (running if timeout is None else asyncio.wait_for(running, timeout))
         except asyncio.TimeoutError:
             timed_out = StepTimeoutError(
                 f"Step {step.name} (attempt {step.attempt}) ran longer than its timeout of "
@@ -131,7 +135,7 @@ async def _attempt(
                 False, codec.error_text(failure), decide_retry(body.policy, step.attempt, failure, now())
             )
     finally:
-        current_step.reset(token)
+        current_attempt.reset(token)
     try:
         text = codec.stringify(value)
     except Exception as failure:
@@ -140,17 +144,12 @@ async def _attempt(
     return StepOutcome(True, text)
 
 
-async def _run(
-    invoke: Callable[[Callable[..., object], list[object], StepInfo], object],
-    fn: Callable[..., object],
-    arguments: list[object],
-    info: StepInfo,
-) -> object:
-    if inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None)):
-        result: Any = invoke(fn, arguments, info)
+async def _run(invoke: Invoke, body: StepBody, arguments: list[object], attempt: StepAttempt) -> object:
+    if body.asynchronous:
+        result: Any = invoke(body.fn, arguments, attempt)
         return await result
     # A plain function may block: it runs in a thread, with the attempt's context.
-    outcome = await asyncio.to_thread(invoke, fn, arguments, info)
+    outcome = await asyncio.to_thread(invoke, body.fn, arguments, attempt)
     if inspect.isawaitable(outcome):
         return await outcome
     return outcome

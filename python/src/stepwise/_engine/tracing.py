@@ -142,6 +142,11 @@ def trace_run(machine: RunMachine, events: Sequence[LoggedEvent]) -> None:
         _observe(machine, state, event, emit=False)
 
 
+def observing(machine: RunMachine) -> bool:
+    """Whether `committed` needs the events an append stored (the run is traced)."""
+    return machine in _traces
+
+
 def committed(machine: RunMachine, events: Sequence[LoggedEvent]) -> None:
     """The events an append committed: the waits and the run they end are emitted as spans."""
     state = _traces.get(machine)

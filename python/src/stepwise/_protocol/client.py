@@ -262,12 +262,16 @@ class ProtocolClient:
         consume_inbox: Sequence[str] | None = None,
         ack: Sequence[str] | None = None,
         release_lease: bool | None = None,
+        return_events: bool = True,
     ) -> AppendResult:
         """Appends events if the run's seq is still `expected_seq` (and `owner` holds its lease).
 
         In the same transaction: enqueues `enqueue`, takes inbox items `consume_inbox`, acks the
         messages `ack` and, with `release_lease`, lets the run go. Raises `SequenceConflictError`,
         `LeaseLostError` or `RunFinishedError` when the run is someone else's now: never retry those.
+        With `return_events=False` the answer's `events` is empty (the server neither encodes nor
+        sends them back): for a caller that has its own copy; the new events are numbered
+        `seq - len(events) + 1` to `seq`.
         """
         body: JsonObject = {
             "runId": run_id,
@@ -282,6 +286,8 @@ class ProtocolClient:
         if ack is not None:
             body["ack"] = list(ack)
         put(body, "releaseLease", release_lease)
+        if not return_events:
+            body["returnEvents"] = False
         return await self._call("events/append", body, AppendResult.from_wire)
 
     async def events_list(

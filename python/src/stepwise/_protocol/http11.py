@@ -9,8 +9,11 @@ fetch, docs/architecture.md). This module does only what the operations need: `P
 body, answers framed by Content-Length (or chunked, or by the end of the connection), kept-alive
 connections reused last-in first-out (at most `MAX_IDLE` kept), dropped when idle for 30 s (well
 under the server's 65 s) or when the server said `connection: close` or closed them. A call that
-fails or is cancelled closes its connection. Everything else (the notification stream, `GET`s)
-goes through httpx.
+fails or is cancelled closes its connection. A call's timeout is kept as a deadline, checked by one
+timer per pool set for the earliest deadline (a call past it has its connection aborted), not as an
+`asyncio.timeout` per call, which cost a timer, a task lookup and a cancellation on every step: a
+new call moves that timer only when its deadline is more than `DEADLINE_SLACK_S` before it.
+Everything else (the notification stream, `GET`s) goes through httpx.
 
 Failures raise `ConnectFailed` (nothing was sent) or `ConnectionLost` (the request may have
 reached the server); the transport turns them into `ServerUnreachableError`.
@@ -32,6 +35,9 @@ IDLE_EXPIRY_S = 30.0
 MAX_IDLE = 32
 #: Longest answer head accepted (bytes).
 MAX_HEAD_BYTES = 64 * 1024
+#: A call fails at most this long (s) after its timeout: the pool's one deadline timer is moved
+#: for a new call only when the call's deadline is more than this before the timer.
+DEADLINE_SLACK_S = 0.25
 
 
 class ConnectFailed(OSError):
@@ -42,11 +48,13 @@ class ConnectionLost(OSError):
     """The connection failed after the request was (maybe) sent, or the answer was malformed."""
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class _Connection:
     reader: asyncio.StreamReader
     writer: asyncio.StreamWriter
     idle_since: float = 0.0
+    #: Set when its call ran past its deadline and the connection was aborted for it.
+    timed_out: bool = False
 
     def usable(self, now: float) -> bool:
         return (
@@ -80,6 +88,11 @@ class ConnectionPool:
         self._ssl = ssl.create_default_context() if self._tls else None
         self._idle: list[_Connection] = []
         self._closed = False
+        #: Connections carrying a call, with the call's deadline (the loop's clock).
+        self._deadlines: dict[_Connection, float] = {}
+        #: The timer that checks them, and when it fires.
+        self._deadline_check: asyncio.TimerHandle | None = None
+        self._check_at = 0.0
 
     async def _connect(self) -> _Connection:
         try:
@@ -100,6 +113,27 @@ class ConnectionPool:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return _Connection(reader, writer)
 
+    def _watch(self, loop: asyncio.AbstractEventLoop, deadline: float) -> None:
+        """Makes sure the deadline timer fires by `deadline` (+ `DEADLINE_SLACK_S`)."""
+        if self._deadline_check is not None:
+            if self._check_at <= deadline + DEADLINE_SLACK_S:
+                return
+            self._deadline_check.cancel()
+        self._check_at = deadline
+        self._deadline_check = loop.call_at(deadline, self._check_deadlines, loop)
+
+    def _check_deadlines(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Aborts the connections of calls past their deadline; set again for the next one."""
+        self._deadline_check = None
+        now = loop.time()
+        for connection, deadline in list(self._deadlines.items()):
+            if now >= deadline:
+                connection.timed_out = True
+                connection.writer.transport.abort()
+                del self._deadlines[connection]
+        if self._deadlines:
+            self._watch(loop, min(self._deadlines.values()))
+
     async def _acquire(self) -> _Connection:
         now = time.monotonic()
         while self._idle:
@@ -119,16 +153,20 @@ class ConnectionPool:
             + headers + b"content-length: " + str(len(body)).encode("ascii") + b"\r\n\r\n"
         )  # fmt: skip
         reusable = False
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        self._deadlines[connection] = deadline
+        self._watch(loop, deadline)
         try:
-            async with asyncio.timeout(timeout):
-                connection.writer.write(head + body)
-                await connection.writer.drain()
-                status, body_out, reusable = await _read_answer(connection.reader)
-        except TimeoutError as error:
-            raise ConnectionLost(f"no answer within {timeout:.0f} s") from error
+            connection.writer.write(head + body)
+            await connection.writer.drain()
+            status, body_out, reusable = await _read_answer(connection.reader)
         except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as error:
+            if connection.timed_out:
+                raise ConnectionLost(f"no answer within {timeout:.0f} s") from error
             raise ConnectionLost(str(error) or type(error).__name__) from error
         finally:
+            self._deadlines.pop(connection, None)
             if reusable and not self._closed and len(self._idle) < MAX_IDLE:
                 connection.idle_since = time.monotonic()
                 self._idle.append(connection)
@@ -139,6 +177,9 @@ class ConnectionPool:
     async def aclose(self) -> None:
         """Closes the idle connections; those in use close when their call ends."""
         self._closed = True
+        if self._deadline_check is not None:
+            self._deadline_check.cancel()
+            self._deadline_check = None
         idle, self._idle = self._idle, []
         for connection in idle:
             connection.close()

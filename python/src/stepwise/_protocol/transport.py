@@ -113,7 +113,8 @@ class Transport:
     def answer(self, operation: str, status: int, content: bytes, decode: Callable[[JsonObject], T]) -> T:
         """Decodes an answer: the value for a 200, the typed exception for anything else."""
         try:
-            value: object = json.loads(content)
+            # UTF-8 by the protocol: decoded here, json.loads need not guess the encoding.
+            value: object = json.loads(content.decode("utf-8"))
         except ValueError:
             raise InvalidAnswerError(
                 f"The server at {self.server.url} answered {operation} with {status} and a body "
