@@ -1,6 +1,6 @@
 /**
  * The Python SDK's per-step overhead beside its peers (issue 15), in one run: `npm run build &&
- * node bench/python.mjs` (`ROUNDS=`, `STEPS=` to change the plan), or as part of `npm run bench`.
+ * node bench/python.mjs` (`ROUNDS=`, `STEPS=`, `WARMUP_STEPS=` to change the plan), or as part of `npm run bench`.
  *
  * Every engine runs the same workflow, STEPS sequential no-op steps, one run at a time, timed from
  * just before its start call to the moment its caller sees it completed, divided by STEPS:
@@ -14,9 +14,13 @@
  * - ts-pg-server: for reference, a TypeScript `stepwise worker` process through the same server as
  *   py-pg (the path a Python worker takes); ts-pg-direct: one on the database directly. Their runs
  *   are started on the database and seen completed by reading the run's record every 1 ms.
- * Each engine is opened once (its own database, its own server) and warmed up; rounds are
- * interleaved (every engine once per round, the order rotating), medians are over rounds and
- * ratios are taken within a round. Python drivers also report their own CPU time per step.
+ * Each engine is opened once (its own database, its own server) and warmed up: its driver's two
+ * short runs, then runs of STEPS steps until WARMUP_STEPS (default 1,500) have run, unmeasured,
+ * since a freshly started server and worker are slower for their first thousand or so steps (V8
+ * optimises the server's hot code, SQLite's write-ahead log grows to its working size); the first
+ * of those runs is reported beside the rest as the cold figure. Rounds are then interleaved (every
+ * engine once per round, the order rotating), medians are over rounds and ratios are taken within
+ * a round. Python drivers also report their own CPU time per step.
  * PostgreSQL 15 with fsync and synchronous_commit on (lib/postgres.mjs). `ENGINES=py-sqlite,dbos-py`
  * runs only those; BENCH_SERVER_NODE_FLAGS adds Node flags to the servers it starts (e.g.
  * `--cpu-prof --cpu-prof-dir=/tmp/prof`, to see where a server's time goes). Asserts nothing.
@@ -96,14 +100,17 @@ async function stopChild(child) {
  * Runs the comparison on `pg` (a server from lib/postgres.mjs; null: the SQLite engine only).
  * Returns { plan, engines: { id: { info?, error?, perStepMs: [], cpuPerStepMs: [] } }, ratios }.
  */
-export async function pythonSteps(pg, { rounds = 5, steps = 300, only, say = () => {}, loud = say } = {}) {
+export async function pythonSteps(
+  pg,
+  { rounds = 5, steps = 300, warmupSteps = 1500, only, say = () => {}, loud = say } = {},
+) {
   const peers = ensurePythonPeers(say);
   const secret = randomBytes(24).toString("hex");
   const dir = mkdtempSync(join(tmpdir(), "stepwise-bench-python-"));
   const engines = Object.fromEntries(
     Object.keys(PYTHON_ENGINES).map((id) => [
       id,
-      { perStepMs: [], cpuPerStepMs: [], serverCpuPerStepMs: [] },
+      { perStepMs: [], cpuPerStepMs: [], serverCpuPerStepMs: [], coldPerStepMs: undefined },
     ]),
   );
   const serverOf = new Map(); // engine id -> the pid of the stepwise server it goes through
@@ -125,6 +132,10 @@ export async function pythonSteps(pg, { rounds = 5, steps = 300, only, say = () 
       const driver = await make();
       if (driver.error) throw new Error(driver.error);
       await driver.call("warmUp", {}, 300_000);
+      for (let done = 0; done < warmupSteps; done += steps) {
+        const result = await driver.call("sequential", { n: steps }, 600_000);
+        if (done === 0) engines[id].coldPerStepMs = result.perStepMs;
+      }
       engines[id].info = driver.info;
       drivers.set(id, driver);
     } catch (error) {
@@ -240,7 +251,7 @@ export async function pythonSteps(pg, { rounds = 5, steps = 300, only, say = () 
     "py-pg/ts-pg-direct": ratio("py-pg", "ts-pg-direct"),
     "py-sqlite/py-pg": ratio("py-sqlite", "py-pg"),
   };
-  return { plan: { rounds, steps }, engines, ratios, dbosVersion: PYTHON_PEERS.dbos };
+  return { plan: { rounds, steps, warmupSteps }, engines, ratios, dbosVersion: PYTHON_PEERS.dbos };
 }
 
 const ms = (v) => (Number.isFinite(v) ? v.toFixed(3) : "—");
@@ -290,13 +301,14 @@ export function renderPython(figures) {
   const lines = [
     `## The Python SDK (issue 15): ${plan.steps} sequential no-op steps`,
     "",
-    `Medians over ${plan.rounds} interleaved rounds; one run at a time, start to completion ÷ ${plan.steps}. PostgreSQL 15, synchronous_commit on. CPU per step: the Python process's own (for Stepwise, the worker and the client in it; for DBOS, everything but PostgreSQL), and the stepwise server's (all its threads) while the run went through it.`,
+    `Medians over ${plan.rounds} interleaved rounds; one run at a time, start to completion ÷ ${plan.steps}. Each engine first ran ${plan.warmupSteps ?? 0} steps unmeasured (its first run of them is the "cold" column: a process just started). PostgreSQL 15, synchronous_commit on. CPU per step: the Python process's own (for Stepwise, the worker and the client in it; for DBOS, everything but PostgreSQL), and the stepwise server's (all its threads) while the run went through it.`,
     "",
     table(
-      ["engine", "ms per step", "Python CPU per step, ms", "server CPU per step, ms"],
+      ["engine", "ms per step", "cold, ms per step", "Python CPU per step, ms", "server CPU per step, ms"],
       Object.entries(PYTHON_ENGINES).map(([id, label]) => [
         label,
         engines[id].perStepMs.length ? cell(id, "perStepMs") : "n/a",
+        ms(engines[id].coldPerStepMs),
         cell(id, "cpuPerStepMs"),
         cell(id, "serverCpuPerStepMs"),
       ]),
@@ -340,6 +352,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     const figures = await pythonSteps(pg, {
       rounds: Number(process.env.ROUNDS ?? 5),
       steps: Number(process.env.STEPS ?? 300),
+      warmupSteps: Number(process.env.WARMUP_STEPS ?? 1500),
       only: process.env.ENGINES?.split(","),
       say: (text) => console.error(text),
     });
