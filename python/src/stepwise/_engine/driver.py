@@ -26,7 +26,7 @@ from .._protocol import (
 )
 from .._protocol.records import InboxItem
 from .._serde import PayloadDecryptionError, places
-from .events import NewEvent
+from .events import NewEvent, StoredEvent
 from .executor import StepBody, StepOutcome, execute_step
 from .tracing import attempt_span, committed, end_attempt, observing, registered_tracer
 from .machine import IncomingEvent, RunMachine, StepTask
@@ -494,8 +494,8 @@ class RunDriver:
                     consume_inbox=consumed or None,
                     ack=ack or None,
                     release_lease=True if release else None,
-                    # The stored copies only matter to tracing; otherwise the server keeps them.
-                    return_events=observing(machine),
+                    # No echo: the events are those just sent, numbered up to the answer's seq.
+                    return_events=False,
                 )
             except HookTokenConflictError as error:
                 if workflow_logs is not None:
@@ -519,8 +519,14 @@ class RunDriver:
                 self._lost = True
                 raise
             machine.committed(result.seq)
-            # Spans of the waits and the run these events end (tracing.py; nothing without OpenTelemetry).
-            committed(machine, result.events)
+            if observing(machine):
+                # Spans of the waits and the run these events end (tracing.py; only with OpenTelemetry).
+                seq0, now = result.seq - len(wire) + 1, self.host.now()
+                stored = [
+                    StoredEvent(seq0 + i, e.type, e.data, e.payload, e.created_at if e.created_at is not None else now)
+                    for i, e in enumerate(wire)
+                ]
+                committed(machine, stored)
             machine.bytes = result.run.payload_bytes + machine.outbox_bytes
             self._consumed = [item for item in self._consumed if item not in consumed]
             if release and (not self._stop_requested or pause):
