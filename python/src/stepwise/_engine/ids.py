@@ -40,6 +40,10 @@ def encode_time(epoch_ms: int, length: int = 10) -> str:
     return "".join(reversed(chars))
 
 
+#: A run's creation time as the ids' leading characters: the same for every call of a run.
+_run_time_part = lru_cache(maxsize=1024)(encode_time)
+
+
 @lru_cache(maxsize=1024)
 def _pads(seed: str) -> tuple[hashlib._Hash, hashlib._Hash]:
     """HMAC-SHA256's inner and outer hashes with the seed's key block already absorbed (RFC 2104):
@@ -66,7 +70,7 @@ def _mac(seed: str, text: str) -> bytes:
 def derived_id(prefix: CallPrefix, seed: str, run_created_at: int, index: int, generation: int = 1) -> str:
     """The id of the `index`-th call (from 0) of a run; calls after a restart mix in their generation."""
     text = f"{prefix}:{index}:g{generation}" if generation > 1 else f"{prefix}:{index}"
-    return f"{prefix}_{encode_time(run_created_at)}{_base32(_mac(seed, text), 16)}"
+    return f"{prefix}_{_run_time_part(run_created_at)}{_base32(_mac(seed, text), 16)}"
 
 
 def derived_token(seed: str, index: int) -> str:
