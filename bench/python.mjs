@@ -61,7 +61,7 @@ function cpuMs(pid) {
 }
 
 /** `stepwise server --port 0` with `env`; resolves { child, url } once it listens. */
-async function startServer(env, cwd) {
+export async function startServer(env, cwd) {
   const child = spawn(
     process.execPath,
     [...(process.env.BENCH_SERVER_NODE_FLAGS ?? "").split(" ").filter(Boolean), cli, "server", "--port", "0"],
@@ -87,7 +87,7 @@ async function startServer(env, cwd) {
   return { child, url };
 }
 
-async function stopChild(child) {
+export async function stopChild(child) {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const gone = new Promise((resolve) => child.once("exit", resolve));
   child.kill("SIGTERM");

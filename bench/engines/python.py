@@ -12,6 +12,10 @@ stderr. Methods:
   DBOS: `WorkflowHandleAsync.get_result()`); returns `{"totalMs", "perStepMs"}`, and this
   process's CPU time over the run per step (`cpuPerStepMs`: what the Python side itself costs).
 - `warmUp {}`: two short runs, unmeasured.
+- `split {"n"}` (Stepwise only): one run of n steps with every `events/append` timed where the
+  worker sends it; returns the medians and means, over the run's second half, of the round trip
+  (request written to answer read: the server's share and both wake-ups) and of the Python side's
+  turn (answer read to the next append's request), in µs (bench/python-split.mjs).
 Asserts nothing.
 """
 
@@ -30,6 +34,8 @@ PROTOCOL_OUT = sys.stdout
 sys.stdout = sys.stderr  # the engines' own output must not mix with the protocol
 
 Runner = Callable[[int], Awaitable[object]]
+#: Methods only the Stepwise engine has (`split`).
+SPLITTERS: dict[str, Callable[[int], Awaitable[dict[str, float]]]] = {}
 
 
 async def open_stepwise() -> tuple[dict[str, object], Runner, Callable[[], Awaitable[None]]]:
@@ -56,6 +62,38 @@ async def open_stepwise() -> tuple[dict[str, object], Runner, Callable[[], Await
             raise RuntimeError(f"run {handle.run_id} ended {record.status}")
         return record.status
 
+    async def split(n: int) -> dict[str, float]:
+        from stepwise._protocol import http11
+
+        marks: list[tuple[int, int]] = []
+        post = http11.ConnectionPool.post
+
+        async def timed(self: http11.ConnectionPool, path: str, headers: bytes, body: bytes, timeout: float) -> http11.Answer:
+            if not path.endswith("/events/append"):
+                return await post(self, path, headers, body, timeout)
+            sent = time.perf_counter_ns()
+            answer = await post(self, path, headers, body, timeout)
+            marks.append((sent, time.perf_counter_ns()))
+            return answer
+
+        http11.ConnectionPool.post = timed  # type: ignore[method-assign]
+        try:
+            t0 = time.perf_counter()
+            await run(n)
+            total = (time.perf_counter() - t0) * 1000
+        finally:
+            http11.ConnectionPool.post = post  # type: ignore[method-assign]
+        half = marks[len(marks) // 2 :]
+        trips = sorted(b - a for a, b in half)
+        turns = sorted(nxt[0] - cur[1] for cur, nxt in zip(half, half[1:]))
+        return {
+            "perStepMs": total / n,
+            "roundTripUs": trips[len(trips) // 2] / 1000,
+            "pythonTurnUs": turns[len(turns) // 2] / 1000,
+            "roundTripMeanUs": sum(trips) / len(trips) / 1000,
+            "pythonTurnMeanUs": sum(turns) / len(turns) / 1000,
+        }
+
     async def close() -> None:
         await worker.stop()
         await asyncio.wait_for(task, 30)
@@ -63,6 +101,7 @@ async def open_stepwise() -> tuple[dict[str, object], Runner, Callable[[], Await
         await client.aclose()
 
     version = getattr(stepwise, "__version__", "dev")
+    SPLITTERS["split"] = split
     return {"engine": "stepwise-python", "version": str(version), "world": url}, run, close
 
 
@@ -138,6 +177,8 @@ async def serve(kind: str) -> None:
                     "perStepMs": total / n,
                     "cpuPerStepMs": (time.process_time() - cpu) * 1000 / n,
                 }
+            elif message["method"] in SPLITTERS:
+                result = dict(await SPLITTERS[message["method"]](int(params["n"])))
             else:
                 raise ValueError(f"unknown method {message['method']}")
             send({"id": message["id"], "result": result})
