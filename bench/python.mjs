@@ -16,8 +16,8 @@
  *   are started on the database and seen completed by reading the run's record every 1 ms.
  * Each engine is opened once (its own database, its own server) and warmed up: its driver's two
  * short runs, then runs of STEPS steps until WARMUP_STEPS (default 1,500) have run, unmeasured,
- * since a freshly started server and worker are slower for their first thousand or so steps (V8
- * optimises the server's hot code, SQLite's write-ahead log grows to its working size); the first
+ * since a freshly started server and worker are slower for their first thousand or so steps
+ * (likely V8 optimising the server's hot code and SQLite's write-ahead log growing); the first
  * of those runs is reported beside the rest as the cold figure. Rounds are then interleaved (every
  * engine once per round, the order rotating), medians are over rounds and ratios are taken within
  * a round. Python drivers also report their own CPU time per step.
