@@ -9,7 +9,6 @@
  * install` would) and Chromium at /usr/bin/chromium (or STEPWISE_CHROMIUM): without it the test
  * fails, it does not skip.
  */
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import {
   mkdirSync,
@@ -60,24 +59,11 @@ const worldEnv = (name: string) => ({
   STEPWISE_HTTP_SECRET: SECRET,
 });
 
-/** `vite build` in `cwd`: its exit code and output. */
-function viteBuildIn(cwd: string): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [VITE, "build"], {
-      cwd,
-      env: { ...process.env, ...worldEnv("build") },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, output }));
-  });
+/** `vite build` in `cwd`: its exit code and output (stdout, then stderr). */
+async function viteBuildIn(cwd: string): Promise<{ code: number | null; output: string }> {
+  const build = spawnNode([VITE, "build"], cwd, worldEnv("build"));
+  const code = await build.exited;
+  return { code, output: build.output.stdout + build.output.stderr };
 }
 
 /** A free TCP port on 127.0.0.1 (Vite's dev server is given one, with --strictPort). */
